@@ -1,0 +1,104 @@
+# afetch — `make` builds ./afetch; `make test` runs unit + integration tests;
+# `make test SANITIZE=1` does the same in an ASan+UBSan build under build/san/.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+
+AFETCH_PKGS      := libcurl libevent_core libcjson
+TEST_SERVER_PKGS := libevent libevent_openssl openssl
+UNIT_TEST_PKGS   := $(AFETCH_PKGS) cmocka
+
+CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPTIMIZE ?= -O2 -g
+CFLAGS   ?= $(OPTIMIZE)
+ALL_CFLAGS = $(CSTD) $(WARNINGS) $(CFLAGS) -Iinclude -MMD -MP
+
+ifeq ($(WERROR),1)
+ALL_CFLAGS += -Werror
+endif
+
+ifeq ($(SANITIZE),1)
+BUILD       := build/san
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ALL_CFLAGS  += $(SAN_FLAGS)
+LDFLAGS     += $(SAN_FLAGS)
+AFETCH_BIN  := $(BUILD)/afetch
+else
+BUILD       := build/release
+AFETCH_BIN  := afetch
+endif
+
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
+
+# Every module but main.c: linked into afetch and into the unit tests.
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/src/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+
+UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TEST_BINS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+INTEGRATION_SRCS := $(wildcard tests/integration/*.c)
+INTEGRATION_BIN  := $(BUILD)/tests/integration
+TEST_SERVER_BIN  := $(BUILD)/tests/test-server
+
+.PHONY: all test unit-test integration-test demo bench install uninstall clean format
+
+all: $(AFETCH_BIN)
+
+$(AFETCH_BIN): $(MAIN_OBJ) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(AFETCH_PKGS))
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(UNIT_TEST_PKGS)) $(LDFLAGS) -o $@ $^ \
+		$(call pkg_libs,$(UNIT_TEST_PKGS))
+
+$(TEST_SERVER_BIN): tests/server/test_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(TEST_SERVER_PKGS)) $(LDFLAGS) -o $@ $< \
+		$(call pkg_libs,$(TEST_SERVER_PKGS))
+
+$(INTEGRATION_BIN): $(INTEGRATION_SRCS) $(wildcard tests/integration/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,libcjson cmocka) $(LDFLAGS) -o $@ $(INTEGRATION_SRCS) \
+		$(call pkg_libs,libcjson cmocka)
+
+# The runner prints every suite's cmocka report, then one closing "N passed, N failed" line.
+test: $(AFETCH_BIN) $(UNIT_TEST_BINS) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
+	@AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) \
+		tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_BIN)
+
+unit-test: $(UNIT_TEST_BINS)
+	@tests/run-tests.sh $(UNIT_TEST_BINS)
+
+integration-test: $(AFETCH_BIN) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
+	@AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) \
+		tests/run-tests.sh $(INTEGRATION_BIN)
+
+# Offline demo: start the local test server, fetch a generated list against it, stop the server.
+demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
+	@AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) tests/demo.sh
+
+install: $(AFETCH_BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(PREFIX)/bin/afetch
+	install -m 644 docs/afetch.1 $(DESTDIR)$(PREFIX)/share/man/man1/afetch.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/afetch $(DESTDIR)$(PREFIX)/share/man/man1/afetch.1
+
+format:
+	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h
+
+clean:
+	rm -rf build afetch
+
+-include $(shell find build -name '*.d' 2>/dev/null)

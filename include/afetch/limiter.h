@@ -1,0 +1,18 @@
+/* The semaphore: at most `capacity` transfers hold a slot at once. Later issues extend it with
+ * per-host queues, a token bucket and retry timers; callers only ask "may one more start?". */
+#ifndef AFETCH_LIMITER_H
+#define AFETCH_LIMITER_H
+
+#include <stdbool.h>
+
+struct limiter {
+  unsigned capacity;
+  unsigned in_use;
+};
+
+void limiter_init(struct limiter *limiter, unsigned capacity);
+bool limiter_try_acquire(struct limiter *limiter);
+void limiter_release(struct limiter *limiter);
+unsigned limiter_in_use(const struct limiter *limiter);
+
+#endif

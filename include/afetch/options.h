@@ -1,0 +1,44 @@
+/* The run's settings, filled by cli_parse() from argv and read by every other module. */
+#ifndef AFETCH_OPTIONS_H
+#define AFETCH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct curl_slist;
+
+#define AFETCH_VERSION "0.1.0"
+
+enum afetch_output_mode {
+  AFETCH_OUTPUT_GATHER, /* one JSON array, input order, written incrementally */
+  AFETCH_OUTPUT_NDJSON, /* one object per line, completion order */
+};
+
+enum afetch_http_version {
+  AFETCH_HTTP_DEFAULT, /* libcurl's choice: HTTP/2 over TLS when offered, else 1.1 */
+  AFETCH_HTTP_1_1,
+  AFETCH_HTTP_2,
+};
+
+struct afetch_options {
+  unsigned concurrency;    /* -c: transfers in flight at most */
+  long timeout_ms;         /* -t: whole transfer, per request */
+  long connect_timeout_ms; /* --connect-timeout */
+  enum afetch_output_mode output_mode;
+  bool follow_redirects; /* -L (default) / --no-location */
+  long max_redirects;    /* --max-redirs */
+  struct curl_slist *headers; /* -H, owned */
+  const char *user_agent;     /* -A, borrowed from argv (or the default string) */
+  const char *method;         /* -X, borrowed; NULL = GET, or POST with -d */
+  char *data;                 /* -d joined with '&' as curl does, owned; NULL = none */
+  size_t data_length;
+  bool insecure;      /* -k */
+  const char *cacert; /* --cacert, borrowed */
+  enum afetch_http_version http_version;
+  bool quiet; /* -q */
+  /* FILE operands, borrowed from argv; none means standard input. */
+  char **inputs;
+  size_t input_count;
+};
+
+#endif

@@ -1,0 +1,57 @@
+/* One URL's outcome, as plain data, and its JSON form (the contract's result object). */
+#ifndef AFETCH_RESULT_H
+#define AFETCH_RESULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cJSON;
+
+enum result_error {
+  RESULT_OK = 0,
+  RESULT_INVALID_URL,
+  RESULT_DNS,
+  RESULT_CONNECT,
+  RESULT_TLS,
+  RESULT_TIMEOUT,
+  RESULT_HTTP,
+  RESULT_TOO_MANY_REDIRECTS,
+  RESULT_TOO_LARGE,
+  RESULT_WRITE,
+  RESULT_CANCELLED,
+  RESULT_DEADLINE,
+  RESULT_OTHER,
+};
+
+/* Strings are borrowed: they must stay valid until result_to_json() returns. NULL strings
+ * and negative numbers marked "or -1" become JSON null. */
+struct afetch_result {
+  uint64_t index;
+  const char *url;
+  const char *final_url;
+  long status; /* final HTTP status; 0 = no response */
+  enum result_error error;
+  const char *error_message; /* human text; NULL = derived from the code */
+  long curl_code;            /* CURLcode behind the error, or -1 */
+  const char *http_version;  /* "1.0", "1.1", "2", "3" */
+  const char *remote_ip;
+  long redirects;
+  unsigned attempts;
+  const char *content_type;
+  uint64_t size; /* body bytes received */
+  struct {
+    double dns, connect, tls, ttfb, total; /* seconds */
+  } time;
+};
+
+/* The contract's "ok": completed without error and final status 100..399. */
+bool result_is_ok(const struct afetch_result *result);
+
+/* Stable code strings for error.code ("timeout", "invalid_url", ...); NULL for RESULT_OK. */
+const char *result_error_name(enum result_error error);
+
+/* Returns a new object the caller frees with cJSON_Delete(). Invalid UTF-8 in any string is
+ * replaced with U+FFFD so the output is always valid JSON text. NULL when out of memory. */
+struct cJSON *result_to_json(const struct afetch_result *result);
+
+#endif

@@ -1,0 +1,37 @@
+/* The run: pulls URL lines from the source while the limiter has a slot, starts a task for
+ * each on the loop, hands every result to the sink, and stops cleanly on SIGINT/SIGTERM or a
+ * failed output. */
+#ifndef AFETCH_SCHEDULER_H
+#define AFETCH_SCHEDULER_H
+
+struct afetch_options;
+struct event_base;
+struct scheduler;
+struct sink;
+struct source;
+
+/* The contract's exit statuses. */
+enum afetch_exit {
+  AFETCH_EXIT_ALL_OK = 0,
+  AFETCH_EXIT_SOME_FAILED = 1,
+  AFETCH_EXIT_USAGE = 2,
+  AFETCH_EXIT_INTERNAL = 3,
+  AFETCH_EXIT_SIGINT = 130,
+  AFETCH_EXIT_SIGTERM = 143,
+};
+
+/* Everything passed in is borrowed and must outlive the scheduler. NULL when out of memory
+ * or when libcurl cannot start. */
+struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
+                                struct sink *sink);
+
+/* Pass as the source's on_readable callback, with the scheduler as its argument. */
+void scheduler_input_ready(void *scheduler);
+
+/* Runs until every input line has a result, or a signal or an output failure stops it.
+ * The source is borrowed. */
+enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *source);
+
+void scheduler_free(struct scheduler *scheduler);
+
+#endif

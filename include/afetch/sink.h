@@ -1,0 +1,40 @@
+/* JSON out: gather (one array in input order, written as soon as a prefix is complete) or
+ * ndjson (one object per line as each result completes).
+ *
+ * Gather holds the results that finished ahead of an earlier one, in a window of
+ * `window` entries; sink_accepts() tells the scheduler not to start index i before
+ * i - first-unwritten < window, so memory stays bounded by the window, not by the input.
+ * Output is buffered and flushed once per event-loop pass (and when the buffer fills). */
+#ifndef AFETCH_SINK_H
+#define AFETCH_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "afetch/options.h"
+
+struct event_base;
+struct afetch_result;
+struct sink;
+
+/* Writes to fd (not closed by the sink). Returns NULL when out of memory. */
+struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode mode,
+                      size_t window);
+
+/* True when the result with this index may start now (always true for ndjson). */
+bool sink_accepts(const struct sink *sink, uint64_t index);
+
+/* Serialises the result (which may be freed on return). Returns 0, or -1 once the output has
+ * failed (sink_error() tells why; later calls do nothing). */
+int sink_emit(struct sink *sink, const struct afetch_result *result);
+
+/* Closes the array (gather) and writes everything out. Returns 0 or -1 as sink_emit(). */
+int sink_finish(struct sink *sink);
+
+/* errno of the failed write (EPIPE for a closed pipe), 0 while the output is healthy. */
+int sink_error(const struct sink *sink);
+
+void sink_free(struct sink *sink);
+
+#endif

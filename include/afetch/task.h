@@ -1,0 +1,41 @@
+/* One URL's lifecycle: a reusable easy handle set up once with the run's constant settings,
+ * pointed at a new URL per task, and read back into a struct afetch_result when done. */
+#ifndef AFETCH_TASK_H
+#define AFETCH_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "afetch/result.h"
+
+struct afetch_options;
+struct source_line;
+struct task;
+
+/* A task with its easy handle configured from options (borrowed; must outlive the task).
+ * NULL when out of memory. */
+struct task *task_new(const struct afetch_options *options);
+
+/* Points the task at the line's URL. False when the line is not a usable http(s) URL: the
+ * task then describes an invalid_url result and must not be started. */
+bool task_prepare(struct task *task, const struct source_line *line);
+
+CURL *task_easy(struct task *task);
+
+/* The task that owns this easy handle. */
+struct task *task_of_easy(CURL *easy);
+
+/* Fills `result` after a finished transfer with curl's code, or after task_prepare() failed.
+ * The result's strings are borrowed from the task and the easy handle: valid until the next
+ * task_prepare() or task_free(). */
+void task_result(struct task *task, CURLcode code, struct afetch_result *result);
+
+/* As task_result() for a transfer stopped before it finished (RESULT_CANCELLED, later
+ * RESULT_DEADLINE): what curl measured so far, status null. */
+void task_stopped_result(struct task *task, enum result_error why, struct afetch_result *result);
+
+void task_free(struct task *task);
+
+#endif
