@@ -18,6 +18,10 @@ struct event_base;
 struct afetch_result;
 struct sink;
 
+/* The gather window for a concurrency: wide enough that one slow request does not stall the
+ * others for long, small enough to stay a few MB. */
+size_t sink_window_for(unsigned concurrency);
+
 /* Writes to fd (not closed by the sink). Returns NULL when out of memory. */
 struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode mode,
                       size_t window);

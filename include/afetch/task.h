@@ -15,8 +15,10 @@ struct source_line;
 struct task;
 
 /* A task with its easy handle configured from options (borrowed; must outlive the task).
- * NULL when out of memory. */
-struct task *task_new(const struct afetch_options *options);
+ * `id` is the owner's number for it (task_id() gives it back). NULL when out of memory. */
+struct task *task_new(const struct afetch_options *options, unsigned id);
+
+unsigned task_id(const struct task *task);
 
 /* Points the task at the line's URL. False when the line is not a usable http(s) URL: the
  * task then describes an invalid_url result and must not be started. */
@@ -33,7 +35,7 @@ struct task *task_of_easy(CURL *easy);
 void task_result(struct task *task, CURLcode code, struct afetch_result *result);
 
 /* As task_result() for a transfer stopped before it finished (RESULT_CANCELLED, later
- * RESULT_DEADLINE): what curl measured so far, status null. */
+ * RESULT_DEADLINE): what curl measured so far, with the status if a response had begun. */
 void task_stopped_result(struct task *task, enum result_error why, struct afetch_result *result);
 
 void task_free(struct task *task);

@@ -1,0 +1,345 @@
+/* argv -> struct afetch_options: parsing, validation, --help, --version. */
+#define _GNU_SOURCE /* getopt_long */
+#include "afetch/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#define CLI_MAX_CONCURRENCY 100000
+#define CLI_MAX_SECONDS 2000000.0 /* ~23 days: keeps milliseconds inside a long */
+
+static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
+
+static const char cli_help_text[] =
+    "Fetch many URLs concurrently and print one JSON result per URL.\n"
+    "URLs come from FILEs (one per line, '#' comments), or standard input when FILE is\n"
+    "absent or '-'. Input is read as slots free, so endless streams work.\n"
+    "\n"
+    "Concurrency and time:\n"
+    "  -c, --concurrency N       at most N requests in flight (default 10)\n"
+    "  -t, --timeout SEC         per-request limit for the whole transfer (default 30)\n"
+    "      --connect-timeout SEC limit for DNS+TCP+TLS (default 10)\n"
+    "\n"
+    "Output:\n"
+    "      --ndjson              one JSON object per line, in completion order\n"
+    "                            (default: one JSON array, in input order)\n"
+    "  -q, --quiet               no diagnostics on standard error\n"
+    "\n"
+    "Requests:\n"
+    "  -L, --location            follow redirects (default)\n"
+    "      --no-location         do not follow redirects\n"
+    "      --max-redirs N        at most N redirects, -1 for no limit (default 10)\n"
+    "  -H, --header 'K: V'       add a request header (repeatable)\n"
+    "  -A, --user-agent S        User-Agent header (default afetch/" AFETCH_VERSION ")\n"
+    "  -X, --request METHOD      request method (HEAD sends no body request)\n"
+    "  -d, --data DATA           POST DATA (@FILE reads it; repeated -d joined by '&')\n"
+    "\n"
+    "TLS and protocol:\n"
+    "  -k, --insecure            do not verify the server's certificate\n"
+    "      --cacert FILE         verify against the CA certificates in FILE\n"
+    "      --http1.1             use HTTP/1.1\n"
+    "      --http2               use HTTP/2 (h2c upgrade on http://)\n"
+    "\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             version of afetch and its libraries\n"
+    "\n"
+    "Exit status: 0 all ok, 1 some results not ok, 2 usage error, 3 internal or output\n"
+    "error, 130/143 interrupted by SIGINT/SIGTERM. See afetch(1).\n";
+
+enum cli_long_only {
+  CLI_OPT_CONNECT_TIMEOUT = 256,
+  CLI_OPT_NDJSON,
+  CLI_OPT_NO_LOCATION,
+  CLI_OPT_MAX_REDIRS,
+  CLI_OPT_CACERT,
+  CLI_OPT_HTTP1_1,
+  CLI_OPT_HTTP2,
+};
+
+static const struct option cli_long_options[] = {
+    {"concurrency", required_argument, NULL, 'c'},
+    {"timeout", required_argument, NULL, 't'},
+    {"connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT},
+    {"ndjson", no_argument, NULL, CLI_OPT_NDJSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"location", no_argument, NULL, 'L'},
+    {"no-location", no_argument, NULL, CLI_OPT_NO_LOCATION},
+    {"max-redirs", required_argument, NULL, CLI_OPT_MAX_REDIRS},
+    {"header", required_argument, NULL, 'H'},
+    {"user-agent", required_argument, NULL, 'A'},
+    {"request", required_argument, NULL, 'X'},
+    {"data", required_argument, NULL, 'd'},
+    {"insecure", no_argument, NULL, 'k'},
+    {"cacert", required_argument, NULL, CLI_OPT_CACERT},
+    {"http1.1", no_argument, NULL, CLI_OPT_HTTP1_1},
+    {"http2", no_argument, NULL, CLI_OPT_HTTP2},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char cli_short_options[] = ":c:t:qLH:A:X:d:khV";
+
+static void cli_defaults(struct afetch_options *options) {
+  *options = (struct afetch_options){
+      .concurrency = 10,
+      .timeout_ms = 30000,
+      .connect_timeout_ms = 10000,
+      .output_mode = AFETCH_OUTPUT_GATHER,
+      .follow_redirects = true,
+      .max_redirects = 10,
+      .user_agent = "afetch/" AFETCH_VERSION,
+      .http_version = AFETCH_HTTP_DEFAULT,
+  };
+}
+
+/* Whole decimal integer in [min, max]. */
+static bool cli_parse_integer(const char *text, long min, long max, long *value) {
+  char *end;
+  errno = 0;
+  long parsed = strtol(text, &end, 10);
+  if (errno || end == text || *end != '\0' || parsed < min || parsed > max)
+    return false;
+  *value = parsed;
+  return true;
+}
+
+/* Positive seconds, fractions allowed, as milliseconds (at least 1). */
+static bool cli_parse_seconds(const char *text, long *milliseconds) {
+  char *end;
+  errno = 0;
+  double seconds = strtod(text, &end);
+  if (errno || end == text || *end != '\0' || !isfinite(seconds) || seconds <= 0 ||
+      seconds > CLI_MAX_SECONDS)
+    return false;
+  double ms = ceil(seconds * 1000.0);
+  *milliseconds = ms < 1 ? 1 : (long)ms;
+  return true;
+}
+
+/* Reads -d @FILE as curl does: the file's bytes with carriage returns and newlines removed.
+ * Returns a new string (caller frees) or NULL with errno set. */
+static char *cli_read_data_file(const char *path, size_t *length) {
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return NULL;
+  size_t capacity = 4096, used = 0;
+  char *data = malloc(capacity);
+  int c;
+  while (data && (c = getc(file)) != EOF) {
+    if (c == '\r' || c == '\n')
+      continue;
+    if (used + 1 >= capacity) {
+      char *grown = realloc(data, capacity *= 2);
+      if (!grown) {
+        free(data);
+        data = NULL;
+        break;
+      }
+      data = grown;
+    }
+    data[used++] = (char)c;
+  }
+  int read_error = ferror(file) ? errno : 0;
+  fclose(file);
+  if (!data || read_error) {
+    free(data);
+    errno = read_error ? read_error : ENOMEM;
+    return NULL;
+  }
+  data[used] = '\0';
+  *length = used;
+  return data;
+}
+
+/* Appends one -d value, joined to earlier ones with '&' as curl does. */
+static bool cli_add_data(struct afetch_options *options, const char *value, FILE *err) {
+  char *loaded = NULL;
+  size_t length = strlen(value);
+  if (value[0] == '@') {
+    if (strcmp(value, "@-") == 0) {
+      fprintf(err, "afetch: -d @- is not supported: standard input carries the URLs; use "
+                   "-d @FILE\n");
+      return false;
+    }
+    loaded = cli_read_data_file(value + 1, &length);
+    if (!loaded) {
+      fprintf(err, "afetch: cannot read data file '%s': %s\n", value + 1, strerror(errno));
+      return false;
+    }
+    value = loaded;
+  }
+  size_t old = options->data ? options->data_length + 1 : 0;
+  char *joined = realloc(options->data, old + length + 1);
+  if (!joined) {
+    free(loaded);
+    fprintf(err, "afetch: out of memory\n");
+    return false;
+  }
+  if (old)
+    joined[old - 1] = '&';
+  memcpy(joined + old, value, length);
+  joined[old + length] = '\0';
+  options->data = joined;
+  options->data_length = old + length;
+  free(loaded);
+  return true;
+}
+
+static void cli_print_version(FILE *out) {
+  curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+  fprintf(out, "afetch %s (libcurl %s, libevent %s, cJSON %s)\n", AFETCH_VERSION, curl->version,
+          event_get_version(), cJSON_Version());
+}
+
+/* Applies one parsed option. False after printing a message about a bad value. */
+static bool cli_apply(struct afetch_options *options, int option, const char *value,
+                      const char *name, FILE *err) {
+  long number;
+  switch (option) {
+  case 'c':
+    if (!cli_parse_integer(value, 1, CLI_MAX_CONCURRENCY, &number)) {
+      fprintf(err, "afetch: %s wants a whole number from 1 to %d, not '%s'\n", name,
+              CLI_MAX_CONCURRENCY, value);
+      return false;
+    }
+    options->concurrency = (unsigned)number;
+    return true;
+  case 't':
+  case CLI_OPT_CONNECT_TIMEOUT:
+    if (!cli_parse_seconds(value, option == 't' ? &options->timeout_ms
+                                                : &options->connect_timeout_ms)) {
+      fprintf(err, "afetch: %s wants a number of seconds greater than 0, not '%s'\n", name,
+              value);
+      return false;
+    }
+    return true;
+  case CLI_OPT_MAX_REDIRS:
+    if (!cli_parse_integer(value, -1, INT_MAX, &options->max_redirects)) {
+      fprintf(err, "afetch: %s wants a whole number, -1 for no limit, not '%s'\n", name, value);
+      return false;
+    }
+    return true;
+  case 'H': {
+    struct curl_slist *grown = curl_slist_append(options->headers, value);
+    if (!grown) {
+      fprintf(err, "afetch: out of memory\n");
+      return false;
+    }
+    options->headers = grown;
+    return true;
+  }
+  case 'd':
+    return cli_add_data(options, value, err);
+  case CLI_OPT_CACERT:
+    if (access(value, R_OK) != 0) {
+      fprintf(err, "afetch: cannot read CA file '%s': %s\n", value, strerror(errno));
+      return false;
+    }
+    options->cacert = value;
+    return true;
+  case CLI_OPT_NDJSON:
+    options->output_mode = AFETCH_OUTPUT_NDJSON;
+    return true;
+  case 'q':
+    options->quiet = true;
+    return true;
+  case 'L':
+    options->follow_redirects = true;
+    return true;
+  case CLI_OPT_NO_LOCATION:
+    options->follow_redirects = false;
+    return true;
+  case 'A':
+    options->user_agent = value;
+    return true;
+  case 'X':
+    options->method = value;
+    return true;
+  case 'k':
+    options->insecure = true;
+    return true;
+  case CLI_OPT_HTTP1_1:
+    options->http_version = AFETCH_HTTP_1_1;
+    return true;
+  case CLI_OPT_HTTP2:
+    options->http_version = AFETCH_HTTP_2;
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* The option as the user wrote it, for messages. */
+static const char *cli_option_name(int option, int long_index, char *buffer, size_t size) {
+  if (long_index >= 0)
+    snprintf(buffer, size, "--%s", cli_long_options[long_index].name);
+  else
+    snprintf(buffer, size, "-%c", option);
+  return buffer;
+}
+
+static enum cli_outcome cli_usage_error(struct afetch_options *options, FILE *err) {
+  fputs(cli_usage_line, err);
+  fputs("Try 'afetch --help' for more information.\n", err);
+  cli_options_free(options);
+  return CLI_EXIT_USAGE;
+}
+
+enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv, FILE *out,
+                           FILE *err) {
+  cli_defaults(options);
+  optind = 0; /* glibc: a full re-initialisation, so cli_parse can run more than once */
+  opterr = 0; /* our own messages, on `err` */
+  for (;;) {
+    int long_index = -1;
+    int option = getopt_long(argc, argv, cli_short_options, cli_long_options, &long_index);
+    if (option == -1)
+      break;
+    char name[64];
+    if (option == '?') {
+      if (optopt)
+        fprintf(err, "afetch: unknown option '-%c'\n", optopt);
+      else
+        fprintf(err, "afetch: unknown option '%s'\n", argv[optind - 1]);
+      return cli_usage_error(options, err);
+    }
+    if (option == ':') {
+      fprintf(err, "afetch: option '%s' needs a value\n", argv[optind - 1]);
+      return cli_usage_error(options, err);
+    }
+    if (option == 'h') {
+      fputs(cli_usage_line, out);
+      fputs(cli_help_text, out);
+      cli_options_free(options);
+      return CLI_EXIT_OK;
+    }
+    if (option == 'V') {
+      cli_print_version(out);
+      cli_options_free(options);
+      return CLI_EXIT_OK;
+    }
+    if (!cli_apply(options, option, optarg, cli_option_name(option, long_index, name, sizeof name),
+                   err))
+      return cli_usage_error(options, err);
+  }
+  options->inputs = argv + optind;
+  options->input_count = (size_t)(argc - optind);
+  return CLI_RUN;
+}
+
+void cli_options_free(struct afetch_options *options) {
+  curl_slist_free_all(options->headers);
+  options->headers = NULL;
+  free(options->data);
+  options->data = NULL;
+}

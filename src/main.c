@@ -1,0 +1,60 @@
+/* afetch: wires the modules together; the logic lives in them. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "afetch/cli.h"
+#include "afetch/options.h"
+#include "afetch/scheduler.h"
+#include "afetch/sink.h"
+#include "afetch/source.h"
+
+int main(int argc, char **argv) {
+  struct afetch_options options;
+  switch (cli_parse(&options, argc, argv, stdout, stderr)) {
+  case CLI_EXIT_OK:
+    return fflush(stdout) == 0 ? AFETCH_EXIT_ALL_OK : AFETCH_EXIT_INTERNAL;
+  case CLI_EXIT_USAGE:
+    return AFETCH_EXIT_USAGE;
+  case CLI_RUN:
+    break;
+  }
+  /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON. */
+  signal(SIGPIPE, SIG_IGN);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    fprintf(stderr, "afetch: libcurl failed to initialise\n");
+    cli_options_free(&options);
+    return AFETCH_EXIT_INTERNAL;
+  }
+
+  int status = AFETCH_EXIT_INTERNAL;
+  char error[512];
+  struct event_base *base = event_base_new();
+  struct sink *sink =
+      base ? sink_new(base, STDOUT_FILENO, options.output_mode, sink_window_for(options.concurrency))
+           : NULL;
+  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink) : NULL;
+  struct source *source = NULL;
+  if (!scheduler) {
+    fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
+  } else if (!(source = source_open(base, options.inputs, options.input_count,
+                                    scheduler_input_ready, scheduler, error, sizeof error))) {
+    fprintf(stderr, "afetch: %s\n", error);
+    status = AFETCH_EXIT_USAGE;
+  } else {
+    status = scheduler_run(scheduler, source);
+  }
+
+  scheduler_free(scheduler);
+  source_close(source);
+  sink_free(sink);
+  if (base)
+    event_base_free(base);
+  curl_global_cleanup();
+  cli_options_free(&options);
+  return status;
+}

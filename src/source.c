@@ -1,0 +1,265 @@
+/* URL input: files and standard input, read lazily, split into URL lines. */
+#include "afetch/source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#define SOURCE_READ_CHUNK 65536
+
+struct source_input {
+  const char *name; /* for messages; borrowed from argv */
+  int fd;
+  bool owns_fd;
+  /* Regular files (and devices epoll refuses, like /dev/null) are read when a line is
+   * wanted; pipes, sockets and terminals only once libevent says they are readable. */
+  bool read_on_demand;
+};
+
+struct source {
+  struct source_input *inputs;
+  size_t input_count;
+  size_t current;
+  bool current_at_eof;
+  bool stopped;
+  struct evbuffer *buffer;
+  struct event *read_event; /* on the current input when it is watched */
+  bool read_event_armed;
+  bool discarding; /* skipping the rest of a too-long line */
+  uint64_t next_index;
+  source_readable_fn on_readable;
+  void *on_readable_arg;
+  char error[256];
+  char line[SOURCE_MAX_LINE + 2]; /* room for a trailing '\r' and the NUL */
+};
+
+static void source_on_readable(evutil_socket_t fd, short what, void *arg);
+
+static bool source_open_input(struct source_input *input, const char *path, char *errbuf,
+                              size_t errbuf_size) {
+  input->name = path;
+  if (strcmp(path, "-") == 0) {
+    input->name = "standard input";
+    input->fd = STDIN_FILENO;
+    input->owns_fd = false;
+  } else {
+    input->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (input->fd < 0) {
+      snprintf(errbuf, errbuf_size, "cannot read '%s': %s", path, strerror(errno));
+      return false;
+    }
+    input->owns_fd = true;
+  }
+  struct stat info;
+  if (fstat(input->fd, &info) < 0) {
+    snprintf(errbuf, errbuf_size, "cannot read '%s': %s", input->name, strerror(errno));
+    return false;
+  }
+  if (S_ISDIR(info.st_mode)) {
+    snprintf(errbuf, errbuf_size, "cannot read '%s': %s", input->name, strerror(EISDIR));
+    return false;
+  }
+  input->read_on_demand = S_ISREG(info.st_mode) || S_ISBLK(info.st_mode);
+  return true;
+}
+
+struct source *source_open(struct event_base *base, char *const *paths, size_t path_count,
+                           source_readable_fn on_readable, void *arg, char *errbuf,
+                           size_t errbuf_size) {
+  static char *const standard_input[] = {"-"};
+  if (path_count == 0) {
+    paths = standard_input;
+    path_count = 1;
+  }
+  struct source *source = calloc(1, sizeof *source);
+  if (!source) {
+    snprintf(errbuf, errbuf_size, "out of memory");
+    return NULL;
+  }
+  source->on_readable = on_readable;
+  source->on_readable_arg = arg;
+  source->inputs = calloc(path_count, sizeof *source->inputs);
+  source->buffer = evbuffer_new();
+  source->read_event = event_new(base, -1, 0, NULL, NULL);
+  if (!source->inputs || !source->buffer || !source->read_event) {
+    snprintf(errbuf, errbuf_size, "out of memory");
+    source_close(source);
+    return NULL;
+  }
+  for (size_t i = 0; i < path_count; i++) {
+    source->input_count = i + 1;
+    if (!source_open_input(&source->inputs[i], paths[i], errbuf, errbuf_size)) {
+      source_close(source);
+      return NULL;
+    }
+  }
+  return source;
+}
+
+/* Reads one chunk from the current input into the buffer: 1 read, 0 end of input, -1 error. */
+static int source_read_chunk(struct source *source) {
+  struct source_input *input = &source->inputs[source->current];
+  for (;;) {
+    int n = evbuffer_read(source->buffer, input->fd, SOURCE_READ_CHUNK);
+    if (n > 0)
+      return 1;
+    if (n == 0) {
+      source->current_at_eof = true;
+      return 0;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return 1; /* nothing yet: the caller waits for readability again */
+    snprintf(source->error, sizeof source->error, "cannot read '%s': %s", input->name,
+             strerror(errno));
+    return -1;
+  }
+}
+
+/* Asks libevent to tell us when the current (watched) input is readable. False when epoll
+ * cannot watch it, e.g. /dev/null: then it is read on demand like a file. */
+static bool source_watch_current(struct source *source) {
+  if (source->read_event_armed)
+    return true;
+  struct source_input *input = &source->inputs[source->current];
+  struct event_base *base = event_get_base(source->read_event);
+  if (event_assign(source->read_event, base, input->fd, EV_READ, source_on_readable,
+                   source) < 0 ||
+      event_add(source->read_event, NULL) < 0) {
+    input->read_on_demand = true;
+    return false;
+  }
+  source->read_event_armed = true;
+  return true;
+}
+
+static void source_on_readable(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct source *source = arg;
+  source->read_event_armed = false;
+  if (source->stopped)
+    return;
+  if (source_read_chunk(source) < 0)
+    source->current_at_eof = true; /* reported by source_next via source->error */
+  source->on_readable(source->on_readable_arg);
+}
+
+/* Trims the line copied into source->line; returns its length, 0 for a line to skip. */
+static size_t source_trim(struct source *source, size_t length) {
+  char *text = source->line;
+  size_t start = 0;
+  while (start < length && (text[start] == ' ' || text[start] == '\t'))
+    start++;
+  size_t end = length;
+  while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
+    end--;
+  if (end == start || text[start] == '#')
+    return 0;
+  memmove(text, text + start, end - start);
+  text[end - start] = '\0';
+  return end - start;
+}
+
+/* Takes the first `length` bytes of the buffer (plus `eol_length` bytes of line end) as a
+ * line. Returns true when it is a URL line, filling *line. */
+static bool source_take_line(struct source *source, size_t length, size_t eol_length,
+                             struct source_line *line) {
+  size_t copied = length < sizeof source->line - 1 ? length : sizeof source->line - 1;
+  evbuffer_remove(source->buffer, source->line, copied);
+  evbuffer_drain(source->buffer, length - copied + eol_length);
+  source->line[copied] = '\0';
+  size_t trimmed = source_trim(source, copied);
+  if (trimmed == 0)
+    return false;
+  line->index = source->next_index++;
+  line->text = source->line;
+  line->length = trimmed;
+  line->too_long = trimmed > SOURCE_MAX_LINE || copied < length;
+  return true;
+}
+
+enum source_status source_next(struct source *source, struct source_line *line) {
+  while (!source->stopped && source->current < source->input_count) {
+    if (source->error[0])
+      return SOURCE_ERROR;
+    size_t eol_length = 0;
+    struct evbuffer_ptr eol =
+        evbuffer_search_eol(source->buffer, NULL, &eol_length, EVBUFFER_EOL_LF);
+    if (eol.pos >= 0) {
+      if (source->discarding) {
+        evbuffer_drain(source->buffer, (size_t)eol.pos + eol_length);
+        source->discarding = false;
+        continue;
+      }
+      if (source_take_line(source, (size_t)eol.pos, eol_length, line))
+        return SOURCE_LINE;
+      continue;
+    }
+    size_t buffered = evbuffer_get_length(source->buffer);
+    if (source->discarding) {
+      evbuffer_drain(source->buffer, buffered);
+    } else if (buffered > SOURCE_MAX_LINE + 1) {
+      /* No line end within the limit: report the line now, skip its rest as it arrives. */
+      source->discarding = true;
+      if (source_take_line(source, buffered, 0, line)) {
+        line->too_long = true;
+        return SOURCE_LINE;
+      }
+      continue;
+    }
+    if (source->current_at_eof) {
+      bool had_tail = buffered > 0 && !source->discarding;
+      bool is_url = had_tail && source_take_line(source, buffered, 0, line);
+      evbuffer_drain(source->buffer, evbuffer_get_length(source->buffer));
+      source->discarding = false;
+      if (!had_tail || !is_url) {
+        source->current++;
+        source->current_at_eof = false;
+      }
+      if (is_url)
+        return SOURCE_LINE;
+      continue;
+    }
+    struct source_input *input = &source->inputs[source->current];
+    if (!input->read_on_demand && source_watch_current(source))
+      return SOURCE_PENDING;
+    if (source_read_chunk(source) < 0)
+      return SOURCE_ERROR;
+  }
+  return SOURCE_END;
+}
+
+void source_stop(struct source *source) {
+  source->stopped = true;
+  if (source->read_event_armed) {
+    event_del(source->read_event);
+    source->read_event_armed = false;
+  }
+}
+
+const char *source_error(const struct source *source) { return source->error; }
+
+void source_close(struct source *source) {
+  if (!source)
+    return;
+  if (source->read_event) {
+    event_del(source->read_event);
+    event_free(source->read_event);
+  }
+  for (size_t i = 0; i < source->input_count; i++)
+    if (source->inputs[i].owns_fd)
+      close(source->inputs[i].fd);
+  free(source->inputs);
+  if (source->buffer)
+    evbuffer_free(source->buffer);
+  free(source);
+}

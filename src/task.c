@@ -1,0 +1,294 @@
+/* One URL's lifecycle on a reusable easy handle. */
+#include "afetch/task.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "afetch/options.h"
+#include "afetch/source.h"
+
+struct task {
+  CURL *easy;
+  CURLU *url;
+  char *url_text; /* the URL as fetched (curl_url_get), freed with curl_free */
+  char *line;     /* the input line, kept for invalid_url results */
+  size_t line_capacity;
+  unsigned id;
+  uint64_t index;
+  uint64_t body_bytes;
+  bool invalid;
+  char message[CURL_ERROR_SIZE]; /* the invalid_url reason, or curl's error detail */
+};
+
+/* Bodies are counted and discarded: nothing is kept per byte. */
+static size_t task_on_body(char *data, size_t size, size_t count, void *arg) {
+  (void)data;
+  struct task *task = arg;
+  task->body_bytes += (uint64_t)size * count;
+  return size * count;
+}
+
+/* Settings that are the same for every request, set once per handle. */
+static bool task_configure(struct task *task, const struct afetch_options *options) {
+  CURL *easy = task->easy;
+  bool ok = true;
+#define TASK_SET(option, value) ok = ok && curl_easy_setopt(easy, option, value) == CURLE_OK
+  TASK_SET(CURLOPT_PRIVATE, task);
+  TASK_SET(CURLOPT_WRITEFUNCTION, task_on_body);
+  TASK_SET(CURLOPT_WRITEDATA, task);
+  TASK_SET(CURLOPT_ERRORBUFFER, task->message);
+  TASK_SET(CURLOPT_NOSIGNAL, 1L);
+  TASK_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  TASK_SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  TASK_SET(CURLOPT_TIMEOUT_MS, options->timeout_ms);
+  TASK_SET(CURLOPT_CONNECTTIMEOUT_MS, options->connect_timeout_ms);
+  TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
+  TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
+  TASK_SET(CURLOPT_USERAGENT, options->user_agent);
+  if (options->headers)
+    TASK_SET(CURLOPT_HTTPHEADER, options->headers);
+  if (options->data) {
+    TASK_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)options->data_length);
+    TASK_SET(CURLOPT_POSTFIELDS, options->data);
+  }
+  if (options->method) {
+    /* As curl's own advice goes: HEAD means "no body", not a custom verb that then waits
+     * for a body that never comes. */
+    if (strcasecmp(options->method, "HEAD") == 0)
+      TASK_SET(CURLOPT_NOBODY, 1L);
+    else
+      TASK_SET(CURLOPT_CUSTOMREQUEST, options->method);
+  }
+  if (options->insecure) {
+    TASK_SET(CURLOPT_SSL_VERIFYPEER, 0L);
+    TASK_SET(CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (options->cacert)
+    TASK_SET(CURLOPT_CAINFO, options->cacert);
+  if (options->http_version == AFETCH_HTTP_1_1)
+    TASK_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  else if (options->http_version == AFETCH_HTTP_2)
+    TASK_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
+#undef TASK_SET
+  return ok;
+}
+
+struct task *task_new(const struct afetch_options *options, unsigned id) {
+  struct task *task = calloc(1, sizeof *task);
+  if (!task)
+    return NULL;
+  task->id = id;
+  task->easy = curl_easy_init();
+  task->url = curl_url();
+  if (!task->easy || !task->url || !task_configure(task, options)) {
+    task_free(task);
+    return NULL;
+  }
+  return task;
+}
+
+/* Keeps a copy of the input line: an invalid_url result reports it as its "url". */
+static bool task_keep_line(struct task *task, const struct source_line *line) {
+  if (line->length + 1 > task->line_capacity) {
+    char *grown = realloc(task->line, line->length + 1);
+    if (!grown)
+      return false;
+    task->line = grown;
+    task->line_capacity = line->length + 1;
+  }
+  memcpy(task->line, line->text, line->length);
+  task->line[line->length] = '\0';
+  return true;
+}
+
+static bool task_reject(struct task *task, const char *reason) {
+  snprintf(task->message, sizeof task->message, "%s", reason);
+  task->invalid = true;
+  return false;
+}
+
+/* Parses with curl's URL API. No scheme means http:// (as curl does); only http and https
+ * are fetched. */
+static bool task_parse_url(struct task *task, const char *text) {
+  /* Clear the previous URL first: on a handle holding one, curl resolves `text` against it
+   * as a relative reference. */
+  curl_url_set(task->url, CURLUPART_URL, NULL, 0);
+  CURLUcode rc = curl_url_set(task->url, CURLUPART_URL, text, CURLU_GUESS_SCHEME);
+  if (rc != CURLUE_OK)
+    return task_reject(task, curl_url_strerror(rc));
+  char *scheme = NULL;
+  if (curl_url_get(task->url, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+    return task_reject(task, "URL has no scheme");
+  bool is_http = strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
+  curl_free(scheme);
+  if (!is_http) {
+    /* curl guesses ftp:// for "ftp.example.com"; afetch's rule for no scheme is http://. */
+    if (strstr(text, "://") || curl_url_set(task->url, CURLUPART_SCHEME, "http", 0) != CURLUE_OK)
+      return task_reject(task, "unsupported scheme: afetch fetches http:// and https:// URLs");
+  }
+  if (curl_url_get(task->url, CURLUPART_URL, &task->url_text, 0) != CURLUE_OK)
+    return task_reject(task, "URL could not be normalised");
+  return curl_easy_setopt(task->easy, CURLOPT_CURLU, task->url) == CURLE_OK ||
+         task_reject(task, "URL could not be set");
+}
+
+bool task_prepare(struct task *task, const struct source_line *line) {
+  task->index = line->index;
+  task->body_bytes = 0;
+  task->invalid = false;
+  task->message[0] = '\0';
+  curl_free(task->url_text);
+  task->url_text = NULL;
+  if (!task_keep_line(task, line))
+    return task_reject(task, "out of memory");
+  if (line->too_long) {
+    char reason[96];
+    snprintf(reason, sizeof reason, "line longer than %d bytes", SOURCE_MAX_LINE);
+    return task_reject(task, reason);
+  }
+  if (memchr(line->text, '\0', line->length))
+    return task_reject(task, "line contains a NUL byte");
+  return task_parse_url(task, task->line);
+}
+
+CURL *task_easy(struct task *task) { return task->easy; }
+
+unsigned task_id(const struct task *task) { return task->id; }
+
+struct task *task_of_easy(CURL *easy) {
+  struct task *task = NULL;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&task);
+  return task;
+}
+
+static enum result_error task_classify(CURLcode code) {
+  switch (code) {
+  case CURLE_OK:
+    return RESULT_OK;
+  case CURLE_URL_MALFORMAT:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+    return RESULT_INVALID_URL;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return RESULT_DNS;
+  case CURLE_COULDNT_CONNECT:
+    return RESULT_CONNECT;
+  case CURLE_OPERATION_TIMEDOUT:
+    return RESULT_TIMEOUT;
+  case CURLE_TOO_MANY_REDIRECTS:
+    return RESULT_TOO_MANY_REDIRECTS;
+  case CURLE_FILESIZE_EXCEEDED:
+    return RESULT_TOO_LARGE;
+  case CURLE_WRITE_ERROR:
+    return RESULT_WRITE;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_CLIENTCERT:
+  case CURLE_USE_SSL_FAILED:
+    return RESULT_TLS;
+  default:
+    return RESULT_OTHER;
+  }
+}
+
+static const char *task_http_version_name(long version) {
+  switch (version) {
+  case CURL_HTTP_VERSION_1_0:
+    return "1.0";
+  case CURL_HTTP_VERSION_1_1:
+    return "1.1";
+  case CURL_HTTP_VERSION_2_0:
+    return "2";
+  case CURL_HTTP_VERSION_3:
+    return "3";
+  default:
+    return NULL;
+  }
+}
+
+static double task_seconds(CURL *easy, CURLINFO info) {
+  curl_off_t microseconds = 0;
+  curl_easy_getinfo(easy, info, &microseconds);
+  return (double)microseconds / 1e6;
+}
+
+/* What curl measured for the transfer, whatever its outcome. */
+static void task_read_transfer(struct task *task, struct afetch_result *result) {
+  CURL *easy = task->easy;
+  char *text = NULL;
+  long number = 0;
+  result->url = task->url_text;
+  result->attempts = 1;
+  result->size = task->body_bytes;
+  if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
+    result->final_url = text;
+  if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &number) == CURLE_OK)
+    result->status = number;
+  if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &number) == CURLE_OK)
+    result->http_version = task_http_version_name(number);
+  if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &text) == CURLE_OK && text && *text)
+    result->remote_ip = text;
+  if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &number) == CURLE_OK)
+    result->redirects = number;
+  if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &text) == CURLE_OK)
+    result->content_type = text;
+  result->time.dns = task_seconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
+  result->time.connect = task_seconds(easy, CURLINFO_CONNECT_TIME_T);
+  result->time.tls = task_seconds(easy, CURLINFO_APPCONNECT_TIME_T);
+  result->time.ttfb = task_seconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
+  result->time.total = task_seconds(easy, CURLINFO_TOTAL_TIME_T);
+}
+
+void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
+  *result = (struct afetch_result){.index = task->index, .curl_code = -1};
+  if (task->invalid) {
+    result->url = task->line;
+    result->error = RESULT_INVALID_URL;
+    result->error_message = task->message;
+    result->curl_code = CURLE_URL_MALFORMAT;
+    return;
+  }
+  task_read_transfer(task, result);
+  if (code != CURLE_OK) {
+    result->error = task_classify(code);
+    result->curl_code = code;
+    /* curl's error buffer has the detail ("Failed to connect to ... port ..."). */
+    result->error_message = task->message[0] ? task->message : curl_easy_strerror(code);
+  } else if (result->status >= 400) {
+    result->error = RESULT_HTTP;
+    snprintf(task->message, sizeof task->message, "HTTP status %ld", result->status);
+    result->error_message = task->message;
+  }
+}
+
+void task_stopped_result(struct task *task, enum result_error why, struct afetch_result *result) {
+  *result = (struct afetch_result){.index = task->index, .curl_code = -1};
+  task_read_transfer(task, result);
+  result->error = why;
+  result->error_message = why == RESULT_CANCELLED ? "cancelled: afetch was interrupted" : NULL;
+}
+
+void task_free(struct task *task) {
+  if (!task)
+    return;
+  if (task->easy)
+    curl_easy_cleanup(task->easy);
+  if (task->url)
+    curl_url_cleanup(task->url);
+  curl_free(task->url_text);
+  free(task->line);
+  free(task);
+}
