@@ -40,7 +40,7 @@ static const char cli_help_text[] =
     "      --max-redirs N        at most N redirects, -1 for no limit (default 10)\n"
     "  -H, --header 'K: V'       add a request header (repeatable)\n"
     "  -A, --user-agent S        User-Agent header (default afetch/" AFETCH_VERSION ")\n"
-    "  -X, --request METHOD      request method (HEAD sends no body request)\n"
+    "  -X, --request METHOD      request method (HEAD asks for headers only, like curl -I)\n"
     "  -d, --data DATA           POST DATA (@FILE reads it; repeated -d joined by '&')\n"
     "\n"
     "TLS and protocol:\n"

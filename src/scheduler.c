@@ -40,6 +40,7 @@ struct scheduler {
   struct event *sigterm_event;
   uint64_t next_index; /* index the next URL line will get */
   bool input_done;
+  bool input_failed; /* a read error ended the input early: exit 3 once the rest is done */
   bool finished;
   bool any_not_ok;
   enum afetch_exit stop_reason; /* set when a signal or failure stops the run early */
@@ -147,7 +148,7 @@ static void scheduler_pump(struct scheduler *scheduler) {
       break;
     if (status == SOURCE_ERROR) {
       scheduler_warn(scheduler, "%s", source_error(scheduler->source));
-      scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+      scheduler->input_failed = true;
     }
     if (status != SOURCE_LINE) {
       scheduler->input_done = true;
@@ -238,6 +239,8 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *sourc
     event_base_dispatch(scheduler->base);
   if (scheduler->stop_reason)
     return scheduler->stop_reason;
+  if (scheduler->input_failed)
+    return AFETCH_EXIT_INTERNAL;
   return scheduler->any_not_ok ? AFETCH_EXIT_SOME_FAILED : AFETCH_EXIT_ALL_OK;
 }
 

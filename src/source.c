@@ -66,7 +66,10 @@ static bool source_open_input(struct source_input *input, const char *path, char
     snprintf(errbuf, errbuf_size, "cannot read '%s': %s", input->name, strerror(EISDIR));
     return false;
   }
-  input->read_on_demand = S_ISREG(info.st_mode) || S_ISBLK(info.st_mode);
+  /* epoll watches pipes, sockets and terminals; other devices (/dev/null) are read like
+   * files. */
+  input->read_on_demand = !(S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode) ||
+                            (S_ISCHR(info.st_mode) && isatty(input->fd)));
   return true;
 }
 

@@ -18,6 +18,7 @@ struct task {
   unsigned id;
   uint64_t index;
   uint64_t body_bytes;
+  bool response_started; /* a header arrived: curl's info describes this transfer */
   bool invalid;
   char message[CURL_ERROR_SIZE]; /* the invalid_url reason, or curl's error detail */
 };
@@ -30,6 +31,15 @@ static size_t task_on_body(char *data, size_t size, size_t count, void *arg) {
   return size * count;
 }
 
+/* Marks that a response began. Until the multi handle has run a transfer, curl's info still
+ * describes the handle's previous one, so a transfer stopped early must not report it. */
+static size_t task_on_header(char *data, size_t size, size_t count, void *arg) {
+  (void)data;
+  struct task *task = arg;
+  task->response_started = true;
+  return size * count;
+}
+
 /* Settings that are the same for every request, set once per handle. */
 static bool task_configure(struct task *task, const struct afetch_options *options) {
   CURL *easy = task->easy;
@@ -38,6 +48,8 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   TASK_SET(CURLOPT_PRIVATE, task);
   TASK_SET(CURLOPT_WRITEFUNCTION, task_on_body);
   TASK_SET(CURLOPT_WRITEDATA, task);
+  TASK_SET(CURLOPT_HEADERFUNCTION, task_on_header);
+  TASK_SET(CURLOPT_HEADERDATA, task);
   TASK_SET(CURLOPT_ERRORBUFFER, task->message);
   TASK_SET(CURLOPT_NOSIGNAL, 1L);
   TASK_SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -137,6 +149,7 @@ static bool task_parse_url(struct task *task, const char *text) {
 bool task_prepare(struct task *task, const struct source_line *line) {
   task->index = line->index;
   task->body_bytes = 0;
+  task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
   curl_free(task->url_text);
@@ -276,7 +289,12 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
 
 void task_stopped_result(struct task *task, enum result_error why, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
-  task_read_transfer(task, result);
+  if (task->response_started) {
+    task_read_transfer(task, result);
+  } else {
+    result->url = task->url_text;
+    result->attempts = 1;
+  }
   result->error = why;
   result->error_message = why == RESULT_CANCELLED ? "cancelled: afetch was interrupted" : NULL;
 }

@@ -13,7 +13,7 @@
 struct event_base;
 struct source;
 
-/* Longest URL line accepted; a longer one becomes a `too_long` line (an error result). */
+/* Longest URL line accepted; a longer one comes back flagged too_long (an invalid_url result). */
 #define SOURCE_MAX_LINE 65536
 
 enum source_status {
