@@ -288,9 +288,13 @@ static const char *cli_option_name(int option, int long_index, char *buffer, siz
   return buffer;
 }
 
-static enum cli_outcome cli_usage_error(struct afetch_options *options, FILE *err) {
+void cli_print_usage_hint(FILE *err) {
   fputs(cli_usage_line, err);
   fputs("Try 'afetch --help' for more information.\n", err);
+}
+
+static enum cli_outcome cli_usage_error(struct afetch_options *options, FILE *err) {
+  cli_print_usage_hint(err);
   cli_options_free(options);
   return CLI_EXIT_USAGE;
 }

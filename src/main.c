@@ -44,6 +44,7 @@ int main(int argc, char **argv) {
   } else if (!(source = source_open(base, options.inputs, options.input_count,
                                     scheduler_input_ready, scheduler, error, sizeof error))) {
     fprintf(stderr, "afetch: %s\n", error);
+    cli_print_usage_hint(stderr);
     status = AFETCH_EXIT_USAGE;
   } else {
     status = scheduler_run(scheduler, source);

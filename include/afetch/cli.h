@@ -20,4 +20,8 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
 
 void cli_options_free(struct afetch_options *options);
 
+/* The usage line and a pointer to --help, after a usage error found outside cli_parse (an
+ * unreadable input file). */
+void cli_print_usage_hint(FILE *err);
+
 #endif

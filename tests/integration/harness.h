@@ -1,0 +1,178 @@
+/* Integration-test harness: runs the real afetch binary against the real test server.
+ *
+ * Everything a test allocates through these helpers (processes, parsed JSON, strings, temp
+ * files, private servers) is tracked and released by h_teardown(), which every test is
+ * registered with, so a failing assertion (a longjmp out of the test) leaks nothing and never
+ * leaves a child process behind. */
+#ifndef AFETCH_IT_HARNESS_H
+#define AFETCH_IT_HARNESS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <setjmp.h> /* cmocka.h needs these four first */
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+/* Hard safety limit for one afetch run: a hang fails the test instead of stalling CI.
+ * It is never used to synchronise anything. */
+#define H_SAFETY_MS 30000
+
+/* ---- child processes ---- */
+
+struct h_buf {
+  char *data; /* always NUL-terminated once allocated */
+  size_t len, cap;
+};
+
+struct h_proc {
+  pid_t pid;
+  char *cmdline;             /* for failure messages */
+  int in_fd, out_fd, err_fd; /* our ends of the pipes; -1 once closed */
+  struct h_buf in;           /* bytes queued for the child's stdin */
+  size_t in_off;             /* how many of them are written */
+  bool close_in_when_drained;
+  struct h_buf out, err; /* everything the child wrote */
+  size_t out_consumed;   /* bytes of out already returned by h_read_line() */
+  double started;        /* h_now() at spawn */
+  /* Filled in once the child is reaped. */
+  bool reaped;
+  bool exited; /* exit_code is valid */
+  int exit_code;
+  bool signaled; /* term_signal is valid */
+  int term_signal;
+  bool overran;   /* the harness had to SIGKILL it */
+  double seconds; /* spawn to reap */
+};
+
+/* Monotonic seconds. */
+double h_now(void);
+
+/* Starts $AFETCH_BIN with args (NULL-terminated, without argv[0]). Its stdin, stdout and
+ * stderr are pipes held by the test. */
+struct h_proc *h_afetch_start(const char *const *args);
+
+/* Runs afetch to completion: writes `input` to its stdin (NULL: none) then closes it, captures
+ * stdout and stderr, and reaps it. Fails the test if it outlives H_SAFETY_MS. */
+struct h_proc *h_afetch_run(const char *const *args, const char *input);
+
+/* Queues bytes for the child's stdin (sent while the harness waits on the child). */
+void h_write_stdin(struct h_proc *proc, const char *text);
+/* Closes stdin once everything queued is written. */
+void h_close_stdin(struct h_proc *proc);
+/* Closes our read end of the child's stdout now (the `| head -1` situation). */
+void h_close_stdout(struct h_proc *proc);
+void h_signal(struct h_proc *proc, int sig);
+
+/* Next complete line of stdout (without '\n'), waiting at most timeout_ms; NULL on timeout or
+ * end of output. The string is tracked. */
+char *h_read_line(struct h_proc *proc, int timeout_ms);
+
+/* Waits at most timeout_ms until the child's stdout holds `needle` at least `count` times. */
+bool h_wait_output(struct h_proc *proc, const char *needle, size_t count, int timeout_ms);
+
+/* Reads whatever output is available now, without waiting (for failure messages). */
+void h_collect(struct h_proc *proc);
+
+/* Waits at most timeout_ms for the child to close its output and exit; past that, kills it
+ * and fails the test. Then the exit fields are valid. */
+void h_wait_exit(struct h_proc *proc, int timeout_ms);
+
+/* Fails the test (naming the command, the expectation and what happened, with stderr) unless
+ * the child exited normally with this code. */
+void h_expect_exit(const struct h_proc *proc, int code);
+
+/* ---- the test server ---- */
+
+struct h_server {
+  struct h_proc *proc;
+  int http_port;
+  int https_port; /* 0 without TLS */
+  char dir[64];   /* temp dir holding cert.pem and key.pem (TLS only) */
+  char cert[128];
+};
+
+/* Starts $TEST_SERVER_BIN (with TLS: generates a certificate first with
+ * $AFETCH_TESTS_DIR/tls/gen-cert.sh, default tests/tls/gen-cert.sh). 0, or -1 after printing
+ * why. */
+int h_server_start(struct h_server *server, bool tls);
+void h_server_stop(struct h_server *server);
+
+/* A server of the test's own, stopped by h_teardown(): for tests that need exact /stats, or
+ * that leave slow requests behind on the server. */
+struct h_server *h_private_server(bool tls);
+
+struct h_stats {
+  long in_flight, max_in_flight, requests, connections;
+};
+
+/* GET /stats and /reset over a plain socket (not through afetch). Fail the test on error. */
+struct h_stats h_stats(int port);
+void h_reset(int port);
+/* Polls /stats every 10 ms, at most timeout_ms, until in_flight and requests have these
+ * values (-1: any). Returns the last stats seen; *reached tells whether they matched. */
+struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout_ms, bool *reached);
+
+/* GET path over a plain socket; returns the body (tracked), fails the test on error. */
+char *h_http_get(int port, const char *path);
+
+/* A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
+int h_unused_port(void);
+
+/* ---- strings and files ---- */
+
+/* printf into a tracked string. */
+char *h_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "http://127.0.0.1:PORT" PATH */
+char *h_url(int port, const char *path);
+
+/* A growable tracked string. */
+struct h_buf *h_text(void);
+void h_text_add(struct h_buf *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void h_text_add_bytes(struct h_buf *text, const char *bytes, size_t length);
+
+/* Writes bytes to a new temp file (removed by h_teardown()); returns its path. */
+const char *h_temp_file(const char *bytes, size_t length);
+
+size_t h_count(const char *haystack, const char *needle);
+bool h_is_valid_utf8(const char *bytes, size_t length);
+
+/* ---- JSON ---- */
+
+/* Parses exactly one JSON document (trailing whitespace allowed); fails the test otherwise. */
+cJSON *h_parse_json(const char *text);
+/* Parses ndjson: every line one JSON object, output ends with '\n'. Returns an array of them in
+ * output order. */
+cJSON *h_parse_ndjson(const char *text);
+
+/* Fails unless `results` is an array of n result objects, each with every contract key of the
+ * right type, and whose indexes are 0..n-1 each exactly once. */
+void h_check_results(const cJSON *results, size_t n);
+/* The element whose "index" is `index` (fails if there is none). */
+const cJSON *h_result(const cJSON *results, long index);
+
+/* Field access that fails the test on a missing key or a wrong type. */
+const cJSON *h_field(const cJSON *object, const char *key);
+bool h_ok(const cJSON *result);
+long h_status(const cJSON *result);                         /* -1 for null */
+const char *h_string(const cJSON *object, const char *key); /* NULL for null */
+double h_number(const cJSON *object, const char *key);
+/* error.code, or NULL when error is null. */
+const char *h_error_code(const cJSON *result);
+
+/* Convenience: the parsed output of a finished gather-mode run (fails if invalid). */
+cJSON *h_gather_output(const struct h_proc *proc);
+
+/* ---- per-test cleanup ---- */
+
+int h_teardown(void **state);
+
+/* The servers the group setup started (tests/integration/suite.c). */
+extern struct h_server *h_http;
+extern struct h_server *h_tls;
+
+#endif

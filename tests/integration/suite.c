@@ -1,0 +1,72 @@
+/* The integration suite: one plain and one TLS test server for the whole group, then every
+ * test runs the real afetch binary against them. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "tests.h"
+
+struct h_server *h_http;
+struct h_server *h_tls;
+
+static struct h_server http_server, tls_server;
+
+static int group_setup(void **state) {
+  (void)state;
+  if (h_server_start(&http_server, false) != 0) {
+    fprintf(stderr, "integration: cannot start the test server (TEST_SERVER_BIN=%s)\n",
+            getenv("TEST_SERVER_BIN") ? getenv("TEST_SERVER_BIN") : "(unset)");
+    return -1;
+  }
+  h_http = &http_server;
+  /* Only the TLS test needs this one: if it cannot start, that test fails, not the group. */
+  if (h_server_start(&tls_server, true) == 0)
+    h_tls = &tls_server;
+  else
+    fprintf(stderr, "integration: cannot start the TLS test server\n");
+  return 0;
+}
+
+static int group_teardown(void **state) {
+  (void)state;
+  if (h_tls != NULL)
+    h_server_stop(h_tls);
+  if (h_http != NULL)
+    h_server_stop(h_http);
+  h_tls = h_http = NULL;
+  return 0;
+}
+
+#define TEST(name) cmocka_unit_test_teardown(name, h_teardown)
+
+int main(void) {
+  /* Writing to a child that has exited must fail with EPIPE, not kill the suite. Children get
+   * the default disposition back before exec (harness.c). */
+  signal(SIGPIPE, SIG_IGN);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+
+  const struct CMUnitTest tests[] = {
+      TEST(help_and_version_exit_0),
+      TEST(usage_errors_exit_2_and_fetch_nothing),
+      TEST(result_fields_describe_the_transfer),
+      TEST(invalid_urls_become_error_results),
+      TEST(connection_refused_is_connect_error),
+      TEST(http_error_status_is_not_ok),
+      TEST(empty_reply_is_other_error),
+      TEST(redirects_are_followed_and_counted),
+      TEST(request_shaping_reaches_the_server),
+      TEST(invalid_utf8_from_server_yields_valid_utf8_json),
+      TEST(tls_verifies_unless_told_otherwise),
+      TEST(gather_keeps_input_order),
+      TEST(ndjson_emits_in_completion_order),
+      TEST(stdin_streams_results),
+      TEST(timeout_is_per_request),
+      TEST(concurrency_is_bounded_and_used),
+      TEST(many_urls_stream_through),
+      TEST(closed_stdout_ends_quietly),
+      TEST(sigint_mid_run_leaves_valid_json),
+      TEST(sigterm_mid_run_leaves_valid_ndjson),
+  };
+  return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
+}

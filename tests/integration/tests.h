@@ -1,0 +1,29 @@
+/* The integration tests, one function per behaviour (registered in suite.c). */
+#ifndef AFETCH_IT_TESTS_H
+#define AFETCH_IT_TESTS_H
+
+/* test_fetch.c */
+void concurrency_is_bounded_and_used(void **state);
+void timeout_is_per_request(void **state);
+void gather_keeps_input_order(void **state);
+void ndjson_emits_in_completion_order(void **state);
+void invalid_urls_become_error_results(void **state);
+void connection_refused_is_connect_error(void **state);
+void redirects_are_followed_and_counted(void **state);
+void http_error_status_is_not_ok(void **state);
+void request_shaping_reaches_the_server(void **state);
+void result_fields_describe_the_transfer(void **state);
+void tls_verifies_unless_told_otherwise(void **state);
+void invalid_utf8_from_server_yields_valid_utf8_json(void **state);
+void empty_reply_is_other_error(void **state);
+void many_urls_stream_through(void **state);
+
+/* test_cli.c */
+void usage_errors_exit_2_and_fetch_nothing(void **state);
+void help_and_version_exit_0(void **state);
+void stdin_streams_results(void **state);
+void closed_stdout_ends_quietly(void **state);
+void sigint_mid_run_leaves_valid_json(void **state);
+void sigterm_mid_run_leaves_valid_ndjson(void **state);
+
+#endif

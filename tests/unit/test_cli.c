@@ -1,0 +1,562 @@
+/* cli.h: argv -> struct afetch_options, validation, --help and --version. */
+#include "unit_helpers.h"
+
+#include <curl/curl.h>
+
+#include "afetch/cli.h"
+#include "afetch/options.h"
+
+struct fixture {
+  FILE *out, *err;
+  char *out_text, *err_text;
+  size_t out_size, err_size;
+  struct afetch_options options;
+  bool options_live; /* CLI_RUN: teardown frees them */
+};
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof *f);
+  if (!f)
+    return -1;
+  f->out = open_memstream(&f->out_text, &f->out_size);
+  f->err = open_memstream(&f->err_text, &f->err_size);
+  if (!f->out || !f->err)
+    return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  if (f->options_live)
+    cli_options_free(&f->options);
+  fclose(f->out);
+  fclose(f->err);
+  free(f->out_text);
+  free(f->err_text);
+  free(f);
+  return 0;
+}
+
+/* argv[0] is added; the array of arguments must outlive the options (it is static in each
+ * test). */
+static enum cli_outcome parse(struct fixture *f, int argc, char **argv) {
+  enum cli_outcome outcome = cli_parse(&f->options, argc, argv, f->out, f->err);
+  fflush(f->out);
+  fflush(f->err);
+  f->options_live = outcome == CLI_RUN;
+  return outcome;
+}
+
+#define ARGC(argv) ((int)(sizeof(argv) / sizeof((argv)[0])) - 1)
+#define PARSE(f, ...)                                                                        \
+  do {                                                                                       \
+    static char *argv_[] = {"afetch", __VA_ARGS__, NULL};                                    \
+    outcome = parse((f), ARGC(argv_), argv_);                                                \
+  } while (0)
+
+/* Parses argv expecting CLI_RUN, freeing options of an earlier parse in the same test. */
+#define RUN(f, ...)                                                                          \
+  do {                                                                                       \
+    if ((f)->options_live) {                                                                 \
+      cli_options_free(&(f)->options);                                                       \
+      (f)->options_live = false;                                                             \
+    }                                                                                        \
+    enum cli_outcome outcome;                                                                \
+    PARSE(f, __VA_ARGS__);                                                                   \
+    if (outcome != CLI_RUN)                                                                  \
+      fail_msg("expected CLI_RUN for " #__VA_ARGS__ ", got %d; stderr: %s", (int)outcome,    \
+               (f)->err_text);                                                               \
+  } while (0)
+
+/* Expects a usage error: exit 2 outcome, "Usage:" on err, nothing on out. */
+#define USAGE_ERROR(f, ...)                                                                  \
+  do {                                                                                       \
+    enum cli_outcome outcome;                                                                \
+    rewind((f)->err);                                                                        \
+    PARSE(f, __VA_ARGS__);                                                                   \
+    if (outcome != CLI_EXIT_USAGE)                                                           \
+      fail_msg("expected CLI_EXIT_USAGE for " #__VA_ARGS__ ", got %d", (int)outcome);        \
+    if (!strstr((f)->err_text, "Usage:"))                                                    \
+      fail_msg("no \"Usage:\" on err for " #__VA_ARGS__ "; err was: %s", (f)->err_text);     \
+    assert_int_equal((f)->out_size, 0);                                                      \
+  } while (0)
+
+/* ---- defaults ---- */
+
+static void cli_defaults_without_arguments(void **state) {
+  struct fixture *f = *state;
+  static char *argv[] = {"afetch", NULL};
+  memset(&f->options, 0x5a, sizeof f->options); /* every field must be written */
+  assert_int_equal(parse(f, 1, argv), CLI_RUN);
+  const struct afetch_options *o = &f->options;
+  assert_int_equal(o->concurrency, 10);
+  assert_int_equal(o->timeout_ms, 30000);
+  assert_int_equal(o->connect_timeout_ms, 10000);
+  assert_int_equal(o->output_mode, AFETCH_OUTPUT_GATHER);
+  assert_true(o->follow_redirects);
+  assert_int_equal(o->max_redirects, 10);
+  assert_null(o->headers);
+  assert_null(o->method);
+  assert_null(o->data);
+  assert_int_equal(o->data_length, 0);
+  assert_false(o->insecure);
+  assert_null(o->cacert);
+  assert_int_equal(o->http_version, AFETCH_HTTP_DEFAULT);
+  assert_false(o->quiet);
+  assert_int_equal(o->input_count, 0);
+  assert_int_equal(f->out_size, 0);
+  assert_int_equal(f->err_size, 0);
+}
+
+/* ---- each flag ---- */
+
+static void cli_concurrency_short_and_long_forms(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-c", "5");
+  assert_int_equal(f->options.concurrency, 5);
+  RUN(f, "--concurrency=6");
+  assert_int_equal(f->options.concurrency, 6);
+  RUN(f, "--concurrency", "7");
+  assert_int_equal(f->options.concurrency, 7);
+  RUN(f, "-c8");
+  assert_int_equal(f->options.concurrency, 8);
+  RUN(f, "-c", "1");
+  assert_int_equal(f->options.concurrency, 1);
+}
+
+static void cli_timeout_accepts_fractional_seconds(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-t", "0.5");
+  assert_int_equal(f->options.timeout_ms, 500);
+  RUN(f, "--timeout=2");
+  assert_int_equal(f->options.timeout_ms, 2000);
+  RUN(f, "--timeout", "1.25");
+  assert_int_equal(f->options.timeout_ms, 1250);
+}
+
+static void cli_timeout_leaves_connect_timeout_alone(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-t", "3");
+  assert_int_equal(f->options.timeout_ms, 3000);
+  assert_int_equal(f->options.connect_timeout_ms, 10000);
+}
+
+static void cli_connect_timeout_accepts_fractional_seconds(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--connect-timeout", "2.5");
+  assert_int_equal(f->options.connect_timeout_ms, 2500);
+  assert_int_equal(f->options.timeout_ms, 30000);
+  RUN(f, "--connect-timeout=0.1");
+  assert_int_equal(f->options.connect_timeout_ms, 100);
+}
+
+static void cli_ndjson_selects_line_output(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--ndjson");
+  assert_int_equal(f->options.output_mode, AFETCH_OUTPUT_NDJSON);
+}
+
+static void cli_no_location_disables_redirects_and_L_enables_them(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--no-location");
+  assert_false(f->options.follow_redirects);
+  RUN(f, "--no-location", "-L");
+  assert_true(f->options.follow_redirects);
+  RUN(f, "-L");
+  assert_true(f->options.follow_redirects);
+  RUN(f, "--location");
+  assert_true(f->options.follow_redirects);
+}
+
+static void cli_max_redirs_sets_the_limit(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--max-redirs", "3");
+  assert_int_equal(f->options.max_redirects, 3);
+  RUN(f, "--max-redirs=0");
+  assert_int_equal(f->options.max_redirects, 0);
+}
+
+static void cli_max_redirs_accepts_minus_one_for_unlimited(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--max-redirs", "-1");
+  assert_int_equal(f->options.max_redirects, -1);
+}
+
+static void cli_repeated_header_builds_list_in_order(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-H", "X-One: 1", "--header", "X-Two: 2", "--header=X-Three: 3");
+  const struct curl_slist *h = f->options.headers;
+  assert_non_null(h);
+  assert_string_equal(h->data, "X-One: 1");
+  assert_non_null(h->next);
+  assert_string_equal(h->next->data, "X-Two: 2");
+  assert_non_null(h->next->next);
+  assert_string_equal(h->next->next->data, "X-Three: 3");
+  assert_null(h->next->next->next);
+}
+
+static void cli_user_agent_is_taken_from_argv(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-A", "probe/1.0");
+  assert_non_null(f->options.user_agent);
+  assert_string_equal(f->options.user_agent, "probe/1.0");
+  RUN(f, "--user-agent=other/2");
+  assert_string_equal(f->options.user_agent, "other/2");
+}
+
+static void cli_request_sets_the_method(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-X", "PUT");
+  assert_non_null(f->options.method);
+  assert_string_equal(f->options.method, "PUT");
+  RUN(f, "--request=DELETE");
+  assert_string_equal(f->options.method, "DELETE");
+}
+
+static void cli_data_sets_body_and_leaves_method_unset(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-d", "name=value");
+  assert_non_null(f->options.data);
+  assert_string_equal(f->options.data, "name=value");
+  assert_int_equal(f->options.data_length, strlen("name=value"));
+  assert_null(f->options.method);
+}
+
+static void cli_repeated_data_is_joined_with_ampersand(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-d", "a", "--data", "b", "--data=c=1");
+  assert_non_null(f->options.data);
+  assert_string_equal(f->options.data, "a&b&c=1");
+  assert_int_equal(f->options.data_length, strlen("a&b&c=1"));
+}
+
+static void cli_insecure_turns_verification_off(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-k");
+  assert_true(f->options.insecure);
+  RUN(f, "--insecure");
+  assert_true(f->options.insecure);
+}
+
+static void cli_cacert_names_an_existing_file(void **state) {
+  struct fixture *f = *state;
+  static char path[HELPER_PATH_SIZE];
+  helper_temp_file("not really a cert\n", 18, path);
+  static char *argv[] = {"afetch", "--cacert", path, NULL};
+  assert_int_equal(parse(f, 3, argv), CLI_RUN);
+  assert_non_null(f->options.cacert);
+  assert_string_equal(f->options.cacert, path);
+  assert_false(f->options.insecure);
+  unlink(path);
+}
+
+static void cli_http_version_flags_select_the_protocol(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--http1.1");
+  assert_int_equal(f->options.http_version, AFETCH_HTTP_1_1);
+  RUN(f, "--http2");
+  assert_int_equal(f->options.http_version, AFETCH_HTTP_2);
+}
+
+static void cli_quiet_silences_diagnostics(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-q");
+  assert_true(f->options.quiet);
+  RUN(f, "--quiet");
+  assert_true(f->options.quiet);
+}
+
+static void cli_operands_are_collected_in_order(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "a.txt", "-", "b.txt");
+  assert_int_equal(f->options.input_count, 3);
+  assert_non_null(f->options.inputs);
+  assert_string_equal(f->options.inputs[0], "a.txt");
+  assert_string_equal(f->options.inputs[1], "-");
+  assert_string_equal(f->options.inputs[2], "b.txt");
+}
+
+static void cli_options_may_follow_operands(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "urls.txt", "-c", "3", "more.txt", "--ndjson");
+  assert_int_equal(f->options.concurrency, 3);
+  assert_int_equal(f->options.output_mode, AFETCH_OUTPUT_NDJSON);
+  assert_int_equal(f->options.input_count, 2);
+  assert_string_equal(f->options.inputs[0], "urls.txt");
+  assert_string_equal(f->options.inputs[1], "more.txt");
+}
+
+static void cli_double_dash_ends_options(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--", "-c");
+  assert_int_equal(f->options.input_count, 1);
+  assert_string_equal(f->options.inputs[0], "-c");
+  assert_int_equal(f->options.concurrency, 10);
+}
+
+static void cli_combined_flags_all_apply(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-c", "4", "-t", "1.5", "--ndjson", "--no-location", "-H", "A: b", "-k", "-q",
+      "--http2", "list.txt");
+  const struct afetch_options *o = &f->options;
+  assert_int_equal(o->concurrency, 4);
+  assert_int_equal(o->timeout_ms, 1500);
+  assert_int_equal(o->output_mode, AFETCH_OUTPUT_NDJSON);
+  assert_false(o->follow_redirects);
+  assert_string_equal(o->headers->data, "A: b");
+  assert_true(o->insecure);
+  assert_true(o->quiet);
+  assert_int_equal(o->http_version, AFETCH_HTTP_2);
+  assert_int_equal(o->input_count, 1);
+  assert_string_equal(o->inputs[0], "list.txt");
+}
+
+/* ---- usage errors ---- */
+
+static void cli_rejects_unknown_flag_and_names_it(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--bogus-flag");
+  if (!strstr(f->err_text, "bogus-flag"))
+    fail_msg("err does not name the unknown flag: %s", f->err_text);
+}
+
+static void cli_rejects_unknown_short_flag(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-Z");
+}
+
+static void cli_rejects_zero_concurrency(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-c", "0");
+}
+
+static void cli_rejects_negative_concurrency(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-c", "-1");
+}
+
+static void cli_rejects_non_numeric_concurrency(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-c", "abc");
+}
+
+static void cli_rejects_concurrency_with_trailing_garbage(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-c", "5x");
+}
+
+static void cli_rejects_empty_concurrency(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--concurrency=");
+}
+
+static void cli_rejects_concurrency_that_overflows(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-c", "99999999999999999999999");
+}
+
+static void cli_rejects_zero_timeout(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-t", "0");
+}
+
+static void cli_rejects_negative_timeout(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-t", "-1");
+}
+
+static void cli_rejects_nan_timeout(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-t", "nan");
+}
+
+static void cli_rejects_non_numeric_timeout(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-t", "abc");
+}
+
+static void cli_rejects_infinite_or_huge_timeout(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-t", "inf");
+  USAGE_ERROR(f, "-t", "1e300");
+}
+
+static void cli_rejects_bad_connect_timeout(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--connect-timeout", "0");
+  USAGE_ERROR(f, "--connect-timeout", "-2");
+  USAGE_ERROR(f, "--connect-timeout", "soon");
+}
+
+static void cli_rejects_max_redirs_below_minus_one(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--max-redirs", "-2");
+}
+
+static void cli_rejects_non_numeric_max_redirs(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--max-redirs", "many");
+}
+
+static void cli_rejects_missing_option_argument(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-c");
+}
+
+static void cli_rejects_missing_long_option_argument(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--timeout");
+}
+
+static void cli_rejects_missing_cacert_file_and_names_it(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--cacert", "/nonexistent-afetch-dir/ca.pem");
+  if (!strstr(f->err_text, "/nonexistent-afetch-dir/ca.pem"))
+    fail_msg("err does not name the missing file: %s", f->err_text);
+}
+
+static void cli_usage_error_after_valid_options_leaks_nothing(void **state) {
+  /* -H and -d allocate before the bad flag is seen; ASan reports a leak if they stay. */
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-H", "A: 1", "-d", "x", "-d", "y", "-c", "0");
+}
+
+static void cli_data_at_file_reads_the_file_without_line_ends(void **state) {
+  /* curl's -d @FILE, as the --help text promises. */
+  struct fixture *f = *state;
+  static char path[HELPER_PATH_SIZE];
+  static char argument[HELPER_PATH_SIZE + 1];
+  helper_temp_file("a=1\r\nb=2\n", strlen("a=1\r\nb=2\n"), path);
+  snprintf(argument, sizeof argument, "@%s", path);
+  static char *argv[] = {"afetch", "-d", "x=0", "-d", argument, NULL};
+  assert_int_equal(parse(f, 5, argv), CLI_RUN);
+  unlink(path);
+  assert_non_null(f->options.data);
+  assert_string_equal(f->options.data, "x=0&a=1b=2");
+  assert_int_equal(f->options.data_length, strlen("x=0&a=1b=2"));
+}
+
+static void cli_rejects_data_from_a_missing_file_and_names_it(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-d", "@/nonexistent-afetch-dir/body.txt");
+  if (!strstr(f->err_text, "/nonexistent-afetch-dir/body.txt"))
+    fail_msg("err does not name the missing file: %s", f->err_text);
+}
+
+static void cli_help_after_allocating_options_leaks_nothing(void **state) {
+  /* -H and -d allocate; --help must free them (ASan reports a leak otherwise). */
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "-H", "A: 1", "-d", "x", "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  assert_non_null(strstr(f->out_text, "--ndjson"));
+}
+
+/* ---- --help and --version ---- */
+
+static void cli_help_prints_usage_to_out(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  assert_non_null(f->out_text);
+  assert_non_null(strstr(f->out_text, "Usage:"));
+  assert_non_null(strstr(f->out_text, "--concurrency"));
+  assert_non_null(strstr(f->out_text, "--ndjson"));
+  assert_non_null(strstr(f->out_text, "--timeout"));
+  assert_int_equal(f->err_size, 0);
+}
+
+static void cli_short_help_prints_usage_to_out(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "-h");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  assert_non_null(strstr(f->out_text, "--concurrency"));
+}
+
+static void cli_help_wins_over_operands(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "urls.txt", "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  assert_non_null(strstr(f->out_text, "--ndjson"));
+}
+
+static void cli_version_prints_name_and_version(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "--version");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  assert_non_null(strstr(f->out_text, "afetch"));
+  assert_non_null(strstr(f->out_text, AFETCH_VERSION));
+  assert_int_equal(f->err_size, 0);
+}
+
+static void cli_short_version_prints_name_and_version(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "-V");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  assert_non_null(strstr(f->out_text, "afetch"));
+  assert_non_null(strstr(f->out_text, AFETCH_VERSION));
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(cli_defaults_without_arguments),
+      T(cli_concurrency_short_and_long_forms),
+      T(cli_timeout_accepts_fractional_seconds),
+      T(cli_timeout_leaves_connect_timeout_alone),
+      T(cli_connect_timeout_accepts_fractional_seconds),
+      T(cli_ndjson_selects_line_output),
+      T(cli_no_location_disables_redirects_and_L_enables_them),
+      T(cli_max_redirs_sets_the_limit),
+      T(cli_max_redirs_accepts_minus_one_for_unlimited),
+      T(cli_repeated_header_builds_list_in_order),
+      T(cli_user_agent_is_taken_from_argv),
+      T(cli_request_sets_the_method),
+      T(cli_data_sets_body_and_leaves_method_unset),
+      T(cli_repeated_data_is_joined_with_ampersand),
+      T(cli_insecure_turns_verification_off),
+      T(cli_cacert_names_an_existing_file),
+      T(cli_http_version_flags_select_the_protocol),
+      T(cli_quiet_silences_diagnostics),
+      T(cli_operands_are_collected_in_order),
+      T(cli_options_may_follow_operands),
+      T(cli_double_dash_ends_options),
+      T(cli_combined_flags_all_apply),
+      T(cli_rejects_unknown_flag_and_names_it),
+      T(cli_rejects_unknown_short_flag),
+      T(cli_rejects_zero_concurrency),
+      T(cli_rejects_negative_concurrency),
+      T(cli_rejects_non_numeric_concurrency),
+      T(cli_rejects_concurrency_with_trailing_garbage),
+      T(cli_rejects_empty_concurrency),
+      T(cli_rejects_concurrency_that_overflows),
+      T(cli_rejects_zero_timeout),
+      T(cli_rejects_negative_timeout),
+      T(cli_rejects_nan_timeout),
+      T(cli_rejects_non_numeric_timeout),
+      T(cli_rejects_infinite_or_huge_timeout),
+      T(cli_rejects_bad_connect_timeout),
+      T(cli_rejects_max_redirs_below_minus_one),
+      T(cli_rejects_non_numeric_max_redirs),
+      T(cli_rejects_missing_option_argument),
+      T(cli_rejects_missing_long_option_argument),
+      T(cli_rejects_missing_cacert_file_and_names_it),
+      T(cli_usage_error_after_valid_options_leaks_nothing),
+      T(cli_data_at_file_reads_the_file_without_line_ends),
+      T(cli_rejects_data_from_a_missing_file_and_names_it),
+      T(cli_help_after_allocating_options_leaks_nothing),
+      T(cli_help_prints_usage_to_out),
+      T(cli_short_help_prints_usage_to_out),
+      T(cli_help_wins_over_operands),
+      T(cli_version_prints_name_and_version),
+      T(cli_short_version_prints_name_and_version),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
