@@ -216,10 +216,9 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     return true;
   case 't':
   case CLI_OPT_CONNECT_TIMEOUT:
-    if (!cli_parse_seconds(value, option == 't' ? &options->timeout_ms
-                                                : &options->connect_timeout_ms)) {
-      fprintf(err, "afetch: %s wants a number of seconds greater than 0, not '%s'\n", name,
-              value);
+    if (!cli_parse_seconds(value,
+                           option == 't' ? &options->timeout_ms : &options->connect_timeout_ms)) {
+      fprintf(err, "afetch: %s wants a number of seconds greater than 0, not '%s'\n", name, value);
       return false;
     }
     return true;

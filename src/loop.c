@@ -93,8 +93,8 @@ static int loop_on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg
     }
     return 0;
   }
-  short events = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
-                 ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+  short events =
+      EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
   if (!watched) {
     watched = calloc(1, sizeof *watched);
     if (!watched)
@@ -140,7 +140,9 @@ struct loop *loop_new(struct event_base *base, loop_done_fn on_done, void *arg) 
   return loop;
 }
 
-CURLMcode loop_add(struct loop *loop, CURL *easy) { return curl_multi_add_handle(loop->multi, easy); }
+CURLMcode loop_add(struct loop *loop, CURL *easy) {
+  return curl_multi_add_handle(loop->multi, easy);
+}
 
 void loop_remove(struct loop *loop, CURL *easy) { curl_multi_remove_handle(loop->multi, easy); }
 

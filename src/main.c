@@ -1,4 +1,5 @@
 /* afetch: wires the modules together; the logic lives in them. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,18 @@
 #include "afetch/sink.h"
 #include "afetch/source.h"
 
+/* Started with standard input closed, the event loop's own descriptor would take fd 0 and be
+ * read as URL input: give fd 0 an empty input instead. */
+static void main_fill_closed_stdin(void) {
+  if (fcntl(STDIN_FILENO, F_GETFD) < 0) {
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd > STDIN_FILENO)
+      close(fd);
+  }
+}
+
 int main(int argc, char **argv) {
+  main_fill_closed_stdin();
   struct afetch_options options;
   switch (cli_parse(&options, argc, argv, stdout, stderr)) {
   case CLI_EXIT_OK:
@@ -34,9 +46,9 @@ int main(int argc, char **argv) {
   int status = AFETCH_EXIT_INTERNAL;
   char error[512];
   struct event_base *base = event_base_new();
-  struct sink *sink =
-      base ? sink_new(base, STDOUT_FILENO, options.output_mode, sink_window_for(options.concurrency))
-           : NULL;
+  struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options.output_mode,
+                                      sink_window_for(options.concurrency))
+                           : NULL;
   struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink) : NULL;
   struct source *source = NULL;
   if (!scheduler) {

@@ -65,8 +65,8 @@ static void scheduler_raise_fd_limit(const struct scheduler *scheduler) {
   rlim_t wanted = (rlim_t)scheduler->options->concurrency + SCHEDULER_SPARE_FDS;
   if (limit.rlim_cur >= wanted)
     return;
-  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= wanted ? wanted
-                                                                                : limit.rlim_max;
+  limit.rlim_cur =
+      limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= wanted ? wanted : limit.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted)
     scheduler_warn(scheduler, "open-file limit %lu is below -c %u; some connections may fail",
                    (unsigned long)limit.rlim_cur, scheduler->options->concurrency);
@@ -202,8 +202,7 @@ void scheduler_input_ready(void *arg) { scheduler_pump(arg); }
 static void scheduler_on_signal(evutil_socket_t signal_number, short what, void *arg) {
   (void)what;
   struct scheduler *scheduler = arg;
-  scheduler_stop(scheduler,
-                 signal_number == SIGINT ? AFETCH_EXIT_SIGINT : AFETCH_EXIT_SIGTERM);
+  scheduler_stop(scheduler, signal_number == SIGINT ? AFETCH_EXIT_SIGINT : AFETCH_EXIT_SIGTERM);
 }
 
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,

@@ -27,12 +27,12 @@ struct sink {
   struct evbuffer *pending; /* serialised, not yet written */
   struct event *flush_event;
   bool flush_scheduled;
-  int error; /* errno of the failed write, 0 while healthy */
+  int error;     /* errno of the failed write, 0 while healthy */
   char *scratch; /* reused serialisation buffer */
   size_t scratch_size;
   /* gather only */
-  uint64_t next_index;     /* the first index not yet written */
-  struct sink_held *held;  /* ring of `window` entries, slot = index % window */
+  uint64_t next_index;    /* the first index not yet written */
+  struct sink_held *held; /* ring of `window` entries, slot = index % window */
   size_t window;
   bool array_has_element;
 };

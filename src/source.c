@@ -134,8 +134,7 @@ static bool source_watch_current(struct source *source) {
     return true;
   struct source_input *input = &source->inputs[source->current];
   struct event_base *base = event_get_base(source->read_event);
-  if (event_assign(source->read_event, base, input->fd, EV_READ, source_on_readable,
-                   source) < 0 ||
+  if (event_assign(source->read_event, base, input->fd, EV_READ, source_on_readable, source) < 0 ||
       event_add(source->read_event, NULL) < 0) {
     input->read_on_demand = true;
     return false;

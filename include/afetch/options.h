@@ -25,8 +25,8 @@ struct afetch_options {
   long timeout_ms;         /* -t: whole transfer, per request */
   long connect_timeout_ms; /* --connect-timeout */
   enum afetch_output_mode output_mode;
-  bool follow_redirects; /* -L (default) / --no-location */
-  long max_redirects;    /* --max-redirs */
+  bool follow_redirects;      /* -L (default) / --no-location */
+  long max_redirects;         /* --max-redirs */
   struct curl_slist *headers; /* -H, owned */
   const char *user_agent;     /* -A, borrowed from argv (or the default string) */
   const char *method;         /* -X, borrowed; NULL = GET, or POST with -d */

@@ -23,8 +23,7 @@ struct sink;
 size_t sink_window_for(unsigned concurrency);
 
 /* Writes to fd (not closed by the sink). Returns NULL when out of memory. */
-struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode mode,
-                      size_t window);
+struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode mode, size_t window);
 
 /* True when the result with this index may start now (always true for ndjson). */
 bool sink_accepts(const struct sink *sink, uint64_t index);
