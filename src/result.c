@@ -1,11 +1,7 @@
-/* The result object of the contract, built with cJSON. */
+/* The result object of the contract, as JSON text. */
 #include "afetch/result.h"
 
-#include <stdlib.h>
-
-#include <cjson/cJSON.h>
-
-#include "afetch/utf8.h"
+#include "afetch/json_writer.h"
 
 static const char *const result_error_names[] = {
     [RESULT_OK] = NULL,
@@ -50,69 +46,72 @@ bool result_is_ok(const struct afetch_result *result) {
   return result->error == RESULT_OK && result->status >= 100 && result->status <= 399;
 }
 
-/* Adds text as a JSON string (null for NULL), repairing invalid UTF-8 first. */
-static bool result_add_text(cJSON *object, const char *key, const char *text) {
-  if (!text)
-    return cJSON_AddNullToObject(object, key) != NULL;
-  if (utf8_is_valid(text))
-    return cJSON_AddStringToObject(object, key, text) != NULL;
-  char *repaired = utf8_repair(text);
-  if (!repaired)
-    return false;
-  bool added = cJSON_AddStringToObject(object, key, repaired) != NULL;
-  free(repaired);
-  return added;
-}
-
-static bool result_add_error(cJSON *object, const struct afetch_result *result) {
-  if (result->error == RESULT_OK)
-    return cJSON_AddNullToObject(object, "error") != NULL;
-  cJSON *error = cJSON_AddObjectToObject(object, "error");
-  if (!error)
-    return false;
+static void result_write_error(const struct afetch_result *result, struct json_writer *writer) {
+  json_writer_key(writer, "error");
+  if (result->error == RESULT_OK) {
+    json_writer_null(writer);
+    return;
+  }
   const char *message = result->error_message;
   if (!message || !*message)
     message = result_error_texts[result->error];
-  bool added = cJSON_AddStringToObject(error, "code", result_error_name(result->error)) &&
-               result_add_text(error, "message", message);
+  json_writer_object_begin(writer);
+  json_writer_key(writer, "code");
+  json_writer_string(writer, result_error_name(result->error));
+  json_writer_key(writer, "message");
+  json_writer_string(writer, message);
+  json_writer_key(writer, "curl_code");
   if (result->curl_code >= 0)
-    added = added && cJSON_AddNumberToObject(error, "curl_code", (double)result->curl_code);
+    json_writer_int(writer, result->curl_code);
   else
-    added = added && cJSON_AddNullToObject(error, "curl_code");
-  return added;
+    json_writer_null(writer);
+  json_writer_object_end(writer);
 }
 
-static bool result_add_times(cJSON *object, const struct afetch_result *result) {
-  cJSON *time = cJSON_AddObjectToObject(object, "time");
-  return time && cJSON_AddNumberToObject(time, "dns", result->time.dns) &&
-         cJSON_AddNumberToObject(time, "connect", result->time.connect) &&
-         cJSON_AddNumberToObject(time, "tls", result->time.tls) &&
-         cJSON_AddNumberToObject(time, "ttfb", result->time.ttfb) &&
-         cJSON_AddNumberToObject(time, "total", result->time.total);
+static void result_write_times(const struct afetch_result *result, struct json_writer *writer) {
+  json_writer_key(writer, "time");
+  json_writer_object_begin(writer);
+  json_writer_key(writer, "dns");
+  json_writer_seconds(writer, result->time_us.dns);
+  json_writer_key(writer, "connect");
+  json_writer_seconds(writer, result->time_us.connect);
+  json_writer_key(writer, "tls");
+  json_writer_seconds(writer, result->time_us.tls);
+  json_writer_key(writer, "ttfb");
+  json_writer_seconds(writer, result->time_us.ttfb);
+  json_writer_key(writer, "total");
+  json_writer_seconds(writer, result->time_us.total);
+  json_writer_object_end(writer);
 }
 
-struct cJSON *result_to_json(const struct afetch_result *result) {
-  cJSON *object = cJSON_CreateObject();
-  if (!object)
-    return NULL;
-  bool built =
-      cJSON_AddNumberToObject(object, "index", (double)result->index) &&
-      result_add_text(object, "url", result->url) &&
-      result_add_text(object, "final_url", result->final_url) &&
-      cJSON_AddBoolToObject(object, "ok", result_is_ok(result)) &&
-      (result->status > 0 ? cJSON_AddNumberToObject(object, "status", (double)result->status)
-                          : cJSON_AddNullToObject(object, "status")) &&
-      result_add_error(object, result) &&
-      result_add_text(object, "http_version", result->http_version) &&
-      result_add_text(object, "remote_ip", result->remote_ip) &&
-      cJSON_AddNumberToObject(object, "redirects", (double)result->redirects) &&
-      cJSON_AddNumberToObject(object, "attempts", (double)result->attempts) &&
-      result_add_text(object, "content_type", result->content_type) &&
-      cJSON_AddNumberToObject(object, "size", (double)result->size) &&
-      result_add_times(object, result);
-  if (!built) {
-    cJSON_Delete(object);
-    return NULL;
-  }
-  return object;
+void result_write_json(const struct afetch_result *result, struct json_writer *writer) {
+  json_writer_object_begin(writer);
+  json_writer_key(writer, "index");
+  json_writer_uint(writer, result->index);
+  json_writer_key(writer, "url");
+  json_writer_string(writer, result->url);
+  json_writer_key(writer, "final_url");
+  json_writer_string(writer, result->final_url);
+  json_writer_key(writer, "ok");
+  json_writer_bool(writer, result_is_ok(result));
+  json_writer_key(writer, "status");
+  if (result->status > 0)
+    json_writer_int(writer, result->status);
+  else
+    json_writer_null(writer);
+  result_write_error(result, writer);
+  json_writer_key(writer, "http_version");
+  json_writer_string(writer, result->http_version);
+  json_writer_key(writer, "remote_ip");
+  json_writer_string(writer, result->remote_ip);
+  json_writer_key(writer, "redirects");
+  json_writer_int(writer, result->redirects);
+  json_writer_key(writer, "attempts");
+  json_writer_uint(writer, result->attempts);
+  json_writer_key(writer, "content_type");
+  json_writer_string(writer, result->content_type);
+  json_writer_key(writer, "size");
+  json_writer_uint(writer, result->size);
+  result_write_times(result, writer);
+  json_writer_object_end(writer);
 }

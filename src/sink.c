@@ -6,15 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "afetch/json_writer.h"
 #include "afetch/result.h"
 
 /* Write out early once this much is buffered, rather than waiting for the loop pass to end. */
 #define SINK_FLUSH_THRESHOLD (64 * 1024)
-#define SINK_SCRATCH_INITIAL 2048
 
 struct sink_held {
   char *json; /* a finished result waiting for an earlier index; NULL when empty */
@@ -27,9 +26,8 @@ struct sink {
   struct evbuffer *pending; /* serialised, not yet written */
   struct event *flush_event;
   bool flush_scheduled;
-  int error;     /* errno of the failed write, 0 while healthy */
-  char *scratch; /* reused serialisation buffer */
-  size_t scratch_size;
+  int error;                  /* errno of the failed write, 0 while healthy */
+  struct json_writer scratch; /* reused for every result */
   /* gather only */
   uint64_t next_index;    /* the first index not yet written */
   struct sink_held *held; /* ring of `window` entries, slot = index % window */
@@ -52,14 +50,12 @@ struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode m
   sink->fd = fd;
   sink->mode = mode;
   sink->window = window ? window : 1;
-  sink->scratch_size = SINK_SCRATCH_INITIAL;
-  sink->scratch = malloc(sink->scratch_size);
+  json_writer_init(&sink->scratch);
   sink->pending = evbuffer_new();
   sink->flush_event = event_new(base, -1, 0, sink_on_flush, sink);
   if (mode == AFETCH_OUTPUT_GATHER)
     sink->held = calloc(sink->window, sizeof *sink->held);
-  if (!sink->scratch || !sink->pending || !sink->flush_event ||
-      (mode == AFETCH_OUTPUT_GATHER && !sink->held)) {
+  if (!sink->pending || !sink->flush_event || (mode == AFETCH_OUTPUT_GATHER && !sink->held)) {
     sink_free(sink);
     return NULL;
   }
@@ -117,21 +113,9 @@ static int sink_schedule_flush(struct sink *sink) {
 
 /* Serialises into the reused scratch buffer; returns the length, or -1 when out of memory. */
 static long sink_serialise(struct sink *sink, const struct afetch_result *result) {
-  cJSON *json = result_to_json(result);
-  if (!json)
-    return -1;
-  while (!cJSON_PrintPreallocated(json, sink->scratch, (int)sink->scratch_size, 0)) {
-    size_t bigger = sink->scratch_size * 2;
-    char *grown = bigger <= (size_t)1 << 30 ? realloc(sink->scratch, bigger) : NULL;
-    if (!grown) {
-      cJSON_Delete(json);
-      return -1;
-    }
-    sink->scratch = grown;
-    sink->scratch_size = bigger;
-  }
-  cJSON_Delete(json);
-  return (long)strlen(sink->scratch);
+  json_writer_reset(&sink->scratch);
+  result_write_json(result, &sink->scratch);
+  return sink->scratch.failed ? -1 : (long)sink->scratch.length;
 }
 
 static void sink_append_element(struct sink *sink, const char *json, size_t length) {
@@ -172,9 +156,9 @@ int sink_emit(struct sink *sink, const struct afetch_result *result) {
     return -1;
   }
   if (sink->mode == AFETCH_OUTPUT_NDJSON) {
-    sink_append_element(sink, sink->scratch, (size_t)length);
+    sink_append_element(sink, sink->scratch.data, (size_t)length);
   } else if (result->index == sink->next_index) {
-    sink_append_element(sink, sink->scratch, (size_t)length);
+    sink_append_element(sink, sink->scratch.data, (size_t)length);
     sink->next_index++;
     sink_release_held(sink);
   } else {
@@ -185,7 +169,7 @@ int sink_emit(struct sink *sink, const struct afetch_result *result) {
       sink->error = ENOMEM;
       return -1;
     }
-    memcpy(slot->json, sink->scratch, (size_t)length + 1);
+    memcpy(slot->json, sink->scratch.data, (size_t)length + 1);
     slot->length = (size_t)length;
   }
   return sink_schedule_flush(sink);
@@ -214,6 +198,6 @@ void sink_free(struct sink *sink) {
     event_free(sink->flush_event);
   if (sink->pending)
     evbuffer_free(sink->pending);
-  free(sink->scratch);
+  json_writer_free(&sink->scratch);
   free(sink);
 }

@@ -11,9 +11,7 @@
 
 struct task {
   CURL *easy;
-  CURLU *url;
-  char *url_text; /* the URL as fetched (curl_url_get), freed with curl_free */
-  char *line;     /* the input line, kept for invalid_url results */
+  char *line; /* the URL as fetched: the input line, with a scheme added if it had none */
   size_t line_capacity;
   unsigned id;
   uint64_t index;
@@ -40,6 +38,18 @@ static size_t task_on_header(char *data, size_t size, size_t count, void *arg) {
   return size * count;
 }
 
+/* True when the environment names a proxy curl would use for http or https. */
+static bool task_environment_has_proxy(void) {
+  static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                      "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    const char *value = getenv(names[i]);
+    if (value && *value)
+      return true;
+  }
+  return false;
+}
+
 /* Settings that are the same for every request, set once per handle. */
 static bool task_configure(struct task *task, const struct afetch_options *options) {
   CURL *easy = task->easy;
@@ -59,6 +69,10 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
   TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
   TASK_SET(CURLOPT_USERAGENT, options->user_agent);
+  /* Without proxy variables, say "no proxy" once rather than let curl read the environment
+   * again for every request. With them, curl applies them (and no_proxy) as it always does. */
+  if (!task_environment_has_proxy())
+    TASK_SET(CURLOPT_PROXY, "");
   if (options->headers)
     TASK_SET(CURLOPT_HTTPHEADER, options->headers);
   if (options->data) {
@@ -93,25 +107,29 @@ struct task *task_new(const struct afetch_options *options, unsigned id) {
     return NULL;
   task->id = id;
   task->easy = curl_easy_init();
-  task->url = curl_url();
-  if (!task->easy || !task->url || !task_configure(task, options)) {
+  if (!task->easy || !task_configure(task, options)) {
     task_free(task);
     return NULL;
   }
   return task;
 }
 
-/* Keeps a copy of the input line: an invalid_url result reports it as its "url". */
-static bool task_keep_line(struct task *task, const struct source_line *line) {
-  if (line->length + 1 > task->line_capacity) {
-    char *grown = realloc(task->line, line->length + 1);
+/* Keeps the URL to fetch: the input line, with "http://" in front when it names no scheme
+ * (curl would guess one from the host name; the contract says http, as curl's tool does). */
+static bool task_keep_url(struct task *task, const struct source_line *line) {
+  static const char default_scheme[] = "http://";
+  size_t prefix = strstr(line->text, "://") ? 0 : sizeof default_scheme - 1;
+  size_t needed = prefix + line->length + 1;
+  if (needed > task->line_capacity) {
+    char *grown = realloc(task->line, needed);
     if (!grown)
       return false;
     task->line = grown;
-    task->line_capacity = line->length + 1;
+    task->line_capacity = needed;
   }
-  memcpy(task->line, line->text, line->length);
-  task->line[line->length] = '\0';
+  memcpy(task->line, default_scheme, prefix);
+  memcpy(task->line + prefix, line->text, line->length);
+  task->line[prefix + line->length] = '\0';
   return true;
 }
 
@@ -121,40 +139,13 @@ static bool task_reject(struct task *task, const char *reason) {
   return false;
 }
 
-/* Parses with curl's URL API. No scheme means http:// (as curl does); only http and https
- * are fetched. */
-static bool task_parse_url(struct task *task, const char *text) {
-  /* Clear the previous URL first: on a handle holding one, curl resolves `text` against it
-   * as a relative reference. */
-  curl_url_set(task->url, CURLUPART_URL, NULL, 0);
-  CURLUcode rc = curl_url_set(task->url, CURLUPART_URL, text, CURLU_GUESS_SCHEME);
-  if (rc != CURLUE_OK)
-    return task_reject(task, curl_url_strerror(rc));
-  char *scheme = NULL;
-  if (curl_url_get(task->url, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-    return task_reject(task, "URL has no scheme");
-  bool is_http = strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
-  curl_free(scheme);
-  if (!is_http) {
-    /* curl guesses ftp:// for "ftp.example.com"; afetch's rule for no scheme is http://. */
-    if (strstr(text, "://") || curl_url_set(task->url, CURLUPART_SCHEME, "http", 0) != CURLUE_OK)
-      return task_reject(task, "unsupported scheme: afetch fetches http:// and https:// URLs");
-  }
-  if (curl_url_get(task->url, CURLUPART_URL, &task->url_text, 0) != CURLUE_OK)
-    return task_reject(task, "URL could not be normalised");
-  return curl_easy_setopt(task->easy, CURLOPT_CURLU, task->url) == CURLE_OK ||
-         task_reject(task, "URL could not be set");
-}
-
 bool task_prepare(struct task *task, const struct source_line *line) {
   task->index = line->index;
   task->body_bytes = 0;
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
-  curl_free(task->url_text);
-  task->url_text = NULL;
-  if (!task_keep_line(task, line))
+  if (!task_keep_url(task, line))
     return task_reject(task, "out of memory");
   if (line->too_long) {
     char reason[96];
@@ -163,7 +154,12 @@ bool task_prepare(struct task *task, const struct source_line *line) {
   }
   if (memchr(line->text, '\0', line->length))
     return task_reject(task, "line contains a NUL byte");
-  return task_parse_url(task, task->line);
+  /* curl's URL parser judges the rest when the transfer starts (CURLE_URL_MALFORMAT, or
+   * CURLE_UNSUPPORTED_PROTOCOL outside http/https): parsing here as well would double the
+   * parse on the hot path. */
+  if (curl_easy_setopt(task->easy, CURLOPT_URL, task->line) != CURLE_OK)
+    return task_reject(task, "out of memory");
+  return true;
 }
 
 CURL *task_easy(struct task *task) { return task->easy; }
@@ -232,10 +228,10 @@ static const char *task_http_version_name(long version) {
   }
 }
 
-static double task_seconds(CURL *easy, CURLINFO info) {
+static int64_t task_microseconds(CURL *easy, CURLINFO info) {
   curl_off_t microseconds = 0;
   curl_easy_getinfo(easy, info, &microseconds);
-  return (double)microseconds / 1e6;
+  return (int64_t)microseconds;
 }
 
 /* What curl measured for the transfer, whatever its outcome. */
@@ -243,7 +239,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   CURL *easy = task->easy;
   char *text = NULL;
   long number = 0;
-  result->url = task->url_text;
+  result->url = task->line;
   result->attempts = 1;
   result->size = task->body_bytes;
   if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
@@ -258,25 +254,55 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
     result->redirects = number;
   if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &text) == CURLE_OK)
     result->content_type = text;
-  result->time.dns = task_seconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
-  result->time.connect = task_seconds(easy, CURLINFO_CONNECT_TIME_T);
-  result->time.tls = task_seconds(easy, CURLINFO_APPCONNECT_TIME_T);
-  result->time.ttfb = task_seconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
-  result->time.total = task_seconds(easy, CURLINFO_TOTAL_TIME_T);
+  result->time_us.dns = task_microseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
+  result->time_us.connect = task_microseconds(easy, CURLINFO_CONNECT_TIME_T);
+  result->time_us.tls = task_microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
+  result->time_us.ttfb = task_microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
+  result->time_us.total = task_microseconds(easy, CURLINFO_TOTAL_TIME_T);
+}
+
+/* Fills an invalid_url result: the line, the reason, nothing fetched. */
+static void task_invalid_result(struct task *task, long curl_code, struct afetch_result *result) {
+  result->url = task->line;
+  result->error = RESULT_INVALID_URL;
+  result->error_message = task->message;
+  result->curl_code = curl_code;
+}
+
+/* curl's transfer error for a bad URL is generic ("URL using bad/illegal format"): on that
+ * rare path, ask curl's URL parser why, for the message. */
+static void task_explain_bad_url(struct task *task) {
+  CURLU *url = curl_url();
+  CURLUcode why = url ? curl_url_set(url, CURLUPART_URL, task->line, 0) : CURLUE_OUT_OF_MEMORY;
+  if (why != CURLUE_OK)
+    snprintf(task->message, sizeof task->message, "%s", curl_url_strerror(why));
+  curl_url_cleanup(url);
 }
 
 void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
-    result->url = task->line;
-    result->error = RESULT_INVALID_URL;
-    result->error_message = task->message;
-    result->curl_code = CURLE_URL_MALFORMAT;
+    task_invalid_result(task, CURLE_URL_MALFORMAT, result);
+    return;
+  }
+  enum result_error error = task_classify(code);
+  long redirects = 0;
+  curl_easy_getinfo(task->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+  if (error == RESULT_INVALID_URL && redirects == 0) {
+    /* curl refused the URL itself before sending anything. */
+    if (code == CURLE_URL_MALFORMAT)
+      task_explain_bad_url(task);
+    else if (code == CURLE_UNSUPPORTED_PROTOCOL)
+      snprintf(task->message, sizeof task->message,
+               "unsupported scheme: afetch fetches http:// and https:// URLs");
+    if (!task->message[0])
+      snprintf(task->message, sizeof task->message, "%s", curl_easy_strerror(code));
+    task_invalid_result(task, code, result);
     return;
   }
   task_read_transfer(task, result);
   if (code != CURLE_OK) {
-    result->error = task_classify(code);
+    result->error = error;
     result->curl_code = code;
     /* curl's error buffer has the detail ("Failed to connect to ... port ..."). */
     result->error_message = task->message[0] ? task->message : curl_easy_strerror(code);
@@ -292,7 +318,7 @@ void task_stopped_result(struct task *task, enum result_error why, struct afetch
   if (task->response_started) {
     task_read_transfer(task, result);
   } else {
-    result->url = task->url_text;
+    result->url = task->line;
     result->attempts = 1;
   }
   result->error = why;
@@ -304,9 +330,6 @@ void task_free(struct task *task) {
     return;
   if (task->easy)
     curl_easy_cleanup(task->easy);
-  if (task->url)
-    curl_url_cleanup(task->url);
-  curl_free(task->url_text);
   free(task->line);
   free(task);
 }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct cJSON;
+struct json_writer;
 
 enum result_error {
   RESULT_OK = 0,
@@ -40,8 +40,8 @@ struct afetch_result {
   const char *content_type;
   uint64_t size; /* body bytes received */
   struct {
-    double dns, connect, tls, ttfb, total; /* seconds */
-  } time;
+    int64_t dns, connect, tls, ttfb, total; /* microseconds, as curl measures them */
+  } time_us;
 };
 
 /* The contract's "ok": completed without error and final status 100..399. */
@@ -50,8 +50,8 @@ bool result_is_ok(const struct afetch_result *result);
 /* Stable code strings for error.code ("timeout", "invalid_url", ...); NULL for RESULT_OK. */
 const char *result_error_name(enum result_error error);
 
-/* Returns a new object the caller frees with cJSON_Delete(). Invalid UTF-8 in any string is
- * replaced with U+FFFD so the output is always valid JSON text. NULL when out of memory. */
-struct cJSON *result_to_json(const struct afetch_result *result);
+/* Appends the result object (compact, one line) to the writer. Invalid UTF-8 in any string is
+ * replaced with U+FFFD, so the text is always valid JSON. */
+void result_write_json(const struct afetch_result *result, struct json_writer *writer);
 
 #endif

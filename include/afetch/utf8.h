@@ -1,15 +1,12 @@
-/* UTF-8 repair for text that goes into JSON: servers and input files may send any bytes. */
+/* UTF-8 well-formedness (RFC 3629; Unicode 15, table 3-7): servers and input files may send
+ * any bytes, and JSON text must be valid UTF-8. */
 #ifndef AFETCH_UTF8_H
 #define AFETCH_UTF8_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
-/* True when the NUL-terminated string is well-formed UTF-8 (no overlongs, no surrogates). */
-bool utf8_is_valid(const char *text);
-
-/* Returns a new NUL-terminated copy with every ill-formed sequence replaced by U+FFFD; the
- * caller frees it. NULL when out of memory. */
-char *utf8_repair(const char *text);
+/* Length of the well-formed sequence starting at s (1 to 4), or 0 when the bytes there are
+ * ill-formed: overlong, a surrogate, above U+10FFFF, or cut short. s is NUL-terminated. */
+size_t utf8_sequence_length(const unsigned char *s);
 
 #endif

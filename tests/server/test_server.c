@@ -67,10 +67,10 @@
 
 /* One listening endpoint: plain HTTP or HTTPS, each with its own evhttp. */
 struct listener_ctx {
-	const char *scheme; /* "http" or "https" */
-	unsigned port;
-	SSL_CTX *ssl_ctx; /* NULL for plain HTTP */
-	struct evhttp *http;
+  const char *scheme; /* "http" or "https" */
+  unsigned port;
+  SSL_CTX *ssl_ctx; /* NULL for plain HTTP */
+  struct evhttp *http;
 };
 
 /*
@@ -79,23 +79,23 @@ struct listener_ctx {
  * on_exchange_complete / on_connection_closed / an explicit drop ends it.
  */
 struct exchange {
-	struct exchange *prev, *next;
-	struct evhttp_request *req;
-	struct evhttp_connection *evcon;
-	struct event *delay_timer;  /* /delay only */
-	struct event *hangup_watch; /* /delay only: notices the client leaving */
-	evutil_socket_t fd;         /* /delay only: the connection's socket */
-	uint64_t bytes_left;        /* streamed /bytes only */
+  struct exchange *prev, *next;
+  struct evhttp_request *req;
+  struct evhttp_connection *evcon;
+  struct event *delay_timer;  /* /delay only */
+  struct event *hangup_watch; /* /delay only: notices the client leaving */
+  evutil_socket_t fd;         /* /delay only: the connection's socket */
+  uint64_t bytes_left;        /* streamed /bytes only */
 };
 
 static struct {
-	struct event_base *base;
-	struct exchange *exchanges; /* live exchanges, freed at exit */
-	struct evbuffer *chunk;     /* scratch buffer for streamed chunks */
-	long in_flight;
-	long max_in_flight;
-	long requests;
-	long connections;
+  struct event_base *base;
+  struct exchange *exchanges; /* live exchanges, freed at exit */
+  struct evbuffer *chunk;     /* scratch buffer for streamed chunks */
+  long in_flight;
+  long max_in_flight;
+  long requests;
+  long connections;
 } server;
 
 /* Body source for /bytes; referenced, never copied, by the output buffers. */
@@ -107,76 +107,71 @@ static void on_exchange_complete(struct evhttp_request *req, void *arg);
 static void on_connection_closed(struct evhttp_connection *evcon, void *arg);
 
 /* Counts a new request and arranges to hear when it ends, whichever way. */
-static struct exchange *begin_exchange(struct evhttp_request *req)
-{
-	struct exchange *ex = calloc(1, sizeof(*ex));
-	if (ex == NULL)
-		return NULL;
-	ex->req = req;
-	ex->evcon = evhttp_request_get_connection(req);
-	ex->next = server.exchanges;
-	if (server.exchanges != NULL)
-		server.exchanges->prev = ex;
-	server.exchanges = ex;
+static struct exchange *begin_exchange(struct evhttp_request *req) {
+  struct exchange *ex = calloc(1, sizeof(*ex));
+  if (ex == NULL)
+    return NULL;
+  ex->req = req;
+  ex->evcon = evhttp_request_get_connection(req);
+  ex->next = server.exchanges;
+  if (server.exchanges != NULL)
+    server.exchanges->prev = ex;
+  server.exchanges = ex;
 
-	server.requests++;
-	server.in_flight++;
-	if (server.in_flight > server.max_in_flight)
-		server.max_in_flight = server.in_flight;
+  server.requests++;
+  server.in_flight++;
+  if (server.in_flight > server.max_in_flight)
+    server.max_in_flight = server.in_flight;
 
-	evhttp_request_set_on_complete_cb(req, on_exchange_complete, ex);
-	/* evhttp handles one request per connection at a time, so the
-	 * connection's single close callback can belong to this exchange. */
-	evhttp_connection_set_closecb(ex->evcon, on_connection_closed, ex);
-	return ex;
+  evhttp_request_set_on_complete_cb(req, on_exchange_complete, ex);
+  /* evhttp handles one request per connection at a time, so the
+   * connection's single close callback can belong to this exchange. */
+  evhttp_connection_set_closecb(ex->evcon, on_connection_closed, ex);
+  return ex;
 }
 
 /* Uncounts the exchange and frees its own resources (not the request). */
-static void finish_exchange(struct exchange *ex)
-{
-	server.in_flight--;
-	if (ex->prev != NULL)
-		ex->prev->next = ex->next;
-	else
-		server.exchanges = ex->next;
-	if (ex->next != NULL)
-		ex->next->prev = ex->prev;
-	if (ex->delay_timer != NULL)
-		event_free(ex->delay_timer);
-	if (ex->hangup_watch != NULL)
-		event_free(ex->hangup_watch);
-	free(ex);
+static void finish_exchange(struct exchange *ex) {
+  server.in_flight--;
+  if (ex->prev != NULL)
+    ex->prev->next = ex->next;
+  else
+    server.exchanges = ex->next;
+  if (ex->next != NULL)
+    ex->next->prev = ex->prev;
+  if (ex->delay_timer != NULL)
+    event_free(ex->delay_timer);
+  if (ex->hangup_watch != NULL)
+    event_free(ex->hangup_watch);
+  free(ex);
 }
 
 /* evhttp wrote the whole response. */
-static void on_exchange_complete(struct evhttp_request *req, void *arg)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	if (evcon != NULL)
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
-	finish_exchange(arg);
+static void on_exchange_complete(struct evhttp_request *req, void *arg) {
+  struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+  if (evcon != NULL)
+    evhttp_connection_set_closecb(evcon, NULL, NULL);
+  finish_exchange(arg);
 }
 
 /* The connection is being freed before the response was fully written. */
-static void on_connection_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct exchange *ex = arg;
-	(void)evcon;
-	/* On a network error evhttp detaches a request the handler still owns
-	 * (e.g. mid-stream); nobody else will free it then. */
-	if (evhttp_request_get_connection(ex->req) == NULL)
-		evhttp_request_free(ex->req);
-	finish_exchange(ex);
+static void on_connection_closed(struct evhttp_connection *evcon, void *arg) {
+  struct exchange *ex = arg;
+  (void)evcon;
+  /* On a network error evhttp detaches a request the handler still owns
+   * (e.g. mid-stream); nobody else will free it then. */
+  if (evhttp_request_get_connection(ex->req) == NULL)
+    evhttp_request_free(ex->req);
+  finish_exchange(ex);
 }
 
 /* Ends the exchange by closing its connection without a (further) reply. */
-static void drop_exchange_connection(struct exchange *ex)
-{
-	struct evhttp_connection *evcon = ex->evcon;
-	evhttp_connection_set_closecb(evcon, NULL, NULL);
-	finish_exchange(ex);
-	/* Also frees the request, which is still attached to it. */
-	evhttp_connection_free(evcon);
+static void drop_exchange_connection(struct exchange *ex) {
+  struct evhttp_connection *evcon = ex->evcon;
+  evhttp_connection_set_closecb(evcon, NULL, NULL);
+  finish_exchange(ex);
+  /* Also frees the request, which is still attached to it. */
+  evhttp_connection_free(evcon);
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -186,99 +181,92 @@ static void drop_exchange_connection(struct exchange *ex)
  * length, where HTTP forbids one, so: a HEAD reply gets the Content-Length
  * a GET would get and no body, and 204/304 replies get no body at all.
  */
-static void send_complete_reply(struct evhttp_request *req, int code, struct evbuffer *body)
-{
-	bool body_forbidden = code == HTTP_NOCONTENT || code == HTTP_NOTMODIFIED;
-	bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
-	if (body != NULL && (head || body_forbidden)) {
-		if (!body_forbidden) {
-			char length[32];
-			snprintf(length, sizeof(length), "%zu", evbuffer_get_length(body));
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length",
-					  length);
-		}
-		evbuffer_drain(body, evbuffer_get_length(body));
-	}
-	evhttp_send_reply(req, code, NULL, body);
+static void send_complete_reply(struct evhttp_request *req, int code, struct evbuffer *body) {
+  bool body_forbidden = code == HTTP_NOCONTENT || code == HTTP_NOTMODIFIED;
+  bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+  if (body != NULL && (head || body_forbidden)) {
+    if (!body_forbidden) {
+      char length[32];
+      snprintf(length, sizeof(length), "%zu", evbuffer_get_length(body));
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", length);
+    }
+    evbuffer_drain(body, evbuffer_get_length(body));
+  }
+  evhttp_send_reply(req, code, NULL, body);
 }
 
 /* Sends a complete reply with a printf-formatted body. */
 static void send_formatted(struct evhttp_request *req, int code, const char *content_type,
-			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void send_formatted(struct evhttp_request *req, int code, const char *content_type,
-			   const char *fmt, ...)
-{
-	struct evbuffer *body = evbuffer_new();
-	va_list ap;
-	if (body != NULL) {
-		va_start(ap, fmt);
-		evbuffer_add_vprintf(body, fmt, ap);
-		va_end(ap);
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
-	send_complete_reply(req, code, body);
-	if (body != NULL)
-		evbuffer_free(body);
+                           const char *fmt, ...) {
+  struct evbuffer *body = evbuffer_new();
+  va_list ap;
+  if (body != NULL) {
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(body, fmt, ap);
+    va_end(ap);
+  }
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+  send_complete_reply(req, code, body);
+  if (body != NULL)
+    evbuffer_free(body);
 }
 
-static void send_not_found(struct evhttp_request *req)
-{
-	send_formatted(req, HTTP_NOTFOUND, "text/plain", "not found\n");
+static void send_not_found(struct evhttp_request *req) {
+  send_formatted(req, HTTP_NOTFOUND, "text/plain", "not found\n");
 }
 
 /* Parses a plain decimal number (digits only) no larger than max. */
-static bool parse_decimal(const char *text, uint64_t max, uint64_t *value)
-{
-	uint64_t v = 0;
-	if (*text == '\0')
-		return false;
-	for (; *text != '\0'; text++) {
-		if (*text < '0' || *text > '9')
-			return false;
-		if (v > (max - (uint64_t)(*text - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*text - '0');
-	}
-	*value = v;
-	return true;
+static bool parse_decimal(const char *text, uint64_t max, uint64_t *value) {
+  uint64_t v = 0;
+  if (*text == '\0')
+    return false;
+  for (; *text != '\0'; text++) {
+    if (*text < '0' || *text > '9')
+      return false;
+    if (v > (max - (uint64_t)(*text - '0')) / 10)
+      return false;
+    v = v * 10 + (uint64_t)(*text - '0');
+  }
+  *value = v;
+  return true;
 }
 
 /* Returns what follows prefix in path, or NULL when path does not start with it. */
-static const char *path_argument(const char *path, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return strncmp(path, prefix, n) == 0 ? path + n : NULL;
+static const char *path_argument(const char *path, const char *prefix) {
+  size_t n = strlen(prefix);
+  return strncmp(path, prefix, n) == 0 ? path + n : NULL;
 }
 
 /* -------------------------------------------------------------------- JSON */
 
 /* Length of the well-formed UTF-8 sequence at s (n bytes available), 0 if none. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t n)
-{
-	uint32_t cp, min;
-	size_t len, i;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xE0) == 0xC0) {
-		len = 2, cp = s[0] & 0x1Fu, min = 0x80;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		len = 3, cp = s[0] & 0x0Fu, min = 0x800;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		len = 4, cp = s[0] & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3Fu);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
+static size_t utf8_sequence_length(const unsigned char *s, size_t n) {
+  uint32_t cp, min;
+  size_t len, i;
+  if (s[0] < 0x80)
+    return 1;
+  if ((s[0] & 0xE0) == 0xC0) {
+    len = 2, cp = s[0] & 0x1Fu, min = 0x80;
+  } else if ((s[0] & 0xF0) == 0xE0) {
+    len = 3, cp = s[0] & 0x0Fu, min = 0x800;
+  } else if ((s[0] & 0xF8) == 0xF0) {
+    len = 4, cp = s[0] & 0x07u, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (n < len)
+    return 0;
+  for (i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return len;
 }
 
 /*
@@ -286,59 +274,80 @@ static size_t utf8_sequence_length(const unsigned char *s, size_t n)
  * are not part of valid UTF-8 become \u00XX (read as Latin-1) so the
  * output is always valid JSON.
  */
-static void append_json_string(struct evbuffer *out, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
-	evbuffer_add(out, "\"", 1);
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t len = (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F)
-				     ? utf8_sequence_length(p + i, n - i)
-				     : 0;
-		if (len > 0) {
-			i += len;
-			run += len;
-			continue;
-		}
-		/* Flush the run of bytes that need no escaping, then escape c. */
-		evbuffer_add(out, p + i - run, run);
-		run = 0;
-		switch (c) {
-		case '"': evbuffer_add(out, "\\\"", 2); break;
-		case '\\': evbuffer_add(out, "\\\\", 2); break;
-		case '\n': evbuffer_add(out, "\\n", 2); break;
-		case '\r': evbuffer_add(out, "\\r", 2); break;
-		case '\t': evbuffer_add(out, "\\t", 2); break;
-		case '\b': evbuffer_add(out, "\\b", 2); break;
-		case '\f': evbuffer_add(out, "\\f", 2); break;
-		default: evbuffer_add_printf(out, "\\u%04x", (unsigned)c); break;
-		}
-		i++;
-	}
-	evbuffer_add(out, p + i - run, run);
-	evbuffer_add(out, "\"", 1);
+static void append_json_string(struct evbuffer *out, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0, run = 0;
+  evbuffer_add(out, "\"", 1);
+  while (i < n) {
+    unsigned char c = p[i];
+    size_t len =
+        (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) ? utf8_sequence_length(p + i, n - i) : 0;
+    if (len > 0) {
+      i += len;
+      run += len;
+      continue;
+    }
+    /* Flush the run of bytes that need no escaping, then escape c. */
+    evbuffer_add(out, p + i - run, run);
+    run = 0;
+    switch (c) {
+    case '"':
+      evbuffer_add(out, "\\\"", 2);
+      break;
+    case '\\':
+      evbuffer_add(out, "\\\\", 2);
+      break;
+    case '\n':
+      evbuffer_add(out, "\\n", 2);
+      break;
+    case '\r':
+      evbuffer_add(out, "\\r", 2);
+      break;
+    case '\t':
+      evbuffer_add(out, "\\t", 2);
+      break;
+    case '\b':
+      evbuffer_add(out, "\\b", 2);
+      break;
+    case '\f':
+      evbuffer_add(out, "\\f", 2);
+      break;
+    default:
+      evbuffer_add_printf(out, "\\u%04x", (unsigned)c);
+      break;
+    }
+    i++;
+  }
+  evbuffer_add(out, p + i - run, run);
+  evbuffer_add(out, "\"", 1);
 }
 
-static void append_json_cstring(struct evbuffer *out, const char *s)
-{
-	append_json_string(out, s, strlen(s));
+static void append_json_cstring(struct evbuffer *out, const char *s) {
+  append_json_string(out, s, strlen(s));
 }
 
-static const char *method_name(enum evhttp_cmd_type type)
-{
-	switch (type) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	}
-	return "UNKNOWN";
+static const char *method_name(enum evhttp_cmd_type type) {
+  switch (type) {
+  case EVHTTP_REQ_GET:
+    return "GET";
+  case EVHTTP_REQ_POST:
+    return "POST";
+  case EVHTTP_REQ_HEAD:
+    return "HEAD";
+  case EVHTTP_REQ_PUT:
+    return "PUT";
+  case EVHTTP_REQ_DELETE:
+    return "DELETE";
+  case EVHTTP_REQ_OPTIONS:
+    return "OPTIONS";
+  case EVHTTP_REQ_TRACE:
+    return "TRACE";
+  case EVHTTP_REQ_CONNECT:
+    return "CONNECT";
+  case EVHTTP_REQ_PATCH:
+    return "PATCH";
+  }
+  return "UNKNOWN";
 }
 
 /*
@@ -346,50 +355,47 @@ static const char *method_name(enum evhttp_cmd_type type)
  * case-insensitively) are merged into one member, values joined by ", ",
  * so every key is unique; the first spelling of the name is kept.
  */
-static void append_json_headers(struct evbuffer *out, struct evkeyvalq *headers)
-{
-	const struct evkeyval *h, *earlier, *later;
-	bool first = true;
-	evbuffer_add(out, "{", 1);
-	for (h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
-		struct evbuffer *value;
-		bool seen = false;
-		for (earlier = headers->tqh_first; earlier != h; earlier = earlier->next.tqe_next)
-			if (strcasecmp(earlier->key, h->key) == 0)
-				seen = true;
-		if (seen)
-			continue;
-		value = evbuffer_new();
-		if (value == NULL)
-			continue;
-		evbuffer_add(value, h->value, strlen(h->value));
-		for (later = h->next.tqe_next; later != NULL; later = later->next.tqe_next)
-			if (strcasecmp(later->key, h->key) == 0)
-				evbuffer_add_printf(value, ", %s", later->value);
-		if (!first)
-			evbuffer_add(out, ",", 1);
-		first = false;
-		append_json_cstring(out, h->key);
-		evbuffer_add(out, ":", 1);
-		append_json_string(out, (const char *)evbuffer_pullup(value, -1),
-				   evbuffer_get_length(value));
-		evbuffer_free(value);
-	}
-	evbuffer_add(out, "}", 1);
+static void append_json_headers(struct evbuffer *out, struct evkeyvalq *headers) {
+  const struct evkeyval *h, *earlier, *later;
+  bool first = true;
+  evbuffer_add(out, "{", 1);
+  for (h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
+    struct evbuffer *value;
+    bool seen = false;
+    for (earlier = headers->tqh_first; earlier != h; earlier = earlier->next.tqe_next)
+      if (strcasecmp(earlier->key, h->key) == 0)
+        seen = true;
+    if (seen)
+      continue;
+    value = evbuffer_new();
+    if (value == NULL)
+      continue;
+    evbuffer_add(value, h->value, strlen(h->value));
+    for (later = h->next.tqe_next; later != NULL; later = later->next.tqe_next)
+      if (strcasecmp(later->key, h->key) == 0)
+        evbuffer_add_printf(value, ", %s", later->value);
+    if (!first)
+      evbuffer_add(out, ",", 1);
+    first = false;
+    append_json_cstring(out, h->key);
+    evbuffer_add(out, ":", 1);
+    append_json_string(out, (const char *)evbuffer_pullup(value, -1), evbuffer_get_length(value));
+    evbuffer_free(value);
+  }
+  evbuffer_add(out, "}", 1);
 }
 
 /* ---------------------------------------------------------------- endpoints */
 
 /* True when the peer closed or reset the connection, even if unread data
  * (a pipelined request, a TLS close_notify) is still queued before the EOF. */
-static bool peer_has_hung_up(evutil_socket_t fd, bool *data_pending)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
-	*data_pending = false;
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	*data_pending = (p.revents & POLLIN) != 0;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+static bool peer_has_hung_up(evutil_socket_t fd, bool *data_pending) {
+  struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+  *data_pending = false;
+  if (poll(&p, 1, 0) <= 0)
+    return false;
+  *data_pending = (p.revents & POLLIN) != 0;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 static void on_delay_hangup_poll(evutil_socket_t fd, short what, void *arg);
@@ -399,456 +405,432 @@ static void on_delay_hangup_poll(evutil_socket_t fd, short what, void *arg);
  * once rather than when the timer fires (evhttp stops reading the connection
  * while a handler owns the request, so it would not notice by itself).
  */
-static void on_delay_client_readable(evutil_socket_t fd, short what, void *arg)
-{
-	struct exchange *ex = arg;
-	struct timeval interval = {0, HANGUP_POLL_INTERVAL_MS * 1000};
-	bool data_pending;
-	(void)what;
-	if (peer_has_hung_up(fd, &data_pending)) {
-		drop_exchange_connection(ex);
-		return;
-	}
-	if (!data_pending)
-		return; /* spurious wakeup */
-	/* Data we must not consume is queued (readiness would fire again at
-	 * once, forever): switch to polling for the hangup on a timer. */
-	event_free(ex->hangup_watch);
-	ex->hangup_watch = event_new(server.base, -1, EV_PERSIST, on_delay_hangup_poll, ex);
-	if (ex->hangup_watch != NULL)
-		event_add(ex->hangup_watch, &interval);
+static void on_delay_client_readable(evutil_socket_t fd, short what, void *arg) {
+  struct exchange *ex = arg;
+  struct timeval interval = {0, HANGUP_POLL_INTERVAL_MS * 1000};
+  bool data_pending;
+  (void)what;
+  if (peer_has_hung_up(fd, &data_pending)) {
+    drop_exchange_connection(ex);
+    return;
+  }
+  if (!data_pending)
+    return; /* spurious wakeup */
+  /* Data we must not consume is queued (readiness would fire again at
+   * once, forever): switch to polling for the hangup on a timer. */
+  event_free(ex->hangup_watch);
+  ex->hangup_watch = event_new(server.base, -1, EV_PERSIST, on_delay_hangup_poll, ex);
+  if (ex->hangup_watch != NULL)
+    event_add(ex->hangup_watch, &interval);
 }
 
-static void on_delay_hangup_poll(evutil_socket_t fd, short what, void *arg)
-{
-	struct exchange *ex = arg;
-	bool data_pending;
-	(void)fd;
-	(void)what;
-	if (peer_has_hung_up(ex->fd, &data_pending))
-		drop_exchange_connection(ex);
+static void on_delay_hangup_poll(evutil_socket_t fd, short what, void *arg) {
+  struct exchange *ex = arg;
+  bool data_pending;
+  (void)fd;
+  (void)what;
+  if (peer_has_hung_up(ex->fd, &data_pending))
+    drop_exchange_connection(ex);
 }
 
-static void on_delay_elapsed(evutil_socket_t fd, short what, void *arg)
-{
-	struct exchange *ex = arg;
-	(void)fd;
-	(void)what;
-	if (ex->hangup_watch != NULL) {
-		event_free(ex->hangup_watch);
-		ex->hangup_watch = NULL;
-	}
-	send_formatted(ex->req, HTTP_OK, "text/plain", "ok\n");
+static void on_delay_elapsed(evutil_socket_t fd, short what, void *arg) {
+  struct exchange *ex = arg;
+  (void)fd;
+  (void)what;
+  if (ex->hangup_watch != NULL) {
+    event_free(ex->hangup_watch);
+    ex->hangup_watch = NULL;
+  }
+  send_formatted(ex->req, HTTP_OK, "text/plain", "ok\n");
 }
 
-static void handle_delay(struct exchange *ex, const char *arg)
-{
-	uint64_t ms;
-	struct timeval tv;
-	struct bufferevent *bev;
-	if (!parse_decimal(arg, MAX_DELAY_MS, &ms)) {
-		send_not_found(ex->req);
-		return;
-	}
-	ex->delay_timer = evtimer_new(server.base, on_delay_elapsed, ex);
-	if (ex->delay_timer == NULL) {
-		send_formatted(ex->req, HTTP_INTERNAL, "text/plain", "out of memory\n");
-		return;
-	}
-	bev = evhttp_connection_get_bufferevent(ex->evcon);
-	ex->fd = bev != NULL ? bufferevent_getfd(bev) : -1;
-	if (ex->fd >= 0) {
-		ex->hangup_watch = event_new(server.base, ex->fd, EV_READ | EV_PERSIST,
-					     on_delay_client_readable, ex);
-		if (ex->hangup_watch != NULL)
-			event_add(ex->hangup_watch, NULL);
-	}
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(ex->delay_timer, &tv);
+static void handle_delay(struct exchange *ex, const char *arg) {
+  uint64_t ms;
+  struct timeval tv;
+  struct bufferevent *bev;
+  if (!parse_decimal(arg, MAX_DELAY_MS, &ms)) {
+    send_not_found(ex->req);
+    return;
+  }
+  ex->delay_timer = evtimer_new(server.base, on_delay_elapsed, ex);
+  if (ex->delay_timer == NULL) {
+    send_formatted(ex->req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  bev = evhttp_connection_get_bufferevent(ex->evcon);
+  ex->fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+  if (ex->fd >= 0) {
+    ex->hangup_watch =
+        event_new(server.base, ex->fd, EV_READ | EV_PERSIST, on_delay_client_readable, ex);
+    if (ex->hangup_watch != NULL)
+      event_add(ex->hangup_watch, NULL);
+  }
+  tv.tv_sec = (time_t)(ms / 1000);
+  tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+  evtimer_add(ex->delay_timer, &tv);
 }
 
-static void handle_status(struct exchange *ex, const char *arg)
-{
-	uint64_t code;
-	if (!parse_decimal(arg, 599, &code) || code < 200) {
-		send_not_found(ex->req);
-		return;
-	}
-	send_formatted(ex->req, (int)code, "text/plain", "status %d\n", (int)code);
+static void handle_status(struct exchange *ex, const char *arg) {
+  uint64_t code;
+  if (!parse_decimal(arg, 599, &code) || code < 200) {
+    send_not_found(ex->req);
+    return;
+  }
+  send_formatted(ex->req, (int)code, "text/plain", "status %d\n", (int)code);
 }
 
 /* Queues the next piece of a streamed /bytes body. */
 static void stream_next_chunk(struct exchange *ex);
 
 /* The previous piece has drained to the socket: refill. */
-static void on_stream_drained(struct evhttp_connection *evcon, void *arg)
-{
-	(void)evcon;
-	stream_next_chunk(arg);
+static void on_stream_drained(struct evhttp_connection *evcon, void *arg) {
+  (void)evcon;
+  stream_next_chunk(arg);
 }
 
-static void stream_next_chunk(struct exchange *ex)
-{
-	struct evhttp_request *req = ex->req;
-	size_t n = ex->bytes_left < STREAM_CHUNK_SIZE ? (size_t)ex->bytes_left : STREAM_CHUNK_SIZE;
-	ex->bytes_left -= n;
-	evbuffer_add_reference(server.chunk, filler, n, NULL, NULL);
-	if (ex->bytes_left > 0) {
-		evhttp_send_reply_chunk_with_cb(req, server.chunk, on_stream_drained, ex);
-	} else {
-		evhttp_send_reply_chunk(req, server.chunk);
-		/* May complete (and free ex) synchronously. */
-		evhttp_send_reply_end(req);
-	}
+static void stream_next_chunk(struct exchange *ex) {
+  struct evhttp_request *req = ex->req;
+  size_t n = ex->bytes_left < STREAM_CHUNK_SIZE ? (size_t)ex->bytes_left : STREAM_CHUNK_SIZE;
+  ex->bytes_left -= n;
+  evbuffer_add_reference(server.chunk, filler, n, NULL, NULL);
+  if (ex->bytes_left > 0) {
+    evhttp_send_reply_chunk_with_cb(req, server.chunk, on_stream_drained, ex);
+  } else {
+    evhttp_send_reply_chunk(req, server.chunk);
+    /* May complete (and free ex) synchronously. */
+    evhttp_send_reply_end(req);
+  }
 }
 
-static void handle_bytes(struct exchange *ex, const char *arg)
-{
-	struct evhttp_request *req = ex->req;
-	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-	struct evbuffer *body;
-	char length[32];
-	uint64_t n;
-	if (!parse_decimal(arg, MAX_BYTES, &n)) {
-		send_not_found(req);
-		return;
-	}
-	evhttp_add_header(out, "Content-Type", "application/octet-stream");
-	if (n <= STREAM_CHUNK_SIZE) {
-		body = evbuffer_new();
-		if (body != NULL)
-			evbuffer_add_reference(body, filler, (size_t)n, NULL, NULL);
-		send_complete_reply(req, HTTP_OK, body);
-		if (body != NULL)
-			evbuffer_free(body);
-		return;
-	}
-	/* A known length instead of chunked encoding: clients can show
-	 * progress, and HTTP/1.0 clients keep working. */
-	snprintf(length, sizeof(length), "%" PRIu64, n);
-	evhttp_add_header(out, "Content-Length", length);
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		/* No body for HEAD: evhttp would never call the drain callback. */
-		evhttp_send_reply(req, HTTP_OK, NULL, NULL);
-		return;
-	}
-	ex->bytes_left = n;
-	evhttp_send_reply_start(req, HTTP_OK, NULL);
-	stream_next_chunk(ex);
+static void handle_bytes(struct exchange *ex, const char *arg) {
+  struct evhttp_request *req = ex->req;
+  struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+  struct evbuffer *body;
+  char length[32];
+  uint64_t n;
+  if (!parse_decimal(arg, MAX_BYTES, &n)) {
+    send_not_found(req);
+    return;
+  }
+  evhttp_add_header(out, "Content-Type", "application/octet-stream");
+  if (n <= STREAM_CHUNK_SIZE) {
+    body = evbuffer_new();
+    if (body != NULL)
+      evbuffer_add_reference(body, filler, (size_t)n, NULL, NULL);
+    send_complete_reply(req, HTTP_OK, body);
+    if (body != NULL)
+      evbuffer_free(body);
+    return;
+  }
+  /* A known length instead of chunked encoding: clients can show
+   * progress, and HTTP/1.0 clients keep working. */
+  snprintf(length, sizeof(length), "%" PRIu64, n);
+  evhttp_add_header(out, "Content-Length", length);
+  if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+    /* No body for HEAD: evhttp would never call the drain callback. */
+    evhttp_send_reply(req, HTTP_OK, NULL, NULL);
+    return;
+  }
+  ex->bytes_left = n;
+  evhttp_send_reply_start(req, HTTP_OK, NULL);
+  stream_next_chunk(ex);
 }
 
 static void handle_redirect(struct exchange *ex, const struct listener_ctx *lc, const char *arg,
-			    bool absolute)
-{
-	struct evhttp_request *req = ex->req;
-	const char *name = absolute ? "absredirect" : "redirect";
-	char location[128];
-	uint64_t n;
-	if (!parse_decimal(arg, MAX_REDIRECTS, &n)) {
-		send_not_found(req);
-		return;
-	}
-	if (n == 0) {
-		send_formatted(req, HTTP_OK, "text/plain", "done\n");
-		return;
-	}
-	if (absolute)
-		snprintf(location, sizeof(location), "%s://127.0.0.1:%u/%s/%" PRIu64, lc->scheme,
-			 lc->port, name, n - 1);
-	else
-		snprintf(location, sizeof(location), "/%s/%" PRIu64, name, n - 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
-	send_formatted(req, HTTP_MOVETEMP, "text/plain", "redirect to %s\n", location);
+                            bool absolute) {
+  struct evhttp_request *req = ex->req;
+  const char *name = absolute ? "absredirect" : "redirect";
+  char location[128];
+  uint64_t n;
+  if (!parse_decimal(arg, MAX_REDIRECTS, &n)) {
+    send_not_found(req);
+    return;
+  }
+  if (n == 0) {
+    send_formatted(req, HTTP_OK, "text/plain", "done\n");
+    return;
+  }
+  if (absolute)
+    snprintf(location, sizeof(location), "%s://127.0.0.1:%u/%s/%" PRIu64, lc->scheme, lc->port,
+             name, n - 1);
+  else
+    snprintf(location, sizeof(location), "/%s/%" PRIu64, name, n - 1);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+  send_formatted(req, HTTP_MOVETEMP, "text/plain", "redirect to %s\n", location);
 }
 
-static void handle_headers(struct exchange *ex)
-{
-	struct evhttp_request *req = ex->req;
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	struct evbuffer *body = evbuffer_new();
-	if (body == NULL) {
-		send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
-		return;
-	}
-	evbuffer_add_printf(body, "{\"method\":\"%s\",\"uri\":",
-			    method_name(evhttp_request_get_command(req)));
-	append_json_cstring(body, evhttp_request_get_uri(req));
-	evbuffer_add_printf(body, ",\"headers\":");
-	append_json_headers(body, evhttp_request_get_input_headers(req));
-	evbuffer_add_printf(body, ",\"body\":");
-	append_json_string(body, (const char *)evbuffer_pullup(in, -1), evbuffer_get_length(in));
-	evbuffer_add_printf(body, "}\n");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	send_complete_reply(req, HTTP_OK, body);
-	evbuffer_free(body);
+static void handle_headers(struct exchange *ex) {
+  struct evhttp_request *req = ex->req;
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  struct evbuffer *body = evbuffer_new();
+  if (body == NULL) {
+    send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  evbuffer_add_printf(body,
+                      "{\"method\":\"%s\",\"uri\":", method_name(evhttp_request_get_command(req)));
+  append_json_cstring(body, evhttp_request_get_uri(req));
+  evbuffer_add_printf(body, ",\"headers\":");
+  append_json_headers(body, evhttp_request_get_input_headers(req));
+  evbuffer_add_printf(body, ",\"body\":");
+  append_json_string(body, (const char *)evbuffer_pullup(in, -1), evbuffer_get_length(in));
+  evbuffer_add_printf(body, "}\n");
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+  send_complete_reply(req, HTTP_OK, body);
+  evbuffer_free(body);
 }
 
-static void handle_bad_utf8(struct exchange *ex)
-{
-	send_formatted(ex->req, HTTP_OK, "text/plain; charset=\xff\xfe", "x");
+static void handle_bad_utf8(struct exchange *ex) {
+  send_formatted(ex->req, HTTP_OK, "text/plain; charset=\xff\xfe", "x");
 }
 
-static void handle_stats(struct evhttp_request *req)
-{
-	send_formatted(req, HTTP_OK, "application/json",
-		       "{\"in_flight\":%ld,\"max_in_flight\":%ld,\"requests\":%ld,"
-		       "\"connections\":%ld}\n",
-		       server.in_flight, server.max_in_flight, server.requests, server.connections);
+static void handle_stats(struct evhttp_request *req) {
+  send_formatted(req, HTTP_OK, "application/json",
+                 "{\"in_flight\":%ld,\"max_in_flight\":%ld,\"requests\":%ld,"
+                 "\"connections\":%ld}\n",
+                 server.in_flight, server.max_in_flight, server.requests, server.connections);
 }
 
-static void handle_reset(struct evhttp_request *req)
-{
-	server.max_in_flight = server.in_flight;
-	server.requests = 0;
-	server.connections = 0;
-	send_formatted(req, HTTP_OK, "application/json", "{}\n");
+static void handle_reset(struct evhttp_request *req) {
+  server.max_in_flight = server.in_flight;
+  server.requests = 0;
+  server.connections = 0;
+  send_formatted(req, HTTP_OK, "application/json", "{}\n");
 }
 
 /* Routes every request on a listener (evhttp generic callback). */
-static void dispatch_request(struct evhttp_request *req, void *arg)
-{
-	const struct listener_ctx *lc = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	const char *rest;
-	struct exchange *ex;
+static void dispatch_request(struct evhttp_request *req, void *arg) {
+  const struct listener_ctx *lc = arg;
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+  const char *rest;
+  struct exchange *ex;
 
-	if (path == NULL)
-		path = "";
-	if (strcmp(path, "/stats") == 0) {
-		handle_stats(req);
-		return;
-	}
-	if (strcmp(path, "/reset") == 0) {
-		handle_reset(req);
-		return;
-	}
+  if (path == NULL)
+    path = "";
+  if (strcmp(path, "/stats") == 0) {
+    handle_stats(req);
+    return;
+  }
+  if (strcmp(path, "/reset") == 0) {
+    handle_reset(req);
+    return;
+  }
 
-	ex = begin_exchange(req);
-	if (ex == NULL) {
-		send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
-		return;
-	}
-	if ((rest = path_argument(path, "/delay/")) != NULL)
-		handle_delay(ex, rest);
-	else if ((rest = path_argument(path, "/status/")) != NULL)
-		handle_status(ex, rest);
-	else if ((rest = path_argument(path, "/bytes/")) != NULL)
-		handle_bytes(ex, rest);
-	else if ((rest = path_argument(path, "/redirect/")) != NULL)
-		handle_redirect(ex, lc, rest, false);
-	else if ((rest = path_argument(path, "/absredirect/")) != NULL)
-		handle_redirect(ex, lc, rest, true);
-	else if (strcmp(path, "/headers") == 0)
-		handle_headers(ex);
-	else if (strcmp(path, "/badutf8") == 0)
-		handle_bad_utf8(ex);
-	else if (strcmp(path, "/close") == 0)
-		drop_exchange_connection(ex);
-	else
-		send_not_found(req);
+  ex = begin_exchange(req);
+  if (ex == NULL) {
+    send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  if ((rest = path_argument(path, "/delay/")) != NULL)
+    handle_delay(ex, rest);
+  else if ((rest = path_argument(path, "/status/")) != NULL)
+    handle_status(ex, rest);
+  else if ((rest = path_argument(path, "/bytes/")) != NULL)
+    handle_bytes(ex, rest);
+  else if ((rest = path_argument(path, "/redirect/")) != NULL)
+    handle_redirect(ex, lc, rest, false);
+  else if ((rest = path_argument(path, "/absredirect/")) != NULL)
+    handle_redirect(ex, lc, rest, true);
+  else if (strcmp(path, "/headers") == 0)
+    handle_headers(ex);
+  else if (strcmp(path, "/badutf8") == 0)
+    handle_bad_utf8(ex);
+  else if (strcmp(path, "/close") == 0)
+    drop_exchange_connection(ex);
+  else
+    send_not_found(req);
 }
 
 /* ---------------------------------------------------------------- listeners */
 
 /* evhttp asks for a bufferevent per accepted connection: count it, and
  * wrap it in TLS on the HTTPS listener. */
-static struct bufferevent *create_connection_bufferevent(struct event_base *base, void *arg)
-{
-	const struct listener_ctx *lc = arg;
-	struct bufferevent *bev;
-	SSL *ssl;
+static struct bufferevent *create_connection_bufferevent(struct event_base *base, void *arg) {
+  const struct listener_ctx *lc = arg;
+  struct bufferevent *bev;
+  SSL *ssl;
 
-	server.connections++;
-	if (lc->ssl_ctx == NULL)
-		return bufferevent_socket_new(base, -1, 0); /* what evhttp uses by default */
+  server.connections++;
+  if (lc->ssl_ctx == NULL)
+    return bufferevent_socket_new(base, -1, 0); /* what evhttp uses by default */
 
-	ssl = SSL_new(lc->ssl_ctx);
-	if (ssl == NULL)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	/* Clients often close without close_notify; treat that as plain EOF. */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+  ssl = SSL_new(lc->ssl_ctx);
+  if (ssl == NULL)
+    return NULL;
+  bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                       BEV_OPT_CLOSE_ON_FREE);
+  if (bev == NULL) {
+    SSL_free(ssl);
+    return NULL;
+  }
+  /* Clients often close without close_notify; treat that as plain EOF. */
+  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  return bev;
 }
 
-static SSL_CTX *create_tls_context(const char *cert_file, const char *key_file)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL)
-		goto fail;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+static SSL_CTX *create_tls_context(const char *cert_file, const char *key_file) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == NULL)
+    goto fail;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1)
-		goto fail;
-	return ctx;
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1)
+    goto fail;
+  return ctx;
 fail:
-	fprintf(stderr, "test-server: cannot set up TLS with %s and %s\n", cert_file, key_file);
-	ERR_print_errors_fp(stderr);
-	SSL_CTX_free(ctx);
-	return NULL;
+  fprintf(stderr, "test-server: cannot set up TLS with %s and %s\n", cert_file, key_file);
+  ERR_print_errors_fp(stderr);
+  SSL_CTX_free(ctx);
+  return NULL;
 }
 
 /* Binds 127.0.0.1 on a kernel-chosen port and serves it with a new evhttp. */
-static int start_listener(struct listener_ctx *lc)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	struct evconnlistener *listener;
+static int start_listener(struct listener_ctx *lc) {
+  struct sockaddr_in sin;
+  socklen_t len = sizeof(sin);
+  struct evconnlistener *listener;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = 0;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_port = 0;
 
-	lc->http = evhttp_new(server.base);
-	if (lc->http == NULL)
-		return -1;
-	evhttp_set_allowed_methods(lc->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						     EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-						     EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(lc->http, dispatch_request, lc);
-	evhttp_set_bevcb(lc->http, create_connection_bufferevent, lc);
+  lc->http = evhttp_new(server.base);
+  if (lc->http == NULL)
+    return -1;
+  evhttp_set_allowed_methods(lc->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                           EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+                                           EVHTTP_REQ_PATCH);
+  evhttp_set_gencb(lc->http, dispatch_request, lc);
+  evhttp_set_bevcb(lc->http, create_connection_bufferevent, lc);
 
-	listener = evconnlistener_new_bind(
-		server.base, NULL, NULL,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, LISTEN_BACKLOG,
-		(struct sockaddr *)&sin, sizeof(sin));
-	if (listener == NULL) {
-		perror("test-server: bind 127.0.0.1");
-		return -1;
-	}
-	/* From here evhttp_free() frees the listener too. */
-	if (evhttp_bind_listener(lc->http, listener) == NULL) {
-		evconnlistener_free(listener);
-		return -1;
-	}
-	if (getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&sin, &len) != 0) {
-		perror("test-server: getsockname");
-		return -1;
-	}
-	lc->port = ntohs(sin.sin_port);
-	return 0;
+  listener = evconnlistener_new_bind(
+      server.base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+      LISTEN_BACKLOG, (struct sockaddr *)&sin, sizeof(sin));
+  if (listener == NULL) {
+    perror("test-server: bind 127.0.0.1");
+    return -1;
+  }
+  /* From here evhttp_free() frees the listener too. */
+  if (evhttp_bind_listener(lc->http, listener) == NULL) {
+    evconnlistener_free(listener);
+    return -1;
+  }
+  if (getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&sin, &len) != 0) {
+    perror("test-server: getsockname");
+    return -1;
+  }
+  lc->port = ntohs(sin.sin_port);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
 
-static void on_shutdown_signal(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	event_base_loopexit(arg, NULL);
+static void on_shutdown_signal(evutil_socket_t sig, short what, void *arg) {
+  (void)sig;
+  (void)what;
+  event_base_loopexit(arg, NULL);
 }
 
 /* The harness holding our stdin went away (EOF or error): exit with it. */
-static void on_stdin_readable(evutil_socket_t fd, short what, void *arg)
-{
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof(buf));
-	(void)what;
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-		event_base_loopexit(arg, NULL);
+static void on_stdin_readable(evutil_socket_t fd, short what, void *arg) {
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  (void)what;
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+    event_base_loopexit(arg, NULL);
 }
 
 /* Only pipes, sockets and terminals can report EOF through the event loop;
  * /dev/null or a regular file (e.g. a shell's `cmd &`) is not watched. */
-static bool stdin_is_watchable(void)
-{
-	struct stat st;
-	if (fstat(STDIN_FILENO, &st) != 0)
-		return false;
-	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO);
+static bool stdin_is_watchable(void) {
+  struct stat st;
+  if (fstat(STDIN_FILENO, &st) != 0)
+    return false;
+  return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO);
 }
 
-static void print_usage(void)
-{
-	fprintf(stderr, "usage: test-server [--tls CERT.pem KEY.pem]\n");
-}
+static void print_usage(void) { fprintf(stderr, "usage: test-server [--tls CERT.pem KEY.pem]\n"); }
 
-int main(int argc, char **argv)
-{
-	struct listener_ctx plain = {.scheme = "http"};
-	struct listener_ctx tls = {.scheme = "https"};
-	struct event *sigterm_ev = NULL, *sigint_ev = NULL, *stdin_ev = NULL;
-	bool use_tls = false;
-	int status = 1;
+int main(int argc, char **argv) {
+  struct listener_ctx plain = {.scheme = "http"};
+  struct listener_ctx tls = {.scheme = "https"};
+  struct event *sigterm_ev = NULL, *sigint_ev = NULL, *stdin_ev = NULL;
+  bool use_tls = false;
+  int status = 1;
 
-	if (argc == 4 && strcmp(argv[1], "--tls") == 0) {
-		use_tls = true;
-	} else if (argc != 1) {
-		print_usage();
-		return 2;
-	}
+  if (argc == 4 && strcmp(argv[1], "--tls") == 0) {
+    use_tls = true;
+  } else if (argc != 1) {
+    print_usage();
+    return 2;
+  }
 
-	/* A client that hangs up mid-write must not kill the server. */
-	signal(SIGPIPE, SIG_IGN);
-	memset(filler, 'x', sizeof(filler));
+  /* A client that hangs up mid-write must not kill the server. */
+  signal(SIGPIPE, SIG_IGN);
+  memset(filler, 'x', sizeof(filler));
 
-	server.base = event_base_new();
-	server.chunk = evbuffer_new();
-	if (server.base == NULL || server.chunk == NULL) {
-		fprintf(stderr, "test-server: cannot create the event loop\n");
-		goto out;
-	}
-	if (use_tls && (tls.ssl_ctx = create_tls_context(argv[2], argv[3])) == NULL)
-		goto out;
-	if (start_listener(&plain) != 0 || (use_tls && start_listener(&tls) != 0))
-		goto out;
+  server.base = event_base_new();
+  server.chunk = evbuffer_new();
+  if (server.base == NULL || server.chunk == NULL) {
+    fprintf(stderr, "test-server: cannot create the event loop\n");
+    goto out;
+  }
+  if (use_tls && (tls.ssl_ctx = create_tls_context(argv[2], argv[3])) == NULL)
+    goto out;
+  if (start_listener(&plain) != 0 || (use_tls && start_listener(&tls) != 0))
+    goto out;
 
-	sigterm_ev = evsignal_new(server.base, SIGTERM, on_shutdown_signal, server.base);
-	sigint_ev = evsignal_new(server.base, SIGINT, on_shutdown_signal, server.base);
-	if (sigterm_ev == NULL || sigint_ev == NULL || evsignal_add(sigterm_ev, NULL) != 0 ||
-	    evsignal_add(sigint_ev, NULL) != 0) {
-		fprintf(stderr, "test-server: cannot watch signals\n");
-		goto out;
-	}
-	if (stdin_is_watchable()) {
-		stdin_ev = event_new(server.base, STDIN_FILENO, EV_READ | EV_PERSIST,
-				     on_stdin_readable, server.base);
-		if (stdin_ev == NULL || event_add(stdin_ev, NULL) != 0) {
-			fprintf(stderr, "test-server: cannot watch stdin\n");
-			goto out;
-		}
-	}
+  sigterm_ev = evsignal_new(server.base, SIGTERM, on_shutdown_signal, server.base);
+  sigint_ev = evsignal_new(server.base, SIGINT, on_shutdown_signal, server.base);
+  if (sigterm_ev == NULL || sigint_ev == NULL || evsignal_add(sigterm_ev, NULL) != 0 ||
+      evsignal_add(sigint_ev, NULL) != 0) {
+    fprintf(stderr, "test-server: cannot watch signals\n");
+    goto out;
+  }
+  if (stdin_is_watchable()) {
+    stdin_ev =
+        event_new(server.base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin_readable, server.base);
+    if (stdin_ev == NULL || event_add(stdin_ev, NULL) != 0) {
+      fprintf(stderr, "test-server: cannot watch stdin\n");
+      goto out;
+    }
+  }
 
-	printf("http %u\n", plain.port);
-	if (use_tls)
-		printf("https %u\n", tls.port);
-	printf("ready\n");
-	fflush(stdout);
+  printf("http %u\n", plain.port);
+  if (use_tls)
+    printf("https %u\n", tls.port);
+  printf("ready\n");
+  fflush(stdout);
 
-	status = event_base_dispatch(server.base) < 0 ? 1 : 0;
+  status = event_base_dispatch(server.base) < 0 ? 1 : 0;
 
 out:
-	/* Freeing each evhttp closes its listener and connections; their close
-	 * callbacks end any exchanges still in progress. */
-	if (plain.http != NULL)
-		evhttp_free(plain.http);
-	if (tls.http != NULL)
-		evhttp_free(tls.http);
-	while (server.exchanges != NULL)
-		finish_exchange(server.exchanges);
-	if (stdin_ev != NULL)
-		event_free(stdin_ev);
-	if (sigint_ev != NULL)
-		event_free(sigint_ev);
-	if (sigterm_ev != NULL)
-		event_free(sigterm_ev);
-	if (server.chunk != NULL)
-		evbuffer_free(server.chunk);
-	if (server.base != NULL)
-		event_base_free(server.base);
-	SSL_CTX_free(tls.ssl_ctx);
-	libevent_global_shutdown();
-	return status;
+  /* Freeing each evhttp closes its listener and connections; their close
+   * callbacks end any exchanges still in progress. */
+  if (plain.http != NULL)
+    evhttp_free(plain.http);
+  if (tls.http != NULL)
+    evhttp_free(tls.http);
+  while (server.exchanges != NULL)
+    finish_exchange(server.exchanges);
+  if (stdin_ev != NULL)
+    event_free(stdin_ev);
+  if (sigint_ev != NULL)
+    event_free(sigint_ev);
+  if (sigterm_ev != NULL)
+    event_free(sigterm_ev);
+  if (server.chunk != NULL)
+    evbuffer_free(server.chunk);
+  if (server.base != NULL)
+    event_base_free(server.base);
+  SSL_CTX_free(tls.ssl_ctx);
+  libevent_global_shutdown();
+  return status;
 }

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "afetch/json_writer.h"
 #include "afetch/result.h"
 
 static struct afetch_result sample_ok(void) {
@@ -21,17 +22,28 @@ static struct afetch_result sample_ok(void) {
   r.attempts = 1;
   r.content_type = "text/html; charset=utf-8";
   r.size = 5120;
-  r.time.dns = 0.0001;
-  r.time.connect = 0.0002;
-  r.time.tls = 0.0;
-  r.time.ttfb = 0.0513;
-  r.time.total = 0.0518;
+  r.time_us.dns = 100;
+  r.time_us.connect = 200;
+  r.time_us.tls = 0;
+  r.time_us.ttfb = 51300;
+  r.time_us.total = 51800;
   return r;
 }
 
+/* The writer's text must be valid UTF-8, one line, and parse (with cJSON) as one object. */
 static cJSON *to_json(const struct afetch_result *r) {
-  cJSON *json = result_to_json(r);
-  assert_non_null(json);
+  struct json_writer writer;
+  json_writer_init(&writer);
+  result_write_json(r, &writer);
+  assert_false(writer.failed);
+  assert_int_equal(strlen(writer.data), writer.length);
+  if (!helper_utf8_valid(writer.data, writer.length))
+    fail_msg("result JSON is not valid UTF-8: %s", writer.data);
+  assert_null(strchr(writer.data, '\n'));
+  cJSON *json = cJSON_ParseWithOpts(writer.data, NULL, 1);
+  if (!json)
+    fail_msg("result JSON does not parse: %s", writer.data);
+  json_writer_free(&writer);
   assert_true(cJSON_IsObject(json));
   return json;
 }
