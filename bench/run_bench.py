@@ -34,6 +34,9 @@ DOC_PATH = os.path.join(REPO_DIR, "docs", "benchmarks.md")
 NGINX_TEMPLATE = os.path.join(BENCH_DIR, "nginx.conf.in")
 AIOHTTP_PEER = os.path.join(BENCH_DIR, "peers", "aiohttp_fetch.py")
 ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
+# GNU time reports the tool's peak RSS. wait4 on a child of this script would not do: Linux
+# carries a process's peak RSS across exec, so every tool would start at Python's own size.
+GNU_TIME = "/usr/bin/time"
 # Debian's python3 has aiohttp; a pyenv python3 earlier on PATH may not.
 PYTHON = os.environ.get("BENCH_PYTHON", "/usr/bin/python3")
 
@@ -111,7 +114,10 @@ def afetch_command(ctx):
 
 
 def curl_parallel_command(ctx):
-    return ["curl", "-s", "--parallel", "--parallel-max", ctx.c, "-K", ctx.curl_config], None
+    # --parallel-immediate: open connections at once instead of first waiting to learn
+    # whether one can multiplex (it cannot: plain HTTP/1.1).
+    return ["curl", "-s", "--parallel", "--parallel-immediate", "--parallel-max", ctx.c,
+            "-K", ctx.curl_config], None
 
 
 def xargs_curl_command(ctx):
@@ -135,9 +141,9 @@ def aiohttp_command(ctx):
 TOOLS = [
     Tool("afetch", None, afetch_command),
     Tool("curl", "curl", curl_parallel_command,
-         note="curl --parallel caps --parallel-max at 300 (curl < 8.16), so W2b runs at 300."),
+         note="this curl caps --parallel-max at 300, so W2b runs it at 300, not 1000."),
     Tool("xargs-curl", "xargs", xargs_curl_command, multi_process=True,
-         note="one curl process (and connection) per URL; RSS is the sampled sum of the tree."),
+         note="one curl process, and so one new connection, per URL."),
     Tool("aria2c", "aria2c", aria2c_command, count_outputs=True,
          note="aria2c cannot discard bodies: it writes one file per URL into a tmpfs dir."),
     Tool("wget2", "wget2", wget2_command),
@@ -345,11 +351,14 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
     stderr_path = os.path.join(log_dir, "%s.%s.stderr" % (ctx.workload.name, tool.name))
     served_before = server.requests_served()
 
+    rss_path = os.path.join(log_dir, "%s.%s.maxrss" % (ctx.workload.name, tool.name))
+    measured_argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv if have_gnu_time() else argv
+
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     with open(stderr_path, "wb") as stderr:
         started = time.monotonic()
-        process = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=stderr,
-                                   cwd=ctx.output_dir, start_new_session=True)
+        process = subprocess.Popen(measured_argv, stdin=stdin, stdout=subprocess.DEVNULL,
+                                   stderr=stderr, cwd=ctx.output_dir, start_new_session=True)
         RunningChild.pid = process.pid
         timed_out = threading.Event()
 
@@ -362,8 +371,6 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
         sampler = TreeRssSampler(process.pid) if tool.multi_process else None
         if sampler:
             sampler.start()
-        # wait4 gives the child's rusage; its ru_maxrss covers the child and its reaped
-        # descendants (the largest single process, not their sum).
         _, status, rusage = os.wait4(process.pid, 0)
         wall = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -385,7 +392,8 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
         "stdin": stdin_path, "wall_s": wall, "exit": process.returncode,
         "timed_out": timed_out.is_set(), "requests_served": served,
         "expected": ctx.workload.count,
-        "max_rss_bytes": rusage.ru_maxrss * 1024,
+        # The largest single process (GNU time's %M covers the tool and its reaped children).
+        "max_rss_bytes": read_gnu_time_maxrss(rss_path, fallback_kib=rusage.ru_maxrss) * 1024,
         "tree_rss_bytes": sampler.peak if sampler else None,
         "output_files": outputs,
     }
@@ -393,6 +401,19 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
     record["ok"] = record["problem"] is None
     record["rps"] = (ctx.workload.count if record["ok"] else served) / wall
     return record
+
+
+def have_gnu_time():
+    return os.access(GNU_TIME, os.X_OK)
+
+
+def read_gnu_time_maxrss(path, fallback_kib):
+    """GNU time -f %M writes the peak RSS in KiB on its last line."""
+    try:
+        with open(path) as f:
+            return int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return fallback_kib
 
 
 def count_output_files(directory):
@@ -485,7 +506,7 @@ def format_table(summary, workloads, tools):
         if row["workload"] != last:
             label = "**%s** %s" % (w.name, w.describe().split(": ", 1)[1])
             if w.ideal_seconds():
-                label += " (ideal %.1f s)" % w.ideal_seconds()
+                label += " (ideal %.2g s)" % w.ideal_seconds()
             last = row["workload"]
         if row["ok_runs"]:
             wall, rps = "%.2f" % row["wall_s"], "{:,.0f}".format(row["rps"])
@@ -505,10 +526,12 @@ def format_table(summary, workloads, tools):
             runs_ok += " ⚠ " + "; ".join(row["problems"])
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             label, row["tool"], wall, rps, rss, med, low, runs_ok))
-    notes = ["", "† xargs-curl: peak of the summed RSS of xargs and its curl processes, "
-             "sampled every 250 ms (other tools: the process's own peak, from wait4)."]
-    notes += ["- %s: %s" % (name, note) for name, note in tool_notes.items()
-              if any(r["tool"] == name for r in summary)]
+    shown = {r["tool"] for r in summary}
+    notes = [""]
+    if "xargs-curl" in shown:
+        notes.append("† xargs-curl: peak of the summed RSS of xargs and its curl processes, "
+                     "sampled every 250 ms. Other tools: the process's own peak RSS.")
+    notes += ["- %s: %s" % (name, note) for name, note in tool_notes.items() if name in shown]
     return "\n".join(lines + notes) + "\n"
 
 

@@ -182,6 +182,11 @@ static const char *json_writer_escape(unsigned char c, char scratch[7]) {
   }
 }
 
+/* Bytes that can be copied into a JSON string as they are: printable ASCII but '"' and '\\'. */
+static bool json_writer_is_plain(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 void json_writer_string(struct json_writer *writer, const char *text) {
   if (!text) {
     json_writer_null(writer);
@@ -191,30 +196,30 @@ void json_writer_string(struct json_writer *writer, const char *text) {
   json_writer_separate(writer);
   json_writer_append(writer, "\"", 1);
   const unsigned char *s = (const unsigned char *)text;
-  const unsigned char *run = s; /* start of bytes not yet copied */
-  while (*s) {
+  for (;;) {
+    /* Copy the longest plain run in one go: URLs and headers are nearly all plain. */
+    const unsigned char *run = s;
+    while (json_writer_is_plain(*s))
+      s++;
+    json_writer_append(writer, (const char *)run, (size_t)(s - run));
+    if (!*s)
+      break;
     char scratch[7];
     if (*s < 0x80) {
       const char *escape = json_writer_escape(*s, scratch);
-      if (!escape) {
-        s++;
-        continue;
-      }
-      json_writer_append(writer, (const char *)run, (size_t)(s - run));
       json_writer_append(writer, escape, strlen(escape));
-      run = ++s;
+      s++;
       continue;
     }
     size_t length = utf8_sequence_length(s);
     if (length) {
+      json_writer_append(writer, (const char *)s, length);
       s += length;
-      continue;
+    } else {
+      json_writer_append(writer, replacement, 3);
+      s++;
     }
-    json_writer_append(writer, (const char *)run, (size_t)(s - run));
-    json_writer_append(writer, replacement, 3);
-    run = ++s;
   }
-  json_writer_append(writer, (const char *)run, (size_t)(s - run));
   json_writer_append(writer, "\"", 1);
   writer->need_comma = true;
 }
