@@ -87,6 +87,11 @@ integration-test: $(AFETCH_BIN) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
 demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 	@AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) tests/demo.sh
 
+# Side-by-side benchmark against a private nginx; see bench/README.md. Options: BENCH_RUNS,
+# BENCH_WORKLOADS (all|quick|W1,...), BENCH_TOOLS, BENCH_TIMEOUT, BENCH_SCALE, BENCH_WRITE_DOC=1.
+bench: $(AFETCH_BIN)
+	/usr/bin/python3 bench/run_bench.py
+
 install: $(AFETCH_BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(PREFIX)/bin/afetch

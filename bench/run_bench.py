@@ -49,15 +49,17 @@ BODY = "afetch benchmark body: " + "x" * 77  # 100 bytes
 # --------------------------------------------------------------------------------------------
 
 class Workload:
-    def __init__(self, name, title, count, concurrency, delay_ms=0, hosts=1):
-        self.name, self.title = name, title
-        self.count, self.concurrency = count, concurrency
+    """count distinct URLs on /fast/ (or /delay/N/), over `hosts` loopback addresses, at
+    concurrency C."""
+
+    def __init__(self, name, count, concurrency, delay_ms=0, hosts=1):
+        self.name, self.count, self.concurrency = name, count, concurrency
         self.delay_ms, self.hosts = delay_ms, hosts
 
     def scaled(self, scale):
         """The same workload with count multiplied by scale (concurrency unchanged)."""
         count = max(10, int(round(self.count * scale)))
-        return Workload(self.name, self.title, count, self.concurrency, self.delay_ms, self.hosts)
+        return Workload(self.name, count, self.concurrency, self.delay_ms, self.hosts)
 
     def ideal_seconds(self):
         """Lower bound from the server's delay alone: rounds of C requests × delay."""
@@ -79,12 +81,12 @@ class Workload:
 
 
 WORKLOADS = [
-    Workload("W1", "10k fast", 10_000, 50),
-    Workload("W2a", "10k × 50 ms, C=100", 10_000, 100, delay_ms=50),
-    Workload("W2b", "10k × 50 ms, C=1000", 10_000, 1000, delay_ms=50),
-    Workload("W3", "100k fast", 100_000, 100),
-    Workload("W4", "1M fast", 1_000_000, 100),
-    Workload("W5", "10k fast over 50 hosts", 10_000, 100, hosts=50),
+    Workload("W1", 10_000, 50),
+    Workload("W2a", 10_000, 100, delay_ms=50),
+    Workload("W2b", 10_000, 1000, delay_ms=50),
+    Workload("W3", 100_000, 100),
+    Workload("W4", 1_000_000, 100),
+    Workload("W5", 10_000, 100, hosts=50),
 ]
 QUICK_WORKLOADS = ["W1", "W2a", "W2b", "W5"]
 
@@ -106,7 +108,7 @@ class RunContext:
     def __init__(self, workload, urls_file, curl_config, output_dir, afetch):
         self.workload, self.urls_file, self.curl_config = workload, urls_file, curl_config
         self.output_dir, self.afetch = output_dir, afetch
-        self.c = str(workload.concurrency)
+        self.c = str(workload.concurrency) if workload else "C"
 
 
 def afetch_command(ctx):
@@ -140,8 +142,7 @@ def aiohttp_command(ctx):
 
 TOOLS = [
     Tool("afetch", None, afetch_command),
-    Tool("curl", "curl", curl_parallel_command,
-         note="this curl caps --parallel-max at 300, so W2b runs it at 300, not 1000."),
+    Tool("curl", "curl", curl_parallel_command),
     Tool("xargs-curl", "xargs", xargs_curl_command, multi_process=True,
          note="one curl process, and so one new connection, per URL."),
     Tool("aria2c", "aria2c", aria2c_command, count_outputs=True,
@@ -149,6 +150,27 @@ TOOLS = [
     Tool("wget2", "wget2", wget2_command),
     Tool("aiohttp", PYTHON, aiohttp_command),
 ]
+
+
+def curl_parallel_cap():
+    """curl before 8.16 silently lowers --parallel-max to 300; None if there is no such cap."""
+    match = re.match(r"curl (\d+)\.(\d+)", command_output(["curl", "--version"]))
+    if match and (int(match.group(1)), int(match.group(2))) < (8, 16):
+        return 300
+    return None
+
+
+def tool_command_lines(tools):
+    """Each tool's command as a shell line with placeholders, for the docs."""
+    ctx = RunContext(None, "urls.txt", "urls.curlrc", "OUTDIR", "afetch")
+    lines = []
+    for tool in tools:
+        argv, stdin_path = tool.build(ctx)
+        argv = ["python3" if a == PYTHON else a for a in argv]
+        argv = ["bench/peers/aiohttp_fetch.py" if a == AIOHTTP_PEER else a for a in argv]
+        line = " ".join(argv) + (" < " + stdin_path if stdin_path else "")
+        lines.append((tool.name, line + " > /dev/null"))
+    return lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,91 +351,95 @@ class TreeRssSampler(threading.Thread):
             self.peak = max(self.peak, process_tree_rss_bytes(self.pid))
 
 
-def kill_process_group(pid):
-    """Stop a timed-out tool and everything it spawned (it runs in its own session)."""
-    for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        time.sleep(grace)
+def kill_process_group(pid, grace=2.0):
+    """Stop a tool and everything it spawned (it runs in its own session): TERM, then KILL."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            os.killpg(pid, 0)  # raises once the whole group is gone
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
-class RunningChild:
-    """The tool currently running, so that Ctrl-C / errors can stop it."""
-    pid = None
+def run_measured(argv, stdin, stderr, cwd, timeout, sample_tree):
+    """Run argv in its own session; return (wall s, exit code, timed out?, tree RSS peak).
+
+    A timer kills the whole group after timeout seconds. If this script is interrupted
+    (Ctrl-C, SIGTERM, an error) while waiting, the group is killed before re-raising."""
+    started = time.monotonic()
+    process = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=stderr,
+                               cwd=cwd, start_new_session=True)
+    timed_out = threading.Event()
+
+    def on_timeout():
+        timed_out.set()
+        kill_process_group(process.pid)
+
+    timer = threading.Timer(timeout, on_timeout)
+    timer.daemon = True
+    timer.start()
+    sampler = TreeRssSampler(process.pid) if sample_tree else None
+    if sampler:
+        sampler.start()
+    try:
+        _, status, _ = os.wait4(process.pid, 0)
+        wall = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        timer.cancel()
+        if sampler:
+            sampler.done.set()
+        if process.returncode is None:
+            kill_process_group(process.pid, grace=1.0)
+            process.wait()
+    timer.join()  # if it fired, let it finish killing the rest of the group
+    return wall, process.returncode, timed_out.is_set(), sampler.peak if sampler else None
 
 
 def run_tool_once(tool, ctx, server, timeout, log_dir):
     """Run one tool on one workload; time it, measure its memory, check its request count."""
     argv, stdin_path = tool.build(ctx)
-    os.makedirs(ctx.output_dir, exist_ok=True)
     stderr_path = os.path.join(log_dir, "%s.%s.stderr" % (ctx.workload.name, tool.name))
-    served_before = server.requests_served()
-
     rss_path = os.path.join(log_dir, "%s.%s.maxrss" % (ctx.workload.name, tool.name))
-    measured_argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv if have_gnu_time() else argv
-
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-    with open(stderr_path, "wb") as stderr:
-        started = time.monotonic()
-        process = subprocess.Popen(measured_argv, stdin=stdin, stdout=subprocess.DEVNULL,
-                                   stderr=stderr, cwd=ctx.output_dir, start_new_session=True)
-        RunningChild.pid = process.pid
-        timed_out = threading.Event()
-
-        def on_timeout():
-            timed_out.set()
-            kill_process_group(process.pid)
-
-        timer = threading.Timer(timeout, on_timeout)
-        timer.start()
-        sampler = TreeRssSampler(process.pid) if tool.multi_process else None
-        if sampler:
-            sampler.start()
-        _, status, rusage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        RunningChild.pid = None
-        timer.cancel()
-        timer.join()  # if it fired, let it finish killing the rest of the group
-        if sampler:
-            sampler.done.set()
-            sampler.join()
-    if stdin_path:
-        stdin.close()
-
-    served = server.requests_served() - served_before - 1  # minus the second status request
-    outputs = count_output_files(ctx.output_dir) if tool.count_outputs else None
-    shutil.rmtree(ctx.output_dir, ignore_errors=True)
+    measured_argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv
+    os.makedirs(ctx.output_dir, exist_ok=True)
+    try:
+        served_before = server.requests_served()
+        with open(stdin_path or os.devnull, "rb") as stdin, open(stderr_path, "wb") as stderr:
+            wall, exit_code, timed_out, tree_rss = run_measured(
+                measured_argv, stdin, stderr, ctx.output_dir, timeout, tool.multi_process)
+        served = server.requests_served() - served_before - 1  # minus the 2nd status request
+        outputs = count_output_files(ctx.output_dir) if tool.count_outputs else None
+    finally:
+        shutil.rmtree(ctx.output_dir, ignore_errors=True)
 
     record = {
         "workload": ctx.workload.name, "tool": tool.name, "argv": argv,
-        "stdin": stdin_path, "wall_s": wall, "exit": process.returncode,
-        "timed_out": timed_out.is_set(), "requests_served": served,
-        "expected": ctx.workload.count,
+        "stdin": stdin_path, "wall_s": wall, "exit": exit_code, "timed_out": timed_out,
+        "requests_served": served, "expected": ctx.workload.count,
         # The largest single process (GNU time's %M covers the tool and its reaped children).
-        "max_rss_bytes": read_gnu_time_maxrss(rss_path, fallback_kib=rusage.ru_maxrss) * 1024,
-        "tree_rss_bytes": sampler.peak if sampler else None,
+        "max_rss_bytes": read_gnu_time_maxrss(rss_path) * 1024,
+        "tree_rss_bytes": tree_rss,
         "output_files": outputs,
     }
     record["problem"] = describe_problem(record, stderr_path)
     record["ok"] = record["problem"] is None
+    # A run that did not finish is credited with every request nginx saw from it: an upper
+    # bound on its real rate.
     record["rps"] = (ctx.workload.count if record["ok"] else served) / wall
     return record
 
 
-def have_gnu_time():
-    return os.access(GNU_TIME, os.X_OK)
-
-
-def read_gnu_time_maxrss(path, fallback_kib):
-    """GNU time -f %M writes the peak RSS in KiB on its last line."""
+def read_gnu_time_maxrss(path):
+    """GNU time -f %M writes the peak RSS in KiB on its last line (0 if unknown)."""
     try:
         with open(path) as f:
             return int(f.read().split()[-1])
     except (OSError, ValueError, IndexError):
-        return fallback_kib
+        return 0
 
 
 def count_output_files(directory):
@@ -467,6 +493,9 @@ def summarize(records, workloads, tools):
                 row["rps"] = statistics.median(r["rps"] for r in ok)
                 row["rss_bytes"] = statistics.median(peak_rss(r) for r in ok)
                 row["max_single_rss_bytes"] = statistics.median(r["max_rss_bytes"] for r in ok)
+            elif all(r["timed_out"] for r in runs):  # show the limit and the best rate it
+                row["wall_at_least_s"] = min(r["wall_s"] for r in runs)  # could have had
+                row["rps_at_most"] = statistics.median(r["rps"] for r in runs)
             row["ratios"], row["ratio_is_lower_bound"] = ratios_per_round(runs, afetch_by_round)
             summary.append(row)
     return summary
@@ -477,15 +506,17 @@ def peak_rss(record):
 
 
 def ratios_per_round(peer_runs, afetch_by_round):
-    """afetch rps ÷ peer rps, per round where afetch succeeded. A peer that timed out or
-    failed is credited with every request nginx saw from it, so its ratio is a lower bound."""
+    """afetch rps ÷ peer rps, per round where afetch succeeded. A peer that timed out is
+    credited with every request nginx saw from it, so its ratio is a lower bound; a peer that
+    failed otherwise has no ratio for that round."""
     ratios, lower_bound = [], False
     for run in peer_runs:
         a = afetch_by_round.get(run["round"])
-        if not a or not a["ok"] or run["rps"] <= 0:
+        usable = run["ok"] or run["timed_out"]
+        if not a or not a["ok"] or not usable or run["rps"] <= 0:
             continue
         ratios.append(a["rps"] / run["rps"])
-        lower_bound |= not run["ok"]
+        lower_bound |= run["timed_out"]
     return ratios, lower_bound
 
 
@@ -511,6 +542,10 @@ def format_table(summary, workloads, tools):
         if row["ok_runs"]:
             wall, rps = "%.2f" % row["wall_s"], "{:,.0f}".format(row["rps"])
             rss = mib(row["rss_bytes"]) + ("†" if row["tool"] == "xargs-curl" else "")
+        elif "wall_at_least_s" in row:
+            wall = "> %.0f" % row["wall_at_least_s"]
+            rps = "≤ {:,.0f}".format(row["rps_at_most"])
+            rss = "—"
         else:
             wall = rps = rss = "—"
         if row["tool"] == "afetch":
@@ -532,6 +567,11 @@ def format_table(summary, workloads, tools):
         notes.append("† xargs-curl: peak of the summed RSS of xargs and its curl processes, "
                      "sampled every 250 ms. Other tools: the process's own peak RSS.")
     notes += ["- %s: %s" % (name, note) for name, note in tool_notes.items() if name in shown]
+    cap = curl_parallel_cap()
+    capped = [w.name for w in workloads if cap and w.concurrency > cap]
+    if "curl" in shown and capped:
+        notes.append("- curl: this curl (before 8.16) caps --parallel-max at %d, so it ran %s "
+                     "at C=%d." % (cap, ", ".join(capped), cap))
     return "\n".join(lines + notes) + "\n"
 
 
@@ -575,18 +615,21 @@ def machine_facts(afetch):
         "memory": memory_total(),
         "kernel": platform.release(),
         "nginx": command_output(["nginx", "-v"], stderr=True),
-        "wrk": command_output(["wrk", "--version"]),
+        "wrk": command_output(["wrk", "--version"]).split(" Copyright")[0],
         "curl": command_output(["curl", "--version"]),
         "aria2c": command_output(["aria2c", "--version"]),
         "wget2": command_output(["wget2", "--version"]),
         "python": command_output([PYTHON, "--version"]),
         "aiohttp": command_output([PYTHON, "-c", "import aiohttp; print(aiohttp.__version__)"]),
         "afetch": command_output([afetch, "--version"]),
+        "afetch source": "git " + command_output(["git", "-C", REPO_DIR, "describe", "--always",
+                                                  "--dirty"]),
     }
 
 
-def write_doc(report, table, command):
+def write_doc(report, table, command, tools):
     m = report["machine"]
+    commands = "\n".join("- %s: `%s`" % (name, line) for name, line in tool_command_lines(tools))
     facts = "\n".join("| %s | %s |" % (k, str(v).replace("|", "\\|")) for k, v in m.items())
     ceiling = report["ceiling_rps"]
     text = """# Benchmarks
@@ -612,12 +655,18 @@ How to run it and how to read the columns: [bench/README.md](../bench/README.md)
 ## Results
 
 {table}
+How each tool was run (C is the workload's concurrency; `urls.curlrc` has a `url = "..."` and
+an `output = "/dev/null"` line per URL):
+
+{commands}
+
 Ratios are afetch's requests/s divided by the peer's, per round; above 1 afetch was faster.
 """.format(date=report["date"], command=command, runs=report["config"]["runs"],
            scale=report["config"]["scale"],
            scale_note="" if report["config"]["scale"] == 1 else " (reduced: not the full sizes)",
            wrk_s=report["config"]["wrk_seconds"],
-           ceiling="{:,.0f}".format(ceiling) if ceiling else "?", facts=facts, table=table)
+           ceiling="{:,.0f}".format(ceiling) if ceiling else "?", facts=facts, table=table,
+           commands=commands)
     with open(DOC_PATH, "w") as f:
         f.write(text)
 
@@ -673,6 +722,8 @@ def check_prerequisites(afetch, tools):
     if any(t.name == "xargs-curl" for t in tools):
         need.add("curl")
     missing += [n for n in sorted(need) if not (shutil.which(n) or os.access(n, os.X_OK))]
+    if not os.access(GNU_TIME, os.X_OK):
+        missing.append(GNU_TIME + " (apt-get install time)")
     if not os.path.exists(ECHO_MODULE):
         missing.append(ECHO_MODULE + " (apt-get install libnginx-mod-http-echo)")
     if missing:
@@ -714,7 +765,21 @@ def run_workload(w, tools, args, server, workdir, records):
     os.remove(curl_config)
 
 
-def stop_on_sigterm(signum, frame):
+def freeze_binary(path, workdir):
+    """Run a private copy, so that a rebuild of ./afetch during the benchmark changes nothing."""
+    copy = os.path.join(workdir, "afetch")
+    shutil.copy2(path, copy)
+    return copy
+
+
+def equivalent_command_line(args, workloads, tools):
+    """The options in effect, whether they came from flags or BENCH_* variables."""
+    return ("bench/run_bench.py --runs %d --workloads %s --tools %s --timeout %g --scale %g"
+            % (args.runs, ",".join(w.name for w in workloads),
+               ",".join(t.name for t in tools), args.timeout, args.scale))
+
+
+def stop_on_signal(signum, frame):
     raise KeyboardInterrupt
 
 
@@ -730,11 +795,13 @@ def main():
     args.afetch = os.path.abspath(args.afetch)
     check_prerequisites(args.afetch, tools)
     raise_open_file_limit()
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)  # also when started with SIGINT ignored
 
-    command = " ".join(["bench/run_bench.py"] + sys.argv[1:]) if len(sys.argv) > 1 else \
-        "make bench"
+    command = equivalent_command_line(args, workloads, tools)
     workdir = tempfile.mkdtemp(prefix="afetch-bench-")
+    args.afetch = freeze_binary(args.afetch, workdir)
+    machine = machine_facts(args.afetch)
     server = NginxServer(workdir)
     records = []
     ceiling = None
@@ -748,11 +815,9 @@ def main():
             args.wrk_seconds, "{:,.0f}".format(ceiling) if ceiling else "?"))
         for w in workloads:
             run_workload(w, tools, args, server, workdir, records)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the running tool was already stopped by run_measured
         interrupted = True
         log("interrupted: stopping")
-        if RunningChild.pid:
-            kill_process_group(RunningChild.pid)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -767,10 +832,10 @@ def main():
         "config": {"runs": args.runs, "workloads": [w.name for w in workloads],
                    "tools": [t.name for t in tools], "timeout_s": args.timeout,
                    "scale": args.scale, "wrk_seconds": args.wrk_seconds,
-                   "interrupted": interrupted},
+                   "interrupted": interrupted, "command": command},
         "workloads": {w.name: {"count": w.count, "concurrency": w.concurrency,
                                "delay_ms": w.delay_ms, "hosts": w.hosts} for w in workloads},
-        "machine": machine_facts(args.afetch),
+        "machine": machine,
         "ceiling_rps": ceiling,
         "runs": records,
         "summary": summary,
@@ -786,7 +851,7 @@ def main():
         "{:,.0f}".format(report["ceiling_rps"]) if report["ceiling_rps"] else "?")
     sys.stdout.write(ceiling_line + table)
     if args.write_doc and not interrupted:
-        write_doc(report, table, command)
+        write_doc(report, table, command, tools)
         log("wrote " + os.path.relpath(DOC_PATH, REPO_DIR))
     if interrupted:
         return 130

@@ -3,6 +3,7 @@
  * either, and curl_multi_info_read afterwards to hand finished transfers back. */
 #include "afetch/loop.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -20,6 +21,7 @@ struct loop {
   CURLM *multi;
   struct event *timer;
   struct loop_socket *sockets;
+  bool started_new; /* loop_add ran while finished transfers were being handed out */
   loop_done_fn on_done;
   void *on_done_arg;
 };
@@ -40,13 +42,23 @@ static void loop_socket_free(struct loop *loop, struct loop_socket *watched) {
 static void loop_collect_finished(struct loop *loop) {
   CURLMsg *message;
   int left;
-  while ((message = curl_multi_info_read(loop->multi, &left))) {
-    if (message->msg != CURLMSG_DONE)
-      continue;
-    CURL *easy = message->easy_handle;
-    CURLcode code = message->data.result;
-    curl_multi_remove_handle(loop->multi, easy);
-    loop->on_done(loop->on_done_arg, easy, code);
+  for (;;) {
+    while ((message = curl_multi_info_read(loop->multi, &left))) {
+      if (message->msg != CURLMSG_DONE)
+        continue;
+      CURL *easy = message->easy_handle;
+      CURLcode code = message->data.result;
+      curl_multi_remove_handle(loop->multi, easy);
+      loop->on_done(loop->on_done_arg, easy, code);
+    }
+    if (!loop->started_new)
+      return;
+    /* Transfers added by on_done would wait for curl's 0 ms timer, i.e. until every other
+     * ready socket of this loop pass has been handled. Drive them now (we are outside any
+     * curl callback), so the server works on them while we read the other responses. */
+    loop->started_new = false;
+    int running;
+    curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   }
 }
 
