@@ -10,7 +10,7 @@ AFETCH_PKGS      := libcurl libevent_core libcjson
 TEST_SERVER_PKGS := libevent libevent_openssl openssl
 UNIT_TEST_PKGS   := $(AFETCH_PKGS) cmocka
 
-CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPTIMIZE ?= -O2 -g
 CFLAGS   ?= $(OPTIMIZE)
@@ -50,7 +50,7 @@ TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 all: $(AFETCH_BIN)
 
 $(AFETCH_BIN): $(MAIN_OBJ) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS)) -pthread
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -59,7 +59,7 @@ $(BUILD)/src/%.o: src/%.c
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(UNIT_TEST_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
-		$(call pkg_libs,$(UNIT_TEST_PKGS))
+		$(call pkg_libs,$(UNIT_TEST_PKGS)) -pthread
 
 $(TEST_SERVER_BIN): tests/server/test_server.c
 	@mkdir -p $(dir $@)
@@ -72,16 +72,19 @@ $(INTEGRATION_BIN): $(INTEGRATION_SRCS) $(wildcard tests/integration/*.h)
 		$(call pkg_libs,libcjson cmocka)
 
 # The runner prints every suite's cmocka report, then one closing "N passed, N failed" line.
+TEST_ENV = AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) \
+	INTEGRATION_BIN=$(abspath $(INTEGRATION_BIN))
+
+# The integration suite runs twice: as is, and with afetch on worker threads (run-threaded.sh).
 test: $(AFETCH_BIN) $(UNIT_TEST_BINS) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
-	@AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) \
-		tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_BIN)
+	@$(TEST_ENV) tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_BIN) \
+		tests/integration/run-threaded.sh
 
 unit-test: $(UNIT_TEST_BINS)
 	@tests/run-tests.sh $(UNIT_TEST_BINS)
 
 integration-test: $(AFETCH_BIN) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
-	@AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) \
-		tests/run-tests.sh $(INTEGRATION_BIN)
+	@$(TEST_ENV) tests/run-tests.sh $(INTEGRATION_BIN) tests/integration/run-threaded.sh
 
 # Offline demo: start the local test server, fetch a generated list against it, stop the server.
 demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)

@@ -115,6 +115,11 @@ def afetch_command(ctx):
     return [ctx.afetch, "-c", ctx.c, ctx.urls_file], None
 
 
+def afetch_threads_command(ctx):
+    # One event loop per core, sharing -c.
+    return [ctx.afetch, "-c", ctx.c, "--threads", str(os.cpu_count() or 1), ctx.urls_file], None
+
+
 def curl_parallel_command(ctx):
     # --parallel-immediate: open connections at once instead of first waiting to learn
     # whether one can multiplex (it cannot: plain HTTP/1.1).
@@ -142,6 +147,8 @@ def aiohttp_command(ctx):
 
 TOOLS = [
     Tool("afetch", None, afetch_command),
+    Tool("afetch-threads", None, afetch_threads_command,
+         note="afetch --threads N with N = the number of cores."),
     Tool("curl", "curl", curl_parallel_command),
     Tool("xargs-curl", "xargs", xargs_curl_command, multi_process=True,
          note="one curl process, and so one new connection, per URL."),

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #define CLI_MAX_CONCURRENCY 100000
+#define CLI_MAX_THREADS 64
 #define CLI_MAX_SECONDS 2000000.0 /* ~23 days: keeps milliseconds inside a long */
 
 static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
@@ -28,6 +29,7 @@ static const char cli_help_text[] =
     "  -c, --concurrency N       at most N requests in flight (default 10)\n"
     "  -t, --timeout SEC         per-request limit for the whole transfer (default 30)\n"
     "      --connect-timeout SEC limit for DNS+TCP+TLS (default 10)\n"
+    "      --threads N           N event loops on N threads, sharing -c (default 1)\n"
     "\n"
     "Output:\n"
     "      --ndjson              one JSON object per line, in completion order\n"
@@ -63,12 +65,14 @@ enum cli_long_only {
   CLI_OPT_CACERT,
   CLI_OPT_HTTP1_1,
   CLI_OPT_HTTP2,
+  CLI_OPT_THREADS,
 };
 
 static const struct option cli_long_options[] = {
     {"concurrency", required_argument, NULL, 'c'},
     {"timeout", required_argument, NULL, 't'},
     {"connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT},
+    {"threads", required_argument, NULL, CLI_OPT_THREADS},
     {"ndjson", no_argument, NULL, CLI_OPT_NDJSON},
     {"quiet", no_argument, NULL, 'q'},
     {"location", no_argument, NULL, 'L'},
@@ -92,6 +96,7 @@ static const char cli_short_options[] = ":c:t:qLH:A:X:d:khV";
 static void cli_defaults(struct afetch_options *options) {
   *options = (struct afetch_options){
       .concurrency = 10,
+      .threads = 1,
       .timeout_ms = 30000,
       .connect_timeout_ms = 10000,
       .output_mode = AFETCH_OUTPUT_GATHER,
@@ -213,6 +218,14 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
       return false;
     }
     options->concurrency = (unsigned)number;
+    return true;
+  case CLI_OPT_THREADS:
+    if (!cli_parse_integer(value, 1, CLI_MAX_THREADS, &number)) {
+      fprintf(err, "afetch: %s wants a whole number from 1 to %d, not '%s'\n", name,
+              CLI_MAX_THREADS, value);
+      return false;
+    }
+    options->threads = (unsigned)number;
     return true;
   case 't':
   case CLI_OPT_CONNECT_TIMEOUT:

@@ -45,14 +45,7 @@ int main(int argc, char **argv) {
 
   int status = AFETCH_EXIT_INTERNAL;
   char error[512];
-  /* The changelist folds a socket's remove-then-add within one loop pass (curl does that
-   * when a connection goes idle and is reused at once) into no epoll_ctl call at all. */
-  struct event_config *config = event_config_new();
-  if (config)
-    event_config_set_flag(config, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-  struct event_base *base = config ? event_base_new_with_config(config) : NULL;
-  if (config)
-    event_config_free(config);
+  struct event_base *base = event_base_new();
   struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options.output_mode,
                                       sink_window_for(options.concurrency))
                            : NULL;

@@ -1,4 +1,4 @@
-/* The run: source -> limiter -> task on the loop -> sink, plus signals and shutdown. */
+/* The run: source -> a worker with a free slot -> sink, plus signals and shutdown. */
 #include "afetch/scheduler.h"
 
 #include <errno.h>
@@ -12,35 +12,39 @@
 #include <event2/event.h>
 
 #include "afetch/limiter.h"
-#include "afetch/loop.h"
 #include "afetch/options.h"
-#include "afetch/result.h"
 #include "afetch/sink.h"
 #include "afetch/source.h"
-#include "afetch/task.h"
+#include "afetch/worker.h"
 
 /* Descriptors we may need beyond one socket per transfer: stdio, input files, epoll, spares. */
 #define SCHEDULER_SPARE_FDS 64
+
+struct scheduler;
+
+/* A worker and its share of -c: the semaphore slots it may fill. */
+struct scheduler_worker {
+  struct scheduler *scheduler;
+  struct worker *worker;
+  struct limiter slots;
+};
 
 struct scheduler {
   struct event_base *base;
   const struct afetch_options *options;
   struct sink *sink;
   struct source *source;
-  struct loop *loop;
-  struct limiter limiter;
-  /* Up to `concurrency` tasks, created as needed and reused; busy[i] says tasks[i] is in
-   * flight. idle[] is a stack of the others. */
-  struct task **tasks;
-  bool *busy;
-  unsigned task_count;
-  struct task **idle;
-  unsigned idle_count;
+  struct scheduler_worker *workers;
+  unsigned worker_count;
+  unsigned in_flight; /* lines submitted whose result has not come back */
   struct event *sigint_event;
   struct event *sigterm_event;
   uint64_t next_index; /* index the next URL line will get */
   bool input_done;
   bool input_failed; /* a read error ended the input early: exit 3 once the rest is done */
+  bool pumping;      /* scheduler_pump is on the stack: a nested call only asks for a rerun */
+  bool pump_again;
+  bool workers_stopped;
   bool finished;
   bool any_not_ok;
   enum afetch_exit stop_reason; /* set when a signal or failure stops the run early */
@@ -72,8 +76,10 @@ static void scheduler_raise_fd_limit(const struct scheduler *scheduler) {
                    (unsigned long)limit.rlim_cur, scheduler->options->concurrency);
 }
 
-static void scheduler_finish(struct scheduler *scheduler) {
-  if (scheduler->finished)
+/* Closes the output once nothing is left to come back. */
+static void scheduler_finish_if_done(struct scheduler *scheduler) {
+  if (scheduler->finished || scheduler->in_flight > 0 ||
+      !(scheduler->input_done || scheduler->stop_reason))
     return;
   scheduler->finished = true;
   source_stop(scheduler->source);
@@ -82,118 +88,100 @@ static void scheduler_finish(struct scheduler *scheduler) {
   event_base_loopbreak(scheduler->base);
 }
 
-/* Hands a result to the sink; a failed output stops the run. */
-static void scheduler_emit(struct scheduler *scheduler, const struct afetch_result *result) {
-  if (!result_is_ok(result))
-    scheduler->any_not_ok = true;
-  if (sink_emit(scheduler->sink, result) == 0 || scheduler->stop_reason)
-    return;
-  scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
-  int error = sink_error(scheduler->sink);
-  if (error != EPIPE) /* a closed pipe (`| head`) ends the run quietly */
-    scheduler_warn(scheduler, "cannot write results: %s", strerror(error));
-}
-
-static struct task *scheduler_take_idle_task(struct scheduler *scheduler) {
-  if (scheduler->idle_count > 0)
-    return scheduler->idle[--scheduler->idle_count];
-  if (scheduler->task_count >= scheduler->options->concurrency)
-    return NULL;
-  struct task *task = task_new(scheduler->options, scheduler->task_count);
-  if (task)
-    scheduler->tasks[scheduler->task_count++] = task;
-  return task;
-}
-
-static void scheduler_return_task(struct scheduler *scheduler, struct task *task) {
-  scheduler->busy[task_id(task)] = false;
-  scheduler->idle[scheduler->idle_count++] = task;
-}
-
-/* Stops every transfer in flight, reporting each with `why` (nothing when the output is
- * already broken: it could not be written anyway). */
-static void scheduler_stop_transfers(struct scheduler *scheduler, enum result_error why) {
-  for (unsigned i = 0; i < scheduler->task_count; i++) {
-    if (!scheduler->busy[i])
-      continue;
-    struct task *task = scheduler->tasks[i];
-    loop_remove(scheduler->loop, task_easy(task));
-    struct afetch_result result;
-    task_stopped_result(task, why, &result);
-    scheduler_emit(scheduler, &result);
-    scheduler_return_task(scheduler, task);
-    limiter_release(&scheduler->limiter);
-  }
-}
-
+/* Stops reading and cancels what is in flight; the run ends when the cancelled results are
+ * back (at once for inline workers). */
 static void scheduler_stop(struct scheduler *scheduler, enum afetch_exit reason) {
   if (!scheduler->stop_reason)
     scheduler->stop_reason = reason;
   scheduler->input_done = true;
   source_stop(scheduler->source);
-  scheduler_stop_transfers(scheduler, RESULT_CANCELLED);
-  scheduler_finish(scheduler);
+  if (!scheduler->workers_stopped) {
+    scheduler->workers_stopped = true;
+    for (unsigned i = 0; i < scheduler->worker_count; i++)
+      worker_stop_all(scheduler->workers[i].worker, RESULT_CANCELLED);
+  }
+  scheduler_finish_if_done(scheduler);
 }
 
-/* Starts as many lines as the limiter and the gather window allow, then finishes the run if
- * nothing is left. */
-static void scheduler_pump(struct scheduler *scheduler) {
+/* The worker with the most free slots, or NULL when every slot is taken. */
+static struct scheduler_worker *scheduler_pick_worker(struct scheduler *scheduler) {
+  struct scheduler_worker *best = NULL;
+  unsigned best_free = 0;
+  for (unsigned i = 0; i < scheduler->worker_count; i++) {
+    struct limiter *slots = &scheduler->workers[i].slots;
+    unsigned free_slots = slots->capacity - limiter_in_use(slots);
+    if (free_slots > best_free) {
+      best = &scheduler->workers[i];
+      best_free = free_slots;
+    }
+  }
+  return best;
+}
+
+/* Submits lines while a slot is free and the gather window allows. */
+static void scheduler_fill_slots(struct scheduler *scheduler) {
   while (!scheduler->input_done && !scheduler->stop_reason) {
-    if (scheduler->limiter.in_use >= scheduler->limiter.capacity ||
-        !sink_accepts(scheduler->sink, scheduler->next_index))
-      break;
+    struct scheduler_worker *target = scheduler_pick_worker(scheduler);
+    if (!target || !sink_accepts(scheduler->sink, scheduler->next_index))
+      return;
     struct source_line line;
     enum source_status status = source_next(scheduler->source, &line);
     if (status == SOURCE_PENDING)
-      break;
+      return;
     if (status == SOURCE_ERROR) {
       scheduler_warn(scheduler, "%s", source_error(scheduler->source));
       scheduler->input_failed = true;
     }
     if (status != SOURCE_LINE) {
       scheduler->input_done = true;
-      break;
+      return;
     }
     scheduler->next_index = line.index + 1;
-    struct task *task = scheduler_take_idle_task(scheduler);
-    if (!task) {
-      scheduler_warn(scheduler, "out of memory");
+    /* Take the slot first: an inline worker may hand the result back before returning. */
+    limiter_try_acquire(&target->slots);
+    scheduler->in_flight++;
+    if (!worker_submit(target->worker, &line)) {
+      limiter_release(&target->slots);
+      scheduler->in_flight--;
+      scheduler_warn(scheduler, "cannot start a transfer: out of memory or a libcurl failure");
       scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
       return;
     }
-    if (!task_prepare(task, &line)) {
-      struct afetch_result result;
-      task_result(task, CURLE_OK, &result);
-      scheduler_emit(scheduler, &result);
-      scheduler_return_task(scheduler, task);
-      continue;
-    }
-    CURLMcode added = loop_add(scheduler->loop, task_easy(task));
-    if (added != CURLM_OK) {
-      scheduler_warn(scheduler, "cannot start a transfer: %s", curl_multi_strerror(added));
-      scheduler_return_task(scheduler, task);
-      scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
-      return;
-    }
-    limiter_try_acquire(&scheduler->limiter);
-    scheduler->busy[task_id(task)] = true;
   }
-  if (scheduler->stop_reason && !scheduler->finished) {
-    scheduler_stop(scheduler, scheduler->stop_reason);
-    return;
-  }
-  if (scheduler->input_done && limiter_in_use(&scheduler->limiter) == 0)
-    scheduler_finish(scheduler);
 }
 
-static void scheduler_on_transfer_done(void *arg, CURL *easy, CURLcode code) {
-  struct scheduler *scheduler = arg;
-  struct task *task = task_of_easy(easy);
-  struct afetch_result result;
-  task_result(task, code, &result);
-  scheduler_emit(scheduler, &result);
-  scheduler_return_task(scheduler, task);
-  limiter_release(&scheduler->limiter);
+/* Fills free slots, then ends the run if nothing is left. Results that come back while it
+ * runs (inline workers, invalid lines) call it again: that nested call only asks for one more
+ * pass, so a long run of invalid lines is a loop, not a recursion. */
+static void scheduler_pump(struct scheduler *scheduler) {
+  if (scheduler->pumping) {
+    scheduler->pump_again = true;
+    return;
+  }
+  scheduler->pumping = true;
+  do {
+    scheduler->pump_again = false;
+    scheduler_fill_slots(scheduler);
+  } while (scheduler->pump_again && !scheduler->input_done && !scheduler->stop_reason);
+  scheduler->pumping = false;
+  scheduler_finish_if_done(scheduler);
+}
+
+static void scheduler_on_result(void *arg, uint64_t index, bool ok, const char *json,
+                                size_t length) {
+  struct scheduler_worker *from = arg;
+  struct scheduler *scheduler = from->scheduler;
+  limiter_release(&from->slots);
+  scheduler->in_flight--;
+  if (!ok)
+    scheduler->any_not_ok = true;
+  bool written = json && length > 0 && sink_emit_json(scheduler->sink, index, json, length) == 0;
+  if (!written && !scheduler->stop_reason) {
+    int error = json && length > 0 ? sink_error(scheduler->sink) : ENOMEM;
+    if (error != EPIPE) /* a closed pipe (`| head`) ends the run quietly */
+      scheduler_warn(scheduler, "cannot write results: %s", strerror(error));
+    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+  }
   scheduler_pump(scheduler);
 }
 
@@ -205,6 +193,30 @@ static void scheduler_on_signal(evutil_socket_t signal_number, short what, void 
   scheduler_stop(scheduler, signal_number == SIGINT ? AFETCH_EXIT_SIGINT : AFETCH_EXIT_SIGTERM);
 }
 
+/* One inline worker, or --threads workers splitting -c between them. */
+static bool scheduler_start_workers(struct scheduler *scheduler) {
+  const struct afetch_options *options = scheduler->options;
+  unsigned count =
+      options->threads < options->concurrency ? options->threads : options->concurrency;
+  if (count == 0)
+    count = 1;
+  bool threaded = options->threads > 1;
+  scheduler->workers = calloc(count, sizeof *scheduler->workers);
+  if (!scheduler->workers)
+    return false;
+  for (unsigned i = 0; i < count; i++) {
+    struct scheduler_worker *slot = &scheduler->workers[i];
+    unsigned share = options->concurrency / count + (i < options->concurrency % count);
+    slot->scheduler = scheduler;
+    limiter_init(&slot->slots, share);
+    slot->worker = worker_new(scheduler->base, options, share, threaded, scheduler_on_result, slot);
+    if (!slot->worker)
+      return false;
+    scheduler->worker_count = i + 1;
+  }
+  return true;
+}
+
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
                                 struct sink *sink) {
   struct scheduler *scheduler = calloc(1, sizeof *scheduler);
@@ -213,21 +225,15 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->base = base;
   scheduler->options = options;
   scheduler->sink = sink;
-  limiter_init(&scheduler->limiter, options->concurrency);
-  scheduler->tasks = calloc(options->concurrency, sizeof *scheduler->tasks);
-  scheduler->busy = calloc(options->concurrency, sizeof *scheduler->busy);
-  scheduler->idle = calloc(options->concurrency, sizeof *scheduler->idle);
-  scheduler->loop = loop_new(base, scheduler_on_transfer_done, scheduler);
+  scheduler_raise_fd_limit(scheduler);
   scheduler->sigint_event = evsignal_new(base, SIGINT, scheduler_on_signal, scheduler);
   scheduler->sigterm_event = evsignal_new(base, SIGTERM, scheduler_on_signal, scheduler);
-  if (!scheduler->tasks || !scheduler->busy || !scheduler->idle || !scheduler->loop ||
-      !scheduler->sigint_event || !scheduler->sigterm_event ||
+  if (!scheduler->sigint_event || !scheduler->sigterm_event ||
       evsignal_add(scheduler->sigint_event, NULL) < 0 ||
-      evsignal_add(scheduler->sigterm_event, NULL) < 0) {
+      evsignal_add(scheduler->sigterm_event, NULL) < 0 || !scheduler_start_workers(scheduler)) {
     scheduler_free(scheduler);
     return NULL;
   }
-  scheduler_raise_fd_limit(scheduler);
   return scheduler;
 }
 
@@ -246,21 +252,12 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *sourc
 void scheduler_free(struct scheduler *scheduler) {
   if (!scheduler)
     return;
+  for (unsigned i = 0; i < scheduler->worker_count; i++)
+    worker_free(scheduler->workers[i].worker);
+  free(scheduler->workers);
   if (scheduler->sigint_event)
     event_free(scheduler->sigint_event);
   if (scheduler->sigterm_event)
     event_free(scheduler->sigterm_event);
-  /* Handles leave the multi handle before it is cleaned up, and the loop goes before the
-   * event base (the caller's) does. */
-  for (unsigned i = 0; i < scheduler->task_count; i++) {
-    if (scheduler->busy[i])
-      loop_remove(scheduler->loop, task_easy(scheduler->tasks[i]));
-  }
-  loop_free(scheduler->loop);
-  for (unsigned i = 0; i < scheduler->task_count; i++)
-    task_free(scheduler->tasks[i]);
-  free(scheduler->tasks);
-  free(scheduler->busy);
-  free(scheduler->idle);
   free(scheduler);
 }

@@ -147,6 +147,30 @@ bool sink_accepts(const struct sink *sink, uint64_t index) {
   return sink->mode == AFETCH_OUTPUT_NDJSON || index < sink->next_index + sink->window;
 }
 
+int sink_emit_json(struct sink *sink, uint64_t index, const char *json, size_t length) {
+  if (sink->error)
+    return -1;
+  if (sink->mode == AFETCH_OUTPUT_NDJSON) {
+    sink_append_element(sink, json, length);
+  } else if (index == sink->next_index) {
+    sink_append_element(sink, json, length);
+    sink->next_index++;
+    sink_release_held(sink);
+  } else {
+    /* The scheduler only starts indexes inside the window, so the slot is free. */
+    struct sink_held *slot = &sink->held[index % sink->window];
+    slot->json = malloc(length + 1);
+    if (!slot->json) {
+      sink->error = ENOMEM;
+      return -1;
+    }
+    memcpy(slot->json, json, length);
+    slot->json[length] = '\0';
+    slot->length = length;
+  }
+  return sink_schedule_flush(sink);
+}
+
 int sink_emit(struct sink *sink, const struct afetch_result *result) {
   if (sink->error)
     return -1;
@@ -155,24 +179,7 @@ int sink_emit(struct sink *sink, const struct afetch_result *result) {
     sink->error = ENOMEM;
     return -1;
   }
-  if (sink->mode == AFETCH_OUTPUT_NDJSON) {
-    sink_append_element(sink, sink->scratch.data, (size_t)length);
-  } else if (result->index == sink->next_index) {
-    sink_append_element(sink, sink->scratch.data, (size_t)length);
-    sink->next_index++;
-    sink_release_held(sink);
-  } else {
-    /* The scheduler only starts indexes inside the window, so the slot is free. */
-    struct sink_held *slot = &sink->held[result->index % sink->window];
-    slot->json = malloc((size_t)length + 1);
-    if (!slot->json) {
-      sink->error = ENOMEM;
-      return -1;
-    }
-    memcpy(slot->json, sink->scratch.data, (size_t)length + 1);
-    slot->length = (size_t)length;
-  }
-  return sink_schedule_flush(sink);
+  return sink_emit_json(sink, result->index, sink->scratch.data, (size_t)length);
 }
 
 int sink_finish(struct sink *sink) {

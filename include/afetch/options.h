@@ -22,6 +22,7 @@ enum afetch_http_version {
 
 struct afetch_options {
   unsigned concurrency;    /* -c: transfers in flight at most */
+  unsigned threads;        /* --threads: event loops (1 = everything on the main thread) */
   long timeout_ms;         /* -t: whole transfer, per request */
   long connect_timeout_ms; /* --connect-timeout */
   enum afetch_output_mode output_mode;

@@ -32,6 +32,9 @@ bool sink_accepts(const struct sink *sink, uint64_t index);
  * failed (sink_error() tells why; later calls do nothing). */
 int sink_emit(struct sink *sink, const struct afetch_result *result);
 
+/* As sink_emit() for a result already written as JSON text (borrowed for the call). */
+int sink_emit_json(struct sink *sink, uint64_t index, const char *json, size_t length);
+
 /* Closes the array (gather) and writes everything out. Returns 0 or -1 as sink_emit(). */
 int sink_finish(struct sink *sink);
 

@@ -462,14 +462,20 @@ static const char *env_or(const char *name, const char *fallback) {
   return value && *value ? value : fallback;
 }
 
+/* AFETCH_TEST_ARGS (one option, e.g. "--threads=2") goes in front of every test's own
+ * arguments, so the whole suite can run again in another mode of afetch. */
 struct h_proc *h_afetch_start(const char *const *args) {
   size_t n = 0;
   while (args[n] != NULL)
     n++;
-  const char **argv = xrealloc(NULL, (n + 2) * sizeof *argv);
+  const char *mode = getenv("AFETCH_TEST_ARGS");
+  size_t extra = mode && *mode ? 1 : 0;
+  const char **argv = xrealloc(NULL, (n + extra + 2) * sizeof *argv);
   argv[0] = env_or("AFETCH_BIN", "./afetch");
+  if (extra)
+    argv[1] = mode;
   for (size_t i = 0; i <= n; i++)
-    argv[i + 1] = args[i];
+    argv[i + extra + 1] = args[i];
   struct h_proc *proc = spawn(argv, false);
   free(argv);
   if (proc == NULL)

@@ -91,6 +91,7 @@ static void cli_defaults_without_arguments(void **state) {
   assert_int_equal(parse(f, 1, argv), CLI_RUN);
   const struct afetch_options *o = &f->options;
   assert_int_equal(o->concurrency, 10);
+  assert_int_equal(o->threads, 1);
   assert_int_equal(o->timeout_ms, 30000);
   assert_int_equal(o->connect_timeout_ms, 10000);
   assert_int_equal(o->output_mode, AFETCH_OUTPUT_GATHER);
@@ -123,6 +124,21 @@ static void cli_concurrency_short_and_long_forms(void **state) {
   assert_int_equal(f->options.concurrency, 8);
   RUN(f, "-c", "1");
   assert_int_equal(f->options.concurrency, 1);
+}
+
+static void cli_threads_sets_the_number_of_event_loops(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--threads", "2");
+  assert_int_equal(f->options.threads, 2);
+  RUN(f, "--threads=64");
+  assert_int_equal(f->options.threads, 64);
+}
+
+static void cli_rejects_threads_out_of_range(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--threads", "0");
+  USAGE_ERROR(f, "--threads", "65");
+  USAGE_ERROR(f, "--threads", "two");
 }
 
 static void cli_timeout_accepts_fractional_seconds(void **state) {
@@ -509,6 +525,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(cli_defaults_without_arguments),
       T(cli_concurrency_short_and_long_forms),
+      T(cli_threads_sets_the_number_of_event_loops),
+      T(cli_rejects_threads_out_of_range),
       T(cli_timeout_accepts_fractional_seconds),
       T(cli_timeout_leaves_connect_timeout_alone),
       T(cli_connect_timeout_accepts_fractional_seconds),

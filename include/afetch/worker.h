@@ -1,0 +1,46 @@
+/* A worker runs transfers on its own loop (one libcurl multi handle) and hands back each
+ * result as finished JSON text.
+ *
+ * Inline workers live on the caller's event base and call back synchronously: the
+ * single-threaded default. Threaded workers (--threads) each run an event loop in a thread of
+ * their own; lines go in and results come out through two bounded queues, with an eventfd to
+ * wake the other side only when a queue turns non-empty, so a busy run pays for few wake-ups.
+ * The caller never submits more than `capacity` lines that have not come back, which bounds
+ * both queues. */
+#ifndef AFETCH_WORKER_H
+#define AFETCH_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "afetch/result.h"
+
+struct afetch_options;
+struct event_base;
+struct source_line;
+struct worker;
+
+/* One finished URL: `json` is borrowed for the call only. Runs on the caller's thread. */
+typedef void (*worker_result_fn)(void *arg, uint64_t index, bool ok, const char *json,
+                                 size_t length);
+
+/* `base` is the caller's event base: an inline worker runs its transfers on it; a threaded
+ * one uses it to deliver results. Options are borrowed and must outlive the worker. NULL when
+ * out of memory or when the thread cannot start. */
+struct worker *worker_new(struct event_base *base, const struct afetch_options *options,
+                          unsigned capacity, bool threaded, worker_result_fn on_result, void *arg);
+
+/* Starts the line's transfer (or reports it invalid). The line is copied. False when out of
+ * memory or when curl refuses the handle: the line then has no result. */
+bool worker_submit(struct worker *worker, const struct source_line *line);
+
+/* Stops every transfer the worker holds; each is reported with `why`. Inline: before this
+ * returns. Threaded: soon after, through on_result. */
+void worker_stop_all(struct worker *worker, enum result_error why);
+
+/* Ends the thread (if any) and frees everything. Call after every submitted line came back
+ * or after worker_stop_all's results arrived. */
+void worker_free(struct worker *worker);
+
+#endif

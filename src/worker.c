@@ -1,0 +1,372 @@
+/* Transfers on one loop, inline on the caller's event base or in a thread of their own. */
+#include "afetch/worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "afetch/json_writer.h"
+#include "afetch/loop.h"
+#include "afetch/source.h"
+#include "afetch/task.h"
+
+/* A line on its way into a threaded worker. */
+struct worker_line {
+  uint64_t index;
+  char *text; /* owned copy */
+  size_t length;
+  bool too_long;
+};
+
+/* A result on its way out of a threaded worker. */
+struct worker_done {
+  uint64_t index;
+  char *json; /* owned copy */
+  size_t length;
+  bool ok;
+};
+
+struct worker {
+  const struct afetch_options *options;
+  unsigned capacity;
+  bool threaded;
+  worker_result_fn on_result;
+  void *on_result_arg;
+
+  /* The transfer side: used only by the thread that runs `run_base`. */
+  struct event_base *run_base;
+  bool owns_run_base;
+  struct loop *loop;
+  /* Up to `capacity` tasks, created as needed and reused; busy[i] says tasks[i] is in
+   * flight; idle[] is a stack of the others. */
+  struct task **tasks;
+  bool *busy;
+  unsigned task_count;
+  struct task **idle;
+  unsigned idle_count;
+  struct json_writer json;
+
+  /* Threaded only. `lock` guards the two rings and the request flags. */
+  pthread_t thread;
+  bool thread_started;
+  pthread_mutex_t lock;
+  struct worker_line *inbox; /* ring of `capacity` */
+  unsigned inbox_head, inbox_count;
+  struct worker_done *outbox; /* ring of `capacity` */
+  unsigned outbox_head, outbox_count;
+  bool stop_requested;
+  enum result_error stop_why;
+  bool shutdown_requested;
+  int inbox_fd;               /* eventfd: wakes the worker thread */
+  int outbox_fd;              /* eventfd: wakes the caller */
+  struct event *inbox_event;  /* on run_base */
+  struct event *outbox_event; /* on the caller's base */
+  /* Scratch copies taken out of the rings, so callbacks run without the lock held. */
+  struct worker_line *taken_lines;
+  struct worker_done *taken_done;
+};
+
+static void worker_wake(int fd) {
+  uint64_t one = 1;
+  while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
+    ;
+}
+
+static void worker_clear_wakeup(int fd) {
+  uint64_t count;
+  while (read(fd, &count, sizeof count) < 0 && errno == EINTR)
+    ;
+}
+
+/* ---- the transfer side ---------------------------------------------------------------- */
+
+/* Hands a result to the caller: directly when inline, through the outbox when threaded. */
+static void worker_deliver(struct worker *worker, const struct afetch_result *result) {
+  json_writer_reset(&worker->json);
+  result_write_json(result, &worker->json);
+  bool ok = result_is_ok(result);
+  if (!worker->threaded) {
+    worker->on_result(worker->on_result_arg, result->index, ok, worker->json.data,
+                      worker->json.length);
+    return;
+  }
+  struct worker_done done = {.index = result->index, .length = worker->json.length, .ok = ok};
+  done.json = malloc(worker->json.length + 1);
+  if (done.json)
+    memcpy(done.json, worker->json.data, worker->json.length + 1);
+  else
+    done.length = 0; /* the caller reports the lost result as an output failure */
+  pthread_mutex_lock(&worker->lock);
+  bool was_empty = worker->outbox_count == 0;
+  worker->outbox[(worker->outbox_head + worker->outbox_count++) % worker->capacity] = done;
+  pthread_mutex_unlock(&worker->lock);
+  if (was_empty)
+    worker_wake(worker->outbox_fd);
+}
+
+static struct task *worker_take_idle_task(struct worker *worker) {
+  if (worker->idle_count > 0)
+    return worker->idle[--worker->idle_count];
+  if (worker->task_count >= worker->capacity)
+    return NULL;
+  struct task *task = task_new(worker->options, worker->task_count);
+  if (task)
+    worker->tasks[worker->task_count++] = task;
+  return task;
+}
+
+static void worker_return_task(struct worker *worker, struct task *task) {
+  worker->busy[task_id(task)] = false;
+  worker->idle[worker->idle_count++] = task;
+}
+
+/* Starts one line's transfer, or reports it as invalid at once. */
+static bool worker_start_line(struct worker *worker, const struct source_line *line) {
+  struct task *task = worker_take_idle_task(worker);
+  if (!task)
+    return false;
+  if (!task_prepare(task, line)) {
+    struct afetch_result result;
+    task_result(task, CURLE_OK, &result);
+    worker_return_task(worker, task);
+    worker_deliver(worker, &result);
+    return true;
+  }
+  if (loop_add(worker->loop, task_easy(task)) != CURLM_OK) {
+    worker_return_task(worker, task);
+    return false;
+  }
+  worker->busy[task_id(task)] = true;
+  return true;
+}
+
+static void worker_on_transfer_done(void *arg, CURL *easy, CURLcode code) {
+  struct worker *worker = arg;
+  struct task *task = task_of_easy(easy);
+  struct afetch_result result;
+  task_result(task, code, &result);
+  /* The task goes back first: delivering may submit the next line on this same worker. */
+  worker_return_task(worker, task);
+  worker_deliver(worker, &result);
+}
+
+static void worker_cancel_transfers(struct worker *worker, enum result_error why) {
+  for (unsigned i = 0; i < worker->task_count; i++) {
+    if (!worker->busy[i])
+      continue;
+    struct task *task = worker->tasks[i];
+    loop_remove(worker->loop, task_easy(task));
+    struct afetch_result result;
+    task_stopped_result(task, why, &result);
+    worker_return_task(worker, task);
+    worker_deliver(worker, &result);
+  }
+}
+
+/* Reports a line that was never started (a stop came first) with `why`. */
+static void worker_report_unstarted(struct worker *worker, const struct worker_line *line,
+                                    enum result_error why) {
+  struct afetch_result result = {
+      .index = line->index, .url = line->text, .error = why, .curl_code = -1};
+  worker_deliver(worker, &result);
+}
+
+/* Worker thread: new lines, a stop or a shutdown have arrived. */
+static void worker_on_inbox(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct worker *worker = arg;
+  worker_clear_wakeup(worker->inbox_fd);
+  pthread_mutex_lock(&worker->lock);
+  unsigned count = worker->inbox_count;
+  for (unsigned i = 0; i < count; i++)
+    worker->taken_lines[i] = worker->inbox[(worker->inbox_head + i) % worker->capacity];
+  worker->inbox_head = (worker->inbox_head + count) % worker->capacity;
+  worker->inbox_count = 0;
+  bool stop = worker->stop_requested, shutdown = worker->shutdown_requested;
+  enum result_error why = worker->stop_why;
+  pthread_mutex_unlock(&worker->lock);
+
+  for (unsigned i = 0; i < count; i++) {
+    struct worker_line *taken = &worker->taken_lines[i];
+    struct source_line line = {.index = taken->index,
+                               .text = taken->text,
+                               .length = taken->length,
+                               .too_long = taken->too_long};
+    if (stop || !worker_start_line(worker, &line))
+      worker_report_unstarted(worker, taken, stop ? why : RESULT_OTHER);
+    free(taken->text);
+  }
+  if (stop)
+    worker_cancel_transfers(worker, why);
+  if (shutdown)
+    event_base_loopbreak(worker->run_base);
+}
+
+static void *worker_thread_main(void *arg) {
+  struct worker *worker = arg;
+  event_base_dispatch(worker->run_base);
+  return NULL;
+}
+
+/* ---- the caller side ------------------------------------------------------------------ */
+
+/* Caller thread: results have arrived. */
+static void worker_on_outbox(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct worker *worker = arg;
+  worker_clear_wakeup(worker->outbox_fd);
+  pthread_mutex_lock(&worker->lock);
+  unsigned count = worker->outbox_count;
+  for (unsigned i = 0; i < count; i++)
+    worker->taken_done[i] = worker->outbox[(worker->outbox_head + i) % worker->capacity];
+  worker->outbox_head = (worker->outbox_head + count) % worker->capacity;
+  worker->outbox_count = 0;
+  pthread_mutex_unlock(&worker->lock);
+  for (unsigned i = 0; i < count; i++) {
+    struct worker_done *done = &worker->taken_done[i];
+    worker->on_result(worker->on_result_arg, done->index, done->ok, done->json, done->length);
+    free(done->json);
+  }
+}
+
+bool worker_submit(struct worker *worker, const struct source_line *line) {
+  if (!worker->threaded)
+    return worker_start_line(worker, line);
+  struct worker_line copy = {
+      .index = line->index, .length = line->length, .too_long = line->too_long};
+  copy.text = malloc(line->length + 1);
+  if (!copy.text)
+    return false;
+  memcpy(copy.text, line->text, line->length);
+  copy.text[line->length] = '\0';
+  pthread_mutex_lock(&worker->lock);
+  bool was_empty = worker->inbox_count == 0;
+  worker->inbox[(worker->inbox_head + worker->inbox_count++) % worker->capacity] = copy;
+  pthread_mutex_unlock(&worker->lock);
+  if (was_empty)
+    worker_wake(worker->inbox_fd);
+  return true;
+}
+
+void worker_stop_all(struct worker *worker, enum result_error why) {
+  if (!worker->threaded) {
+    worker_cancel_transfers(worker, why);
+    return;
+  }
+  pthread_mutex_lock(&worker->lock);
+  worker->stop_requested = true;
+  worker->stop_why = why;
+  pthread_mutex_unlock(&worker->lock);
+  worker_wake(worker->inbox_fd);
+}
+
+/* The rings, eventfds, events and thread of a threaded worker. */
+static bool worker_start_thread(struct worker *worker, struct event_base *caller_base) {
+  worker->inbox = calloc(worker->capacity, sizeof *worker->inbox);
+  worker->outbox = calloc(worker->capacity, sizeof *worker->outbox);
+  worker->taken_lines = calloc(worker->capacity, sizeof *worker->taken_lines);
+  worker->taken_done = calloc(worker->capacity, sizeof *worker->taken_done);
+  worker->inbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  worker->outbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (!worker->inbox || !worker->outbox || !worker->taken_lines || !worker->taken_done ||
+      worker->inbox_fd < 0 || worker->outbox_fd < 0)
+    return false;
+  worker->inbox_event =
+      event_new(worker->run_base, worker->inbox_fd, EV_READ | EV_PERSIST, worker_on_inbox, worker);
+  worker->outbox_event =
+      event_new(caller_base, worker->outbox_fd, EV_READ | EV_PERSIST, worker_on_outbox, worker);
+  if (!worker->inbox_event || !worker->outbox_event || event_add(worker->inbox_event, NULL) < 0 ||
+      event_add(worker->outbox_event, NULL) < 0)
+    return false;
+  /* The thread inherits a mask blocking every signal: SIGINT and SIGTERM are the caller's
+   * to handle, and the worker's system calls are never interrupted. */
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  worker->thread_started = pthread_create(&worker->thread, NULL, worker_thread_main, worker) == 0;
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  return worker->thread_started;
+}
+
+struct worker *worker_new(struct event_base *base, const struct afetch_options *options,
+                          unsigned capacity, bool threaded, worker_result_fn on_result, void *arg) {
+  struct worker *worker = calloc(1, sizeof *worker);
+  if (!worker)
+    return NULL;
+  worker->options = options;
+  worker->capacity = capacity;
+  worker->threaded = threaded;
+  worker->on_result = on_result;
+  worker->on_result_arg = arg;
+  worker->inbox_fd = worker->outbox_fd = -1;
+  pthread_mutex_init(&worker->lock, NULL);
+  json_writer_init(&worker->json);
+  worker->run_base = base;
+  if (threaded) {
+    worker->run_base = event_base_new();
+    worker->owns_run_base = worker->run_base != NULL;
+  }
+  worker->tasks = calloc(capacity, sizeof *worker->tasks);
+  worker->busy = calloc(capacity, sizeof *worker->busy);
+  worker->idle = calloc(capacity, sizeof *worker->idle);
+  worker->loop =
+      worker->run_base ? loop_new(worker->run_base, worker_on_transfer_done, worker) : NULL;
+  if (!worker->tasks || !worker->busy || !worker->idle || !worker->loop ||
+      (threaded && !worker_start_thread(worker, base))) {
+    worker_free(worker);
+    return NULL;
+  }
+  return worker;
+}
+
+void worker_free(struct worker *worker) {
+  if (!worker)
+    return;
+  if (worker->thread_started) {
+    pthread_mutex_lock(&worker->lock);
+    worker->shutdown_requested = true;
+    pthread_mutex_unlock(&worker->lock);
+    worker_wake(worker->inbox_fd);
+    pthread_join(worker->thread, NULL);
+  }
+  /* After the join this thread may touch the worker's side: handles leave the multi handle
+   * before it is cleaned up, and the loop goes before its event base. */
+  for (unsigned i = 0; i < worker->task_count; i++)
+    if (worker->busy[i])
+      loop_remove(worker->loop, task_easy(worker->tasks[i]));
+  loop_free(worker->loop);
+  for (unsigned i = 0; i < worker->task_count; i++)
+    task_free(worker->tasks[i]);
+  if (worker->inbox_event)
+    event_free(worker->inbox_event);
+  if (worker->outbox_event)
+    event_free(worker->outbox_event);
+  for (unsigned i = 0; worker->inbox && i < worker->inbox_count; i++)
+    free(worker->inbox[(worker->inbox_head + i) % worker->capacity].text);
+  for (unsigned i = 0; worker->outbox && i < worker->outbox_count; i++)
+    free(worker->outbox[(worker->outbox_head + i) % worker->capacity].json);
+  if (worker->owns_run_base)
+    event_base_free(worker->run_base);
+  if (worker->inbox_fd >= 0)
+    close(worker->inbox_fd);
+  if (worker->outbox_fd >= 0)
+    close(worker->outbox_fd);
+  free(worker->inbox);
+  free(worker->outbox);
+  free(worker->taken_lines);
+  free(worker->taken_done);
+  free(worker->tasks);
+  free(worker->busy);
+  free(worker->idle);
+  json_writer_free(&worker->json);
+  pthread_mutex_destroy(&worker->lock);
+  free(worker);
+}
