@@ -45,7 +45,7 @@ INTEGRATION_SRCS := $(wildcard tests/integration/*.c)
 INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
-.PHONY: all test unit-test integration-test demo bench install uninstall clean format
+.PHONY: all test unit-test integration-test demo bench bench-deps install uninstall clean format
 
 all: $(AFETCH_BIN)
 
@@ -94,6 +94,12 @@ demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 # BENCH_WORKLOADS (all|quick|W1,...), BENCH_TOOLS, BENCH_TIMEOUT, BENCH_SCALE, BENCH_WRITE_DOC=1.
 bench: $(AFETCH_BIN)
 	/usr/bin/python3 bench/run_bench.py
+
+# The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
+bench-deps:
+	apt-get update -q
+	apt-get install -y -q nginx-light libnginx-mod-http-echo wrk curl aria2 wget2 \
+		python3-aiohttp time
 
 install: $(AFETCH_BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
