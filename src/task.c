@@ -1,6 +1,7 @@
 /* One URL's lifecycle on a reusable easy handle. */
 #include "afetch/task.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct task {
   CURL *easy;
   char *line; /* the URL as fetched: the input line, with a scheme added if it had none */
   size_t line_capacity;
+  size_t scheme_added; /* bytes of "http://" put in front of the line */
   unsigned id;
   uint64_t index;
   uint64_t body_bytes;
@@ -114,11 +116,22 @@ struct task *task_new(const struct afetch_options *options, unsigned id) {
   return task;
 }
 
+/* True when text starts with "scheme://" (RFC 3986 scheme characters), so that a "://" later
+ * in a query string does not count. */
+static bool task_names_scheme(const char *text) {
+  if (!isalpha((unsigned char)text[0]))
+    return false;
+  size_t i = 1;
+  while (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' || text[i] == '.')
+    i++;
+  return strncmp(text + i, "://", 3) == 0;
+}
+
 /* Keeps the URL to fetch: the input line, with "http://" in front when it names no scheme
  * (curl would guess one from the host name; the contract says http, as curl's tool does). */
 static bool task_keep_url(struct task *task, const struct source_line *line) {
   static const char default_scheme[] = "http://";
-  size_t prefix = strstr(line->text, "://") ? 0 : sizeof default_scheme - 1;
+  size_t prefix = task_names_scheme(line->text) ? 0 : sizeof default_scheme - 1;
   size_t needed = prefix + line->length + 1;
   if (needed > task->line_capacity) {
     char *grown = realloc(task->line, needed);
@@ -127,6 +140,7 @@ static bool task_keep_url(struct task *task, const struct source_line *line) {
     task->line = grown;
     task->line_capacity = needed;
   }
+  task->scheme_added = prefix;
   memcpy(task->line, default_scheme, prefix);
   memcpy(task->line + prefix, line->text, line->length);
   task->line[prefix + line->length] = '\0';
@@ -261,9 +275,9 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   result->time_us.total = task_microseconds(easy, CURLINFO_TOTAL_TIME_T);
 }
 
-/* Fills an invalid_url result: the line, the reason, nothing fetched. */
+/* Fills an invalid_url result: the line as it was given, the reason, nothing fetched. */
 static void task_invalid_result(struct task *task, long curl_code, struct afetch_result *result) {
-  result->url = task->line;
+  result->url = task->line + task->scheme_added;
   result->error = RESULT_INVALID_URL;
   result->error_message = task->message;
   result->curl_code = curl_code;

@@ -220,13 +220,14 @@ void invalid_urls_become_error_results(void **state) {
   h_text_add(input, "http://127.0.0.1:%d/status/201\r\n", port); /* 5: CRLF */
   h_text_add(input, "#http://127.0.0.1:%d/status/500\n", port);
   h_text_add(input, "  127.0.0.1:%d/status/202\t\n", port);  /* 6: no scheme, blanks */
-  h_text_add(input, "http://127.0.0.1:%d/status/203", port); /* 7: no final newline */
+  h_text_add(input, "127.0.0.1:%d/status/204?next=http://x\n", port); /* 7: "://" in query */
+  h_text_add(input, "http://127.0.0.1:%d/status/203", port); /* 8: no final newline */
 
   /* The same input from a file and from standard input. */
   const char *file = h_temp_file(input->data, input->len);
   for (int from_file = 0; from_file < 2; from_file++) {
     const char *args[] = {from_file ? file : "-", NULL};
-    cJSON *results = fetch(args, from_file ? NULL : input->data, 8, 1);
+    cJSON *results = fetch(args, from_file ? NULL : input->data, 9, 1);
     expect_ok(h_result(results, 0), 200);
     assert_string_equal(h_string(h_result(results, 0), "url"), h_url(port, "/status/200"));
     static const char *const invalid[] = {"http://", "ht tp://bad", "ftp://x/y"};
@@ -245,7 +246,10 @@ void invalid_urls_become_error_results(void **state) {
     const cJSON *schemeless = h_result(results, 6);
     expect_ok(schemeless, 202);
     assert_string_equal(h_string(schemeless, "url"), h_url(port, "/status/202"));
-    const cJSON *last = h_result(results, 7);
+    const cJSON *query = h_result(results, 7);
+    expect_ok(query, 204);
+    assert_string_equal(h_string(query, "url"), h_url(port, "/status/204?next=http://x"));
+    const cJSON *last = h_result(results, 8);
     expect_ok(last, 203);
     assert_string_equal(h_string(last, "url"), h_url(port, "/status/203"));
   }
