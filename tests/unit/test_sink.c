@@ -20,11 +20,10 @@ struct fixture {
 
 static int setup(void **state) {
   struct fixture *f = calloc(1, sizeof *f);
-  if (!f)
+  if (!f || !(f->base = event_base_new())) {
+    free(f);
     return -1;
-  f->base = event_base_new();
-  if (!f->base)
-    return -1;
+  }
   f->fd = helper_anonymous_file();
   *state = f;
   return 0;
@@ -46,6 +45,9 @@ static void new_sink(struct fixture *f, enum afetch_output_mode mode, size_t win
   assert_non_null(f->sink);
   assert_int_equal(sink_error(f->sink), 0);
 }
+
+/* The argument pair (indexes, count) for a list of result indexes. */
+#define INDEXES(...) HELPER_LIST(const uint64_t, __VA_ARGS__)
 
 /* A result whose url names its index ("http://h/<index>"); the url buffer is on the stack,
  * which is fine since the sink serialises before sink_emit returns. */
@@ -72,17 +74,28 @@ static int emit(struct fixture *f, uint64_t index) {
 
 static void emit_ok(struct fixture *f, uint64_t index) {
   if (emit(f, index) != 0)
-    fail_msg("sink_emit(%llu) failed: errno %d", (unsigned long long)index,
-             sink_error(f->sink));
+    fail_msg("sink_emit(%llu) failed: errno %d", (unsigned long long)index, sink_error(f->sink));
+}
+
+/* emit_ok for each of these indexes, in this order. */
+static void emit_all(struct fixture *f, const uint64_t *indexes, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    emit_ok(f, indexes[i]);
 }
 
 static void loop_pass(struct fixture *f) {
   assert_true(event_base_loop(f->base, EVLOOP_NONBLOCK) >= 0);
 }
 
-static char *content(struct fixture *f) {
-  return helper_file_content(f->fd, NULL);
+/* emit_ok, then one loop pass: the sink may write what is ready. */
+static void emit_and_pass(struct fixture *f, uint64_t index) {
+  emit_ok(f, index);
+  loop_pass(f);
 }
+
+static void finish_ok(struct fixture *f) { assert_int_equal(sink_finish(f->sink), 0); }
+
+static char *content(struct fixture *f) { return helper_file_content(f->fd, NULL); }
 
 static bool written(struct fixture *f, uint64_t index) {
   char needle[64];
@@ -93,34 +106,69 @@ static bool written(struct fixture *f, uint64_t index) {
   return found;
 }
 
+/* Expects the output so far to hold (or, with `expected` false, not to hold) the result of
+ * each of these indexes. */
+static void expect_written(struct fixture *f, bool expected, const uint64_t *indexes,
+                           size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (written(f, indexes[i]) != expected)
+      fail_msg("result %llu is %s", (unsigned long long)indexes[i],
+               expected ? "not written yet" : "already written");
+}
+
+/* The whole text as one JSON value; fails the test when it is not one. */
+static cJSON *parse_one_value(const char *text) {
+  cJSON *value = cJSON_ParseWithOpts(text, NULL, 1);
+  if (!value)
+    fail_msg("not one JSON value: \"%.200s\"", text);
+  return value;
+}
+
+/* Expects `element` (the i-th output) to be an object whose index is `expected`. */
+static void expect_index(const cJSON *element, size_t i, uint64_t expected) {
+  assert_true(cJSON_IsObject(element));
+  const cJSON *index = cJSON_GetObjectItemCaseSensitive(element, "index");
+  assert_true(cJSON_IsNumber(index));
+  if ((uint64_t)index->valuedouble != expected)
+    fail_msg("element %zu has index %.0f, expected %llu", i, index->valuedouble,
+             (unsigned long long)expected);
+}
+
+static void expect_url(const cJSON *element, const char *url) {
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(element, "url");
+  assert_true(cJSON_IsString(u));
+  assert_string_equal(u->valuestring, url);
+}
+
 /* Parses the whole output as one JSON array and checks its elements' indexes. */
 static void expect_array(struct fixture *f, const uint64_t *indexes, size_t count) {
   char *text = content(f);
   if (!helper_utf8_valid(text, strlen(text)))
     fail_msg("output is not valid UTF-8");
-  cJSON *array = cJSON_ParseWithOpts(text, NULL, 1);
-  if (!array)
-    fail_msg("output is not one JSON value: \"%.200s\"", text);
+  cJSON *array = parse_one_value(text);
   assert_true(cJSON_IsArray(array));
   assert_int_equal(cJSON_GetArraySize(array), count);
   size_t i = 0;
   const cJSON *element;
   cJSON_ArrayForEach(element, array) {
-    assert_true(cJSON_IsObject(element));
-    const cJSON *index = cJSON_GetObjectItemCaseSensitive(element, "index");
-    assert_true(cJSON_IsNumber(index));
-    if ((uint64_t)index->valuedouble != indexes[i])
-      fail_msg("element %zu has index %.0f, expected %llu", i, index->valuedouble,
-               (unsigned long long)indexes[i]);
+    expect_index(element, i, indexes[i]);
     char url[64];
     snprintf(url, sizeof url, "http://h/%llu", (unsigned long long)indexes[i]);
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(element, "url");
-    assert_true(cJSON_IsString(u));
-    assert_string_equal(u->valuestring, url);
+    expect_url(element, url);
     i++;
   }
   cJSON_Delete(array);
   free(text);
+}
+
+/* expect_array for the indexes 0 to count - 1, in order. */
+static void expect_array_in_order(struct fixture *f, size_t count) {
+  uint64_t *indexes = malloc(count * sizeof *indexes);
+  assert_non_null(indexes);
+  for (size_t i = 0; i < count; i++)
+    indexes[i] = i;
+  expect_array(f, indexes, count);
+  free(indexes);
 }
 
 /* Checks the output is `count` newline-terminated JSON objects with these indexes. */
@@ -132,13 +180,8 @@ static void expect_lines(struct fixture *f, const uint64_t *indexes, size_t coun
     if (!newline)
       fail_msg("line %zu is missing or unterminated in \"%.200s\"", i, text);
     *newline = '\0';
-    cJSON *object = cJSON_ParseWithOpts(cursor, NULL, 1);
-    if (!object)
-      fail_msg("line %zu is not one JSON value: \"%.200s\"", i, cursor);
-    assert_true(cJSON_IsObject(object));
-    const cJSON *index = cJSON_GetObjectItemCaseSensitive(object, "index");
-    assert_true(cJSON_IsNumber(index));
-    assert_true((uint64_t)index->valuedouble == indexes[i]);
+    cJSON *object = parse_one_value(cursor);
+    expect_index(object, i, indexes[i]);
     cJSON_Delete(object);
     cursor = newline + 1;
   }
@@ -152,75 +195,57 @@ static void expect_lines(struct fixture *f, const uint64_t *indexes, size_t coun
 static void sink_gather_orders_out_of_order_results_by_index(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_GATHER, 16);
-  emit_ok(f, 2);
-  emit_ok(f, 0);
-  emit_ok(f, 1);
-  assert_int_equal(sink_finish(f->sink), 0);
-  static const uint64_t expected[] = {0, 1, 2};
-  expect_array(f, expected, 3);
+  emit_all(f, INDEXES(2, 0, 1));
+  finish_ok(f);
+  expect_array(f, INDEXES(0, 1, 2));
   assert_int_equal(sink_error(f->sink), 0);
 }
 
 static void sink_gather_holds_later_results_until_the_first_arrives(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_GATHER, 16);
-  emit_ok(f, 2);
-  loop_pass(f);
-  assert_false(written(f, 2));
-  emit_ok(f, 1);
-  loop_pass(f);
-  assert_false(written(f, 1));
-  assert_false(written(f, 2));
+  emit_and_pass(f, 2);
+  expect_written(f, false, INDEXES(2));
+  emit_and_pass(f, 1);
+  expect_written(f, false, INDEXES(1, 2));
   char *text = content(f);
   if (strstr(text, "\"index\""))
     fail_msg("an element was written before index 0: \"%s\"", text);
   free(text);
-  emit_ok(f, 0);
-  loop_pass(f);
-  assert_true(written(f, 0));
-  assert_true(written(f, 1));
-  assert_true(written(f, 2));
-  assert_int_equal(sink_finish(f->sink), 0);
-  static const uint64_t expected[] = {0, 1, 2};
-  expect_array(f, expected, 3);
+  emit_and_pass(f, 0);
+  expect_written(f, true, INDEXES(0, 1, 2));
+  finish_ok(f);
+  expect_array(f, INDEXES(0, 1, 2));
 }
 
 static void sink_gather_writes_each_element_once_its_prefix_is_complete(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_GATHER, 16);
-  emit_ok(f, 0);
-  loop_pass(f);
-  assert_true(written(f, 0));
-  emit_ok(f, 2);
-  loop_pass(f);
-  assert_false(written(f, 2));
-  emit_ok(f, 1);
-  loop_pass(f);
-  assert_true(written(f, 1));
-  assert_true(written(f, 2));
-  emit_ok(f, 3);
-  loop_pass(f);
-  assert_true(written(f, 3));
-  assert_int_equal(sink_finish(f->sink), 0);
-  static const uint64_t expected[] = {0, 1, 2, 3};
-  expect_array(f, expected, 4);
+  emit_and_pass(f, 0);
+  expect_written(f, true, INDEXES(0));
+  emit_and_pass(f, 2);
+  expect_written(f, false, INDEXES(2));
+  emit_and_pass(f, 1);
+  expect_written(f, true, INDEXES(1, 2));
+  emit_and_pass(f, 3);
+  expect_written(f, true, INDEXES(3));
+  finish_ok(f);
+  expect_array(f, INDEXES(0, 1, 2, 3));
 }
 
 static void sink_gather_writes_at_finish_without_a_loop_pass(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_GATHER, 16);
-  emit_ok(f, 1);
-  emit_ok(f, 0);
-  assert_int_equal(sink_finish(f->sink), 0);
-  static const uint64_t expected[] = {0, 1};
-  expect_array(f, expected, 2);
+  emit_all(f, INDEXES(1, 0));
+  finish_ok(f);
+  expect_array(f, INDEXES(0, 1));
 }
 
 static void sink_gather_empty_run_is_an_empty_array(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_GATHER, 16);
   loop_pass(f);
-  assert_int_equal(sink_finish(f->sink), 0);
+  finish_ok(f);
   expect_array(f, NULL, 0);
 }
 
@@ -244,9 +269,8 @@ static void sink_gather_accepts_only_indexes_within_the_window(void **state) {
   assert_true(sink_accepts(f->sink, 6));
   assert_false(sink_accepts(f->sink, 7));
 
-  assert_int_equal(sink_finish(f->sink), 0);
-  static const uint64_t expected[] = {0, 1, 2};
-  expect_array(f, expected, 3);
+  finish_ok(f);
+  expect_array(f, INDEXES(0, 1, 2));
 }
 
 static void sink_gather_window_of_one_accepts_only_the_next_index(void **state) {
@@ -257,9 +281,8 @@ static void sink_gather_window_of_one_accepts_only_the_next_index(void **state) 
   emit_ok(f, 0);
   assert_true(sink_accepts(f->sink, 1));
   assert_false(sink_accepts(f->sink, 2));
-  assert_int_equal(sink_finish(f->sink), 0);
-  static const uint64_t expected[] = {0};
-  expect_array(f, expected, 1);
+  finish_ok(f);
+  expect_array(f, INDEXES(0));
 }
 
 static void sink_gather_reorders_a_full_window_in_reverse(void **state) {
@@ -272,11 +295,8 @@ static void sink_gather_reorders_a_full_window_in_reverse(void **state) {
     if (i % 97 == 0)
       loop_pass(f);
   }
-  assert_int_equal(sink_finish(f->sink), 0);
-  static uint64_t expected[N];
-  for (uint64_t i = 0; i < N; i++)
-    expected[i] = i;
-  expect_array(f, expected, N);
+  finish_ok(f);
+  expect_array_in_order(f, N);
 }
 
 static void sink_gather_large_output_in_order_stays_valid(void **state) {
@@ -286,11 +306,8 @@ static void sink_gather_large_output_in_order_stays_valid(void **state) {
   new_sink(f, AFETCH_OUTPUT_GATHER, 8);
   for (uint64_t i = 0; i < N; i++)
     emit_ok(f, i);
-  assert_int_equal(sink_finish(f->sink), 0);
-  static uint64_t expected[N];
-  for (uint64_t i = 0; i < N; i++)
-    expected[i] = i;
-  expect_array(f, expected, N);
+  finish_ok(f);
+  expect_array_in_order(f, N);
 }
 
 static void sink_emits_a_result_larger_than_any_small_buffer_intact(void **state) {
@@ -310,14 +327,11 @@ static void sink_emits_a_result_larger_than_any_small_buffer_intact(void **state
   r.error = RESULT_INVALID_URL;
   r.curl_code = -1;
   assert_int_equal(sink_emit(f->sink, &r), 0);
-  assert_int_equal(sink_finish(f->sink), 0);
+  finish_ok(f);
   char *text = content(f);
-  cJSON *array = cJSON_ParseWithOpts(text, NULL, 1);
-  assert_non_null(array);
+  cJSON *array = parse_one_value(text);
   assert_int_equal(cJSON_GetArraySize(array), 1);
-  const cJSON *u = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(array, 0), "url");
-  assert_true(cJSON_IsString(u));
-  assert_string_equal(u->valuestring, url);
+  expect_url(cJSON_GetArrayItem(array, 0), url);
   cJSON_Delete(array);
   free(text);
 }
@@ -327,35 +341,27 @@ static void sink_emits_a_result_larger_than_any_small_buffer_intact(void **state
 static void sink_ndjson_writes_one_line_per_result_in_completion_order(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_NDJSON, 16);
-  emit_ok(f, 2);
-  emit_ok(f, 0);
-  emit_ok(f, 1);
-  assert_int_equal(sink_finish(f->sink), 0);
-  static const uint64_t expected[] = {2, 0, 1};
-  expect_lines(f, expected, 3);
+  emit_all(f, INDEXES(2, 0, 1));
+  finish_ok(f);
+  expect_lines(f, INDEXES(2, 0, 1));
 }
 
 static void sink_ndjson_flushes_each_result_on_a_loop_pass(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_NDJSON, 16);
-  emit_ok(f, 5);
-  loop_pass(f);
-  static const uint64_t first[] = {5};
-  expect_lines(f, first, 1);
-  emit_ok(f, 3);
-  loop_pass(f);
-  static const uint64_t both[] = {5, 3};
-  expect_lines(f, both, 2);
-  assert_int_equal(sink_finish(f->sink), 0);
+  emit_and_pass(f, 5);
+  expect_lines(f, INDEXES(5));
+  emit_and_pass(f, 3);
+  expect_lines(f, INDEXES(5, 3));
+  finish_ok(f);
 }
 
 static void sink_ndjson_finish_adds_nothing(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_NDJSON, 16);
-  emit_ok(f, 0);
-  loop_pass(f);
+  emit_and_pass(f, 0);
   char *before = content(f);
-  assert_int_equal(sink_finish(f->sink), 0);
+  finish_ok(f);
   char *after = content(f);
   assert_string_equal(before, after);
   free(before);
@@ -365,7 +371,7 @@ static void sink_ndjson_finish_adds_nothing(void **state) {
 static void sink_ndjson_empty_run_writes_nothing(void **state) {
   struct fixture *f = *state;
   new_sink(f, AFETCH_OUTPUT_NDJSON, 16);
-  assert_int_equal(sink_finish(f->sink), 0);
+  finish_ok(f);
   size_t length;
   char *text = helper_file_content(f->fd, &length);
   assert_int_equal(length, 0);
@@ -381,81 +387,84 @@ static void sink_ndjson_accepts_any_index(void **state) {
   emit_ok(f, 7);
   assert_true(sink_accepts(f->sink, 0));
   assert_true(sink_accepts(f->sink, UINT64_MAX / 2));
-  assert_int_equal(sink_finish(f->sink), 0);
+  finish_ok(f);
 }
 
 /* ---- failed output ---- */
 
-/* Replaces the fixture's file with the write end of a pipe whose read end is closed. */
-static void use_broken_pipe(struct fixture *f) {
-  signal(SIGPIPE, SIG_IGN);
+/* Replaces the fixture's file with the write end of a new pipe; returns the read end. */
+static int use_pipe(struct fixture *f) {
   int fds[2];
   assert_int_equal(pipe(fds), 0);
-  close(fds[0]);
   close(f->fd);
   f->fd = fds[1];
+  return fds[0];
+}
+
+/* A sink in this mode on the write end of a pipe whose read end is closed. */
+static void new_sink_on_broken_pipe(struct fixture *f, enum afetch_output_mode mode) {
+  signal(SIGPIPE, SIG_IGN);
+  close(use_pipe(f));
+  new_sink(f, mode, 16);
+}
+
+/* After the sink has seen EPIPE: it refuses further results and fails at finish. */
+static void expect_epipe_refuses_and_fails_finish(struct fixture *f) {
+  assert_int_equal(sink_error(f->sink), EPIPE);
+  assert_int_equal(emit(f, 1), -1);
+  assert_int_equal(sink_finish(f->sink), -1);
+  assert_int_equal(sink_error(f->sink), EPIPE);
+}
+
+static void expect_finish_fails_with_epipe(struct fixture *f) {
+  assert_int_equal(sink_finish(f->sink), -1);
+  assert_int_equal(sink_error(f->sink), EPIPE);
 }
 
 static void sink_gather_reports_epipe_when_the_reader_is_gone(void **state) {
   struct fixture *f = *state;
-  use_broken_pipe(f);
-  new_sink(f, AFETCH_OUTPUT_GATHER, 16);
+  new_sink_on_broken_pipe(f, AFETCH_OUTPUT_GATHER);
   emit(f, 0); /* may succeed: the output may still be buffered */
   loop_pass(f);
-  assert_int_equal(sink_error(f->sink), EPIPE);
-  assert_int_equal(emit(f, 1), -1);
-  assert_int_equal(sink_finish(f->sink), -1);
-  assert_int_equal(sink_error(f->sink), EPIPE);
+  expect_epipe_refuses_and_fails_finish(f);
 }
 
 static void sink_ndjson_reports_epipe_after_a_loop_pass(void **state) {
   struct fixture *f = *state;
-  use_broken_pipe(f);
-  new_sink(f, AFETCH_OUTPUT_NDJSON, 16);
+  new_sink_on_broken_pipe(f, AFETCH_OUTPUT_NDJSON);
   emit(f, 0);
   loop_pass(f);
-  assert_int_equal(sink_error(f->sink), EPIPE);
-  assert_int_equal(emit(f, 1), -1);
-  assert_int_equal(sink_finish(f->sink), -1);
-  assert_int_equal(sink_error(f->sink), EPIPE);
+  expect_epipe_refuses_and_fails_finish(f);
 }
 
 static void sink_gather_to_broken_pipe_fails_at_finish_without_a_loop_pass(void **state) {
   struct fixture *f = *state;
-  use_broken_pipe(f);
-  new_sink(f, AFETCH_OUTPUT_GATHER, 16);
+  new_sink_on_broken_pipe(f, AFETCH_OUTPUT_GATHER);
   emit(f, 1);
   emit(f, 0);
-  assert_int_equal(sink_finish(f->sink), -1);
-  assert_int_equal(sink_error(f->sink), EPIPE);
+  expect_finish_fails_with_epipe(f);
 }
 
 static void sink_gather_empty_run_to_broken_pipe_fails_at_finish(void **state) {
   struct fixture *f = *state;
-  use_broken_pipe(f);
-  new_sink(f, AFETCH_OUTPUT_GATHER, 16);
-  assert_int_equal(sink_finish(f->sink), -1);
-  assert_int_equal(sink_error(f->sink), EPIPE);
+  new_sink_on_broken_pipe(f, AFETCH_OUTPUT_GATHER);
+  expect_finish_fails_with_epipe(f);
 }
 
 static void sink_writes_to_a_pipe_reader(void **state) {
   struct fixture *f = *state;
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  assert_int_equal(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0); /* never hang the test */
-  close(f->fd);
-  f->fd = fds[1];
+  int reader = use_pipe(f);
+  assert_int_equal(fcntl(reader, F_SETFL, O_NONBLOCK), 0); /* never hang the test */
   new_sink(f, AFETCH_OUTPUT_NDJSON, 16);
-  emit_ok(f, 4);
-  loop_pass(f);
+  emit_and_pass(f, 4);
   char buffer[4096];
-  ssize_t n = read(fds[0], buffer, sizeof buffer - 1);
+  ssize_t n = read(reader, buffer, sizeof buffer - 1);
   assert_true(n > 0);
   buffer[n] = '\0';
   assert_non_null(strstr(buffer, "\"http://h/4\""));
   assert_int_equal(buffer[n - 1], '\n');
-  assert_int_equal(sink_finish(f->sink), 0);
-  close(fds[0]);
+  finish_ok(f);
+  close(reader);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)

@@ -27,11 +27,10 @@ static void on_readable(void *arg) {
 
 static int setup(void **state) {
   struct fixture *f = calloc(1, sizeof *f);
-  if (!f)
+  if (!f || !(f->base = event_base_new())) {
+    free(f);
     return -1;
-  f->base = event_base_new();
-  if (!f->base)
-    return -1;
+  }
   f->saved_stdin = -1;
   *state = f;
   return 0;
@@ -70,11 +69,28 @@ static void add_path(struct fixture *f, const char *path) {
   f->path_list[f->path_count++] = (char *)path;
 }
 
-static void open_source(struct fixture *f) {
+/* Opens the source on the fixture's path list; true when that worked. */
+static bool try_open_source(struct fixture *f) {
   f->source = source_open(f->base, f->path_list, f->path_count, on_readable, f, f->errbuf,
                           sizeof f->errbuf);
-  if (!f->source)
+  return f->source != NULL;
+}
+
+static void open_source(struct fixture *f) {
+  if (!try_open_source(f))
     fail_msg("source_open failed: %s", f->errbuf);
+}
+
+/* Opens the source on one temp file holding `content`. */
+static void open_text(struct fixture *f, const char *content) {
+  add_text_file(f, content);
+  open_source(f);
+}
+
+/* open_text, for content the caller no longer needs. */
+static void open_text_and_free(struct fixture *f, char *content) {
+  open_text(f, content);
+  free(content);
 }
 
 /* Expects the next line to be `text` with this index (and not too long). */
@@ -83,8 +99,8 @@ static void expect_line(struct fixture *f, const char *text, uint64_t index) {
   memset(&line, 0, sizeof line);
   enum source_status status = source_next(f->source, &line);
   if (status != SOURCE_LINE)
-    fail_msg("expected line \"%s\" (index %llu), got status %d", text,
-             (unsigned long long)index, (int)status);
+    fail_msg("expected line \"%s\" (index %llu), got status %d", text, (unsigned long long)index,
+             (int)status);
   assert_non_null(line.text);
   assert_int_equal(line.length, strlen(text));
   assert_memory_equal(line.text, text, strlen(text));
@@ -102,100 +118,108 @@ static void expect_status(struct fixture *f, enum source_status expected) {
              status == SOURCE_LINE && line.text ? line.text : "");
 }
 
+/* The argument pair (lines, count) for the expected lines of a test. */
+#define LINE_LIST(...) HELPER_LIST(const char *const, __VA_ARGS__)
+
+/* Expects these lines, with consecutive indexes from `first_index`, then the end. */
+static void expect_lines_then_end(struct fixture *f, uint64_t first_index, const char *const *lines,
+                                  size_t count) {
+  for (size_t i = 0; i < count; i++)
+    expect_line(f, lines[i], first_index + i);
+  expect_status(f, SOURCE_END);
+}
+
+/* Expects the next answer to be a line, which it returns. */
+static struct source_line next_line(struct fixture *f) {
+  struct source_line line;
+  memset(&line, 0, sizeof line);
+  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
+  return line;
+}
+
+/* Expects the next answer to be a line marked too long, with this index. */
+static struct source_line next_too_long_line(struct fixture *f, uint64_t index) {
+  struct source_line line = next_line(f);
+  assert_true(line.too_long);
+  assert_int_equal(line.index, index);
+  return line;
+}
+
+static void expect_error_names(struct fixture *f, const char *path) {
+  if (!strstr(f->errbuf, path))
+    fail_msg("errbuf does not name \"%s\": \"%s\"", path, f->errbuf);
+}
+
 /* ---- regular files ---- */
 
 static void source_returns_lines_in_order_with_consecutive_indexes(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "http://a/\nhttp://b/\nhttp://c/\n");
-  open_source(f);
-  expect_line(f, "http://a/", 0);
-  expect_line(f, "http://b/", 1);
-  expect_line(f, "http://c/", 2);
-  expect_status(f, SOURCE_END);
+  open_text(f, "http://a/\nhttp://b/\nhttp://c/\n");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/", "http://b/", "http://c/"));
 }
 
 static void source_keeps_answering_end_once_exhausted(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "http://a/\n");
-  open_source(f);
-  expect_line(f, "http://a/", 0);
-  expect_status(f, SOURCE_END);
+  open_text(f, "http://a/\n");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/"));
   expect_status(f, SOURCE_END);
 }
 
 static void source_trims_spaces_tabs_and_trailing_carriage_return(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "  http://a/ \t\r\n\thttp://b/\r\n \t http://c/\t \n");
-  open_source(f);
-  expect_line(f, "http://a/", 0);
-  expect_line(f, "http://b/", 1);
-  expect_line(f, "http://c/", 2);
-  expect_status(f, SOURCE_END);
+  open_text(f, "  http://a/ \t\r\n\thttp://b/\r\n \t http://c/\t \n");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/", "http://b/", "http://c/"));
 }
 
 static void source_keeps_inner_blanks_of_a_line(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "  http://a/ b\tc  \n");
-  open_source(f);
-  expect_line(f, "http://a/ b\tc", 0);
-  expect_status(f, SOURCE_END);
+  open_text(f, "  http://a/ b\tc  \n");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/ b\tc"));
 }
 
 static void source_skips_comments_and_blank_lines(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "# header comment\n"
-                   "\n"
-                   "   \n"
-                   "\t\r\n"
-                   "\r\n"
-                   "  # indented comment\n"
-                   "http://one/\n"
-                   "#http://commented-out/\n"
-                   "\n"
-                   "http://two/\n"
-                   "# trailing comment");
-  open_source(f);
-  expect_line(f, "http://one/", 0);
-  expect_line(f, "http://two/", 1);
-  expect_status(f, SOURCE_END);
+  open_text(f, "# header comment\n"
+               "\n"
+               "   \n"
+               "\t\r\n"
+               "\r\n"
+               "  # indented comment\n"
+               "http://one/\n"
+               "#http://commented-out/\n"
+               "\n"
+               "http://two/\n"
+               "# trailing comment");
+  expect_lines_then_end(f, 0, LINE_LIST("http://one/", "http://two/"));
 }
 
 static void source_keeps_hash_that_is_not_at_line_start(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "http://a/#frag\n");
-  open_source(f);
-  expect_line(f, "http://a/#frag", 0);
-  expect_status(f, SOURCE_END);
+  open_text(f, "http://a/#frag\n");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/#frag"));
 }
 
 static void source_returns_last_line_without_trailing_newline(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "http://a/\nhttp://last/");
-  open_source(f);
-  expect_line(f, "http://a/", 0);
-  expect_line(f, "http://last/", 1);
-  expect_status(f, SOURCE_END);
+  open_text(f, "http://a/\nhttp://last/");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/", "http://last/"));
 }
 
 static void source_trims_last_line_without_trailing_newline(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "  http://last/ \r");
-  open_source(f);
-  expect_line(f, "http://last/", 0);
-  expect_status(f, SOURCE_END);
+  open_text(f, "  http://last/ \r");
+  expect_lines_then_end(f, 0, LINE_LIST("http://last/"));
 }
 
 static void source_empty_file_ends_at_once(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "");
-  open_source(f);
+  open_text(f, "");
   expect_status(f, SOURCE_END);
 }
 
 static void source_file_of_only_comments_ends_without_a_line(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "# a\n\n  \n# b\n");
-  open_source(f);
+  open_text(f, "# a\n\n  \n# b\n");
   expect_status(f, SOURCE_END);
 }
 
@@ -206,11 +230,8 @@ static void source_numbers_lines_across_files_in_order(void **state) {
   add_text_file(f, "# c\nhttp://f3-a/\n");
   add_text_file(f, "http://f4-a/"); /* no trailing newline before the next file */
   open_source(f);
-  expect_line(f, "http://f1-a/", 0);
-  expect_line(f, "http://f1-b/", 1);
-  expect_line(f, "http://f3-a/", 2);
-  expect_line(f, "http://f4-a/", 3);
-  expect_status(f, SOURCE_END);
+  expect_lines_then_end(f, 0,
+                        LINE_LIST("http://f1-a/", "http://f1-b/", "http://f3-a/", "http://f4-a/"));
 }
 
 static void source_does_not_join_unterminated_last_line_with_next_file(void **state) {
@@ -218,9 +239,7 @@ static void source_does_not_join_unterminated_last_line_with_next_file(void **st
   add_text_file(f, "http://first/");
   add_text_file(f, "http://second/\n");
   open_source(f);
-  expect_line(f, "http://first/", 0);
-  expect_line(f, "http://second/", 1);
-  expect_status(f, SOURCE_END);
+  expect_lines_then_end(f, 0, LINE_LIST("http://first/", "http://second/"));
 }
 
 static void source_counts_embedded_nul_in_length(void **state) {
@@ -228,8 +247,7 @@ static void source_counts_embedded_nul_in_length(void **state) {
   static const char content[] = "http://a\0b/\nhttp://c/\n";
   add_file(f, content, sizeof content - 1);
   open_source(f);
-  struct source_line line;
-  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
+  struct source_line line = next_line(f);
   assert_int_equal(line.length, 11);
   assert_memory_equal(line.text, "http://a\0b/", 11);
   assert_int_equal(line.index, 0);
@@ -238,131 +256,79 @@ static void source_counts_embedded_nul_in_length(void **state) {
 
 /* ---- line length ---- */
 
-static char *repeated(char c, size_t count, const char *suffix) {
-  size_t suffix_length = strlen(suffix);
-  char *text = malloc(count + suffix_length + 1);
+/* `prefix`, then `count` copies of `c`, then `suffix`; the caller frees it. */
+static char *text_with_run(const char *prefix, char c, size_t count, const char *suffix) {
+  size_t prefix_length = strlen(prefix), suffix_length = strlen(suffix);
+  char *text = malloc(prefix_length + count + suffix_length + 1);
   assert_non_null(text);
-  memset(text, c, count);
-  memcpy(text + count, suffix, suffix_length + 1);
+  memcpy(text, prefix, prefix_length);
+  memset(text + prefix_length, c, count);
+  memcpy(text + prefix_length + count, suffix, suffix_length + 1);
   return text;
 }
 
 static void source_accepts_line_of_exactly_max_length(void **state) {
   struct fixture *f = *state;
-  char *content = repeated('x', SOURCE_MAX_LINE, "\nhttp://next/\n");
-  add_text_file(f, content);
-  open_source(f);
-  struct source_line line;
-  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
+  char *content = text_with_run("", 'x', SOURCE_MAX_LINE, "\nhttp://next/\n");
+  open_text(f, content);
+  struct source_line line = next_line(f);
   assert_false(line.too_long);
   assert_int_equal(line.index, 0);
   assert_int_equal(line.length, SOURCE_MAX_LINE);
   assert_memory_equal(line.text, content, SOURCE_MAX_LINE);
-  expect_line(f, "http://next/", 1);
-  expect_status(f, SOURCE_END);
+  expect_lines_then_end(f, 1, LINE_LIST("http://next/"));
   free(content);
 }
 
 static void source_marks_line_one_byte_over_max_as_too_long(void **state) {
   struct fixture *f = *state;
-  char *content = repeated('y', SOURCE_MAX_LINE + 1, "\nhttp://next/\n");
-  add_text_file(f, content);
-  open_source(f);
-  struct source_line line;
-  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
-  assert_true(line.too_long);
-  assert_int_equal(line.index, 0);
+  open_text_and_free(f, text_with_run("", 'y', SOURCE_MAX_LINE + 1, "\nhttp://next/\n"));
+  struct source_line line = next_too_long_line(f, 0);
   assert_non_null(line.text);
   assert_true(line.length <= SOURCE_MAX_LINE + 1);
   assert_true(line.length > 0);
   assert_int_equal(line.text[0], 'y');
-  expect_line(f, "http://next/", 1);
-  expect_status(f, SOURCE_END);
-  free(content);
+  expect_lines_then_end(f, 1, LINE_LIST("http://next/"));
 }
 
 static void source_discards_rest_of_a_very_long_line_and_reads_the_next(void **state) {
   struct fixture *f = *state;
-  char *long_line = repeated('z', 5 * SOURCE_MAX_LINE + 123, "\n");
-  size_t long_length = strlen(long_line);
-  const char *before = "http://before/\n";
-  const char *after = "  http://after/\r\n";
-  size_t total = strlen(before) + long_length + strlen(after);
-  char *content = malloc(total + 1);
-  assert_non_null(content);
-  snprintf(content, total + 1, "%s%s%s", before, long_line, after);
-  add_text_file(f, content);
-  open_source(f);
+  open_text_and_free(f, text_with_run("http://before/\n", 'z', 5 * SOURCE_MAX_LINE + 123,
+                                      "\n  http://after/\r\n"));
   expect_line(f, "http://before/", 0);
-  struct source_line line;
-  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
-  assert_true(line.too_long);
-  assert_int_equal(line.index, 1);
+  struct source_line line = next_too_long_line(f, 1);
   assert_true(line.length <= SOURCE_MAX_LINE + 1);
   assert_int_equal(line.text[0], 'z');
-  expect_line(f, "http://after/", 2);
-  expect_status(f, SOURCE_END);
-  free(long_line);
-  free(content);
+  expect_lines_then_end(f, 2, LINE_LIST("http://after/"));
 }
 
 static void source_skips_a_comment_longer_than_max_without_an_index(void **state) {
   struct fixture *f = *state;
-  char *comment = repeated('#', 3 * SOURCE_MAX_LINE, "\nhttp://after-comment/\n");
-  add_text_file(f, comment);
-  open_source(f);
-  expect_line(f, "http://after-comment/", 0);
-  expect_status(f, SOURCE_END);
-  free(comment);
+  open_text_and_free(f, text_with_run("", '#', 3 * SOURCE_MAX_LINE, "\nhttp://after-comment/\n"));
+  expect_lines_then_end(f, 0, LINE_LIST("http://after-comment/"));
 }
 
 static void source_skips_a_blank_line_longer_than_max_without_an_index(void **state) {
   struct fixture *f = *state;
-  char *blank = repeated(' ', 2 * SOURCE_MAX_LINE, "\nhttp://after-blank/\n");
-  add_text_file(f, blank);
-  open_source(f);
-  expect_line(f, "http://after-blank/", 0);
-  expect_status(f, SOURCE_END);
-  free(blank);
+  open_text_and_free(f, text_with_run("", ' ', 2 * SOURCE_MAX_LINE, "\nhttp://after-blank/\n"));
+  expect_lines_then_end(f, 0, LINE_LIST("http://after-blank/"));
 }
 
 static void source_reports_consecutive_too_long_lines_each_with_its_index(void **state) {
   struct fixture *f = *state;
-  char *one = repeated('a', SOURCE_MAX_LINE + 10, "\n");
-  char *two = repeated('b', 3 * SOURCE_MAX_LINE, "\n");
-  size_t total = strlen(one) + strlen(two) + 32;
-  char *content = malloc(total);
-  assert_non_null(content);
-  snprintf(content, total, "%s%shttp://ok/\n", one, two);
-  add_text_file(f, content);
-  open_source(f);
-  struct source_line line;
-  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
-  assert_true(line.too_long);
-  assert_int_equal(line.index, 0);
-  assert_int_equal(line.text[0], 'a');
-  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
-  assert_true(line.too_long);
-  assert_int_equal(line.index, 1);
-  assert_int_equal(line.text[0], 'b');
-  expect_line(f, "http://ok/", 2);
-  expect_status(f, SOURCE_END);
+  char *one = text_with_run("", 'a', SOURCE_MAX_LINE + 10, "\n");
+  open_text_and_free(f, text_with_run(one, 'b', 3 * SOURCE_MAX_LINE, "\nhttp://ok/\n"));
   free(one);
-  free(two);
-  free(content);
+  assert_int_equal(next_too_long_line(f, 0).text[0], 'a');
+  assert_int_equal(next_too_long_line(f, 1).text[0], 'b');
+  expect_lines_then_end(f, 2, LINE_LIST("http://ok/"));
 }
 
 static void source_marks_too_long_unterminated_last_line(void **state) {
   struct fixture *f = *state;
-  char *content = repeated('w', 2 * SOURCE_MAX_LINE, "");
-  add_text_file(f, content);
-  open_source(f);
-  struct source_line line;
-  assert_int_equal(source_next(f->source, &line), SOURCE_LINE);
-  assert_true(line.too_long);
-  assert_int_equal(line.index, 0);
+  open_text_and_free(f, text_with_run("", 'w', 2 * SOURCE_MAX_LINE, ""));
+  next_too_long_line(f, 0);
   expect_status(f, SOURCE_END);
-  free(content);
 }
 
 /* ---- failures to open ---- */
@@ -372,21 +338,16 @@ static void source_open_fails_on_missing_file_and_names_it(void **state) {
   add_text_file(f, "http://a/\n");
   add_path(f, "/nonexistent-afetch-dir/missing-urls.txt");
   f->errbuf[0] = '\0';
-  f->source = source_open(f->base, f->path_list, f->path_count, on_readable, f, f->errbuf,
-                          sizeof f->errbuf);
-  assert_null(f->source);
-  if (!strstr(f->errbuf, "/nonexistent-afetch-dir/missing-urls.txt"))
-    fail_msg("errbuf does not name the missing file: \"%s\"", f->errbuf);
+  assert_false(try_open_source(f));
+  expect_error_names(f, "/nonexistent-afetch-dir/missing-urls.txt");
 }
 
 static void source_open_fails_on_missing_first_file_before_reading_others(void **state) {
   struct fixture *f = *state;
   add_path(f, "/nonexistent-afetch-dir/first.txt");
   add_text_file(f, "http://a/\n");
-  f->source = source_open(f->base, f->path_list, f->path_count, on_readable, f, f->errbuf,
-                          sizeof f->errbuf);
-  assert_null(f->source);
-  assert_non_null(strstr(f->errbuf, "/nonexistent-afetch-dir/first.txt"));
+  assert_false(try_open_source(f));
+  expect_error_names(f, "/nonexistent-afetch-dir/first.txt");
 }
 
 static void source_open_fails_on_unreadable_file_and_names_it(void **state) {
@@ -397,27 +358,23 @@ static void source_open_fails_on_unreadable_file_and_names_it(void **state) {
   bool was_root = geteuid() == 0;
   if (was_root)
     assert_int_equal(seteuid(65534), 0);
-  f->source = source_open(f->base, f->path_list, f->path_count, on_readable, f, f->errbuf,
-                          sizeof f->errbuf);
+  bool opened = try_open_source(f);
   if (was_root)
     assert_int_equal(seteuid(0), 0);
-  assert_null(f->source);
-  if (!strstr(f->errbuf, f->paths[0]))
-    fail_msg("errbuf does not name the unreadable file: \"%s\"", f->errbuf);
+  assert_false(opened);
+  expect_error_names(f, f->paths[0]);
 }
 
 static void source_open_fails_on_a_directory_and_names_it(void **state) {
   struct fixture *f = *state;
   add_path(f, "/tmp");
-  f->source = source_open(f->base, f->path_list, f->path_count, on_readable, f, f->errbuf,
-                          sizeof f->errbuf);
-  if (f->source) {
+  if (try_open_source(f)) {
     /* Accepting it at open time is tolerable only if reading then fails. */
     struct source_line line;
     enum source_status status = source_next(f->source, &line);
     fail_msg("source_open accepted a directory; source_next then said %d", (int)status);
   }
-  assert_non_null(strstr(f->errbuf, "/tmp"));
+  expect_error_names(f, "/tmp");
 }
 
 static void source_reads_dev_null_as_an_empty_input(void **state) {
@@ -425,8 +382,7 @@ static void source_reads_dev_null_as_an_empty_input(void **state) {
   add_path(f, "/dev/null");
   add_text_file(f, "http://after-null/\n");
   open_source(f);
-  expect_line(f, "http://after-null/", 0);
-  expect_status(f, SOURCE_END);
+  expect_lines_then_end(f, 0, LINE_LIST("http://after-null/"));
 }
 
 /* ---- volume ---- */
@@ -482,6 +438,16 @@ static int stdin_pipe(struct fixture *f) {
   return fds[1];
 }
 
+/* Opens the source on "-" with fd 0 a new, empty pipe, and expects it to be pending; returns
+ * the pipe's write end. */
+static int open_stdin_pipe_source(struct fixture *f) {
+  int writer = stdin_pipe(f);
+  add_path(f, "-");
+  open_source(f);
+  expect_status(f, SOURCE_PENDING);
+  return writer;
+}
+
 static void write_all(int fd, const char *text) {
   size_t length = strlen(text);
   assert_int_equal(write(fd, text, length), (ssize_t)length);
@@ -496,28 +462,44 @@ static void wait_readable(struct fixture *f) {
     fail_msg("on_readable was not called after input arrived");
 }
 
+/* Writes `text` to the pipe and waits until the source says it is readable. */
+static void feed(struct fixture *f, int writer, const char *text) {
+  write_all(writer, text);
+  wait_readable(f);
+}
+
+/* Closes the pipe and waits until the source says it is readable. */
+static void close_and_wait(struct fixture *f, int writer) {
+  close(writer);
+  wait_readable(f);
+}
+
+/* The next answer, after one more readable event if the source is still pending (EOF may
+ * already have been seen, or need one more readable event). */
+static enum source_status next_after_pending(struct fixture *f, struct source_line *line) {
+  enum source_status status = source_next(f->source, line);
+  if (status == SOURCE_PENDING) {
+    wait_readable(f);
+    status = source_next(f->source, line);
+  }
+  return status;
+}
+
 static void source_reads_dash_as_standard_input_pipe(void **state) {
   struct fixture *f = *state;
-  int writer = stdin_pipe(f);
-  add_path(f, "-");
-  open_source(f);
-
-  expect_status(f, SOURCE_PENDING);
+  int writer = open_stdin_pipe_source(f);
   assert_int_equal(f->readable_calls, 0);
 
-  write_all(writer, "  http://p1/\r\n# comment\n\nhttp://p2/\n");
-  wait_readable(f);
+  feed(f, writer, "  http://p1/\r\n# comment\n\nhttp://p2/\n");
   expect_line(f, "http://p1/", 0);
   expect_line(f, "http://p2/", 1);
   expect_status(f, SOURCE_PENDING);
 
-  write_all(writer, "http://p3/\n");
-  wait_readable(f);
+  feed(f, writer, "http://p3/\n");
   expect_line(f, "http://p3/", 2);
   expect_status(f, SOURCE_PENDING);
 
-  close(writer);
-  wait_readable(f);
+  close_and_wait(f, writer);
   expect_status(f, SOURCE_END);
 }
 
@@ -528,40 +510,27 @@ static void source_reads_standard_input_when_no_path_is_given(void **state) {
   assert_non_null(f->source);
   expect_status(f, SOURCE_PENDING);
   write_all(writer, "http://only/\n");
-  close(writer);
-  wait_readable(f);
+  close_and_wait(f, writer);
   expect_line(f, "http://only/", 0);
-  /* EOF may already have been seen, or need one more readable event. */
   struct source_line line;
-  enum source_status status = source_next(f->source, &line);
-  if (status == SOURCE_PENDING) {
-    wait_readable(f);
-    status = source_next(f->source, &line);
-  }
-  assert_int_equal(status, SOURCE_END);
+  assert_int_equal(next_after_pending(f, &line), SOURCE_END);
 }
 
 static void source_does_not_return_a_partial_line_from_a_pipe(void **state) {
   struct fixture *f = *state;
-  int writer = stdin_pipe(f);
-  add_path(f, "-");
-  open_source(f);
-  expect_status(f, SOURCE_PENDING);
+  int writer = open_stdin_pipe_source(f);
 
   write_all(writer, "http://par");
   /* The source may or may not call on_readable for half a line: just give it a pass. */
   helper_loop_once(f->base, 200);
   expect_status(f, SOURCE_PENDING);
 
-  write_all(writer, "tial/\nhttp://unterminated/");
-  wait_readable(f);
+  feed(f, writer, "tial/\nhttp://unterminated/");
   expect_line(f, "http://partial/", 0);
   expect_status(f, SOURCE_PENDING);
 
-  close(writer);
-  wait_readable(f);
-  expect_line(f, "http://unterminated/", 1);
-  expect_status(f, SOURCE_END);
+  close_and_wait(f, writer);
+  expect_lines_then_end(f, 1, LINE_LIST("http://unterminated/"));
 }
 
 static void source_reads_files_then_standard_input_in_operand_order(void **state) {
@@ -575,16 +544,10 @@ static void source_reads_files_then_standard_input_in_operand_order(void **state
   expect_line(f, "http://file-a/", 0);
   expect_status(f, SOURCE_PENDING);
   write_all(writer, "http://stdin/\n");
-  close(writer);
-  wait_readable(f);
+  close_and_wait(f, writer);
   expect_line(f, "http://stdin/", 1);
   struct source_line line;
-  enum source_status status = source_next(f->source, &line);
-  if (status == SOURCE_PENDING) {
-    wait_readable(f);
-    status = source_next(f->source, &line);
-  }
-  assert_int_equal(status, SOURCE_LINE);
+  assert_int_equal(next_after_pending(f, &line), SOURCE_LINE);
   assert_string_equal(line.text, "http://file-b/");
   assert_int_equal(line.index, 2);
   expect_status(f, SOURCE_END);
@@ -592,10 +555,7 @@ static void source_reads_files_then_standard_input_in_operand_order(void **state
 
 static void source_stop_makes_later_calls_answer_end(void **state) {
   struct fixture *f = *state;
-  int writer = stdin_pipe(f);
-  add_path(f, "-");
-  open_source(f);
-  expect_status(f, SOURCE_PENDING);
+  int writer = open_stdin_pipe_source(f);
   source_stop(f->source);
   write_all(writer, "http://after-stop/\n");
   /* Nothing watches the pipe any more: the bounded pass must end by its time limit. */
@@ -607,8 +567,7 @@ static void source_stop_makes_later_calls_answer_end(void **state) {
 
 static void source_stop_on_a_file_answers_end(void **state) {
   struct fixture *f = *state;
-  add_text_file(f, "http://a/\nhttp://b/\n");
-  open_source(f);
+  open_text(f, "http://a/\nhttp://b/\n");
   expect_line(f, "http://a/", 0);
   source_stop(f->source);
   expect_status(f, SOURCE_END);

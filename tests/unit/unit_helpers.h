@@ -21,6 +21,13 @@
 
 #define HELPER_PATH_SIZE 64
 
+/* How many elements an array (not a pointer) has. */
+#define HELPER_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* A function's argument pair (array, count) from a list of values of `type`, as in
+ * expect(f, HELPER_LIST(const int, 1, 2, 3)). */
+#define HELPER_LIST(type, ...) (type[]){__VA_ARGS__}, HELPER_COUNT(((type[]){__VA_ARGS__}))
+
 /* Writes `length` bytes into a new temp file; its name goes to `path`. */
 static inline void helper_temp_file(const void *content, size_t length,
                                     char path[HELPER_PATH_SIZE]) {
