@@ -70,7 +70,7 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   TASK_SET(CURLOPT_CONNECTTIMEOUT_MS, options->connect_timeout_ms);
   TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
   TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
-  TASK_SET(CURLOPT_USERAGENT, options->user_agent);
+  /* The User-Agent travels in options->headers (see cli.c). */
   /* Without proxy variables, say "no proxy" once rather than let curl read the environment
    * again for every request. With them, curl applies them (and no_proxy) as it always does. */
   if (!task_environment_has_proxy())

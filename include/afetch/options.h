@@ -28,7 +28,7 @@ struct afetch_options {
   enum afetch_output_mode output_mode;
   bool follow_redirects;      /* -L (default) / --no-location */
   long max_redirects;         /* --max-redirs */
-  struct curl_slist *headers; /* -H, owned */
+  struct curl_slist *headers; /* -H, then "User-Agent: " + user_agent unless -H set one; owned */
   const char *user_agent;     /* -A, borrowed from argv (or the default string) */
   const char *method;         /* -X, borrowed; NULL = GET, or POST with -d */
   char *data;                 /* -d joined with '&' as curl does, owned; NULL = none */

@@ -97,7 +97,10 @@ static void cli_defaults_without_arguments(void **state) {
   assert_int_equal(o->output_mode, AFETCH_OUTPUT_GATHER);
   assert_true(o->follow_redirects);
   assert_int_equal(o->max_redirects, 10);
-  assert_null(o->headers);
+  /* The only header is the default User-Agent line. */
+  assert_non_null(o->headers);
+  assert_string_equal(o->headers->data, "User-Agent: afetch/" AFETCH_VERSION);
+  assert_null(o->headers->next);
   assert_null(o->method);
   assert_null(o->data);
   assert_int_equal(o->data_length, 0);
@@ -209,7 +212,9 @@ static void cli_repeated_header_builds_list_in_order(void **state) {
   assert_string_equal(h->next->data, "X-Two: 2");
   assert_non_null(h->next->next);
   assert_string_equal(h->next->next->data, "X-Three: 3");
-  assert_null(h->next->next->next);
+  assert_non_null(h->next->next->next);
+  assert_string_equal(h->next->next->next->data, "User-Agent: afetch/" AFETCH_VERSION);
+  assert_null(h->next->next->next->next);
 }
 
 static void cli_user_agent_is_taken_from_argv(void **state) {
@@ -219,6 +224,21 @@ static void cli_user_agent_is_taken_from_argv(void **state) {
   assert_string_equal(f->options.user_agent, "probe/1.0");
   RUN(f, "--user-agent=other/2");
   assert_string_equal(f->options.user_agent, "other/2");
+}
+
+/* The User-Agent is sent as the last -H header; one given with -H wins over -A, as in curl. */
+static void cli_user_agent_becomes_a_header_unless_one_is_given(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-A", "probe/1.0", "-H", "X-One: 1");
+  const struct curl_slist *h = f->options.headers;
+  assert_string_equal(h->data, "X-One: 1");
+  assert_non_null(h->next);
+  assert_string_equal(h->next->data, "User-Agent: probe/1.0");
+  assert_null(h->next->next);
+  RUN(f, "-A", "ignored/1", "-H", "user-agent: mine/2");
+  h = f->options.headers;
+  assert_string_equal(h->data, "user-agent: mine/2");
+  assert_null(h->next);
 }
 
 static void cli_request_sets_the_method(void **state) {
@@ -536,6 +556,7 @@ int main(void) {
       T(cli_max_redirs_accepts_minus_one_for_unlimited),
       T(cli_repeated_header_builds_list_in_order),
       T(cli_user_agent_is_taken_from_argv),
+      T(cli_user_agent_becomes_a_header_unless_one_is_given),
       T(cli_request_sets_the_method),
       T(cli_data_sets_body_and_leaves_method_unset),
       T(cli_repeated_data_is_joined_with_ampersand),
