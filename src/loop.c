@@ -158,8 +158,6 @@ CURLMcode loop_add(struct loop *loop, CURL *easy) {
 
 void loop_remove(struct loop *loop, CURL *easy) { curl_multi_remove_handle(loop->multi, easy); }
 
-CURLM *loop_multi(struct loop *loop) { return loop->multi; }
-
 void loop_free(struct loop *loop) {
   if (!loop)
     return;

@@ -3,43 +3,30 @@
 
 #include "afetch/json_writer.h"
 
-static const char *const result_error_names[] = {
-    [RESULT_OK] = NULL,
-    [RESULT_INVALID_URL] = "invalid_url",
-    [RESULT_DNS] = "dns",
-    [RESULT_CONNECT] = "connect",
-    [RESULT_TLS] = "tls",
-    [RESULT_TIMEOUT] = "timeout",
-    [RESULT_HTTP] = "http",
-    [RESULT_TOO_MANY_REDIRECTS] = "too_many_redirects",
-    [RESULT_TOO_LARGE] = "too_large",
-    [RESULT_WRITE] = "write",
-    [RESULT_CANCELLED] = "cancelled",
-    [RESULT_DEADLINE] = "deadline",
-    [RESULT_OTHER] = "other",
-};
-
-/* Fallback texts for errors that carry no message of their own. */
-static const char *const result_error_texts[] = {
-    [RESULT_OK] = NULL,
-    [RESULT_INVALID_URL] = "invalid URL",
-    [RESULT_DNS] = "could not resolve host",
-    [RESULT_CONNECT] = "could not connect",
-    [RESULT_TLS] = "TLS handshake or certificate verification failed",
-    [RESULT_TIMEOUT] = "timed out",
-    [RESULT_HTTP] = "HTTP error status",
-    [RESULT_TOO_MANY_REDIRECTS] = "too many redirects",
-    [RESULT_TOO_LARGE] = "body larger than the limit",
-    [RESULT_WRITE] = "could not write the body",
-    [RESULT_CANCELLED] = "cancelled before it finished",
-    [RESULT_DEADLINE] = "the run's deadline passed",
-    [RESULT_OTHER] = "transfer failed",
+/* Per error: the stable code string, and the message for errors that carry none. */
+static const struct {
+  const char *name;
+  const char *text;
+} result_errors[] = {
+    [RESULT_OK] = {NULL, NULL},
+    [RESULT_INVALID_URL] = {"invalid_url", "invalid URL"},
+    [RESULT_DNS] = {"dns", "could not resolve host"},
+    [RESULT_CONNECT] = {"connect", "could not connect"},
+    [RESULT_TLS] = {"tls", "TLS handshake or certificate verification failed"},
+    [RESULT_TIMEOUT] = {"timeout", "timed out"},
+    [RESULT_HTTP] = {"http", "HTTP error status"},
+    [RESULT_TOO_MANY_REDIRECTS] = {"too_many_redirects", "too many redirects"},
+    [RESULT_TOO_LARGE] = {"too_large", "body larger than the limit"},
+    [RESULT_WRITE] = {"write", "could not write the body"},
+    [RESULT_CANCELLED] = {"cancelled", "cancelled before it finished"},
+    [RESULT_DEADLINE] = {"deadline", "the run's deadline passed"},
+    [RESULT_OTHER] = {"other", "transfer failed"},
 };
 
 const char *result_error_name(enum result_error error) {
-  if ((size_t)error >= sizeof result_error_names / sizeof *result_error_names)
+  if ((size_t)error >= sizeof result_errors / sizeof *result_errors)
     return "other";
-  return result_error_names[error];
+  return result_errors[error].name;
 }
 
 bool result_is_ok(const struct afetch_result *result) {
@@ -54,7 +41,7 @@ static void result_write_error(const struct afetch_result *result, struct json_w
   }
   const char *message = result->error_message;
   if (!message || !*message)
-    message = result_error_texts[result->error];
+    message = result_errors[result->error].text;
   json_writer_object_begin(writer);
   json_writer_key(writer, "code");
   json_writer_string(writer, result_error_name(result->error));

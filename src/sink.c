@@ -9,9 +9,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include "afetch/json_writer.h"
-#include "afetch/result.h"
-
 /* Write out early once this much is buffered, rather than waiting for the loop pass to end. */
 #define SINK_FLUSH_THRESHOLD (64 * 1024)
 
@@ -26,8 +23,7 @@ struct sink {
   struct evbuffer *pending; /* serialised, not yet written */
   struct event *flush_event;
   bool flush_scheduled;
-  int error;                  /* errno of the failed write, 0 while healthy */
-  struct json_writer scratch; /* reused for every result */
+  int error; /* errno of the failed write, 0 while healthy */
   /* gather only */
   uint64_t next_index;    /* the first index not yet written */
   struct sink_held *held; /* ring of `window` entries, slot = index % window */
@@ -50,7 +46,6 @@ struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode m
   sink->fd = fd;
   sink->mode = mode;
   sink->window = window ? window : 1;
-  json_writer_init(&sink->scratch);
   sink->pending = evbuffer_new();
   sink->flush_event = event_new(base, -1, 0, sink_on_flush, sink);
   if (mode == AFETCH_OUTPUT_GATHER)
@@ -111,13 +106,6 @@ static int sink_schedule_flush(struct sink *sink) {
   return 0;
 }
 
-/* Serialises into the reused scratch buffer; returns the length, or -1 when out of memory. */
-static long sink_serialise(struct sink *sink, const struct afetch_result *result) {
-  json_writer_reset(&sink->scratch);
-  result_write_json(result, &sink->scratch);
-  return sink->scratch.failed ? -1 : (long)sink->scratch.length;
-}
-
 static void sink_append_element(struct sink *sink, const char *json, size_t length) {
   if (sink->mode == AFETCH_OUTPUT_NDJSON) {
     evbuffer_add(sink->pending, json, length);
@@ -171,17 +159,6 @@ int sink_emit_json(struct sink *sink, uint64_t index, const char *json, size_t l
   return sink_schedule_flush(sink);
 }
 
-int sink_emit(struct sink *sink, const struct afetch_result *result) {
-  if (sink->error)
-    return -1;
-  long length = sink_serialise(sink, result);
-  if (length < 0) {
-    sink->error = ENOMEM;
-    return -1;
-  }
-  return sink_emit_json(sink, result->index, sink->scratch.data, (size_t)length);
-}
-
 int sink_finish(struct sink *sink) {
   if (sink->error)
     return -1;
@@ -205,6 +182,5 @@ void sink_free(struct sink *sink) {
     event_free(sink->flush_event);
   if (sink->pending)
     evbuffer_free(sink->pending);
-  json_writer_free(&sink->scratch);
   free(sink);
 }

@@ -21,9 +21,6 @@ CURLMcode loop_add(struct loop *loop, CURL *easy);
 /* Abandons a transfer in progress (no on_done for it). */
 void loop_remove(struct loop *loop, CURL *easy);
 
-/* The multi handle, for settings such as connection-cache size. Borrowed. */
-CURLM *loop_multi(struct loop *loop);
-
 /* Removes nothing: call after every handle has been removed or finished. */
 void loop_free(struct loop *loop);
 

@@ -15,7 +15,6 @@
 #include "afetch/options.h"
 
 struct event_base;
-struct afetch_result;
 struct sink;
 
 /* The gather window for a concurrency: wide enough that one slow request does not stall the
@@ -28,14 +27,11 @@ struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode m
 /* True when the result with this index may start now (always true for ndjson). */
 bool sink_accepts(const struct sink *sink, uint64_t index);
 
-/* Serialises the result (which may be freed on return). Returns 0, or -1 once the output has
- * failed (sink_error() tells why; later calls do nothing). */
-int sink_emit(struct sink *sink, const struct afetch_result *result);
-
-/* As sink_emit() for a result already written as JSON text (borrowed for the call). */
+/* Places one result, already written as JSON text (borrowed for the call). Returns 0, or -1
+ * once the output has failed (sink_error() tells why; later calls do nothing). */
 int sink_emit_json(struct sink *sink, uint64_t index, const char *json, size_t length);
 
-/* Closes the array (gather) and writes everything out. Returns 0 or -1 as sink_emit(). */
+/* Closes the array (gather) and writes everything out. Returns 0 or -1 as sink_emit_json(). */
 int sink_finish(struct sink *sink);
 
 /* errno of the failed write (EPIPE for a closed pipe), 0 while the output is healthy. */
