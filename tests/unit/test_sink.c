@@ -50,8 +50,6 @@ static void new_sink(struct fixture *f, enum afetch_output_mode mode, size_t win
 /* The argument pair (indexes, count) for a list of result indexes. */
 #define INDEXES(...) HELPER_LIST(const uint64_t, __VA_ARGS__)
 
-/* A result whose url names its index ("http://h/<index>"); the url buffer is on the stack,
- * which is fine since the sink serialises before sink_emit returns. */
 /* Writes the result as the workers do (result_write_json), then hands the text to the sink. */
 static int emit_result(struct fixture *f, const struct afetch_result *r) {
   struct json_writer writer;
@@ -64,6 +62,8 @@ static int emit_result(struct fixture *f, const struct afetch_result *r) {
   return rc;
 }
 
+/* A result whose url names its index ("http://h/<index>"); the url buffer is on the stack,
+ * which is fine since the result is written out before emit_result returns. */
 static int emit(struct fixture *f, uint64_t index) {
   char url[64];
   snprintf(url, sizeof url, "http://h/%llu", (unsigned long long)index);
