@@ -50,7 +50,7 @@ TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 all: $(AFETCH_BIN)
 
 $(AFETCH_BIN): $(MAIN_OBJ) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS)) -pthread
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -59,7 +59,7 @@ $(BUILD)/src/%.o: src/%.c
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(UNIT_TEST_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
-		$(call pkg_libs,$(UNIT_TEST_PKGS)) -pthread
+		$(call pkg_libs,$(UNIT_TEST_PKGS)) -pthread -lm
 
 $(TEST_SERVER_BIN): tests/server/test_server.c
 	@mkdir -p $(dir $@)

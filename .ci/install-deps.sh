@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building and testing afetch needs, from Debian's packages. Runs apt-get
-# directly as root, through sudo otherwise. Used by the README's first command and by .ci/run.
+# Installs what building and testing afetch needs, from Debian's packages (nginx-light: the
+# HTTP/2 test's server). Runs apt-get directly as root, through sudo otherwise. Used by the
+# README's first command and by .ci/run.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 as_root=()
@@ -10,4 +11,4 @@ fi
 "${as_root[@]}" apt-get update -q
 "${as_root[@]}" apt-get install -y -q --no-install-recommends \
   build-essential pkg-config ca-certificates openssl curl \
-  libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev
+  libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev nginx-light

@@ -18,6 +18,8 @@
 #define CLI_MAX_CONCURRENCY 100000
 #define CLI_MAX_THREADS 64
 #define CLI_MAX_SECONDS 2000000.0 /* ~23 days: keeps milliseconds inside a long */
+#define CLI_MAX_RETRIES 1000
+#define CLI_MAX_RATE 1e6 /* request starts per second */
 
 static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
 
@@ -31,6 +33,14 @@ static const char cli_help_text[] =
     "  -t, --timeout SEC         per-request limit for the whole transfer (default 30)\n"
     "      --connect-timeout SEC limit for DNS+TCP+TLS (default 10)\n"
     "      --threads N           N event loops on N threads, sharing -c (default 1)\n"
+    "\n"
+    "Retries and limits:\n"
+    "  -r, --retries N           retry transient failures N times (default 0)\n"
+    "      --retry-delay SEC     first backoff step; doubles, full jitter (default 1)\n"
+    "      --retry-max-delay SEC longest backoff or Retry-After wait (default 30)\n"
+    "      --per-host N          at most N in flight per host (scheme+host+port)\n"
+    "      --rate N[/s|/m]       start at most N requests per second (or minute)\n"
+    "      --deadline SEC        stop the whole run after SEC; unfinished: deadline\n"
     "\n"
     "Output:\n"
     "      --ndjson              one JSON object per line, in completion order\n"
@@ -67,6 +77,11 @@ enum cli_long_only {
   CLI_OPT_HTTP1_1,
   CLI_OPT_HTTP2,
   CLI_OPT_THREADS,
+  CLI_OPT_RETRY_DELAY,
+  CLI_OPT_RETRY_MAX_DELAY,
+  CLI_OPT_PER_HOST,
+  CLI_OPT_RATE,
+  CLI_OPT_DEADLINE,
 };
 
 static const struct option cli_long_options[] = {
@@ -74,6 +89,12 @@ static const struct option cli_long_options[] = {
     {"timeout", required_argument, NULL, 't'},
     {"connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT},
     {"threads", required_argument, NULL, CLI_OPT_THREADS},
+    {"retries", required_argument, NULL, 'r'},
+    {"retry-delay", required_argument, NULL, CLI_OPT_RETRY_DELAY},
+    {"retry-max-delay", required_argument, NULL, CLI_OPT_RETRY_MAX_DELAY},
+    {"per-host", required_argument, NULL, CLI_OPT_PER_HOST},
+    {"rate", required_argument, NULL, CLI_OPT_RATE},
+    {"deadline", required_argument, NULL, CLI_OPT_DEADLINE},
     {"ndjson", no_argument, NULL, CLI_OPT_NDJSON},
     {"quiet", no_argument, NULL, 'q'},
     {"location", no_argument, NULL, 'L'},
@@ -92,7 +113,7 @@ static const struct option cli_long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char cli_short_options[] = ":c:t:qLH:A:X:d:khV";
+static const char cli_short_options[] = ":c:t:r:qLH:A:X:d:khV";
 
 static void cli_defaults(struct afetch_options *options) {
   *options = (struct afetch_options){
@@ -105,6 +126,8 @@ static void cli_defaults(struct afetch_options *options) {
       .max_redirects = 10,
       .user_agent = "afetch/" AFETCH_VERSION,
       .http_version = AFETCH_HTTP_DEFAULT,
+      .retry_delay_ms = 1000,
+      .retry_max_delay_ms = 30000,
   };
 }
 
@@ -119,16 +142,35 @@ static bool cli_parse_integer(const char *text, long min, long max, long *value)
   return true;
 }
 
-/* Positive seconds, fractions allowed, as milliseconds (at least 1). */
-static bool cli_parse_seconds(const char *text, long *milliseconds) {
+/* Seconds greater than 0 (or 0 too with allow_zero), fractions allowed, as milliseconds
+ * rounded up: any positive value gives at least 1. */
+static bool cli_parse_seconds(const char *text, bool allow_zero, long *milliseconds) {
   char *end;
   errno = 0;
   double seconds = strtod(text, &end);
-  if (errno || end == text || *end != '\0' || !isfinite(seconds) || seconds <= 0 ||
-      seconds > CLI_MAX_SECONDS)
+  if (errno || end == text || *end != '\0' || !isfinite(seconds) || seconds < 0 ||
+      (seconds == 0 && !allow_zero) || seconds > CLI_MAX_SECONDS)
     return false;
   double ms = ceil(seconds * 1000.0);
-  *milliseconds = ms < 1 ? 1 : (long)ms;
+  *milliseconds = seconds > 0 && ms < 1 ? 1 : (long)ms;
+  return true;
+}
+
+/* --rate: N, N/s or N/m with N > 0, as starts per second. Also refuses rates above
+ * CLI_MAX_RATE, and rates so low that one start interval would not fit CLI_MAX_SECONDS. */
+static bool cli_parse_rate(const char *text, double *per_second) {
+  char *end;
+  errno = 0;
+  double rate = strtod(text, &end);
+  if (errno || end == text || !isfinite(rate) || rate <= 0)
+    return false;
+  if (strcmp(end, "/m") == 0)
+    rate /= 60.0;
+  else if (*end != '\0' && strcmp(end, "/s") != 0)
+    return false;
+  if (rate > CLI_MAX_RATE || rate < 1.0 / CLI_MAX_SECONDS)
+    return false;
+  *per_second = rate;
   return true;
 }
 
@@ -230,9 +272,44 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     return true;
   case 't':
   case CLI_OPT_CONNECT_TIMEOUT:
-    if (!cli_parse_seconds(value,
-                           option == 't' ? &options->timeout_ms : &options->connect_timeout_ms)) {
+  case CLI_OPT_RETRY_MAX_DELAY:
+  case CLI_OPT_DEADLINE: {
+    long *target = option == 't'                       ? &options->timeout_ms
+                   : option == CLI_OPT_CONNECT_TIMEOUT ? &options->connect_timeout_ms
+                   : option == CLI_OPT_DEADLINE        ? &options->deadline_ms
+                                                       : &options->retry_max_delay_ms;
+    if (!cli_parse_seconds(value, false, target)) {
       fprintf(err, "afetch: %s wants a number of seconds greater than 0, not '%s'\n", name, value);
+      return false;
+    }
+    return true;
+  }
+  case CLI_OPT_RETRY_DELAY:
+    if (!cli_parse_seconds(value, true, &options->retry_delay_ms)) {
+      fprintf(err, "afetch: %s wants a number of seconds, 0 or more, not '%s'\n", name, value);
+      return false;
+    }
+    return true;
+  case 'r':
+    if (!cli_parse_integer(value, 0, CLI_MAX_RETRIES, &number)) {
+      fprintf(err, "afetch: %s wants a whole number from 0 to %d, not '%s'\n", name,
+              CLI_MAX_RETRIES, value);
+      return false;
+    }
+    options->retries = (unsigned)number;
+    return true;
+  case CLI_OPT_PER_HOST:
+    if (!cli_parse_integer(value, 1, CLI_MAX_CONCURRENCY, &number)) {
+      fprintf(err, "afetch: %s wants a whole number from 1 to %d, not '%s'\n", name,
+              CLI_MAX_CONCURRENCY, value);
+      return false;
+    }
+    options->per_host = (unsigned)number;
+    return true;
+  case CLI_OPT_RATE:
+    if (!cli_parse_rate(value, &options->rate_per_second)) {
+      fprintf(err, "afetch: %s wants N/s or N/m with N > 0 (at most 1000000/s), not '%s'\n", name,
+              value);
       return false;
     }
     return true;

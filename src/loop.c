@@ -132,7 +132,8 @@ static int loop_on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg
   return event_add(watched->event, NULL) < 0 ? -1 : 0;
 }
 
-struct loop *loop_new(struct event_base *base, loop_done_fn on_done, void *arg) {
+struct loop *loop_new(struct event_base *base, unsigned max_connections, loop_done_fn on_done,
+                      void *arg) {
   struct loop *loop = calloc(1, sizeof *loop);
   if (!loop)
     return NULL;
@@ -149,6 +150,7 @@ struct loop *loop_new(struct event_base *base, loop_done_fn on_done, void *arg) 
   curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
   curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, loop_on_curl_timer);
   curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
+  curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
   return loop;
 }
 

@@ -95,6 +95,10 @@ void result_write_json(const struct afetch_result *result, struct json_writer *w
   json_writer_int(writer, result->redirects);
   json_writer_key(writer, "attempts");
   json_writer_uint(writer, result->attempts);
+  if (result->has_retry_after) {
+    json_writer_key(writer, "retry_after");
+    json_writer_int(writer, result->retry_after_s);
+  }
   json_writer_key(writer, "content_type");
   json_writer_string(writer, result->content_type);
   json_writer_key(writer, "size");

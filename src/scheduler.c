@@ -1,4 +1,10 @@
-/* The run: source -> a worker with a free slot -> sink, plus signals and shutdown. */
+/* The run: source -> a worker with a free slot -> sink, with retries, per-host limits, a
+ * rate, a deadline, signals and shutdown.
+ *
+ * Every URL line becomes a job when it is read and stays one until its result is written.
+ * A job waits in exactly one place: `ready` (may start: a retry that came due, or a job its
+ * host let go), its host's `waiting` list (--per-host), `retrying` (a timer is set), or a
+ * worker (in flight). Only jobs in flight hold a slot. */
 #include "afetch/scheduler.h"
 
 #include <errno.h>
@@ -8,17 +14,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
+#include "afetch/hosts.h"
+#include "afetch/job.h"
+#include "afetch/json_writer.h"
 #include "afetch/limiter.h"
 #include "afetch/options.h"
+#include "afetch/rate.h"
+#include "afetch/retry.h"
 #include "afetch/sink.h"
 #include "afetch/source.h"
+#include "afetch/url.h"
 #include "afetch/worker.h"
 
 /* Descriptors we may need beyond one socket per transfer: stdio, input files, epoll, spares. */
 #define SCHEDULER_SPARE_FDS 64
+/* Longest "scheme://host:port" key; longer hosts go unlimited (and are rare enough). */
+#define SCHEDULER_HOST_KEY_SIZE 512
 
 struct scheduler;
 
@@ -36,19 +52,32 @@ struct scheduler {
   struct source *source;
   struct scheduler_worker *workers;
   unsigned worker_count;
-  unsigned in_flight; /* lines submitted whose result has not come back */
+  unsigned long jobs_alive; /* lines read whose result is not written yet */
+  struct job_list ready;    /* may start now */
+  struct job_list retrying; /* waiting for their retry timer */
+  struct hosts *hosts;      /* --per-host */
+  size_t jobs_parked;       /* jobs in hosts' waiting lists */
+  size_t look_ahead_limit;  /* at most this many parked or retrying before reading pauses */
+  struct rate_bucket rate;  /* --rate */
+  struct event *rate_timer; /* wakes the pump when the bucket has a token again */
+  struct event *deadline_timer;
   struct event *sigint_event;
   struct event *sigterm_event;
-  uint64_t next_index; /* index the next URL line will get */
+  struct json_writer json; /* results the scheduler writes itself (stopped jobs) */
+  uint64_t random_state;   /* backoff jitter */
+  uint64_t next_index;     /* index the next URL line will get */
   bool input_done;
   bool input_failed; /* a read error ended the input early: exit 3 once the rest is done */
   bool pumping;      /* scheduler_pump is on the stack: a nested call only asks for a rerun */
   bool pump_again;
   bool workers_stopped;
+  bool deadline_passed; /* nothing starts any more; every unfinished URL gets "deadline" */
   bool finished;
   bool any_not_ok;
   enum afetch_exit stop_reason; /* set when a signal or failure stops the run early */
 };
+
+static void scheduler_pump(struct scheduler *scheduler);
 
 static void scheduler_warn(const struct scheduler *scheduler, const char *format, ...) {
   if (scheduler->options->quiet)
@@ -78,7 +107,7 @@ static void scheduler_raise_fd_limit(const struct scheduler *scheduler) {
 
 /* Closes the output once nothing is left to come back. */
 static void scheduler_finish_if_done(struct scheduler *scheduler) {
-  if (scheduler->finished || scheduler->in_flight > 0 ||
+  if (scheduler->finished || scheduler->jobs_alive > 0 ||
       !(scheduler->input_done || scheduler->stop_reason))
     return;
   scheduler->finished = true;
@@ -88,20 +117,77 @@ static void scheduler_finish_if_done(struct scheduler *scheduler) {
   event_base_loopbreak(scheduler->base);
 }
 
-/* Stops reading and cancels what is in flight; the run ends when the cancelled results are
- * back (at once for inline workers). */
+/* ---- results ------------------------------------------------------------------------- */
+
+/* Writes a job's result and lets the job go. `json` NULL means it could not be made. */
+static void scheduler_emit(struct scheduler *scheduler, struct job *job, bool ok, const char *json,
+                           size_t length) {
+  if (!ok)
+    scheduler->any_not_ok = true;
+  bool written =
+      json && length > 0 && sink_emit_json(scheduler->sink, job->index, json, length) == 0;
+  if (job->host)
+    hosts_release(scheduler->hosts, job->host);
+  job_free(job);
+  scheduler->jobs_alive--;
+  if (!written && !scheduler->stop_reason) {
+    int error = json && length > 0 ? sink_error(scheduler->sink) : ENOMEM;
+    if (error != EPIPE) /* a closed pipe (`| head`) ends the run quietly */
+      scheduler_warn(scheduler, "cannot write results: %s", strerror(error));
+    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+  }
+}
+
+/* Reports a job that will not run (any more): cancelled by a signal, or past the deadline. */
+static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
+                                   enum result_error why) {
+  struct afetch_result result;
+  job_stopped_result(job, why, &result);
+  json_writer_reset(&scheduler->json);
+  result_write_json(&result, &scheduler->json);
+  scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length);
+}
+
+/* Every job that is not in a worker (ready, waiting for its host, waiting for a retry) is
+ * reported with `why`. */
+static void scheduler_flush_waiting_jobs(struct scheduler *scheduler, enum result_error why) {
+  struct job_list stopped = {0};
+  job_list_take_all(&stopped, &scheduler->ready);
+  if (scheduler->hosts)
+    hosts_take_all_waiting(scheduler->hosts, &stopped);
+  scheduler->jobs_parked = 0;
+  struct job *job;
+  while ((job = job_list_pop_front(&scheduler->retrying))) {
+    event_free(job->retry_timer);
+    job->retry_timer = NULL;
+    job_list_push_back(&stopped, job);
+  }
+  /* In index order, so that gather output can write them at once. */
+  while ((job = job_list_pop_front(&stopped)))
+    scheduler_emit_stopped(scheduler, job, why);
+}
+
+static void scheduler_stop_workers(struct scheduler *scheduler, enum result_error why) {
+  if (scheduler->workers_stopped)
+    return;
+  scheduler->workers_stopped = true;
+  for (unsigned i = 0; i < scheduler->worker_count; i++)
+    worker_stop_all(scheduler->workers[i].worker, why);
+}
+
+/* Stops reading and cancels everything unfinished; the run ends when the cancelled results
+ * are back (at once for inline workers). */
 static void scheduler_stop(struct scheduler *scheduler, enum afetch_exit reason) {
   if (!scheduler->stop_reason)
     scheduler->stop_reason = reason;
   scheduler->input_done = true;
   source_stop(scheduler->source);
-  if (!scheduler->workers_stopped) {
-    scheduler->workers_stopped = true;
-    for (unsigned i = 0; i < scheduler->worker_count; i++)
-      worker_stop_all(scheduler->workers[i].worker, RESULT_CANCELLED);
-  }
+  scheduler_flush_waiting_jobs(scheduler, RESULT_CANCELLED);
+  scheduler_stop_workers(scheduler, RESULT_CANCELLED);
   scheduler_finish_if_done(scheduler);
 }
+
+/* ---- starting jobs ------------------------------------------------------------------- */
 
 /* The worker with the most free slots, or NULL when every slot is taken. */
 static struct scheduler_worker *scheduler_pick_worker(struct scheduler *scheduler) {
@@ -118,35 +204,135 @@ static struct scheduler_worker *scheduler_pick_worker(struct scheduler *schedule
   return best;
 }
 
-/* Submits lines while a slot is free and the gather window allows. */
-static void scheduler_fill_slots(struct scheduler *scheduler) {
-  while (!scheduler->input_done && !scheduler->stop_reason) {
-    struct scheduler_worker *target = scheduler_pick_worker(scheduler);
-    if (!target || !sink_accepts(scheduler->sink, scheduler->next_index))
-      return;
-    struct source_line line;
-    enum source_status status = source_next(scheduler->source, &line);
-    if (status == SOURCE_PENDING)
-      return;
-    if (status == SOURCE_ERROR) {
-      scheduler_warn(scheduler, "%s", source_error(scheduler->source));
-      scheduler->input_failed = true;
-    }
-    if (status != SOURCE_LINE) {
-      scheduler->input_done = true;
-      return;
-    }
-    scheduler->next_index = line.index + 1;
-    /* Take the slot first: an inline worker may hand the result back before returning. */
-    limiter_try_acquire(&target->slots);
-    scheduler->in_flight++;
-    if (!worker_submit(target->worker, &line)) {
-      limiter_release(&target->slots);
-      scheduler->in_flight--;
-      scheduler_warn(scheduler, "cannot start a transfer: out of memory or a libcurl failure");
+static bool scheduler_host_has_room(const struct scheduler *scheduler, const struct job *job) {
+  return !job->host || hosts_has_room(scheduler->hosts, job->host);
+}
+
+/* Keeps a job until its host has room. */
+static void scheduler_park(struct scheduler *scheduler, struct job *job) {
+  job_list_push_back(&job->host->waiting, job);
+  scheduler->jobs_parked++;
+}
+
+/* A new job for the next input line, or NULL (input pending, ended, or failed). */
+static struct job *scheduler_read_job(struct scheduler *scheduler) {
+  struct source_line line;
+  enum source_status status = source_next(scheduler->source, &line);
+  if (status == SOURCE_PENDING)
+    return NULL;
+  if (status == SOURCE_ERROR) {
+    scheduler_warn(scheduler, "%s", source_error(scheduler->source));
+    scheduler->input_failed = true;
+  }
+  if (status != SOURCE_LINE) {
+    scheduler->input_done = true;
+    return NULL;
+  }
+  scheduler->next_index = line.index + 1;
+  struct job *job = job_new(&line);
+  if (!job) {
+    scheduler_warn(scheduler, "out of memory");
+    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+    return NULL;
+  }
+  scheduler->jobs_alive++;
+  job->owner = scheduler;
+  char key[SCHEDULER_HOST_KEY_SIZE];
+  if (scheduler->hosts && !scheduler->deadline_passed && url_host_key(job->url, key, sizeof key)) {
+    job->host = hosts_acquire(scheduler->hosts, key);
+    if (!job->host) {
+      scheduler_emit_stopped(scheduler, job, RESULT_OTHER);
+      scheduler_warn(scheduler, "out of memory");
       scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
-      return;
+      return NULL;
     }
+  }
+  return job;
+}
+
+/* The next job that may start now: one from `ready`, else a new line. Lines whose host is
+ * full are parked, and reading goes on for a line of another host, as far as the look-ahead
+ * and the gather window allow. */
+static struct job *scheduler_next_startable(struct scheduler *scheduler) {
+  struct job *job;
+  while ((job = job_list_pop_front(&scheduler->ready))) {
+    if (scheduler_host_has_room(scheduler, job))
+      return job;
+    scheduler_park(scheduler, job);
+  }
+  /* Jobs waiting for their host or for a retry hold no slot, so without this bound a dead
+   * host (or a busy one) would let reading run ahead through the whole input. */
+  while (!scheduler->input_done && !scheduler->stop_reason &&
+         scheduler->jobs_parked + scheduler->retrying.count < scheduler->look_ahead_limit &&
+         sink_accepts(scheduler->sink, scheduler->next_index)) {
+    job = scheduler_read_job(scheduler);
+    if (!job)
+      return NULL;
+    if (scheduler_host_has_room(scheduler, job))
+      return job;
+    scheduler_park(scheduler, job);
+  }
+  return NULL;
+}
+
+/* True when --rate lets one more request start now; otherwise the rate timer is set. */
+static bool scheduler_rate_allows(struct scheduler *scheduler) {
+  if (!scheduler->rate_timer)
+    return true;
+  int64_t wait_us = rate_bucket_wait_us(&scheduler->rate, rate_now_us());
+  if (wait_us == 0)
+    return true;
+  if (!evtimer_pending(scheduler->rate_timer, NULL)) {
+    struct timeval delay = {.tv_sec = wait_us / 1000000, .tv_usec = wait_us % 1000000};
+    evtimer_add(scheduler->rate_timer, &delay);
+  }
+  return false;
+}
+
+static void scheduler_start(struct scheduler *scheduler, struct scheduler_worker *target,
+                            struct job *job) {
+  if (scheduler->rate_timer)
+    rate_bucket_take(&scheduler->rate, rate_now_us());
+  job->attempts++;
+  if (job->host)
+    job->host->in_flight++;
+  /* Take the slot first: an inline worker may hand the result back before returning. */
+  limiter_try_acquire(&target->slots);
+  if (!worker_submit(target->worker, job)) {
+    limiter_release(&target->slots);
+    if (job->host)
+      job->host->in_flight--;
+    scheduler_warn(scheduler, "cannot start a transfer: out of memory or a libcurl failure");
+    scheduler_emit_stopped(scheduler, job, RESULT_OTHER);
+    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+  }
+}
+
+/* After the deadline: lines still readable without waiting get their "deadline" result. */
+static void scheduler_drain_after_deadline(struct scheduler *scheduler) {
+  while (!scheduler->input_done && !scheduler->stop_reason &&
+         sink_accepts(scheduler->sink, scheduler->next_index)) {
+    struct job *job = scheduler_read_job(scheduler);
+    if (!job)
+      return;
+    scheduler_emit_stopped(scheduler, job, RESULT_DEADLINE);
+  }
+}
+
+/* Starts jobs while a slot, the rate and the hosts allow. */
+static void scheduler_fill_slots(struct scheduler *scheduler) {
+  if (scheduler->deadline_passed) {
+    scheduler_drain_after_deadline(scheduler);
+    return;
+  }
+  while (!scheduler->stop_reason) {
+    struct scheduler_worker *target = scheduler_pick_worker(scheduler);
+    if (!target || !scheduler_rate_allows(scheduler))
+      return;
+    struct job *job = scheduler_next_startable(scheduler);
+    if (!job)
+      return;
+    scheduler_start(scheduler, target, job);
   }
 }
 
@@ -162,26 +348,75 @@ static void scheduler_pump(struct scheduler *scheduler) {
   do {
     scheduler->pump_again = false;
     scheduler_fill_slots(scheduler);
-  } while (scheduler->pump_again && !scheduler->input_done && !scheduler->stop_reason);
+  } while (scheduler->pump_again && !scheduler->stop_reason);
   scheduler->pumping = false;
   scheduler_finish_if_done(scheduler);
 }
 
-static void scheduler_on_result(void *arg, uint64_t index, bool ok, const char *json,
-                                size_t length) {
+/* ---- retries ------------------------------------------------------------------------- */
+
+static void scheduler_on_retry_due(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct job *job = arg;
+  struct scheduler *scheduler = job->owner;
+  job_list_remove(&scheduler->retrying, job);
+  event_free(job->retry_timer);
+  job->retry_timer = NULL;
+  job_list_push_back(&scheduler->ready, job);
+  scheduler_pump(scheduler);
+}
+
+/* The wait before the job's next try in milliseconds, or -1 for no retry: tries used up, or
+ * a Retry-After longer than --retry-max-delay. */
+static int64_t scheduler_retry_wait_ms(struct scheduler *scheduler, const struct job *job) {
+  const struct afetch_options *options = scheduler->options;
+  if (job->attempts > options->retries)
+    return -1;
+  /* A Retry-After of this attempt's response replaces the backoff. */
+  if (job->has_retry_after && job->retry_after_attempt == job->attempts) {
+    int64_t asked_ms = job->retry_after_s * 1000;
+    return asked_ms <= options->retry_max_delay_ms ? asked_ms : -1;
+  }
+  return retry_backoff_ms(job->attempts, options->retry_delay_ms, options->retry_max_delay_ms,
+                          retry_random(&scheduler->random_state));
+}
+
+/* Sets the job's retry timer. False when the timer cannot be made. */
+static bool scheduler_retry_later(struct scheduler *scheduler, struct job *job, int64_t wait_ms) {
+  job->retry_timer = evtimer_new(scheduler->base, scheduler_on_retry_due, job);
+  struct timeval delay = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
+  if (!job->retry_timer || evtimer_add(job->retry_timer, &delay) < 0) {
+    if (job->retry_timer)
+      event_free(job->retry_timer);
+    job->retry_timer = NULL;
+    return false;
+  }
+  job_list_push_back(&scheduler->retrying, job);
+  return true;
+}
+
+/* ---- worker results ------------------------------------------------------------------ */
+
+static void scheduler_on_result(void *arg, const struct worker_outcome *outcome) {
   struct scheduler_worker *from = arg;
   struct scheduler *scheduler = from->scheduler;
+  struct job *job = outcome->job;
   limiter_release(&from->slots);
-  scheduler->in_flight--;
-  if (!ok)
-    scheduler->any_not_ok = true;
-  bool written = json && length > 0 && sink_emit_json(scheduler->sink, index, json, length) == 0;
-  if (!written && !scheduler->stop_reason) {
-    int error = json && length > 0 ? sink_error(scheduler->sink) : ENOMEM;
-    if (error != EPIPE) /* a closed pipe (`| head`) ends the run quietly */
-      scheduler_warn(scheduler, "cannot write results: %s", strerror(error));
-    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+  if (job->host) {
+    job->host->in_flight--;
+    struct job *next = job_list_pop_front(&job->host->waiting);
+    if (next) {
+      scheduler->jobs_parked--;
+      job_list_push_back(&scheduler->ready, next);
+    }
   }
+  bool stopping = scheduler->stop_reason || scheduler->deadline_passed;
+  int64_t wait_ms = outcome->transient && !stopping ? scheduler_retry_wait_ms(scheduler, job) : -1;
+  if (wait_ms < 0 || !scheduler_retry_later(scheduler, job, wait_ms))
+    scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->length);
+  if (scheduler->stop_reason && !scheduler->workers_stopped)
+    scheduler_stop(scheduler, scheduler->stop_reason); /* the output failed */
   scheduler_pump(scheduler);
 }
 
@@ -192,6 +427,34 @@ static void scheduler_on_signal(evutil_socket_t signal_number, short what, void 
   struct scheduler *scheduler = arg;
   scheduler_stop(scheduler, signal_number == SIGINT ? AFETCH_EXIT_SIGINT : AFETCH_EXIT_SIGTERM);
 }
+
+static void scheduler_on_rate_timer(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  scheduler_pump(arg);
+}
+
+/* --deadline: stop everything, report what is unfinished, and read what can be read without
+ * waiting (regular files) to report it too. */
+static void scheduler_on_deadline(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct scheduler *scheduler = arg;
+  if (scheduler->stop_reason || scheduler->finished)
+    return;
+  scheduler->deadline_passed = true;
+  scheduler->any_not_ok = true; /* the run did not finish: exit 1 whatever came back */
+  scheduler_warn(scheduler,
+                 "the deadline of %.3g s passed: unfinished URLs are reported as "
+                 "\"deadline\"",
+                 (double)scheduler->options->deadline_ms / 1000.0);
+  source_end_at_streams(scheduler->source);
+  scheduler_flush_waiting_jobs(scheduler, RESULT_DEADLINE);
+  scheduler_stop_workers(scheduler, RESULT_DEADLINE);
+  scheduler_pump(scheduler);
+}
+
+/* ---- set-up -------------------------------------------------------------------------- */
 
 /* One inline worker, or --threads workers splitting -c between them. */
 static bool scheduler_start_workers(struct scheduler *scheduler) {
@@ -217,6 +480,26 @@ static bool scheduler_start_workers(struct scheduler *scheduler) {
   return true;
 }
 
+/* The per-host table, the rate bucket and the deadline timer, as the options ask. */
+static bool scheduler_start_policies(struct scheduler *scheduler) {
+  const struct afetch_options *options = scheduler->options;
+  scheduler->look_ahead_limit = sink_window_for(options->concurrency);
+  scheduler->random_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+  if (options->per_host > 0 && !(scheduler->hosts = hosts_new(options->per_host)))
+    return false;
+  if (options->rate_per_second > 0) {
+    rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());
+    if (!(scheduler->rate_timer = evtimer_new(scheduler->base, scheduler_on_rate_timer, scheduler)))
+      return false;
+  }
+  if (options->deadline_ms > 0) {
+    scheduler->deadline_timer = evtimer_new(scheduler->base, scheduler_on_deadline, scheduler);
+    if (!scheduler->deadline_timer)
+      return false;
+  }
+  return true;
+}
+
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
                                 struct sink *sink) {
   struct scheduler *scheduler = calloc(1, sizeof *scheduler);
@@ -225,12 +508,14 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->base = base;
   scheduler->options = options;
   scheduler->sink = sink;
+  json_writer_init(&scheduler->json);
   scheduler_raise_fd_limit(scheduler);
   scheduler->sigint_event = evsignal_new(base, SIGINT, scheduler_on_signal, scheduler);
   scheduler->sigterm_event = evsignal_new(base, SIGTERM, scheduler_on_signal, scheduler);
   if (!scheduler->sigint_event || !scheduler->sigterm_event ||
       evsignal_add(scheduler->sigint_event, NULL) < 0 ||
-      evsignal_add(scheduler->sigterm_event, NULL) < 0 || !scheduler_start_workers(scheduler)) {
+      evsignal_add(scheduler->sigterm_event, NULL) < 0 || !scheduler_start_policies(scheduler) ||
+      !scheduler_start_workers(scheduler)) {
     scheduler_free(scheduler);
     return NULL;
   }
@@ -239,6 +524,11 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
 
 enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *source) {
   scheduler->source = source;
+  if (scheduler->deadline_timer) {
+    long ms = scheduler->options->deadline_ms;
+    struct timeval deadline = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    evtimer_add(scheduler->deadline_timer, &deadline);
+  }
   scheduler_pump(scheduler);
   if (!scheduler->finished)
     event_base_dispatch(scheduler->base);
@@ -255,9 +545,27 @@ void scheduler_free(struct scheduler *scheduler) {
   for (unsigned i = 0; i < scheduler->worker_count; i++)
     worker_free(scheduler->workers[i].worker);
   free(scheduler->workers);
+  /* Jobs left only after an early failure: free them with their timers and hosts. */
+  struct job_list left = {0};
+  job_list_take_all(&left, &scheduler->ready);
+  job_list_take_all(&left, &scheduler->retrying);
+  if (scheduler->hosts)
+    hosts_take_all_waiting(scheduler->hosts, &left);
+  struct job *job;
+  while ((job = job_list_pop_front(&left))) {
+    if (job->retry_timer)
+      event_free(job->retry_timer);
+    job_free(job);
+  }
+  hosts_free(scheduler->hosts);
+  if (scheduler->rate_timer)
+    event_free(scheduler->rate_timer);
+  if (scheduler->deadline_timer)
+    event_free(scheduler->deadline_timer);
   if (scheduler->sigint_event)
     event_free(scheduler->sigint_event);
   if (scheduler->sigterm_event)
     event_free(scheduler->sigterm_event);
+  json_writer_free(&scheduler->json);
   free(scheduler);
 }

@@ -29,6 +29,7 @@ struct source {
   size_t current;
   bool current_at_eof;
   bool stopped;
+  bool end_at_streams; /* source_end_at_streams(): a pipe or terminal ends the input */
   struct evbuffer *buffer;
   struct event *read_event; /* on the current input when it is watched */
   bool read_event_armed;
@@ -232,6 +233,10 @@ enum source_status source_next(struct source *source, struct source_line *line) 
       continue;
     }
     struct source_input *input = &source->inputs[source->current];
+    if (!input->read_on_demand && source->end_at_streams) {
+      source_stop(source);
+      break;
+    }
     if (!input->read_on_demand && source_watch_current(source))
       return SOURCE_PENDING;
     if (source_read_chunk(source) < 0)
@@ -247,6 +252,8 @@ void source_stop(struct source *source) {
     source->read_event_armed = false;
   }
 }
+
+void source_end_at_streams(struct source *source) { source->end_at_streams = true; }
 
 const char *source_error(const struct source *source) { return source->error; }
 

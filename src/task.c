@@ -1,21 +1,21 @@
 /* One URL's lifecycle on a reusable easy handle. */
 #include "afetch/task.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "afetch/job.h"
 #include "afetch/options.h"
 #include "afetch/source.h"
 
 struct task {
   CURL *easy;
-  char *line; /* the URL as fetched: the input line, with a scheme added if it had none */
-  size_t line_capacity;
-  size_t scheme_added; /* bytes of "http://" put in front of the line */
+  struct job *job; /* the URL being fetched; borrowed while the transfer runs */
   unsigned id;
+  enum afetch_http_version http_version;
+  bool pipewait; /* CURLOPT_PIPEWAIT is on */
   uint64_t index;
   uint64_t body_bytes;
   bool response_started; /* a header arrived: curl's info describes this transfer */
@@ -53,11 +53,13 @@ static bool task_environment_has_proxy(void) {
 }
 
 /* Settings that are the same for every request, set once per handle. */
-static bool task_configure(struct task *task, const struct afetch_options *options) {
+static bool task_configure(struct task *task, const struct afetch_options *options, CURLSH *share) {
   CURL *easy = task->easy;
   bool ok = true;
 #define TASK_SET(option, value) ok = ok && curl_easy_setopt(easy, option, value) == CURLE_OK
   TASK_SET(CURLOPT_PRIVATE, task);
+  if (share)
+    TASK_SET(CURLOPT_SHARE, share);
   TASK_SET(CURLOPT_WRITEFUNCTION, task_on_body);
   TASK_SET(CURLOPT_WRITEDATA, task);
   TASK_SET(CURLOPT_HEADERFUNCTION, task_on_header);
@@ -103,48 +105,18 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   return ok;
 }
 
-struct task *task_new(const struct afetch_options *options, unsigned id) {
+struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share) {
   struct task *task = calloc(1, sizeof *task);
   if (!task)
     return NULL;
   task->id = id;
+  task->http_version = options->http_version;
   task->easy = curl_easy_init();
-  if (!task->easy || !task_configure(task, options)) {
+  if (!task->easy || !task_configure(task, options, share)) {
     task_free(task);
     return NULL;
   }
   return task;
-}
-
-/* True when text starts with "scheme://" (RFC 3986 scheme characters), so that a "://" later
- * in a query string does not count. */
-static bool task_names_scheme(const char *text) {
-  if (!isalpha((unsigned char)text[0]))
-    return false;
-  size_t i = 1;
-  while (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' || text[i] == '.')
-    i++;
-  return strncmp(text + i, "://", 3) == 0;
-}
-
-/* Keeps the URL to fetch: the input line, with "http://" in front when it names no scheme
- * (curl would guess one from the host name; the contract says http, as curl's tool does). */
-static bool task_keep_url(struct task *task, const struct source_line *line) {
-  static const char default_scheme[] = "http://";
-  size_t prefix = task_names_scheme(line->text) ? 0 : sizeof default_scheme - 1;
-  size_t needed = prefix + line->length + 1;
-  if (needed > task->line_capacity) {
-    char *grown = realloc(task->line, needed);
-    if (!grown)
-      return false;
-    task->line = grown;
-    task->line_capacity = needed;
-  }
-  task->scheme_added = prefix;
-  memcpy(task->line, default_scheme, prefix);
-  memcpy(task->line + prefix, line->text, line->length);
-  task->line[prefix + line->length] = '\0';
-  return true;
 }
 
 static bool task_reject(struct task *task, const char *reason) {
@@ -153,32 +125,46 @@ static bool task_reject(struct task *task, const char *reason) {
   return false;
 }
 
-bool task_prepare(struct task *task, const struct source_line *line) {
-  task->index = line->index;
+bool task_prepare(struct task *task, struct job *job) {
+  task->job = job;
+  task->index = job->index;
   task->body_bytes = 0;
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
-  if (!task_keep_url(task, line))
-    return task_reject(task, "out of memory");
-  if (line->too_long) {
+  if (job->too_long) {
     char reason[96];
     snprintf(reason, sizeof reason, "line longer than %d bytes", SOURCE_MAX_LINE);
     return task_reject(task, reason);
   }
-  if (memchr(line->text, '\0', line->length))
+  if (memchr(job->url, '\0', job->length))
     return task_reject(task, "line contains a NUL byte");
   /* curl's URL parser judges the rest when the transfer starts (CURLE_URL_MALFORMAT, or
    * CURLE_UNSUPPORTED_PROTOCOL outside http/https): parsing here as well would double the
    * parse on the hot path. */
-  if (curl_easy_setopt(task->easy, CURLOPT_URL, task->line) != CURLE_OK)
+  const char *url = job->url; /* a pointer, not the flexible array: curl's type checks */
+  if (curl_easy_setopt(task->easy, CURLOPT_URL, url) != CURLE_OK)
     return task_reject(task, "out of memory");
+  /* Where HTTP/2 may be spoken (https, or --http2), a transfer waits for a connection being
+   * set up to its host and multiplexes on it, rather than opening a connection of its own.
+   * Not for plain HTTP/1.1: there the wait only costs (measured: 2.5x the instructions). */
+  bool may_multiplex =
+      task->http_version != AFETCH_HTTP_1_1 &&
+      (task->http_version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
+  if (may_multiplex != task->pipewait) {
+    curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, may_multiplex ? 1L : 0L);
+    task->pipewait = may_multiplex;
+  }
   return true;
 }
 
 CURL *task_easy(struct task *task) { return task->easy; }
 
 unsigned task_id(const struct task *task) { return task->id; }
+
+struct job *task_job(const struct task *task) {
+  return task->job;
+}
 
 struct task *task_of_easy(CURL *easy) {
   struct task *task = NULL;
@@ -253,7 +239,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   CURL *easy = task->easy;
   char *text = NULL;
   long number = 0;
-  result->url = task->line;
+  result->url = task->job->url;
   result->attempts = 1;
   result->size = task->body_bytes;
   if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
@@ -277,7 +263,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
 
 /* Fills an invalid_url result: the line as it was given, the reason, nothing fetched. */
 static void task_invalid_result(struct task *task, long curl_code, struct afetch_result *result) {
-  result->url = task->line + task->scheme_added;
+  result->url = job_given_url(task->job);
   result->error = RESULT_INVALID_URL;
   result->error_message = task->message;
   result->curl_code = curl_code;
@@ -287,7 +273,7 @@ static void task_invalid_result(struct task *task, long curl_code, struct afetch
  * rare path, ask curl's URL parser why, for the message. */
 static void task_explain_bad_url(struct task *task) {
   CURLU *url = curl_url();
-  CURLUcode why = url ? curl_url_set(url, CURLUPART_URL, task->line, 0) : CURLUE_OUT_OF_MEMORY;
+  CURLUcode why = url ? curl_url_set(url, CURLUPART_URL, task->job->url, 0) : CURLUE_OUT_OF_MEMORY;
   if (why != CURLUE_OK)
     snprintf(task->message, sizeof task->message, "%s", curl_url_strerror(why));
   curl_url_cleanup(url);
@@ -322,6 +308,13 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     result->error_message = task->message[0] ? task->message : curl_easy_strerror(code);
   } else if (result->status >= 400) {
     result->error = RESULT_HTTP;
+    /* 429 and 503 (and others) may say when to come back; 0 is curl's "no header". */
+    curl_off_t retry_after = 0;
+    if (curl_easy_getinfo(task->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after > 0) {
+      result->has_retry_after = true;
+      result->retry_after_s = (int64_t)retry_after;
+    }
     snprintf(task->message, sizeof task->message, "HTTP status %ld", result->status);
     result->error_message = task->message;
   }
@@ -332,7 +325,7 @@ void task_stopped_result(struct task *task, enum result_error why, struct afetch
   if (task->response_started) {
     task_read_transfer(task, result);
   } else {
-    result->url = task->line;
+    result->url = task->job->url;
     result->attempts = 1;
   }
   result->error = why;
@@ -344,6 +337,5 @@ void task_free(struct task *task) {
     return;
   if (task->easy)
     curl_easy_cleanup(task->easy);
-  free(task->line);
   free(task);
 }

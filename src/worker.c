@@ -11,25 +11,19 @@
 
 #include <event2/event.h>
 
+#include "afetch/job.h"
 #include "afetch/json_writer.h"
 #include "afetch/loop.h"
-#include "afetch/source.h"
+#include "afetch/retry.h"
 #include "afetch/task.h"
-
-/* A line on its way into a threaded worker. */
-struct worker_line {
-  uint64_t index;
-  char *text; /* owned copy */
-  size_t length;
-  bool too_long;
-};
 
 /* A result on its way out of a threaded worker. */
 struct worker_done {
-  uint64_t index;
+  struct job *job;
   char *json; /* owned copy */
   size_t length;
   bool ok;
+  bool transient;
 };
 
 struct worker {
@@ -43,6 +37,7 @@ struct worker {
   struct event_base *run_base;
   bool owns_run_base;
   struct loop *loop;
+  CURLSH *share; /* TLS sessions, shared by this loop's handles (one thread: no locks) */
   /* Up to `capacity` tasks, created as needed and reused; busy[i] says tasks[i] is in
    * flight; idle[] is a stack of the others. */
   struct task **tasks;
@@ -56,7 +51,7 @@ struct worker {
   pthread_t thread;
   bool thread_started;
   pthread_mutex_t lock;
-  struct worker_line *inbox; /* ring of `capacity` */
+  struct job **inbox; /* ring of `capacity` */
   unsigned inbox_head, inbox_count;
   struct worker_done *outbox; /* ring of `capacity` */
   unsigned outbox_head, outbox_count;
@@ -68,7 +63,7 @@ struct worker {
   struct event *inbox_event;  /* on run_base */
   struct event *outbox_event; /* on the caller's base */
   /* Scratch copies taken out of the rings, so callbacks run without the lock held. */
-  struct worker_line *taken_lines;
+  struct job **taken_jobs;
   struct worker_done *taken_done;
 };
 
@@ -86,17 +81,34 @@ static void worker_clear_wakeup(int fd) {
 
 /* ---- the transfer side ---------------------------------------------------------------- */
 
-/* Hands a result to the caller: directly when inline, through the outbox when threaded. */
-static void worker_deliver(struct worker *worker, const struct afetch_result *result) {
+/* Hands a job's result to the caller: directly when inline, through the outbox when
+ * threaded. The job carries what spans attempts (tries, the latest Retry-After). */
+static void worker_deliver(struct worker *worker, struct job *job, struct afetch_result *result) {
+  if (result->attempts > 0)
+    result->attempts = job->attempts;
+  if (result->has_retry_after) {
+    job->has_retry_after = true;
+    job->retry_after_s = result->retry_after_s;
+    job->retry_after_attempt = job->attempts;
+  } else if (job->has_retry_after) {
+    result->has_retry_after = true;
+    result->retry_after_s = job->retry_after_s;
+  }
   json_writer_reset(&worker->json);
   result_write_json(result, &worker->json);
   bool ok = result_is_ok(result);
+  bool transient = !ok && retry_is_transient(result);
   if (!worker->threaded) {
-    worker->on_result(worker->on_result_arg, result->index, ok, worker->json.data,
-                      worker->json.length);
+    struct worker_outcome outcome = {.job = job,
+                                     .ok = ok,
+                                     .transient = transient,
+                                     .json = worker->json.data,
+                                     .length = worker->json.length};
+    worker->on_result(worker->on_result_arg, &outcome);
     return;
   }
-  struct worker_done done = {.index = result->index, .length = worker->json.length, .ok = ok};
+  struct worker_done done = {
+      .job = job, .length = worker->json.length, .ok = ok, .transient = transient};
   done.json = malloc(worker->json.length + 1);
   if (done.json)
     memcpy(done.json, worker->json.data, worker->json.length + 1);
@@ -115,7 +127,7 @@ static struct task *worker_take_idle_task(struct worker *worker) {
     return worker->idle[--worker->idle_count];
   if (worker->task_count >= worker->capacity)
     return NULL;
-  struct task *task = task_new(worker->options, worker->task_count);
+  struct task *task = task_new(worker->options, worker->task_count, worker->share);
   if (task)
     worker->tasks[worker->task_count++] = task;
   return task;
@@ -126,16 +138,16 @@ static void worker_return_task(struct worker *worker, struct task *task) {
   worker->idle[worker->idle_count++] = task;
 }
 
-/* Starts one line's transfer, or reports it as invalid at once. */
-static bool worker_start_line(struct worker *worker, const struct source_line *line) {
+/* Starts one job's transfer, or reports it as invalid at once. */
+static bool worker_start_job(struct worker *worker, struct job *job) {
   struct task *task = worker_take_idle_task(worker);
   if (!task)
     return false;
-  if (!task_prepare(task, line)) {
+  if (!task_prepare(task, job)) {
     struct afetch_result result;
     task_result(task, CURLE_OK, &result);
     worker_return_task(worker, task);
-    worker_deliver(worker, &result);
+    worker_deliver(worker, job, &result);
     return true;
   }
   if (loop_add(worker->loop, task_easy(task)) != CURLM_OK) {
@@ -149,11 +161,13 @@ static bool worker_start_line(struct worker *worker, const struct source_line *l
 static void worker_on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   struct worker *worker = arg;
   struct task *task = task_of_easy(easy);
+  struct job *job = task_job(task);
   struct afetch_result result;
   task_result(task, code, &result);
-  /* The task goes back first: delivering may submit the next line on this same worker. */
+  /* The task goes back first: delivering may submit the next line on this same worker. The
+   * result's strings stay valid: they belong to the job and to the idle task. */
   worker_return_task(worker, task);
-  worker_deliver(worker, &result);
+  worker_deliver(worker, job, &result);
 }
 
 static void worker_cancel_transfers(struct worker *worker, enum result_error why) {
@@ -161,20 +175,20 @@ static void worker_cancel_transfers(struct worker *worker, enum result_error why
     if (!worker->busy[i])
       continue;
     struct task *task = worker->tasks[i];
+    struct job *job = task_job(task);
     loop_remove(worker->loop, task_easy(task));
     struct afetch_result result;
     task_stopped_result(task, why, &result);
     worker_return_task(worker, task);
-    worker_deliver(worker, &result);
+    worker_deliver(worker, job, &result);
   }
 }
 
-/* Reports a line that was never started (a stop came first) with `why`. */
-static void worker_report_unstarted(struct worker *worker, const struct worker_line *line,
-                                    enum result_error why) {
-  struct afetch_result result = {
-      .index = line->index, .url = line->text, .error = why, .curl_code = -1};
-  worker_deliver(worker, &result);
+/* Reports a job that was never started (a stop came first) with `why`. */
+static void worker_report_unstarted(struct worker *worker, struct job *job, enum result_error why) {
+  struct afetch_result result;
+  job_stopped_result(job, why, &result);
+  worker_deliver(worker, job, &result);
 }
 
 /* Worker thread: new lines, a stop or a shutdown have arrived. */
@@ -186,7 +200,7 @@ static void worker_on_inbox(evutil_socket_t fd, short what, void *arg) {
   pthread_mutex_lock(&worker->lock);
   unsigned count = worker->inbox_count;
   for (unsigned i = 0; i < count; i++)
-    worker->taken_lines[i] = worker->inbox[(worker->inbox_head + i) % worker->capacity];
+    worker->taken_jobs[i] = worker->inbox[(worker->inbox_head + i) % worker->capacity];
   worker->inbox_head = (worker->inbox_head + count) % worker->capacity;
   worker->inbox_count = 0;
   bool stop = worker->stop_requested, shutdown = worker->shutdown_requested;
@@ -194,14 +208,9 @@ static void worker_on_inbox(evutil_socket_t fd, short what, void *arg) {
   pthread_mutex_unlock(&worker->lock);
 
   for (unsigned i = 0; i < count; i++) {
-    struct worker_line *taken = &worker->taken_lines[i];
-    struct source_line line = {.index = taken->index,
-                               .text = taken->text,
-                               .length = taken->length,
-                               .too_long = taken->too_long};
-    if (stop || !worker_start_line(worker, &line))
-      worker_report_unstarted(worker, taken, stop ? why : RESULT_OTHER);
-    free(taken->text);
+    struct job *job = worker->taken_jobs[i];
+    if (stop || !worker_start_job(worker, job))
+      worker_report_unstarted(worker, job, stop ? why : RESULT_OTHER);
   }
   if (stop)
     worker_cancel_transfers(worker, why);
@@ -232,24 +241,22 @@ static void worker_on_outbox(evutil_socket_t fd, short what, void *arg) {
   pthread_mutex_unlock(&worker->lock);
   for (unsigned i = 0; i < count; i++) {
     struct worker_done *done = &worker->taken_done[i];
-    worker->on_result(worker->on_result_arg, done->index, done->ok, done->json, done->length);
+    struct worker_outcome outcome = {.job = done->job,
+                                     .ok = done->ok,
+                                     .transient = done->transient,
+                                     .json = done->json,
+                                     .length = done->length};
+    worker->on_result(worker->on_result_arg, &outcome);
     free(done->json);
   }
 }
 
-bool worker_submit(struct worker *worker, const struct source_line *line) {
+bool worker_submit(struct worker *worker, struct job *job) {
   if (!worker->threaded)
-    return worker_start_line(worker, line);
-  struct worker_line copy = {
-      .index = line->index, .length = line->length, .too_long = line->too_long};
-  copy.text = malloc(line->length + 1);
-  if (!copy.text)
-    return false;
-  memcpy(copy.text, line->text, line->length);
-  copy.text[line->length] = '\0';
+    return worker_start_job(worker, job);
   pthread_mutex_lock(&worker->lock);
   bool was_empty = worker->inbox_count == 0;
-  worker->inbox[(worker->inbox_head + worker->inbox_count++) % worker->capacity] = copy;
+  worker->inbox[(worker->inbox_head + worker->inbox_count++) % worker->capacity] = job;
   pthread_mutex_unlock(&worker->lock);
   if (was_empty)
     worker_wake(worker->inbox_fd);
@@ -272,11 +279,11 @@ void worker_stop_all(struct worker *worker, enum result_error why) {
 static bool worker_start_thread(struct worker *worker, struct event_base *caller_base) {
   worker->inbox = calloc(worker->capacity, sizeof *worker->inbox);
   worker->outbox = calloc(worker->capacity, sizeof *worker->outbox);
-  worker->taken_lines = calloc(worker->capacity, sizeof *worker->taken_lines);
+  worker->taken_jobs = calloc(worker->capacity, sizeof *worker->taken_jobs);
   worker->taken_done = calloc(worker->capacity, sizeof *worker->taken_done);
   worker->inbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   worker->outbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (!worker->inbox || !worker->outbox || !worker->taken_lines || !worker->taken_done ||
+  if (!worker->inbox || !worker->outbox || !worker->taken_jobs || !worker->taken_done ||
       worker->inbox_fd < 0 || worker->outbox_fd < 0)
     return false;
   worker->inbox_event =
@@ -317,8 +324,15 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
   worker->tasks = calloc(capacity, sizeof *worker->tasks);
   worker->busy = calloc(capacity, sizeof *worker->busy);
   worker->idle = calloc(capacity, sizeof *worker->idle);
-  worker->loop =
-      worker->run_base ? loop_new(worker->run_base, worker_on_transfer_done, worker) : NULL;
+  worker->loop = worker->run_base
+                     ? loop_new(worker->run_base, capacity, worker_on_transfer_done, worker)
+                     : NULL;
+  worker->share = curl_share_init();
+  if (worker->share &&
+      curl_share_setopt(worker->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    curl_share_cleanup(worker->share);
+    worker->share = NULL; /* TLS sessions are then only resumed per handle */
+  }
   if (!worker->tasks || !worker->busy || !worker->idle || !worker->loop ||
       (threaded && !worker_start_thread(worker, base))) {
     worker_free(worker);
@@ -345,12 +359,12 @@ void worker_free(struct worker *worker) {
   loop_free(worker->loop);
   for (unsigned i = 0; i < worker->task_count; i++)
     task_free(worker->tasks[i]);
+  if (worker->share)
+    curl_share_cleanup(worker->share);
   if (worker->inbox_event)
     event_free(worker->inbox_event);
   if (worker->outbox_event)
     event_free(worker->outbox_event);
-  for (unsigned i = 0; worker->inbox && i < worker->inbox_count; i++)
-    free(worker->inbox[(worker->inbox_head + i) % worker->capacity].text);
   for (unsigned i = 0; worker->outbox && i < worker->outbox_count; i++)
     free(worker->outbox[(worker->outbox_head + i) % worker->capacity].json);
   if (worker->owns_run_base)
@@ -361,7 +375,7 @@ void worker_free(struct worker *worker) {
     close(worker->outbox_fd);
   free(worker->inbox);
   free(worker->outbox);
-  free(worker->taken_lines);
+  free(worker->taken_jobs);
   free(worker->taken_done);
   free(worker->tasks);
   free(worker->busy);

@@ -12,8 +12,12 @@ struct loop;
  * callee may reuse it, add new handles, or free it. Never called from inside libcurl. */
 typedef void (*loop_done_fn)(void *arg, CURL *easy, CURLcode code);
 
-/* The event base must outlive the loop. NULL when libcurl or libevent fail. */
-struct loop *loop_new(struct event_base *base, loop_done_fn on_done, void *arg);
+/* The event base must outlive the loop. The connection cache keeps `max_connections` (the
+ * loop's share of -c): curl's default, 4x the handles attached at the moment, shrinks and
+ * closes reusable connections whenever the loop briefly runs few transfers. NULL when
+ * libcurl or libevent fail. */
+struct loop *loop_new(struct event_base *base, unsigned max_connections, loop_done_fn on_done,
+                      void *arg);
 
 /* Starts a transfer; the handle is the caller's, borrowed until on_done or loop_remove. */
 CURLMcode loop_add(struct loop *loop, CURL *easy);

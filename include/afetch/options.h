@@ -37,6 +37,13 @@ struct afetch_options {
   const char *cacert; /* --cacert, borrowed */
   enum afetch_http_version http_version;
   bool quiet; /* -q */
+  /* Politeness and resilience (0 = off for each). */
+  unsigned retries;        /* -r: extra tries for transient failures */
+  long retry_delay_ms;     /* --retry-delay: first backoff step (default 1000) */
+  long retry_max_delay_ms; /* --retry-max-delay: backoff cap (default 30000) */
+  unsigned per_host;       /* --per-host: in flight per scheme+host+port */
+  double rate_per_second;  /* --rate: request starts per second (token bucket) */
+  long deadline_ms;        /* --deadline: the whole run */
   /* FILE operands, borrowed from argv; none means standard input. */
   char **inputs;
   size_t input_count;

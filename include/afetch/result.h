@@ -36,7 +36,9 @@ struct afetch_result {
   const char *http_version;  /* "1.0", "1.1", "2", "3" */
   const char *remote_ip;
   long redirects;
-  unsigned attempts;
+  unsigned attempts;     /* transfers started for the URL */
+  bool has_retry_after;  /* a response carried Retry-After: the key "retry_after" is written */
+  int64_t retry_after_s; /* its wait in seconds (the latest one) */
   const char *content_type;
   uint64_t size; /* body bytes received */
   struct {

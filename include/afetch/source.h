@@ -44,6 +44,11 @@ enum source_status source_next(struct source *source, struct source_line *line);
 /* Stops watching pipes; later calls answer SOURCE_END. */
 void source_stop(struct source *source);
 
+/* From now on the input ends where it would wait for a pipe or terminal: lines already
+ * buffered and regular files still come out, an unbounded stream is not waited for (the
+ * --deadline rule). */
+void source_end_at_streams(struct source *source);
+
 /* Borrowed message for the last SOURCE_ERROR. */
 const char *source_error(const struct source *source);
 

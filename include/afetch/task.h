@@ -11,18 +11,23 @@
 #include "afetch/result.h"
 
 struct afetch_options;
-struct source_line;
+struct job;
 struct task;
 
 /* A task with its easy handle configured from options (borrowed; must outlive the task).
- * `id` is the owner's number for it (task_id() gives it back). NULL when out of memory. */
-struct task *task_new(const struct afetch_options *options, unsigned id);
+ * `id` is the owner's number for it (task_id() gives it back). `share` (may be NULL) is the
+ * loop's CURLSH: TLS sessions reused across handles. NULL when out of memory. */
+struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share);
 
 unsigned task_id(const struct task *task);
 
-/* Points the task at the line's URL. False when the line is not a usable http(s) URL: the
- * task then describes an invalid_url result and must not be started. */
-bool task_prepare(struct task *task, const struct source_line *line);
+/* The job given to the last task_prepare(). */
+struct job *task_job(const struct task *task);
+
+/* Points the task at the job's URL (the job is borrowed until the result is taken). False
+ * when the line is not a usable http(s) URL: the task then describes an invalid_url result
+ * and must not be started. */
+bool task_prepare(struct task *task, struct job *job);
 
 CURL *task_easy(struct task *task);
 
@@ -30,11 +35,11 @@ CURL *task_easy(struct task *task);
 struct task *task_of_easy(CURL *easy);
 
 /* Fills `result` after a finished transfer with curl's code, or after task_prepare() failed.
- * The result's strings are borrowed from the task and the easy handle: valid until the next
- * task_prepare() or task_free(). */
+ * The result's strings are borrowed from the job, the task and the easy handle: valid until
+ * the next task_prepare() or task_free(). `attempts` is 1, or 0 when nothing was sent. */
 void task_result(struct task *task, CURLcode code, struct afetch_result *result);
 
-/* As task_result() for a transfer stopped before it finished (RESULT_CANCELLED, later
+/* As task_result() for a transfer stopped before it finished (RESULT_CANCELLED or
  * RESULT_DEADLINE): what curl measured so far, with the status if a response had begun. */
 void task_stopped_result(struct task *task, enum result_error why, struct afetch_result *result);
 

@@ -3,7 +3,7 @@
  *
  * Inline workers live on the caller's event base and call back synchronously: the
  * single-threaded default. Threaded workers (--threads) each run an event loop in a thread of
- * their own; lines go in and results come out through two bounded queues, with an eventfd to
+ * their own; jobs go in and results come out through two bounded queues, with an eventfd to
  * wake the other side only when a queue turns non-empty, so a busy run pays for few wake-ups.
  * The caller never submits more than `capacity` lines that have not come back, which bounds
  * both queues. */
@@ -18,12 +18,19 @@
 
 struct afetch_options;
 struct event_base;
-struct source_line;
+struct job;
 struct worker;
 
-/* One finished URL: `json` is borrowed for the call only. Runs on the caller's thread. */
-typedef void (*worker_result_fn)(void *arg, uint64_t index, bool ok, const char *json,
-                                 size_t length);
+/* One finished transfer (or one that never started), back on the caller's thread. */
+struct worker_outcome {
+  struct job *job;  /* the submitted job, back in the caller's hands */
+  bool ok;          /* the contract's "ok" */
+  bool transient;   /* a failure another try may cure (retry_is_transient) */
+  const char *json; /* the result object, borrowed for the call; NULL when out of memory */
+  size_t length;
+};
+
+typedef void (*worker_result_fn)(void *arg, const struct worker_outcome *outcome);
 
 /* `base` is the caller's event base: an inline worker runs its transfers on it; a threaded
  * one uses it to deliver results. Options are borrowed and must outlive the worker. NULL when
@@ -31,9 +38,10 @@ typedef void (*worker_result_fn)(void *arg, uint64_t index, bool ok, const char 
 struct worker *worker_new(struct event_base *base, const struct afetch_options *options,
                           unsigned capacity, bool threaded, worker_result_fn on_result, void *arg);
 
-/* Starts the line's transfer (or reports it invalid). The line is copied. False when out of
- * memory or when curl refuses the handle: the line then has no result. */
-bool worker_submit(struct worker *worker, const struct source_line *line);
+/* Starts the job's transfer (or reports it invalid). The worker borrows the job until it
+ * comes back in an outcome. False when out of memory or when curl refuses the handle: the
+ * job then stays the caller's, with no outcome. */
+bool worker_submit(struct worker *worker, struct job *job);
 
 /* Stops every transfer the worker holds; each is reported with `why`. Inline: before this
  * returns. Threaded: soon after, through on_result. */

@@ -18,7 +18,7 @@
 
 /* ---- tracked resources ---- */
 
-enum tracked_kind { T_MEM, T_JSON, T_PROC, T_TEXT, T_PATH, T_SERVER };
+enum tracked_kind { T_MEM, T_JSON, T_PROC, T_TEXT, T_PATH, T_SERVER, T_NGINX };
 
 struct tracked {
   enum tracked_kind kind;
@@ -52,6 +52,7 @@ static void *track(enum tracked_kind kind, void *ptr) {
 }
 
 static void proc_free(struct h_proc *proc);
+static void nginx_stop(struct h_nginx *nginx);
 
 int h_teardown(void **state) {
   (void)state;
@@ -77,6 +78,10 @@ int h_teardown(void **state) {
       break;
     case T_SERVER:
       h_server_stop(t.ptr);
+      free(t.ptr);
+      break;
+    case T_NGINX:
+      nginx_stop(t.ptr);
       free(t.ptr);
       break;
     }
@@ -725,6 +730,101 @@ struct h_server *h_private_server(bool tls) {
   return track(T_SERVER, server);
 }
 
+static int http_get(int port, const char *path, char **body);
+
+/* ---- nginx ---- */
+
+static void nginx_stop(struct h_nginx *nginx) {
+  if (nginx->proc != NULL) {
+    kill(nginx->proc->pid, SIGTERM); /* nginx's fast shutdown */
+    if (!reap(nginx->proc, 5000))
+      kill_and_reap(nginx->proc);
+    proc_free(nginx->proc);
+    nginx->proc = NULL;
+  }
+  if (nginx->dir[0] != '\0')
+    remove_dir(nginx->dir);
+}
+
+/* nginx's configuration: one worker in the foreground, everything under dir. */
+static void nginx_write_config(const struct h_nginx *nginx, const char *path) {
+  FILE *file = fopen(path, "w");
+  if (file == NULL)
+    fail_msg("cannot write %s: %s", path, strerror(errno));
+  const char *d = nginx->dir;
+  fprintf(file,
+          "daemon off;\nmaster_process off;\nworker_processes 1;\n"
+          "pid %s/nginx.pid;\nerror_log %s/error.log warn;\n"
+          "events { worker_connections 1024; }\n"
+          "http {\n  access_log off;\n"
+          "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
+          "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
+          "  keepalive_requests 100000;\n"
+          "  server {\n    listen 127.0.0.1:%d ssl http2;\n"
+          "    ssl_certificate %s/cert.pem;\n    ssl_certificate_key %s/key.pem;\n"
+          "    location / { return 200 \"ok\\n\"; }\n  }\n"
+          "  server {\n    listen 127.0.0.1:%d;\n    location = /status { stub_status; }\n  }\n"
+          "}\n",
+          d, d, d, d, d, d, d, nginx->https_port, d, d, nginx->status_port);
+  fclose(file);
+}
+
+struct h_nginx *h_private_nginx(void) {
+  const char *bin = env_or("NGINX_BIN", "/usr/sbin/nginx");
+  if (access(bin, X_OK) != 0) {
+    fprintf(stderr, "harness: %s is not installed (Debian: nginx-light); skipping\n", bin);
+    skip();
+  }
+  struct h_nginx *nginx = track(T_NGINX, xrealloc(NULL, sizeof(struct h_nginx)));
+  *nginx = (struct h_nginx){0};
+  snprintf(nginx->dir, sizeof nginx->dir, "%s/afetch-nginx-XXXXXX", tmp_dir());
+  if (mkdtemp(nginx->dir) == NULL) {
+    nginx->dir[0] = '\0';
+    fail_msg("mkdtemp: %s", strerror(errno));
+  }
+  char script[512], config[128], tmp[128];
+  snprintf(script, sizeof script, "%s/tls/gen-cert.sh", env_or("AFETCH_TESTS_DIR", "tests"));
+  const char *gen[] = {"/bin/sh", script, nginx->dir, NULL};
+  if (run_quietly(gen, 60000) != 0)
+    fail_msg("cannot make a certificate for nginx");
+  snprintf(tmp, sizeof tmp, "%s/tmp", nginx->dir);
+  mkdir(tmp, 0700);
+  nginx->https_port = h_unused_port();
+  nginx->status_port = h_unused_port();
+  snprintf(config, sizeof config, "%s/nginx.conf", nginx->dir);
+  nginx_write_config(nginx, config);
+  const char *argv[] = {bin, "-p", nginx->dir, "-c", config, NULL};
+  nginx->proc = spawn(argv, true);
+  if (nginx->proc == NULL)
+    fail_msg("cannot start %s", bin);
+  /* Ready when its status port answers. */
+  double deadline = h_now() + 10.0;
+  for (;;) {
+    char *body = NULL;
+    int got = http_get(nginx->status_port, "/status", &body);
+    free(body);
+    if (got == 0)
+      return nginx;
+    if (reap(nginx->proc, 0))
+      fail_msg("%s exited at start (%s); see %s/error.log", nginx->proc->cmdline,
+               describe_end(nginx->proc), nginx->dir);
+    if (h_now() >= deadline)
+      fail_msg("%s did not answer on port %d within 10 s", nginx->proc->cmdline,
+               nginx->status_port);
+    nap_ms(10);
+  }
+}
+
+long h_nginx_connections(const struct h_nginx *nginx) {
+  char *body = h_http_get(nginx->status_port, "/status");
+  /* "Active connections: 1 \nserver accepts handled requests\n 12 12 40 \n..." */
+  const char *numbers = strstr(body, "requests\n");
+  long accepts = -1;
+  if (numbers == NULL || sscanf(numbers + strlen("requests\n"), "%ld", &accepts) != 1)
+    fail_msg("nginx stub_status not understood: %s", body);
+  return accepts - 1; /* this query's own connection */
+}
+
 /* GET over a plain socket; returns 0 with the body in *body (malloc'd), or -1 with *body a
  * malloc'd message. */
 static int http_get(int port, const char *path, char **body) {
@@ -811,6 +911,20 @@ struct h_stats h_stats(int port) {
 }
 
 void h_reset(int port) { h_http_get(port, "/reset"); }
+
+cJSON *h_arrivals(int port) {
+  char *body = h_http_get(port, "/arrivals");
+  cJSON *json = track(T_JSON, cJSON_Parse(body));
+  const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(json, "dropped");
+  cJSON *arrivals = cJSON_GetObjectItemCaseSensitive(json, "arrivals");
+  if (!cJSON_IsNumber(dropped) || !cJSON_IsArray(arrivals))
+    fail_msg("test server /arrivals should be {\"dropped\":N,\"arrivals\":[...]}, got: %.300s",
+             body);
+  if (dropped->valuedouble != 0)
+    fail_msg("test server /arrivals dropped %.0f entries (its log is full): /reset it first",
+             dropped->valuedouble);
+  return arrivals;
+}
 
 struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout_ms,
                             bool *reached) {

@@ -117,6 +117,25 @@ void h_reset(int port);
  * values (-1: any). Returns the last stats seen; *reached tells whether they matched. */
 struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout_ms, bool *reached);
 
+/* GET /arrivals: the server's log of counted requests since its last /reset, oldest first, as
+ * a borrowed array (its document is tracked) of {"t": arrival in the server's CLOCK_MONOTONIC
+ * seconds, "host": the Host header, "path": the request URI}. Fails the test on errors, and
+ * when the server's log overflowed (it dropped entries). */
+cJSON *h_arrivals(int port);
+
+/* Debian's nginx ($NGINX_BIN, default /usr/sbin/nginx), run as the test's own child with a
+ * prefix, config and self-signed certificate in a temp dir, stopped by h_teardown(): for
+ * what the test server does not speak (HTTP/2). Skips the test when nginx is missing. */
+struct h_nginx {
+  struct h_proc *proc;
+  int https_port;  /* TLS with HTTP/2 and HTTP/1.1 (ALPN); every path answers 200 "ok\n" */
+  int status_port; /* plain HTTP: /status is nginx's stub_status */
+  char dir[64];
+};
+struct h_nginx *h_private_nginx(void);
+/* TCP connections nginx has accepted so far, not counting the query's own. */
+long h_nginx_connections(const struct h_nginx *nginx);
+
 /* GET path over a plain socket; returns the body (tracked), fails the test on error. */
 char *h_http_get(int port, const char *path);
 

@@ -67,6 +67,19 @@ int main(void) {
       TEST(closed_stdout_ends_quietly),
       TEST(sigint_mid_run_leaves_valid_json),
       TEST(sigterm_mid_run_leaves_valid_ndjson),
+      TEST(retries_recover_transient_failures),
+      TEST(retry_after_seconds_is_honoured),
+      TEST(retry_after_date_is_honoured),
+      TEST(long_retry_after_ends_retries),
+      TEST(waiting_retry_holds_no_slot),
+      TEST(per_host_limit_has_no_head_of_line_blocking),
+      TEST(rate_limit_spaces_request_starts),
+      TEST(deadline_stops_unfinished_urls),
+      TEST(deadline_ends_an_open_stdin_stream),
+      TEST(deadline_reaches_urls_waiting_to_retry),
+      TEST(sigterm_reports_waiting_retry_as_cancelled),
+      TEST(http2_multiplexes_requests_on_one_connection),
+      TEST(connections_are_reused),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

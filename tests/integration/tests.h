@@ -26,4 +26,21 @@ void closed_stdout_ends_quietly(void **state);
 void sigint_mid_run_leaves_valid_json(void **state);
 void sigterm_mid_run_leaves_valid_ndjson(void **state);
 
+/* test_resilience.c */
+void retries_recover_transient_failures(void **state);
+void retry_after_seconds_is_honoured(void **state);
+void retry_after_date_is_honoured(void **state);
+void long_retry_after_ends_retries(void **state);
+void waiting_retry_holds_no_slot(void **state);
+void per_host_limit_has_no_head_of_line_blocking(void **state);
+void rate_limit_spaces_request_starts(void **state);
+void deadline_stops_unfinished_urls(void **state);
+void deadline_ends_an_open_stdin_stream(void **state);
+void deadline_reaches_urls_waiting_to_retry(void **state);
+void sigterm_reports_waiting_retry_as_cancelled(void **state);
+void connections_are_reused(void **state);
+
+/* test_http2.c */
+void http2_multiplexes_requests_on_one_connection(void **state);
+
 #endif

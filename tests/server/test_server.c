@@ -20,9 +20,30 @@
  *     /headers           200 JSON echo of method, uri, headers and body
  *     /badutf8           200 with raw invalid UTF-8 in Content-Type
  *     /close             connection dropped without any response
+ *     /flaky/KEY/N       fails the first N requests for KEY, then succeeds (below)
  *     /stats             JSON counters (not counted itself)
- *     /reset             zero the counters (not counted itself)
+ *     /arrivals          JSON log of the counted requests (not counted itself)
+ *     /reset             zero the counters, forget the /flaky keys and the arrival
+ *                        log (not counted itself)
  *     anything else      404 "not found\n"
+ *
+ * /flaky/KEY/N[?status=S][&retry_after=SEC | &retry_after_date=SEC]
+ *     KEY is 1..64 characters of [A-Za-z0-9_-]; N <= 1000000. Each KEY has a
+ *     request counter. Requests 1..N for KEY answer status S (default 503,
+ *     400..599) with body "flaky KEY try K\n" (K: the request's number for
+ *     KEY) and, with retry_after, the header "Retry-After: SEC"; with
+ *     retry_after_date, "Retry-After: <IMF-fixdate of now + SEC>" instead
+ *     (SEC <= 1000000000; giving both is malformed). Later requests answer
+ *     200 "ok KEY\n". Malformed paths or queries: 404 "not found\n". At most
+ *     4096 keys are remembered: a new key beyond that gets 503 "too many
+ *     keys\n" (not counted against the key). Unknown query keys are ignored.
+ *
+ * /arrivals
+ *     {"dropped":D,"arrivals":[{"t":T,"host":H,"path":P},...]}: every counted
+ *     request in arrival order, T its arrival in CLOCK_MONOTONIC seconds
+ *     (microsecond precision), H its Host header ("" without one), P its
+ *     request URI (path and query, cut to 4096 bytes). At most 100000 are
+ *     kept; D counts the ones dropped beyond that.
  */
 
 /* For POLLRDHUP (Linux): see peer_has_hung_up(). */
@@ -42,6 +63,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -64,6 +86,14 @@
 #define MAX_REDIRECTS 1000000u
 /* How often a /delay checks for a hangup once unread data hides it. */
 #define HANGUP_POLL_INTERVAL_MS 50
+/* /flaky bounds. */
+#define FLAKY_MAX_KEYS 4096
+#define FLAKY_MAX_KEY_LENGTH 64
+#define FLAKY_MAX_FAILURES 1000000u
+#define FLAKY_MAX_RETRY_AFTER 1000000000u
+/* /arrivals bounds. */
+#define ARRIVALS_MAX 100000
+#define ARRIVAL_MAX_PATH 4096
 
 /* One listening endpoint: plain HTTP or HTTPS, each with its own evhttp. */
 struct listener_ctx {
@@ -98,6 +128,30 @@ static struct {
   long connections;
 } server;
 
+/* One /flaky key and how many requests it has had. */
+struct flaky_key {
+  char name[FLAKY_MAX_KEY_LENGTH + 1];
+  uint64_t requests;
+};
+
+/* One counted request, as /arrivals reports it. */
+struct arrival {
+  double t;   /* CLOCK_MONOTONIC seconds */
+  char *host; /* Host header, "" without one */
+  char *path; /* request URI, at most ARRIVAL_MAX_PATH bytes */
+};
+
+static struct {
+  struct flaky_key *keys; /* FLAKY_MAX_KEYS slots, allocated on first use */
+  size_t count;
+} flaky;
+
+static struct {
+  struct arrival *items; /* grows up to ARRIVALS_MAX */
+  size_t count, cap;
+  uint64_t dropped;
+} arrivals;
+
 /* Body source for /bytes; referenced, never copied, by the output buffers. */
 static char filler[STREAM_CHUNK_SIZE];
 
@@ -106,7 +160,10 @@ static char filler[STREAM_CHUNK_SIZE];
 static void on_exchange_complete(struct evhttp_request *req, void *arg);
 static void on_connection_closed(struct evhttp_connection *evcon, void *arg);
 
-/* Counts a new request and arranges to hear when it ends, whichever way. */
+static void record_arrival(struct evhttp_request *req);
+
+/* Counts a new request (and logs its arrival) and arranges to hear when it
+ * ends, whichever way. */
 static struct exchange *begin_exchange(struct evhttp_request *req) {
   struct exchange *ex = calloc(1, sizeof(*ex));
   if (ex == NULL)
@@ -119,6 +176,7 @@ static struct exchange *begin_exchange(struct evhttp_request *req) {
   server.exchanges = ex;
 
   server.requests++;
+  record_arrival(req);
   server.in_flight++;
   if (server.in_flight > server.max_in_flight)
     server.max_in_flight = server.in_flight;
@@ -584,6 +642,211 @@ static void handle_bad_utf8(struct exchange *ex) {
   send_formatted(ex->req, HTTP_OK, "text/plain; charset=\xff\xfe", "x");
 }
 
+/* ------------------------------------------------------------ arrival log */
+
+static double monotonic_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A malloc'd copy of at most max bytes of s, or NULL. */
+static char *copy_prefix(const char *s, size_t max) {
+  size_t n = strnlen(s, max);
+  char *copy = malloc(n + 1);
+  if (copy != NULL) {
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+  }
+  return copy;
+}
+
+/* Appends the request to the arrival log, or counts it as dropped when the
+ * log is full (or memory is short). */
+static void record_arrival(struct evhttp_request *req) {
+  const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+  const char *uri = evhttp_request_get_uri(req);
+  struct arrival a;
+  if (arrivals.count == arrivals.cap) {
+    size_t cap = arrivals.cap ? 2 * arrivals.cap : 1024;
+    struct arrival *items;
+    if (cap > ARRIVALS_MAX)
+      cap = ARRIVALS_MAX;
+    if (cap == arrivals.cap || (items = realloc(arrivals.items, cap * sizeof(*items))) == NULL) {
+      arrivals.dropped++;
+      return;
+    }
+    arrivals.items = items;
+    arrivals.cap = cap;
+  }
+  a.t = monotonic_seconds();
+  a.host = copy_prefix(host != NULL ? host : "", ARRIVAL_MAX_PATH);
+  a.path = copy_prefix(uri != NULL ? uri : "", ARRIVAL_MAX_PATH);
+  if (a.host == NULL || a.path == NULL) {
+    free(a.host);
+    free(a.path);
+    arrivals.dropped++;
+    return;
+  }
+  arrivals.items[arrivals.count++] = a;
+}
+
+static void clear_arrivals(void) {
+  size_t i;
+  for (i = 0; i < arrivals.count; i++) {
+    free(arrivals.items[i].host);
+    free(arrivals.items[i].path);
+  }
+  free(arrivals.items);
+  arrivals.items = NULL;
+  arrivals.count = arrivals.cap = 0;
+  arrivals.dropped = 0;
+}
+
+static void handle_arrivals(struct evhttp_request *req) {
+  struct evbuffer *body = evbuffer_new();
+  size_t i;
+  if (body == NULL) {
+    send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  evbuffer_add_printf(body, "{\"dropped\":%" PRIu64 ",\"arrivals\":[", arrivals.dropped);
+  for (i = 0; i < arrivals.count; i++) {
+    const struct arrival *a = &arrivals.items[i];
+    evbuffer_add_printf(body, "%s{\"t\":%.6f,\"host\":", i > 0 ? "," : "", a->t);
+    append_json_cstring(body, a->host);
+    evbuffer_add_printf(body, ",\"path\":");
+    append_json_cstring(body, a->path);
+    evbuffer_add(body, "}", 1);
+  }
+  evbuffer_add_printf(body, "]}\n");
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+  send_complete_reply(req, HTTP_OK, body);
+  evbuffer_free(body);
+}
+
+/* ------------------------------------------------------------------- /flaky */
+
+/* The counter of key (created at 0 if new), or NULL when the table is full. */
+static struct flaky_key *flaky_lookup(const char *key, size_t length) {
+  size_t i;
+  for (i = 0; i < flaky.count; i++)
+    if (strlen(flaky.keys[i].name) == length && memcmp(flaky.keys[i].name, key, length) == 0)
+      return &flaky.keys[i];
+  if (flaky.keys == NULL && (flaky.keys = calloc(FLAKY_MAX_KEYS, sizeof(*flaky.keys))) == NULL)
+    return NULL;
+  if (flaky.count == FLAKY_MAX_KEYS)
+    return NULL;
+  memcpy(flaky.keys[flaky.count].name, key, length);
+  flaky.keys[flaky.count].name[length] = '\0';
+  flaky.keys[flaky.count].requests = 0;
+  return &flaky.keys[flaky.count++];
+}
+
+static void clear_flaky(void) {
+  free(flaky.keys);
+  flaky.keys = NULL;
+  flaky.count = 0;
+}
+
+static bool is_flaky_key(const char *key, size_t length) {
+  size_t i;
+  if (length == 0 || length > FLAKY_MAX_KEY_LENGTH)
+    return false;
+  for (i = 0; i < length; i++) {
+    char c = key[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
+      return false;
+  }
+  return true;
+}
+
+/* What a /flaky query asks for a failing reply. */
+struct flaky_reply {
+  uint64_t status;
+  bool retry_after_given, retry_after_date_given;
+  uint64_t retry_after; /* seconds, either form */
+};
+
+/* Parses status=, retry_after= and retry_after_date= from query (may be NULL). */
+static bool parse_flaky_query(const char *query, struct flaky_reply *reply) {
+  struct evkeyvalq params;
+  const char *status, *seconds, *date;
+  bool ok = true;
+  *reply = (struct flaky_reply){.status = 503};
+  if (query == NULL)
+    return true;
+  /* Initialises params, also when it fails. */
+  if (evhttp_parse_query_str(query, &params) != 0) {
+    evhttp_clear_headers(&params);
+    return false;
+  }
+  status = evhttp_find_header(&params, "status");
+  seconds = evhttp_find_header(&params, "retry_after");
+  date = evhttp_find_header(&params, "retry_after_date");
+  if (status != NULL)
+    ok = parse_decimal(status, 599, &reply->status) && reply->status >= 400;
+  if (ok && seconds != NULL && date != NULL)
+    ok = false;
+  else if (ok && seconds != NULL)
+    ok = reply->retry_after_given =
+        parse_decimal(seconds, FLAKY_MAX_RETRY_AFTER, &reply->retry_after);
+  else if (ok && date != NULL)
+    ok = reply->retry_after_date_given =
+        parse_decimal(date, FLAKY_MAX_RETRY_AFTER, &reply->retry_after);
+  evhttp_clear_headers(&params);
+  return ok;
+}
+
+/* Adds "Retry-After: <IMF-fixdate of now + seconds>". */
+static void add_retry_after_date(struct evkeyvalq *headers, uint64_t seconds) {
+  time_t when = time(NULL) + (time_t)seconds;
+  struct tm tm;
+  char date[64];
+  if (gmtime_r(&when, &tm) != NULL &&
+      strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+    evhttp_add_header(headers, "Retry-After", date);
+}
+
+static void handle_flaky(struct exchange *ex, const char *arg) {
+  struct evhttp_request *req = ex->req;
+  struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+  const char *slash = strchr(arg, '/');
+  size_t key_length = slash != NULL ? (size_t)(slash - arg) : 0;
+  struct flaky_reply reply;
+  struct flaky_key *key;
+  uint64_t failures;
+  char number[32];
+
+  if (slash == NULL || !is_flaky_key(arg, key_length) ||
+      !parse_decimal(slash + 1, FLAKY_MAX_FAILURES, &failures) ||
+      !parse_flaky_query(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), &reply)) {
+    send_not_found(req);
+    return;
+  }
+  key = flaky_lookup(arg, key_length);
+  if (key == NULL) {
+    send_formatted(req, HTTP_SERVUNAVAIL, "text/plain", "too many keys\n");
+    return;
+  }
+  key->requests++;
+  if (key->requests > failures) {
+    send_formatted(req, HTTP_OK, "text/plain", "ok %s\n", key->name);
+    return;
+  }
+  if (reply.retry_after_given) {
+    snprintf(number, sizeof(number), "%" PRIu64, reply.retry_after);
+    evhttp_add_header(headers, "Retry-After", number);
+  } else if (reply.retry_after_date_given) {
+    add_retry_after_date(headers, reply.retry_after);
+  }
+  send_formatted(req, (int)reply.status, "text/plain", "flaky %s try %" PRIu64 "\n", key->name,
+                 key->requests);
+}
+
+/* -------------------------------------------------------------- control */
+
 static void handle_stats(struct evhttp_request *req) {
   send_formatted(req, HTTP_OK, "application/json",
                  "{\"in_flight\":%ld,\"max_in_flight\":%ld,\"requests\":%ld,"
@@ -595,6 +858,8 @@ static void handle_reset(struct evhttp_request *req) {
   server.max_in_flight = server.in_flight;
   server.requests = 0;
   server.connections = 0;
+  clear_flaky();
+  clear_arrivals();
   send_formatted(req, HTTP_OK, "application/json", "{}\n");
 }
 
@@ -614,6 +879,10 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
   }
   if (strcmp(path, "/reset") == 0) {
     handle_reset(req);
+    return;
+  }
+  if (strcmp(path, "/arrivals") == 0) {
+    handle_arrivals(req);
     return;
   }
 
@@ -638,6 +907,8 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_bad_utf8(ex);
   else if (strcmp(path, "/close") == 0)
     drop_exchange_connection(ex);
+  else if ((rest = path_argument(path, "/flaky/")) != NULL)
+    handle_flaky(ex, rest);
   else
     send_not_found(req);
 }
@@ -831,6 +1102,8 @@ out:
   if (server.base != NULL)
     event_base_free(server.base);
   SSL_CTX_free(tls.ssl_ctx);
+  clear_flaky();
+  clear_arrivals();
   libevent_global_shutdown();
   return status;
 }

@@ -49,37 +49,37 @@ static enum cli_outcome parse(struct fixture *f, int argc, char **argv) {
 }
 
 #define ARGC(argv) ((int)(sizeof(argv) / sizeof((argv)[0])) - 1)
-#define PARSE(f, ...)                                                                        \
-  do {                                                                                       \
-    static char *argv_[] = {"afetch", __VA_ARGS__, NULL};                                    \
-    outcome = parse((f), ARGC(argv_), argv_);                                                \
+#define PARSE(f, ...)                                                                              \
+  do {                                                                                             \
+    static char *argv_[] = {"afetch", __VA_ARGS__, NULL};                                          \
+    outcome = parse((f), ARGC(argv_), argv_);                                                      \
   } while (0)
 
 /* Parses argv expecting CLI_RUN, freeing options of an earlier parse in the same test. */
-#define RUN(f, ...)                                                                          \
-  do {                                                                                       \
-    if ((f)->options_live) {                                                                 \
-      cli_options_free(&(f)->options);                                                       \
-      (f)->options_live = false;                                                             \
-    }                                                                                        \
-    enum cli_outcome outcome;                                                                \
-    PARSE(f, __VA_ARGS__);                                                                   \
-    if (outcome != CLI_RUN)                                                                  \
-      fail_msg("expected CLI_RUN for " #__VA_ARGS__ ", got %d; stderr: %s", (int)outcome,    \
-               (f)->err_text);                                                               \
+#define RUN(f, ...)                                                                                \
+  do {                                                                                             \
+    if ((f)->options_live) {                                                                       \
+      cli_options_free(&(f)->options);                                                             \
+      (f)->options_live = false;                                                                   \
+    }                                                                                              \
+    enum cli_outcome outcome;                                                                      \
+    PARSE(f, __VA_ARGS__);                                                                         \
+    if (outcome != CLI_RUN)                                                                        \
+      fail_msg("expected CLI_RUN for " #__VA_ARGS__ ", got %d; stderr: %s", (int)outcome,          \
+               (f)->err_text);                                                                     \
   } while (0)
 
 /* Expects a usage error: exit 2 outcome, "Usage:" on err, nothing on out. */
-#define USAGE_ERROR(f, ...)                                                                  \
-  do {                                                                                       \
-    enum cli_outcome outcome;                                                                \
-    rewind((f)->err);                                                                        \
-    PARSE(f, __VA_ARGS__);                                                                   \
-    if (outcome != CLI_EXIT_USAGE)                                                           \
-      fail_msg("expected CLI_EXIT_USAGE for " #__VA_ARGS__ ", got %d", (int)outcome);        \
-    if (!strstr((f)->err_text, "Usage:"))                                                    \
-      fail_msg("no \"Usage:\" on err for " #__VA_ARGS__ "; err was: %s", (f)->err_text);     \
-    assert_int_equal((f)->out_size, 0);                                                      \
+#define USAGE_ERROR(f, ...)                                                                        \
+  do {                                                                                             \
+    enum cli_outcome outcome;                                                                      \
+    rewind((f)->err);                                                                              \
+    PARSE(f, __VA_ARGS__);                                                                         \
+    if (outcome != CLI_EXIT_USAGE)                                                                 \
+      fail_msg("expected CLI_EXIT_USAGE for " #__VA_ARGS__ ", got %d", (int)outcome);              \
+    if (!strstr((f)->err_text, "Usage:"))                                                          \
+      fail_msg("no \"Usage:\" on err for " #__VA_ARGS__ "; err was: %s", (f)->err_text);           \
+    assert_int_equal((f)->out_size, 0);                                                            \
   } while (0)
 
 /* ---- defaults ---- */
@@ -108,6 +108,12 @@ static void cli_defaults_without_arguments(void **state) {
   assert_null(o->cacert);
   assert_int_equal(o->http_version, AFETCH_HTTP_DEFAULT);
   assert_false(o->quiet);
+  assert_int_equal(o->retries, 0);
+  assert_int_equal(o->retry_delay_ms, 1000);
+  assert_int_equal(o->retry_max_delay_ms, 30000);
+  assert_int_equal(o->per_host, 0);
+  assert_true(o->rate_per_second == 0.0);
+  assert_int_equal(o->deadline_ms, 0);
   assert_int_equal(o->input_count, 0);
   assert_int_equal(f->out_size, 0);
   assert_int_equal(f->err_size, 0);
@@ -168,6 +174,68 @@ static void cli_connect_timeout_accepts_fractional_seconds(void **state) {
   assert_int_equal(f->options.timeout_ms, 30000);
   RUN(f, "--connect-timeout=0.1");
   assert_int_equal(f->options.connect_timeout_ms, 100);
+}
+
+static void cli_retries_short_and_long_forms(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-r", "3");
+  assert_int_equal(f->options.retries, 3);
+  RUN(f, "--retries=5");
+  assert_int_equal(f->options.retries, 5);
+  RUN(f, "--retries", "0");
+  assert_int_equal(f->options.retries, 0);
+  RUN(f, "-r1000");
+  assert_int_equal(f->options.retries, 1000);
+}
+
+static void cli_retry_delay_accepts_zero_and_fractions(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--retry-delay", "0");
+  assert_int_equal(f->options.retry_delay_ms, 0);
+  RUN(f, "--retry-delay", "0.25");
+  assert_int_equal(f->options.retry_delay_ms, 250);
+  RUN(f, "--retry-delay=2");
+  assert_int_equal(f->options.retry_delay_ms, 2000);
+  assert_int_equal(f->options.retry_max_delay_ms, 30000);
+}
+
+static void cli_retry_max_delay_sets_the_backoff_cap(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--retry-max-delay", "5");
+  assert_int_equal(f->options.retry_max_delay_ms, 5000);
+  assert_int_equal(f->options.retry_delay_ms, 1000);
+  RUN(f, "--retry-max-delay=0.5");
+  assert_int_equal(f->options.retry_max_delay_ms, 500);
+}
+
+static void cli_per_host_sets_the_per_host_limit(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--per-host", "2");
+  assert_int_equal(f->options.per_host, 2);
+  RUN(f, "--per-host=1");
+  assert_int_equal(f->options.per_host, 1);
+  assert_int_equal(f->options.concurrency, 10);
+}
+
+static void cli_rate_is_stored_per_second(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--rate", "20/s");
+  assert_true(f->options.rate_per_second == 20.0);
+  RUN(f, "--rate", "90/m");
+  assert_true(f->options.rate_per_second == 1.5);
+  RUN(f, "--rate", "5");
+  assert_true(f->options.rate_per_second == 5.0);
+  RUN(f, "--rate=0.5/s");
+  assert_true(f->options.rate_per_second == 0.5);
+}
+
+static void cli_deadline_accepts_fractional_seconds(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--deadline", "1.5");
+  assert_int_equal(f->options.deadline_ms, 1500);
+  RUN(f, "--deadline=60");
+  assert_int_equal(f->options.deadline_ms, 60000);
+  assert_int_equal(f->options.timeout_ms, 30000);
 }
 
 static void cli_ndjson_selects_line_output(void **state) {
@@ -333,8 +401,8 @@ static void cli_double_dash_ends_options(void **state) {
 
 static void cli_combined_flags_all_apply(void **state) {
   struct fixture *f = *state;
-  RUN(f, "-c", "4", "-t", "1.5", "--ndjson", "--no-location", "-H", "A: b", "-k", "-q",
-      "--http2", "list.txt");
+  RUN(f, "-c", "4", "-t", "1.5", "--ndjson", "--no-location", "-H", "A: b", "-k", "-q", "--http2",
+      "list.txt");
   const struct afetch_options *o = &f->options;
   assert_int_equal(o->concurrency, 4);
   assert_int_equal(o->timeout_ms, 1500);
@@ -425,6 +493,59 @@ static void cli_rejects_bad_connect_timeout(void **state) {
   USAGE_ERROR(f, "--connect-timeout", "soon");
 }
 
+/* Expects a usage error whose message names the option: err starts "afetch: NAME wants"
+ * (compared at the start: USAGE_ERROR rewinds err, so older text may follow the new). */
+#define USAGE_ERROR_NAMING(f, name, ...)                                                           \
+  do {                                                                                             \
+    static const char prefix_[] = "afetch: " name " wants";                                        \
+    USAGE_ERROR(f, __VA_ARGS__);                                                                   \
+    if (strncmp((f)->err_text, prefix_, sizeof prefix_ - 1) != 0)                                  \
+      fail_msg("err does not name " name " for " #__VA_ARGS__ ": %s", (f)->err_text);              \
+  } while (0)
+
+static void cli_rejects_bad_retries(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "-r", "-r", "-1");
+  USAGE_ERROR_NAMING(f, "-r", "-r", "x");
+  USAGE_ERROR_NAMING(f, "--retries", "--retries", "1001");
+  USAGE_ERROR_NAMING(f, "--retries", "--retries=2.5");
+}
+
+static void cli_rejects_bad_retry_delays(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--retry-delay", "--retry-delay", "-1");
+  USAGE_ERROR_NAMING(f, "--retry-delay", "--retry-delay", "soon");
+  USAGE_ERROR_NAMING(f, "--retry-max-delay", "--retry-max-delay", "0");
+  USAGE_ERROR_NAMING(f, "--retry-max-delay", "--retry-max-delay", "-5");
+}
+
+static void cli_rejects_per_host_out_of_range(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--per-host", "--per-host", "0");
+  USAGE_ERROR_NAMING(f, "--per-host", "--per-host", "100001");
+  USAGE_ERROR_NAMING(f, "--per-host", "--per-host", "two");
+}
+
+static void cli_rejects_bad_rates(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "0/s");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "5/h");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "abc");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "-3");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "/s");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "5/");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "inf");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "nan/s");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "2e6");
+}
+
+static void cli_rejects_bad_deadlines(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--deadline", "--deadline", "0");
+  USAGE_ERROR_NAMING(f, "--deadline", "--deadline", "-1");
+  USAGE_ERROR_NAMING(f, "--deadline", "--deadline", "1e300");
+}
+
 static void cli_rejects_max_redirs_below_minus_one(void **state) {
   struct fixture *f = *state;
   USAGE_ERROR(f, "--max-redirs", "-2");
@@ -501,6 +622,8 @@ static void cli_help_prints_usage_to_out(void **state) {
   assert_non_null(strstr(f->out_text, "--concurrency"));
   assert_non_null(strstr(f->out_text, "--ndjson"));
   assert_non_null(strstr(f->out_text, "--timeout"));
+  assert_non_null(strstr(f->out_text, "--per-host"));
+  assert_non_null(strstr(f->out_text, "--deadline"));
   assert_int_equal(f->err_size, 0);
 }
 
@@ -550,6 +673,12 @@ int main(void) {
       T(cli_timeout_accepts_fractional_seconds),
       T(cli_timeout_leaves_connect_timeout_alone),
       T(cli_connect_timeout_accepts_fractional_seconds),
+      T(cli_retries_short_and_long_forms),
+      T(cli_retry_delay_accepts_zero_and_fractions),
+      T(cli_retry_max_delay_sets_the_backoff_cap),
+      T(cli_per_host_sets_the_per_host_limit),
+      T(cli_rate_is_stored_per_second),
+      T(cli_deadline_accepts_fractional_seconds),
       T(cli_ndjson_selects_line_output),
       T(cli_no_location_disables_redirects_and_L_enables_them),
       T(cli_max_redirs_sets_the_limit),
@@ -582,6 +711,11 @@ int main(void) {
       T(cli_rejects_non_numeric_timeout),
       T(cli_rejects_infinite_or_huge_timeout),
       T(cli_rejects_bad_connect_timeout),
+      T(cli_rejects_bad_retries),
+      T(cli_rejects_bad_retry_delays),
+      T(cli_rejects_per_host_out_of_range),
+      T(cli_rejects_bad_rates),
+      T(cli_rejects_bad_deadlines),
       T(cli_rejects_max_redirs_below_minus_one),
       T(cli_rejects_non_numeric_max_redirs),
       T(cli_rejects_missing_option_argument),

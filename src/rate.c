@@ -1,0 +1,50 @@
+/* The --rate token bucket. */
+#include "afetch/rate.h"
+
+#include <math.h>
+#include <time.h>
+
+/* The bucket's size: 20 ms of requests, at least 1.5 tokens. Never two starts at once below
+ * 75/s, and half a token of slack: a timer that wakes a little late loses no time (with a
+ * bucket of exactly one, every late wake-up would lower the rate). */
+#define RATE_BURST_SECONDS 0.02
+#define RATE_MIN_CAPACITY 1.5
+
+void rate_bucket_init(struct rate_bucket *bucket, double per_second, int64_t now_us) {
+  double burst = per_second * RATE_BURST_SECONDS;
+  bucket->tokens_per_us = per_second / 1e6;
+  bucket->capacity = burst > RATE_MIN_CAPACITY ? burst : RATE_MIN_CAPACITY;
+  /* Whole tokens only: the first two starts are a full interval apart, as all later ones. */
+  bucket->tokens = floor(bucket->capacity);
+  bucket->updated_us = now_us;
+}
+
+static void rate_bucket_refill(struct rate_bucket *bucket, int64_t now_us) {
+  if (now_us > bucket->updated_us) {
+    bucket->tokens += (double)(now_us - bucket->updated_us) * bucket->tokens_per_us;
+    if (bucket->tokens > bucket->capacity)
+      bucket->tokens = bucket->capacity;
+  }
+  bucket->updated_us = now_us;
+}
+
+int64_t rate_bucket_wait_us(struct rate_bucket *bucket, int64_t now_us) {
+  rate_bucket_refill(bucket, now_us);
+  if (bucket->tokens >= 1.0)
+    return 0;
+  return (int64_t)ceil((1.0 - bucket->tokens) / bucket->tokens_per_us);
+}
+
+bool rate_bucket_take(struct rate_bucket *bucket, int64_t now_us) {
+  rate_bucket_refill(bucket, now_us);
+  if (bucket->tokens < 1.0)
+    return false;
+  bucket->tokens -= 1.0;
+  return true;
+}
+
+int64_t rate_now_us(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}

@@ -1,0 +1,48 @@
+/* The retry policy: what is transient, and the backoff. */
+#include "afetch/retry.h"
+
+#include <curl/curl.h>
+
+bool retry_is_transient(const struct afetch_result *result) {
+  switch (result->error) {
+  case RESULT_DNS:
+  case RESULT_CONNECT:
+  case RESULT_TIMEOUT:
+    return true;
+  case RESULT_HTTP:
+    switch (result->status) {
+    case 408:
+    case 429:
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return true;
+    default:
+      return false;
+    }
+  case RESULT_OTHER:
+    return result->curl_code == CURLE_PARTIAL_FILE || result->curl_code == CURLE_GOT_NOTHING ||
+           result->curl_code == CURLE_SEND_ERROR || result->curl_code == CURLE_RECV_ERROR;
+  default:
+    return false;
+  }
+}
+
+int64_t retry_backoff_ms(unsigned attempts, long first_ms, long max_ms, uint64_t random) {
+  int64_t ceiling = first_ms;
+  for (unsigned i = 1; i < attempts && ceiling < max_ms; i++)
+    ceiling *= 2;
+  if (ceiling > max_ms)
+    ceiling = max_ms;
+  if (ceiling <= 0)
+    return 0;
+  return (int64_t)(random % ((uint64_t)ceiling + 1));
+}
+
+uint64_t retry_random(uint64_t *state) {
+  uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}

@@ -1,0 +1,44 @@
+/* Connection reuse over HTTP/2: many requests to one host share one multiplexed connection.
+ * Needs Debian's nginx (the test server speaks HTTP/1.1 only). */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "tests.h"
+
+/* 200 URLs to one HTTPS host at -c 20 with extra options; returns the connections nginx
+ * accepted for them, after checking every result is ok over the expected HTTP version. */
+static long connections_for_run(const struct h_nginx *nginx, const char *option,
+                                const char *http_version) {
+  struct h_buf *list = h_text();
+  for (int i = 0; i < 200; i++)
+    h_text_add(list, "https://127.0.0.1:%d/item/%d\n", nginx->https_port, i);
+  const char *file = h_temp_file(list->data, list->len);
+  long before = h_nginx_connections(nginx);
+  const char *args[] = {"-k", "-c", "20", option, file, NULL};
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  h_expect_exit(proc, 0);
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, 200);
+  for (long i = 0; i < 200; i++) {
+    const char *version = h_string(h_result(results, i), "http_version");
+    if (!h_ok(h_result(results, i)) || version == NULL || strcmp(version, http_version) != 0)
+      fail_msg("%s: result %ld is not ok over HTTP/%s (got %s)", proc->cmdline, i, http_version,
+               version ? version : "null");
+  }
+  return h_nginx_connections(nginx) - before;
+}
+
+void http2_multiplexes_requests_on_one_connection(void **state) {
+  (void)state;
+  struct h_nginx *nginx = h_private_nginx();
+  /* HTTP/1.1 needs a connection per request in flight: about 20 (the control). */
+  long http1 = connections_for_run(nginx, "--http1.1", "1.1");
+  /* HTTP/2: requests wait for their loop's first connection and share it (one per event
+   * loop: the suite also runs with --threads=2). */
+  long http2 = connections_for_run(nginx, "--http2", "2");
+  if (http2 > 4 || http1 < 10)
+    fail_msg("200 requests at -c 20 opened %ld connections over HTTP/2 (expected 1 per event "
+             "loop, at most 4) and %ld over HTTP/1.1 (expected about 20)",
+             http2, http1);
+}

@@ -1,0 +1,66 @@
+/* rate.h: the token bucket behind --rate, driven with explicit times. */
+#include "unit_helpers.h"
+
+#include "afetch/rate.h"
+
+static void low_rate_bucket_never_starts_two_at_once(void **state) {
+  (void)state;
+  struct rate_bucket bucket;
+  rate_bucket_init(&bucket, 10.0, 0); /* one start per 100 ms; the bucket holds 1.5 */
+  assert_true(rate_bucket_take(&bucket, 0));
+  assert_false(rate_bucket_take(&bucket, 0));
+  assert_int_equal(rate_bucket_wait_us(&bucket, 0), 100000);
+  assert_int_equal(rate_bucket_wait_us(&bucket, 60000), 40000);
+  assert_false(rate_bucket_take(&bucket, 99999));
+  /* A wake-up 30 ms late loses nothing: the next start is still due at 200 ms. */
+  assert_true(rate_bucket_take(&bucket, 130000));
+  assert_false(rate_bucket_take(&bucket, 199999));
+  assert_true(rate_bucket_take(&bucket, 200000));
+  /* A long idle spell stores up 1.5 tokens: never two starts at once. */
+  assert_true(rate_bucket_take(&bucket, 10000000));
+  assert_false(rate_bucket_take(&bucket, 10000000));
+  assert_int_equal(rate_bucket_wait_us(&bucket, 10000000), 50000);
+}
+
+static void high_rate_bucket_holds_twenty_milliseconds(void **state) {
+  (void)state;
+  struct rate_bucket bucket;
+  rate_bucket_init(&bucket, 1000.0, 0);
+  int burst = 0;
+  while (rate_bucket_take(&bucket, 0))
+    burst++;
+  assert_int_equal(burst, 20);
+  assert_int_equal(rate_bucket_wait_us(&bucket, 0), 1000);
+}
+
+static void starts_over_a_window_match_the_rate(void **state) {
+  (void)state;
+  /* Polled every 250 us for 10 s at 37/s: 370 starts plus the first token; late polls lose
+   * nothing. */
+  struct rate_bucket bucket;
+  rate_bucket_init(&bucket, 37.0, 0);
+  int starts = 0;
+  for (int64_t now = 0; now <= 10000000; now += 250)
+    while (rate_bucket_take(&bucket, now))
+      starts++;
+  assert_in_range(starts, 370, 371);
+}
+
+static void clock_going_backwards_adds_nothing(void **state) {
+  (void)state;
+  struct rate_bucket bucket;
+  rate_bucket_init(&bucket, 1.0, 5000000);
+  assert_true(rate_bucket_take(&bucket, 5000000));
+  assert_false(rate_bucket_take(&bucket, 1000000));
+  assert_true(rate_bucket_wait_us(&bucket, 1000000) > 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(low_rate_bucket_never_starts_two_at_once),
+      cmocka_unit_test(high_rate_bucket_holds_twenty_milliseconds),
+      cmocka_unit_test(starts_over_a_window_match_the_rate),
+      cmocka_unit_test(clock_going_backwards_adds_nothing),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
