@@ -2,8 +2,9 @@
 """Side-by-side benchmark: afetch against curl, xargs+curl, aria2c, wget2 and aiohttp.
 
 Starts a private nginx (echo module) on 127.0.0.1..127.0.0.50, measures its ceiling with wrk,
-then runs every selected workload with every selected tool, several interleaved rounds, and
-prints one markdown table on stdout. Progress goes to stderr. Raw results are saved as JSON
+then runs every selected workload with every selected tool (the download workload D1 only with
+the tools that can save bodies to files), several interleaved rounds, and prints one markdown
+table on stdout. Progress goes to stderr. Raw results are saved as JSON
 under bench/results/; --write-doc regenerates docs/benchmarks.md.
 
 See bench/README.md for the columns, the ratios and the caveats.
@@ -19,6 +20,7 @@ import resource
 import shutil
 import signal
 import socket
+import stat
 import statistics
 import subprocess
 import sys
@@ -42,6 +44,9 @@ PYTHON = os.environ.get("BENCH_PYTHON", "/usr/bin/python3")
 
 LOOPBACK_HOSTS = ["127.0.0.%d" % i for i in range(1, 51)]
 BODY = "afetch benchmark body: " + "x" * 77  # 100 bytes
+MIB = 1024 * 1024
+# Static files nginx serves under /static/ (generated into its prefix): name -> size in bytes.
+STATIC_FILES = {"10k": 10 * 1024, "1m": MIB}
 
 
 # --------------------------------------------------------------------------------------------
@@ -50,16 +55,20 @@ BODY = "afetch benchmark body: " + "x" * 77  # 100 bytes
 
 class Workload:
     """count distinct URLs on /fast/ (or /delay/N/), over `hosts` loopback addresses, at
-    concurrency C."""
+    concurrency C. With static="1m": a download workload, count distinct URLs
+    (/static/1m?i=N) to one static file, every body saved to disk."""
 
-    def __init__(self, name, count, concurrency, delay_ms=0, hosts=1):
+    def __init__(self, name, count, concurrency, delay_ms=0, hosts=1, static=None):
         self.name, self.count, self.concurrency = name, count, concurrency
-        self.delay_ms, self.hosts = delay_ms, hosts
+        self.delay_ms, self.hosts, self.static = delay_ms, hosts, static
+        self.download = static is not None
+        self.body_bytes = STATIC_FILES[static] if static else None
 
     def scaled(self, scale):
         """The same workload with count multiplied by scale (concurrency unchanged)."""
         count = max(10, int(round(self.count * scale)))
-        return Workload(self.name, count, self.concurrency, self.delay_ms, self.hosts)
+        return Workload(self.name, count, self.concurrency, self.delay_ms, self.hosts,
+                        self.static)
 
     def ideal_seconds(self):
         """Lower bound from the server's delay alone: rounds of C requests × delay."""
@@ -70,10 +79,20 @@ class Workload:
 
     def url(self, port, i):
         host = LOOPBACK_HOSTS[i % self.hosts]
-        path = "/delay/%d/%d" % (self.delay_ms, i) if self.delay_ms else "/fast/%d" % i
+        if self.download:
+            path = "/static/%s?i=%d" % (self.static, i)  # distinct URLs, one file
+        elif self.delay_ms:
+            path = "/delay/%d/%d" % (self.delay_ms, i)
+        else:
+            path = "/fast/%d" % i
         return "http://%s:%d%s" % (host, port, path)
 
     def describe(self):
+        if self.download:
+            size = ("%g MiB" % (self.body_bytes / MIB) if self.body_bytes >= MIB
+                    else "%g KiB" % (self.body_bytes / 1024))
+            return "%s: %s × %s bodies saved to disk, C=%d" % (
+                self.name, "{:,}".format(self.count), size, self.concurrency)
         what = "delay %d ms" % self.delay_ms if self.delay_ms else "fast"
         hosts = ", %d hosts" % self.hosts if self.hosts > 1 else ""
         return "%s: %s × %s, C=%d%s" % (self.name, "{:,}".format(self.count), what,
@@ -87,27 +106,36 @@ WORKLOADS = [
     Workload("W3", 100_000, 100),
     Workload("W4", 1_000_000, 100),
     Workload("W5", 10_000, 100, hosts=50),
+    Workload("D1", 1_000, 50, static="1m"),
 ]
 QUICK_WORKLOADS = ["W1", "W2a", "W2b", "W5"]
 
 
 class Tool:
-    """How one peer is run. build(ctx) returns (argv, stdin_path or None)."""
+    """How one peer is run. build(ctx) returns (argv, stdin_path or None) for the W workloads
+    (bodies discarded); download(ctx), if the tool can save bodies to files, the same for the
+    download workloads (D1). Tools without it are skipped there."""
 
     def __init__(self, name, program, build, multi_process=False, count_outputs=False,
-                 note=""):
+                 download=None, note=""):
         self.name, self.program, self.build = name, program, build
         self.multi_process = multi_process  # peak RSS: sum over the process tree (sampled)
         self.count_outputs = count_outputs  # also check: one output file per URL
+        self.download = download
         self.note = note
+
+    def builder(self, workload):
+        return self.download if workload is not None and workload.download else self.build
 
 
 class RunContext:
-    """Everything a tool needs to build its command line for one run."""
+    """Everything a tool needs to build its command line for one run. For a download
+    workload, curl_config names one output file per URL, aria2_list is aria2c's input file
+    (URL, then an indented out= line) and output_dir is the directory all tools save into."""
 
-    def __init__(self, workload, urls_file, curl_config, output_dir, afetch):
+    def __init__(self, workload, urls_file, curl_config, output_dir, afetch, aria2_list=None):
         self.workload, self.urls_file, self.curl_config = workload, urls_file, curl_config
-        self.output_dir, self.afetch = output_dir, afetch
+        self.output_dir, self.afetch, self.aria2_list = output_dir, afetch, aria2_list
         self.c = str(workload.concurrency) if workload else "C"
 
 
@@ -137,6 +165,20 @@ def aria2c_command(ctx):
             "--file-allocation=none", "--max-connection-per-server=1"], None
 
 
+def afetch_download_command(ctx):
+    # afetch names the files OUTDIR/127.0.0.1_PORT/static/1m-<hash of the query>.
+    return [ctx.afetch, "-c", ctx.c, "-o", ctx.output_dir, ctx.urls_file], None
+
+
+def aria2c_download_command(ctx):
+    # The list gives each URL an "out=fN" name (the URLs share one path). -x 1: one
+    # connection per download, as the others. --file-allocation=none as in the W runs (and
+    # moot here: aria2c allocates nothing for files under --no-file-allocation-limit, 5M).
+    return ["aria2c", "-j", ctx.c, "-x", "1", "--deferred-input=true", "-i", ctx.aria2_list,
+            "-d", ctx.output_dir, "--allow-overwrite=true", "--auto-file-renaming=false",
+            "--file-allocation=none", "--console-log-level=warn", "--summary-interval=0"], None
+
+
 def wget2_command(ctx):
     return ["wget2", "-q", "--max-threads", ctx.c, "-O", "/dev/null", "-i", ctx.urls_file], None
 
@@ -146,14 +188,17 @@ def aiohttp_command(ctx):
 
 
 TOOLS = [
-    Tool("afetch", None, afetch_command),
+    Tool("afetch", None, afetch_command, download=afetch_download_command),
     Tool("afetch-threads", None, afetch_threads_command,
          note="afetch --threads N with N = the number of cores."),
-    Tool("curl", "curl", curl_parallel_command),
+    # Downloads: the same command; the config names an output file per URL.
+    Tool("curl", "curl", curl_parallel_command, download=curl_parallel_command),
     Tool("xargs-curl", "xargs", xargs_curl_command, multi_process=True,
          note="one curl process, and so one new connection, per URL."),
     Tool("aria2c", "aria2c", aria2c_command, count_outputs=True,
-         note="aria2c cannot discard bodies: it writes one file per URL into a tmpfs dir."),
+         download=aria2c_download_command,
+         note="aria2c cannot discard bodies: in the W workloads it writes one file per URL "
+              "into a tmpfs dir."),
     Tool("wget2", "wget2", wget2_command),
     Tool("aiohttp", PYTHON, aiohttp_command),
 ]
@@ -167,12 +212,17 @@ def curl_parallel_cap():
     return None
 
 
-def tool_command_lines(tools):
-    """Each tool's command as a shell line with placeholders, for the docs."""
-    ctx = RunContext(None, "urls.txt", "urls.curlrc", "OUTDIR", "afetch")
+def tool_command_lines(tools, download=False):
+    """Each tool's command as a shell line with placeholders, for the docs; with download,
+    those of the tools that can run the download workloads."""
+    if download:
+        ctx = RunContext(None, "urls.txt", "d1.curlrc", "OUTDIR", "afetch", "d1.aria2")
+        tools = [t for t in tools if t.download]
+    else:
+        ctx = RunContext(None, "urls.txt", "urls.curlrc", "OUTDIR", "afetch")
     lines = []
     for tool in tools:
-        argv, stdin_path = tool.build(ctx)
+        argv, stdin_path = (tool.download if download else tool.build)(ctx)
         argv = ["python3" if a == PYTHON else a for a in argv]
         argv = ["bench/peers/aiohttp_fetch.py" if a == AIOHTTP_PEER else a for a in argv]
         line = " ".join(argv) + (" < " + stdin_path if stdin_path else "")
@@ -234,7 +284,7 @@ class NginxServer:
             os.makedirs(os.path.join(self.prefix, sub), exist_ok=True)
         self.conf_path = os.path.join(self.prefix, "nginx.conf")
         self.error_log = os.path.join(self.prefix, "logs", "error.log")
-        for name, size in (("10k", 10 * 1024), ("1m", 1024 * 1024)):
+        for name, size in STATIC_FILES.items():
             with open(os.path.join(self.prefix, "html", "static", name), "wb") as f:
                 f.write(b"a" * size)
 
@@ -307,22 +357,48 @@ def measure_ceiling(server, seconds):
 # Inputs
 # --------------------------------------------------------------------------------------------
 
-def write_inputs(workload, port, directory):
-    """The URL list and the matching curl -K config, generated once per workload."""
+def write_inputs(workload, port, directory, output_dir=None):
+    """The URL list and the matching curl -K config, generated once per workload. For a
+    download workload also aria2c's input file; curl and aria2c save the body of URL N as
+    output_dir/fN (afetch names its files itself). Returns (urls, curl config, aria2 list)."""
     urls_file = os.path.join(directory, workload.name + ".urls.txt")
     curl_config = os.path.join(directory, workload.name + ".curl.cfg")
-    with open(urls_file, "w") as urls, open(curl_config, "w") as cfg:
+    aria2_list = os.path.join(directory, workload.name + ".aria2.txt") if output_dir else None
+    with open(urls_file, "w") as urls, open(curl_config, "w") as cfg, \
+            open(aria2_list or os.devnull, "w") as aria2:
         for i in range(1, workload.count + 1):
             url = workload.url(port, i)
             urls.write(url + "\n")
-            cfg.write('url = "%s"\noutput = "/dev/null"\n' % url)
-    return urls_file, curl_config
+            output = os.path.join(output_dir, "f%d" % i) if output_dir else "/dev/null"
+            cfg.write('url = "%s"\noutput = "%s"\n' % (url, output))
+            if output_dir:
+                aria2.write("%s\n  out=f%d\n" % (url, i))
+    return urls_file, curl_config, aria2_list
 
 
 def scratch_dir_for_outputs():
     """tmpfs when there is one, so aria2c's per-URL files cost no disk I/O."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     return tempfile.mkdtemp(prefix="afetch-bench-out-", dir=base)
+
+
+def filesystem_type(path):
+    try:
+        p = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", path],
+                           capture_output=True, text=True, timeout=10)
+        return p.stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def download_base_dir(workdir):
+    """Where the download workloads save bodies: a disk, not tmpfs, namely the file system of
+    the repository. The run's temp dir when it is on that file system (the usual /tmp on the
+    root disk), else a temp dir under bench/results/ (git-ignored). Returns (path, created)."""
+    if os.stat(workdir).st_dev == os.stat(REPO_DIR).st_dev:
+        return workdir, False
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    return tempfile.mkdtemp(prefix="download-scratch-", dir=RESULTS_DIR), True
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,8 +483,9 @@ def run_measured(argv, stdin, stderr, cwd, timeout, sample_tree):
 
 
 def run_tool_once(tool, ctx, server, timeout, log_dir):
-    """Run one tool on one workload; time it, measure its memory, check its request count."""
-    argv, stdin_path = tool.build(ctx)
+    """Run one tool on one workload; time it, measure its memory, check its request count
+    (and for a download workload, the files it saved)."""
+    argv, stdin_path = tool.builder(ctx.workload)(ctx)
     stderr_path = os.path.join(log_dir, "%s.%s.stderr" % (ctx.workload.name, tool.name))
     rss_path = os.path.join(log_dir, "%s.%s.maxrss" % (ctx.workload.name, tool.name))
     measured_argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv
@@ -419,7 +496,11 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
             wall, exit_code, timed_out, tree_rss = run_measured(
                 measured_argv, stdin, stderr, ctx.output_dir, timeout, tool.multi_process)
         served = server.requests_served() - served_before - 1  # minus the 2nd status request
-        outputs = count_output_files(ctx.output_dir) if tool.count_outputs else None
+        full_size = None
+        if ctx.workload.download:
+            outputs, full_size = count_downloads(ctx.output_dir, ctx.workload.body_bytes)
+        else:
+            outputs = count_output_files(ctx.output_dir) if tool.count_outputs else None
     finally:
         shutil.rmtree(ctx.output_dir, ignore_errors=True)
 
@@ -431,6 +512,8 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
         "max_rss_bytes": read_gnu_time_maxrss(rss_path) * 1024,
         "tree_rss_bytes": tree_rss,
         "output_files": outputs,
+        # Download workloads: how many of them are regular files of the body's exact size.
+        "output_files_full_size": full_size,
     }
     record["problem"] = describe_problem(record, stderr_path)
     record["ok"] = record["problem"] is None
@@ -456,6 +539,23 @@ def count_output_files(directory):
     return n
 
 
+def count_downloads(directory, size):
+    """(entries that are not directories, regular files of exactly size bytes) under
+    directory. A complete download run leaves exactly one such file per URL and nothing else
+    (no temp or control files, no links)."""
+    entries = full = 0
+    for root, _, files in os.walk(directory):
+        for name in files:
+            entries += 1
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_size == size:
+                full += 1
+    return entries, full
+
+
 def describe_problem(record, stderr_path):
     """None if the run fetched everything, else a short reason for the table."""
     expected = record["expected"]
@@ -465,7 +565,11 @@ def describe_problem(record, stderr_path):
         return "exit %d (%s)" % (record["exit"], first_line(stderr_path))
     if record["requests_served"] < expected:
         return "only %d/%d requests reached nginx" % (record["requests_served"], expected)
-    if record["output_files"] is not None and record["output_files"] != expected:
+    if record.get("output_files_full_size") is not None:
+        if record["output_files"] != expected or record["output_files_full_size"] != expected:
+            return "%d/%d complete files, %d files in all" % (
+                record["output_files_full_size"], expected, record["output_files"])
+    elif record["output_files"] is not None and record["output_files"] != expected:
         return "%d/%d files written" % (record["output_files"], expected)
     return None
 
@@ -498,11 +602,15 @@ def summarize(records, workloads, tools):
             if ok:
                 row["wall_s"] = statistics.median(r["wall_s"] for r in ok)
                 row["rps"] = statistics.median(r["rps"] for r in ok)
+                if w.download:
+                    row["mib_s"] = row["rps"] * w.body_bytes / MIB
                 row["rss_bytes"] = statistics.median(peak_rss(r) for r in ok)
                 row["max_single_rss_bytes"] = statistics.median(r["max_rss_bytes"] for r in ok)
             elif all(r["timed_out"] for r in runs):  # show the limit and the best rate it
                 row["wall_at_least_s"] = min(r["wall_s"] for r in runs)  # could have had
                 row["rps_at_most"] = statistics.median(r["rps"] for r in runs)
+                if w.download:
+                    row["mib_s_at_most"] = row["rps_at_most"] * w.body_bytes / MIB
             row["ratios"], row["ratio_is_lower_bound"] = ratios_per_round(runs, afetch_by_round)
             summary.append(row)
     return summary
@@ -531,12 +639,15 @@ def mib(n):
     return "%.1f" % (n / 1048576.0)
 
 
-def format_table(summary, workloads, tools):
-    tool_notes = {t.name: t.note for t in tools if t.note}
-    lines = ["| workload | tool | wall s (median) | req/s (median) | peak RSS MiB | "
-             "afetch/peer (median) | afetch/peer (min) | runs ok |",
-             "|---|---|--:|--:|--:|--:|--:|--:|"]
+def format_table(summary, workloads, tools, download_dir_note=None):
+    """The markdown table, and its notes. With a download workload among the rows, a MiB/s
+    column is added (— for the other workloads)."""
     by_name = {w.name: w for w in workloads}
+    with_mib = any(by_name[r["workload"]].download for r in summary)
+    mib_head, mib_align = ("MiB/s (median) | ", "--:|") if with_mib else ("", "")
+    lines = ["| workload | tool | wall s (median) | %sreq/s (median) | peak RSS MiB | "
+             "afetch/peer (median) | afetch/peer (min) | runs ok |" % mib_head,
+             "|---|---|--:|%s--:|--:|--:|--:|--:|" % mib_align]
     last = None
     for row in summary:
         w = by_name[row["workload"]]
@@ -546,13 +657,18 @@ def format_table(summary, workloads, tools):
             if w.ideal_seconds():
                 label += " (ideal %.2g s)" % w.ideal_seconds()
             last = row["workload"]
+        mib_s = "—"
         if row["ok_runs"]:
             wall, rps = "%.2f" % row["wall_s"], "{:,.0f}".format(row["rps"])
             rss = mib(row["rss_bytes"]) + ("†" if row["tool"] == "xargs-curl" else "")
+            if "mib_s" in row:
+                mib_s = "{:,.0f}".format(row["mib_s"])
         elif "wall_at_least_s" in row:
             wall = "> %.0f" % row["wall_at_least_s"]
             rps = "≤ {:,.0f}".format(row["rps_at_most"])
             rss = "—"
+            if "mib_s_at_most" in row:
+                mib_s = "≤ {:,.0f}".format(row["mib_s_at_most"])
         else:
             wall = rps = rss = "—"
         if row["tool"] == "afetch":
@@ -566,20 +682,35 @@ def format_table(summary, workloads, tools):
         runs_ok = "%d/%d" % (row["ok_runs"], row["runs"])
         if row["problems"]:
             runs_ok += " ⚠ " + "; ".join(row["problems"])
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            label, row["tool"], wall, rps, rss, med, low, runs_ok))
+        cells = [label, row["tool"], wall] + ([mib_s] if with_mib else []) + [
+            rps, rss, med, low, runs_ok]
+        lines.append("| " + " | ".join(cells) + " |")
     shown = {r["tool"] for r in summary}
+    shown_w = {r["tool"] for r in summary if not by_name[r["workload"]].download}
     notes = [""]
     if "xargs-curl" in shown:
         notes.append("† xargs-curl: peak of the summed RSS of xargs and its curl processes, "
                      "sampled every 250 ms. Other tools: the process's own peak RSS.")
-    notes += ["- %s: %s" % (name, note) for name, note in tool_notes.items() if name in shown]
+    notes += ["- %s: %s" % (name, note) for name, note in tool_notes_for(tools).items()
+              if name in shown_w]
+    for w in workloads:
+        if w.download and any(r["workload"] == w.name for r in summary):
+            notes.append("- %s: every tool saves each body into a fresh empty directory%s; a "
+                         "run counts only if it holds exactly %s regular files of %s bytes. "
+                         "The directory is removed after the run, outside the time. "
+                         "Only the tools that save bodies to files run it." % (
+                             w.name, " " + download_dir_note if download_dir_note else "",
+                             "{:,}".format(w.count), "{:,}".format(w.body_bytes)))
     cap = curl_parallel_cap()
     capped = [w.name for w in workloads if cap and w.concurrency > cap]
     if "curl" in shown and capped:
         notes.append("- curl: this curl (before 8.16) caps --parallel-max at %d, so it ran %s "
                      "at C=%d." % (cap, ", ".join(capped), cap))
     return "\n".join(lines + notes) + "\n"
+
+
+def tool_notes_for(tools):
+    return {t.name: t.note for t in tools if t.note}
 
 
 # --------------------------------------------------------------------------------------------
@@ -637,6 +768,13 @@ def machine_facts(afetch):
 def write_doc(report, table, command, tools):
     m = report["machine"]
     commands = "\n".join("- %s: `%s`" % (name, line) for name, line in tool_command_lines(tools))
+    downloads = [name for name, w in report["workloads"].items() if w.get("static")]
+    if downloads:
+        commands += ("\n\n%s (bodies saved to OUTDIR; `d1.curlrc` has a `url = \"...\"` and an "
+                     "`output = \"OUTDIR/fN\"` line per URL, `d1.aria2` each URL and an indented "
+                     "`out=fN` line):\n\n" % ", ".join(downloads))
+        commands += "\n".join("- %s: `%s`" % (name, line)
+                               for name, line in tool_command_lines(tools, download=True))
     facts = "\n".join("| %s | %s |" % (k, str(v).replace("|", "\\|")) for k, v in m.items())
     ceiling = report["ceiling_rps"]
     text = """# Benchmarks
@@ -688,7 +826,8 @@ def parse_args():
     p.add_argument("--runs", type=int, default=int(env("BENCH_RUNS", "3")),
                    help="interleaved rounds (env BENCH_RUNS, default 3)")
     p.add_argument("--workloads", default=env("BENCH_WORKLOADS", "all"),
-                   help="comma list of W1,W2a,W2b,W3,W4,W5, 'all' or 'quick' (= W1,W2a,W2b,W5)"
+                   help="comma list of W1,W2a,W2b,W3,W4,W5,D1, 'all' or 'quick' "
+                        "(= W1,W2a,W2b,W5)"
                         " (env BENCH_WORKLOADS, default all)")
     p.add_argument("--tools", default=env("BENCH_TOOLS", "all"),
                    help="comma list of " + ",".join(t.name for t in TOOLS) +
@@ -721,10 +860,14 @@ def select(names, available, what, presets):
     return [x for x in available if x.name.lower() in chosen]  # keep the canonical order
 
 
-def check_prerequisites(afetch, tools):
+def check_prerequisites(afetch, tools, workloads):
     missing = []
     if not os.access(afetch, os.X_OK):
         missing.append("%s (run make)" % afetch)
+    elif any(w.download for w in workloads) and "--output-dir" not in subprocess.run(
+            [afetch, "--help"], capture_output=True, text=True).stdout:
+        missing.append("%s with -o/--output-dir (needed by %s; rebuild it)" % (
+            afetch, ",".join(w.name for w in workloads if w.download)))
     need = {"nginx", "wrk"} | {t.program for t in tools if t.program}
     if any(t.name == "xargs-curl" for t in tools):
         need.add("curl")
@@ -748,9 +891,17 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_workload(w, tools, args, server, workdir, records):
+def run_workload(w, tools, args, server, workdir, records, download_base):
+    if w.download:  # only the tools that can save bodies to files
+        skipped = [t.name for t in tools if not t.download]
+        tools = [t for t in tools if t.download]
+        if skipped:
+            log("== %s: skipping %s (no download mode)" % (w.name, ", ".join(skipped)))
     log("== %s: writing %s URLs" % (w.describe(), "{:,}".format(w.count)))
-    urls_file, curl_config = write_inputs(w, server.port, workdir)
+    # Downloads: one fixed path (curl's config and aria2c's list name files in it), created
+    # empty before each run and removed after it.
+    download_dir = os.path.join(download_base, w.name + ".out") if w.download else None
+    urls_file, curl_config, aria2_list = write_inputs(w, server.port, workdir, download_dir)
     log_dir = os.path.join(workdir, "logs")
     os.makedirs(log_dir, exist_ok=True)
     for rnd in range(args.runs):
@@ -759,17 +910,27 @@ def run_workload(w, tools, args, server, workdir, records):
         for tool in order:
             if not server.alive():
                 raise RuntimeError("nginx died:\n" + server.log_tail())
-            output_dir = scratch_dir_for_outputs()
-            ctx = RunContext(w, urls_file, curl_config, output_dir, args.afetch)
-            rec = run_tool_once(tool, ctx, server, args.timeout, log_dir)
+            if download_dir:
+                shutil.rmtree(download_dir, ignore_errors=True)
+                os.mkdir(download_dir)  # fresh and empty
+                output_dir = download_dir
+            else:
+                output_dir = scratch_dir_for_outputs()
+            ctx = RunContext(w, urls_file, curl_config, output_dir, args.afetch, aria2_list)
+            rec = run_tool_once(tool, ctx, server, args.timeout, log_dir)  # removes output_dir
             rec["round"] = rnd + 1
             records.append(rec)
-            log("  round %d %-10s %8.2f s %10s req/s  rss %7s MiB  %s" % (
-                rnd + 1, tool.name, rec["wall_s"], "{:,.0f}".format(rec["rps"]),
+            extra = ""
+            if w.download:
+                extra = "  %6.0f MiB/s" % (rec["rps"] * w.body_bytes / MIB)
+                os.sync()  # write back what is left now, not during the next tool's run
+            log("  round %d %-10s %8.2f s %10s req/s%s  rss %7s MiB  %s" % (
+                rnd + 1, tool.name, rec["wall_s"], "{:,.0f}".format(rec["rps"]), extra,
                 mib(peak_rss(rec)), rec["problem"] or "ok"))
             time.sleep(0.5)  # let closing connections settle before the next tool
-    os.remove(urls_file)
-    os.remove(curl_config)
+    for path in (urls_file, curl_config, aria2_list):
+        if path:
+            os.remove(path)
 
 
 def freeze_binary(path, workdir):
@@ -800,7 +961,7 @@ def main():
         tools.insert(0, TOOLS[0])
     workloads = [w.scaled(args.scale) for w in workloads] if args.scale != 1 else workloads
     args.afetch = os.path.abspath(args.afetch)
-    check_prerequisites(args.afetch, tools)
+    check_prerequisites(args.afetch, tools, workloads)
     raise_open_file_limit()
     signal.signal(signal.SIGTERM, stop_on_signal)
     signal.signal(signal.SIGINT, stop_on_signal)  # also when started with SIGINT ignored
@@ -810,6 +971,14 @@ def main():
     args.afetch = freeze_binary(args.afetch, workdir)
     machine = machine_facts(args.afetch)
     server = NginxServer(workdir)
+    download_base, download_base_created, download_note = workdir, False, None
+    if any(w.download for w in workloads):
+        download_base, download_base_created = download_base_dir(workdir)
+        fs = filesystem_type(download_base)
+        download_note = "%s (%s, the repository's file system%s)" % (
+            "under bench/results/" if download_base_created else "in the run's temp dir", fs,
+            ", not tmpfs" if fs != "tmpfs" else "; tmpfs here")
+        log("downloads go to %s (%s)" % (download_base, fs))
     records = []
     ceiling = None
     interrupted = False
@@ -821,27 +990,31 @@ def main():
         log("server ceiling (wrk -t1 -c100 -d%ds /fast/): %s req/s" % (
             args.wrk_seconds, "{:,.0f}".format(ceiling) if ceiling else "?"))
         for w in workloads:
-            run_workload(w, tools, args, server, workdir, records)
+            run_workload(w, tools, args, server, workdir, records, download_base)
     except KeyboardInterrupt:  # the running tool was already stopped by run_measured
         interrupted = True
         log("interrupted: stopping")
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+        if download_base_created:
+            shutil.rmtree(download_base, ignore_errors=True)
     if interrupted and not records:
         return 130
 
     done = [w for w in workloads if any(r["workload"] == w.name for r in records)]
     summary = summarize(records, done, tools)
-    table = format_table(summary, done, tools)
+    table = format_table(summary, done, tools, download_note)
     report = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "config": {"runs": args.runs, "workloads": [w.name for w in workloads],
                    "tools": [t.name for t in tools], "timeout_s": args.timeout,
                    "scale": args.scale, "wrk_seconds": args.wrk_seconds,
-                   "interrupted": interrupted, "command": command},
+                   "interrupted": interrupted, "command": command,
+                   "download_dir": download_note},
         "workloads": {w.name: {"count": w.count, "concurrency": w.concurrency,
-                               "delay_ms": w.delay_ms, "hosts": w.hosts} for w in workloads},
+                               "delay_ms": w.delay_ms, "hosts": w.hosts, "static": w.static,
+                               "body_bytes": w.body_bytes} for w in workloads},
         "machine": machine,
         "ceiling_rps": ceiling,
         "runs": records,

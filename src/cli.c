@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,18 +20,20 @@
 #define CLI_MAX_THREADS 64
 #define CLI_MAX_SECONDS 2000000.0 /* ~23 days: keeps milliseconds inside a long */
 #define CLI_MAX_RETRIES 1000
-#define CLI_MAX_RATE 1e6 /* request starts per second */
+#define CLI_MAX_RATE 1e6                   /* request starts per second */
+#define CLI_MAX_SIZE ((uint64_t)INT64_MAX) /* --max-size: bytes, below 2^63 */
+#define CLI_BODY_DEFAULT_MAX_SIZE 1048576  /* --body without --max-size: 1 MiB */
 
 static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
 
 static const char cli_help_text[] =
     "Fetch many URLs concurrently and print one JSON result per URL.\n"
-    "URLs come from FILEs (one per line, '#' comments), or standard input when FILE is\n"
-    "absent or '-'. Input is read as slots free, so endless streams work.\n"
+    "URLs come from FILEs (one per line, '#' comments), or standard input when FILE\n"
+    "is absent or '-'. Input is read as slots free, so endless streams work.\n"
     "\n"
     "Concurrency and time:\n"
     "  -c, --concurrency N       at most N requests in flight (default 10)\n"
-    "  -t, --timeout SEC         per-request limit for the whole transfer (default 30)\n"
+    "  -t, --timeout SEC         limit per request, whole transfer (default 30)\n"
     "      --connect-timeout SEC limit for DNS+TCP+TLS (default 10)\n"
     "      --threads N           N event loops on N threads, sharing -c (default 1)\n"
     "\n"
@@ -47,14 +50,26 @@ static const char cli_help_text[] =
     "                            (default: one JSON array, in input order)\n"
     "  -q, --quiet               no diagnostics on standard error\n"
     "\n"
+    "Saving bodies:\n"
+    "  -o, --output-dir DIR      save each 2xx body to DIR/host/path, atomically\n"
+    "      --output-template T   file names from T: {host} {path} {name} {index}\n"
+    "                            {url_hash} (needs -o)\n"
+    "      --fsync               fsync each saved file and its directory (needs -o)\n"
+    "      --if-changed FILE     conditional requests (ETag, Last-Modified); the\n"
+    "                            validators are kept in the state FILE\n"
+    "      --sha256              add the body's SHA-256 to each result\n"
+    "      --max-size BYTES      fail bodies larger than BYTES (suffix k, M or G)\n"
+    "      --body                add the body to each result (1M limit unless\n"
+    "                            --max-size)\n"
+    "\n"
     "Requests:\n"
     "  -L, --location            follow redirects (default)\n"
     "      --no-location         do not follow redirects\n"
     "      --max-redirs N        at most N redirects, -1 for no limit (default 10)\n"
     "  -H, --header 'K: V'       add a request header (repeatable)\n"
     "  -A, --user-agent S        User-Agent header (default afetch/" AFETCH_VERSION ")\n"
-    "  -X, --request METHOD      request method (HEAD asks for headers only, like curl -I)\n"
-    "  -d, --data DATA           POST DATA (@FILE reads it; repeated -d joined by '&')\n"
+    "  -X, --request METHOD      request method (HEAD: headers only, like curl -I)\n"
+    "  -d, --data DATA           POST DATA (@FILE reads it; several -d joined by &)\n"
     "\n"
     "TLS and protocol:\n"
     "  -k, --insecure            do not verify the server's certificate\n"
@@ -65,8 +80,8 @@ static const char cli_help_text[] =
     "  -h, --help                this text\n"
     "  -V, --version             version of afetch and its libraries\n"
     "\n"
-    "Exit status: 0 all ok, 1 some results not ok, 2 usage error, 3 internal or output\n"
-    "error, 130/143 interrupted by SIGINT/SIGTERM. See afetch(1).\n";
+    "Exit status: 0 all ok, 1 some results not ok, 2 usage error, 3 internal or\n"
+    "output error, 130/143 interrupted by SIGINT/SIGTERM. See afetch(1).\n";
 
 enum cli_long_only {
   CLI_OPT_CONNECT_TIMEOUT = 256,
@@ -82,6 +97,12 @@ enum cli_long_only {
   CLI_OPT_PER_HOST,
   CLI_OPT_RATE,
   CLI_OPT_DEADLINE,
+  CLI_OPT_OUTPUT_TEMPLATE,
+  CLI_OPT_FSYNC,
+  CLI_OPT_IF_CHANGED,
+  CLI_OPT_SHA256,
+  CLI_OPT_MAX_SIZE,
+  CLI_OPT_BODY,
 };
 
 static const struct option cli_long_options[] = {
@@ -97,6 +118,13 @@ static const struct option cli_long_options[] = {
     {"deadline", required_argument, NULL, CLI_OPT_DEADLINE},
     {"ndjson", no_argument, NULL, CLI_OPT_NDJSON},
     {"quiet", no_argument, NULL, 'q'},
+    {"output-dir", required_argument, NULL, 'o'},
+    {"output-template", required_argument, NULL, CLI_OPT_OUTPUT_TEMPLATE},
+    {"fsync", no_argument, NULL, CLI_OPT_FSYNC},
+    {"if-changed", required_argument, NULL, CLI_OPT_IF_CHANGED},
+    {"sha256", no_argument, NULL, CLI_OPT_SHA256},
+    {"max-size", required_argument, NULL, CLI_OPT_MAX_SIZE},
+    {"body", no_argument, NULL, CLI_OPT_BODY},
     {"location", no_argument, NULL, 'L'},
     {"no-location", no_argument, NULL, CLI_OPT_NO_LOCATION},
     {"max-redirs", required_argument, NULL, CLI_OPT_MAX_REDIRS},
@@ -113,7 +141,7 @@ static const struct option cli_long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char cli_short_options[] = ":c:t:r:qLH:A:X:d:khV";
+static const char cli_short_options[] = ":c:t:r:qo:LH:A:X:d:khV";
 
 static void cli_defaults(struct afetch_options *options) {
   *options = (struct afetch_options){
@@ -171,6 +199,34 @@ static bool cli_parse_rate(const char *text, double *per_second) {
   if (rate > CLI_MAX_RATE || rate < 1.0 / CLI_MAX_SECONDS)
     return false;
   *per_second = rate;
+  return true;
+}
+
+/* --max-size: a whole number of bytes >= 1, optionally followed by k/K (KiB), M (MiB) or G
+ * (GiB); refused when the product exceeds CLI_MAX_SIZE. Digits only: no sign, no spaces. */
+static bool cli_parse_size(const char *text, uint64_t *bytes) {
+  uint64_t value = 0;
+  const char *p = text;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    unsigned digit = (unsigned)(*p - '0');
+    if (value > (CLI_MAX_SIZE - digit) / 10)
+      return false;
+    value = value * 10 + digit;
+  }
+  if (p == text || value == 0)
+    return false;
+  uint64_t unit = 1;
+  if (*p == 'k' || *p == 'K')
+    unit = UINT64_C(1) << 10;
+  else if (*p == 'M')
+    unit = UINT64_C(1) << 20;
+  else if (*p == 'G')
+    unit = UINT64_C(1) << 30;
+  if (unit > 1)
+    p++;
+  if (*p != '\0' || value > CLI_MAX_SIZE / unit)
+    return false;
+  *bytes = value * unit;
   return true;
 }
 
@@ -343,6 +399,46 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
   case 'q':
     options->quiet = true;
     return true;
+  case 'o':
+    if (value[0] == '\0') {
+      fprintf(err, "afetch: %s wants a directory, not '%s'\n", name, value);
+      return false;
+    }
+    options->output_dir = value;
+    return true;
+  case CLI_OPT_OUTPUT_TEMPLATE:
+    if (value[0] == '\0') {
+      fprintf(err, "afetch: %s wants a file name template, not '%s'\n", name, value);
+      return false;
+    }
+    options->output_template = value;
+    return true;
+  case CLI_OPT_FSYNC:
+    options->fsync = true;
+    return true;
+  case CLI_OPT_IF_CHANGED:
+    if (value[0] == '\0') {
+      fprintf(err, "afetch: %s wants a state file path, not '%s'\n", name, value);
+      return false;
+    }
+    options->state_path = value;
+    return true;
+  case CLI_OPT_SHA256:
+    options->sha256 = true;
+    return true;
+  case CLI_OPT_MAX_SIZE: {
+    uint64_t bytes;
+    if (!cli_parse_size(value, &bytes)) {
+      fprintf(err, "afetch: %s wants a number of bytes (suffix k, M or G allowed), not '%s'\n",
+              name, value);
+      return false;
+    }
+    options->max_size = bytes;
+    return true;
+  }
+  case CLI_OPT_BODY:
+    options->body = true;
+    return true;
   case 'L':
     options->follow_redirects = true;
     return true;
@@ -450,6 +546,13 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
                    err))
       return cli_usage_error(options, err);
   }
+  if (!options->output_dir && (options->output_template || options->fsync)) {
+    fprintf(err, "afetch: %s needs -o/--output-dir\n",
+            options->output_template ? "--output-template" : "--fsync");
+    return cli_usage_error(options, err);
+  }
+  if (options->body && options->max_size == 0)
+    options->max_size = CLI_BODY_DEFAULT_MAX_SIZE;
   if (!cli_add_user_agent_header(options, err)) {
     cli_options_free(options);
     return CLI_EXIT_USAGE;

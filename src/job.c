@@ -36,7 +36,16 @@ struct job *job_new(const struct source_line *line) {
   return job;
 }
 
-void job_free(struct job *job) { free(job); }
+void job_free(struct job *job) {
+  if (!job)
+    return;
+  free(job->output_path);
+  free(job->if_none_match);
+  free(job->if_modified_since);
+  free(job->new_etag);
+  free(job->new_last_modified);
+  free(job);
+}
 
 const char *job_given_url(const struct job *job) { return job->url + job->scheme_added; }
 

@@ -13,6 +13,7 @@
 #include "afetch/scheduler.h"
 #include "afetch/sink.h"
 #include "afetch/source.h"
+#include "afetch/state.h"
 
 /* Started with standard input closed, the event loop's own descriptor would take fd 0 and be
  * read as URL input: give fd 0 an empty input instead. */
@@ -50,8 +51,10 @@ int main(int argc, char **argv) {
   case CLI_RUN:
     break;
   }
-  /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON. */
+  /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON; a file over
+   * RLIMIT_FSIZE as EFBIG (a "write" result), not kill us mid-download. */
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     fprintf(stderr, "afetch: libcurl failed to initialise\n");
     cli_options_free(&options);
@@ -60,11 +63,19 @@ int main(int argc, char **argv) {
 
   int status = AFETCH_EXIT_INTERNAL;
   char error[512];
+  struct state *state = NULL;
+  if (options.state_path && !(state = state_load(options.state_path, error, sizeof error))) {
+    fprintf(stderr, "afetch: %s\n", error);
+    cli_print_usage_hint(stderr);
+    curl_global_cleanup();
+    cli_options_free(&options);
+    return AFETCH_EXIT_USAGE;
+  }
   struct event_base *base = main_new_event_base(&options);
   struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options.output_mode,
                                       sink_window_for(options.concurrency))
                            : NULL;
-  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink) : NULL;
+  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state) : NULL;
   struct source *source = NULL;
   if (!scheduler) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
@@ -80,6 +91,7 @@ int main(int argc, char **argv) {
   scheduler_free(scheduler);
   source_close(source);
   sink_free(sink);
+  state_free(state);
   if (base)
     event_base_free(base);
   curl_global_cleanup();

@@ -1,7 +1,14 @@
 /* The result object of the contract, as JSON text. */
 #include "afetch/result.h"
 
+#include <limits.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+
 #include "afetch/json_writer.h"
+#include "afetch/options.h"
+#include "afetch/utf8.h"
 
 /* Per error: the stable code string, and the message for errors that carry none. */
 static const struct {
@@ -27,6 +34,14 @@ const char *result_error_name(enum result_error error) {
   if ((size_t)error >= sizeof result_errors / sizeof *result_errors)
     return "other";
   return result_errors[error].name;
+}
+
+void result_enable_optional_keys(struct afetch_result *result,
+                                 const struct afetch_options *options) {
+  result->has_file = options->output_dir != NULL;
+  result->has_sha256 = options->sha256;
+  result->has_not_modified = options->state_path != NULL;
+  result->has_body = options->body;
 }
 
 bool result_is_ok(const struct afetch_result *result) {
@@ -71,6 +86,61 @@ static void result_write_times(const struct afetch_result *result, struct json_w
   json_writer_object_end(writer);
 }
 
+/* True when the bytes are well-formed UTF-8 without NUL: they can be a JSON string as is. */
+static bool result_is_text(const char *bytes, size_t length) {
+  const unsigned char *s = (const unsigned char *)bytes, *end = s + length;
+  while (s < end) {
+    if (*s == 0)
+      return false;
+    size_t sequence = *s < 0x80 ? 1 : utf8_sequence_length(s);
+    if (sequence == 0)
+      return false;
+    s += sequence;
+  }
+  return true;
+}
+
+/* --body: the body as text, or base64 (OpenSSL's encoder) when it is not UTF-8. */
+static void result_write_body(const struct afetch_result *result, struct json_writer *writer) {
+  const char *encoding = NULL;
+  char *encoded = NULL;
+  json_writer_key(writer, "body");
+  if (!result->body) {
+    json_writer_null(writer);
+  } else if (result_is_text(result->body, result->body_length)) {
+    json_writer_string(writer, result->body);
+    encoding = "utf-8";
+  } else if (result->body_length <= INT_MAX / 2 &&
+             (encoded = malloc(4 * ((result->body_length + 2) / 3) + 1))) {
+    EVP_EncodeBlock((unsigned char *)encoded, (const unsigned char *)result->body,
+                    (int)result->body_length);
+    json_writer_string(writer, encoded);
+    encoding = "base64";
+    free(encoded);
+  } else {
+    writer->failed = true;
+  }
+  json_writer_key(writer, "body_encoding");
+  json_writer_string(writer, encoding);
+}
+
+static void result_write_optional(const struct afetch_result *result, struct json_writer *writer) {
+  if (result->has_file) {
+    json_writer_key(writer, "file");
+    json_writer_string(writer, result->file);
+  }
+  if (result->has_sha256) {
+    json_writer_key(writer, "sha256");
+    json_writer_string(writer, result->sha256);
+  }
+  if (result->has_not_modified) {
+    json_writer_key(writer, "not_modified");
+    json_writer_bool(writer, result->not_modified);
+  }
+  if (result->has_body)
+    result_write_body(result, writer);
+}
+
 void result_write_json(const struct afetch_result *result, struct json_writer *writer) {
   json_writer_object_begin(writer);
   json_writer_key(writer, "index");
@@ -104,5 +174,6 @@ void result_write_json(const struct afetch_result *result, struct json_writer *w
   json_writer_key(writer, "size");
   json_writer_uint(writer, result->size);
   result_write_times(result, writer);
+  result_write_optional(result, writer);
   json_writer_object_end(writer);
 }

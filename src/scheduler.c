@@ -24,10 +24,12 @@
 #include "afetch/json_writer.h"
 #include "afetch/limiter.h"
 #include "afetch/options.h"
+#include "afetch/output_name.h"
 #include "afetch/rate.h"
 #include "afetch/retry.h"
 #include "afetch/sink.h"
 #include "afetch/source.h"
+#include "afetch/state.h"
 #include "afetch/url.h"
 #include "afetch/worker.h"
 
@@ -35,6 +37,8 @@
 #define SCHEDULER_SPARE_FDS 64
 /* Longest "scheme://host:port" key; longer hosts go unlimited (and are rare enough). */
 #define SCHEDULER_HOST_KEY_SIZE 512
+/* --if-changed: how often a changed state is saved during a run (and once at its end). */
+#define SCHEDULER_STATE_SAVE_SECONDS 10
 
 struct scheduler;
 
@@ -61,6 +65,9 @@ struct scheduler {
   struct rate_bucket rate;  /* --rate */
   struct event *rate_timer; /* wakes the pump when the bucket has a token again */
   struct event *deadline_timer;
+  struct output_names *output_names; /* -o: names claimed in this run */
+  struct state *state;               /* --if-changed, borrowed */
+  struct event *state_timer;         /* saves a changed state now and then */
   struct event *sigint_event;
   struct event *sigterm_event;
   struct json_writer json; /* results the scheduler writes itself (stopped jobs) */
@@ -143,6 +150,7 @@ static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
                                    enum result_error why) {
   struct afetch_result result;
   job_stopped_result(job, why, &result);
+  result_enable_optional_keys(&result, scheduler->options);
   json_writer_reset(&scheduler->json);
   result_write_json(&result, &scheduler->json);
   scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length);
@@ -214,6 +222,58 @@ static void scheduler_park(struct scheduler *scheduler, struct job *job) {
   scheduler->jobs_parked++;
 }
 
+/* "Name: value" in a new string, or NULL when out of memory. */
+static char *scheduler_header_line(const char *name, const char *value) {
+  size_t size = strlen(name) + 2 + strlen(value) + 1;
+  char *line = malloc(size);
+  if (line)
+    snprintf(line, size, "%s: %s", name, value);
+  return line;
+}
+
+/* -o: where the job's body goes. A URL curl cannot parse gets no file (it fails anyway). */
+static bool scheduler_choose_output_path(struct scheduler *scheduler, struct job *job) {
+  const struct afetch_options *options = scheduler->options;
+  char name[OUTPUT_NAME_MAX + 32];
+  if (!output_name_for_url(job->url, options->output_template, job->index, name, sizeof name))
+    return true;
+  if (!output_names_claim(scheduler->output_names, job->url, name, sizeof name))
+    return false;
+  size_t dir_length = strlen(options->output_dir);
+  while (dir_length > 1 && options->output_dir[dir_length - 1] == '/')
+    dir_length--;
+  size_t size = dir_length + 1 + strlen(name) + 1;
+  if (!(job->output_path = malloc(size)))
+    return false;
+  snprintf(job->output_path, size, "%.*s/%s", (int)dir_length, options->output_dir, name);
+  return true;
+}
+
+/* --if-changed: the validators to send, when the state has them and (with -o) the file they
+ * describe is still there to keep. */
+static bool scheduler_add_validators(struct scheduler *scheduler, struct job *job) {
+  const struct state_entry *entry = state_lookup(scheduler->state, job->url);
+  if (!entry)
+    return true;
+  if (job->output_path && (access(job->output_path, F_OK) != 0 ||
+                           (entry->file && strcmp(entry->file, job->output_path) != 0)))
+    return true;
+  if (entry->etag && !(job->if_none_match = scheduler_header_line("If-None-Match", entry->etag)))
+    return false;
+  if (entry->last_modified &&
+      !(job->if_modified_since = scheduler_header_line("If-Modified-Since", entry->last_modified)))
+    return false;
+  return true;
+}
+
+/* What the options ask for the job's body: its file (-o) and its validators (--if-changed).
+ * False when out of memory. */
+static bool scheduler_prepare_body(struct scheduler *scheduler, struct job *job) {
+  if (scheduler->output_names && !scheduler_choose_output_path(scheduler, job))
+    return false;
+  return !scheduler->state || scheduler_add_validators(scheduler, job);
+}
+
 /* A new job for the next input line, or NULL (input pending, ended, or failed). */
 static struct job *scheduler_read_job(struct scheduler *scheduler) {
   struct source_line line;
@@ -237,6 +297,12 @@ static struct job *scheduler_read_job(struct scheduler *scheduler) {
   }
   scheduler->jobs_alive++;
   job->owner = scheduler;
+  if (!scheduler->deadline_passed && !scheduler_prepare_body(scheduler, job)) {
+    scheduler_emit_stopped(scheduler, job, RESULT_OTHER);
+    scheduler_warn(scheduler, "out of memory");
+    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+    return NULL;
+  }
   char key[SCHEDULER_HOST_KEY_SIZE];
   if (scheduler->hosts && !scheduler->deadline_passed && url_host_key(job->url, key, sizeof key)) {
     job->host = hosts_acquire(scheduler->hosts, key);
@@ -396,6 +462,34 @@ static bool scheduler_retry_later(struct scheduler *scheduler, struct job *job, 
   return true;
 }
 
+/* ---- the state file ------------------------------------------------------------------ */
+
+static void scheduler_record_validators(struct scheduler *scheduler, struct job *job) {
+  struct state_entry entry = {
+      .etag = job->new_etag, .last_modified = job->new_last_modified, .file = job->output_path};
+  if (!state_update(scheduler->state, job->url, &entry)) {
+    scheduler_warn(scheduler, "out of memory");
+    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+  }
+}
+
+/* Saves a changed state. False (after a warning) when it cannot be written. */
+static bool scheduler_save_state(struct scheduler *scheduler) {
+  if (!scheduler->state || !state_dirty(scheduler->state))
+    return true;
+  if (state_save(scheduler->state) == 0)
+    return true;
+  scheduler_warn(scheduler, "cannot save the state file '%s': %s", scheduler->options->state_path,
+                 strerror(errno));
+  return false;
+}
+
+static void scheduler_on_state_timer(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  scheduler_save_state(arg);
+}
+
 /* ---- worker results ------------------------------------------------------------------ */
 
 static void scheduler_on_result(void *arg, const struct worker_outcome *outcome) {
@@ -411,6 +505,8 @@ static void scheduler_on_result(void *arg, const struct worker_outcome *outcome)
       job_list_push_back(&scheduler->ready, next);
     }
   }
+  if (scheduler->state && (job->new_etag || job->new_last_modified))
+    scheduler_record_validators(scheduler, job);
   bool stopping = scheduler->stop_reason || scheduler->deadline_passed;
   int64_t wait_ms = outcome->transient && !stopping ? scheduler_retry_wait_ms(scheduler, job) : -1;
   if (wait_ms < 0 || !scheduler_retry_later(scheduler, job, wait_ms))
@@ -497,17 +593,27 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
     if (!scheduler->deadline_timer)
       return false;
   }
+  if (options->output_dir && !(scheduler->output_names = output_names_new()))
+    return false;
+  if (scheduler->state) {
+    scheduler->state_timer =
+        event_new(scheduler->base, -1, EV_PERSIST, scheduler_on_state_timer, scheduler);
+    struct timeval every = {.tv_sec = SCHEDULER_STATE_SAVE_SECONDS};
+    if (!scheduler->state_timer || evtimer_add(scheduler->state_timer, &every) < 0)
+      return false;
+  }
   return true;
 }
 
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink) {
+                                struct sink *sink, struct state *state) {
   struct scheduler *scheduler = calloc(1, sizeof *scheduler);
   if (!scheduler)
     return NULL;
   scheduler->base = base;
   scheduler->options = options;
   scheduler->sink = sink;
+  scheduler->state = state;
   json_writer_init(&scheduler->json);
   scheduler_raise_fd_limit(scheduler);
   scheduler->sigint_event = evsignal_new(base, SIGINT, scheduler_on_signal, scheduler);
@@ -532,6 +638,9 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *sourc
   scheduler_pump(scheduler);
   if (!scheduler->finished)
     event_base_dispatch(scheduler->base);
+  /* What finished is recorded, also after a signal. */
+  if (!scheduler_save_state(scheduler) && !scheduler->stop_reason)
+    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
   if (scheduler->stop_reason)
     return scheduler->stop_reason;
   if (scheduler->input_failed)
@@ -562,6 +671,9 @@ void scheduler_free(struct scheduler *scheduler) {
     event_free(scheduler->rate_timer);
   if (scheduler->deadline_timer)
     event_free(scheduler->deadline_timer);
+  if (scheduler->state_timer)
+    event_free(scheduler->state_timer);
+  output_names_free(scheduler->output_names);
   if (scheduler->sigint_event)
     event_free(scheduler->sigint_event);
   if (scheduler->sigterm_event)

@@ -94,6 +94,7 @@ static void worker_deliver(struct worker *worker, struct job *job, struct afetch
     result->has_retry_after = true;
     result->retry_after_s = job->retry_after_s;
   }
+  result_enable_optional_keys(result, worker->options);
   json_writer_reset(&worker->json);
   result_write_json(result, &worker->json);
   bool ok = result_is_ok(result);

@@ -28,7 +28,14 @@ struct job {
   struct scheduler *owner;      /* for the retry timer's callback */
   struct event *retry_timer;    /* while waiting for a retry */
   struct job *prev, *next;      /* in at most one job_list */
-  char url[];                   /* the URL as fetched: the line, "http://" added without scheme */
+  /* Bodies (all owned, NULL when unused). */
+  char *output_path;       /* -o: DIR/name, also reported as "file" */
+  char *if_none_match;     /* --if-changed: header lines to send */
+  char *if_modified_since; /* (the state knew validators for the URL) */
+  char *new_etag;          /* --if-changed: validators of an ok 2xx response, to record */
+  char *new_last_modified;
+  bool not_modified; /* the response was a 304 */
+  char url[];        /* the URL as fetched: the line, "http://" added without scheme */
 };
 
 /* A doubly linked FIFO of jobs: O(1) push, pop and removal from the middle. */

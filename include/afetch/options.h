@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct curl_slist;
 
@@ -44,6 +45,14 @@ struct afetch_options {
   unsigned per_host;       /* --per-host: in flight per scheme+host+port */
   double rate_per_second;  /* --rate: request starts per second (token bucket) */
   long deadline_ms;        /* --deadline: the whole run */
+  /* Bodies (NULL/0/false = off). */
+  const char *output_dir;      /* -o: save each ok body under DIR, borrowed */
+  const char *output_template; /* --output-template: names under DIR, borrowed */
+  bool fsync;                  /* --fsync: files (and their directory) reach the disk */
+  const char *state_path;      /* --if-changed: validators per URL, borrowed */
+  bool sha256;                 /* --sha256: the body's digest in the result */
+  uint64_t max_size;           /* --max-size: body bytes at most (with --body: 1 MiB default) */
+  bool body;                   /* --body: the body in the result */
   /* FILE operands, borrowed from argv; none means standard input. */
   char **inputs;
   size_t input_count;

@@ -3,8 +3,10 @@
 #define AFETCH_RESULT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+struct afetch_options;
 struct json_writer;
 
 enum result_error {
@@ -41,6 +43,16 @@ struct afetch_result {
   int64_t retry_after_s; /* its wait in seconds (the latest one) */
   const char *content_type;
   uint64_t size; /* body bytes received */
+  /* Keys written only when their option is on (the has_ flag), null when the value is. */
+  bool has_file; /* -o */
+  const char *file;
+  bool has_sha256; /* --sha256 */
+  const char *sha256;
+  bool has_not_modified; /* --if-changed */
+  bool not_modified;
+  bool has_body;    /* --body: "body" and "body_encoding" */
+  const char *body; /* NUL-terminated, body_length bytes; NULL: none */
+  size_t body_length;
   struct {
     int64_t dns, connect, tls, ttfb, total; /* microseconds, as curl measures them */
   } time_us;
@@ -48,6 +60,10 @@ struct afetch_result {
 
 /* The contract's "ok": completed without error and final status 100..399. */
 bool result_is_ok(const struct afetch_result *result);
+
+/* Turns on the optional keys the options ask for (file, sha256, not_modified, body). */
+void result_enable_optional_keys(struct afetch_result *result,
+                                 const struct afetch_options *options);
 
 /* Stable code strings for error.code ("timeout", "invalid_url", ...); NULL for RESULT_OK. */
 const char *result_error_name(enum result_error error);

@@ -9,6 +9,7 @@ struct event_base;
 struct scheduler;
 struct sink;
 struct source;
+struct state;
 
 /* The contract's exit statuses. */
 enum afetch_exit {
@@ -20,10 +21,11 @@ enum afetch_exit {
   AFETCH_EXIT_SIGTERM = 143,
 };
 
-/* Everything passed in is borrowed and must outlive the scheduler. NULL when out of memory
- * or when libcurl cannot start. */
+/* Everything passed in is borrowed and must outlive the scheduler; `state` is the loaded
+ * --if-changed state (NULL without it), saved now and then and at the end of the run. NULL
+ * when out of memory or when libcurl cannot start. */
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink);
+                                struct sink *sink, struct state *state);
 
 /* Pass as the source's on_readable callback, with the scheduler as its argument. */
 void scheduler_input_ready(void *scheduler);

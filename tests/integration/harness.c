@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,7 +21,7 @@
 
 /* ---- tracked resources ---- */
 
-enum tracked_kind { T_MEM, T_JSON, T_PROC, T_TEXT, T_PATH, T_SERVER, T_NGINX };
+enum tracked_kind { T_MEM, T_JSON, T_PROC, T_TEXT, T_PATH, T_DIR, T_MOUNT, T_SERVER, T_NGINX };
 
 struct tracked {
   enum tracked_kind kind;
@@ -53,6 +56,7 @@ static void *track(enum tracked_kind kind, void *ptr) {
 
 static void proc_free(struct h_proc *proc);
 static void nginx_stop(struct h_nginx *nginx);
+static void remove_dir(const char *dir);
 
 int h_teardown(void **state) {
   (void)state;
@@ -74,6 +78,16 @@ int h_teardown(void **state) {
       break;
     case T_PATH:
       unlink(t.ptr);
+      free(t.ptr);
+      break;
+    case T_DIR:
+      remove_dir(t.ptr);
+      free(t.ptr);
+      break;
+    case T_MOUNT:
+      /* Lazily: a child still holding a file there cannot keep the mount alive. */
+      if (umount2(t.ptr, MNT_DETACH) != 0)
+        fprintf(stderr, "harness: umount %s: %s\n", (char *)t.ptr, strerror(errno));
       free(t.ptr);
       break;
     case T_SERVER:
@@ -193,6 +207,234 @@ const char *h_temp_file(const char *bytes, size_t length) {
   return path;
 }
 
+const char *h_temp_dir(void) {
+  char *path = h_fmt("%s/afetch-it-dir-XXXXXX", tmp_dir());
+  if (mkdtemp(path) == NULL)
+    fail_msg("mkdtemp %s: %s", path, strerror(errno));
+  track(T_DIR, xstrdup(path));
+  return path;
+}
+
+bool h_file_exists(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+char *h_read_file(const char *path, size_t *length) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  struct h_buf buf = {0};
+  buf_add(&buf, "", 0);
+  for (;;) {
+    char chunk[65536];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int saved = errno;
+      close(fd);
+      free(buf.data);
+      errno = saved;
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    buf_add(&buf, chunk, (size_t)n);
+  }
+  close(fd);
+  if (length != NULL)
+    *length = buf.len;
+  return track(T_MEM, buf.data);
+}
+
+struct path_list {
+  char **paths;
+  size_t count, cap;
+};
+
+/* Adds the non-directories under root/rel (rel "" for root itself) to list, recursively,
+ * without following symbolic links. */
+static void walk(const char *root, const char *rel, bool include_hidden, struct path_list *list) {
+  char *dir_path = *rel ? h_fmt("%s/%s", root, rel) : h_fmt("%s", root);
+  DIR *dir = opendir(dir_path);
+  if (dir == NULL)
+    return;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    const char *name = entry->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+      continue;
+    if (name[0] == '.' && !include_hidden)
+      continue;
+    char *child = *rel ? h_fmt("%s/%s", rel, name) : h_fmt("%s", name);
+    struct stat st;
+    if (lstat(h_fmt("%s/%s", root, child), &st) != 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      walk(root, child, include_hidden, list);
+      continue;
+    }
+    if (list->count == list->cap) {
+      list->cap = list->cap ? 2 * list->cap : 16;
+      list->paths = xrealloc(list->paths, list->cap * sizeof *list->paths);
+    }
+    list->paths[list->count++] = child;
+  }
+  closedir(dir);
+}
+
+static int compare_paths(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+const char *h_list_files(const char *dir, bool include_hidden) {
+  struct path_list list = {0};
+  walk(dir, "", include_hidden, &list);
+  if (list.count > 1)
+    qsort(list.paths, list.count, sizeof *list.paths, compare_paths);
+  struct h_buf *text = h_text();
+  for (size_t i = 0; i < list.count; i++)
+    h_text_add(text, "%s%s", i ? "\n" : "", list.paths[i]);
+  free(list.paths);
+  return text->data;
+}
+
+size_t h_count_files(const char *dir, bool include_hidden) {
+  struct path_list list = {0};
+  walk(dir, "", include_hidden, &list);
+  free(list.paths);
+  return list.count;
+}
+
+bool h_wait_for(bool (*condition)(void *arg), void *arg, int timeout_ms) {
+  double deadline = h_now() + timeout_ms / 1000.0;
+  for (;;) {
+    if (condition(arg))
+      return true;
+    if (h_now() >= deadline)
+      return false;
+    nap_ms(10);
+  }
+}
+
+bool h_mount_tmpfs(const char *dir, size_t bytes) {
+  char options[64];
+  snprintf(options, sizeof options, "size=%zu,mode=0755", bytes);
+  if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) != 0)
+    return false;
+  track(T_MOUNT, xstrdup(dir));
+  return true;
+}
+
+/* ---- SHA-256 (FIPS 180-4) and base64 ---- */
+
+static const uint32_t sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
+
+static void sha256_block(uint32_t h[8], const unsigned char *p) {
+  uint32_t w[64];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+           (uint32_t)p[4 * i + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 =
+        k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
+    uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+  }
+  h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+
+const char *h_sha256_hex(const void *bytes, size_t length) {
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const unsigned char *p = bytes;
+  size_t full = length / 64 * 64;
+  for (size_t off = 0; off < full; off += 64)
+    sha256_block(h, p + off);
+  /* The tail, 0x80, zeros, and the length in bits (big-endian): one or two blocks. */
+  unsigned char tail[128] = {0};
+  size_t rest = length - full;
+  if (rest > 0)
+    memcpy(tail, p + full, rest);
+  tail[rest] = 0x80;
+  size_t tail_length = rest + 1 + 8 <= 64 ? 64 : 128;
+  uint64_t bits = (uint64_t)length * 8;
+  for (int i = 0; i < 8; i++)
+    tail[tail_length - 1 - i] = (unsigned char)(bits >> (8 * i));
+  for (size_t off = 0; off < tail_length; off += 64)
+    sha256_block(h, tail + off);
+  char *hex = track(T_MEM, xrealloc(NULL, 65));
+  for (int i = 0; i < 8; i++)
+    snprintf(hex + 8 * i, 9, "%08x", (unsigned)h[i]);
+  return hex;
+}
+
+static int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '+')
+    return 62;
+  if (c == '/')
+    return 63;
+  return -1;
+}
+
+char *h_base64_decode(const char *text, size_t *length) {
+  size_t n = strlen(text);
+  if (n % 4 != 0)
+    return NULL;
+  char *out = track(T_MEM, xrealloc(NULL, n / 4 * 3 + 1));
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int j = 0; j < 4; j++) {
+      char c = text[i + j];
+      bool last_group = i + 4 == n;
+      if (c == '=' && last_group && j >= 2 && (j == 3 || text[i + 3] == '=')) {
+        v[j] = 0;
+        pad++;
+        continue;
+      }
+      if (pad > 0 || (v[j] = base64_value(c)) < 0)
+        return NULL;
+    }
+    uint32_t group =
+        (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+    out[o++] = (char)(group >> 16);
+    if (pad < 2)
+      out[o++] = (char)(group >> 8);
+    if (pad < 1)
+      out[o++] = (char)group;
+  }
+  out[o] = '\0';
+  if (length != NULL)
+    *length = o;
+  return out;
+}
+
 size_t h_count(const char *haystack, const char *needle) {
   size_t count = 0, n = strlen(needle);
   for (const char *p = haystack; (p = strstr(p, needle)) != NULL; p += n)
@@ -265,8 +507,11 @@ static char *join_cmdline(const char *const *argv) {
 }
 
 /* Spawns argv[0] with stdin and stdout as pipes, and stderr a pipe too unless
- * inherit_stderr. Returns NULL (after printing why) when it cannot. Not tracked. */
-static struct h_proc *spawn(const char *const *argv, bool inherit_stderr) {
+ * inherit_stderr; with fsize_limit >= 0, under that RLIMIT_FSIZE (bytes; SIGXFSZ at its default
+ * action, as a shell would leave it). Returns NULL (after printing why) when it cannot. Not
+ * tracked. */
+static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr,
+                                    long long fsize_limit) {
   int in[2], out[2], err[2] = {-1, -1};
   if (pipe(in) < 0)
     return NULL;
@@ -298,6 +543,14 @@ static struct h_proc *spawn(const char *const *argv, bool inherit_stderr) {
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
+    if (fsize_limit >= 0) {
+      struct rlimit limit = {(rlim_t)fsize_limit, (rlim_t)fsize_limit};
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) {
+        dprintf(STDERR_FILENO, "harness: setrlimit(RLIMIT_FSIZE): %s\n", strerror(errno));
+        _exit(127);
+      }
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -331,6 +584,10 @@ static struct h_proc *spawn(const char *const *argv, bool inherit_stderr) {
   buf_add(&proc->err, "", 0);
   buf_add(&proc->in, "", 0);
   return proc;
+}
+
+static struct h_proc *spawn(const char *const *argv, bool inherit_stderr) {
+  return spawn_limited(argv, inherit_stderr, -1);
 }
 
 static void record_status(struct h_proc *proc, int status) {
@@ -469,7 +726,7 @@ static const char *env_or(const char *name, const char *fallback) {
 
 /* AFETCH_TEST_ARGS (one option, e.g. "--threads=2") goes in front of every test's own
  * arguments, so the whole suite can run again in another mode of afetch. */
-struct h_proc *h_afetch_start(const char *const *args) {
+static struct h_proc *afetch_start(const char *const *args, long long fsize_limit) {
   size_t n = 0;
   while (args[n] != NULL)
     n++;
@@ -481,11 +738,15 @@ struct h_proc *h_afetch_start(const char *const *args) {
     argv[1] = mode;
   for (size_t i = 0; i <= n; i++)
     argv[i + extra + 1] = args[i];
-  struct h_proc *proc = spawn(argv, false);
+  struct h_proc *proc = spawn_limited(argv, false, fsize_limit);
   free(argv);
   if (proc == NULL)
     fail_msg("cannot start afetch");
   return track(T_PROC, proc);
+}
+
+struct h_proc *h_afetch_start(const char *const *args) {
+  return afetch_start(args, -1);
 }
 
 void h_write_stdin(struct h_proc *proc, const char *text) {
@@ -585,12 +846,25 @@ void h_wait_exit(struct h_proc *proc, int timeout_ms) {
              proc->cmdline, timeout_ms / 1000.0, tail_of(&proc->err, 2000));
 }
 
-struct h_proc *h_afetch_run(const char *const *args, const char *input) {
-  struct h_proc *proc = h_afetch_start(args);
+/* Feeds input (NULL: none), closes stdin and waits for the end. */
+static struct h_proc *run_to_end(struct h_proc *proc, const char *input) {
   if (input != NULL)
     h_write_stdin(proc, input);
   h_close_stdin(proc);
   h_wait_exit(proc, H_SAFETY_MS);
+  return proc;
+}
+
+struct h_proc *h_afetch_run(const char *const *args, const char *input) {
+  return run_to_end(h_afetch_start(args), input);
+}
+
+struct h_proc *h_afetch_run_limited(const char *const *args, const char *input,
+                                    long long fsize_bytes) {
+  struct h_proc *proc = run_to_end(afetch_start(args, fsize_bytes), input);
+  char *cmdline = h_fmt("(ulimit -f %lld bytes) %s", fsize_bytes, proc->cmdline);
+  free(proc->cmdline);
+  proc->cmdline = xstrdup(cmdline);
   return proc;
 }
 
@@ -907,6 +1181,7 @@ struct h_stats h_stats(int port) {
       .max_in_flight = stat_field(json, "max_in_flight", body),
       .requests = stat_field(json, "requests", body),
       .connections = stat_field(json, "connections", body),
+      .not_modified = stat_field(json, "not_modified", body),
   };
 }
 
@@ -932,16 +1207,18 @@ struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout
   for (;;) {
     /* Plain (untracked) GET: this loop may run hundreds of times. */
     char *body;
-    struct h_stats stats = {-1, -1, -1, -1};
+    struct h_stats stats = {-1, -1, -1, -1, -1};
     if (http_get(port, "/stats", &body) == 0) {
       cJSON *json = cJSON_Parse(body);
       const cJSON *a = cJSON_GetObjectItemCaseSensitive(json, "in_flight");
       const cJSON *b = cJSON_GetObjectItemCaseSensitive(json, "max_in_flight");
       const cJSON *c = cJSON_GetObjectItemCaseSensitive(json, "requests");
       const cJSON *d = cJSON_GetObjectItemCaseSensitive(json, "connections");
-      if (cJSON_IsNumber(a) && cJSON_IsNumber(b) && cJSON_IsNumber(c) && cJSON_IsNumber(d))
+      const cJSON *e = cJSON_GetObjectItemCaseSensitive(json, "not_modified");
+      if (cJSON_IsNumber(a) && cJSON_IsNumber(b) && cJSON_IsNumber(c) && cJSON_IsNumber(d) &&
+          cJSON_IsNumber(e))
         stats = (struct h_stats){(long)a->valuedouble, (long)b->valuedouble, (long)c->valuedouble,
-                                 (long)d->valuedouble};
+                                 (long)d->valuedouble, (long)e->valuedouble};
       cJSON_Delete(json);
     }
     free(body);

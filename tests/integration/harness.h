@@ -59,6 +59,11 @@ struct h_proc *h_afetch_start(const char *const *args);
 /* Runs afetch to completion: writes `input` to its stdin (NULL: none) then closes it, captures
  * stdout and stderr, and reaps it. Fails the test if it outlives H_SAFETY_MS. */
 struct h_proc *h_afetch_run(const char *const *args, const char *input);
+/* The same with RLIMIT_FSIZE set to fsize_bytes in the child before exec (SIGXFSZ at its
+ * default action, which kills: afetch has to ignore it itself). Its cmdline, in failure
+ * messages, starts "(ulimit -f N bytes)". */
+struct h_proc *h_afetch_run_limited(const char *const *args, const char *input,
+                                    long long fsize_bytes);
 
 /* Queues bytes for the child's stdin (sent while the harness waits on the child). */
 void h_write_stdin(struct h_proc *proc, const char *text);
@@ -108,6 +113,7 @@ struct h_server *h_private_server(bool tls);
 
 struct h_stats {
   long in_flight, max_in_flight, requests, connections;
+  long not_modified; /* 304 replies from /file */
 };
 
 /* GET /stats and /reset over a plain socket (not through afetch). Fail the test on error. */
@@ -156,6 +162,33 @@ void h_text_add_bytes(struct h_buf *text, const char *bytes, size_t length);
 
 /* Writes bytes to a new temp file (removed by h_teardown()); returns its path. */
 const char *h_temp_file(const char *bytes, size_t length);
+/* Creates a new empty temp directory; h_teardown() removes it with everything in it (after
+ * unmounting what h_mount_tmpfs() mounted in it). Returns its path (tracked). */
+const char *h_temp_dir(void);
+/* True when something (anything, even a dangling symbolic link) exists at path. */
+bool h_file_exists(const char *path);
+/* The whole file, NUL-terminated (tracked), its length in *length (may be NULL); NULL with errno
+ * set when it cannot be read. */
+char *h_read_file(const char *path, size_t *length);
+/* The non-directories under dir, recursively (symbolic links not followed), as paths relative
+ * to dir, sorted, one per line (tracked; "" for none): for failure messages. Hidden entries
+ * (names starting with '.', e.g. afetch's ".NAME.afetch-XXXXXX" temp files) and everything in
+ * hidden directories only with include_hidden. */
+const char *h_list_files(const char *dir, bool include_hidden);
+/* How many entries h_list_files() would list. A missing dir has none. */
+size_t h_count_files(const char *dir, bool include_hidden);
+/* Calls condition(arg) every 10 ms, at most timeout_ms, until it returns true; returns
+ * whether it did. For polls on files; the server's state has h_wait_stats(). */
+bool h_wait_for(bool (*condition)(void *arg), void *arg, int timeout_ms);
+/* Mounts a tmpfs of `bytes` bytes on the existing directory dir, unmounted by h_teardown().
+ * False (errno set) when mounting is not allowed (not root, in a container, ...). */
+bool h_mount_tmpfs(const char *dir, size_t bytes);
+
+/* Lower-case hex SHA-256 of the bytes (tracked). */
+const char *h_sha256_hex(const void *bytes, size_t length);
+/* Decodes standard base64 (with '=' padding, no line breaks) into a tracked NUL-terminated
+ * buffer, its length in *length (may be NULL); NULL when text is not valid base64. */
+char *h_base64_decode(const char *text, size_t *length);
 
 size_t h_count(const char *haystack, const char *needle);
 bool h_is_valid_utf8(const char *bytes, size_t length);

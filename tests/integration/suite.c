@@ -45,6 +45,10 @@ int main(void) {
    * the default disposition back before exec (harness.c). */
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  /* AFETCH_IT_FILTER="download_*" runs only the tests whose names match (cmocka's pattern). */
+  const char *filter = getenv("AFETCH_IT_FILTER");
+  if (filter != NULL && *filter != '\0')
+    cmocka_set_test_filter(filter);
 
   const struct CMUnitTest tests[] = {
       TEST(help_and_version_exit_0),
@@ -80,6 +84,15 @@ int main(void) {
       TEST(sigterm_reports_waiting_retry_as_cancelled),
       TEST(http2_multiplexes_requests_on_one_connection),
       TEST(connections_are_reused),
+      TEST(download_saves_bodies_into_an_empty_dir),
+      TEST(if_changed_skips_unchanged_files),
+      TEST(sigterm_mid_download_leaves_no_partial_file),
+      TEST(dropped_connection_mid_body_keeps_old_file),
+      TEST(hostile_urls_stay_inside_the_output_dir),
+      TEST(too_large_is_enforced_without_content_length),
+      TEST(sha256_and_body_are_reported),
+      TEST(write_errors_are_results_not_crashes),
+      TEST(output_template_names_files),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -40,6 +40,17 @@ void deadline_reaches_urls_waiting_to_retry(void **state);
 void sigterm_reports_waiting_retry_as_cancelled(void **state);
 void connections_are_reused(void **state);
 
+/* test_download.c */
+void download_saves_bodies_into_an_empty_dir(void **state);
+void if_changed_skips_unchanged_files(void **state);
+void sigterm_mid_download_leaves_no_partial_file(void **state);
+void dropped_connection_mid_body_keeps_old_file(void **state);
+void hostile_urls_stay_inside_the_output_dir(void **state);
+void too_large_is_enforced_without_content_length(void **state);
+void sha256_and_body_are_reported(void **state);
+void write_errors_are_results_not_crashes(void **state);
+void output_template_names_files(void **state);
+
 /* test_http2.c */
 void http2_multiplexes_requests_on_one_connection(void **state);
 

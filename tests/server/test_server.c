@@ -21,11 +21,66 @@
  *     /badutf8           200 with raw invalid UTF-8 in Content-Type
  *     /close             connection dropped without any response
  *     /flaky/KEY/N       fails the first N requests for KEY, then succeeds (below)
+ *     /file/NAME         a versioned "file" with ETag and Last-Modified (below)
+ *     /binary/N          200, N bytes (N <= 1 GiB): byte i is i % 256 (0x00..0xFF
+ *                        repeating), application/octet-stream, Content-Length
+ *     /slowbytes/N?ms=T  200, Content-Length N, N bytes of 'x' (N <= 1 GiB) in
+ *                        64 KiB pieces: the first at once, each next one T ms
+ *                        (T <= 600000, default 100) after the previous one has
+ *                        been written to the socket
+ *     /lie/N/M           headers with "Content-Length: N" (N <= 1 GiB), then M
+ *                        bytes of 'x' (1 <= M <= 1 GiB), then the connection is
+ *                        closed (FIN) without further ado. M < N: a truncated
+ *                        body. M > N: HTTP framing ends the body after N bytes,
+ *                        the rest is junk on the connection (for "more than
+ *                        announced" use /nolength)
+ *     /dropmid/N         /lie/N/(N/2): half the announced body, then the
+ *                        connection is closed (2 <= N <= 1 GiB)
+ *     /nolength/N        200, N bytes of 'x' (N <= 1 GiB) with no Content-Length
+ *                        and no chunked encoding: an HTTP/1.0 response with
+ *                        "Connection: close", the body delimited by closing the
+ *                        connection
+ *     /chunked/N         200, N bytes of 'x' (N <= 1 GiB), no Content-Length:
+ *                        chunked encoding (to HTTP/1.1 requests)
+ *     /  /any/...        200 "any\n" (text/plain): a catch-all for any path
+ *                        under /any/, and for the root
+ *     ...?any=1          any path not listed here, with "any=1" in its query:
+ *                        200 "any\n" as well (e.g. what /../../tmp/evil?any=1
+ *                        becomes once a client resolves its dot segments)
+ *     /setversion/NAME/V the current version of /file/NAME becomes V (not
+ *                        counted itself); 200 "{}\n", 404 when malformed
  *     /stats             JSON counters (not counted itself)
  *     /arrivals          JSON log of the counted requests (not counted itself)
- *     /reset             zero the counters, forget the /flaky keys and the arrival
- *                        log (not counted itself)
+ *     /reset             zero the counters, forget the /flaky keys, the
+ *                        /setversion versions and the arrival log (not counted
+ *                        itself)
  *     anything else      404 "not found\n"
+ *
+ * /stats
+ *     {"in_flight":I,"max_in_flight":M,"requests":R,"connections":C,
+ *      "not_modified":NM}: requests being answered now, the most at once since
+ *     the last /reset, counted requests, accepted connections, and 304 replies
+ *     sent by /file (all since the last /reset; /reset sets max_in_flight to
+ *     the current in_flight).
+ *
+ * /file/NAME[?size=N][&version=V]
+ *     NAME is 1..64 characters of [A-Za-z0-9._-]; N <= 1 GiB (default 1000);
+ *     V is a decimal number <= 1000000000 (default: the version /setversion
+ *     gave NAME, else 1). Unknown query keys are ignored; a malformed name or
+ *     query: 404 "not found\n". The body is N bytes of text/plain: the lines
+ *     "NAME-V:KKKKKKKKKK\n" for K = 0, 1, 2, ... (K as 10 zero-padded decimal
+ *     digits, modulo 10^10; V in canonical decimal, no leading zeros),
+ *     concatenated and cut to N bytes. E.g. /file/a?size=30&version=2 is
+ *     "a-2:0000000000\na-2:0000000001\n". Streamed with a Content-Length.
+ *     Headers:
+ *         ETag: "<16 lower-case hex digits of the 64-bit FNV-1a hash of
+ *                 NAME/V/N>"   (V and N canonical decimals, e.g. "a/2/30")
+ *         Last-Modified: 2026-01-01 00:00:00 GMT plus V seconds (IMF-fixdate)
+ *     Conditional requests: when If-None-Match is present and lists the ETag
+ *     (comma-separated, a W/ prefix ignored) or is "*", or when If-None-Match
+ *     is absent and If-Modified-Since is an IMF-fixdate at or after the
+ *     Last-Modified, the reply is 304 with the same ETag and Last-Modified and
+ *     no body, counted in "not_modified". Otherwise 200 with the body.
  *
  * /flaky/KEY/N[?status=S][&retry_after=SEC | &retry_after_date=SEC]
  *     KEY is 1..64 characters of [A-Za-z0-9_-]; N <= 1000000. Each KEY has a
@@ -71,6 +126,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* /nolength: answers as HTTP/1.0 (req->minor) */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
@@ -91,9 +147,25 @@
 #define FLAKY_MAX_KEY_LENGTH 64
 #define FLAKY_MAX_FAILURES 1000000u
 #define FLAKY_MAX_RETRY_AFTER 1000000000u
+/* Bounds of the generated bodies (/file, /binary, /slowbytes, /lie, ...). */
+#define MAX_FILE_BYTES (UINT64_C(1) << 30)
+#define FILE_MAX_NAME_LENGTH 64
+#define FILE_MAX_VERSION 1000000000u
+#define FILE_DEFAULT_SIZE 1000u
+#define FILE_MAX_NAMES 4096
+/* 2026-01-01 00:00:00 GMT: the Last-Modified of version 0. */
+#define FILE_EPOCH INT64_C(1767225600)
+#define SLOWBYTES_DEFAULT_MS 100u
 /* /arrivals bounds. */
 #define ARRIVALS_MAX 100000
 #define ARRIVAL_MAX_PATH 4096
+
+/* What a streamed body is made of. */
+enum body_kind {
+  BODY_FILLER, /* 'x' bytes */
+  BODY_BINARY, /* byte i is i % 256 */
+  BODY_FILE,   /* /file lines */
+};
 
 /* One listening endpoint: plain HTTP or HTTPS, each with its own evhttp. */
 struct listener_ctx {
@@ -115,7 +187,15 @@ struct exchange {
   struct event *delay_timer;  /* /delay only */
   struct event *hangup_watch; /* /delay only: notices the client leaving */
   evutil_socket_t fd;         /* /delay only: the connection's socket */
-  uint64_t bytes_left;        /* streamed /bytes only */
+  /* Streamed bodies only. */
+  enum body_kind body;      /* what the bytes are */
+  uint64_t bytes_left;      /* still to send */
+  uint64_t offset;          /* already sent */
+  char line[96];            /* BODY_FILE: the line prefix "NAME-V:" */
+  size_t line_length;       /* its length */
+  long pace_ms;             /* > 0: pause between pieces (/slowbytes) */
+  bool drop_when_sent;      /* close the connection after the last byte (/lie) */
+  struct event *pace_timer; /* /slowbytes and /lie: the next step */
 };
 
 static struct {
@@ -126,6 +206,7 @@ static struct {
   long max_in_flight;
   long requests;
   long connections;
+  long not_modified; /* 304s sent by /file */
 } server;
 
 /* One /flaky key and how many requests it has had. */
@@ -146,6 +227,17 @@ static struct {
   size_t count;
 } flaky;
 
+/* A /file NAME's version set by /setversion. */
+struct file_version {
+  char name[FILE_MAX_NAME_LENGTH + 1];
+  uint64_t version;
+};
+
+static struct {
+  struct file_version *items; /* FILE_MAX_NAMES slots, allocated on first use */
+  size_t count;
+} versions;
+
 static struct {
   struct arrival *items; /* grows up to ARRIVALS_MAX */
   size_t count, cap;
@@ -154,6 +246,8 @@ static struct {
 
 /* Body source for /bytes; referenced, never copied, by the output buffers. */
 static char filler[STREAM_CHUNK_SIZE];
+/* Where generated pieces (/file, /binary) are made before being copied out. */
+static char scratch[STREAM_CHUNK_SIZE];
 
 /* ---------------------------------------------------------------- exchanges */
 
@@ -201,6 +295,8 @@ static void finish_exchange(struct exchange *ex) {
     event_free(ex->delay_timer);
   if (ex->hangup_watch != NULL)
     event_free(ex->hangup_watch);
+  if (ex->pace_timer != NULL)
+    event_free(ex->pace_timer);
   free(ex);
 }
 
@@ -537,21 +633,82 @@ static void handle_status(struct exchange *ex, const char *arg) {
   send_formatted(ex->req, (int)code, "text/plain", "status %d\n", (int)code);
 }
 
-/* Queues the next piece of a streamed /bytes body. */
+/* Appends the next n bytes of ex's body (from ex->offset) to server.chunk. */
+static void add_body_bytes(struct exchange *ex, size_t n) {
+  size_t i, done = 0;
+  uint64_t at = ex->offset;
+  switch (ex->body) {
+  case BODY_FILLER:
+    evbuffer_add_reference(server.chunk, filler, n, NULL, NULL);
+    return;
+  case BODY_BINARY:
+    for (i = 0; i < n; i++)
+      scratch[i] = (char)(unsigned char)((at + i) & 0xFF);
+    break;
+  case BODY_FILE:
+    /* Line K is the prefix, K as 10 digits and "\n"; copy the part of each
+     * line that falls into [at, at + n). */
+    while (done < n) {
+      char line[sizeof(ex->line) + 16];
+      size_t length = ex->line_length + 11;
+      uint64_t k = at / length;
+      size_t pos = (size_t)(at % length), take = length - pos;
+      memcpy(line, ex->line, ex->line_length);
+      snprintf(line + ex->line_length, 12, "%010" PRIu64 "\n", k % UINT64_C(10000000000));
+      if (take > n - done)
+        take = n - done;
+      memcpy(scratch + done, line + pos, take);
+      done += take;
+      at += take;
+    }
+    break;
+  }
+  evbuffer_add(server.chunk, scratch, n);
+}
+
+/* Queues the next piece of a streamed body. */
 static void stream_next_chunk(struct exchange *ex);
 
-/* The previous piece has drained to the socket: refill. */
+static void on_stream_timer(evutil_socket_t fd, short what, void *arg) {
+  struct exchange *ex = arg;
+  (void)fd;
+  (void)what;
+  if (ex->bytes_left == 0)
+    drop_exchange_connection(ex); /* drop_when_sent: everything is written */
+  else
+    stream_next_chunk(ex);
+}
+
+/* The previous piece has drained to the socket: refill, now or after the
+ * pause; or, once all is sent with drop_when_sent, close (from a timer, not
+ * from inside evhttp's write callback). */
 static void on_stream_drained(struct evhttp_connection *evcon, void *arg) {
+  struct exchange *ex = arg;
+  struct timeval tv = {0, 0};
   (void)evcon;
-  stream_next_chunk(arg);
+  if (ex->bytes_left > 0 && ex->pace_ms == 0) {
+    stream_next_chunk(ex);
+    return;
+  }
+  if (ex->pace_timer == NULL &&
+      (ex->pace_timer = evtimer_new(server.base, on_stream_timer, ex)) == NULL) {
+    drop_exchange_connection(ex);
+    return;
+  }
+  if (ex->bytes_left > 0) {
+    tv.tv_sec = (time_t)(ex->pace_ms / 1000);
+    tv.tv_usec = (suseconds_t)(ex->pace_ms % 1000) * 1000;
+  }
+  evtimer_add(ex->pace_timer, &tv);
 }
 
 static void stream_next_chunk(struct exchange *ex) {
   struct evhttp_request *req = ex->req;
   size_t n = ex->bytes_left < STREAM_CHUNK_SIZE ? (size_t)ex->bytes_left : STREAM_CHUNK_SIZE;
+  add_body_bytes(ex, n);
   ex->bytes_left -= n;
-  evbuffer_add_reference(server.chunk, filler, n, NULL, NULL);
-  if (ex->bytes_left > 0) {
+  ex->offset += n;
+  if (ex->bytes_left > 0 || ex->drop_when_sent) {
     evhttp_send_reply_chunk_with_cb(req, server.chunk, on_stream_drained, ex);
   } else {
     evhttp_send_reply_chunk(req, server.chunk);
@@ -560,21 +717,49 @@ static void stream_next_chunk(struct exchange *ex) {
   }
 }
 
-static void handle_bytes(struct exchange *ex, const char *arg) {
+/*
+ * Sends a 200 whose body (n bytes of ex->body) is streamed in pieces, with
+ * "Content-Length: content_length" unless content_length is NULL. For HEAD
+ * only the headers.
+ */
+static void start_stream(struct exchange *ex, const char *content_type, const char *content_length,
+                         uint64_t n) {
   struct evhttp_request *req = ex->req;
   struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-  struct evbuffer *body;
+  evhttp_add_header(out, "Content-Type", content_type);
+  if (content_length != NULL)
+    evhttp_add_header(out, "Content-Length", content_length);
+  if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD || n == 0) {
+    /* No body: evhttp would never call the drain callback. */
+    evhttp_send_reply(req, HTTP_OK, NULL, NULL);
+    return;
+  }
+  ex->bytes_left = n;
+  evhttp_send_reply_start(req, HTTP_OK, NULL);
+  stream_next_chunk(ex);
+}
+
+/* start_stream() with a Content-Length of n. */
+static void start_stream_with_length(struct exchange *ex, const char *content_type, uint64_t n) {
   char length[32];
+  snprintf(length, sizeof(length), "%" PRIu64, n);
+  start_stream(ex, content_type, length, n);
+}
+
+static void handle_bytes(struct exchange *ex, const char *arg) {
+  struct evhttp_request *req = ex->req;
+  struct evbuffer *body;
   uint64_t n;
   if (!parse_decimal(arg, MAX_BYTES, &n)) {
     send_not_found(req);
     return;
   }
-  evhttp_add_header(out, "Content-Type", "application/octet-stream");
   if (n <= STREAM_CHUNK_SIZE) {
     body = evbuffer_new();
     if (body != NULL)
       evbuffer_add_reference(body, filler, (size_t)n, NULL, NULL);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/octet-stream");
     send_complete_reply(req, HTTP_OK, body);
     if (body != NULL)
       evbuffer_free(body);
@@ -582,16 +767,283 @@ static void handle_bytes(struct exchange *ex, const char *arg) {
   }
   /* A known length instead of chunked encoding: clients can show
    * progress, and HTTP/1.0 clients keep working. */
-  snprintf(length, sizeof(length), "%" PRIu64, n);
-  evhttp_add_header(out, "Content-Length", length);
-  if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-    /* No body for HEAD: evhttp would never call the drain callback. */
-    evhttp_send_reply(req, HTTP_OK, NULL, NULL);
+  start_stream_with_length(ex, "application/octet-stream", n);
+}
+
+static void handle_binary(struct exchange *ex, const char *arg) {
+  uint64_t n;
+  if (!parse_decimal(arg, MAX_FILE_BYTES, &n)) {
+    send_not_found(ex->req);
     return;
   }
-  ex->bytes_left = n;
-  evhttp_send_reply_start(req, HTTP_OK, NULL);
-  stream_next_chunk(ex);
+  ex->body = BODY_BINARY;
+  start_stream_with_length(ex, "application/octet-stream", n);
+}
+
+/* Parses the request's query (none: empty) into params, which the caller
+ * clears with evhttp_clear_headers() when this returns true. False when the
+ * query is malformed. */
+static bool parse_request_query(struct evhttp_request *req, struct evkeyvalq *params) {
+  const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  /* Initialises params, also when it fails. */
+  if (evhttp_parse_query_str(query != NULL ? query : "", params) != 0) {
+    evhttp_clear_headers(params);
+    return false;
+  }
+  return true;
+}
+
+static void handle_slowbytes(struct exchange *ex, const char *arg) {
+  struct evkeyvalq params;
+  const char *ms;
+  uint64_t n, pace = SLOWBYTES_DEFAULT_MS;
+  bool ok;
+  if (!parse_decimal(arg, MAX_FILE_BYTES, &n) || !parse_request_query(ex->req, &params)) {
+    send_not_found(ex->req);
+    return;
+  }
+  ms = evhttp_find_header(&params, "ms");
+  ok = ms == NULL || parse_decimal(ms, MAX_DELAY_MS, &pace);
+  evhttp_clear_headers(&params);
+  if (!ok) {
+    send_not_found(ex->req);
+    return;
+  }
+  ex->pace_ms = (long)pace;
+  start_stream_with_length(ex, "application/octet-stream", n);
+}
+
+/* Content-Length: announced, then `sent` bytes, then the connection is closed. */
+static void send_lie(struct exchange *ex, uint64_t announced, uint64_t sent) {
+  char length[32];
+  snprintf(length, sizeof(length), "%" PRIu64, announced);
+  ex->drop_when_sent = true;
+  start_stream(ex, "application/octet-stream", length, sent);
+}
+
+static void handle_lie(struct exchange *ex, const char *arg) {
+  const char *slash = strchr(arg, '/');
+  char announced_text[32];
+  uint64_t announced, sent;
+  if (slash == NULL || (size_t)(slash - arg) >= sizeof(announced_text)) {
+    send_not_found(ex->req);
+    return;
+  }
+  memcpy(announced_text, arg, (size_t)(slash - arg));
+  announced_text[slash - arg] = '\0';
+  if (!parse_decimal(announced_text, MAX_FILE_BYTES, &announced) ||
+      !parse_decimal(slash + 1, MAX_FILE_BYTES, &sent) || sent == 0) {
+    send_not_found(ex->req);
+    return;
+  }
+  send_lie(ex, announced, sent);
+}
+
+static void handle_dropmid(struct exchange *ex, const char *arg) {
+  uint64_t n;
+  if (!parse_decimal(arg, MAX_FILE_BYTES, &n) || n < 2) {
+    send_not_found(ex->req);
+    return;
+  }
+  send_lie(ex, n, n / 2);
+}
+
+static void handle_nolength(struct exchange *ex, const char *arg) {
+  uint64_t n;
+  if (!parse_decimal(arg, MAX_FILE_BYTES, &n)) {
+    send_not_found(ex->req);
+    return;
+  }
+  /* evhttp chunks a length-less reply to an HTTP/1.1 request; as an
+   * HTTP/1.0 exchange it sends the body as is and closes the connection
+   * after it. */
+  ex->req->major = 1;
+  ex->req->minor = 0;
+  evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Connection", "close");
+  start_stream(ex, "application/octet-stream", NULL, n);
+}
+
+static void handle_chunked(struct exchange *ex, const char *arg) {
+  uint64_t n;
+  if (!parse_decimal(arg, MAX_FILE_BYTES, &n)) {
+    send_not_found(ex->req);
+    return;
+  }
+  start_stream(ex, "application/octet-stream", NULL, n);
+}
+
+/* -------------------------------------------------------------------- /file */
+
+static bool is_file_name(const char *name, size_t length) {
+  size_t i;
+  if (length == 0 || length > FILE_MAX_NAME_LENGTH)
+    return false;
+  for (i = 0; i < length; i++) {
+    char c = name[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+/* NAME's /setversion slot (created with version 1 when create), or NULL. */
+static struct file_version *version_lookup(const char *name, bool create) {
+  size_t i;
+  for (i = 0; i < versions.count; i++)
+    if (strcmp(versions.items[i].name, name) == 0)
+      return &versions.items[i];
+  if (!create)
+    return NULL;
+  if (versions.items == NULL &&
+      (versions.items = calloc(FILE_MAX_NAMES, sizeof(*versions.items))) == NULL)
+    return NULL;
+  if (versions.count == FILE_MAX_NAMES)
+    return NULL;
+  snprintf(versions.items[versions.count].name, sizeof(versions.items[0].name), "%s", name);
+  versions.items[versions.count].version = 1;
+  return &versions.items[versions.count++];
+}
+
+static void clear_versions(void) {
+  free(versions.items);
+  versions.items = NULL;
+  versions.count = 0;
+}
+
+/* 64-bit FNV-1a of s, continuing from hash. */
+static uint64_t fnv1a(uint64_t hash, const char *s) {
+  for (; *s != '\0'; s++) {
+    hash ^= (unsigned char)*s;
+    hash *= UINT64_C(0x100000001b3);
+  }
+  return hash;
+}
+
+/* Adds "<when> GMT" as an IMF-fixdate header. */
+static void add_date_header(struct evkeyvalq *headers, const char *name, time_t when) {
+  struct tm tm;
+  char date[64];
+  if (gmtime_r(&when, &tm) != NULL &&
+      strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+    evhttp_add_header(headers, name, date);
+}
+
+/* True when the If-None-Match list holds etag (weak comparison) or "*". */
+static bool etag_listed(const char *list, const char *etag) {
+  size_t n = strlen(etag);
+  const char *p = list;
+  while (*p != '\0') {
+    const char *end;
+    while (*p == ' ' || *p == '\t' || *p == ',')
+      p++;
+    if (strncmp(p, "W/", 2) == 0)
+      p += 2;
+    end = p;
+    while (*end != '\0' && *end != ',' && *end != ' ' && *end != '\t')
+      end++;
+    if ((size_t)(end - p) == 1 && *p == '*')
+      return true;
+    if ((size_t)(end - p) == n && strncmp(p, etag, n) == 0)
+      return true;
+    p = end;
+  }
+  return false;
+}
+
+/* True when the request's conditions say the client has this version. */
+static bool client_has_version(struct evhttp_request *req, const char *etag, time_t modified) {
+  struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+  const char *none_match = evhttp_find_header(in, "If-None-Match");
+  const char *since = evhttp_find_header(in, "If-Modified-Since");
+  struct tm tm;
+  const char *end;
+  if (none_match != NULL)
+    return etag_listed(none_match, etag);
+  if (since == NULL)
+    return false;
+  memset(&tm, 0, sizeof(tm));
+  end = strptime(since, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return end != NULL && *end == '\0' && timegm(&tm) >= modified;
+}
+
+static void handle_file(struct exchange *ex, const char *name) {
+  struct evhttp_request *req = ex->req;
+  struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+  struct evkeyvalq params;
+  const char *size_text, *version_text;
+  const struct file_version *set;
+  uint64_t size = FILE_DEFAULT_SIZE, version, hash;
+  char etag[40], key[128];
+  time_t modified;
+  bool ok;
+
+  if (!is_file_name(name, strlen(name)) || !parse_request_query(req, &params)) {
+    send_not_found(req);
+    return;
+  }
+  set = version_lookup(name, false);
+  version = set != NULL ? set->version : 1;
+  size_text = evhttp_find_header(&params, "size");
+  version_text = evhttp_find_header(&params, "version");
+  ok = (size_text == NULL || parse_decimal(size_text, MAX_FILE_BYTES, &size)) &&
+       (version_text == NULL || parse_decimal(version_text, FILE_MAX_VERSION, &version));
+  evhttp_clear_headers(&params);
+  if (!ok) {
+    send_not_found(req);
+    return;
+  }
+
+  snprintf(key, sizeof(key), "%s/%" PRIu64 "/%" PRIu64, name, version, size);
+  hash = fnv1a(UINT64_C(0xcbf29ce484222325), key);
+  snprintf(etag, sizeof(etag), "\"%016" PRIx64 "\"", hash);
+  modified = (time_t)(FILE_EPOCH + (int64_t)version);
+  evhttp_add_header(out, "ETag", etag);
+  add_date_header(out, "Last-Modified", modified);
+  if (client_has_version(req, etag, modified)) {
+    server.not_modified++;
+    send_complete_reply(req, HTTP_NOTMODIFIED, NULL);
+    return;
+  }
+  ex->body = BODY_FILE;
+  ex->line_length = (size_t)snprintf(ex->line, sizeof(ex->line), "%s-%" PRIu64 ":", name, version);
+  start_stream_with_length(ex, "text/plain", size);
+}
+
+/* /setversion/NAME/V (not counted). */
+static void handle_setversion(struct evhttp_request *req, const char *arg) {
+  const char *slash = strchr(arg, '/');
+  char name[FILE_MAX_NAME_LENGTH + 1];
+  struct file_version *slot;
+  uint64_t version;
+  size_t length = slash != NULL ? (size_t)(slash - arg) : 0;
+  if (slash == NULL || !is_file_name(arg, length) ||
+      !parse_decimal(slash + 1, FILE_MAX_VERSION, &version)) {
+    send_not_found(req);
+    return;
+  }
+  memcpy(name, arg, length);
+  name[length] = '\0';
+  slot = version_lookup(name, true);
+  if (slot == NULL) {
+    send_formatted(req, HTTP_SERVUNAVAIL, "text/plain", "too many names\n");
+    return;
+  }
+  slot->version = version;
+  send_formatted(req, HTTP_OK, "application/json", "{}\n");
+}
+
+/* True when the request's query has "any=1". */
+static bool query_asks_for_any(struct evhttp_request *req) {
+  struct evkeyvalq params;
+  const char *any;
+  bool yes;
+  if (!parse_request_query(req, &params))
+    return false;
+  any = evhttp_find_header(&params, "any");
+  yes = any != NULL && strcmp(any, "1") == 0;
+  evhttp_clear_headers(&params);
+  return yes;
 }
 
 static void handle_redirect(struct exchange *ex, const struct listener_ctx *lc, const char *arg,
@@ -850,15 +1302,18 @@ static void handle_flaky(struct exchange *ex, const char *arg) {
 static void handle_stats(struct evhttp_request *req) {
   send_formatted(req, HTTP_OK, "application/json",
                  "{\"in_flight\":%ld,\"max_in_flight\":%ld,\"requests\":%ld,"
-                 "\"connections\":%ld}\n",
-                 server.in_flight, server.max_in_flight, server.requests, server.connections);
+                 "\"connections\":%ld,\"not_modified\":%ld}\n",
+                 server.in_flight, server.max_in_flight, server.requests, server.connections,
+                 server.not_modified);
 }
 
 static void handle_reset(struct evhttp_request *req) {
   server.max_in_flight = server.in_flight;
   server.requests = 0;
   server.connections = 0;
+  server.not_modified = 0;
   clear_flaky();
+  clear_versions();
   clear_arrivals();
   send_formatted(req, HTTP_OK, "application/json", "{}\n");
 }
@@ -885,6 +1340,10 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_arrivals(req);
     return;
   }
+  if ((rest = path_argument(path, "/setversion/")) != NULL) {
+    handle_setversion(req, rest);
+    return;
+  }
 
   ex = begin_exchange(req);
   if (ex == NULL) {
@@ -909,6 +1368,23 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     drop_exchange_connection(ex);
   else if ((rest = path_argument(path, "/flaky/")) != NULL)
     handle_flaky(ex, rest);
+  else if ((rest = path_argument(path, "/file/")) != NULL)
+    handle_file(ex, rest);
+  else if ((rest = path_argument(path, "/binary/")) != NULL)
+    handle_binary(ex, rest);
+  else if ((rest = path_argument(path, "/slowbytes/")) != NULL)
+    handle_slowbytes(ex, rest);
+  else if ((rest = path_argument(path, "/lie/")) != NULL)
+    handle_lie(ex, rest);
+  else if ((rest = path_argument(path, "/dropmid/")) != NULL)
+    handle_dropmid(ex, rest);
+  else if ((rest = path_argument(path, "/nolength/")) != NULL)
+    handle_nolength(ex, rest);
+  else if ((rest = path_argument(path, "/chunked/")) != NULL)
+    handle_chunked(ex, rest);
+  else if (strcmp(path, "/") == 0 || path_argument(path, "/any/") != NULL ||
+           query_asks_for_any(req))
+    send_formatted(req, HTTP_OK, "text/plain", "any\n");
   else
     send_not_found(req);
 }
@@ -1103,6 +1579,7 @@ out:
     event_base_free(server.base);
   SSL_CTX_free(tls.ssl_ctx);
   clear_flaky();
+  clear_versions();
   clear_arrivals();
   libevent_global_shutdown();
   return status;

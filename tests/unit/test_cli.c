@@ -114,6 +114,13 @@ static void cli_defaults_without_arguments(void **state) {
   assert_int_equal(o->per_host, 0);
   assert_true(o->rate_per_second == 0.0);
   assert_int_equal(o->deadline_ms, 0);
+  assert_null(o->output_dir);
+  assert_null(o->output_template);
+  assert_false(o->fsync);
+  assert_null(o->state_path);
+  assert_false(o->sha256);
+  assert_int_equal(o->max_size, 0);
+  assert_false(o->body);
   assert_int_equal(o->input_count, 0);
   assert_int_equal(f->out_size, 0);
   assert_int_equal(f->err_size, 0);
@@ -399,6 +406,91 @@ static void cli_double_dash_ends_options(void **state) {
   assert_int_equal(f->options.concurrency, 10);
 }
 
+static void cli_output_dir_short_and_long_forms(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-o", "mirror/");
+  assert_non_null(f->options.output_dir);
+  assert_string_equal(f->options.output_dir, "mirror/");
+  RUN(f, "--output-dir=out");
+  assert_string_equal(f->options.output_dir, "out");
+  RUN(f, "-odir");
+  assert_string_equal(f->options.output_dir, "dir");
+  assert_null(f->options.output_template);
+  assert_false(f->options.fsync);
+}
+
+static void cli_output_template_and_fsync_go_with_output_dir(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-o", "out", "--output-template", "{host}/{index}-{name}", "--fsync");
+  assert_string_equal(f->options.output_dir, "out");
+  assert_non_null(f->options.output_template);
+  assert_string_equal(f->options.output_template, "{host}/{index}-{name}");
+  assert_true(f->options.fsync);
+  /* -o may come after them: the check runs once all options are read. */
+  RUN(f, "--fsync", "--output-template={url_hash}", "--output-dir", "d");
+  assert_true(f->options.fsync);
+  assert_string_equal(f->options.output_template, "{url_hash}");
+}
+
+static void cli_if_changed_names_the_state_file(void **state) {
+  struct fixture *f = *state;
+  /* The file need not exist: the state module reports unreadable or corrupt files. */
+  RUN(f, "--if-changed", "/nonexistent-afetch-dir/state.json");
+  assert_non_null(f->options.state_path);
+  assert_string_equal(f->options.state_path, "/nonexistent-afetch-dir/state.json");
+  assert_null(f->options.output_dir);
+  RUN(f, "--if-changed=state.json", "-o", "mirror");
+  assert_string_equal(f->options.state_path, "state.json");
+}
+
+static void cli_sha256_turns_digests_on(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--sha256");
+  assert_true(f->options.sha256);
+  assert_int_equal(f->options.max_size, 0);
+}
+
+static void cli_max_size_accepts_binary_suffixes(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--max-size", "123");
+  assert_int_equal(f->options.max_size, 123);
+  RUN(f, "--max-size", "10k");
+  assert_int_equal(f->options.max_size, 10240);
+  RUN(f, "--max-size=10K");
+  assert_int_equal(f->options.max_size, 10240);
+  RUN(f, "--max-size", "2M");
+  assert_int_equal(f->options.max_size, 2 * 1048576);
+  RUN(f, "--max-size", "1G");
+  assert_int_equal(f->options.max_size, 1073741824);
+  RUN(f, "--max-size", "1");
+  assert_int_equal(f->options.max_size, 1);
+  assert_false(f->options.body);
+}
+
+static void cli_max_size_accepts_the_largest_value(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--max-size", "9223372036854775807"); /* 2^63 - 1 */
+  assert_true(f->options.max_size == UINT64_C(9223372036854775807));
+  RUN(f, "--max-size", "8589934591G"); /* (2^33 - 1) GiB */
+  assert_true(f->options.max_size == UINT64_C(8589934591) << 30);
+}
+
+static void cli_body_alone_limits_bodies_to_one_mebibyte(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--body");
+  assert_true(f->options.body);
+  assert_int_equal(f->options.max_size, 1048576);
+}
+
+static void cli_body_keeps_an_explicit_max_size(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--body", "--max-size", "5");
+  assert_true(f->options.body);
+  assert_int_equal(f->options.max_size, 5);
+  RUN(f, "--max-size", "3G", "--body");
+  assert_int_equal(f->options.max_size, UINT64_C(3) << 30);
+}
+
 static void cli_combined_flags_all_apply(void **state) {
   struct fixture *f = *state;
   RUN(f, "-c", "4", "-t", "1.5", "--ndjson", "--no-location", "-H", "A: b", "-k", "-q", "--http2",
@@ -546,6 +638,62 @@ static void cli_rejects_bad_deadlines(void **state) {
   USAGE_ERROR_NAMING(f, "--deadline", "--deadline", "1e300");
 }
 
+static void cli_rejects_bad_max_sizes(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "0");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "0k");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "-5");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "+5");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", " 5");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "1T");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "1.5M");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "abc");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "k");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "5kk");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "5m");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size=");
+}
+
+static void cli_rejects_max_size_past_two_to_the_63(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "99999999999G");
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "9223372036854775808"); /* 2^63 */
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "8589934592G");         /* 2^63 */
+  USAGE_ERROR_NAMING(f, "--max-size", "--max-size", "99999999999999999999999");
+  if (!strstr(f->err_text, "suffix k, M or G allowed"))
+    fail_msg("err does not mention the suffixes: %s", f->err_text);
+}
+
+static void cli_rejects_empty_output_names(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "-o", "-o", "");
+  USAGE_ERROR_NAMING(f, "--output-dir", "--output-dir=");
+  USAGE_ERROR_NAMING(f, "--output-template", "-o", "d", "--output-template", "");
+  USAGE_ERROR_NAMING(f, "--if-changed", "--if-changed=");
+}
+
+static void cli_rejects_output_template_without_output_dir(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--output-template", "{host}/{name}");
+  if (strncmp(f->err_text, "afetch: --output-template needs -o/--output-dir\n",
+              strlen("afetch: --output-template needs -o/--output-dir\n")) != 0)
+    fail_msg("err does not say --output-template needs -o: %s", f->err_text);
+}
+
+static void cli_rejects_fsync_without_output_dir(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--fsync", "urls.txt");
+  if (strncmp(f->err_text, "afetch: --fsync needs -o/--output-dir\n",
+              strlen("afetch: --fsync needs -o/--output-dir\n")) != 0)
+    fail_msg("err does not say --fsync needs -o: %s", f->err_text);
+}
+
+static void cli_missing_output_dir_after_allocating_options_leaks_nothing(void **state) {
+  /* The -o check runs after -H and -d allocated; ASan reports a leak if they stay. */
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-H", "A: 1", "-d", "x", "--fsync");
+}
+
 static void cli_rejects_max_redirs_below_minus_one(void **state) {
   struct fixture *f = *state;
   USAGE_ERROR(f, "--max-redirs", "-2");
@@ -624,7 +772,35 @@ static void cli_help_prints_usage_to_out(void **state) {
   assert_non_null(strstr(f->out_text, "--timeout"));
   assert_non_null(strstr(f->out_text, "--per-host"));
   assert_non_null(strstr(f->out_text, "--deadline"));
+  assert_non_null(strstr(f->out_text, "--output-dir"));
+  assert_non_null(strstr(f->out_text, "--if-changed"));
   assert_int_equal(f->err_size, 0);
+}
+
+static void cli_help_lists_saving_options_within_80_columns(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  const char *group = strstr(f->out_text, "Saving bodies:\n");
+  assert_non_null(group);
+  const char *group_end = strstr(group, "\n\n");
+  assert_non_null(group_end);
+  static const char *const names[] = {
+      "-o, --output-dir", "--output-template", "--fsync", "--if-changed",
+      "--sha256",         "--max-size",        "--body"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *found = strstr(group, names[i]);
+    if (!found || found > group_end)
+      fail_msg("\"Saving bodies:\" does not list %s", names[i]);
+  }
+  for (const char *line = group; line < group_end;) {
+    const char *end = strchr(line, '\n');
+    size_t length = end ? (size_t)(end - line) : strlen(line);
+    if (length > 80)
+      fail_msg("help line longer than 80 columns: %.*s", (int)length, line);
+    line += length + (end ? 1 : 0);
+  }
 }
 
 static void cli_short_help_prints_usage_to_out(void **state) {
@@ -696,6 +872,14 @@ int main(void) {
       T(cli_operands_are_collected_in_order),
       T(cli_options_may_follow_operands),
       T(cli_double_dash_ends_options),
+      T(cli_output_dir_short_and_long_forms),
+      T(cli_output_template_and_fsync_go_with_output_dir),
+      T(cli_if_changed_names_the_state_file),
+      T(cli_sha256_turns_digests_on),
+      T(cli_max_size_accepts_binary_suffixes),
+      T(cli_max_size_accepts_the_largest_value),
+      T(cli_body_alone_limits_bodies_to_one_mebibyte),
+      T(cli_body_keeps_an_explicit_max_size),
       T(cli_combined_flags_all_apply),
       T(cli_rejects_unknown_flag_and_names_it),
       T(cli_rejects_unknown_short_flag),
@@ -716,6 +900,12 @@ int main(void) {
       T(cli_rejects_per_host_out_of_range),
       T(cli_rejects_bad_rates),
       T(cli_rejects_bad_deadlines),
+      T(cli_rejects_bad_max_sizes),
+      T(cli_rejects_max_size_past_two_to_the_63),
+      T(cli_rejects_empty_output_names),
+      T(cli_rejects_output_template_without_output_dir),
+      T(cli_rejects_fsync_without_output_dir),
+      T(cli_missing_output_dir_after_allocating_options_leaks_nothing),
       T(cli_rejects_max_redirs_below_minus_one),
       T(cli_rejects_non_numeric_max_redirs),
       T(cli_rejects_missing_option_argument),
@@ -726,6 +916,7 @@ int main(void) {
       T(cli_rejects_data_from_a_missing_file_and_names_it),
       T(cli_help_after_allocating_options_leaks_nothing),
       T(cli_help_prints_usage_to_out),
+      T(cli_help_lists_saving_options_within_80_columns),
       T(cli_short_help_prints_usage_to_out),
       T(cli_help_wins_over_operands),
       T(cli_version_prints_name_and_version),

@@ -89,8 +89,8 @@ static cJSON *print_and_reparse(const cJSON *json) {
 }
 
 static const char *const contract_keys[] = {
-    "index",    "url",      "final_url",    "ok",   "status", "error", "http_version",
-    "remote_ip", "redirects", "attempts", "content_type", "size", "time",
+    "index",     "url",       "final_url", "ok",           "status", "error", "http_version",
+    "remote_ip", "redirects", "attempts",  "content_type", "size",   "time",
 };
 
 static const char *const time_keys[] = {"dns", "connect", "tls", "ttfb", "total"};
@@ -366,7 +366,7 @@ static void result_json_replaces_invalid_utf8_in_every_string(void **state) {
   r.content_type = "text/html; charset=\xc3"; /* truncated two-byte sequence at the end */
   r.status = 0;
   r.error = RESULT_OTHER;
-  r.error_message = "bad \xe2\x82 bytes";     /* truncated three-byte sequence inside */
+  r.error_message = "bad \xe2\x82 bytes"; /* truncated three-byte sequence inside */
   r.curl_code = 56;
   cJSON *json = to_json(&r);
   cJSON *back = print_and_reparse(json);
@@ -386,7 +386,7 @@ static void result_json_replaces_overlong_and_surrogate_sequences(void **state) 
   (void)state;
   struct afetch_result r = sample_ok();
   r.url = "http://a/\xc0\xaf";               /* overlong '/' */
-  r.content_type = "x\xed\xa0\x80y";          /* UTF-16 surrogate D800 */
+  r.content_type = "x\xed\xa0\x80y";         /* UTF-16 surrogate D800 */
   r.final_url = "http://b/\xf4\x90\x80\x80"; /* above U+10FFFF */
   cJSON *json = to_json(&r);
   cJSON *back = print_and_reparse(json);
@@ -427,6 +427,55 @@ static void result_json_escapes_quotes_backslashes_and_controls(void **state) {
   cJSON_Delete(json);
 }
 
+static void result_json_optional_keys_appear_only_when_enabled(void **state) {
+  (void)state;
+  struct afetch_result r = sample_ok();
+  r.has_retry_after = true;
+  r.retry_after_s = 7;
+  r.has_file = true;
+  r.file = "mirror/example.com/index.html";
+  r.has_sha256 = true;
+  r.sha256 = NULL; /* the transfer failed: null, but the key is there */
+  r.has_not_modified = true;
+  r.not_modified = true;
+  cJSON *json = to_json(&r);
+  json_expect_number(json, "retry_after", 7);
+  json_expect_string(json, "file", "mirror/example.com/index.html");
+  json_expect_null(json, "sha256");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "not_modified")));
+  assert_null(cJSON_GetObjectItemCaseSensitive(json, "body"));
+  cJSON_Delete(json);
+}
+
+static void result_json_body_is_text_when_utf8_else_base64(void **state) {
+  (void)state;
+  struct afetch_result r = sample_ok();
+  r.has_body = true;
+  r.body = "{\"caf\xc3\xa9\": 1}\n";
+  r.body_length = strlen(r.body);
+  cJSON *json = to_json(&r);
+  json_expect_string(json, "body", "{\"caf\xc3\xa9\": 1}\n");
+  json_expect_string(json, "body_encoding", "utf-8");
+  cJSON_Delete(json);
+
+  /* Invalid UTF-8, or a NUL byte: base64 of the exact bytes. */
+  static const char binary[] = {'\x00', '\xff', 'A', '\x80'};
+  r.body = binary;
+  r.body_length = sizeof binary;
+  json = to_json(&r);
+  json_expect_string(json, "body", "AP9BgA==");
+  json_expect_string(json, "body_encoding", "base64");
+  cJSON_Delete(json);
+
+  /* No body arrived: both null. */
+  r.body = NULL;
+  r.body_length = 0;
+  json = to_json(&r);
+  json_expect_null(json, "body");
+  json_expect_null(json, "body_encoding");
+  cJSON_Delete(json);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(result_json_has_every_contract_key_with_its_type),
@@ -439,6 +488,8 @@ int main(void) {
       cmocka_unit_test(result_json_null_strings_become_null),
       cmocka_unit_test(result_json_error_code_is_the_stable_name_for_every_error),
       cmocka_unit_test(result_error_name_gives_the_contract_strings),
+      cmocka_unit_test(result_json_optional_keys_appear_only_when_enabled),
+      cmocka_unit_test(result_json_body_is_text_when_utf8_else_base64),
       cmocka_unit_test(result_is_ok_for_status_100_to_399_without_error),
       cmocka_unit_test(result_is_not_ok_for_status_400_and_above),
       cmocka_unit_test(result_is_not_ok_for_status_400_even_without_error_code),

@@ -1,0 +1,56 @@
+/* What happens to a response body's bytes as they arrive: counted, checked against
+ * --max-size, hashed (--sha256), kept for the result (--body), saved to a file (-o). Only
+ * the final response's body is seen (curl skips redirect bodies); only a 2xx body is saved. Nothing
+ * is held whole except a --body capture, which --max-size bounds. */
+#ifndef AFETCH_BODY_H
+#define AFETCH_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "afetch/download.h"
+
+struct afetch_options;
+struct evp_md_ctx_st;
+
+struct body {
+  const struct afetch_options *options;
+  uint64_t bytes; /* received in this transfer */
+  bool too_large; /* more than --max-size arrived */
+  int write_error;
+  bool status_checked; /* the first byte checked the status */
+  bool keep;           /* a 2xx: saved */
+  struct evp_md_ctx_st *digest;
+  char sha256[65]; /* hex, filled by body_finish() */
+  bool has_sha256;
+  char *captured; /* --body: NUL-terminated, owned */
+  size_t captured_length, captured_capacity;
+  struct download download;
+  const char *path; /* -o target of this transfer, borrowed; NULL: not saved */
+  bool saved;       /* body_finish() put the file in place */
+};
+
+/* Once per task. False when out of memory. */
+bool body_init(struct body *body, const struct afetch_options *options);
+
+/* Before each transfer: `path` is where -o saves this one (NULL: nowhere). */
+void body_start(struct body *body, const char *path);
+
+/* curl's write callback's work: returns `count`, or 0 to abort the transfer (too large, or a
+ * write failed: see too_large / write_error). */
+size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count);
+
+/* After the transfer: puts the file in place when `succeeded` (complete and 2xx), removes
+ * the temp file otherwise; fills sha256. An empty 2xx body still makes an (empty) file.
+ * Returns 0 or the errno of a failed save. */
+int body_finish(struct body *body, bool succeeded, long status);
+
+/* Drops the temp file of a stopped transfer. */
+void body_discard(struct body *body);
+
+void body_free(struct body *body);
+
+#endif

@@ -1,0 +1,120 @@
+/* A response body's bytes: count, limit, digest, capture, file. */
+#include "afetch/body.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "afetch/options.h"
+
+bool body_init(struct body *body, const struct afetch_options *options) {
+  *body = (struct body){.options = options};
+  download_init(&body->download);
+  if (options->sha256 && !(body->digest = EVP_MD_CTX_new()))
+    return false;
+  return true;
+}
+
+void body_start(struct body *body, const char *path) {
+  body_discard(body);
+  body->bytes = 0;
+  body->too_large = false;
+  body->write_error = 0;
+  body->status_checked = false;
+  body->keep = false;
+  body->has_sha256 = false;
+  body->captured_length = 0;
+  if (body->captured)
+    body->captured[0] = '\0';
+  body->path = path;
+  body->saved = false;
+  if (body->digest)
+    EVP_DigestInit_ex(body->digest, EVP_sha256(), NULL);
+}
+
+/* --body: appends to the capture (bounded by --max-size, checked before). */
+static bool body_capture(struct body *body, const char *data, size_t count) {
+  size_t needed = body->captured_length + count + 1;
+  if (needed > body->captured_capacity) {
+    size_t capacity = body->captured_capacity ? body->captured_capacity : 4096;
+    while (capacity < needed)
+      capacity *= 2;
+    char *grown = realloc(body->captured, capacity);
+    if (!grown)
+      return false;
+    body->captured = grown;
+    body->captured_capacity = capacity;
+  }
+  memcpy(body->captured + body->captured_length, data, count);
+  body->captured_length += count;
+  body->captured[body->captured_length] = '\0';
+  return true;
+}
+
+size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count) {
+  body->bytes += count;
+  const struct afetch_options *options = body->options;
+  if (options->max_size && body->bytes > options->max_size) {
+    body->too_large = true;
+    return 0;
+  }
+  if (!body->status_checked) {
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    body->keep = status >= 200 && status <= 299;
+    body->status_checked = true;
+  }
+  if (body->digest)
+    EVP_DigestUpdate(body->digest, data, count);
+  /* --body keeps any final response's body (an API's error text is worth seeing); -o saves
+   * only a 2xx. */
+  if (options->body && !body_capture(body, data, count)) {
+    body->write_error = ENOMEM;
+    return 0;
+  }
+  if (body->keep && body->path) {
+    if (!download_is_open(&body->download))
+      body->write_error = download_open(&body->download, body->path);
+    if (!body->write_error)
+      body->write_error = download_write(&body->download, data, count);
+    if (body->write_error)
+      return 0;
+  }
+  return count;
+}
+
+int body_finish(struct body *body, bool succeeded, long status) {
+  if (body->digest) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(body->digest, digest, &length);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < length && i < 32; i++) {
+      body->sha256[2 * i] = hex[digest[i] >> 4];
+      body->sha256[2 * i + 1] = hex[digest[i] & 15];
+    }
+    body->sha256[64] = '\0';
+    body->has_sha256 = succeeded;
+  }
+  bool save = succeeded && body->path && status >= 200 && status <= 299;
+  if (!save) {
+    body_discard(body);
+    return 0;
+  }
+  int error = download_is_open(&body->download) ? 0 : download_open(&body->download, body->path);
+  if (!error)
+    error = download_commit(&body->download, body->options->fsync);
+  body->saved = !error;
+  return error;
+}
+
+void body_discard(struct body *body) { download_discard(&body->download); }
+
+void body_free(struct body *body) {
+  body_discard(body);
+  if (body->digest)
+    EVP_MD_CTX_free(body->digest);
+  free(body->captured);
+}

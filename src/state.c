@@ -1,0 +1,516 @@
+/* --if-changed: the state file, held in memory as a chained hash table keyed by URL, read and
+ * written with cJSON (written one entry at a time, sorted by URL). */
+#include "afetch/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#define STATE_VERSION 1
+#define STATE_INITIAL_BUCKETS 64
+
+/* One URL: a single allocation holding the URL and its strings. `entry` points into `url`
+ * ("URL\0etag\0last_modified\0file\0", absent strings left out). */
+struct state_node {
+  struct state_node *next_in_bucket;
+  size_t hash;
+  struct state_entry entry;
+  char url[];
+};
+
+struct state {
+  char *path;
+  struct state_node **buckets;
+  size_t bucket_count; /* a power of two */
+  size_t entry_count;
+  bool dirty;
+};
+
+/* FNV-1a, as in hosts.c: the URLs come from the user's own lists. */
+static size_t state_hash(const char *key) {
+  uint64_t hash = UINT64_C(14695981039346656037);
+  for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+    hash = (hash ^ *c) * UINT64_C(1099511628211);
+  return (size_t)hash;
+}
+
+/* Copies `text` (when not NULL) to `*cursor` and moves the cursor past it. */
+static const char *state_copy_string(char **cursor, const char *text) {
+  if (!text)
+    return NULL;
+  size_t length = strlen(text) + 1;
+  char *copy = memcpy(*cursor, text, length);
+  *cursor += length;
+  return copy;
+}
+
+/* A new node holding copies of url and entry's strings. NULL when out of memory. */
+static struct state_node *state_node_new(const char *url, size_t hash,
+                                         const struct state_entry *entry) {
+  size_t size = sizeof(struct state_node) + strlen(url) + 1;
+  const char *strings[] = {entry->etag, entry->last_modified, entry->file};
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+    if (strings[i])
+      size += strlen(strings[i]) + 1;
+  struct state_node *node = malloc(size);
+  if (!node)
+    return NULL;
+  node->next_in_bucket = NULL;
+  node->hash = hash;
+  char *cursor = node->url;
+  state_copy_string(&cursor, url);
+  node->entry.etag = state_copy_string(&cursor, entry->etag);
+  node->entry.last_modified = state_copy_string(&cursor, entry->last_modified);
+  node->entry.file = state_copy_string(&cursor, entry->file);
+  return node;
+}
+
+static bool state_same_string(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool state_same_entry(const struct state_entry *a, const struct state_entry *b) {
+  return state_same_string(a->etag, b->etag) &&
+         state_same_string(a->last_modified, b->last_modified) &&
+         state_same_string(a->file, b->file);
+}
+
+/* The link that points at url's node (or the bucket's terminating NULL when absent). */
+static struct state_node **state_find(const struct state *state, const char *url, size_t hash) {
+  struct state_node **link = &state->buckets[hash & (state->bucket_count - 1)];
+  while (*link && ((*link)->hash != hash || strcmp((*link)->url, url) != 0))
+    link = &(*link)->next_in_bucket;
+  return link;
+}
+
+/* Doubles the bucket array when entries outnumber buckets; on failure keeps the old one
+ * (lookups stay correct, only slower). */
+static void state_grow(struct state *state) {
+  size_t count = state->bucket_count * 2;
+  struct state_node **buckets = calloc(count, sizeof *buckets);
+  if (!buckets)
+    return;
+  for (size_t i = 0; i < state->bucket_count; i++) {
+    struct state_node *node = state->buckets[i];
+    while (node) {
+      struct state_node *next = node->next_in_bucket;
+      struct state_node **bucket = &buckets[node->hash & (count - 1)];
+      node->next_in_bucket = *bucket;
+      *bucket = node;
+      node = next;
+    }
+  }
+  free(state->buckets);
+  state->buckets = buckets;
+  state->bucket_count = count;
+}
+
+/* Sets url's entry; the work of state_update() without the dirty flag. Changed (when not
+ * NULL) says whether the table differs afterwards. False when out of memory (table unchanged). */
+static bool state_set(struct state *state, const char *url, const struct state_entry *entry,
+                      bool *changed) {
+  size_t hash = state_hash(url);
+  struct state_node **link = state_find(state, url, hash);
+  struct state_node *old = *link;
+  bool keep = entry->etag || entry->last_modified;
+  if (changed)
+    *changed = old ? !keep || !state_same_entry(&old->entry, entry) : keep;
+  if (old && keep && state_same_entry(&old->entry, entry))
+    return true;
+  if (!keep) {
+    if (old) {
+      *link = old->next_in_bucket;
+      free(old);
+      state->entry_count--;
+    }
+    return true;
+  }
+  struct state_node *node = state_node_new(url, hash, entry);
+  if (!node) {
+    if (changed)
+      *changed = false;
+    return false;
+  }
+  if (old) {
+    node->next_in_bucket = old->next_in_bucket;
+    *link = node;
+    free(old);
+    return true;
+  }
+  *link = node;
+  if (++state->entry_count > state->bucket_count)
+    state_grow(state);
+  return true;
+}
+
+static struct state *state_new(const char *path) {
+  struct state *state = calloc(1, sizeof *state);
+  if (!state)
+    return NULL;
+  state->path = strdup(path);
+  state->bucket_count = STATE_INITIAL_BUCKETS;
+  state->buckets = calloc(state->bucket_count, sizeof *state->buckets);
+  if (!state->path || !state->buckets) {
+    state_free(state);
+    return NULL;
+  }
+  return state;
+}
+
+/* The whole file, NUL-terminated (caller frees), its length in *length_out. NULL with errno
+ * set when it cannot be read. */
+static char *state_read_file(FILE *file, size_t *length_out) {
+  struct stat info;
+  size_t capacity = 65536;
+  if (fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0 &&
+      (uintmax_t)info.st_size < SIZE_MAX / 2)
+    capacity = (size_t)info.st_size + 2; /* +1 for the NUL, +1 to see EOF without growing */
+  char *buffer = malloc(capacity);
+  if (!buffer)
+    return NULL;
+  size_t length = 0;
+  for (;;) {
+    if (capacity - length < 2) {
+      char *bigger = capacity < SIZE_MAX / 2 ? realloc(buffer, capacity * 2) : NULL;
+      if (!bigger) {
+        free(buffer);
+        errno = ENOMEM;
+        return NULL;
+      }
+      buffer = bigger;
+      capacity *= 2;
+    }
+    size_t n = fread(buffer + length, 1, capacity - length - 1, file);
+    length += n;
+    if (n == 0 || feof(file) || ferror(file))
+      break;
+  }
+  if (ferror(file)) {
+    int error = errno;
+    free(buffer);
+    errno = error ? error : EIO;
+    return NULL;
+  }
+  buffer[length] = '\0';
+  *length_out = length;
+  return buffer;
+}
+
+/* The 1-based line of byte `offset` in text, for parse error messages. */
+static size_t state_line_of(const char *text, size_t offset) {
+  size_t line = 1;
+  for (size_t i = 0; i < offset; i++)
+    line += text[i] == '\n';
+  return line;
+}
+
+/* A string member of an entry object: *out is its value or NULL when absent or null. False when
+ * present with another type. */
+static bool state_string_member(const cJSON *object, const char *name, const char **out) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+  *out = NULL;
+  if (!item || cJSON_IsNull(item))
+    return true;
+  if (!cJSON_IsString(item) || !item->valuestring)
+    return false;
+  *out = item->valuestring;
+  return true;
+}
+
+/* Fills the table from a parsed document. False with the reason in `why` when the document is
+ * not a state file, or with errno ENOMEM (and `why` empty) when out of memory. */
+static bool state_fill(struct state *state, const cJSON *root, char *why, size_t why_size) {
+  why[0] = '\0';
+  if (!cJSON_IsObject(root)) {
+    snprintf(why, why_size, "not a JSON object");
+    return false;
+  }
+  const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "afetch_state");
+  if (!cJSON_IsNumber(version)) {
+    snprintf(why, why_size, "no \"afetch_state\" version number");
+    return false;
+  }
+  if (version->valuedouble != STATE_VERSION) {
+    snprintf(why, why_size, "version %g is not supported", version->valuedouble);
+    return false;
+  }
+  const cJSON *entries = cJSON_GetObjectItemCaseSensitive(root, "entries");
+  if (!cJSON_IsObject(entries)) {
+    snprintf(why, why_size, "no \"entries\" object");
+    return false;
+  }
+  for (const cJSON *item = entries->child; item; item = item->next) {
+    struct state_entry entry;
+    /* Skipped: a value that is not an object, or a field that is not a string. */
+    if (!item->string || !cJSON_IsObject(item) || !state_string_member(item, "etag", &entry.etag) ||
+        !state_string_member(item, "last_modified", &entry.last_modified) ||
+        !state_string_member(item, "file", &entry.file))
+      continue;
+    if (!state_set(state, item->string, &entry, NULL)) {
+      errno = ENOMEM;
+      return false;
+    }
+  }
+  return true;
+}
+
+struct state *state_load(const char *path, char *errbuf, size_t errbuf_size) {
+  struct state *state = state_new(path);
+  if (!state) {
+    snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", path, strerror(ENOMEM));
+    return NULL;
+  }
+  FILE *file = fopen(path, "rb");
+  if (!file) {
+    if (errno == ENOENT)
+      return state;
+    snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", path, strerror(errno));
+    state_free(state);
+    return NULL;
+  }
+  size_t length = 0;
+  char *text = state_read_file(file, &length);
+  int read_error = errno;
+  fclose(file);
+  if (!text) {
+    snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", path, strerror(read_error));
+    state_free(state);
+    return NULL;
+  }
+  const char *end = NULL;
+  /* Require the NUL after the text: trailing garbage (or a NUL byte inside) is an error. */
+  cJSON *root = cJSON_ParseWithLengthOpts(text, length + 1, &end, 1);
+  char why[128];
+  bool ok;
+  if (!root) {
+    size_t offset = end && end >= text && end <= text + length ? (size_t)(end - text) : 0;
+    snprintf(why, sizeof why, "invalid JSON at line %zu", state_line_of(text, offset));
+    ok = false;
+  } else {
+    ok = state_fill(state, root, why, sizeof why);
+    cJSON_Delete(root);
+  }
+  free(text);
+  if (!ok) {
+    if (why[0])
+      snprintf(errbuf, errbuf_size, "cannot use state file '%s': not an afetch state file (%s)",
+               path, why);
+    else
+      snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", path, strerror(ENOMEM));
+    state_free(state);
+    return NULL;
+  }
+  return state;
+}
+
+const struct state_entry *state_lookup(const struct state *state, const char *url) {
+  struct state_node *node = *state_find(state, url, state_hash(url));
+  return node ? &node->entry : NULL;
+}
+
+bool state_update(struct state *state, const char *url, const struct state_entry *entry) {
+  bool changed = false;
+  if (!state_set(state, url, entry, &changed))
+    return false;
+  if (changed)
+    state->dirty = true;
+  return true;
+}
+
+bool state_dirty(const struct state *state) { return state->dirty; }
+
+static int state_compare_nodes(const void *a, const void *b) {
+  const struct state_node *const *x = a;
+  const struct state_node *const *y = b;
+  return strcmp((*x)->url, (*y)->url);
+}
+
+/* The nodes sorted by URL (caller frees the array). NULL when out of memory. */
+static struct state_node **state_sorted(const struct state *state) {
+  struct state_node **nodes = malloc((state->entry_count ? state->entry_count : 1) * sizeof *nodes);
+  if (!nodes)
+    return NULL;
+  size_t count = 0;
+  for (size_t i = 0; i < state->bucket_count; i++)
+    for (struct state_node *node = state->buckets[i]; node; node = node->next_in_bucket)
+      nodes[count++] = node;
+  qsort(nodes, count, sizeof *nodes, state_compare_nodes);
+  return nodes;
+}
+
+/* Writes item (NULL: its creation failed) as compact JSON to file; the caller keeps it.
+ * False with errno set on failure. */
+static bool state_write_json(FILE *file, cJSON *item) {
+  if (!item) {
+    errno = ENOMEM;
+    return false;
+  }
+  char *text = cJSON_PrintUnformatted(item);
+  if (!text) {
+    errno = ENOMEM;
+    return false;
+  }
+  bool ok = fputs(text, file) >= 0;
+  cJSON_free(text);
+  return ok;
+}
+
+/* One entry on its own line: `"URL": {"etag":"...","last_modified":"...","file":"..."}`. */
+static bool state_write_entry(FILE *file, const struct state_node *node, bool first) {
+  cJSON *key = cJSON_CreateString(node->url);
+  bool ok = fputs(first ? "\n    " : ",\n    ", file) >= 0 && state_write_json(file, key);
+  cJSON_Delete(key);
+  if (!ok)
+    return false;
+  const struct state_entry *entry = &node->entry;
+  cJSON *object = cJSON_CreateObject();
+  if (object && ((entry->etag && !cJSON_AddStringToObject(object, "etag", entry->etag)) ||
+                 (entry->last_modified &&
+                  !cJSON_AddStringToObject(object, "last_modified", entry->last_modified)) ||
+                 (entry->file && !cJSON_AddStringToObject(object, "file", entry->file)))) {
+    cJSON_Delete(object);
+    errno = ENOMEM;
+    return false;
+  }
+  ok = fputs(": ", file) >= 0 && state_write_json(file, object);
+  cJSON_Delete(object);
+  return ok;
+}
+
+/* The whole document to file, entries sorted by URL (byte order) so that successive files
+ * diff well. False with errno set on failure. */
+static bool state_write(const struct state *state, FILE *file) {
+  struct state_node **nodes = state_sorted(state);
+  if (!nodes) {
+    errno = ENOMEM;
+    return false;
+  }
+  bool ok = fprintf(file, "{\n  \"afetch_state\": %d,\n  \"entries\": {", STATE_VERSION) > 0;
+  for (size_t i = 0; ok && i < state->entry_count; i++)
+    ok = state_write_entry(file, nodes[i], i == 0);
+  ok = ok && fputs(state->entry_count ? "\n  }\n}\n" : "}\n}\n", file) >= 0;
+  free(nodes);
+  return ok;
+}
+
+/* The mode for the new file: the old file's, or 0666 less the umask (mkstemp makes 0600).
+ * The umask is read from /proc, as umask() would change it for every thread; without /proc
+ * the file stays 0600. */
+static bool state_file_mode(const char *path, mode_t *mode) {
+  struct stat info;
+  if (stat(path, &info) == 0) {
+    *mode = info.st_mode & 07777;
+    return true;
+  }
+  FILE *status = fopen("/proc/self/status", "r");
+  if (!status)
+    return false;
+  char line[256];
+  bool found = false;
+  while (!found && fgets(line, sizeof line, status)) {
+    unsigned mask;
+    if (sscanf(line, "Umask: %o", &mask) == 1) {
+      *mode = 0666 & ~(mode_t)mask;
+      found = true;
+    }
+  }
+  fclose(status);
+  return found;
+}
+
+/* fsync of the directory holding the renamed file. Filesystems that cannot sync a directory
+ * (EINVAL) count as done. */
+static int state_sync_directory(const char *directory) {
+  int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  int rc = fsync(fd);
+  int error = errno;
+  close(fd);
+  if (rc != 0 && error == EINVAL)
+    rc = 0;
+  errno = error;
+  return rc;
+}
+
+/* Writes the state to `temp` (a mkstemp() template), then renames it over the state's path
+ * and syncs `directory`. 0, or the errno of the failure (the temp file removed). */
+static int state_save_via(const struct state *state, char *temp, const char *directory) {
+  int fd = mkstemp(temp);
+  if (fd < 0)
+    return errno;
+  FILE *file = fdopen(fd, "w");
+  if (!file) {
+    int error = errno;
+    close(fd);
+    unlink(temp);
+    return error;
+  }
+  int error = 0;
+  mode_t mode;
+  errno = 0;
+  if (!state_write(state, file) || fflush(file) != 0 ||
+      (state_file_mode(state->path, &mode) && fchmod(fd, mode) != 0) || fsync(fd) != 0)
+    error = errno ? errno : EIO;
+  if (fclose(file) != 0 && !error)
+    error = errno ? errno : EIO;
+  if (!error && rename(temp, state->path) != 0)
+    error = errno;
+  if (error) {
+    unlink(temp);
+    return error;
+  }
+  /* Renamed: the new file is in place; only its durability is left to ensure. */
+  if (state_sync_directory(directory) != 0)
+    return errno;
+  return 0;
+}
+
+int state_save(struct state *state) {
+  /* "<dir>/.<base>.tmp-XXXXXX" beside the state file, so rename() stays in one filesystem. */
+  const char *slash = strrchr(state->path, '/');
+  size_t directory_length = slash ? (size_t)(slash - state->path) : 0;
+  const char *base = slash ? slash + 1 : state->path;
+  char *directory =
+      slash ? strndup(state->path, directory_length ? directory_length : 1) : strdup(".");
+  size_t temp_size = directory_length + strlen(base) + 16;
+  char *temp = malloc(temp_size);
+  int error = ENOMEM;
+  if (directory && temp) {
+    snprintf(temp, temp_size, "%.*s%s.%s.tmp-XXXXXX", (int)directory_length, state->path,
+             slash ? "/" : "", base);
+    error = state_save_via(state, temp, directory);
+  }
+  free(directory);
+  free(temp);
+  if (error) {
+    errno = error;
+    return -1;
+  }
+  state->dirty = false;
+  return 0;
+}
+
+void state_free(struct state *state) {
+  if (!state)
+    return;
+  if (state->buckets)
+    for (size_t i = 0; i < state->bucket_count; i++) {
+      struct state_node *node = state->buckets[i];
+      while (node) {
+        struct state_node *next = node->next_in_bucket;
+        free(node);
+        node = next;
+      }
+    }
+  free(state->buckets);
+  free(state->path);
+  free(state);
+}

@@ -1,0 +1,577 @@
+/* state.h: the --if-changed state file (load, lookup, update, atomic save). */
+#include "unit_helpers.h"
+
+#include "afetch/state.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#define LM_2015 "Wed, 21 Oct 2015 07:28:00 GMT"
+#define LM_2016 "Thu, 01 Dec 2016 16:00:00 GMT"
+
+/* A fresh directory under /tmp; its path goes to `dir`. */
+static void make_temp_dir(char dir[HELPER_PATH_SIZE]) {
+  snprintf(dir, HELPER_PATH_SIZE, "/tmp/afetch-unit-state-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+}
+
+/* Removes `dir` and the files in it (no subdirectories are made). */
+static void remove_temp_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *e;
+  char path[512];
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    assert_int_equal(unlink(path), 0);
+  }
+  closedir(d);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+/* The names in `dir` (no "." or ".."), sorted and joined with spaces. */
+static void list_dir(const char *dir, char *out, size_t out_size) {
+  struct dirent **names;
+  int count = scandir(dir, &names, NULL, alphasort);
+  assert_true(count >= 0);
+  out[0] = '\0';
+  for (int i = 0; i < count; i++) {
+    if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0) {
+      if (out[0])
+        strncat(out, " ", out_size - strlen(out) - 1);
+      strncat(out, names[i]->d_name, out_size - strlen(out) - 1);
+    }
+    free(names[i]);
+  }
+  free(names);
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *file = fopen(path, "wb");
+  assert_non_null(file);
+  assert_int_equal(fwrite(text, 1, strlen(text), file), strlen(text));
+  assert_int_equal(fclose(file), 0);
+}
+
+/* The whole file (caller frees). */
+static char *read_file(const char *path, size_t *length) {
+  FILE *file = fopen(path, "rb");
+  assert_non_null(file);
+  char *text = helper_file_content(fileno(file), length);
+  fclose(file);
+  return text;
+}
+
+static struct state *load_ok(const char *path) {
+  char errbuf[512] = "";
+  struct state *state = state_load(path, errbuf, sizeof errbuf);
+  if (!state)
+    fail_msg("state_load: %s", errbuf);
+  return state;
+}
+
+static void update(struct state *state, const char *url, const char *etag,
+                   const char *last_modified, const char *file) {
+  struct state_entry entry = {.etag = etag, .last_modified = last_modified, .file = file};
+  assert_true(state_update(state, url, &entry));
+}
+
+/* NULL expected where `expected` is NULL, else an equal string. */
+static void assert_same(const char *actual, const char *expected) {
+  if (!expected)
+    assert_null(actual);
+  else {
+    assert_non_null(actual);
+    assert_string_equal(actual, expected);
+  }
+}
+
+static void assert_entry(const struct state *state, const char *url, const char *etag,
+                         const char *last_modified, const char *file) {
+  const struct state_entry *entry = state_lookup(state, url);
+  if (!entry)
+    fail_msg("no entry for '%s'", url);
+  assert_same(entry->etag, etag);
+  assert_same(entry->last_modified, last_modified);
+  assert_same(entry->file, file);
+}
+
+static void missing_file_is_an_empty_state(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], names[256];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  assert_null(state_lookup(state, "https://example.com/"));
+  assert_false(state_dirty(state));
+  /* Loading does not create the file; saving does, at the remembered path. */
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "");
+  assert_int_equal(state_save(state), 0);
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "state.json");
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void saved_state_loads_back_with_the_same_entries(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  update(state, "https://a.example/", "\"abc\"", LM_2015, "mirror/a.example/index.html");
+  update(state, "https://b.example/x", NULL, LM_2016, NULL);
+  update(state, "https://c.example/y?q=1", "W/\"weak\"", NULL, "mirror/c.example/y-1.html");
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+
+  struct state *again = load_ok(path);
+  assert_false(state_dirty(again));
+  assert_entry(again, "https://a.example/", "\"abc\"", LM_2015, "mirror/a.example/index.html");
+  assert_entry(again, "https://b.example/x", NULL, LM_2016, NULL);
+  assert_entry(again, "https://c.example/y?q=1", "W/\"weak\"", NULL, "mirror/c.example/y-1.html");
+  assert_null(state_lookup(again, "https://a.example"));
+  assert_null(state_lookup(again, "https://d.example/"));
+  state_free(again);
+  remove_temp_dir(dir);
+}
+
+static void file_lists_entries_sorted_by_url_one_per_line(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  assert_int_equal(state_save(state), 0);
+  char *text = read_file(path, NULL);
+  assert_string_equal(text, "{\n  \"afetch_state\": 1,\n  \"entries\": {}\n}\n");
+  free(text);
+
+  update(state, "https://b.example/", NULL, LM_2015, NULL);
+  update(state, "https://a.example/", "\"a\"", NULL, "out/a.example/index.html");
+  update(state, "https://c.example/", "\"c\"", LM_2016, NULL);
+  assert_int_equal(state_save(state), 0);
+  text = read_file(path, NULL);
+  assert_string_equal(
+      text,
+      "{\n"
+      "  \"afetch_state\": 1,\n"
+      "  \"entries\": {\n"
+      "    \"https://a.example/\": "
+      "{\"etag\":\"\\\"a\\\"\",\"file\":\"out/a.example/index.html\"},\n"
+      "    \"https://b.example/\": {\"last_modified\":\"" LM_2015 "\"},\n"
+      "    \"https://c.example/\": {\"etag\":\"\\\"c\\\"\",\"last_modified\":\"" LM_2016 "\"}\n"
+      "  }\n"
+      "}\n");
+  free(text);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void update_replaces_the_entry_and_null_clears_a_field(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  const char *url = "https://example.com/page";
+  update(state, url, "\"v1\"", LM_2015, "mirror/example.com/page");
+  update(state, url, "\"v2\"", NULL, "mirror/example.com/page");
+  assert_entry(state, url, "\"v2\"", NULL, "mirror/example.com/page");
+  update(state, url, NULL, LM_2016, NULL);
+  assert_entry(state, url, NULL, LM_2016, NULL);
+
+  /* The caller's strings are copied. */
+  char etag[16] = "\"copied\"";
+  update(state, url, etag, NULL, NULL);
+  strcpy(etag, "\"changed\"");
+  assert_entry(state, url, "\"copied\"", NULL, NULL);
+
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+  state = load_ok(path);
+  assert_entry(state, url, "\"copied\"", NULL, NULL);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void entry_without_validators_is_removed(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  update(state, "https://a.example/", "\"a\"", NULL, "mirror/a");
+  update(state, "https://b.example/", "\"b\"", NULL, NULL);
+  update(state, "https://a.example/", NULL, NULL, "mirror/a"); /* a file alone is not kept */
+  assert_null(state_lookup(state, "https://a.example/"));
+  update(state, "https://never.example/", NULL, NULL, NULL); /* removing nothing is fine */
+  assert_null(state_lookup(state, "https://never.example/"));
+  assert_entry(state, "https://b.example/", "\"b\"", NULL, NULL);
+
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+  state = load_ok(path);
+  assert_null(state_lookup(state, "https://a.example/"));
+  assert_entry(state, "https://b.example/", "\"b\"", NULL, NULL);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void expect_not_a_state_file(const char *content, const char *reason) {
+  char path[HELPER_PATH_SIZE];
+  helper_temp_file(content, strlen(content), path);
+  char errbuf[512] = "";
+  struct state *state = state_load(path, errbuf, sizeof errbuf);
+  if (state)
+    fail_msg("loaded: %s", content);
+  char expected[512];
+  snprintf(expected, sizeof expected, "cannot use state file '%s': not an afetch state file (%s)",
+           path, reason);
+  assert_string_equal(errbuf, expected);
+  unlink(path);
+}
+
+static void corrupt_file_is_refused_with_a_message_naming_it(void **unused) {
+  (void)unused;
+  expect_not_a_state_file("", "invalid JSON at line 1");
+  expect_not_a_state_file("https://example.com/\n", "invalid JSON at line 1");
+  expect_not_a_state_file(
+      "{\n  \"afetch_state\": 1,\n  \"entries\": {\n    \"u\": {\"etag\": \"x\n",
+      "invalid JSON at line 4");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {}} trailing",
+                          "invalid JSON at line 1");
+  expect_not_a_state_file("[]", "not a JSON object");
+  expect_not_a_state_file("[{\"afetch_state\": 1, \"entries\": {}}]", "not a JSON object");
+  expect_not_a_state_file("{\"entries\": {}}", "no \"afetch_state\" version number");
+  expect_not_a_state_file("{\"afetch_state\": \"1\", \"entries\": {}}",
+                          "no \"afetch_state\" version number");
+  expect_not_a_state_file("{\"afetch_state\": 2, \"entries\": {}}", "version 2 is not supported");
+  expect_not_a_state_file("{\"afetch_state\": 1}", "no \"entries\" object");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": []}", "no \"entries\" object");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": null}", "no \"entries\" object");
+}
+
+static void unreadable_file_is_refused_with_the_reason(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE];
+  make_temp_dir(dir);
+  char errbuf[512] = "", expected[512];
+  /* A directory where the file should be: opens, but reading fails. */
+  assert_null(state_load(dir, errbuf, sizeof errbuf));
+  snprintf(expected, sizeof expected, "cannot use state file '%s': %s", dir, strerror(EISDIR));
+  assert_string_equal(errbuf, expected);
+  /* A path through a regular file. */
+  char path[HELPER_PATH_SIZE], through[128];
+  helper_temp_file("x", 1, path);
+  snprintf(through, sizeof through, "%s/state.json", path);
+  assert_null(state_load(through, errbuf, sizeof errbuf));
+  snprintf(expected, sizeof expected, "cannot use state file '%s': %s", through, strerror(ENOTDIR));
+  assert_string_equal(errbuf, expected);
+  unlink(path);
+  remove_temp_dir(dir);
+}
+
+static void entries_with_fields_of_other_types_are_skipped(void **unused) {
+  (void)unused;
+  const char *content =
+      "{\"afetch_state\": 1, \"comment\": \"extra keys are ignored\",\n"
+      " \"entries\": {\n"
+      "  \"https://good.example/\": {\"etag\": \"\\\"g\\\"\", \"future\": 3},\n"
+      "  \"https://null.example/\": {\"etag\": null, \"last_modified\": \"" LM_2015 "\"},\n"
+      "  \"https://number.example/\": {\"etag\": 42},\n"
+      "  \"https://file.example/\": {\"etag\": \"\\\"f\\\"\", \"file\": false},\n"
+      "  \"https://array.example/\": [\"\\\"a\\\"\"],\n"
+      "  \"https://string.example/\": \"\\\"s\\\"\",\n"
+      "  \"https://novalidator.example/\": {\"file\": \"mirror/x\"}\n"
+      "}}\n";
+  char path[HELPER_PATH_SIZE];
+  helper_temp_file(content, strlen(content), path);
+  struct state *state = load_ok(path);
+  assert_entry(state, "https://good.example/", "\"g\"", NULL, NULL);
+  assert_entry(state, "https://null.example/", NULL, LM_2015, NULL);
+  assert_null(state_lookup(state, "https://number.example/"));
+  assert_null(state_lookup(state, "https://file.example/"));
+  assert_null(state_lookup(state, "https://array.example/"));
+  assert_null(state_lookup(state, "https://string.example/"));
+  assert_null(state_lookup(state, "https://novalidator.example/"));
+  assert_false(state_dirty(state));
+  state_free(state);
+  unlink(path);
+}
+
+static void duplicate_url_in_the_file_keeps_the_last(void **unused) {
+  (void)unused;
+  const char *content = "{\"afetch_state\": 1, \"entries\": {"
+                        "\"https://a.example/\": {\"etag\": \"\\\"1\\\"\"},"
+                        "\"https://a.example/\": {\"etag\": \"\\\"2\\\"\"}}}";
+  char path[HELPER_PATH_SIZE];
+  helper_temp_file(content, strlen(content), path);
+  struct state *state = load_ok(path);
+  assert_entry(state, "https://a.example/", "\"2\"", NULL, NULL);
+  state_free(state);
+  unlink(path);
+}
+
+static void failed_save_in_a_missing_directory_reports_errno(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[160], names[256];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/no-such-dir/state.json", dir);
+  struct state *state = load_ok(path);
+  update(state, "https://a.example/", "\"a\"", NULL, NULL);
+  errno = 0;
+  assert_int_equal(state_save(state), -1);
+  assert_int_equal(errno, ENOENT);
+  assert_true(state_dirty(state)); /* still to be saved */
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "");
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void failed_write_leaves_the_old_file_byte_identical(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], names[256];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  update(state, "https://old.example/", "\"old\"", LM_2015, "mirror/old");
+  assert_int_equal(state_save(state), 0);
+  size_t old_length;
+  char *old = read_file(path, &old_length);
+
+  /* A file size limit (as a full disk would) makes the bigger new file fail part way. */
+  char url[64];
+  for (int i = 0; i < 2000; i++) {
+    snprintf(url, sizeof url, "https://new.example/%d", i);
+    update(state, url, "\"new\"", LM_2016, NULL);
+  }
+  struct rlimit saved;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  struct rlimit small = {.rlim_cur = 8192, .rlim_max = saved.rlim_max};
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+  errno = 0;
+  int rc = state_save(state);
+  int error = errno;
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  signal(SIGXFSZ, old_handler);
+  assert_int_equal(rc, -1);
+  assert_int_equal(error, EFBIG);
+  assert_true(state_dirty(state));
+
+  size_t now_length;
+  char *now = read_file(path, &now_length);
+  assert_int_equal(now_length, old_length);
+  assert_memory_equal(now, old, old_length);
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "state.json"); /* the temp file is gone */
+  free(now);
+
+  /* Without the limit the same save works. */
+  assert_int_equal(state_save(state), 0);
+  assert_false(state_dirty(state));
+  state_free(state);
+  state = load_ok(path);
+  assert_entry(state, "https://old.example/", "\"old\"", LM_2015, "mirror/old");
+  assert_entry(state, "https://new.example/1999", "\"new\"", LM_2016, NULL);
+  state_free(state);
+  free(old);
+  remove_temp_dir(dir);
+}
+
+static void save_leaves_no_temp_file_and_keeps_the_mode(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], names[256];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  write_file(path, "{\"afetch_state\": 1, \"entries\": {}}");
+  assert_int_equal(chmod(path, 0640), 0);
+  struct state *state = load_ok(path);
+  for (int round = 0; round < 3; round++) {
+    char url[64];
+    snprintf(url, sizeof url, "https://example.com/%d", round);
+    update(state, url, "\"e\"", NULL, NULL);
+    assert_int_equal(state_save(state), 0);
+    list_dir(dir, names, sizeof names);
+    assert_string_equal(names, "state.json");
+  }
+  struct stat info;
+  assert_int_equal(stat(path, &info), 0);
+  assert_int_equal(info.st_mode & 07777, 0640);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void new_file_gets_the_umask_mode(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  mode_t old_mask = umask(027);
+  struct state *state = load_ok(path);
+  assert_int_equal(state_save(state), 0);
+  umask(old_mask);
+  struct stat info;
+  assert_int_equal(stat(path, &info), 0);
+  assert_int_equal(info.st_mode & 07777, 0640);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void relative_path_saves_in_the_current_directory(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], names[256], cwd[4096];
+  make_temp_dir(dir);
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(dir), 0);
+  struct state *state = load_ok("state.json");
+  update(state, "https://a.example/", "\"a\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+  state = load_ok("state.json");
+  assert_entry(state, "https://a.example/", "\"a\"", NULL, NULL);
+  state_free(state);
+  assert_int_equal(chdir(cwd), 0);
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "state.json");
+  remove_temp_dir(dir);
+}
+
+static void twenty_thousand_entries_round_trip(void **unused) {
+  (void)unused;
+  enum { COUNT = 20000 };
+  char dir[HELPER_PATH_SIZE], path[128], url[96], etag[32], file[96];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  for (int i = 0; i < COUNT; i++) {
+    snprintf(url, sizeof url, "https://host-%d.example/path/%d", i % 97, i);
+    snprintf(etag, sizeof etag, "\"%x\"", (unsigned)i * 2654435761u);
+    snprintf(file, sizeof file, "mirror/host-%d.example/path/%d", i % 97, i);
+    update(state, url, etag, i % 3 ? LM_2015 : NULL, i % 5 ? file : NULL);
+  }
+  /* Every third one removed again. */
+  for (int i = 0; i < COUNT; i += 3) {
+    snprintf(url, sizeof url, "https://host-%d.example/path/%d", i % 97, i);
+    update(state, url, NULL, NULL, NULL);
+  }
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+
+  state = load_ok(path);
+  for (int i = 0; i < COUNT; i++) {
+    snprintf(url, sizeof url, "https://host-%d.example/path/%d", i % 97, i);
+    if (i % 3 == 0) {
+      assert_null(state_lookup(state, url));
+      continue;
+    }
+    snprintf(etag, sizeof etag, "\"%x\"", (unsigned)i * 2654435761u);
+    snprintf(file, sizeof file, "mirror/host-%d.example/path/%d", i % 97, i);
+    assert_entry(state, url, etag, LM_2015, i % 5 ? file : NULL);
+  }
+  assert_null(state_lookup(state, "https://host-0.example/path/20000"));
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void unusual_bytes_round_trip(void **unused) {
+  (void)unused;
+  static const char *const urls[] = {
+      "https://example.com/\"quoted\"",
+      "https://example.com/back\\slash\\\\",
+      "https://example.com/caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80",
+      "https://example.com/control\x01\x1f\t\n\r\x7f",
+      "https://example.com/latin1-\xe9-not-utf8",
+      "https://example.com/slash\\/u\\u0041",
+      "",
+  };
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  for (size_t i = 0; i < HELPER_COUNT(urls); i++)
+    update(state, urls[i], urls[i], "\"\\\n\xe2\x82\xac", urls[i]);
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+
+  /* Valid JSON to cJSON, with the values as given. */
+  size_t length;
+  char *text = read_file(path, &length);
+  cJSON *root = cJSON_ParseWithLength(text, length);
+  assert_non_null(root);
+  cJSON_Delete(root);
+  free(text);
+
+  state = load_ok(path);
+  for (size_t i = 0; i < HELPER_COUNT(urls); i++)
+    assert_entry(state, urls[i], urls[i], "\"\\\n\xe2\x82\xac", urls[i]);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void dirty_means_changed_since_the_last_save(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  assert_false(state_dirty(state));
+  update(state, "https://a.example/", "\"a\"", NULL, "mirror/a");
+  assert_true(state_dirty(state));
+  assert_int_equal(state_save(state), 0);
+  assert_false(state_dirty(state));
+
+  /* The same values again (a 304 recorded anew) change nothing. */
+  update(state, "https://a.example/", "\"a\"", NULL, "mirror/a");
+  assert_false(state_dirty(state));
+  /* Nor does removing what is not there. */
+  update(state, "https://absent.example/", NULL, NULL, NULL);
+  assert_false(state_dirty(state));
+  /* A different field does; so does removing. */
+  update(state, "https://a.example/", "\"a\"", NULL, "mirror/a-2");
+  assert_true(state_dirty(state));
+  assert_int_equal(state_save(state), 0);
+  update(state, "https://a.example/", NULL, NULL, "mirror/a-2");
+  assert_true(state_dirty(state));
+  assert_int_equal(state_save(state), 0);
+  assert_false(state_dirty(state));
+  state_free(state);
+
+  /* A loaded state starts clean. */
+  state = load_ok(path);
+  assert_false(state_dirty(state));
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(missing_file_is_an_empty_state),
+      cmocka_unit_test(saved_state_loads_back_with_the_same_entries),
+      cmocka_unit_test(file_lists_entries_sorted_by_url_one_per_line),
+      cmocka_unit_test(update_replaces_the_entry_and_null_clears_a_field),
+      cmocka_unit_test(entry_without_validators_is_removed),
+      cmocka_unit_test(corrupt_file_is_refused_with_a_message_naming_it),
+      cmocka_unit_test(unreadable_file_is_refused_with_the_reason),
+      cmocka_unit_test(entries_with_fields_of_other_types_are_skipped),
+      cmocka_unit_test(duplicate_url_in_the_file_keeps_the_last),
+      cmocka_unit_test(failed_save_in_a_missing_directory_reports_errno),
+      cmocka_unit_test(failed_write_leaves_the_old_file_byte_identical),
+      cmocka_unit_test(save_leaves_no_temp_file_and_keeps_the_mode),
+      cmocka_unit_test(new_file_gets_the_umask_mode),
+      cmocka_unit_test(relative_path_saves_in_the_current_directory),
+      cmocka_unit_test(twenty_thousand_entries_round_trip),
+      cmocka_unit_test(unusual_bytes_round_trip),
+      cmocka_unit_test(dirty_means_changed_since_the_last_save),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
