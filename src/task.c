@@ -102,6 +102,10 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
    * much per handle, so only with -o. */
   if (options->output_dir)
     TASK_SET(CURLOPT_BUFFERSIZE, TASK_DOWNLOAD_BUFFER_SIZE);
+  /* A Content-Length over --max-size fails at once; bodies without one (or lying) are
+   * counted as they arrive (body.c). */
+  if (options->max_size)
+    TASK_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)options->max_size);
   if (options->insecure) {
     TASK_SET(CURLOPT_SSL_VERIFYPEER, 0L);
     TASK_SET(CURLOPT_SSL_VERIFYHOST, 0L);
@@ -342,10 +346,10 @@ static void task_keep_validators(struct task *task) {
  * removed), the digest, the capture, the 304, and the keys describing them. */
 static void task_finish_body(struct task *task, CURLcode code, struct afetch_result *result) {
   struct body *body = &task->body;
+  if (code == CURLE_FILESIZE_EXCEEDED) /* curl read a Content-Length over the limit */
+    body->too_large = true;
   if (code == CURLE_WRITE_ERROR || code == CURLE_FILESIZE_EXCEEDED)
     task_explain_body_failure(task, result);
-  if (code == CURLE_FILESIZE_EXCEEDED)
-    body->too_large = true;
   bool succeeded = code == CURLE_OK && result->status >= 200 && result->status <= 299;
   int error = body_finish(body, succeeded, result->status);
   if (error) {

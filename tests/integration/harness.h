@@ -172,7 +172,7 @@ bool h_file_exists(const char *path);
 char *h_read_file(const char *path, size_t *length);
 /* The non-directories under dir, recursively (symbolic links not followed), as paths relative
  * to dir, sorted, one per line (tracked; "" for none): for failure messages. Hidden entries
- * (names starting with '.', e.g. afetch's ".NAME.afetch-XXXXXX" temp files) and everything in
+ * (names starting with '.', e.g. afetch's ".NAME.afetch-PID-N" temp files) and everything in
  * hidden directories only with include_hidden. */
 const char *h_list_files(const char *dir, bool include_hidden);
 /* How many entries h_list_files() would list. A missing dir has none. */
