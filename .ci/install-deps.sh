@@ -11,4 +11,5 @@ fi
 "${as_root[@]}" apt-get update -q
 "${as_root[@]}" apt-get install -y -q --no-install-recommends \
   build-essential pkg-config ca-certificates openssl curl \
-  libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev nginx-light
+  libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev libxml2-dev \
+  libpsl-dev publicsuffix nginx-light

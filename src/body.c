@@ -9,16 +9,19 @@
 
 #include "afetch/options.h"
 
-bool body_init(struct body *body, const struct afetch_options *options) {
-  *body = (struct body){.options = options};
+bool body_init(struct body *body, const struct afetch_options *options, link_found_fn on_link,
+               void *on_link_arg) {
+  *body = (struct body){.options = options, .on_link = on_link, .on_link_arg = on_link_arg};
   download_init(&body->download);
   if (options->sha256 && !(body->digest = EVP_MD_CTX_new()))
     return false;
   return true;
 }
 
-void body_start(struct body *body, const char *path) {
+void body_start(struct body *body, const char *path, size_t capture_max, bool find_links) {
   body_discard(body);
+  body->capture_max = capture_max;
+  body->find_links = find_links;
   body->bytes = 0;
   body->too_large = false;
   body->write_error = 0;
@@ -34,8 +37,12 @@ void body_start(struct body *body, const char *path) {
     EVP_DigestInit_ex(body->digest, EVP_sha256(), NULL);
 }
 
-/* --body: appends to the capture (bounded by --max-size, checked before). */
+/* --body, robots.txt: appends to the capture, up to capture_max bytes. */
 static bool body_capture(struct body *body, const char *data, size_t count) {
+  if (body->captured_length + count > body->capture_max)
+    count = body->capture_max - body->captured_length;
+  if (count == 0)
+    return true;
   size_t needed = body->captured_length + count + 1;
   if (needed > body->captured_capacity) {
     size_t capacity = body->captured_capacity ? body->captured_capacity : 4096;
@@ -53,6 +60,15 @@ static bool body_capture(struct body *body, const char *data, size_t count) {
   return true;
 }
 
+/* --crawl: an extractor for this page, if it is HTML. */
+static void body_start_links(struct body *body, CURL *easy) {
+  char *content_type = NULL, *page_url = NULL;
+  curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &content_type);
+  curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &page_url);
+  if (page_url && links_content_type_is_html(content_type))
+    body->links = link_extractor_new(page_url, body->on_link, body->on_link_arg);
+}
+
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count) {
   body->bytes += count;
   const struct afetch_options *options = body->options;
@@ -65,12 +81,16 @@ size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t coun
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     body->keep = status >= 200 && status <= 299;
     body->status_checked = true;
+    if (body->keep && body->find_links)
+      body_start_links(body, easy);
   }
+  if (body->links)
+    link_extractor_feed(body->links, data, count);
   if (body->digest)
     EVP_DigestUpdate(body->digest, data, count);
   /* --body keeps any final response's body (an API's error text is worth seeing); -o saves
    * only a 2xx. */
-  if (options->body && !body_capture(body, data, count)) {
+  if (body->capture_max && !body_capture(body, data, count)) {
     body->write_error = ENOMEM;
     return 0;
   }
@@ -86,6 +106,12 @@ size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t coun
 }
 
 int body_finish(struct body *body, bool succeeded, long status) {
+  if (body->links) {
+    if (succeeded)
+      link_extractor_finish(body->links);
+    link_extractor_free(body->links);
+    body->links = NULL;
+  }
   if (body->digest) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
@@ -110,7 +136,13 @@ int body_finish(struct body *body, bool succeeded, long status) {
   return error;
 }
 
-void body_discard(struct body *body) { download_discard(&body->download); }
+void body_discard(struct body *body) {
+  download_discard(&body->download);
+  if (body->links) {
+    link_extractor_free(body->links);
+    body->links = NULL;
+  }
+}
 
 void body_free(struct body *body) {
   body_discard(body);

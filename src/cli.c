@@ -23,6 +23,7 @@
 #define CLI_MAX_RATE 1e6                   /* request starts per second */
 #define CLI_MAX_SIZE ((uint64_t)INT64_MAX) /* --max-size: bytes, below 2^63 */
 #define CLI_BODY_DEFAULT_MAX_SIZE 1048576  /* --body without --max-size: 1 MiB */
+#define CLI_MAX_DEPTH 1000
 
 static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
 
@@ -46,21 +47,28 @@ static const char cli_help_text[] =
     "      --deadline SEC        stop the whole run after SEC; unfinished: deadline\n"
     "\n"
     "Output:\n"
-    "      --ndjson              one JSON object per line, in completion order\n"
-    "                            (default: one JSON array, in input order)\n"
+    "      --ndjson              JSON lines in completion order (default: one array)\n"
     "  -q, --quiet               no diagnostics on standard error\n"
     "\n"
     "Saving bodies:\n"
     "  -o, --output-dir DIR      save each 2xx body to DIR/host/path, atomically\n"
-    "      --output-template T   file names from T: {host} {path} {name} {index}\n"
-    "                            {url_hash} (needs -o)\n"
+    "      --output-template T   file names: {host} {path} {name} {index} {url_hash}\n"
     "      --fsync               fsync each saved file and its directory (needs -o)\n"
-    "      --if-changed FILE     conditional requests (ETag, Last-Modified); the\n"
-    "                            validators are kept in the state FILE\n"
+    "      --if-changed FILE     conditional requests; validators kept in FILE\n"
     "      --sha256              add the body's SHA-256 to each result\n"
     "      --max-size BYTES      fail bodies larger than BYTES (suffix k, M or G)\n"
-    "      --body                add the body to each result (1M limit unless\n"
-    "                            --max-size)\n"
+    "      --body                add the body to each result (1M limit by default)\n"
+    "\n"
+    "Crawling:\n"
+    "      --crawl               input URLs are seeds: fetch the pages they link to\n"
+    "      --depth N             follow links N deep from a seed, 0-1000 (default 1)\n"
+    "      --max-pages N         fetch at most N pages in all\n"
+    "      --scope S             S: host, domain or prefix of the seed (default host)\n"
+    "      --include REGEX       follow only URLs matching REGEX (POSIX extended)\n"
+    "      --exclude REGEX       never follow URLs matching REGEX\n"
+    "      --robots              honour robots.txt (RFC 9309, Crawl-delay)\n"
+    "      --show-skipped        a result for each URL robots.txt blocks\n"
+    "      --links               add each page's links to its result (link_urls)\n"
     "\n"
     "Requests:\n"
     "  -L, --location            follow redirects (default)\n"
@@ -103,6 +111,15 @@ enum cli_long_only {
   CLI_OPT_SHA256,
   CLI_OPT_MAX_SIZE,
   CLI_OPT_BODY,
+  CLI_OPT_CRAWL,
+  CLI_OPT_DEPTH,
+  CLI_OPT_MAX_PAGES,
+  CLI_OPT_SCOPE,
+  CLI_OPT_INCLUDE,
+  CLI_OPT_EXCLUDE,
+  CLI_OPT_ROBOTS,
+  CLI_OPT_SHOW_SKIPPED,
+  CLI_OPT_LINKS,
 };
 
 static const struct option cli_long_options[] = {
@@ -125,6 +142,15 @@ static const struct option cli_long_options[] = {
     {"sha256", no_argument, NULL, CLI_OPT_SHA256},
     {"max-size", required_argument, NULL, CLI_OPT_MAX_SIZE},
     {"body", no_argument, NULL, CLI_OPT_BODY},
+    {"crawl", no_argument, NULL, CLI_OPT_CRAWL},
+    {"depth", required_argument, NULL, CLI_OPT_DEPTH},
+    {"max-pages", required_argument, NULL, CLI_OPT_MAX_PAGES},
+    {"scope", required_argument, NULL, CLI_OPT_SCOPE},
+    {"include", required_argument, NULL, CLI_OPT_INCLUDE},
+    {"exclude", required_argument, NULL, CLI_OPT_EXCLUDE},
+    {"robots", no_argument, NULL, CLI_OPT_ROBOTS},
+    {"show-skipped", no_argument, NULL, CLI_OPT_SHOW_SKIPPED},
+    {"links", no_argument, NULL, CLI_OPT_LINKS},
     {"location", no_argument, NULL, 'L'},
     {"no-location", no_argument, NULL, CLI_OPT_NO_LOCATION},
     {"max-redirs", required_argument, NULL, CLI_OPT_MAX_REDIRS},
@@ -156,6 +182,8 @@ static void cli_defaults(struct afetch_options *options) {
       .http_version = AFETCH_HTTP_DEFAULT,
       .retry_delay_ms = 1000,
       .retry_max_delay_ms = 30000,
+      .depth = 1,
+      .scope = CRAWL_SCOPE_HOST,
   };
 }
 
@@ -227,6 +255,33 @@ static bool cli_parse_size(const char *text, uint64_t *bytes) {
   if (*p != '\0' || value > CLI_MAX_SIZE / unit)
     return false;
   *bytes = value * unit;
+  return true;
+}
+
+/* --scope: host, domain or prefix. */
+static bool cli_parse_scope(const char *text, enum crawl_scope *scope) {
+  if (strcmp(text, "host") == 0)
+    *scope = CRAWL_SCOPE_HOST;
+  else if (strcmp(text, "domain") == 0)
+    *scope = CRAWL_SCOPE_DOMAIN;
+  else if (strcmp(text, "prefix") == 0)
+    *scope = CRAWL_SCOPE_PREFIX;
+  else
+    return false;
+  return true;
+}
+
+/* --include, --exclude: a non-empty pattern, given once (compiled later, by the frontier). */
+static bool cli_set_regex(const char **target, const char *value, const char *name, FILE *err) {
+  if (*target) {
+    fprintf(err, "afetch: %s may be given once\n", name);
+    return false;
+  }
+  if (value[0] == '\0') {
+    fprintf(err, "afetch: %s wants a regular expression, not '%s'\n", name, value);
+    return false;
+  }
+  *target = value;
   return true;
 }
 
@@ -439,6 +494,43 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
   case CLI_OPT_BODY:
     options->body = true;
     return true;
+  case CLI_OPT_CRAWL:
+    options->crawl = true;
+    return true;
+  case CLI_OPT_DEPTH:
+    if (!cli_parse_integer(value, 0, CLI_MAX_DEPTH, &number)) {
+      fprintf(err, "afetch: %s wants a whole number from 0 to %d, not '%s'\n", name, CLI_MAX_DEPTH,
+              value);
+      return false;
+    }
+    options->depth = (unsigned)number;
+    return true;
+  case CLI_OPT_MAX_PAGES:
+    if (!cli_parse_integer(value, 1, LONG_MAX, &number)) {
+      fprintf(err, "afetch: %s wants a whole number, 1 or more, not '%s'\n", name, value);
+      return false;
+    }
+    options->max_pages = (unsigned long)number;
+    return true;
+  case CLI_OPT_SCOPE:
+    if (!cli_parse_scope(value, &options->scope)) {
+      fprintf(err, "afetch: %s wants host, domain or prefix, not '%s'\n", name, value);
+      return false;
+    }
+    return true;
+  case CLI_OPT_INCLUDE:
+    return cli_set_regex(&options->include_regex, value, name, err);
+  case CLI_OPT_EXCLUDE:
+    return cli_set_regex(&options->exclude_regex, value, name, err);
+  case CLI_OPT_ROBOTS:
+    options->robots = true;
+    return true;
+  case CLI_OPT_SHOW_SKIPPED:
+    options->show_skipped = true;
+    return true;
+  case CLI_OPT_LINKS:
+    options->links = true;
+    return true;
   case 'L':
     options->follow_redirects = true;
     return true;
@@ -459,6 +551,23 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     return true;
   case CLI_OPT_HTTP2:
     options->http_version = AFETCH_HTTP_2;
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* True for the options that only mean something with --crawl. */
+static bool cli_needs_crawl(int option) {
+  switch (option) {
+  case CLI_OPT_DEPTH:
+  case CLI_OPT_MAX_PAGES:
+  case CLI_OPT_SCOPE:
+  case CLI_OPT_INCLUDE:
+  case CLI_OPT_EXCLUDE:
+  case CLI_OPT_ROBOTS:
+  case CLI_OPT_SHOW_SKIPPED:
+  case CLI_OPT_LINKS:
     return true;
   default:
     return false;
@@ -514,6 +623,7 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
   cli_defaults(options);
   optind = 0; /* glibc: a full re-initialisation, so cli_parse can run more than once */
   opterr = 0; /* our own messages, on `err` */
+  const char *first_crawl_option = NULL; /* a crawl-only option's long name, static */
   for (;;) {
     int long_index = -1;
     int option = getopt_long(argc, argv, cli_short_options, cli_long_options, &long_index);
@@ -545,6 +655,16 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
     if (!cli_apply(options, option, optarg, cli_option_name(option, long_index, name, sizeof name),
                    err))
       return cli_usage_error(options, err);
+    if (!first_crawl_option && cli_needs_crawl(option))
+      first_crawl_option = cli_long_options[long_index].name;
+  }
+  if (first_crawl_option && !options->crawl) {
+    fprintf(err, "afetch: --%s needs --crawl\n", first_crawl_option);
+    return cli_usage_error(options, err);
+  }
+  if (options->show_skipped && !options->robots) {
+    fprintf(err, "afetch: --show-skipped needs --robots\n");
+    return cli_usage_error(options, err);
   }
   if (!options->output_dir && (options->output_template || options->fsync)) {
     fprintf(err, "afetch: %s needs -o/--output-dir\n",

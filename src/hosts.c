@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
+#include "afetch/robots.h"
+
 #define HOSTS_INITIAL_BUCKETS 64
 
 struct hosts {
@@ -57,6 +61,13 @@ static void hosts_grow(struct hosts *hosts) {
   hosts->bucket_count = count;
 }
 
+static void hosts_free_entry(struct host *host) {
+  robots_free(host->robots);
+  if (host->wake_timer)
+    event_free(host->wake_timer);
+  free(host);
+}
+
 struct host *hosts_acquire(struct hosts *hosts, const char *key) {
   size_t hash = hosts_hash(key);
   struct host **bucket = &hosts->buckets[hash & (hosts->bucket_count - 1)];
@@ -87,7 +98,7 @@ void hosts_release(struct hosts *hosts, struct host *host) {
     link = &(*link)->next_in_bucket;
   *link = host->next_in_bucket;
   hosts->entry_count--;
-  free(host);
+  hosts_free_entry(host);
 }
 
 bool hosts_has_room(const struct hosts *hosts, const struct host *host) {
@@ -107,7 +118,7 @@ void hosts_free(struct hosts *hosts) {
     struct host *host = hosts->buckets[i];
     while (host) {
       struct host *next = host->next_in_bucket;
-      free(host);
+      hosts_free_entry(host);
       host = next;
     }
   }

@@ -2,6 +2,7 @@
 #include "afetch/job.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,9 +37,92 @@ struct job *job_new(const struct source_line *line) {
   return job;
 }
 
+struct job *job_new_url(uint64_t index, const char *url) {
+  struct source_line line = {.index = index, .text = url, .length = strlen(url)};
+  return job_new(&line);
+}
+
+struct job *job_new_robots(const char *origin) {
+  size_t size = strlen(origin) + sizeof "/robots.txt";
+  char *url = malloc(size);
+  if (!url)
+    return NULL;
+  snprintf(url, size, "%s/robots.txt", origin);
+  struct job *job = job_new_url(0, url);
+  free(url);
+  if (job)
+    job->is_robots = true;
+  return job;
+}
+
+/* FNV-1a, never 0 (0 marks an empty slot). */
+static uint64_t job_link_hash(const char *url) {
+  uint64_t hash = UINT64_C(14695981039346656037);
+  for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+    hash = (hash ^ *c) * UINT64_C(1099511628211);
+  return hash ? hash : 1;
+}
+
+/* Doubles the hash slots (kept at most half full). */
+static bool job_links_grow_set(struct job_links *links) {
+  size_t slots = links->hash_slots ? links->hash_slots * 2 : 64;
+  uint64_t *hashes = calloc(slots, sizeof *hashes);
+  if (!hashes)
+    return false;
+  for (size_t i = 0; i < links->hash_slots; i++) {
+    if (!links->hashes[i])
+      continue;
+    size_t slot = links->hashes[i] & (slots - 1);
+    while (hashes[slot])
+      slot = (slot + 1) & (slots - 1);
+    hashes[slot] = links->hashes[i];
+  }
+  free(links->hashes);
+  links->hashes = hashes;
+  links->hash_slots = slots;
+  return true;
+}
+
+bool job_add_link(struct job *job, const char *url) {
+  struct job_links *links = &job->links;
+  if (2 * (links->count + 1) > links->hash_slots && !job_links_grow_set(links))
+    return false;
+  uint64_t hash = job_link_hash(url);
+  size_t slot = hash & (links->hash_slots - 1);
+  for (; links->hashes[slot]; slot = (slot + 1) & (links->hash_slots - 1))
+    if (links->hashes[slot] == hash) {
+      /* Same hash: the same link, unless a rare collision (then compare the text). */
+      for (size_t i = 0; i < links->count; i++)
+        if (strcmp(links->urls[i], url) == 0)
+          return true;
+    }
+  if (links->count == links->capacity) {
+    size_t capacity = links->capacity ? links->capacity * 2 : 16;
+    char **grown = realloc(links->urls, capacity * sizeof *grown);
+    if (!grown)
+      return false;
+    links->urls = grown;
+    links->capacity = capacity;
+  }
+  char *copy = strdup(url);
+  if (!copy)
+    return false;
+  links->urls[links->count++] = copy;
+  links->hashes[slot] = hash;
+  return true;
+}
+
 void job_free(struct job *job) {
   if (!job)
     return;
+  for (size_t i = 0; i < job->links.count; i++)
+    free(job->links.urls[i]);
+  free(job->links.urls);
+  free(job->links.hashes);
+  free(job->parent);
+  free(job->scope_key);
+  free(job->final_url);
+  free(job->captured);
   free(job->output_path);
   free(job->if_none_match);
   free(job->if_modified_since);
@@ -57,7 +141,9 @@ void job_stopped_result(const struct job *job, enum result_error why,
                                    .curl_code = -1,
                                    .attempts = job->attempts,
                                    .has_retry_after = job->has_retry_after,
-                                   .retry_after_s = job->retry_after_s};
+                                   .retry_after_s = job->retry_after_s,
+                                   .depth = job->depth,
+                                   .parent = job->parent};
   if (why == RESULT_CANCELLED)
     result->error_message = "cancelled: afetch was interrupted";
 }

@@ -67,6 +67,17 @@ void json_writer_object_end(struct json_writer *writer) {
   writer->need_comma = true;
 }
 
+void json_writer_array_begin(struct json_writer *writer) {
+  json_writer_separate(writer);
+  json_writer_append(writer, "[", 1);
+  writer->need_comma = false;
+}
+
+void json_writer_array_end(struct json_writer *writer) {
+  json_writer_append(writer, "]", 1);
+  writer->need_comma = true;
+}
+
 void json_writer_key(struct json_writer *writer, const char *key) {
   json_writer_separate(writer);
   size_t length = strlen(key);

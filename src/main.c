@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "afetch/cli.h"
+#include "afetch/frontier.h"
 #include "afetch/options.h"
 #include "afetch/scheduler.h"
 #include "afetch/sink.h"
@@ -63,21 +64,24 @@ int main(int argc, char **argv) {
 
   int status = AFETCH_EXIT_INTERNAL;
   char error[512];
+  /* What a bad setting can refuse, before anything is fetched: exit 2. */
   struct state *state = NULL;
-  if (options.state_path && !(state = state_load(options.state_path, error, sizeof error))) {
-    fprintf(stderr, "afetch: %s\n", error);
-    cli_print_usage_hint(stderr);
-    curl_global_cleanup();
-    cli_options_free(&options);
-    return AFETCH_EXIT_USAGE;
-  }
-  struct event_base *base = main_new_event_base(&options);
+  struct frontier *frontier = NULL;
+  bool usable =
+      (!options.state_path || (state = state_load(options.state_path, error, sizeof error))) &&
+      (!options.crawl || (frontier = frontier_new(options.scope, options.include_regex,
+                                                  options.exclude_regex, error, sizeof error)));
+  struct event_base *base = usable ? main_new_event_base(&options) : NULL;
   struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options.output_mode,
                                       sink_window_for(options.concurrency))
                            : NULL;
-  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state) : NULL;
+  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state, frontier) : NULL;
   struct source *source = NULL;
-  if (!scheduler) {
+  if (!usable) {
+    fprintf(stderr, "afetch: %s\n", error);
+    cli_print_usage_hint(stderr);
+    status = AFETCH_EXIT_USAGE;
+  } else if (!scheduler) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
   } else if (!(source = source_open(base, options.inputs, options.input_count,
                                     scheduler_input_ready, scheduler, error, sizeof error))) {
@@ -92,6 +96,7 @@ int main(int argc, char **argv) {
   source_close(source);
   sink_free(sink);
   state_free(state);
+  frontier_free(frontier);
   if (base)
     event_base_free(base);
   curl_global_cleanup();

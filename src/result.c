@@ -27,6 +27,7 @@ static const struct {
     [RESULT_WRITE] = {"write", "could not write the body"},
     [RESULT_CANCELLED] = {"cancelled", "cancelled before it finished"},
     [RESULT_DEADLINE] = {"deadline", "the run's deadline passed"},
+    [RESULT_ROBOTS] = {"robots", "robots.txt disallows it"},
     [RESULT_OTHER] = {"other", "transfer failed"},
 };
 
@@ -42,6 +43,8 @@ void result_enable_optional_keys(struct afetch_result *result,
   result->has_sha256 = options->sha256;
   result->has_not_modified = options->state_path != NULL;
   result->has_body = options->body;
+  result->has_crawl = options->crawl;
+  result->has_link_urls = options->crawl && options->links;
 }
 
 bool result_is_ok(const struct afetch_result *result) {
@@ -136,6 +139,21 @@ static void result_write_optional(const struct afetch_result *result, struct jso
   if (result->has_not_modified) {
     json_writer_key(writer, "not_modified");
     json_writer_bool(writer, result->not_modified);
+  }
+  if (result->has_crawl) {
+    json_writer_key(writer, "depth");
+    json_writer_uint(writer, result->depth);
+    json_writer_key(writer, "parent");
+    json_writer_string(writer, result->parent);
+    json_writer_key(writer, "links");
+    json_writer_uint(writer, result->links);
+  }
+  if (result->has_link_urls) {
+    json_writer_key(writer, "link_urls");
+    json_writer_array_begin(writer);
+    for (size_t i = 0; i < result->links; i++)
+      json_writer_string(writer, result->link_urls[i]);
+    json_writer_array_end(writer);
   }
   if (result->has_body)
     result_write_body(result, writer);

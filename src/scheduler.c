@@ -8,6 +8,7 @@
 #include "afetch/scheduler.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "afetch/crawler.h"
 #include "afetch/hosts.h"
 #include "afetch/job.h"
 #include "afetch/json_writer.h"
@@ -27,6 +29,7 @@
 #include "afetch/output_name.h"
 #include "afetch/rate.h"
 #include "afetch/retry.h"
+#include "afetch/robots.h"
 #include "afetch/sink.h"
 #include "afetch/source.h"
 #include "afetch/state.h"
@@ -68,6 +71,7 @@ struct scheduler {
   struct output_names *output_names; /* -o: names claimed in this run */
   struct state *state;               /* --if-changed, borrowed */
   struct event *state_timer;         /* saves a changed state now and then */
+  struct crawler *crawler;           /* --crawl */
   struct event *sigint_event;
   struct event *sigterm_event;
   struct json_writer json; /* results the scheduler writes itself (stopped jobs) */
@@ -113,9 +117,15 @@ static void scheduler_raise_fd_limit(const struct scheduler *scheduler) {
 }
 
 /* Closes the output once nothing is left to come back. */
+/* --crawl: discovered pages are still to be fetched. */
+static bool scheduler_crawl_pending(const struct scheduler *scheduler) {
+  return scheduler->crawler && !scheduler->stop_reason && !scheduler->deadline_passed &&
+         crawler_has_pages(scheduler->crawler);
+}
+
 static void scheduler_finish_if_done(struct scheduler *scheduler) {
   if (scheduler->finished || scheduler->jobs_alive > 0 ||
-      !(scheduler->input_done || scheduler->stop_reason))
+      !(scheduler->input_done || scheduler->stop_reason) || scheduler_crawl_pending(scheduler))
     return;
   scheduler->finished = true;
   source_stop(scheduler->source);
@@ -133,6 +143,8 @@ static void scheduler_emit(struct scheduler *scheduler, struct job *job, bool ok
     scheduler->any_not_ok = true;
   bool written =
       json && length > 0 && sink_emit_json(scheduler->sink, job->index, json, length) == 0;
+  if (scheduler->crawler)
+    crawler_page_gone(scheduler->crawler, job);
   if (job->host)
     hosts_release(scheduler->hosts, job->host);
   job_free(job);
@@ -145,15 +157,23 @@ static void scheduler_emit(struct scheduler *scheduler, struct job *job, bool ok
   }
 }
 
-/* Reports a job that will not run (any more): cancelled by a signal, or past the deadline. */
-static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
-                                   enum result_error why) {
+/* Reports a job that will not run (any more): cancelled by a signal, past the deadline,
+ * or blocked by robots.txt. `message` NULL: the error's usual text. */
+static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
+                                   enum result_error why, const char *message) {
   struct afetch_result result;
   job_stopped_result(job, why, &result);
+  if (message)
+    result.error_message = message;
   result_enable_optional_keys(&result, scheduler->options);
   json_writer_reset(&scheduler->json);
   result_write_json(&result, &scheduler->json);
   scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length);
+}
+
+static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
+                                   enum result_error why) {
+  scheduler_emit_not_run(scheduler, job, why, NULL);
 }
 
 /* Every job that is not in a worker (ready, waiting for its host, waiting for a retry) is
@@ -210,10 +230,6 @@ static struct scheduler_worker *scheduler_pick_worker(struct scheduler *schedule
     }
   }
   return best;
-}
-
-static bool scheduler_host_has_room(const struct scheduler *scheduler, const struct job *job) {
-  return !job->host || hosts_has_room(scheduler->hosts, job->host);
 }
 
 /* Keeps a job until its host has room. */
@@ -274,27 +290,64 @@ static bool scheduler_prepare_body(struct scheduler *scheduler, struct job *job)
   return !scheduler->state || scheduler_add_validators(scheduler, job);
 }
 
-/* A new job for the next input line, or NULL (input pending, ended, or failed). */
+static struct job *scheduler_setup_job(struct scheduler *scheduler, struct job *job);
+
+/* A new job for the next input line, or NULL (input pending, ended or failed). */
 static struct job *scheduler_read_job(struct scheduler *scheduler) {
-  struct source_line line;
-  enum source_status status = source_next(scheduler->source, &line);
-  if (status == SOURCE_PENDING)
-    return NULL;
-  if (status == SOURCE_ERROR) {
-    scheduler_warn(scheduler, "%s", source_error(scheduler->source));
-    scheduler->input_failed = true;
+  for (;;) {
+    struct source_line line;
+    enum source_status status = source_next(scheduler->source, &line);
+    if (status == SOURCE_PENDING)
+      return NULL;
+    if (status == SOURCE_ERROR) {
+      scheduler_warn(scheduler, "%s", source_error(scheduler->source));
+      scheduler->input_failed = true;
+    }
+    if (status != SOURCE_LINE) {
+      scheduler->input_done = true;
+      return NULL;
+    }
+    struct job *job = job_new(&line);
+    if (!job) {
+      scheduler_warn(scheduler, "out of memory");
+      scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+      return NULL;
+    }
+    if (!scheduler->crawler) {
+      scheduler->next_index = line.index + 1;
+      return scheduler_setup_job(scheduler, job);
+    }
+    if (scheduler->deadline_passed || crawler_admit_seed(scheduler->crawler, job)) {
+      /* Crawl results are numbered as pages start: seeds, then the pages found. */
+      job->index = scheduler->next_index++;
+      return scheduler_setup_job(scheduler, job);
+    }
+    job_free(job); /* a repeated seed (fetched once), or --max-pages used up */
+    if (!crawler_has_budget(scheduler->crawler)) {
+      scheduler->input_done = true;
+      source_stop(scheduler->source);
+      return NULL;
+    }
   }
-  if (status != SOURCE_LINE) {
-    scheduler->input_done = true;
-    return NULL;
-  }
-  scheduler->next_index = line.index + 1;
-  struct job *job = job_new(&line);
-  if (!job) {
+}
+
+/* A new job for the next page the crawler found, or NULL. */
+static struct job *scheduler_next_crawl_page(struct scheduler *scheduler) {
+  bool failed;
+  struct job *job = crawler_next_page(scheduler->crawler, scheduler->next_index, &failed);
+  if (failed) {
     scheduler_warn(scheduler, "out of memory");
     scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
-    return NULL;
   }
+  if (!job)
+    return NULL;
+  scheduler->next_index++;
+  return scheduler_setup_job(scheduler, job);
+}
+
+/* Counts a new job alive and gives it what the options ask: file, validators, host. NULL
+ * (after a stop) when out of memory. */
+static struct job *scheduler_setup_job(struct scheduler *scheduler, struct job *job) {
   scheduler->jobs_alive++;
   job->owner = scheduler;
   if (!scheduler->deadline_passed && !scheduler_prepare_body(scheduler, job)) {
@@ -316,27 +369,160 @@ static struct job *scheduler_read_job(struct scheduler *scheduler) {
   return job;
 }
 
-/* The next job that may start now: one from `ready`, else a new line. Lines whose host is
- * full are parked, and reading goes on for a line of another host, as far as the look-ahead
- * and the gather window allow. */
+/* ---- hosts: robots.txt and Crawl-delay ---------------------------------------------- */
+
+static void scheduler_on_host_wake(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct host *host = arg;
+  struct scheduler *scheduler = host->owner;
+  struct job *next = job_list_pop_front(&host->waiting);
+  if (next) {
+    scheduler->jobs_parked--;
+    job_list_push_back(&scheduler->ready, next);
+  }
+  scheduler_pump(scheduler);
+}
+
+/* Crawl-delay: false (after setting the host's wake-up) while the host must still wait. */
+static bool scheduler_host_delay_passed(struct scheduler *scheduler, struct host *host) {
+  if (host->delay_us <= 0)
+    return true;
+  int64_t wait_us = host->next_start_us - rate_now_us();
+  if (wait_us <= 0)
+    return true;
+  if (!host->wake_timer) {
+    host->owner = scheduler;
+    host->wake_timer = evtimer_new(scheduler->base, scheduler_on_host_wake, host);
+  }
+  if (host->wake_timer && !evtimer_pending(host->wake_timer, NULL)) {
+    struct timeval delay = {.tv_sec = wait_us / 1000000, .tv_usec = wait_us % 1000000};
+    evtimer_add(host->wake_timer, &delay);
+  }
+  return false;
+}
+
+/* The job that fetches a host's robots.txt (no result line of its own), or NULL after a
+ * stop when out of memory. */
+static struct job *scheduler_robots_job(struct scheduler *scheduler, struct host *host) {
+  struct job *job = job_new_robots(host->key);
+  if (!job) {
+    scheduler_warn(scheduler, "out of memory");
+    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+    return NULL;
+  }
+  host->robots_state = HOST_ROBOTS_FETCHING;
+  /* This reference is never dropped: the host's rules stay for the whole run (one entry
+   * per host crawled), so robots.txt is fetched once even when the host falls idle. */
+  host->references++;
+  job->host = host;
+  job->owner = scheduler;
+  scheduler->jobs_alive++; /* so the run waits for it, though it writes no result */
+  return job;
+}
+
+/* --robots: a page its host's rules disallow. Reported only with --show-skipped, and never
+ * counted against the exit status. */
+static void scheduler_skip_by_robots(struct scheduler *scheduler, struct job *job,
+                                     const char *rule) {
+  if (!scheduler->options->show_skipped) {
+    sink_skip(scheduler->sink, job->index);
+    if (scheduler->crawler)
+      crawler_page_gone(scheduler->crawler, job);
+    if (job->host)
+      hosts_release(scheduler->hosts, job->host);
+    job_free(job);
+    scheduler->jobs_alive--;
+    return;
+  }
+  char message[300];
+  snprintf(message, sizeof message, "robots.txt disallows it (%s)", rule);
+  bool any_not_ok = scheduler->any_not_ok;
+  scheduler_emit_not_run(scheduler, job, RESULT_ROBOTS, message);
+  scheduler->any_not_ok = any_not_ok;
+}
+
+/* True when the host's robots.txt allows the job; else the deciding rule is in `rule`. */
+static bool scheduler_robots_allow(const struct host *host, const struct job *job, char *rule,
+                                   size_t rule_size) {
+  char *path = url_path_and_query(job->url);
+  bool allowed = !path || robots_check(host->robots, path, rule, rule_size);
+  free(path);
+  return allowed;
+}
+
+/* What a job that wants to start needs first. Returns the job to start now (it, or its
+ * host's robots.txt); NULL when it was parked until its host can take it, or skipped. */
+static struct job *scheduler_route(struct scheduler *scheduler, struct job *job) {
+  struct host *host = job->host;
+  if (!host || job->is_robots)
+    return job;
+  if (scheduler->options->robots) {
+    if (host->robots_state == HOST_ROBOTS_UNKNOWN) {
+      scheduler_park(scheduler, job);
+      return scheduler_robots_job(scheduler, host);
+    }
+    if (host->robots_state == HOST_ROBOTS_FETCHING) {
+      scheduler_park(scheduler, job);
+      return NULL;
+    }
+    char rule[256];
+    if (!job->robots_checked) {
+      if (!scheduler_robots_allow(host, job, rule, sizeof rule)) {
+        scheduler_skip_by_robots(scheduler, job, rule);
+        return NULL;
+      }
+      job->robots_checked = true;
+    }
+  }
+  if (!hosts_has_room(scheduler->hosts, host) || !scheduler_host_delay_passed(scheduler, host)) {
+    scheduler_park(scheduler, job);
+    return NULL;
+  }
+  return job;
+}
+
+/* The robots.txt job came back: the host's rules (RFC 9309: 4xx allows all, anything else
+ * that is not a 2xx disallows all), and its pages may go on. */
+static void scheduler_on_robots(struct scheduler *scheduler, struct job *job, bool ok) {
+  struct host *host = job->host;
+  if (ok && job->status >= 200 && job->status <= 299)
+    host->robots = robots_parse(job->captured ? job->captured : "", job->captured_length, "afetch");
+  else if (job->status >= 400 && job->status <= 499)
+    host->robots = robots_allow_all();
+  else
+    host->robots = robots_disallow_all();
+  if (!host->robots) {
+    scheduler_warn(scheduler, "out of memory");
+    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+    return;
+  }
+  host->robots_state = HOST_ROBOTS_READY;
+  host->delay_us = (int64_t)(robots_crawl_delay(host->robots) * 1e6);
+  scheduler->jobs_parked -= host->waiting.count;
+  job_list_take_all(&scheduler->ready, &host->waiting);
+}
+
+/* The next job that may start now: one from `ready`, else a new line, else (--crawl) a page
+ * found. Jobs whose host cannot take them yet are parked, and reading goes on for another
+ * host, as far as the look-ahead and the gather window allow. */
 static struct job *scheduler_next_startable(struct scheduler *scheduler) {
   struct job *job;
-  while ((job = job_list_pop_front(&scheduler->ready))) {
-    if (scheduler_host_has_room(scheduler, job))
+  while (!scheduler->stop_reason && (job = job_list_pop_front(&scheduler->ready)))
+    if ((job = scheduler_route(scheduler, job)))
       return job;
-    scheduler_park(scheduler, job);
-  }
   /* Jobs waiting for their host or for a retry hold no slot, so without this bound a dead
    * host (or a busy one) would let reading run ahead through the whole input. */
-  while (!scheduler->input_done && !scheduler->stop_reason &&
+  while (!scheduler->stop_reason &&
          scheduler->jobs_parked + scheduler->retrying.count < scheduler->look_ahead_limit &&
          sink_accepts(scheduler->sink, scheduler->next_index)) {
-    job = scheduler_read_job(scheduler);
+    job = scheduler->input_done ? NULL : scheduler_read_job(scheduler);
+    if (!job && scheduler_crawl_pending(scheduler))
+      job = scheduler_next_crawl_page(scheduler);
     if (!job)
       return NULL;
-    if (scheduler_host_has_room(scheduler, job))
+    if ((job = scheduler_route(scheduler, job)))
       return job;
-    scheduler_park(scheduler, job);
   }
   return NULL;
 }
@@ -360,8 +546,11 @@ static void scheduler_start(struct scheduler *scheduler, struct scheduler_worker
   if (scheduler->rate_timer)
     rate_bucket_take(&scheduler->rate, rate_now_us());
   job->attempts++;
-  if (job->host)
+  if (job->host) {
     job->host->in_flight++;
+    if (job->host->delay_us > 0)
+      job->host->next_start_us = rate_now_us() + job->host->delay_us;
+  }
   /* Take the slot first: an inline worker may hand the result back before returning. */
   limiter_try_acquire(&target->slots);
   if (!worker_submit(target->worker, job)) {
@@ -492,6 +681,25 @@ static void scheduler_on_state_timer(evutil_socket_t fd, short what, void *arg) 
 
 /* ---- worker results ------------------------------------------------------------------ */
 
+/* A job's last attempt is back: a robots.txt sets its host's rules; a page gives the
+ * crawler its links; every other job writes its result. */
+static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
+                                 const struct worker_outcome *outcome) {
+  if (job->is_robots) {
+    if (!scheduler->stop_reason)
+      scheduler_on_robots(scheduler, job, outcome->ok);
+    job_free(job); /* its host reference stays (scheduler_robots_job) */
+    scheduler->jobs_alive--;
+    return;
+  }
+  if (scheduler->crawler && !scheduler->stop_reason &&
+      !crawler_page_done(scheduler->crawler, job, outcome->ok)) {
+    scheduler_warn(scheduler, "out of memory");
+    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+  }
+  scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->length);
+}
+
 static void scheduler_on_result(void *arg, const struct worker_outcome *outcome) {
   struct scheduler_worker *from = arg;
   struct scheduler *scheduler = from->scheduler;
@@ -510,7 +718,7 @@ static void scheduler_on_result(void *arg, const struct worker_outcome *outcome)
   bool stopping = scheduler->stop_reason || scheduler->deadline_passed;
   int64_t wait_ms = outcome->transient && !stopping ? scheduler_retry_wait_ms(scheduler, job) : -1;
   if (wait_ms < 0 || !scheduler_retry_later(scheduler, job, wait_ms))
-    scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->length);
+    scheduler_finish_job(scheduler, job, outcome);
   if (scheduler->stop_reason && !scheduler->workers_stopped)
     scheduler_stop(scheduler, scheduler->stop_reason); /* the output failed */
   scheduler_pump(scheduler);
@@ -581,7 +789,9 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
   const struct afetch_options *options = scheduler->options;
   scheduler->look_ahead_limit = sink_window_for(options->concurrency);
   scheduler->random_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-  if (options->per_host > 0 && !(scheduler->hosts = hosts_new(options->per_host)))
+  /* The host table serves --per-host and --robots (robots.txt and Crawl-delay per host). */
+  if ((options->per_host > 0 || options->robots) &&
+      !(scheduler->hosts = hosts_new(options->per_host ? options->per_host : UINT_MAX)))
     return false;
   if (options->rate_per_second > 0) {
     rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());
@@ -606,7 +816,7 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
 }
 
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink, struct state *state) {
+                                struct sink *sink, struct state *state, struct frontier *frontier) {
   struct scheduler *scheduler = calloc(1, sizeof *scheduler);
   if (!scheduler)
     return NULL;
@@ -615,6 +825,10 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->sink = sink;
   scheduler->state = state;
   json_writer_init(&scheduler->json);
+  if (options->crawl && !(scheduler->crawler = crawler_new(options, frontier))) {
+    free(scheduler);
+    return NULL;
+  }
   scheduler_raise_fd_limit(scheduler);
   scheduler->sigint_event = evsignal_new(base, SIGINT, scheduler_on_signal, scheduler);
   scheduler->sigterm_event = evsignal_new(base, SIGTERM, scheduler_on_signal, scheduler);
@@ -674,6 +888,7 @@ void scheduler_free(struct scheduler *scheduler) {
   if (scheduler->state_timer)
     event_free(scheduler->state_timer);
   output_names_free(scheduler->output_names);
+  crawler_free(scheduler->crawler);
   if (scheduler->sigint_event)
     event_free(scheduler->sigint_event);
   if (scheduler->sigterm_event)

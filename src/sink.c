@@ -118,16 +118,33 @@ static void sink_append_element(struct sink *sink, const char *json, size_t leng
   sink->array_has_element = true;
 }
 
+/* Marks a held slot whose index has no result (sink_skip()): released without output. */
+static char sink_skipped[1];
+
 /* Appends every held result that is now next in order. */
 static void sink_release_held(struct sink *sink) {
   for (;;) {
     struct sink_held *slot = &sink->held[sink->next_index % sink->window];
     if (!slot->json)
       return;
-    sink_append_element(sink, slot->json, slot->length);
-    free(slot->json);
+    if (slot->json != sink_skipped) {
+      sink_append_element(sink, slot->json, slot->length);
+      free(slot->json);
+    }
     slot->json = NULL;
     sink->next_index++;
+  }
+}
+
+void sink_skip(struct sink *sink, uint64_t index) {
+  if (sink->error || sink->mode == AFETCH_OUTPUT_NDJSON)
+    return;
+  if (index == sink->next_index) {
+    sink->next_index++;
+    sink_release_held(sink);
+    sink_schedule_flush(sink);
+  } else {
+    sink->held[index % sink->window].json = sink_skipped;
   }
 }
 
@@ -175,7 +192,8 @@ void sink_free(struct sink *sink) {
     return;
   if (sink->held) {
     for (size_t i = 0; i < sink->window; i++)
-      free(sink->held[i].json);
+      if (sink->held[i].json != sink_skipped)
+        free(sink->held[i].json);
     free(sink->held);
   }
   if (sink->flush_event)

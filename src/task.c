@@ -14,6 +14,7 @@
 #include "afetch/source.h"
 
 /* CURLOPT_BUFFERSIZE with -o (curl's default is 16 KiB). */
+#define TASK_ROBOTS_MAX_BYTES (500 * 1024)
 #define TASK_DOWNLOAD_BUFFER_SIZE (256L * 1024)
 
 struct task {
@@ -120,6 +121,12 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   return ok;
 }
 
+/* --crawl: a link of the page in flight. Out of memory loses the link, not the page. */
+static void task_on_link(void *arg, const char *url) {
+  struct task *task = arg;
+  job_add_link(task->job, url);
+}
+
 struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share) {
   struct task *task = calloc(1, sizeof *task);
   if (!task)
@@ -127,7 +134,8 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
   task->id = id;
   task->options = options;
   task->easy = curl_easy_init();
-  if (!body_init(&task->body, options) || !task->easy || !task_configure(task, options, share)) {
+  if (!body_init(&task->body, options, task_on_link, task) || !task->easy ||
+      !task_configure(task, options, share)) {
     task_free(task);
     return NULL;
   }
@@ -159,7 +167,11 @@ static bool task_reject(struct task *task, const char *reason) {
 bool task_prepare(struct task *task, struct job *job) {
   task->job = job;
   task->index = job->index;
-  body_start(&task->body, job->output_path);
+  /* robots.txt: RFC 9309 asks crawlers to read at least 500 KiB of it. */
+  size_t capture_max = job->is_robots        ? TASK_ROBOTS_MAX_BYTES
+                       : task->options->body ? (size_t)task->options->max_size
+                                             : 0;
+  body_start(&task->body, job->output_path, capture_max, task->options->crawl && !job->is_robots);
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
@@ -363,7 +375,8 @@ static void task_finish_body(struct task *task, CURLcode code, struct afetch_res
     result->file = body->path;
   if (body->has_sha256)
     result->sha256 = body->sha256;
-  if (task->options->body && (body->status_checked || (code == CURLE_OK && result->status))) {
+  if ((task->options->body || job->is_robots) &&
+      (body->status_checked || (code == CURLE_OK && result->status))) {
     result->body = body->captured ? body->captured : "";
     result->body_length = body->captured_length;
   }

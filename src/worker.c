@@ -14,8 +14,10 @@
 #include "afetch/job.h"
 #include "afetch/json_writer.h"
 #include "afetch/loop.h"
+#include "afetch/options.h"
 #include "afetch/retry.h"
 #include "afetch/task.h"
+#include "afetch/url.h"
 
 /* A result on its way out of a threaded worker. */
 struct worker_done {
@@ -81,6 +83,26 @@ static void worker_clear_wakeup(int fd) {
 
 /* ---- the transfer side ---------------------------------------------------------------- */
 
+/* --crawl: what the scheduler needs back (final URL, robots.txt text) and the result's
+ * crawl keys. */
+static void worker_describe_crawl(struct job *job, struct afetch_result *result) {
+  char *final_url = result->final_url ? url_normalise(NULL, result->final_url) : NULL;
+  if (final_url && !job->final_url)
+    job->final_url = strdup(final_url); /* job strings are free()d; curl's are curl_free()d */
+  curl_free(final_url);
+  if (job->is_robots && result->body && !job->captured) {
+    job->captured = malloc(result->body_length + 1);
+    if (job->captured) {
+      memcpy(job->captured, result->body, result->body_length + 1);
+      job->captured_length = result->body_length;
+    }
+  }
+  result->depth = job->depth;
+  result->parent = job->parent;
+  result->links = job->links.count;
+  result->link_urls = job->links.urls;
+}
+
 /* Hands a job's result to the caller: directly when inline, through the outbox when
  * threaded. The job carries what spans attempts (tries, the latest Retry-After). */
 static void worker_deliver(struct worker *worker, struct job *job, struct afetch_result *result) {
@@ -95,6 +117,9 @@ static void worker_deliver(struct worker *worker, struct job *job, struct afetch
     result->retry_after_s = job->retry_after_s;
   }
   result_enable_optional_keys(result, worker->options);
+  job->status = result->status;
+  if (worker->options->crawl)
+    worker_describe_crawl(job, result);
   json_writer_reset(&worker->json);
   result_write_json(result, &worker->json);
   bool ok = result_is_ok(result);

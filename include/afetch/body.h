@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "afetch/download.h"
+#include "afetch/links.h"
 
 struct afetch_options;
 struct evp_md_ctx_st;
@@ -26,18 +27,26 @@ struct body {
   struct evp_md_ctx_st *digest;
   char sha256[65]; /* hex, filled by body_finish() */
   bool has_sha256;
-  char *captured; /* --body: NUL-terminated, owned */
+  char *captured; /* --body, robots.txt: NUL-terminated, owned */
   size_t captured_length, captured_capacity;
+  size_t capture_max; /* bytes kept at most in this transfer (0: none) */
+  bool find_links;    /* --crawl: parse a 2xx HTML body for links */
+  struct link_extractor *links;
+  link_found_fn on_link;
+  void *on_link_arg;
   struct download download;
   const char *path; /* -o target of this transfer, borrowed; NULL: not saved */
   bool saved;       /* body_finish() put the file in place */
 };
 
-/* Once per task. False when out of memory. */
-bool body_init(struct body *body, const struct afetch_options *options);
+/* Once per task; links found in pages go to on_link. False when out of memory. */
+bool body_init(struct body *body, const struct afetch_options *options, link_found_fn on_link,
+               void *on_link_arg);
 
-/* Before each transfer: `path` is where -o saves this one (NULL: nowhere). */
-void body_start(struct body *body, const char *path);
+/* Before each transfer: `path` is where -o saves this one (NULL: nowhere); the first
+ * `capture_max` bytes are kept (0: none; more are dropped, --max-size is the error limit);
+ * `find_links` parses an HTML 2xx body for links. */
+void body_start(struct body *body, const char *path, size_t capture_max, bool find_links);
 
 /* curl's write callback's work: returns `count`, or 0 to abort the transfer (too large, or a
  * write failed: see too_large / write_error). */

@@ -9,13 +9,26 @@
 
 #include "afetch/job.h"
 
+/* --robots: where a host's robots.txt stands. */
+enum host_robots {
+  HOST_ROBOTS_UNKNOWN,  /* not asked for yet */
+  HOST_ROBOTS_FETCHING, /* its job is on the way: the host's pages wait */
+  HOST_ROBOTS_READY,    /* `robots` holds the rules */
+};
+
 struct host {
   struct host *next_in_bucket;
   size_t hash;
   unsigned references; /* jobs pointing here */
   unsigned in_flight;
-  struct job_list waiting; /* jobs read while the host was full, in input order */
-  char key[];
+  struct job_list waiting; /* jobs that cannot start yet (host full, robots.txt, delay) */
+  enum host_robots robots_state;
+  struct robots *robots;    /* owned, once READY */
+  int64_t delay_us;         /* Crawl-delay: least time between two starts */
+  int64_t next_start_us;    /* no start before this (rate_now_us() clock) */
+  struct event *wake_timer; /* owned: wakes a host waiting out its delay */
+  void *owner;              /* the scheduler, for the timer's callback */
+  char key[];               /* "scheme://host:port" */
 };
 
 struct hosts;

@@ -15,6 +15,14 @@ struct host;
 struct scheduler;
 struct source_line;
 
+/* The links of one page, each once: a list in document order and a set of their hashes. */
+struct job_links {
+  char **urls;
+  size_t count, capacity;
+  uint64_t *hashes; /* open addressing, 0 = empty slot */
+  size_t hash_slots;
+};
+
 struct job {
   uint64_t index;
   size_t length;       /* bytes in url */
@@ -35,7 +43,19 @@ struct job {
   char *new_etag;          /* --if-changed: validators of an ok 2xx response, to record */
   char *new_last_modified;
   bool not_modified; /* the response was a 304 */
-  char url[];        /* the URL as fetched: the line, "http://" added without scheme */
+  /* Crawling (owned, NULL/0 when unused). The worker fills links, final_url, status and
+   * captured while the job is in flight; the scheduler reads them when it comes back. */
+  unsigned depth;         /* links followed from the seed */
+  char *parent;           /* the page that linked it; NULL for a seed */
+  char *scope_key;        /* its seed's scope (frontier_scope_key()) */
+  bool is_robots;         /* a host's robots.txt: no result line, its body is kept */
+  bool robots_checked;    /* its host's robots.txt allows it */
+  struct job_links links; /* distinct links found on the page, in document order */
+  char *final_url;        /* after redirects, normalised */
+  long status;            /* the final HTTP status, 0 without a response */
+  char *captured;         /* is_robots: the body (at most ROBOTS_MAX_BYTES) */
+  size_t captured_length;
+  char url[]; /* the URL as fetched: the line, "http://" added without scheme */
 };
 
 /* A doubly linked FIFO of jobs: O(1) push, pop and removal from the middle. */
@@ -54,6 +74,15 @@ const char *job_given_url(const struct job *job);
 /* A result for a job that is not in flight and will not run: stopped by a signal
  * (RESULT_CANCELLED) or by the deadline (RESULT_DEADLINE). Strings borrowed from the job. */
 void job_stopped_result(const struct job *job, enum result_error why, struct afetch_result *result);
+
+/* Adds a link (copied) unless the page already had it. False when out of memory. */
+bool job_add_link(struct job *job, const char *url);
+
+/* A job for a host's robots.txt (`origin` is "scheme://host:port"). NULL when out of memory. */
+struct job *job_new_robots(const char *origin);
+
+/* A job for a URL the crawler found (copied), or NULL when out of memory. */
+struct job *job_new_url(uint64_t index, const char *url);
 
 void job_list_push_back(struct job_list *list, struct job *job);
 struct job *job_list_pop_front(struct job_list *list);

@@ -27,6 +27,8 @@ void json_writer_free(struct json_writer *writer);
 
 void json_writer_object_begin(struct json_writer *writer);
 void json_writer_object_end(struct json_writer *writer);
+void json_writer_array_begin(struct json_writer *writer);
+void json_writer_array_end(struct json_writer *writer);
 /* A member name (a plain ASCII literal: it is not escaped). */
 void json_writer_key(struct json_writer *writer, const char *key);
 

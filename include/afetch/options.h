@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "afetch/frontier.h"
+
 struct curl_slist;
 
 #define AFETCH_VERSION "0.1.0"
@@ -53,6 +55,16 @@ struct afetch_options {
   bool sha256;                 /* --sha256: the body's digest in the result */
   uint64_t max_size;           /* --max-size: body bytes at most (with --body: 1 MiB default) */
   bool body;                   /* --body: the body in the result */
+  /* Crawling (--crawl; the rest only matter with it). */
+  bool crawl;
+  unsigned depth;            /* --depth: links followed from a seed (default 1) */
+  unsigned long max_pages;   /* --max-pages: pages fetched at most, 0 = no limit */
+  enum crawl_scope scope;    /* --scope (default host) */
+  const char *include_regex; /* --include, borrowed */
+  const char *exclude_regex; /* --exclude, borrowed */
+  bool robots;               /* --robots: honour robots.txt */
+  bool show_skipped;         /* --show-skipped: robots-blocked URLs get results */
+  bool links;                /* --links: the list of links in each page's result */
   /* FILE operands, borrowed from argv; none means standard input. */
   char **inputs;
   size_t input_count;

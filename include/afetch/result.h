@@ -22,6 +22,7 @@ enum result_error {
   RESULT_WRITE,
   RESULT_CANCELLED,
   RESULT_DEADLINE,
+  RESULT_ROBOTS, /* --robots --show-skipped: robots.txt disallows it */
   RESULT_OTHER,
 };
 
@@ -50,6 +51,12 @@ struct afetch_result {
   const char *sha256;
   bool has_not_modified; /* --if-changed */
   bool not_modified;
+  bool has_crawl; /* --crawl: "depth", "parent", "links" */
+  unsigned depth;
+  const char *parent;
+  size_t links;
+  bool has_link_urls; /* --links */
+  char *const *link_urls;
   bool has_body;    /* --body: "body" and "body_encoding" */
   const char *body; /* NUL-terminated, body_length bytes; NULL: none */
   size_t body_length;

@@ -7,6 +7,7 @@
 struct afetch_options;
 struct event_base;
 struct scheduler;
+struct frontier;
 struct sink;
 struct source;
 struct state;
@@ -22,10 +23,11 @@ enum afetch_exit {
 };
 
 /* Everything passed in is borrowed and must outlive the scheduler; `state` is the loaded
- * --if-changed state (NULL without it), saved now and then and at the end of the run. NULL
- * when out of memory or when libcurl cannot start. */
+ * --if-changed state (NULL without it), saved now and then and at the end of the run;
+ * `frontier` is --crawl's (NULL without it). NULL when out of memory or when libcurl cannot
+ * start. */
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink, struct state *state);
+                                struct sink *sink, struct state *state, struct frontier *frontier);
 
 /* Pass as the source's on_readable callback, with the scheduler as its argument. */
 void scheduler_input_ready(void *scheduler);

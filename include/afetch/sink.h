@@ -31,6 +31,10 @@ bool sink_accepts(const struct sink *sink, uint64_t index);
  * once the output has failed (sink_error() tells why; later calls do nothing). */
 int sink_emit_json(struct sink *sink, uint64_t index, const char *json, size_t length);
 
+/* An index that will have no result (a crawled page robots.txt blocks): gather output goes on
+ * past it. */
+void sink_skip(struct sink *sink, uint64_t index);
+
 /* Closes the array (gather) and writes everything out. Returns 0 or -1 as sink_emit_json(). */
 int sink_finish(struct sink *sink);
 

@@ -10,4 +10,14 @@
  * limit (it fails as invalid_url at once anyway). */
 bool url_host_key(const char *url, char *key, size_t key_size);
 
+/* The crawler's form of a URL, for dedupe: resolved against `base` (NULL: `url` must be
+ * absolute), scheme and host in lower case, the fragment dropped, a default port dropped.
+ * Returns a new string (free with curl_free()), or NULL when curl's URL parser rejects it or
+ * the scheme is not http or https (mailto:, javascript:, data: ...). */
+char *url_normalise(const char *base, const char *url);
+
+/* The path and query of a URL ("/a/b?x=1") as written in it, for robots.txt rules. A new
+ * string (free()), or NULL when curl's URL parser rejects the URL. */
+char *url_path_and_query(const char *url);
+
 #endif

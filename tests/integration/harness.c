@@ -163,6 +163,17 @@ char *h_fmt(const char *fmt, ...) {
 
 char *h_url(int port, const char *path) { return h_fmt("http://127.0.0.1:%d%s", port, path); }
 
+void *h_calloc(size_t count, size_t size) {
+  if (size != 0 && count > SIZE_MAX / size) {
+    fprintf(stderr, "harness: h_calloc(%zu, %zu) overflows\n", count, size);
+    abort();
+  }
+  size_t bytes = count * size;
+  void *p = xrealloc(NULL, bytes);
+  memset(p, 0, bytes > 0 ? bytes : 1);
+  return track(T_MEM, p);
+}
+
 struct h_buf *h_text(void) {
   struct h_buf *text = xrealloc(NULL, sizeof *text);
   *text = (struct h_buf){0};
@@ -1182,10 +1193,13 @@ struct h_stats h_stats(int port) {
       .requests = stat_field(json, "requests", body),
       .connections = stat_field(json, "connections", body),
       .not_modified = stat_field(json, "not_modified", body),
+      .robots = stat_field(json, "robots", body),
   };
 }
 
 void h_reset(int port) { h_http_get(port, "/reset"); }
+
+void h_set_robots(int port, const char *kind) { h_http_get(port, h_fmt("/setrobots/%s", kind)); }
 
 cJSON *h_arrivals(int port) {
   char *body = h_http_get(port, "/arrivals");
@@ -1207,7 +1221,7 @@ struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout
   for (;;) {
     /* Plain (untracked) GET: this loop may run hundreds of times. */
     char *body;
-    struct h_stats stats = {-1, -1, -1, -1, -1};
+    struct h_stats stats = {-1, -1, -1, -1, -1, -1};
     if (http_get(port, "/stats", &body) == 0) {
       cJSON *json = cJSON_Parse(body);
       const cJSON *a = cJSON_GetObjectItemCaseSensitive(json, "in_flight");
@@ -1215,10 +1229,11 @@ struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout
       const cJSON *c = cJSON_GetObjectItemCaseSensitive(json, "requests");
       const cJSON *d = cJSON_GetObjectItemCaseSensitive(json, "connections");
       const cJSON *e = cJSON_GetObjectItemCaseSensitive(json, "not_modified");
+      const cJSON *f = cJSON_GetObjectItemCaseSensitive(json, "robots");
       if (cJSON_IsNumber(a) && cJSON_IsNumber(b) && cJSON_IsNumber(c) && cJSON_IsNumber(d) &&
-          cJSON_IsNumber(e))
+          cJSON_IsNumber(e) && cJSON_IsNumber(f))
         stats = (struct h_stats){(long)a->valuedouble, (long)b->valuedouble, (long)c->valuedouble,
-                                 (long)d->valuedouble, (long)e->valuedouble};
+                                 (long)d->valuedouble, (long)e->valuedouble, (long)f->valuedouble};
       cJSON_Delete(json);
     }
     free(body);
@@ -1352,8 +1367,8 @@ const char *h_error_code(const cJSON *result) {
 }
 
 static const char *const error_codes[] = {
-    "invalid_url",        "dns",       "connect", "tls",       "timeout",  "http",
-    "too_many_redirects", "too_large", "write",   "cancelled", "deadline", "other",
+    "invalid_url", "dns",   "connect",   "tls",      "timeout", "http",   "too_many_redirects",
+    "too_large",   "write", "cancelled", "deadline", "other",   "robots",
 };
 
 /* Every contract key, with the right type; ok <=> error is null. */
@@ -1418,6 +1433,24 @@ void h_check_results(const cJSON *results, size_t n) {
       fail_msg("result index %.0f is out of range 0..%zu", index, n - 1);
     if (seen[(size_t)index]++)
       fail_msg("result index %.0f appears more than once", index);
+  }
+}
+
+void h_check_results_with_gaps(const cJSON *results, size_t n) {
+  if (!cJSON_IsArray(results))
+    fail_msg("the output is not a JSON array");
+  size_t size = (size_t)cJSON_GetArraySize(results);
+  if (size != n)
+    fail_msg("expected %zu results, got %zu", n, size);
+  double previous = -1;
+  const cJSON *r;
+  cJSON_ArrayForEach(r, results) {
+    check_shape(r);
+    double index = h_number(r, "index");
+    if (index <= previous)
+      fail_msg("result index %.0f follows index %.0f: gather output must be in index order",
+               index, previous);
+    previous = index;
   }
 }
 

@@ -114,11 +114,15 @@ struct h_server *h_private_server(bool tls);
 struct h_stats {
   long in_flight, max_in_flight, requests, connections;
   long not_modified; /* 304 replies from /file */
+  long robots;       /* /robots.txt requests */
 };
 
 /* GET /stats and /reset over a plain socket (not through afetch). Fail the test on error. */
 struct h_stats h_stats(int port);
 void h_reset(int port);
+/* GET /setrobots/KIND: what the server's /robots.txt answers until the next /reset
+ * ("default", "missing", "error" or "delay"; tests/server/test_server.c). */
+void h_set_robots(int port, const char *kind);
 /* Polls /stats every 10 ms, at most timeout_ms, until in_flight and requests have these
  * values (-1: any). Returns the last stats seen; *reached tells whether they matched. */
 struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout_ms, bool *reached);
@@ -154,6 +158,8 @@ int h_unused_port(void);
 char *h_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "http://127.0.0.1:PORT" PATH */
 char *h_url(int port, const char *path);
+/* Zeroed memory for count objects of size bytes (tracked). */
+void *h_calloc(size_t count, size_t size);
 
 /* A growable tracked string. */
 struct h_buf *h_text(void);
@@ -204,6 +210,9 @@ cJSON *h_parse_ndjson(const char *text);
 /* Fails unless `results` is an array of n result objects, each with every contract key of the
  * right type, and whose indexes are 0..n-1 each exactly once. */
 void h_check_results(const cJSON *results, size_t n);
+/* As h_check_results() for crawls with --robots and without --show-skipped, where blocked
+ * pages keep their numbers: n results in strictly increasing index order, gaps allowed. */
+void h_check_results_with_gaps(const cJSON *results, size_t n);
 /* The element whose "index" is `index` (fails if there is none). */
 const cJSON *h_result(const cJSON *results, long index);
 

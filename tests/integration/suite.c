@@ -93,6 +93,14 @@ int main(void) {
       TEST(sha256_and_body_are_reported),
       TEST(write_errors_are_results_not_crashes),
       TEST(output_template_names_files),
+      TEST(crawl_depth_limits_pages),
+      TEST(crawl_dedupes_cycles_and_redirects),
+      TEST(crawl_scope_host_domain_prefix),
+      TEST(crawl_respects_max_pages),
+      TEST(crawl_robots_rules_are_honoured),
+      TEST(crawl_gather_order_is_seeds_then_breadth_first),
+      TEST(crawl_links_lists_links),
+      TEST(crawl_is_bounded_and_terminates_on_large_site),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

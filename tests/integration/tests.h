@@ -51,6 +51,16 @@ void sha256_and_body_are_reported(void **state);
 void write_errors_are_results_not_crashes(void **state);
 void output_template_names_files(void **state);
 
+/* test_crawl.c */
+void crawl_depth_limits_pages(void **state);
+void crawl_dedupes_cycles_and_redirects(void **state);
+void crawl_scope_host_domain_prefix(void **state);
+void crawl_respects_max_pages(void **state);
+void crawl_robots_rules_are_honoured(void **state);
+void crawl_gather_order_is_seeds_then_breadth_first(void **state);
+void crawl_links_lists_links(void **state);
+void crawl_is_bounded_and_terminates_on_large_site(void **state);
+
 /* test_http2.c */
 void http2_multiplexes_requests_on_one_connection(void **state);
 

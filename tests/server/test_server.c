@@ -42,6 +42,13 @@
  *                        connection
  *     /chunked/N         200, N bytes of 'x' (N <= 1 GiB), no Content-Length:
  *                        chunked encoding (to HTTP/1.1 requests)
+ *     /site/...          a generated site of 300 linked HTML pages, for --crawl
+ *                        (below)
+ *     /private/ANY       200, a small HTML page without links (what robots.txt
+ *                        disallows)
+ *     /redirect-to/PATH  302 to /PATH (relative; the query is not kept)
+ *     /robots.txt        the robots.txt /setrobots chose (below), counted in
+ *                        "robots"
  *     /  /any/...        200 "any\n" (text/plain): a catch-all for any path
  *                        under /any/, and for the root
  *     ...?any=1          any path not listed here, with "any=1" in its query:
@@ -49,19 +56,21 @@
  *                        becomes once a client resolves its dot segments)
  *     /setversion/NAME/V the current version of /file/NAME becomes V (not
  *                        counted itself); 200 "{}\n", 404 when malformed
+ *     /setrobots/KIND    what /robots.txt answers from now on (not counted
+ *                        itself); 200 "{}\n", 404 for an unknown KIND
  *     /stats             JSON counters (not counted itself)
  *     /arrivals          JSON log of the counted requests (not counted itself)
  *     /reset             zero the counters, forget the /flaky keys, the
- *                        /setversion versions and the arrival log (not counted
- *                        itself)
+ *                        /setversion versions and the arrival log, and set
+ *                        /setrobots back to "default" (not counted itself)
  *     anything else      404 "not found\n"
  *
  * /stats
  *     {"in_flight":I,"max_in_flight":M,"requests":R,"connections":C,
- *      "not_modified":NM}: requests being answered now, the most at once since
- *     the last /reset, counted requests, accepted connections, and 304 replies
- *     sent by /file (all since the last /reset; /reset sets max_in_flight to
- *     the current in_flight).
+ *      "not_modified":NM,"robots":RB}: requests being answered now, the most
+ *     at once since the last /reset, counted requests, accepted connections,
+ *     304 replies sent by /file, and /robots.txt requests (all since the last
+ *     /reset; /reset sets max_in_flight to the current in_flight).
  *
  * /file/NAME[?size=N][&version=V]
  *     NAME is 1..64 characters of [A-Za-z0-9._-]; N <= 1 GiB (default 1000);
@@ -92,6 +101,62 @@
  *     200 "ok KEY\n". Malformed paths or queries: 404 "not found\n". At most
  *     4096 keys are remembered: a new key beyond that gets 503 "too many
  *     keys\n" (not counted against the key). Unknown query keys are ignored.
+ *
+ * /site: a generated site (identical on both listeners)
+ *     SCHEME and PORT below are the listener's own ("http" and its port on the
+ *     plain listener). Every page is text/html; charset=utf-8.
+ *     /site/N.html       page N, for N = 0..299 (canonical decimal: "07.html"
+ *                        and "300.html" are 404)
+ *     /site/b/N.html     the same bytes as /site/N.html under another URL
+ *     /site/data.json    application/json whose text holds
+ *                        <a href=\"/site/299.html\">: it must not be parsed
+ *     /site/nofollow.html, /site/comment.html, /site/script.html
+ *                        small pages without links: a request for one means
+ *                        a link was followed that must not be
+ *     anything else under /site/: 404
+ *     Page N holds, in this document order (M1 = 2N+1, M2 = 2N+2; a child
+ *     link only when it is < 300):
+ *       1. when N % 10 == 3: <base href="/site/b/"> in <head>, before every
+ *          link, so the page's relative links resolve under /site/b/
+ *       2. <!-- <a href="/site/comment.html"> --> (in a comment) and
+ *          <script> text holding <a href="/site/script.html"> (neither is a
+ *          link)
+ *       3. <a href="M1.html"> (relative) and
+ *          <a href="SCHEME://127.0.0.1:PORT/site/M2.html"> (absolute); when
+ *          N % 7 == 0 these two sit in broken markup: an unclosed <div> and
+ *          <p>, a stray "<" in the text before them, unquoted attribute values
+ *       4. <a href="0.html#top"> (a cycle, with a fragment), then
+ *          <a href="./N.html"> (the page itself, when no <base> moves it)
+ *       5. <a href="mailto:x@example.com">, <a href="javascript:void(0)">
+ *       6. <a rel="external nofollow" href="/site/nofollow.html">, then
+ *          <a href="/private/N.html">
+ *       7. N == 0: <a href="/redirect-to/site/39.html"> (the only other link
+ *          to /site/39.html is page 19's, 4 levels deeper)
+ *          N == 5: <a href="SCHEME://localhost:PORT/site/5.html"> then
+ *          <a href="SCHEME://www.site.localhost:PORT/site/5.html"> (other
+ *          hosts: curl resolves *.localhost to the loopback address itself)
+ *          N == 6: <a href="/site/data.json">
+ *     Relative links resolve against the page's own URL (or the <base>):
+ *     on /site/b/N.html, "M1.html" is /site/b/M1.html.
+ *
+ * /robots.txt (as /setrobots/KIND chose; "default" after start and /reset)
+ *     default  200 text/plain:
+ *                  User-agent: *
+ *                  Disallow: /
+ *
+ *                  User-agent: AFetch
+ *                  Disallow: /private/
+ *                  Disallow: /site/2*html$
+ *                  Allow: /site/2.html$
+ *                  Crawl-delay: 0
+ *              (plus a leading comment line). For the product token
+ *              "afetch": /private/... and /site/2*.html are disallowed except
+ *              /site/2.html (the Allow rule is as long as the Disallow one,
+ *              and Allow wins ties); everything else is allowed. The "*"
+ *              group would disallow everything.
+ *     delay    the same with "Crawl-delay: 0.2"
+ *     missing  404 "not found\n"
+ *     error    503 "robots.txt unavailable\n"
  *
  * /arrivals
  *     {"dropped":D,"arrivals":[{"t":T,"host":H,"path":P},...]}: every counted
@@ -159,6 +224,8 @@
 /* /arrivals bounds. */
 #define ARRIVALS_MAX 100000
 #define ARRIVAL_MAX_PATH 4096
+/* /site: pages 0..SITE_PAGES-1. */
+#define SITE_PAGES 300u
 
 /* What a streamed body is made of. */
 enum body_kind {
@@ -207,6 +274,7 @@ static struct {
   long requests;
   long connections;
   long not_modified; /* 304s sent by /file */
+  long robots;       /* /robots.txt requests */
 } server;
 
 /* One /flaky key and how many requests it has had. */
@@ -1297,14 +1365,203 @@ static void handle_flaky(struct exchange *ex, const char *arg) {
                  key->requests);
 }
 
+/* ------------------------------------------------------------------- /site */
+
+/* What /robots.txt answers; chosen with /setrobots/KIND, back to the default on /reset. */
+enum robots_kind { ROBOTS_DEFAULT, ROBOTS_MISSING, ROBOTS_ERROR, ROBOTS_DELAY };
+
+static enum robots_kind robots_kind = ROBOTS_DEFAULT;
+
+/* The rules of ROBOTS_DEFAULT and ROBOTS_DELAY ("%s": the Crawl-delay). */
+#define ROBOTS_RULES                                                                               \
+  "# afetch test server\n"                                                                         \
+  "User-agent: *\n"                                                                                \
+  "Disallow: /\n"                                                                                  \
+  "\n"                                                                                             \
+  "User-agent: AFetch\n"                                                                           \
+  "Disallow: /private/\n"                                                                          \
+  "Disallow: /site/2*html$\n"                                                                      \
+  "Allow: /site/2.html$\n"                                                                         \
+  "Crawl-delay: %s\n"
+
+/* Parses a page name "N.html" (N canonical decimal, < SITE_PAGES). */
+static bool parse_site_page(const char *name, unsigned *page) {
+  size_t length = strlen(name), digits;
+  char number[16];
+  uint64_t n;
+  if (length <= 5 || strcmp(name + length - 5, ".html") != 0)
+    return false;
+  digits = length - 5;
+  if (digits >= sizeof(number) || (digits > 1 && name[0] == '0'))
+    return false;
+  memcpy(number, name, digits);
+  number[digits] = '\0';
+  if (!parse_decimal(number, SITE_PAGES - 1, &n))
+    return false;
+  *page = (unsigned)n;
+  return true;
+}
+
+/* Appends the HTML of site page n (see "/site" in the header comment). */
+static void add_site_page(struct evbuffer *out, const struct listener_ctx *lc, unsigned n) {
+  unsigned left = 2 * n + 1, right = 2 * n + 2;
+  bool broken = n % 7 == 0;
+  evbuffer_add_printf(out,
+                      "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+                      "<title>Site page %u</title>\n",
+                      n);
+  if (n % 10 == 3)
+    evbuffer_add_printf(out, "<base href=\"/site/b/\">\n");
+  evbuffer_add_printf(out,
+                      "</head>\n<body>\n<h1>Page %u</h1>\n"
+                      "<!-- <a href=\"/site/comment.html\">hidden in a comment</a> -->\n"
+                      "<script>var s = '<a href=\"/site/script.html\">in a script<' + '/a>';"
+                      " if (1 < 2) s = '';</script>\n",
+                      n);
+  /* Broken markup: an unclosed <div> and <p>, unquoted attribute values, a stray "<". */
+  evbuffer_add_printf(out, broken ? "<div class=broken><p>1 < 2\n" : "<p>\n");
+  if (left < SITE_PAGES)
+    evbuffer_add_printf(
+        out, broken ? "<a href=%u.html>child %u</a>\n" : "<a href=\"%u.html\">child %u</a>\n", left,
+        left);
+  if (right < SITE_PAGES)
+    evbuffer_add_printf(out,
+                        broken ? "<a class=child href=%s://127.0.0.1:%u/site/%u.html>child %u</a>\n"
+                               : "<a href=\"%s://127.0.0.1:%u/site/%u.html\">child %u</a>\n",
+                        lc->scheme, lc->port, right, right);
+  if (!broken)
+    evbuffer_add_printf(out, "</p>\n");
+  evbuffer_add_printf(
+      out,
+      "<p><a href=\"0.html#top\">top</a> <a href=\"./%u.html\">this page</a></p>\n"
+      "<p><a href=\"mailto:x@example.com\">mail</a>"
+      " <a href=\"javascript:void(0)\">script</a></p>\n"
+      "<p><a rel=\"external nofollow\" href=\"/site/nofollow.html\">not to follow</a>"
+      " <a href=\"/private/%u.html\">private</a></p>\n",
+      n, n);
+  if (n == 0)
+    evbuffer_add_printf(out,
+                        "<p><a href=\"/redirect-to/site/39.html\">through a redirect</a></p>\n");
+  if (n == 5)
+    evbuffer_add_printf(
+        out,
+        "<p><a href=\"%s://localhost:%u/site/5.html\">another host</a>"
+        " <a href=\"%s://www.site.localhost:%u/site/5.html\">a sibling host</a></p>\n",
+        lc->scheme, lc->port, lc->scheme, lc->port);
+  if (n == 6)
+    evbuffer_add_printf(out, "<p><a href=\"/site/data.json\">data</a></p>\n");
+  evbuffer_add_printf(out, "</body>\n</html>\n");
+}
+
+/* A small page without links, for the URLs a crawler must not follow. */
+static void send_leaf_page(struct evhttp_request *req, const char *name) {
+  send_formatted(req, HTTP_OK, "text/html; charset=utf-8",
+                 "<!DOCTYPE html>\n<html><head><title>%s</title></head>"
+                 "<body><p>%s</p></body></html>\n",
+                 name, name);
+}
+
+/* /site/N.html, /site/b/N.html, /site/data.json and the leaf pages under /site/. */
+static void handle_site(struct exchange *ex, const struct listener_ctx *lc, const char *name) {
+  struct evhttp_request *req = ex->req;
+  struct evbuffer *body;
+  unsigned page;
+  if (strcmp(name, "data.json") == 0) {
+    send_formatted(req, HTTP_OK, "application/json",
+                   "{\"note\":\"not HTML: never parsed for links\","
+                   "\"html\":\"<a href=\\\"/site/299.html\\\">299</a>\"}\n");
+    return;
+  }
+  if (strcmp(name, "nofollow.html") == 0 || strcmp(name, "comment.html") == 0 ||
+      strcmp(name, "script.html") == 0) {
+    send_leaf_page(req, name);
+    return;
+  }
+  if (strncmp(name, "b/", 2) == 0)
+    name += 2;
+  if (!parse_site_page(name, &page)) {
+    send_not_found(req);
+    return;
+  }
+  body = evbuffer_new();
+  if (body == NULL) {
+    send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  add_site_page(body, lc, page);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                    "text/html; charset=utf-8");
+  send_complete_reply(req, HTTP_OK, body);
+  evbuffer_free(body);
+}
+
+/* /redirect-to/PATH: 302 to /PATH. */
+static void handle_redirect_to(struct exchange *ex, const char *path) {
+  struct evhttp_request *req = ex->req;
+  size_t length = strlen(path);
+  char *location;
+  if (length == 0) {
+    send_not_found(req);
+    return;
+  }
+  location = malloc(length + 2);
+  if (location == NULL) {
+    send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  location[0] = '/';
+  memcpy(location + 1, path, length + 1);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+  send_formatted(req, HTTP_MOVETEMP, "text/plain", "redirect to %s\n", location);
+  free(location);
+}
+
+static void handle_robots(struct exchange *ex) {
+  server.robots++;
+  switch (robots_kind) {
+  case ROBOTS_DEFAULT:
+    send_formatted(ex->req, HTTP_OK, "text/plain", ROBOTS_RULES, "0");
+    break;
+  case ROBOTS_DELAY:
+    send_formatted(ex->req, HTTP_OK, "text/plain", ROBOTS_RULES, "0.2");
+    break;
+  case ROBOTS_MISSING:
+    send_not_found(ex->req);
+    break;
+  case ROBOTS_ERROR:
+    send_formatted(ex->req, HTTP_SERVUNAVAIL, "text/plain", "robots.txt unavailable\n");
+    break;
+  }
+}
+
+/* /setrobots/KIND (not counted). */
+static void handle_setrobots(struct evhttp_request *req, const char *kind) {
+  static const struct {
+    const char *name;
+    enum robots_kind kind;
+  } kinds[] = {{"default", ROBOTS_DEFAULT},
+               {"missing", ROBOTS_MISSING},
+               {"error", ROBOTS_ERROR},
+               {"delay", ROBOTS_DELAY}};
+  size_t i;
+  for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+    if (strcmp(kind, kinds[i].name) == 0) {
+      robots_kind = kinds[i].kind;
+      send_formatted(req, HTTP_OK, "application/json", "{}\n");
+      return;
+    }
+  }
+  send_not_found(req);
+}
+
 /* -------------------------------------------------------------- control */
 
 static void handle_stats(struct evhttp_request *req) {
   send_formatted(req, HTTP_OK, "application/json",
                  "{\"in_flight\":%ld,\"max_in_flight\":%ld,\"requests\":%ld,"
-                 "\"connections\":%ld,\"not_modified\":%ld}\n",
+                 "\"connections\":%ld,\"not_modified\":%ld,\"robots\":%ld}\n",
                  server.in_flight, server.max_in_flight, server.requests, server.connections,
-                 server.not_modified);
+                 server.not_modified, server.robots);
 }
 
 static void handle_reset(struct evhttp_request *req) {
@@ -1312,6 +1569,8 @@ static void handle_reset(struct evhttp_request *req) {
   server.requests = 0;
   server.connections = 0;
   server.not_modified = 0;
+  server.robots = 0;
+  robots_kind = ROBOTS_DEFAULT;
   clear_flaky();
   clear_versions();
   clear_arrivals();
@@ -1342,6 +1601,10 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
   }
   if ((rest = path_argument(path, "/setversion/")) != NULL) {
     handle_setversion(req, rest);
+    return;
+  }
+  if ((rest = path_argument(path, "/setrobots/")) != NULL) {
+    handle_setrobots(req, rest);
     return;
   }
 
@@ -1382,6 +1645,14 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_nolength(ex, rest);
   else if ((rest = path_argument(path, "/chunked/")) != NULL)
     handle_chunked(ex, rest);
+  else if ((rest = path_argument(path, "/site/")) != NULL)
+    handle_site(ex, lc, rest);
+  else if (path_argument(path, "/private/") != NULL)
+    send_leaf_page(req, path);
+  else if ((rest = path_argument(path, "/redirect-to/")) != NULL)
+    handle_redirect_to(ex, rest);
+  else if (strcmp(path, "/robots.txt") == 0)
+    handle_robots(ex);
   else if (strcmp(path, "/") == 0 || path_argument(path, "/any/") != NULL ||
            query_asks_for_any(req))
     send_formatted(req, HTTP_OK, "text/plain", "any\n");

@@ -121,6 +121,15 @@ static void cli_defaults_without_arguments(void **state) {
   assert_false(o->sha256);
   assert_int_equal(o->max_size, 0);
   assert_false(o->body);
+  assert_false(o->crawl);
+  assert_int_equal(o->depth, 1);
+  assert_int_equal(o->max_pages, 0);
+  assert_int_equal(o->scope, CRAWL_SCOPE_HOST);
+  assert_null(o->include_regex);
+  assert_null(o->exclude_regex);
+  assert_false(o->robots);
+  assert_false(o->show_skipped);
+  assert_false(o->links);
   assert_int_equal(o->input_count, 0);
   assert_int_equal(f->out_size, 0);
   assert_int_equal(f->err_size, 0);
@@ -491,6 +500,95 @@ static void cli_body_keeps_an_explicit_max_size(void **state) {
   assert_int_equal(f->options.max_size, UINT64_C(3) << 30);
 }
 
+static void cli_crawl_turns_crawling_on_with_default_settings(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "seeds.txt");
+  const struct afetch_options *o = &f->options;
+  assert_true(o->crawl);
+  assert_int_equal(o->depth, 1);
+  assert_int_equal(o->max_pages, 0);
+  assert_int_equal(o->scope, CRAWL_SCOPE_HOST);
+  assert_null(o->include_regex);
+  assert_null(o->exclude_regex);
+  assert_false(o->robots);
+  assert_false(o->show_skipped);
+  assert_false(o->links);
+  assert_int_equal(o->input_count, 1);
+  assert_string_equal(o->inputs[0], "seeds.txt");
+}
+
+static void cli_depth_accepts_zero_to_one_thousand(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "--depth", "0");
+  assert_int_equal(f->options.depth, 0);
+  RUN(f, "--crawl", "--depth=3");
+  assert_int_equal(f->options.depth, 3);
+  RUN(f, "--depth", "1000", "--crawl");
+  assert_int_equal(f->options.depth, 1000);
+}
+
+static void cli_max_pages_sets_the_page_limit(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "--max-pages", "1");
+  assert_int_equal(f->options.max_pages, 1);
+  RUN(f, "--crawl", "--max-pages=500");
+  assert_int_equal(f->options.max_pages, 500);
+  RUN(f, "--crawl", "--max-pages", "9223372036854775807"); /* LONG_MAX */
+  assert_true(f->options.max_pages == 9223372036854775807UL);
+}
+
+static void cli_scope_names_host_domain_or_prefix(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "--scope", "domain");
+  assert_int_equal(f->options.scope, CRAWL_SCOPE_DOMAIN);
+  RUN(f, "--crawl", "--scope=prefix");
+  assert_int_equal(f->options.scope, CRAWL_SCOPE_PREFIX);
+  RUN(f, "--crawl", "--scope", "host");
+  assert_int_equal(f->options.scope, CRAWL_SCOPE_HOST);
+}
+
+static void cli_include_and_exclude_are_taken_from_argv(void **state) {
+  struct fixture *f = *state;
+  /* Not compiled here: the frontier reports a bad pattern. */
+  RUN(f, "--crawl", "--include", "/docs/", "--exclude=\\.(pdf|zip)$");
+  assert_non_null(f->options.include_regex);
+  assert_string_equal(f->options.include_regex, "/docs/");
+  assert_non_null(f->options.exclude_regex);
+  assert_string_equal(f->options.exclude_regex, "\\.(pdf|zip)$");
+  RUN(f, "--crawl", "--exclude", "[");
+  assert_null(f->options.include_regex);
+  assert_string_equal(f->options.exclude_regex, "[");
+}
+
+static void cli_robots_show_skipped_and_links_are_flags(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "--robots");
+  assert_true(f->options.robots);
+  assert_false(f->options.show_skipped);
+  RUN(f, "--show-skipped", "--robots", "--crawl");
+  assert_true(f->options.robots);
+  assert_true(f->options.show_skipped);
+  assert_false(f->options.links);
+  RUN(f, "--crawl", "--links");
+  assert_true(f->options.links);
+  assert_false(f->options.robots);
+}
+
+static void cli_crawl_options_combine_with_the_others(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "--depth", "2", "--scope", "host", "-c", "20", "--max-pages", "100", "--robots",
+      "--per-host", "2", "--ndjson", "seeds.txt");
+  const struct afetch_options *o = &f->options;
+  assert_true(o->crawl);
+  assert_int_equal(o->depth, 2);
+  assert_int_equal(o->max_pages, 100);
+  assert_int_equal(o->concurrency, 20);
+  assert_int_equal(o->per_host, 2);
+  assert_true(o->robots);
+  assert_int_equal(o->output_mode, AFETCH_OUTPUT_NDJSON);
+  assert_int_equal(o->input_count, 1);
+}
+
 static void cli_combined_flags_all_apply(void **state) {
   struct fixture *f = *state;
   RUN(f, "-c", "4", "-t", "1.5", "--ndjson", "--no-location", "-H", "A: b", "-k", "-q", "--http2",
@@ -664,6 +762,72 @@ static void cli_rejects_max_size_past_two_to_the_63(void **state) {
     fail_msg("err does not mention the suffixes: %s", f->err_text);
 }
 
+static void cli_rejects_bad_depths(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--depth", "--crawl", "--depth", "1001");
+  USAGE_ERROR_NAMING(f, "--depth", "--crawl", "--depth", "-1");
+  USAGE_ERROR_NAMING(f, "--depth", "--crawl", "--depth", "x");
+  USAGE_ERROR_NAMING(f, "--depth", "--crawl", "--depth", "1.5");
+  USAGE_ERROR_NAMING(f, "--depth", "--crawl", "--depth=");
+}
+
+static void cli_rejects_bad_max_pages(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "0");
+  USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "-3");
+  USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "ten");
+  USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "99999999999999999999999");
+}
+
+static void cli_rejects_unknown_scopes(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--scope", "--crawl", "--scope", "site");
+  if (!strstr(f->err_text, "host, domain or prefix"))
+    fail_msg("err does not list the scopes: %s", f->err_text);
+  USAGE_ERROR_NAMING(f, "--scope", "--crawl", "--scope", "HOST");
+  USAGE_ERROR_NAMING(f, "--scope", "--crawl", "--scope=");
+}
+
+static void cli_rejects_empty_crawl_patterns(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_NAMING(f, "--include", "--crawl", "--include", "");
+  USAGE_ERROR_NAMING(f, "--exclude", "--crawl", "--exclude=");
+}
+
+/* Expects a usage error whose message starts with `message` (a whole line). */
+#define USAGE_ERROR_SAYING(f, message, ...)                                                        \
+  do {                                                                                             \
+    USAGE_ERROR(f, __VA_ARGS__);                                                                   \
+    if (strncmp((f)->err_text, message, strlen(message)) != 0)                                     \
+      fail_msg("expected \"%s\" for " #__VA_ARGS__ ", got: %s", message, (f)->err_text);           \
+  } while (0)
+
+static void cli_rejects_repeated_include_or_exclude(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_SAYING(f, "afetch: --include may be given once\n", "--crawl", "--include", "a",
+                     "--include", "b");
+  USAGE_ERROR_SAYING(f, "afetch: --exclude may be given once\n", "--crawl", "--exclude=a",
+                     "--exclude=a");
+}
+
+static void cli_rejects_crawl_options_without_crawl_naming_the_first(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_SAYING(f, "afetch: --depth needs --crawl\n", "--depth", "2", "urls.txt");
+  USAGE_ERROR_SAYING(f, "afetch: --max-pages needs --crawl\n", "--max-pages", "5");
+  USAGE_ERROR_SAYING(f, "afetch: --scope needs --crawl\n", "--scope", "domain");
+  USAGE_ERROR_SAYING(f, "afetch: --include needs --crawl\n", "--include", "x");
+  USAGE_ERROR_SAYING(f, "afetch: --exclude needs --crawl\n", "--exclude", "x");
+  USAGE_ERROR_SAYING(f, "afetch: --robots needs --crawl\n", "--robots");
+  USAGE_ERROR_SAYING(f, "afetch: --links needs --crawl\n", "--links");
+  USAGE_ERROR_SAYING(f, "afetch: --show-skipped needs --crawl\n", "--show-skipped", "--robots");
+  USAGE_ERROR_SAYING(f, "afetch: --links needs --crawl\n", "--links", "--depth", "2", "--robots");
+}
+
+static void cli_rejects_show_skipped_without_robots(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR_SAYING(f, "afetch: --show-skipped needs --robots\n", "--crawl", "--show-skipped");
+}
+
 static void cli_rejects_empty_output_names(void **state) {
   struct fixture *f = *state;
   USAGE_ERROR_NAMING(f, "-o", "-o", "");
@@ -774,6 +938,7 @@ static void cli_help_prints_usage_to_out(void **state) {
   assert_non_null(strstr(f->out_text, "--deadline"));
   assert_non_null(strstr(f->out_text, "--output-dir"));
   assert_non_null(strstr(f->out_text, "--if-changed"));
+  assert_non_null(strstr(f->out_text, "--crawl"));
   assert_int_equal(f->err_size, 0);
 }
 
@@ -801,6 +966,44 @@ static void cli_help_lists_saving_options_within_80_columns(void **state) {
       fail_msg("help line longer than 80 columns: %.*s", (int)length, line);
     line += length + (end ? 1 : 0);
   }
+}
+
+static void cli_help_lists_crawling_options_in_their_group(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  const char *group = strstr(f->out_text, "Crawling:\n");
+  assert_non_null(group);
+  const char *group_end = strstr(group, "\n\n");
+  assert_non_null(group_end);
+  static const char *const names[] = {"--crawl",  "--depth",        "--max-pages",
+                                      "--scope",  "--include",      "--exclude",
+                                      "--robots", "--show-skipped", "--links"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *found = strstr(group, names[i]);
+    if (!found || found > group_end)
+      fail_msg("\"Crawling:\" does not list %s", names[i]);
+  }
+}
+
+/* One screen: every line within 80 columns, the whole text within 70 lines. */
+static void cli_help_fits_one_screen(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  size_t lines = 0;
+  for (const char *line = f->out_text; *line;) {
+    const char *end = strchr(line, '\n');
+    size_t length = end ? (size_t)(end - line) : strlen(line);
+    if (length > 80)
+      fail_msg("help line longer than 80 columns: %.*s", (int)length, line);
+    lines++;
+    line += length + (end ? 1 : 0);
+  }
+  if (lines > 70)
+    fail_msg("help is %zu lines long, more than 70", lines);
 }
 
 static void cli_short_help_prints_usage_to_out(void **state) {
@@ -880,6 +1083,13 @@ int main(void) {
       T(cli_max_size_accepts_the_largest_value),
       T(cli_body_alone_limits_bodies_to_one_mebibyte),
       T(cli_body_keeps_an_explicit_max_size),
+      T(cli_crawl_turns_crawling_on_with_default_settings),
+      T(cli_depth_accepts_zero_to_one_thousand),
+      T(cli_max_pages_sets_the_page_limit),
+      T(cli_scope_names_host_domain_or_prefix),
+      T(cli_include_and_exclude_are_taken_from_argv),
+      T(cli_robots_show_skipped_and_links_are_flags),
+      T(cli_crawl_options_combine_with_the_others),
       T(cli_combined_flags_all_apply),
       T(cli_rejects_unknown_flag_and_names_it),
       T(cli_rejects_unknown_short_flag),
@@ -902,6 +1112,13 @@ int main(void) {
       T(cli_rejects_bad_deadlines),
       T(cli_rejects_bad_max_sizes),
       T(cli_rejects_max_size_past_two_to_the_63),
+      T(cli_rejects_bad_depths),
+      T(cli_rejects_bad_max_pages),
+      T(cli_rejects_unknown_scopes),
+      T(cli_rejects_empty_crawl_patterns),
+      T(cli_rejects_repeated_include_or_exclude),
+      T(cli_rejects_crawl_options_without_crawl_naming_the_first),
+      T(cli_rejects_show_skipped_without_robots),
       T(cli_rejects_empty_output_names),
       T(cli_rejects_output_template_without_output_dir),
       T(cli_rejects_fsync_without_output_dir),
@@ -917,6 +1134,8 @@ int main(void) {
       T(cli_help_after_allocating_options_leaks_nothing),
       T(cli_help_prints_usage_to_out),
       T(cli_help_lists_saving_options_within_80_columns),
+      T(cli_help_lists_crawling_options_in_their_group),
+      T(cli_help_fits_one_screen),
       T(cli_short_help_prints_usage_to_out),
       T(cli_help_wins_over_operands),
       T(cli_version_prints_name_and_version),

@@ -1,0 +1,45 @@
+/* --crawl: seeds in, pages' links out, breadth first, each URL once, within --depth,
+ * --max-pages, the scope and the filters. The scheduler asks it for the next discovered
+ * page and tells it about every page that comes back; robots.txt and per-host timing stay
+ * with the scheduler's host table. */
+#ifndef AFETCH_CRAWLER_H
+#define AFETCH_CRAWLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct afetch_options;
+struct frontier;
+struct job;
+struct crawler;
+
+/* `frontier` is borrowed (main makes it, to report a bad --include/--exclude as a usage
+ * error). NULL when out of memory. */
+struct crawler *crawler_new(const struct afetch_options *options, struct frontier *frontier);
+
+/* A seed read from the input: records it as seen and gives it its scope. False when it was
+ * seen already (a repeated seed is fetched once) or --max-pages is used up. */
+bool crawler_admit_seed(struct crawler *crawler, struct job *seed);
+
+/* True when --max-pages still allows a page. */
+bool crawler_has_budget(const struct crawler *crawler);
+
+/* The next discovered page as a new job with this index, or NULL (none queued, budget used,
+ * its depth not open yet while shallower pages are in flight, or out of memory: *failed
+ * says which). */
+struct job *crawler_next_page(struct crawler *crawler, uint64_t index, bool *failed);
+
+/* True when discovered pages wait and the budget allows one. */
+bool crawler_has_pages(const struct crawler *crawler);
+
+/* A page handed out (a seed admitted or a page taken) has its result written, or was
+ * dropped: the next depth may open. */
+void crawler_page_gone(struct crawler *crawler, const struct job *page);
+
+/* A page came back: its final URL counts as seen, and when it succeeded its links within
+ * depth, scope and filters are queued. False when out of memory. */
+bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok);
+
+void crawler_free(struct crawler *crawler);
+
+#endif

@@ -1,0 +1,122 @@
+/* --crawl: the breadth-first walk over pages' links. */
+#include "afetch/crawler.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "afetch/frontier.h"
+#include "afetch/job.h"
+#include "afetch/options.h"
+#include "afetch/url.h"
+
+struct crawler {
+  const struct afetch_options *options;
+  struct frontier *frontier;
+  unsigned long pages;  /* pages handed out: seeds admitted and discovered pages taken */
+  unsigned long *alive; /* alive[d]: pages of depth d handed out and not yet gone */
+};
+
+struct crawler *crawler_new(const struct afetch_options *options, struct frontier *frontier) {
+  struct crawler *crawler = calloc(1, sizeof *crawler);
+  if (!crawler)
+    return NULL;
+  crawler->options = options;
+  crawler->frontier = frontier;
+  crawler->alive = calloc((size_t)options->depth + 1, sizeof *crawler->alive);
+  if (!crawler->alive) {
+    free(crawler);
+    return NULL;
+  }
+  return crawler;
+}
+
+bool crawler_has_budget(const struct crawler *crawler) {
+  return !crawler->options->max_pages || crawler->pages < crawler->options->max_pages;
+}
+
+bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
+  if (!crawler_has_budget(crawler))
+    return false;
+  /* A seed curl cannot parse is still fetched: it becomes its invalid_url result. */
+  char *normalised = url_normalise(NULL, seed->url);
+  if (normalised) {
+    bool fresh = frontier_mark_seen(crawler->frontier, normalised);
+    if (fresh)
+      seed->scope_key = frontier_scope_key(crawler->frontier, normalised);
+    curl_free(normalised);
+    if (!fresh)
+      return false;
+  }
+  crawler->pages++;
+  crawler->alive[0]++;
+  return true;
+}
+
+void crawler_page_gone(struct crawler *crawler, const struct job *page) {
+  if (page->depth <= crawler->options->depth && crawler->alive[page->depth] > 0)
+    crawler->alive[page->depth]--;
+}
+
+/* Breadth first: a page of depth d may start only once no page of depth below d-1 is
+ * alive, since such a page could still find pages of depth below d. */
+static bool crawler_level_open(const struct crawler *crawler, unsigned depth) {
+  for (unsigned d = 0; d + 1 < depth; d++)
+    if (crawler->alive[d] > 0)
+      return false;
+  return true;
+}
+
+bool crawler_has_pages(const struct crawler *crawler) {
+  return crawler_has_budget(crawler) && frontier_queued(crawler->frontier) > 0;
+}
+
+struct job *crawler_next_page(struct crawler *crawler, uint64_t index, bool *failed) {
+  *failed = false;
+  struct frontier_entry entry;
+  if (!crawler_has_pages(crawler) ||
+      !crawler_level_open(crawler, frontier_next_depth(crawler->frontier)) ||
+      !frontier_pop(crawler->frontier, &entry))
+    return NULL;
+  struct job *job = job_new_url(index, entry.url);
+  if (!job) {
+    frontier_entry_free(&entry);
+    *failed = true;
+    return NULL;
+  }
+  job->depth = entry.depth;
+  job->parent = entry.parent; /* the job takes these two over */
+  job->scope_key = entry.scope_key;
+  entry.parent = entry.scope_key = NULL;
+  frontier_entry_free(&entry);
+  crawler->pages++;
+  crawler->alive[job->depth]++;
+  return job;
+}
+
+bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
+  struct frontier *frontier = crawler->frontier;
+  if (page->final_url)
+    frontier_mark_seen(frontier, page->final_url);
+  if (!ok || page->depth >= crawler->options->depth || !page->scope_key)
+    return true;
+  /* Everything in scope is queued even near --max-pages: a shallower page found late must
+   * still go before deeper ones already queued (the budget is spent as pages are taken). */
+  for (size_t i = 0; i < page->links.count; i++) {
+    if (!crawler_has_budget(crawler))
+      break;
+    const char *link = page->links.urls[i];
+    if (!frontier_accepts(frontier, page->scope_key, link) || !frontier_mark_seen(frontier, link))
+      continue;
+    if (!frontier_push(frontier, link, page->depth + 1, page->url, page->scope_key))
+      return false;
+  }
+  return true;
+}
+
+void crawler_free(struct crawler *crawler) {
+  if (crawler)
+    free(crawler->alive);
+  free(crawler);
+}

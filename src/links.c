@@ -1,0 +1,404 @@
+/* --crawl: link extraction with libxml2's HTML push parser. Each fed piece goes to
+ * htmlParseChunk(); a SAX startElement callback looks at the tags as the parser meets them.
+ * No tree is built and libxml2 never prints: its errors go to no-op handlers. Flaws of
+ * libxml2 2.9's push parser are worked around here: links_bytes_to_hold() and
+ * links_rescan_pending() (else where a piece ends could change the links found) and
+ * links_resume_after_document_end() (else nothing after </html> would be read). */
+#include "afetch/links.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/xmlerror.h>
+
+#include "afetch/url.h"
+
+/* Bytes held back at the end of a piece, at most. */
+#define LINKS_HELD_MAX 32
+
+struct link_extractor {
+  htmlParserCtxtPtr parser;
+  /* The page's URL in url_normalise() form (free with curl_free()); NULL when it does not
+   * parse as http(s): then only absolute links resolve. */
+  char *page_url;
+  /* The first <base href>, resolved against page_url (free with curl_free()); NULL: none
+   * yet, or it did not resolve, and links resolve against page_url. */
+  char *base_url;
+  bool base_seen; /* only the first <base href> counts, even one that did not resolve */
+  bool finished;
+  /* The end of the last piece, held back until the next one: see links_bytes_to_hold(). */
+  char held[LINKS_HELD_MAX];
+  size_t held_length;
+  /* held + the next piece, contiguous (grown as needed, free()). */
+  char *joined;
+  size_t joined_capacity;
+  size_t parsed_since_rescan; /* see links_rescan_pending() */
+  link_found_fn on_link;
+  void *arg;
+};
+
+static pthread_once_t links_once = PTHREAD_ONCE_INIT;
+
+static void links_init_libxml(void) { xmlInitParser(); }
+
+static void links_ignore_error(void *context, const char *message, ...) {
+  (void)context;
+  (void)message;
+}
+
+static void links_ignore_structured_error(void *context, xmlErrorPtr error) {
+  (void)context;
+  (void)error;
+}
+
+/* libxml2 reports some errors (out of memory, the I/O layer's) without a parser context,
+ * through per-thread handlers that print on stderr by default. Set them for the calling
+ * thread before every call into the parser: a page may be fed from any thread. */
+static void links_silence_thread(void) {
+  xmlSetGenericErrorFunc(NULL, links_ignore_error);
+  xmlSetStructuredErrorFunc(NULL, links_ignore_structured_error);
+}
+
+static bool links_is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+/* An attribute value as a URL reference: leading and trailing whitespace (and C0 controls)
+ * trimmed and every tab and newline removed, as HTML and the WHATWG URL standard do. A new
+ * string (free()); NULL when out of memory. */
+static char *links_clean_reference(const char *value) {
+  while (*value && (unsigned char)*value <= 0x20)
+    value++;
+  size_t length = strlen(value);
+  while (length > 0 && (unsigned char)value[length - 1] <= 0x20)
+    length--;
+  char *clean = malloc(length + 1);
+  if (!clean)
+    return NULL;
+  size_t out = 0;
+  for (size_t i = 0; i < length; i++)
+    if (value[i] != '\t' && value[i] != '\n' && value[i] != '\r')
+      clean[out++] = value[i];
+  clean[out] = '\0';
+  return clean;
+}
+
+/* True when a rel attribute holds the token "nofollow" (tokens split on whitespace). */
+static bool links_rel_has_nofollow(const char *rel) {
+  static const char token[] = "nofollow";
+  const size_t token_length = sizeof token - 1;
+  const char *p = rel;
+  while (*p) {
+    while (links_is_space(*p))
+      p++;
+    const char *start = p;
+    while (*p && !links_is_space(*p))
+      p++;
+    if ((size_t)(p - start) == token_length && strncasecmp(start, token, token_length) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* The value of attribute `name` among libxml2's NULL-terminated name/value pairs: NULL when
+ * absent, "" when present without a value. Borrowed from `attributes`. */
+static const char *links_attribute(const xmlChar **attributes, const char *name) {
+  for (size_t i = 0; attributes && attributes[i]; i += 2)
+    if (xmlStrcasecmp(attributes[i], BAD_CAST name) == 0)
+      return attributes[i + 1] ? (const char *)attributes[i + 1] : "";
+  return NULL;
+}
+
+static const char *links_current_base(const struct link_extractor *extractor) {
+  return extractor->base_url ? extractor->base_url : extractor->page_url;
+}
+
+/* Reports `value` resolved against the current base, unless it names the page itself ("",
+ * "#fragment"), is not http(s) or does not parse. */
+static void links_report(struct link_extractor *extractor, const char *value) {
+  char *reference = links_clean_reference(value);
+  if (!reference)
+    return;
+  if (reference[0] != '\0' && reference[0] != '#') {
+    char *url = url_normalise(links_current_base(extractor), reference);
+    if (url)
+      extractor->on_link(extractor->arg, url);
+    curl_free(url);
+  }
+  free(reference);
+}
+
+static void links_on_base(struct link_extractor *extractor, const xmlChar **attributes) {
+  const char *href = links_attribute(attributes, "href");
+  if (!href || extractor->base_seen)
+    return;
+  extractor->base_seen = true;
+  char *reference = links_clean_reference(href);
+  if (reference && reference[0] != '\0')
+    extractor->base_url = url_normalise(extractor->page_url, reference);
+  free(reference);
+}
+
+/* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case. */
+static void links_on_start_element(void *context, const xmlChar *name, const xmlChar **attributes) {
+  struct link_extractor *extractor = context;
+  const char *tag = (const char *)name;
+  if (!tag)
+    return;
+  if (strcasecmp(tag, "a") == 0 || strcasecmp(tag, "link") == 0 || strcasecmp(tag, "area") == 0) {
+    const char *href = links_attribute(attributes, "href");
+    const char *rel = links_attribute(attributes, "rel");
+    if (href && !(rel && links_rel_has_nofollow(rel)))
+      links_report(extractor, href);
+  } else if (strcasecmp(tag, "iframe") == 0 || strcasecmp(tag, "frame") == 0) {
+    const char *src = links_attribute(attributes, "src");
+    if (src)
+      links_report(extractor, src);
+  } else if (strcasecmp(tag, "base") == 0) {
+    links_on_base(extractor, attributes);
+  }
+}
+
+/* True when `data` ends where a </script or </style end tag could be starting: "<", "</",
+ * "</s" ... "</scrip", "</styl", in any case. */
+static bool links_ends_in_end_tag_start(const char *data, size_t length) {
+  static const char *const end_tags[] = {"</script", "</style"};
+  size_t start = length;
+  while (start > 0 && length - start < sizeof "</script" - 1 && data[start - 1] != '<')
+    start--;
+  if (start == 0 || data[start - 1] != '<')
+    return false;
+  size_t tail = length - start + 1;
+  for (size_t i = 0; i < sizeof end_tags / sizeof end_tags[0]; i++)
+    if (tail < strlen(end_tags[i]) && strncasecmp(data + start - 1, end_tags[i], tail) == 0)
+      return true;
+  return false;
+}
+
+/* libxml2 2.9 misreads the text of a script or style element (no markup inside, up to its
+ * end tag) when a piece ends at some places in it:
+ * - after "</" or in the end tag's name ("</scr" + "ipt>"): it takes the cut tag for text
+ *   and goes on reading the markup after it, links included, as text up to the next end
+ *   tag;
+ * - just before "</" (another end tag, say "</div>" in a string): it ends the element at
+ *   the end of the piece, reads the next piece's "</div>" as a real end tag and the rest
+ *   of the script as markup.
+ * So libxml2 gets each piece cut at a safe place: not after a possible start of an end tag,
+ * not before a '<' that may begin "</" (NUL bytes, which libxml2 skips, do not count).
+ * Returns how many bytes at the end of `data` to hold back for the next piece: 1 to
+ * LINKS_HELD_MAX, or 0 when no place in reach is safe (a long run of '<'). */
+static size_t links_bytes_to_hold(const char *data, size_t length) {
+  for (size_t hold = 1; hold <= length && hold <= LINKS_HELD_MAX; hold++) {
+    size_t cut = length - hold;
+    /* libxml2 skips NUL bytes there: "\0</" counts as "</". */
+    size_t next = cut;
+    while (next < length && data[next] == '\0')
+      next++;
+    bool before_end_tag =
+        next == length || (data[next] == '<' && (next + 1 == length || data[next + 1] == '/'));
+    if (!before_end_tag && !links_ends_in_end_tag_start(data, cut))
+      return hold;
+  }
+  return 0;
+}
+
+/* libxml2 2.9 (seen in 2.9.14) remembers where a look-ahead for the end of a start tag
+ * stopped (checkIndex) and whether it stopped inside a quoted attribute value, but not the
+ * quote that opened the value: when a piece ends inside one, the next look-ahead never
+ * finds the value's end, and nothing more is parsed until the body ends. Links would come
+ * only at link_extractor_finish(), and the parser would hold the whole page. Clearing
+ * checkIndex makes the look-ahead start again from the unparsed input (the start of the
+ * tag), as a fresh one does: only time is lost. To keep that time linear in the page size,
+ * unparsed input longer than LINKS_RESCAN_ALWAYS is rescanned only once a third as many new
+ * bytes came. True when it cleared checkIndex: the parser should try again. libxml2 2.11
+ * rewrote this look-ahead and what the fields mean: the fix-ups that write parser fields
+ * are built for older versions only. */
+#define LINKS_RESCAN_ALWAYS 4096
+
+static bool links_rescan_pending(struct link_extractor *extractor) {
+#if LIBXML_VERSION < 21100
+  htmlParserCtxtPtr parser = extractor->parser;
+  if (parser->instate == XML_PARSER_EOF || parser->checkIndex <= 0 || !parser->input ||
+      !parser->input->cur || !parser->input->end)
+    return false;
+  size_t pending = (size_t)(parser->input->end - parser->input->cur);
+  if (pending > LINKS_RESCAN_ALWAYS && extractor->parsed_since_rescan * 3 < pending)
+    return false;
+  extractor->parsed_since_rescan = 0;
+  parser->checkIndex = 0;
+  return true;
+#else
+  (void)extractor;
+  return false;
+#endif
+}
+
+/* libxml2 2.9's push parser ends the document when the last open element is closed
+ * (</html>, or a stray end tag before any element) and then stops at the next tag or text:
+ * the links after it, which browsers show (content after </html> is common), would be
+ * lost. So the parser is put back to reading content, where it opens <html> and <body>
+ * again by itself. Each round moves on by at least a tag; a round that does not ends it. */
+static void links_resume_after_document_end(struct link_extractor *extractor, int terminate) {
+#if LIBXML_VERSION < 21100
+  htmlParserCtxtPtr parser = extractor->parser;
+  for (;;) {
+    if (parser->instate == XML_PARSER_EPILOG) {
+      parser->instate = XML_PARSER_CONTENT;
+      return;
+    }
+    if (parser->instate != XML_PARSER_EOF || parser->errNo != XML_ERR_DOCUMENT_END ||
+        parser->disableSAX || !parser->input)
+      return;
+    const xmlChar *stopped_at = parser->input->cur;
+    parser->instate = XML_PARSER_CONTENT;
+    parser->errNo = XML_ERR_OK;
+    parser->checkIndex = 0;
+    htmlParseChunk(parser, NULL, 0, terminate);
+    if (parser->input->cur == stopped_at)
+      return;
+  }
+#else
+  (void)extractor;
+  (void)terminate;
+#endif
+}
+
+/* htmlParseChunk() and the work-arounds after it. */
+static void links_parse_chunk(struct link_extractor *extractor, const char *data, int length,
+                              int terminate) {
+  htmlParseChunk(extractor->parser, data, length, terminate);
+  extractor->parsed_since_rescan += (size_t)length;
+  if (!terminate && links_rescan_pending(extractor))
+    htmlParseChunk(extractor->parser, NULL, 0, 0);
+  links_resume_after_document_end(extractor, terminate);
+}
+
+static void links_parse(struct link_extractor *extractor, const char *data, size_t length) {
+  while (length > 0) {
+    int piece = length > INT_MAX ? INT_MAX : (int)length;
+    links_parse_chunk(extractor, data, piece, 0);
+    data += piece;
+    length -= (size_t)piece;
+  }
+}
+
+/* Puts the held-back bytes in front of `*data`, in extractor->joined. Out of memory, they
+ * are parsed on their own instead (as libxml2 would have had them). */
+static void links_join_held(struct link_extractor *extractor, const char **data, size_t *length) {
+  size_t total = extractor->held_length + *length;
+  if (total > extractor->joined_capacity) {
+    size_t capacity = extractor->joined_capacity ? extractor->joined_capacity : 256;
+    while (capacity < total)
+      capacity *= 2;
+    char *grown = realloc(extractor->joined, capacity);
+    if (!grown) {
+      links_parse(extractor, extractor->held, extractor->held_length);
+      extractor->held_length = 0;
+      return;
+    }
+    extractor->joined = grown;
+    extractor->joined_capacity = capacity;
+  }
+  memcpy(extractor->joined, extractor->held, extractor->held_length);
+  memcpy(extractor->joined + extractor->held_length, *data, *length);
+  extractor->held_length = 0;
+  *data = extractor->joined;
+  *length = total;
+}
+
+/* A push parser that only calls links_on_start_element() and never prints. The body is
+ * read as UTF-8 whatever it declares (HTML_PARSE_IGNORE_ENC): at its first byte that is not
+ * UTF-8, libxml2 reads the rest as ISO-8859-1. A charset converter would stop the parse for
+ * good at a byte invalid in the declared charset; this way no byte stops it, and the links
+ * (nearly always ASCII) come out the same; only raw non-ASCII characters in links of pages
+ * in other legacy charsets (Shift_JIS, KOI8-R ...) come out wrong. NULL when out of memory. */
+static htmlParserCtxtPtr links_new_parser(struct link_extractor *extractor) {
+  htmlSAXHandler sax;
+  memset(&sax, 0, sizeof sax);
+  sax.startElement = links_on_start_element;
+  /* XML_SAX2_MAGIC makes the parser send its own errors to serror. */
+  sax.initialized = XML_SAX2_MAGIC;
+  sax.serror = links_ignore_structured_error;
+  htmlParserCtxtPtr parser =
+      htmlCreatePushParserCtxt(&sax, extractor, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+  if (parser)
+    htmlCtxtUseOptions(parser, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                   HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC);
+  return parser;
+}
+
+struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on_link, void *arg) {
+  pthread_once(&links_once, links_init_libxml);
+  links_silence_thread();
+  struct link_extractor *extractor = calloc(1, sizeof *extractor);
+  if (!extractor)
+    return NULL;
+  extractor->page_url = page_url ? url_normalise(NULL, page_url) : NULL;
+  extractor->on_link = on_link;
+  extractor->arg = arg;
+  extractor->parser = links_new_parser(extractor);
+  if (!extractor->parser) {
+    link_extractor_free(extractor);
+    return NULL;
+  }
+  return extractor;
+}
+
+void link_extractor_feed(struct link_extractor *extractor, const char *data, size_t length) {
+  if (extractor->finished)
+    return;
+  if (length == 0)
+    return;
+  links_silence_thread();
+  if (extractor->held_length > 0)
+    links_join_held(extractor, &data, &length);
+  size_t hold = links_bytes_to_hold(data, length);
+  links_parse(extractor, data, length - hold);
+  memcpy(extractor->held, data + length - hold, hold);
+  extractor->held_length = hold;
+}
+
+void link_extractor_finish(struct link_extractor *extractor) {
+  if (extractor->finished)
+    return;
+  extractor->finished = true;
+  links_silence_thread();
+  links_parse(extractor, extractor->held, extractor->held_length);
+  extractor->held_length = 0;
+  links_parse_chunk(extractor, NULL, 0, 1);
+}
+
+void link_extractor_free(struct link_extractor *extractor) {
+  if (!extractor)
+    return;
+  if (extractor->parser)
+    htmlFreeParserCtxt(extractor->parser);
+  curl_free(extractor->base_url);
+  curl_free(extractor->page_url);
+  free(extractor->joined);
+  free(extractor);
+}
+
+bool links_content_type_is_html(const char *content_type) {
+  static const char *const types[] = {"text/html", "application/xhtml+xml"};
+  if (!content_type)
+    return false;
+  while (*content_type == ' ' || *content_type == '\t')
+    content_type++;
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+    size_t length = strlen(types[i]);
+    if (strncasecmp(content_type, types[i], length) != 0)
+      continue;
+    const char *rest = content_type + length;
+    while (*rest == ' ' || *rest == '\t')
+      rest++;
+    return *rest == '\0' || *rest == ';';
+  }
+  return false;
+}

@@ -1,0 +1,982 @@
+/* --crawl: the links found in pages, breadth-first order, the depth and page limits, dedupe
+ * (cycles, fragments, redirects), scope, robots.txt, and --links.
+ *
+ * The pages are the test server's generated site (/site/: see the header comment of
+ * tests/server/test_server.c). site_hrefs() below writes down the same link rules, and
+ * model_crawl() runs a small breadth-first crawl over them, so every test compares afetch's
+ * results, and the server's /arrivals, with page sets computed from the rules, not with
+ * hard-coded lists. Every test has a private server: its /arrivals and /setrobots are its own.
+ *
+ * model_crawl() fetches in index order, one page at a time, as afetch does at -c 1. At higher
+ * concurrency, breadth first, the pages and their depths stay the same for the crawls used
+ * here: no page within their depth limits can be found first on a page of its own depth or
+ * deeper, and the redirect at depth 1 (page 0's link to /redirect-to/site/39.html) has long
+ * ended when page 19, at depth 4, links to /site/39.html directly. Parents may differ (two
+ * pages of one level linking to the same page), so a parent is checked as "a crawled page one
+ * level up that links to it". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "tests.h"
+
+/* The site's pages are /site/0.html .. /site/299.html. */
+#define SITE_PAGES 300u
+/* More than any page of the site has. */
+#define MAX_LINKS 16
+/* More URLs than a crawl of the site can reach (pages under /site/ and /site/b/, /private/
+ * pages, a few leaves). */
+#define MAX_PAGES 2048
+
+/* ---- the site's link rules (tests/server/test_server.c) ---- */
+
+/* An href as the server writes it. */
+struct href {
+  const char *text;
+  bool nofollow; /* rel="external nofollow" */
+};
+
+/* The hrefs of site page n in document order, into out; returns how many. */
+static size_t site_hrefs(int port, unsigned n, struct href *out) {
+  size_t k = 0;
+  if (2 * n + 1 < SITE_PAGES)
+    out[k++] = (struct href){h_fmt("%u.html", 2 * n + 1), false};
+  if (2 * n + 2 < SITE_PAGES)
+    out[k++] = (struct href){h_fmt("http://127.0.0.1:%d/site/%u.html", port, 2 * n + 2), false};
+  out[k++] = (struct href){"0.html#top", false};
+  out[k++] = (struct href){h_fmt("./%u.html", n), false};
+  out[k++] = (struct href){"mailto:x@example.com", false};
+  out[k++] = (struct href){"javascript:void(0)", false};
+  out[k++] = (struct href){"/site/nofollow.html", true};
+  out[k++] = (struct href){h_fmt("/private/%u.html", n), false};
+  if (n == 0)
+    out[k++] = (struct href){"/redirect-to/site/39.html", false};
+  if (n == 5) {
+    out[k++] = (struct href){h_fmt("http://localhost:%d/site/5.html", port), false};
+    out[k++] = (struct href){h_fmt("http://www.site.localhost:%d/site/5.html", port), false};
+  }
+  if (n == 6)
+    out[k++] = (struct href){"/site/data.json", false};
+  return k;
+}
+
+/* Pages with N % 10 == 3 carry <base href="/site/b/"> before every link. */
+static bool site_has_base(unsigned n) { return n % 10 == 3; }
+
+/* ---- URLs (all absolute, "http://HOST:PORT/PATH") ---- */
+
+/* "HOST:PORT": what the server logs as the Host header (tracked). */
+static const char *authority_of(const char *url) {
+  const char *start = strstr(url, "://") + 3;
+  size_t length = strcspn(start, "/");
+  return h_fmt("%.*s", (int)length, start);
+}
+
+/* "http://HOST:PORT" (tracked). */
+static const char *origin_of(const char *url) {
+  const char *start = strstr(url, "://") + 3;
+  return h_fmt("%.*s", (int)(start - url + strcspn(start, "/")), url);
+}
+
+/* HOST, without the port (tracked). */
+static const char *host_of(const char *url) {
+  const char *authority = authority_of(url);
+  return h_fmt("%.*s", (int)strcspn(authority, ":"), authority);
+}
+
+/* The path (a pointer into url; the site's URLs all have one). */
+static const char *path_of(const char *url) {
+  const char *start = strstr(url, "://") + 3;
+  return start + strcspn(start, "/");
+}
+
+/* href resolved against base, in the form url_normalise() gives the site's URLs: the
+ * fragment dropped, "./" resolved (tracked). NULL for schemes other than http(s). */
+static const char *resolve(const char *base, const char *href) {
+  const char *hash = strchr(href, '#');
+  const char *ref = hash != NULL ? h_fmt("%.*s", (int)(hash - href), href) : href;
+  if (strncmp(ref, "http://", 7) == 0 || strncmp(ref, "https://", 8) == 0)
+    return ref; /* the site's absolute links are in normal form already */
+  const char *colon = strchr(ref, ':'), *slash = strchr(ref, '/');
+  if (colon != NULL && (slash == NULL || colon < slash))
+    return NULL; /* mailto:, javascript: */
+  if (ref[0] == '/')
+    return h_fmt("%s%s", origin_of(base), ref);
+  if (strncmp(ref, "./", 2) == 0)
+    ref += 2;
+  const char *last_slash = strrchr(path_of(base), '/');
+  return h_fmt("%.*s%s", (int)(last_slash + 1 - base), base, ref);
+}
+
+/* The registrable domain of the hosts the site uses, as libpsl gives it; an IP address and a
+ * single-label name ("localhost") have none and are their own domain. */
+static const char *domain_of(const char *host) {
+  if (strspn(host, "0123456789.") == strlen(host) || strchr(host, '.') == NULL)
+    return host;
+  const char *last = strrchr(host, '.');
+  const char *second = last;
+  while (second > host && second[-1] != '.')
+    second--;
+  return second; /* the last two labels: "site.localhost" */
+}
+
+/* ---- what a URL serves ---- */
+
+enum content {
+  CONTENT_PAGE,     /* a site page: HTML with links */
+  CONTENT_LEAF,     /* HTML without links: /private/..., /site/nofollow.html, ... */
+  CONTENT_DATA,     /* /site/data.json: not HTML */
+  CONTENT_REDIRECT, /* /redirect-to/PATH: 302 to /PATH */
+  CONTENT_MISSING,  /* 404 */
+};
+
+/* What the server answers for url; a site page's number goes to *page. */
+static enum content content_of(const char *url, unsigned *page) {
+  const char *path = path_of(url);
+  if (strncmp(path, "/redirect-to/", 13) == 0)
+    return CONTENT_REDIRECT;
+  if (strncmp(path, "/private/", 9) == 0 || strcmp(path, "/site/nofollow.html") == 0 ||
+      strcmp(path, "/site/comment.html") == 0 || strcmp(path, "/site/script.html") == 0)
+    return CONTENT_LEAF;
+  if (strcmp(path, "/site/data.json") == 0)
+    return CONTENT_DATA;
+  const char *name = strncmp(path, "/site/b/", 8) == 0 ? path + 8
+                     : strncmp(path, "/site/", 6) == 0 ? path + 6
+                                                       : NULL;
+  if (name == NULL)
+    return CONTENT_MISSING;
+  size_t digits = strspn(name, "0123456789");
+  if (digits == 0 || digits > 3 || (digits > 1 && name[0] == '0') ||
+      strcmp(name + digits, ".html") != 0 || (unsigned)atoi(name) >= SITE_PAGES)
+    return CONTENT_MISSING;
+  *page = (unsigned)atoi(name);
+  return CONTENT_PAGE;
+}
+
+/* The links of the page at url (its final URL) as a crawler reports them: the hrefs that are
+ * not nofollow and are http(s), resolved against the page's base, distinct, in document
+ * order. Returns how many (into links). */
+static size_t page_links(int port, const char *url, const char **links) {
+  unsigned n;
+  if (content_of(url, &n) != CONTENT_PAGE)
+    return 0;
+  const char *base = site_has_base(n) ? h_fmt("%s/site/b/", origin_of(url)) : url;
+  struct href hrefs[MAX_LINKS];
+  size_t count = site_hrefs(port, n, hrefs), found = 0;
+  for (size_t i = 0; i < count; i++) {
+    const char *link = hrefs[i].nofollow ? NULL : resolve(base, hrefs[i].text);
+    bool known = link == NULL;
+    for (size_t j = 0; j < found && !known; j++)
+      known = strcmp(links[j], link) == 0;
+    if (!known)
+      links[found++] = link;
+  }
+  return found;
+}
+
+/* ---- the model crawl ---- */
+
+enum scope { SCOPE_HOST, SCOPE_DOMAIN, SCOPE_PREFIX };
+
+/* Which robots.txt the crawl honours. */
+enum robots {
+  ROBOTS_OFF,          /* no --robots */
+  ROBOTS_RULES,        /* the server's "default" (and "delay") robots.txt */
+  ROBOTS_ALLOW_ALL,    /* "missing": 404 */
+  ROBOTS_DISALLOW_ALL, /* "error": 503 */
+};
+
+struct page {
+  const char *url;       /* as requested */
+  const char *final_url; /* after the redirect, if any */
+  unsigned depth;
+  long parent; /* index of the page that linked it; -1 for seeds */
+  long seed;   /* index of its seed */
+  /* The robots.txt rule that blocks it (never fetched): "" for a disallow-all, else NULL. */
+  const char *blocked_by;
+  size_t nlinks;
+  const char *links[MAX_LINKS]; /* the links of the page at final_url (page_links()) */
+};
+
+struct model {
+  int port;
+  enum scope scope;
+  unsigned max_depth;
+  enum robots robots;
+  struct page *pages; /* in fetch (index) order */
+  size_t count;
+  const char **seen; /* page URLs and redirect targets */
+  size_t nseen;
+};
+
+static bool model_seen(const struct model *m, const char *url) {
+  for (size_t i = 0; i < m->nseen; i++)
+    if (strcmp(m->seen[i], url) == 0)
+      return true;
+  return false;
+}
+
+static void model_mark_seen(struct model *m, const char *url) {
+  if (m->nseen == 2 * MAX_PAGES)
+    fail_msg("test bug: the model crawl saw more than %d URLs", 2 * MAX_PAGES);
+  m->seen[m->nseen++] = url;
+}
+
+/* The page with this URL (requested or final), or NULL. */
+static const struct page *model_find(const struct model *m, const char *url) {
+  for (size_t i = 0; i < m->count; i++)
+    if (strcmp(m->pages[i].url, url) == 0 || strcmp(m->pages[i].final_url, url) == 0)
+      return &m->pages[i];
+  return NULL;
+}
+
+/* The rule of the server's robots.txt that blocks path for "afetch", or NULL. */
+static const char *robots_rule(enum robots robots, const char *path) {
+  size_t length = strlen(path);
+  switch (robots) {
+  case ROBOTS_OFF:
+  case ROBOTS_ALLOW_ALL:
+    return NULL;
+  case ROBOTS_DISALLOW_ALL:
+    return "";
+  case ROBOTS_RULES:
+    if (strncmp(path, "/private/", 9) == 0)
+      return "/private/";
+    /* Disallow: /site/2*html$ with Allow: /site/2.html$ (as long, so it wins the tie). */
+    if (strncmp(path, "/site/2", 7) == 0 && length >= 11 &&
+        strcmp(path + length - 4, "html") == 0 && strcmp(path, "/site/2.html") != 0)
+      return "/site/2*html$";
+    return NULL;
+  }
+  return NULL;
+}
+
+static bool model_in_scope(const struct model *m, const char *seed_url, const char *url) {
+  switch (m->scope) {
+  case SCOPE_HOST:
+    return strcmp(origin_of(seed_url), origin_of(url)) == 0;
+  case SCOPE_DOMAIN:
+    return strcmp(domain_of(host_of(seed_url)), domain_of(host_of(url))) == 0;
+  case SCOPE_PREFIX: {
+    size_t length = (size_t)(strrchr(seed_url, '/') + 1 - seed_url);
+    return strncmp(url, seed_url, length) == 0;
+  }
+  }
+  return false;
+}
+
+static void model_add(struct model *m, const char *url, unsigned depth, long parent, long seed) {
+  if (m->count == MAX_PAGES)
+    fail_msg("test bug: the model crawl has more than %d pages", MAX_PAGES);
+  struct page *p = &m->pages[m->count];
+  *p = (struct page){.url = url, .final_url = url, .depth = depth, .parent = parent};
+  p->seed = seed >= 0 ? seed : (long)m->count;
+  p->blocked_by = robots_rule(m->robots, path_of(url));
+  model_mark_seen(m, url);
+  m->count++;
+}
+
+/* A breadth-first crawl of the site from seeds (NULL-terminated), one page at a time in index
+ * order: each page's in-scope links that are new get the next indexes, at one depth more, up
+ * to max_depth. A redirect's target counts as seen once the redirect is fetched. */
+static struct model *model_crawl(int port, const char *const *seeds, enum scope scope,
+                                 unsigned max_depth, enum robots robots) {
+  struct model *m = h_calloc(1, sizeof *m);
+  *m = (struct model){.port = port, .scope = scope, .max_depth = max_depth, .robots = robots};
+  m->pages = h_calloc(MAX_PAGES, sizeof *m->pages);
+  m->seen = h_calloc(2 * MAX_PAGES, sizeof *m->seen);
+  for (size_t i = 0; seeds[i] != NULL; i++)
+    if (!model_seen(m, seeds[i]))
+      model_add(m, seeds[i], 0, -1, -1);
+  for (size_t i = 0; i < m->count; i++) {
+    struct page *p = &m->pages[i];
+    if (p->blocked_by != NULL)
+      continue;
+    if (content_of(p->url, &(unsigned){0}) == CONTENT_REDIRECT) {
+      p->final_url = h_fmt("%s/%s", origin_of(p->url), path_of(p->url) + 13);
+      if (!model_seen(m, p->final_url))
+        model_mark_seen(m, p->final_url);
+    }
+    p->nlinks = page_links(port, p->final_url, p->links);
+    if (p->depth >= max_depth)
+      continue;
+    for (size_t j = 0; j < p->nlinks; j++) {
+      const char *link = p->links[j];
+      if (model_in_scope(m, m->pages[p->seed].url, link) && !model_seen(m, link))
+        model_add(m, link, p->depth + 1, (long)i, p->seed);
+    }
+  }
+  return m;
+}
+
+static bool page_links_to(const struct page *p, const char *url) {
+  for (size_t i = 0; i < p->nlinks; i++)
+    if (strcmp(p->links[i], url) == 0)
+      return true;
+  return false;
+}
+
+/* ---- running afetch and checking what it did ---- */
+
+/* At most the first 12 of items, comma-separated, for failure messages (tracked). */
+static const char *list_text(const char *const *items, size_t n) {
+  struct h_buf *text = h_text();
+  h_text_add(text, "%s", "");
+  for (size_t i = 0; i < n && i < 12; i++)
+    h_text_add(text, "%s%s", i > 0 ? ", " : "", items[i]);
+  if (n > 12)
+    h_text_add(text, " (and %zu more)", n - 12);
+  if (n == 0)
+    h_text_add(text, "none");
+  return text->data;
+}
+
+/* The result as compact JSON, cut to 600 bytes, for failure messages. */
+static const char *result_text(const cJSON *r) {
+  char *text = cJSON_PrintUnformatted(r);
+  const char *copy = h_fmt("%.600s", text != NULL ? text : "(unprintable)");
+  free(text);
+  return copy;
+}
+
+/* The seeds, one per line (tracked). */
+static const char *seed_lines(const char *const *seeds) {
+  struct h_buf *input = h_text();
+  for (size_t i = 0; seeds[i] != NULL; i++)
+    h_text_add(input, "%s\n", seeds[i]);
+  return input->data;
+}
+
+/* Runs afetch with args (which include --crawl) over the seeds on stdin; expects exit status
+ * 0 and returns the gather output, an array not checked further. */
+static cJSON *crawl(const char *const *args, const char *const *seeds, struct h_proc **proc_out) {
+  struct h_proc *proc = h_afetch_run(args, seed_lines(seeds));
+  h_expect_exit(proc, 0);
+  *proc_out = proc;
+  return h_gather_output(proc);
+}
+
+/* The result whose "url" is url, or NULL. */
+static const cJSON *result_for(const cJSON *results, const char *url) {
+  const cJSON *r;
+  cJSON_ArrayForEach(r, results) {
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "url");
+    if (cJSON_IsString(u) && strcmp(u->valuestring, url) == 0)
+      return r;
+  }
+  return NULL;
+}
+
+/* The number of pages expect_crawl() expects a result for. */
+static size_t expected_results(const struct model *m, bool show_skipped) {
+  size_t n = 0;
+  for (size_t i = 0; i < m->count; i++)
+    n += show_skipped || m->pages[i].blocked_by == NULL;
+  return n;
+}
+
+/* What expect_crawl() checks beyond the set of URLs. */
+enum {
+  EXPECT_SKIPPED = 1,   /* --show-skipped: blocked pages have results */
+  EXPECT_LINK_URLS = 2, /* --links: link_urls as the model lists them */
+  EXPECT_DEPTHS = 4,    /* depths exactly as the model's */
+};
+
+/* Fails unless the results are one per page of the model crawl (blocked ones only with
+ * EXPECT_SKIPPED), each with the right depth, parent, outcome, final URL and links. */
+static void expect_crawl(const struct h_proc *proc, const cJSON *results, const struct model *m,
+                         unsigned flags) {
+  bool show_skipped = flags & EXPECT_SKIPPED;
+  if (!cJSON_IsArray(results))
+    fail_msg("%s: the output is not a JSON array", proc->cmdline);
+  size_t n = (size_t)cJSON_GetArraySize(results), expected = expected_results(m, show_skipped);
+  const char **unexpected = h_calloc(n + 1, sizeof *unexpected);
+  const char **missing = h_calloc(m->count + 1, sizeof *missing);
+  size_t nunexpected = 0, nmissing = 0;
+  const cJSON *r;
+  cJSON_ArrayForEach(r, results) {
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "url");
+    const char *url = cJSON_IsString(u) ? u->valuestring : "(no url)";
+    const struct page *p = model_find(m, url);
+    bool wanted = p != NULL && strcmp(p->url, url) == 0 && (show_skipped || !p->blocked_by);
+    if (!wanted || result_for(results, url) != r)
+      unexpected[nunexpected++] = h_fmt("%s%s", url, wanted ? " (twice)" : "");
+  }
+  for (size_t i = 0; i < m->count; i++)
+    if ((show_skipped || m->pages[i].blocked_by == NULL) &&
+        result_for(results, m->pages[i].url) == NULL)
+      missing[nmissing++] = m->pages[i].url;
+  if (nunexpected > 0 || nmissing > 0 || n != expected)
+    fail_msg("%s: expected %zu results, one per page of the model crawl (depth %u%s); got %zu. "
+             "Missing: %s. Unexpected: %s",
+             proc->cmdline, expected, m->max_depth,
+             m->robots == ROBOTS_OFF ? ""
+             : show_skipped          ? ", robots.txt, blocked pages shown"
+                                     : ", robots.txt, blocked pages left out",
+             n, list_text(missing, nmissing), list_text(unexpected, nunexpected));
+  /* Blocked pages keep their numbers: without --show-skipped the indexes have gaps. */
+  if (m->robots != ROBOTS_OFF && !show_skipped)
+    h_check_results_with_gaps(results, n);
+  else
+    h_check_results(results, n);
+
+  cJSON_ArrayForEach(r, results) {
+    const char *url = h_string(r, "url");
+    const struct page *p = model_find(m, url);
+    long depth = (long)h_number(r, "depth");
+    const char *parent = h_string(r, "parent");
+    long links = (long)h_number(r, "links");
+    const cJSON *link_urls = cJSON_GetObjectItemCaseSensitive(r, "link_urls");
+
+    /* Depth and parent: a seed has depth 0 and no parent; any other page was linked from a
+     * page one level up. */
+    bool depth_ok = (flags & EXPECT_DEPTHS) ? depth == (long)p->depth
+                    : p->parent < 0         ? depth == 0
+                                            : depth >= 1 && depth <= (long)m->max_depth;
+    if (!depth_ok)
+      fail_msg("%s: %s: expected depth %u (links followed from its seed), got %ld: %s",
+               proc->cmdline, url, p->depth, depth, result_text(r));
+    if (p->parent < 0 && parent != NULL)
+      fail_msg("%s: seed %s: expected parent null, got \"%s\"", proc->cmdline, url, parent);
+    if (p->parent >= 0) {
+      const struct page *q = parent != NULL ? model_find(m, parent) : NULL;
+      const cJSON *parent_result = q != NULL ? result_for(results, q->url) : NULL;
+      if (q == NULL || !page_links_to(q, url) || parent_result == NULL ||
+          (long)h_number(parent_result, "depth") != depth - 1)
+        fail_msg("%s: %s: expected as parent a crawled page of depth %ld that links to it (the "
+                 "model's: %s), got %s%s%s: %s",
+                 proc->cmdline, url, depth - 1, m->pages[p->parent].url, parent ? "\"" : "",
+                 parent ? parent : "null", parent ? "\"" : "", result_text(r));
+    }
+
+    /* The outcome. */
+    if (p->blocked_by != NULL) {
+      const char *code = h_error_code(r);
+      const char *message = code != NULL ? h_string(h_field(r, "error"), "message") : NULL;
+      if (h_ok(r) || code == NULL || strcmp(code, "robots") != 0 || h_status(r) != -1 ||
+          h_number(r, "attempts") != 0 || links != 0)
+        fail_msg("%s: %s is disallowed by robots.txt: expected ok false, error.code \"robots\", "
+                 "status null, attempts 0, links 0; got %s",
+                 proc->cmdline, url, result_text(r));
+      if (*p->blocked_by != '\0' && strstr(message, p->blocked_by) == NULL)
+        fail_msg("%s: %s: expected error.message to name the robots.txt rule \"%s\", got \"%s\"",
+                 proc->cmdline, url, p->blocked_by, message);
+    } else {
+      const char *final_url = h_string(r, "final_url");
+      if (!h_ok(r) || h_status(r) != 200)
+        fail_msg("%s: %s: expected ok with status 200, got %s", proc->cmdline, url, result_text(r));
+      if (final_url == NULL || strcmp(final_url, p->final_url) != 0)
+        fail_msg("%s: %s: expected final_url \"%s\", got %s", proc->cmdline, url, p->final_url,
+                 result_text(r));
+      if (links != (long)p->nlinks)
+        fail_msg("%s: %s: expected links %zu (the distinct http(s) links of %s, not counting "
+                 "nofollow: %s), got %ld",
+                 proc->cmdline, url, p->nlinks, p->final_url, list_text(p->links, p->nlinks),
+                 links);
+    }
+
+    /* link_urls: only with --links, then the links in document order. */
+    if (!(flags & EXPECT_LINK_URLS)) {
+      if (link_urls != NULL)
+        fail_msg("%s: %s: \"link_urls\" without --links: %s", proc->cmdline, url, result_text(r));
+      continue;
+    }
+    size_t expected_count = p->blocked_by != NULL ? 0 : p->nlinks;
+    bool same = cJSON_IsArray(link_urls) &&
+                (size_t)cJSON_GetArraySize(link_urls) == expected_count &&
+                (long)expected_count == links;
+    for (size_t i = 0; same && i < expected_count; i++) {
+      const cJSON *item = cJSON_GetArrayItem(link_urls, (int)i);
+      same = cJSON_IsString(item) && strcmp(item->valuestring, p->links[i]) == 0;
+    }
+    if (!same)
+      fail_msg("%s: %s: expected link_urls [%s] (document order, distinct, normalised) and links "
+               "%zu; got %s",
+               proc->cmdline, url, expected_count ? list_text(p->links, expected_count) : "",
+               expected_count, result_text(r));
+  }
+}
+
+/* "HOST:PORT/PATH" of each request the server logged since its /reset, in arrival order;
+ * their number in *n (tracked). */
+static const char **arrival_keys(int port, size_t *n) {
+  cJSON *arrivals = h_arrivals(port);
+  const char **keys = h_calloc((size_t)cJSON_GetArraySize(arrivals) + 1, sizeof *keys);
+  const cJSON *a;
+  *n = 0;
+  cJSON_ArrayForEach(a, arrivals) {
+    keys[(*n)++] = h_fmt("%s%s", h_string(a, "host"), h_string(a, "path"));
+  }
+  return keys;
+}
+
+/* Fails unless the server had exactly one request per page the model fetches (and one more
+ * for the target of each redirect) and, with robots.txt, one /robots.txt per host: nothing
+ * twice, nothing the model leaves alone. */
+static void expect_arrivals(const struct h_proc *proc, int port, const struct model *m) {
+  const char **expected = h_calloc(2 * m->count + 1, sizeof *expected);
+  size_t nexpected = 0;
+  for (size_t i = 0; i < m->count; i++) {
+    const struct page *p = &m->pages[i];
+    const char *robots = h_fmt("%s/robots.txt", authority_of(p->url));
+    bool known = false;
+    for (size_t j = 0; j < nexpected && !known; j++)
+      known = strcmp(expected[j], robots) == 0;
+    if (m->robots != ROBOTS_OFF && !known)
+      expected[nexpected++] = robots;
+    if (p->blocked_by != NULL)
+      continue;
+    expected[nexpected++] = h_fmt("%s%s", authority_of(p->url), path_of(p->url));
+    if (strcmp(p->final_url, p->url) != 0)
+      expected[nexpected++] = h_fmt("%s%s", authority_of(p->final_url), path_of(p->final_url));
+  }
+  size_t n;
+  const char **got = arrival_keys(port, &n);
+  bool *matched = h_calloc(nexpected + 1, sizeof *matched);
+  const char **extra = h_calloc(n + 1, sizeof *extra);
+  const char **missing = h_calloc(nexpected + 1, sizeof *missing);
+  size_t nextra = 0, nmissing = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t j = 0;
+    while (j < nexpected && (matched[j] || strcmp(expected[j], got[i]) != 0))
+      j++;
+    if (j < nexpected)
+      matched[j] = true;
+    else
+      extra[nextra++] = got[i];
+  }
+  for (size_t j = 0; j < nexpected; j++)
+    if (!matched[j])
+      missing[nmissing++] = expected[j];
+  if (nextra > 0 || nmissing > 0)
+    fail_msg("%s: expected the server to get exactly one request per page of the model crawl "
+             "(%zu requests%s); it got %zu. Not requested: %s. Requested but not expected, or "
+             "more than once: %s",
+             proc->cmdline, nexpected, m->robots != ROBOTS_OFF ? ", with /robots.txt per host" : "",
+             n, list_text(missing, nmissing), list_text(extra, nextra));
+}
+
+/* Fails if any request since the server's /reset has one of the strings in its path. */
+static void expect_never_requested(const struct h_proc *proc, int port,
+                                   const char *const *needles) {
+  const cJSON *a;
+  cJSON_ArrayForEach(a, h_arrivals(port)) {
+    const char *path = h_string(a, "path");
+    for (size_t i = 0; needles[i] != NULL; i++)
+      if (strstr(path, needles[i]) != NULL)
+        fail_msg("%s: the server got a request for %s (host %s); nothing with \"%s\" in its path "
+                 "may be requested",
+                 proc->cmdline, path, h_string(a, "host"), needles[i]);
+  }
+}
+
+/* How many requests since the server's /reset had this Host and path. */
+static size_t requests_for(int port, const char *authority, const char *path) {
+  size_t count = 0;
+  const cJSON *a;
+  cJSON_ArrayForEach(a, h_arrivals(port)) {
+    count += strcmp(h_string(a, "host"), authority) == 0 && strcmp(h_string(a, "path"), path) == 0;
+  }
+  return count;
+}
+
+/* Fails unless depths never decrease along the index order. */
+static void expect_breadth_first(const struct h_proc *proc, const cJSON *results) {
+  long previous = 0;
+  for (long index = 0; index < (long)cJSON_GetArraySize(results); index++) {
+    const cJSON *r = h_result(results, index);
+    long depth = (long)h_number(r, "depth");
+    if (depth < previous)
+      fail_msg("%s: index %ld has depth %ld after a page of depth %ld: pages are numbered in "
+               "the order they start, all of one depth before any of the next: %s",
+               proc->cmdline, index, depth, previous, result_text(r));
+    previous = depth;
+  }
+}
+
+/* Fails unless the results with indexes 0.. are the seeds, in input order, at depth 0. */
+static void expect_seeds_first(const struct h_proc *proc, const cJSON *results,
+                               const char *const *seeds) {
+  for (long i = 0; seeds[i] != NULL; i++) {
+    const cJSON *r = h_result(results, i);
+    if (strcmp(h_string(r, "url"), seeds[i]) != 0 || h_number(r, "depth") != 0)
+      fail_msg("%s: expected index %ld to be seed %ld (%s) at depth 0, got %s", proc->cmdline, i,
+               i + 1, seeds[i], result_text(r));
+  }
+}
+
+/* A crawl of the private server's site with args, checked against the model in every way
+ * expect_crawl() and expect_arrivals() know. Returns the results. */
+static cJSON *crawl_and_check(int port, const char *const *args, const char *const *seeds,
+                              const struct model *m, unsigned flags, struct h_proc **proc_out) {
+  h_reset(port);
+  cJSON *results = crawl(args, seeds, proc_out);
+  expect_crawl(*proc_out, results, m, flags);
+  expect_arrivals(*proc_out, port, m);
+  return results;
+}
+
+/* ---- the tests ---- */
+
+void crawl_depth_limits_pages(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const char *seeds[] = {h_url(port, "/site/0.html"), NULL};
+  /* Links that must never be followed: in a comment, in a script, rel=nofollow, other
+   * schemes; and the one inside data.json. */
+  const char *never[] = {"/site/comment.html",
+                         "/site/script.html",
+                         "/site/nofollow.html",
+                         "mailto",
+                         "javascript",
+                         "/site/299.html",
+                         NULL};
+  struct h_proc *proc;
+
+  /* --depth 0: the seed alone. */
+  const char *depth0[] = {"--crawl", "--depth", "0", NULL};
+  struct model *m = model_crawl(port, seeds, SCOPE_HOST, 0, ROBOTS_OFF);
+  cJSON *results = crawl_and_check(port, depth0, seeds, m, EXPECT_DEPTHS, &proc);
+  if (cJSON_GetArraySize(results) != 1)
+    fail_msg("%s: expected exactly 1 result (the seed)", proc->cmdline);
+
+  /* --depth 1: the seed and the pages it links to, in scope, each once (the cycle back to
+   * the seed, "0.html#top" and "./0.html", is the seed itself). */
+  const char *depth1[] = {"--crawl", "--depth", "1", NULL};
+  m = model_crawl(port, seeds, SCOPE_HOST, 1, ROBOTS_OFF);
+  crawl_and_check(port, depth1, seeds, m, EXPECT_DEPTHS, &proc);
+  expect_never_requested(proc, port, never);
+
+  /* --depth 3, the default concurrency: the same set, level by level. */
+  const char *depth3[] = {"--crawl", "--depth", "3", NULL};
+  m = model_crawl(port, seeds, SCOPE_HOST, 3, ROBOTS_OFF);
+  results = crawl_and_check(port, depth3, seeds, m, EXPECT_DEPTHS, &proc);
+  expect_never_requested(proc, port, never);
+  expect_breadth_first(proc, results);
+}
+
+void crawl_dedupes_cycles_and_redirects(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const char *authority = h_fmt("127.0.0.1:%d", port);
+  const char *seeds[] = {h_url(port, "/site/0.html"), NULL};
+  const char *target = h_url(port, "/site/39.html");
+  const char *redirect = h_url(port, "/redirect-to/site/39.html");
+  struct h_proc *proc;
+
+  /* Depth 5 reaches page 19, whose link to /site/39.html comes long after page 0's
+   * /redirect-to/site/39.html has been fetched. -c 1 makes "after" certain. */
+  struct model *m = model_crawl(port, seeds, SCOPE_HOST, 5, ROBOTS_OFF);
+  const struct page *page19 = model_find(m, h_url(port, "/site/19.html"));
+  if (page19 == NULL || page19->depth >= 5 || !page_links_to(page19, target))
+    fail_msg("test bug: the model crawl should fetch page 19 above depth 5, linking to %s", target);
+  const char *args[] = {"--crawl", "--depth", "5", "-c", "1", NULL};
+  cJSON *results = crawl_and_check(port, args, seeds, m, EXPECT_DEPTHS, &proc);
+
+  /* The cycle back to the seed and every self-link: no second request. */
+  size_t seed_requests = requests_for(port, authority, "/site/0.html");
+  if (seed_requests != 1)
+    fail_msg("%s: the seed /site/0.html was requested %zu times; every page links back to it "
+             "(\"0.html#top\") and itself (\"./N.html\"), and each URL is fetched once",
+             proc->cmdline, seed_requests);
+
+  /* The redirect: one result, for the URL linked, ending at /site/39.html; the direct link
+   * found later is not fetched again. */
+  const cJSON *r = result_for(results, redirect);
+  if (r == NULL || h_number(r, "redirects") != 1 || h_string(r, "final_url") == NULL ||
+      strcmp(h_string(r, "final_url"), target) != 0)
+    fail_msg("%s: expected a result for %s with redirects 1 and final_url %s, got %s",
+             proc->cmdline, redirect, target, r ? result_text(r) : "none");
+  if (result_for(results, target) != NULL)
+    fail_msg("%s: %s has a result of its own, though the redirect from %s already fetched it: "
+             "%s",
+             proc->cmdline, target, redirect, result_text(result_for(results, target)));
+  size_t target_requests = requests_for(port, authority, "/site/39.html");
+  if (target_requests != 1)
+    fail_msg("%s: /site/39.html was requested %zu times; expected once (through the redirect), "
+             "not again for page 19's direct link",
+             proc->cmdline, target_requests);
+}
+
+void crawl_scope_host_domain_prefix(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const char *ip_authority = h_fmt("127.0.0.1:%d", port);
+  const char *sibling_authority = h_fmt("www.site.localhost:%d", port);
+  struct h_proc *proc;
+
+  /* Page 5 links to localhost and www.site.localhost (the same server under other names). */
+  const char *ip_seed[] = {h_url(port, "/site/5.html"), NULL};
+  const char *host_args[] = {"--crawl", "--depth", "1", "--scope", "host", NULL};
+  struct model *m = model_crawl(port, ip_seed, SCOPE_HOST, 1, ROBOTS_OFF);
+  crawl_and_check(port, host_args, ip_seed, m, EXPECT_DEPTHS, &proc);
+  const cJSON *a;
+  cJSON_ArrayForEach(a, h_arrivals(port)) {
+    if (strcmp(h_string(a, "host"), ip_authority) != 0)
+      fail_msg("%s: the server got a request for %s with Host %s; --scope host keeps the crawl "
+               "on %s",
+               proc->cmdline, h_string(a, "path"), h_string(a, "host"), ip_authority);
+  }
+
+  /* --scope domain from an IP address: an IP is its own domain, and so is "localhost". */
+  const char *domain_args[] = {"--crawl", "--depth", "1", "--scope", "domain", NULL};
+  m = model_crawl(port, ip_seed, SCOPE_DOMAIN, 1, ROBOTS_OFF);
+  crawl_and_check(port, domain_args, ip_seed, m, EXPECT_DEPTHS, &proc);
+  cJSON_ArrayForEach(a, h_arrivals(port)) {
+    if (strcmp(h_string(a, "host"), ip_authority) != 0)
+      fail_msg("%s: the server got a request for %s with Host %s; from a 127.0.0.1 seed "
+               "--scope domain stays on 127.0.0.1 (an IP address is its own domain)",
+               proc->cmdline, h_string(a, "path"), h_string(a, "host"));
+  }
+
+  /* --scope domain from site.localhost: www.site.localhost shares its registrable domain;
+   * 127.0.0.1 and localhost do not. */
+  const char *name_seed[] = {h_fmt("http://site.localhost:%d/site/5.html", port), NULL};
+  m = model_crawl(port, name_seed, SCOPE_DOMAIN, 1, ROBOTS_OFF);
+  crawl_and_check(port, domain_args, name_seed, m, EXPECT_DEPTHS, &proc);
+  if (requests_for(port, sibling_authority, "/site/5.html") != 1)
+    fail_msg("%s: expected one request for /site/5.html on www.site.localhost (the seed's "
+             "registrable domain is site.localhost)",
+             proc->cmdline);
+
+  /* ... and --scope host from site.localhost does not leave it. */
+  m = model_crawl(port, name_seed, SCOPE_HOST, 1, ROBOTS_OFF);
+  crawl_and_check(port, host_args, name_seed, m, EXPECT_DEPTHS, &proc);
+  if (requests_for(port, sibling_authority, "/site/5.html") != 0)
+    fail_msg("%s: www.site.localhost was requested; --scope host keeps the crawl on "
+             "site.localhost",
+             proc->cmdline);
+
+  /* --scope prefix from /site/b/3.html: only URLs under http://127.0.0.1:PORT/site/b/. */
+  const char *prefix_seed[] = {h_url(port, "/site/b/3.html"), NULL};
+  const char *prefix_args[] = {"--crawl", "--depth", "3", "--scope", "prefix", NULL};
+  m = model_crawl(port, prefix_seed, SCOPE_PREFIX, 3, ROBOTS_OFF);
+  if (m->count < 4)
+    fail_msg("test bug: the model's prefix crawl has only %zu pages", m->count);
+  crawl_and_check(port, prefix_args, prefix_seed, m, EXPECT_DEPTHS, &proc);
+  cJSON_ArrayForEach(a, h_arrivals(port)) {
+    if (strcmp(h_string(a, "host"), ip_authority) != 0 ||
+        strncmp(h_string(a, "path"), "/site/b/", 8) != 0)
+      fail_msg("%s: the server got a request for %s (Host %s); --scope prefix from %s stays "
+               "under /site/b/",
+               proc->cmdline, h_string(a, "path"), h_string(a, "host"), prefix_seed[0]);
+  }
+}
+
+void crawl_respects_max_pages(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const long max_pages = 25;
+  const char *seeds[] = {h_url(port, "/site/0.html"), NULL};
+  struct model *m = model_crawl(port, seeds, SCOPE_HOST, 10, ROBOTS_OFF);
+  if ((long)m->count <= max_pages)
+    fail_msg("test bug: the model crawl at depth 10 has only %zu pages", m->count);
+  struct h_proc *proc;
+  h_reset(port);
+  const char *args[] = {"--crawl", "--depth", "10", "--max-pages", "25", "-c", "5", NULL};
+  cJSON *results = crawl(args, seeds, &proc);
+  h_check_results(results, (size_t)max_pages);
+  expect_breadth_first(proc, results);
+
+  /* Pages of the site, each once; every level the limit has room for is complete. */
+  unsigned complete_depth = 0;
+  for (unsigned depth = 0;; depth++) {
+    size_t upto = 0;
+    for (size_t i = 0; i < m->count; i++)
+      upto += m->pages[i].depth <= depth;
+    if ((long)upto > max_pages)
+      break;
+    complete_depth = depth;
+  }
+  long redirects = 0;
+  const cJSON *r;
+  cJSON_ArrayForEach(r, results) {
+    const char *url = h_string(r, "url");
+    const struct page *p = model_find(m, url);
+    if (p == NULL || strcmp(p->url, url) != 0 || result_for(results, url) != r)
+      fail_msg("%s: %s is not a page of the crawl, or is there twice: %s", proc->cmdline, url,
+               result_text(r));
+    if (!h_ok(r))
+      fail_msg("%s: %s: expected ok, got %s", proc->cmdline, url, result_text(r));
+    redirects += (long)h_number(r, "redirects");
+  }
+  for (size_t i = 0; i < m->count; i++)
+    if (m->pages[i].depth <= complete_depth && result_for(results, m->pages[i].url) == NULL)
+      fail_msg("%s: %s (depth %u) has no result; breadth first, the %ld pages fetched include "
+               "all of depths 0..%u",
+               proc->cmdline, m->pages[i].url, m->pages[i].depth, max_pages, complete_depth);
+
+  /* The server saw those pages only (and the targets of their redirects). */
+  size_t n;
+  const char **got = arrival_keys(port, &n);
+  if ((long)n - redirects != max_pages)
+    fail_msg("%s: the server got %zu requests, %ld of them redirect targets; expected %ld page "
+             "requests (--max-pages): %s",
+             proc->cmdline, n, redirects, max_pages, list_text(got, n));
+}
+
+void crawl_robots_rules_are_honoured(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  struct h_proc *proc;
+  /* Two hosts; /site/2.html is allowed (the Allow exception), page 9 links to the disallowed
+   * /site/20.html, localhost's page 10 to /site/21.html, every page to /private/N.html. */
+  const char *seeds[] = {h_url(port, "/site/2.html"), h_url(port, "/site/9.html"),
+                         h_fmt("http://localhost:%d/site/10.html", port), NULL};
+  struct model *m = model_crawl(port, seeds, SCOPE_HOST, 1, ROBOTS_RULES);
+  size_t blocked = expected_results(m, true) - expected_results(m, false);
+  if (blocked < 4 || model_find(m, h_url(port, "/site/20.html")) == NULL)
+    fail_msg("test bug: the model crawl should block /private/ pages and /site/20.html");
+
+  /* --show-skipped: blocked URLs are results with error.code "robots" and attempts 0. */
+  const char *shown[] = {"--crawl", "--depth", "1", "--robots", "--show-skipped", NULL};
+  crawl_and_check(port, shown, seeds, m, EXPECT_SKIPPED | EXPECT_DEPTHS, &proc);
+  struct h_stats stats = h_stats(port);
+  if (stats.robots != 2)
+    fail_msg("%s: /robots.txt was requested %ld times; expected 2 (once per host)", proc->cmdline,
+             stats.robots);
+  const char *private_paths[] = {"/private/", NULL};
+  expect_never_requested(proc, port, private_paths);
+
+  /* Without it they are left out. */
+  const char *hidden[] = {"--crawl", "--depth", "1", "--robots", NULL};
+  crawl_and_check(port, hidden, seeds, m, EXPECT_DEPTHS, &proc);
+
+  /* robots.txt missing (404): everything is allowed. */
+  const char *one_seed[] = {h_url(port, "/site/2.html"), NULL};
+  m = model_crawl(port, one_seed, SCOPE_HOST, 1, ROBOTS_ALLOW_ALL);
+  h_reset(port);
+  h_set_robots(port, "missing");
+  cJSON *results = crawl(hidden, one_seed, &proc);
+  expect_crawl(proc, results, m, EXPECT_DEPTHS);
+  expect_arrivals(proc, port, m);
+  if (result_for(results, h_url(port, "/private/2.html")) == NULL)
+    fail_msg("%s: /private/2.html was not fetched; a robots.txt answered 404 allows everything",
+             proc->cmdline);
+
+  /* robots.txt answered 503: nothing of the host is fetched, the seed included. */
+  m = model_crawl(port, one_seed, SCOPE_HOST, 1, ROBOTS_DISALLOW_ALL);
+  h_reset(port);
+  h_set_robots(port, "error");
+  results = crawl(shown, one_seed, &proc);
+  expect_crawl(proc, results, m, EXPECT_SKIPPED | EXPECT_DEPTHS);
+  const cJSON *a;
+  cJSON_ArrayForEach(a, h_arrivals(port)) {
+    if (strcmp(h_string(a, "path"), "/robots.txt") != 0)
+      fail_msg("%s: the server got a request for %s; its robots.txt answered 503, so nothing of "
+               "the host may be fetched",
+               proc->cmdline, h_string(a, "path"));
+  }
+  h_reset(port);
+  h_set_robots(port, "error");
+  results = crawl(hidden, one_seed, &proc);
+  h_check_results(results, 0);
+
+  /* Crawl-delay: 0.2: page requests to the host start at least 0.2 s apart. */
+  const char *delay_seed[] = {h_url(port, "/site/1.html"), NULL};
+  m = model_crawl(port, delay_seed, SCOPE_HOST, 1, ROBOTS_RULES);
+  h_reset(port);
+  h_set_robots(port, "delay");
+  const char *delayed[] = {"--crawl", "--depth", "1", "--robots", "-c", "4", NULL};
+  results = crawl(delayed, delay_seed, &proc);
+  expect_crawl(proc, results, m, EXPECT_DEPTHS);
+  expect_arrivals(proc, port, m);
+  double previous = -1;
+  const char *previous_path = NULL;
+  cJSON_ArrayForEach(a, h_arrivals(port)) {
+    const char *path = h_string(a, "path");
+    double t = h_number(a, "t");
+    if (strcmp(path, "/robots.txt") == 0)
+      continue;
+    if (previous >= 0 && t - previous < 0.18)
+      fail_msg("%s: %s reached the server %.3f s after %s; robots.txt says \"Crawl-delay: 0.2\" "
+               "(expected >= 0.18 s between request starts)",
+               proc->cmdline, path, t - previous, previous_path);
+    previous = t;
+    previous_path = path;
+  }
+}
+
+void crawl_gather_order_is_seeds_then_breadth_first(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  struct h_proc *proc;
+  /* Two seeds, the later one first in the site's order. */
+  const char *seeds[] = {h_url(port, "/site/2.html"), h_url(port, "/site/1.html"), NULL};
+  struct model *m = model_crawl(port, seeds, SCOPE_HOST, 2, ROBOTS_OFF);
+
+  /* Concurrent: the seeds come first, then depth never decreases. */
+  const char *concurrent[] = {"--crawl", "--depth", "2", "-c", "8", NULL};
+  cJSON *results = crawl_and_check(port, concurrent, seeds, m, EXPECT_DEPTHS, &proc);
+  expect_seeds_first(proc, results, seeds);
+  expect_breadth_first(proc, results);
+
+  /* One at a time, discovery order is fixed: exactly the model's index order. */
+  const char *serial[] = {"--crawl", "--depth", "2", "-c", "1", NULL};
+  results = crawl_and_check(port, serial, seeds, m, EXPECT_DEPTHS, &proc);
+  for (size_t i = 0; i < m->count; i++) {
+    const cJSON *r = h_result(results, (long)i);
+    if (strcmp(h_string(r, "url"), m->pages[i].url) != 0)
+      fail_msg("%s: index %zu is %s; at -c 1 expected %s (seeds in input order, then each "
+               "depth's pages in the order they were found)",
+               proc->cmdline, i, h_string(r, "url"), m->pages[i].url);
+  }
+}
+
+void crawl_links_lists_links(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  struct h_proc *proc;
+  /* Page 0 (broken markup, the redirect link), 3 and 13 (<base>), 5 (other hosts), 6 (the
+   * data.json link), 7 (broken markup), a page without links, and data.json itself. */
+  const char *seeds[] = {h_url(port, "/site/0.html"),
+                         h_url(port, "/site/3.html"),
+                         h_url(port, "/site/5.html"),
+                         h_url(port, "/site/6.html"),
+                         h_url(port, "/site/7.html"),
+                         h_url(port, "/site/b/13.html"),
+                         h_url(port, "/private/1.html"),
+                         h_url(port, "/site/data.json"),
+                         NULL};
+  struct model *m = model_crawl(port, seeds, SCOPE_HOST, 0, ROBOTS_OFF);
+  const char *args[] = {"--crawl", "--depth", "0", "--links", NULL};
+  crawl_and_check(port, args, seeds, m, EXPECT_LINK_URLS | EXPECT_DEPTHS, &proc);
+
+  /* data.json holds href="/site/299.html" as JSON text: not HTML, not parsed, 0 links. */
+  const char *json_seed[] = {h_url(port, "/site/6.html"), NULL};
+  const char *follow[] = {"--crawl", "--depth", "1", "--links", NULL};
+  m = model_crawl(port, json_seed, SCOPE_HOST, 1, ROBOTS_OFF);
+  cJSON *results =
+      crawl_and_check(port, follow, json_seed, m, EXPECT_LINK_URLS | EXPECT_DEPTHS, &proc);
+  const cJSON *data = result_for(results, h_url(port, "/site/data.json"));
+  if (data == NULL || h_number(data, "links") != 0)
+    fail_msg("%s: expected /site/data.json (application/json) with links 0, got %s", proc->cmdline,
+             data ? result_text(data) : "no result");
+}
+
+void crawl_is_bounded_and_terminates_on_large_site(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  struct h_proc *proc;
+  const char *seeds[] = {h_url(port, "/site/0.html"), NULL};
+  struct model *m = model_crawl(port, seeds, SCOPE_HOST, 20, ROBOTS_OFF);
+  /* Depth 20 is far beyond the deepest page, so the crawl ends when the site is exhausted:
+   * whatever order 20 concurrent fetches finish in, the set of pages is the same. */
+  unsigned deepest = 0;
+  for (size_t i = 0; i < m->count; i++)
+    deepest = m->pages[i].depth > deepest ? m->pages[i].depth : deepest;
+  if (deepest > 14)
+    fail_msg("test bug: the model crawl reaches depth %u; depth 20 must leave a margin", deepest);
+  const char *args[] = {"--crawl", "--depth", "20", "-c", "20", NULL};
+  cJSON *results = crawl_and_check(port, args, seeds, m, 0, &proc);
+  expect_breadth_first(proc, results);
+}
