@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Side-by-side benchmark: afetch against curl, xargs+curl, aria2c, wget2 and aiohttp.
+"""Side-by-side benchmark: afetch against curl, xargs+curl, aria2c, wget2, aiohttp and wget.
 
 Starts a private nginx (echo module) on 127.0.0.1..127.0.0.50, measures its ceiling with wrk,
 then runs every selected workload with every selected tool (the download workload D1 only with
-the tools that can save bodies to files), several interleaved rounds, and prints one markdown
+the tools that can save bodies to files, the crawl workload C1 only with the crawlers: afetch,
+wget2 and, if installed, wget), several interleaved rounds, and prints one markdown
 table on stdout. Progress goes to stderr. Raw results are saved as JSON
 under bench/results/; --write-doc regenerates docs/benchmarks.md.
 
@@ -15,6 +16,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import re
 import resource
 import shutil
@@ -47,6 +49,10 @@ BODY = "afetch benchmark body: " + "x" * 77  # 100 bytes
 MIB = 1024 * 1024
 # Static files nginx serves under /static/ (generated into its prefix): name -> size in bytes.
 STATIC_FILES = {"10k": 10 * 1024, "1m": MIB}
+# The crawl workload (C1): its generated site under the nginx root, and the link depth every
+# crawler is given (the site's tree is floor(log2(pages)) deep: 13 for 10,000 pages).
+SITE_DIR = "site"
+CRAWL_DEPTH = 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,19 +62,23 @@ STATIC_FILES = {"10k": 10 * 1024, "1m": MIB}
 class Workload:
     """count distinct URLs on /fast/ (or /delay/N/), over `hosts` loopback addresses, at
     concurrency C. With static="1m": a download workload, count distinct URLs
-    (/static/1m?i=N) to one static file, every body saved to disk."""
+    (/static/1m?i=N) to one static file, every body saved to disk. With crawl=True: a crawl
+    workload, a generated site of count linked pages, crawled from one seed (its first
+    page) to depth CRAWL_DEPTH; every page must be fetched exactly once."""
 
-    def __init__(self, name, count, concurrency, delay_ms=0, hosts=1, static=None):
+    def __init__(self, name, count, concurrency, delay_ms=0, hosts=1, static=None,
+                 crawl=False):
         self.name, self.count, self.concurrency = name, count, concurrency
         self.delay_ms, self.hosts, self.static = delay_ms, hosts, static
         self.download = static is not None
+        self.crawl = crawl
         self.body_bytes = STATIC_FILES[static] if static else None
 
     def scaled(self, scale):
         """The same workload with count multiplied by scale (concurrency unchanged)."""
         count = max(10, int(round(self.count * scale)))
         return Workload(self.name, count, self.concurrency, self.delay_ms, self.hosts,
-                        self.static)
+                        self.static, self.crawl)
 
     def ideal_seconds(self):
         """Lower bound from the server's delay alone: rounds of C requests × delay."""
@@ -78,6 +88,8 @@ class Workload:
         return rounds * self.delay_ms / 1000.0
 
     def url(self, port, i):
+        if self.crawl:  # the seed: page 0 of the generated site
+            return site_page_url(port, 0)
         host = LOOPBACK_HOSTS[i % self.hosts]
         if self.download:
             path = "/static/%s?i=%d" % (self.static, i)  # distinct URLs, one file
@@ -88,6 +100,9 @@ class Workload:
         return "http://%s:%d%s" % (host, port, path)
 
     def describe(self):
+        if self.crawl:
+            return "%s: crawl of a %s-page site, depth %d, C=%d" % (
+                self.name, "{:,}".format(self.count), CRAWL_DEPTH, self.concurrency)
         if self.download:
             size = ("%g MiB" % (self.body_bytes / MIB) if self.body_bytes >= MIB
                     else "%g KiB" % (self.body_bytes / 1024))
@@ -107,6 +122,7 @@ WORKLOADS = [
     Workload("W4", 1_000_000, 100),
     Workload("W5", 10_000, 100, hosts=50),
     Workload("D1", 1_000, 50, static="1m"),
+    Workload("C1", 10_000, 50, crawl=True),
 ]
 QUICK_WORKLOADS = ["W1", "W2a", "W2b", "W5"]
 
@@ -114,29 +130,39 @@ QUICK_WORKLOADS = ["W1", "W2a", "W2b", "W5"]
 class Tool:
     """How one peer is run. build(ctx) returns (argv, stdin_path or None) for the W workloads
     (bodies discarded); download(ctx), if the tool can save bodies to files, the same for the
-    download workloads (D1). Tools without it are skipped there."""
+    download workloads (D1); crawl(ctx), if the tool can crawl, the same for the crawl
+    workloads (C1). A tool is skipped in the workloads it has no builder for. An optional
+    tool whose program is not installed is skipped with a note instead of stopping the run."""
 
     def __init__(self, name, program, build, multi_process=False, count_outputs=False,
-                 download=None, note=""):
+                 download=None, crawl=None, optional=False, note="", crawl_note=""):
         self.name, self.program, self.build = name, program, build
         self.multi_process = multi_process  # peak RSS: sum over the process tree (sampled)
         self.count_outputs = count_outputs  # also check: one output file per URL
-        self.download = download
-        self.note = note
+        self.download, self.crawl = download, crawl
+        self.optional = optional
+        self.note, self.crawl_note = note, crawl_note
 
     def builder(self, workload):
+        if workload is not None and workload.crawl:
+            return self.crawl
         return self.download if workload is not None and workload.download else self.build
 
 
 class RunContext:
     """Everything a tool needs to build its command line for one run. For a download
     workload, curl_config names one output file per URL, aria2_list is aria2c's input file
-    (URL, then an indented out= line) and output_dir is the directory all tools save into."""
+    (URL, then an indented out= line) and output_dir is the directory all tools save into.
+    For a crawl workload, urls_file is the seed file (one URL: page 0 of the site) and
+    seed_url that URL; output_dir is a scratch directory for the tools that must save pages."""
 
-    def __init__(self, workload, urls_file, curl_config, output_dir, afetch, aria2_list=None):
+    def __init__(self, workload, urls_file, curl_config, output_dir, afetch, aria2_list=None,
+                 seed_url=None):
         self.workload, self.urls_file, self.curl_config = workload, urls_file, curl_config
         self.output_dir, self.afetch, self.aria2_list = output_dir, afetch, aria2_list
+        self.seed_url = seed_url
         self.c = str(workload.concurrency) if workload else "C"
+        self.depth = str(CRAWL_DEPTH)
 
 
 def afetch_command(ctx):
@@ -187,8 +213,31 @@ def aiohttp_command(ctx):
     return [PYTHON, AIOHTTP_PEER, "-c", ctx.c, ctx.urls_file], None
 
 
+def afetch_crawl_command(ctx):
+    # No --robots: the others are told to ignore robots.txt too. JSON results to /dev/null.
+    return [ctx.afetch, "--crawl", "--depth", ctx.depth, "-c", ctx.c, "--scope", "host",
+            ctx.urls_file], None
+
+
+def wget2_crawl_command(ctx):
+    # wget2 must save the pages: its --spider mode sends a HEAD per page and a GET for only
+    # some of them, and left ~5% of the site unvisited when tried (wget2 1.99.1). So it
+    # downloads into a tmpfs scratch dir, removed after the run. Does not span hosts by
+    # default.
+    return ["wget2", "--recursive", "--level", ctx.depth, "--max-threads", ctx.c,
+            "--no-parent", "--robots=off", "-nv", "-P", ctx.output_dir, ctx.seed_url], None
+
+
+def wget_crawl_command(ctx):
+    # Single-threaded. Without --spider for the same reason: wget's --spider sends a HEAD and
+    # then a GET for every HTML page (twice the requests).
+    return ["wget", "--recursive", "--level", ctx.depth, "--no-parent", "-e", "robots=off",
+            "-nv", "-P", ctx.output_dir, ctx.seed_url], None
+
+
 TOOLS = [
-    Tool("afetch", None, afetch_command, download=afetch_download_command),
+    Tool("afetch", None, afetch_command, download=afetch_download_command,
+         crawl=afetch_crawl_command),
     Tool("afetch-threads", None, afetch_threads_command,
          note="afetch --threads N with N = the number of cores."),
     # Downloads: the same command; the config names an output file per URL.
@@ -199,8 +248,15 @@ TOOLS = [
          download=aria2c_download_command,
          note="aria2c cannot discard bodies: in the W workloads it writes one file per URL "
               "into a tmpfs dir."),
-    Tool("wget2", "wget2", wget2_command),
+    Tool("wget2", "wget2", wget2_command, crawl=wget2_crawl_command,
+         crawl_note="wget2 --recursive saves every page (into a tmpfs dir, removed after the "
+                    "run): its --spider mode does not crawl the whole site."),
     Tool("aiohttp", PYTHON, aiohttp_command),
+    # Crawl only (C1). Not a required dependency: skipped with a note if not installed.
+    Tool("wget", "wget", None, crawl=wget_crawl_command, optional=True,
+         crawl_note="wget -r is single-threaded (one connection; C does not apply); it saves "
+                    "every page into a tmpfs dir, removed after the run (--spider would "
+                    "send a HEAD and a GET per page)."),
 ]
 
 
@@ -212,17 +268,22 @@ def curl_parallel_cap():
     return None
 
 
-def tool_command_lines(tools, download=False):
-    """Each tool's command as a shell line with placeholders, for the docs; with download,
-    those of the tools that can run the download workloads."""
-    if download:
+def tool_command_lines(tools, download=False, crawl=False):
+    """Each tool's command as a shell line with placeholders, for the docs; with download
+    (crawl), those of the tools that can run the download (crawl) workloads."""
+    if crawl:
+        ctx = RunContext(None, "seed.txt", None, "OUTDIR", "afetch",
+                         seed_url=site_page_url(0, 0).replace(":0/", ":PORT/"))
+        pick = lambda t: t.crawl
+    elif download:
         ctx = RunContext(None, "urls.txt", "d1.curlrc", "OUTDIR", "afetch", "d1.aria2")
-        tools = [t for t in tools if t.download]
+        pick = lambda t: t.download
     else:
         ctx = RunContext(None, "urls.txt", "urls.curlrc", "OUTDIR", "afetch")
+        pick = lambda t: t.build
     lines = []
-    for tool in tools:
-        argv, stdin_path = (tool.download if download else tool.build)(ctx)
+    for tool in [t for t in tools if pick(t)]:
+        argv, stdin_path = pick(tool)(ctx)
         argv = ["python3" if a == PYTHON else a for a in argv]
         argv = ["bench/peers/aiohttp_fetch.py" if a == AIOHTTP_PEER else a for a in argv]
         line = " ".join(argv) + (" < " + stdin_path if stdin_path else "")
@@ -284,6 +345,8 @@ class NginxServer:
             os.makedirs(os.path.join(self.prefix, sub), exist_ok=True)
         self.conf_path = os.path.join(self.prefix, "nginx.conf")
         self.error_log = os.path.join(self.prefix, "logs", "error.log")
+        self.crawl_log = os.path.join(self.prefix, "logs", "crawl.log")  # see nginx.conf.in
+        self.html_dir = os.path.join(self.prefix, "html")
         for name, size in STATIC_FILES.items():
             with open(os.path.join(self.prefix, "html", "static", name), "wb") as f:
                 f.write(b"a" * size)
@@ -323,6 +386,22 @@ class NginxServer:
             text = response.read().decode()
         # "Active connections: 1 \nserver accepts handled requests\n 5 5 7 \n..."
         return int(text.splitlines()[2].split()[2])
+
+    def crawl_log_size(self):
+        try:
+            return os.path.getsize(self.crawl_log)
+        except OSError:
+            return 0
+
+    def crawl_log_since(self, offset):
+        """The crawl log's lines from byte offset on: (address, method, URI, status) each."""
+        try:
+            with open(self.crawl_log, "rb") as f:
+                f.seek(offset)
+                data = f.read().decode("latin-1")
+        except OSError:
+            return []
+        return [tuple(line.split(" ", 3)) for line in data.splitlines() if line.count(" ") >= 3]
 
     def log_tail(self, lines=20):
         try:
@@ -374,6 +453,67 @@ def write_inputs(workload, port, directory, output_dir=None):
             if output_dir:
                 aria2.write("%s\n  out=f%d\n" % (url, i))
     return urls_file, curl_config, aria2_list
+
+
+# The crawl workload's site: words for the filler text of its pages.
+FILLER_WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+                "incididunt ut labore et dolore magna aliqua enim ad minim veniam quis nostrud "
+                "exercitation ullamco laboris nisi aliquip ex ea commodo consequat").split()
+
+
+def site_page_url(port, i, host="127.0.0.1"):
+    return "http://%s:%d/%s/p%d.html" % (host, port, SITE_DIR, i)
+
+
+def generate_site(html_dir, port, pages):
+    """Writes html_dir/site/p0.html ... p{pages-1}.html, 2-4 KB each. Page i links to pages
+    2i+1 and 2i+2 (a binary tree: every page is reachable from p0, depth floor(log2(pages))),
+    plus 5 pseudo-random pages (cross links and cycles), a #fragment variant of a local link,
+    a mailto: link and two off-site links: http://example.invalid/ (does not resolve) and the
+    same site on 127.0.0.2 (resolves, and nginx serves it: the crawl log shows whether a tool
+    left its host). Local links mix the forms p7.html, ./p7.html, /site/p7.html and
+    http://127.0.0.1:PORT/site/p7.html. Deterministic: page i's choices come from
+    random.Random(i). Returns the total size in bytes."""
+    site = os.path.join(html_dir, SITE_DIR)
+    shutil.rmtree(site, ignore_errors=True)
+    os.makedirs(site)
+    total = 0
+    for i in range(pages):
+        rng = random.Random(i)
+
+        def local(j):
+            form = rng.randrange(4)
+            if form == 0:
+                return "p%d.html" % j
+            if form == 1:
+                return "./p%d.html" % j
+            if form == 2:
+                return "/%s/p%d.html" % (SITE_DIR, j)
+            return site_page_url(port, j)
+
+        children = [j for j in (2 * i + 1, 2 * i + 2) if j < pages]
+        cross = [rng.randrange(pages) for _ in range(5)]
+        links = ['<li><a href="%s">page %d</a></li>' % (local(j), j) for j in children + cross]
+        target = children[0] if children else cross[0]
+        extra = ('<p>See also <a href="%s#section-2">section 2 of page %d</a>, '
+                 '<a href="mailto:webmaster@example.invalid">the webmaster</a>, '
+                 '<a href="http://example.invalid/">another site</a> and '
+                 '<a href="%s">a mirror on another host</a>.</p>' % (
+                     local(target), target, site_page_url(port, 0, host="127.0.0.2")))
+        size = rng.randint(2048, 4096)
+        head = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                '<title>Page %d</title></head>\n<body>\n<h1>Page %d</h1>\n' % (i, i))
+        tail = "<ul>\n%s\n</ul>\n%s\n</body></html>\n" % ("\n".join(links), extra)
+        words, length = [], len(head) + len(tail) + len("<p></p>\n")
+        while length < size:
+            word = rng.choice(FILLER_WORDS)
+            words.append(word)
+            length += len(word) + 1
+        text = head + "<p>" + " ".join(words) + "</p>\n" + tail
+        with open(os.path.join(site, "p%d.html" % i), "w") as f:
+            f.write(text)
+        total += len(text)
+    return total
 
 
 def scratch_dir_for_outputs():
@@ -490,12 +630,17 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
     rss_path = os.path.join(log_dir, "%s.%s.maxrss" % (ctx.workload.name, tool.name))
     measured_argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv
     os.makedirs(ctx.output_dir, exist_ok=True)
+    crawl_log_offset = server.crawl_log_size() if ctx.workload.crawl else None
     try:
         served_before = server.requests_served()
         with open(stdin_path or os.devnull, "rb") as stdin, open(stderr_path, "wb") as stderr:
             wall, exit_code, timed_out, tree_rss = run_measured(
                 measured_argv, stdin, stderr, ctx.output_dir, timeout, tool.multi_process)
         served = server.requests_served() - served_before - 1  # minus the 2nd status request
+        crawl = None
+        if ctx.workload.crawl:
+            crawl = crawl_stats(server.crawl_log_since(crawl_log_offset), ctx.workload.count,
+                                served)
         full_size = None
         if ctx.workload.download:
             outputs, full_size = count_downloads(ctx.output_dir, ctx.workload.body_bytes)
@@ -514,6 +659,8 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
         "output_files": outputs,
         # Download workloads: how many of them are regular files of the body's exact size.
         "output_files_full_size": full_size,
+        # Crawl workloads: what the crawl log says the tool fetched (see crawl_stats).
+        "crawl": crawl,
     }
     record["problem"] = describe_problem(record, stderr_path)
     record["ok"] = record["problem"] is None
@@ -521,6 +668,56 @@ def run_tool_once(tool, ctx, server, timeout, log_dir):
     # bound on its real rate.
     record["rps"] = (ctx.workload.count if record["ok"] else served) / wall
     return record
+
+
+CRAWL_PAGE_RE = re.compile(r"^/%s/p(\d+)\.html$" % SITE_DIR)
+
+
+def crawl_stats(lines, pages, served):
+    """What one crawl run fetched, from nginx's crawl log lines (address, method, URI,
+    status) and its request counter: pages = distinct site pages fetched with GET and a 200
+    on 127.0.0.1; page_requests = all such requests (more than pages: pages fetched twice);
+    robots = requests for /robots.txt; off_host = requests to another address (127.0.0.2:
+    the site's off-site link); other = any other logged request (HEAD, errors, paths that
+    are not pages); unlogged = requests outside /site/ and /robots.txt (nginx counted them
+    but does not log them)."""
+    seen = set()
+    stats = {"pages": 0, "page_requests": 0, "robots": 0, "off_host": 0, "other": 0,
+             "other_examples": []}
+    for addr, method, uri, status in lines:
+        match = CRAWL_PAGE_RE.match(uri)
+        if addr != "127.0.0.1":
+            stats["off_host"] += 1
+        elif uri == "/robots.txt":
+            stats["robots"] += 1
+        elif method == "GET" and status == "200" and match and int(match.group(1)) < pages:
+            stats["page_requests"] += 1
+            seen.add(int(match.group(1)))
+            continue
+        else:
+            stats["other"] += 1
+            if len(stats["other_examples"]) < 5:
+                stats["other_examples"].append(" ".join((addr, method, uri, status)))
+    stats["pages"] = len(seen)
+    stats["unlogged"] = served - len(lines)
+    return stats
+
+
+def describe_crawl_problem(record):
+    """None if the crawl fetched every page of the site exactly once (a robots.txt request
+    is allowed) and nothing else, else the reasons."""
+    c, expected, problems = record["crawl"], record["expected"], []
+    if c["pages"] != expected:
+        problems.append("%d/%d pages fetched" % (c["pages"], expected))
+    if c["page_requests"] > c["pages"]:
+        problems.append("%d pages fetched twice" % (c["page_requests"] - c["pages"]))
+    if c["off_host"]:
+        problems.append("%d requests off the host" % c["off_host"])
+    if c["other"]:
+        problems.append("%d other requests (e.g. %s)" % (c["other"], c["other_examples"][0]))
+    if c["unlogged"]:
+        problems.append("%d requests outside /site/" % c["unlogged"])
+    return "; ".join(problems) or None
 
 
 def read_gnu_time_maxrss(path):
@@ -563,6 +760,8 @@ def describe_problem(record, stderr_path):
         return "timeout"
     if record["exit"] != 0:
         return "exit %d (%s)" % (record["exit"], first_line(stderr_path))
+    if record.get("crawl") is not None:
+        return describe_crawl_problem(record)
     if record["requests_served"] < expected:
         return "only %d/%d requests reached nginx" % (record["requests_served"], expected)
     if record.get("output_files_full_size") is not None:
@@ -639,9 +838,10 @@ def mib(n):
     return "%.1f" % (n / 1048576.0)
 
 
-def format_table(summary, workloads, tools, download_dir_note=None):
+def format_table(summary, workloads, tools, download_dir_note=None, skipped_notes=()):
     """The markdown table, and its notes. With a download workload among the rows, a MiB/s
-    column is added (— for the other workloads)."""
+    column is added (— for the other workloads). skipped_notes: lines about tools that were
+    not run (an optional tool that is not installed)."""
     by_name = {w.name: w for w in workloads}
     with_mib = any(by_name[r["workload"]].download for r in summary)
     mib_head, mib_align = ("MiB/s (median) | ", "--:|") if with_mib else ("", "")
@@ -686,14 +886,25 @@ def format_table(summary, workloads, tools, download_dir_note=None):
             rps, rss, med, low, runs_ok]
         lines.append("| " + " | ".join(cells) + " |")
     shown = {r["tool"] for r in summary}
-    shown_w = {r["tool"] for r in summary if not by_name[r["workload"]].download}
+    shown_w = {r["tool"] for r in summary
+               if not by_name[r["workload"]].download and not by_name[r["workload"]].crawl}
+    shown_c = {r["tool"] for r in summary if by_name[r["workload"]].crawl}
     notes = [""]
     if "xargs-curl" in shown:
         notes.append("† xargs-curl: peak of the summed RSS of xargs and its curl processes, "
                      "sampled every 250 ms. Other tools: the process's own peak RSS.")
     notes += ["- %s: %s" % (name, note) for name, note in tool_notes_for(tools).items()
               if name in shown_w]
+    notes += ["- %s: %s" % (t.name, t.crawl_note) for t in tools
+              if t.crawl_note and t.name in shown_c]
+    notes += ["- " + n for n in skipped_notes]
     for w in workloads:
+        if w.crawl and any(r["workload"] == w.name for r in summary):
+            notes.append("- %s: one seed (page 0), depth %d, robots.txt ignored by every tool; "
+                         "req/s = pages/s. A run counts only if nginx's log shows each of the "
+                         "%s pages fetched exactly once (GET, 200, on 127.0.0.1) and no other "
+                         "request (a robots.txt request would be allowed)." % (
+                             w.name, CRAWL_DEPTH, "{:,}".format(w.count)))
         if w.download and any(r["workload"] == w.name for r in summary):
             notes.append("- %s: every tool saves each body into a fresh empty directory%s; a "
                          "run counts only if it holds exactly %s regular files of %s bytes. "
@@ -757,6 +968,7 @@ def machine_facts(afetch):
         "curl": command_output(["curl", "--version"]),
         "aria2c": command_output(["aria2c", "--version"]),
         "wget2": command_output(["wget2", "--version"]),
+        "wget": command_output(["wget", "--version"]),
         "python": command_output([PYTHON, "--version"]),
         "aiohttp": command_output([PYTHON, "-c", "import aiohttp; print(aiohttp.__version__)"]),
         "afetch": command_output([afetch, "--version"]),
@@ -769,12 +981,18 @@ def write_doc(report, table, command, tools):
     m = report["machine"]
     commands = "\n".join("- %s: `%s`" % (name, line) for name, line in tool_command_lines(tools))
     downloads = [name for name, w in report["workloads"].items() if w.get("static")]
+    crawls = [name for name, w in report["workloads"].items() if w.get("crawl")]
     if downloads:
         commands += ("\n\n%s (bodies saved to OUTDIR; `d1.curlrc` has a `url = \"...\"` and an "
                      "`output = \"OUTDIR/fN\"` line per URL, `d1.aria2` each URL and an indented "
                      "`out=fN` line):\n\n" % ", ".join(downloads))
         commands += "\n".join("- %s: `%s`" % (name, line)
                                for name, line in tool_command_lines(tools, download=True))
+    if crawls:
+        commands += ("\n\n%s (crawl from `seed.txt`, which holds the one seed URL; OUTDIR is "
+                     "a tmpfs scratch dir, removed after each run):\n\n" % ", ".join(crawls))
+        commands += "\n".join("- %s: `%s`" % (name, line)
+                               for name, line in tool_command_lines(tools, crawl=True))
     facts = "\n".join("| %s | %s |" % (k, str(v).replace("|", "\\|")) for k, v in m.items())
     ceiling = report["ceiling_rps"]
     text = """# Benchmarks
@@ -826,7 +1044,7 @@ def parse_args():
     p.add_argument("--runs", type=int, default=int(env("BENCH_RUNS", "3")),
                    help="interleaved rounds (env BENCH_RUNS, default 3)")
     p.add_argument("--workloads", default=env("BENCH_WORKLOADS", "all"),
-                   help="comma list of W1,W2a,W2b,W3,W4,W5,D1, 'all' or 'quick' "
+                   help="comma list of W1,W2a,W2b,W3,W4,W5,D1,C1, 'all' or 'quick' "
                         "(= W1,W2a,W2b,W5)"
                         " (env BENCH_WORKLOADS, default all)")
     p.add_argument("--tools", default=env("BENCH_TOOLS", "all"),
@@ -868,6 +1086,10 @@ def check_prerequisites(afetch, tools, workloads):
             [afetch, "--help"], capture_output=True, text=True).stdout:
         missing.append("%s with -o/--output-dir (needed by %s; rebuild it)" % (
             afetch, ",".join(w.name for w in workloads if w.download)))
+    elif any(w.crawl for w in workloads) and "--crawl" not in subprocess.run(
+            [afetch, "--help"], capture_output=True, text=True).stdout:
+        missing.append("%s with --crawl (needed by %s; rebuild it)" % (
+            afetch, ",".join(w.name for w in workloads if w.crawl)))
     need = {"nginx", "wrk"} | {t.program for t in tools if t.program}
     if any(t.name == "xargs-curl" for t in tools):
         need.add("curl")
@@ -892,16 +1114,35 @@ def log(msg):
 
 
 def run_workload(w, tools, args, server, workdir, records, download_base):
-    if w.download:  # only the tools that can save bodies to files
-        skipped = [t.name for t in tools if not t.download]
-        tools = [t for t in tools if t.download]
-        if skipped:
-            log("== %s: skipping %s (no download mode)" % (w.name, ", ".join(skipped)))
-    log("== %s: writing %s URLs" % (w.describe(), "{:,}".format(w.count)))
-    # Downloads: one fixed path (curl's config and aria2c's list name files in it), created
-    # empty before each run and removed after it.
-    download_dir = os.path.join(download_base, w.name + ".out") if w.download else None
-    urls_file, curl_config, aria2_list = write_inputs(w, server.port, workdir, download_dir)
+    # Only the tools with a mode for this workload: downloads (D1) need tools that save
+    # bodies to files, crawls (C1) tools that crawl.
+    skipped = [t.name for t in tools if not t.builder(w)]
+    tools = [t for t in tools if t.builder(w)]
+    if skipped:
+        log("== %s: skipping %s (no %s mode)" % (
+            w.name, ", ".join(skipped),
+            "crawl" if w.crawl else "download" if w.download else "URL-list"))
+    if not tools:
+        return
+    seed_url = None
+    if w.crawl:
+        started = time.monotonic()
+        size = generate_site(server.html_dir, server.port, w.count)
+        seed_url = w.url(server.port, 0)
+        log("== %s: generated %s pages (%.1f MiB) in %.1f s; seed %s" % (
+            w.describe(), "{:,}".format(w.count), size / MIB, time.monotonic() - started,
+            seed_url))
+        urls_file = os.path.join(workdir, w.name + ".seed.txt")
+        with open(urls_file, "w") as f:
+            f.write(seed_url + "\n")
+        curl_config = aria2_list = download_dir = None
+    else:
+        log("== %s: writing %s URLs" % (w.describe(), "{:,}".format(w.count)))
+        # Downloads: one fixed path (curl's config and aria2c's list name files in it),
+        # created empty before each run and removed after it.
+        download_dir = os.path.join(download_base, w.name + ".out") if w.download else None
+        urls_file, curl_config, aria2_list = write_inputs(w, server.port, workdir,
+                                                          download_dir)
     log_dir = os.path.join(workdir, "logs")
     os.makedirs(log_dir, exist_ok=True)
     for rnd in range(args.runs):
@@ -916,7 +1157,8 @@ def run_workload(w, tools, args, server, workdir, records, download_base):
                 output_dir = download_dir
             else:
                 output_dir = scratch_dir_for_outputs()
-            ctx = RunContext(w, urls_file, curl_config, output_dir, args.afetch, aria2_list)
+            ctx = RunContext(w, urls_file, curl_config, output_dir, args.afetch, aria2_list,
+                             seed_url)
             rec = run_tool_once(tool, ctx, server, args.timeout, log_dir)  # removes output_dir
             rec["round"] = rnd + 1
             records.append(rec)
@@ -924,6 +1166,11 @@ def run_workload(w, tools, args, server, workdir, records, download_base):
             if w.download:
                 extra = "  %6.0f MiB/s" % (rec["rps"] * w.body_bytes / MIB)
                 os.sync()  # write back what is left now, not during the next tool's run
+            if w.crawl:
+                c = rec["crawl"] or {}
+                extra = "  %s pages, %s requests%s" % (
+                    "{:,}".format(c.get("pages", 0)), "{:,}".format(rec["requests_served"]),
+                    " (%d robots.txt)" % c["robots"] if c.get("robots") else "")
             log("  round %d %-10s %8.2f s %10s req/s%s  rss %7s MiB  %s" % (
                 rnd + 1, tool.name, rec["wall_s"], "{:,.0f}".format(rec["rps"]), extra,
                 mib(peak_rss(rec)), rec["problem"] or "ok"))
@@ -960,6 +1207,17 @@ def main():
     if tools[0].name != "afetch":  # the ratios need afetch in every round
         tools.insert(0, TOOLS[0])
     workloads = [w.scaled(args.scale) for w in workloads] if args.scale != 1 else workloads
+    # An optional tool (wget: crawl only) that is not installed is skipped with a note, and
+    # dropped silently when no selected workload would run it.
+    skipped_notes = []
+    for tool in [t for t in tools if t.optional]:
+        if not any(tool.builder(w) for w in workloads):
+            tools.remove(tool)
+        elif not shutil.which(tool.program):
+            tools.remove(tool)
+            skipped_notes.append("%s: not installed (`%s` not found), skipped." % (
+                tool.name, tool.program))
+            log("%s is not installed: skipping it" % tool.name)
     args.afetch = os.path.abspath(args.afetch)
     check_prerequisites(args.afetch, tools, workloads)
     raise_open_file_limit()
@@ -1004,17 +1262,18 @@ def main():
 
     done = [w for w in workloads if any(r["workload"] == w.name for r in records)]
     summary = summarize(records, done, tools)
-    table = format_table(summary, done, tools, download_note)
+    table = format_table(summary, done, tools, download_note, skipped_notes)
     report = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "config": {"runs": args.runs, "workloads": [w.name for w in workloads],
                    "tools": [t.name for t in tools], "timeout_s": args.timeout,
                    "scale": args.scale, "wrk_seconds": args.wrk_seconds,
                    "interrupted": interrupted, "command": command,
+                   "skipped_tools": skipped_notes,
                    "download_dir": download_note},
         "workloads": {w.name: {"count": w.count, "concurrency": w.concurrency,
                                "delay_ms": w.delay_ms, "hosts": w.hosts, "static": w.static,
-                               "body_bytes": w.body_bytes} for w in workloads},
+                               "crawl": w.crawl, "body_bytes": w.body_bytes} for w in workloads},
         "machine": machine,
         "ceiling_rps": ceiling,
         "runs": records,

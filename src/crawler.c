@@ -107,7 +107,10 @@ bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
     if (!crawler_has_budget(crawler))
       break;
     const char *link = page->links.urls[i];
-    if (!frontier_accepts(frontier, page->scope_key, link) || !frontier_mark_seen(frontier, link))
+    /* Most links point at pages seen already: that hash lookup is far cheaper than the scope
+     * check, which parses the URL (C1 benchmark: 90,000 links for 10,000 pages). */
+    if (frontier_seen(frontier, link) || !frontier_accepts(frontier, page->scope_key, link) ||
+        !frontier_mark_seen(frontier, link))
       continue;
     if (!frontier_push(frontier, link, page->depth + 1, page->url, page->scope_key))
       return false;

@@ -30,7 +30,8 @@ struct link_extractor {
   /* The first <base href>, resolved against page_url (free with curl_free()); NULL: none
    * yet, or it did not resolve, and links resolve against page_url. */
   char *base_url;
-  bool base_seen; /* only the first <base href> counts, even one that did not resolve */
+  struct url_base *base; /* base_url, else page_url, parsed once for all links */
+  bool base_seen;        /* only the first <base href> counts, even one that did not resolve */
   bool finished;
   /* The end of the last piece, held back until the next one: see links_bytes_to_hold(). */
   char held[LINKS_HELD_MAX];
@@ -115,10 +116,6 @@ static const char *links_attribute(const xmlChar **attributes, const char *name)
   return NULL;
 }
 
-static const char *links_current_base(const struct link_extractor *extractor) {
-  return extractor->base_url ? extractor->base_url : extractor->page_url;
-}
-
 /* Reports `value` resolved against the current base, unless it names the page itself ("",
  * "#fragment"), is not http(s) or does not parse. */
 static void links_report(struct link_extractor *extractor, const char *value) {
@@ -126,7 +123,8 @@ static void links_report(struct link_extractor *extractor, const char *value) {
   if (!reference)
     return;
   if (reference[0] != '\0' && reference[0] != '#') {
-    char *url = url_normalise(links_current_base(extractor), reference);
+    char *url = extractor->base ? url_base_resolve(extractor->base, reference)
+                                : url_normalise(NULL, reference);
     if (url)
       extractor->on_link(extractor->arg, url);
     curl_free(url);
@@ -143,6 +141,10 @@ static void links_on_base(struct link_extractor *extractor, const xmlChar **attr
   if (reference && reference[0] != '\0')
     extractor->base_url = url_normalise(extractor->page_url, reference);
   free(reference);
+  if (extractor->base_url) {
+    url_base_free(extractor->base);
+    extractor->base = url_base_new(extractor->base_url);
+  }
 }
 
 /* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case. */
@@ -340,6 +342,7 @@ struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on
   if (!extractor)
     return NULL;
   extractor->page_url = page_url ? url_normalise(NULL, page_url) : NULL;
+  extractor->base = extractor->page_url ? url_base_new(extractor->page_url) : NULL;
   extractor->on_link = on_link;
   extractor->arg = arg;
   extractor->parser = links_new_parser(extractor);
@@ -381,6 +384,7 @@ void link_extractor_free(struct link_extractor *extractor) {
     htmlFreeParserCtxt(extractor->parser);
   curl_free(extractor->base_url);
   curl_free(extractor->page_url);
+  url_base_free(extractor->base);
   free(extractor->joined);
   free(extractor);
 }

@@ -29,22 +29,21 @@ bool url_host_key(const char *url, char *key, size_t key_size) {
   return ok;
 }
 
-char *url_normalise(const char *base, const char *url) {
-  CURLU *parsed = curl_url();
-  if (!parsed)
-    return NULL;
+/* The normalised URL of a parsed one: http(s) only, host in lower case, no fragment, no
+ * default port. Takes `parsed` (cleaned up here); NULL when it does not qualify. */
+static char *url_finish_normalising(CURLU *parsed) {
   char *scheme = NULL, *host = NULL, *result = NULL;
-  /* With a base set first, curl_url_set() resolves a relative reference against it
-   * (RFC 3986 section 5), dot segments included. */
-  bool ok = (!base || curl_url_set(parsed, CURLUPART_URL, base, 0) == CURLUE_OK) &&
-            curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+  bool ok = curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
             (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
             curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK;
   if (ok) {
+    bool upper = false;
     for (char *c = host; *c; c++)
-      *c = (char)tolower((unsigned char)*c);
-    ok = curl_url_set(parsed, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+      if (isupper((unsigned char)*c)) {
+        *c = (char)tolower((unsigned char)*c);
+        upper = true;
+      }
+    ok = (!upper || curl_url_set(parsed, CURLUPART_HOST, host, 0) == CURLUE_OK) &&
          curl_url_set(parsed, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
          curl_url_get(parsed, CURLUPART_URL, &result, CURLU_NO_DEFAULT_PORT) == CURLUE_OK;
   }
@@ -52,6 +51,55 @@ char *url_normalise(const char *base, const char *url) {
   curl_free(host);
   curl_url_cleanup(parsed);
   return ok ? result : NULL;
+}
+
+char *url_normalise(const char *base, const char *url) {
+  CURLU *parsed = curl_url();
+  if (!parsed)
+    return NULL;
+  /* With a base set first, curl_url_set() resolves a relative reference against it
+   * (RFC 3986 section 5), dot segments included. */
+  if ((base && curl_url_set(parsed, CURLUPART_URL, base, 0) != CURLUE_OK) ||
+      curl_url_set(parsed, CURLUPART_URL, url, 0) != CURLUE_OK) {
+    curl_url_cleanup(parsed);
+    return NULL;
+  }
+  return url_finish_normalising(parsed);
+}
+
+struct url_base {
+  CURLU *parsed;
+};
+
+struct url_base *url_base_new(const char *base) {
+  struct url_base *result = malloc(sizeof *result);
+  if (!result)
+    return NULL;
+  result->parsed = curl_url();
+  if (!result->parsed || curl_url_set(result->parsed, CURLUPART_URL, base, 0) != CURLUE_OK) {
+    url_base_free(result);
+    return NULL;
+  }
+  return result;
+}
+
+char *url_base_resolve(const struct url_base *base, const char *reference) {
+  /* A copy of the parsed base costs far less than parsing it again for every link. */
+  CURLU *parsed = curl_url_dup(base->parsed);
+  if (!parsed)
+    return NULL;
+  if (curl_url_set(parsed, CURLUPART_URL, reference, 0) != CURLUE_OK) {
+    curl_url_cleanup(parsed);
+    return NULL;
+  }
+  return url_finish_normalising(parsed);
+}
+
+void url_base_free(struct url_base *base) {
+  if (!base)
+    return;
+  curl_url_cleanup(base->parsed);
+  free(base);
 }
 
 char *url_path_and_query(const char *url) {

@@ -16,6 +16,17 @@ bool url_host_key(const char *url, char *key, size_t key_size);
  * the scheme is not http or https (mailto:, javascript:, data: ...). */
 char *url_normalise(const char *base, const char *url);
 
+/* A base URL parsed once, to resolve many references against (a page's links). */
+struct url_base;
+
+/* NULL when curl's URL parser rejects `base` or memory runs out. */
+struct url_base *url_base_new(const char *base);
+
+/* url_normalise(base, reference), without parsing the base again. */
+char *url_base_resolve(const struct url_base *base, const char *reference);
+
+void url_base_free(struct url_base *base);
+
 /* The path and query of a URL ("/a/b?x=1") as written in it, for robots.txt rules. A new
  * string (free()), or NULL when curl's URL parser rejects the URL. */
 char *url_path_and_query(const char *url);
