@@ -45,7 +45,8 @@ INTEGRATION_SRCS := $(wildcard tests/integration/*.c)
 INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
-.PHONY: all test unit-test integration-test demo bench bench-deps install uninstall clean format
+.PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps \
+	install uninstall clean format
 
 all: $(AFETCH_BIN)
 
@@ -75,10 +76,11 @@ $(INTEGRATION_BIN): $(INTEGRATION_SRCS) $(wildcard tests/integration/*.h)
 TEST_ENV = AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) \
 	INTEGRATION_BIN=$(abspath $(INTEGRATION_BIN))
 
-# The integration suite runs twice: as is, and with afetch on worker threads (run-threaded.sh).
+# The integration suite runs twice: as is, and with afetch on worker threads (run-threaded.sh);
+# then every README example runs against the test server, and the bash completion is checked.
 test: $(AFETCH_BIN) $(UNIT_TEST_BINS) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
 	@$(TEST_ENV) tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_BIN) \
-		tests/integration/run-threaded.sh
+		tests/integration/run-threaded.sh tests/readme-examples.sh tests/completion-test.sh
 
 unit-test: $(UNIT_TEST_BINS)
 	@tests/run-tests.sh $(UNIT_TEST_BINS)
@@ -101,13 +103,28 @@ bench-deps:
 	apt-get install -y -q nginx-light libnginx-mod-http-echo wrk curl aria2 wget2 \
 		python3-aiohttp time
 
+# Every ```sh block of README.md run against the local test server (tests/readme-examples.sh).
+readme-test: $(AFETCH_BIN) $(TEST_SERVER_BIN)
+	@$(TEST_ENV) tests/readme-examples.sh
+
+# completions/afetch.bash: syntax, every option of src/cli.c, value completion.
+completion-test:
+	@tests/completion-test.sh
+
+# The binary, the man page and the bash completion (loaded on demand by bash-completion).
+BINDIR         = $(PREFIX)/bin
+MAN1DIR        = $(PREFIX)/share/man/man1
+COMPLETIONSDIR = $(PREFIX)/share/bash-completion/completions
+
 install: $(AFETCH_BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(PREFIX)/bin/afetch
-	install -m 644 docs/afetch.1 $(DESTDIR)$(PREFIX)/share/man/man1/afetch.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPLETIONSDIR)
+	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(BINDIR)/afetch
+	install -m 644 docs/afetch.1 $(DESTDIR)$(MAN1DIR)/afetch.1
+	install -m 644 completions/afetch.bash $(DESTDIR)$(COMPLETIONSDIR)/afetch
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/afetch $(DESTDIR)$(PREFIX)/share/man/man1/afetch.1
+	rm -f $(DESTDIR)$(BINDIR)/afetch $(DESTDIR)$(MAN1DIR)/afetch.1 \
+		$(DESTDIR)$(COMPLETIONSDIR)/afetch
 
 format:
 	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing afetch needs, from Debian's packages (nginx-light: the
-# HTTP/2 test's server). Runs apt-get directly as root, through sudo otherwise. Used by the
-# README's first command and by .ci/run.
+# HTTP/2 test's server; tmux: the progress-line test's terminal; jq: the README examples).
+# Runs apt-get directly as root, through sudo otherwise. Used by the README's first command
+# and by .ci/run.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 as_root=()
@@ -12,4 +13,4 @@ fi
 "${as_root[@]}" apt-get install -y -q --no-install-recommends \
   build-essential pkg-config ca-certificates openssl curl \
   libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev libxml2-dev \
-  libpsl-dev publicsuffix nginx-light
+  libpsl-dev publicsuffix nginx-light tmux jq

@@ -27,66 +27,54 @@
 
 static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
 
+/* One screen: at most 50 lines of at most 80 columns (test_cli checks both, and that every
+ * long option of cli_long_options is named). Related options share a line. */
 static const char cli_help_text[] =
-    "Fetch many URLs concurrently and print one JSON result per URL.\n"
-    "URLs come from FILEs (one per line, '#' comments), or standard input when FILE\n"
-    "is absent or '-'. Input is read as slots free, so endless streams work.\n"
+    "Fetch URLs concurrently; print one JSON result per URL. Input: FILEs or stdin\n"
+    "('-'), one URL or JSON object {\"url\":...} per line, '#' comments; read lazily.\n"
     "\n"
-    "Concurrency and time:\n"
-    "  -c, --concurrency N       at most N requests in flight (default 10)\n"
-    "  -t, --timeout SEC         limit per request, whole transfer (default 30)\n"
-    "      --connect-timeout SEC limit for DNS+TCP+TLS (default 10)\n"
-    "      --threads N           N event loops on N threads, sharing -c (default 1)\n"
-    "\n"
-    "Retries and limits:\n"
-    "  -r, --retries N           retry transient failures N times (default 0)\n"
-    "      --retry-delay SEC     first backoff step; doubles, full jitter (default 1)\n"
-    "      --retry-max-delay SEC longest backoff or Retry-After wait (default 30)\n"
-    "      --per-host N          at most N in flight per host (scheme+host+port)\n"
-    "      --rate N[/s|/m]       start at most N requests per second (or minute)\n"
-    "      --deadline SEC        stop the whole run after SEC; unfinished: deadline\n"
+    "Concurrency, time, retries:\n"
+    "  -c, --concurrency N        at most N requests in flight (default 10)\n"
+    "  -t, --timeout SEC / --connect-timeout SEC  per request / connect (30 / 10)\n"
+    "      --threads N            N event loops on N threads, sharing -c (default 1)\n"
+    "  -r, --retries N            retry transient failures N times (default 0)\n"
+    "      --retry-delay SEC / --retry-max-delay SEC  backoff start / cap (1 / 30)\n"
+    "      --per-host N           at most N in flight per scheme+host+port\n"
+    "      --rate N[/s|/m]        start at most N requests per second (or minute)\n"
+    "      --deadline SEC         stop the whole run after SEC; unfinished: deadline\n"
     "\n"
     "Output:\n"
-    "      --ndjson              JSON lines in completion order (default: one array)\n"
-    "  -q, --quiet               no diagnostics on standard error\n"
+    "      --ndjson               JSON lines in completion order (default: an array)\n"
+    "  -q, --quiet                no diagnostics on standard error\n"
+    "      --progress / --no-progress  progress line on stderr (default: on a tty)\n"
+    "      --stats / --stats-json FILE  summary at the end: stderr table / JSON file\n"
     "\n"
     "Saving bodies:\n"
-    "  -o, --output-dir DIR      save each 2xx body to DIR/host/path, atomically\n"
-    "      --output-template T   file names: {host} {path} {name} {index} {url_hash}\n"
-    "      --fsync               fsync each saved file and its directory (needs -o)\n"
-    "      --if-changed FILE     conditional requests; validators kept in FILE\n"
-    "      --sha256              add the body's SHA-256 to each result\n"
-    "      --max-size BYTES      fail bodies larger than BYTES (suffix k, M or G)\n"
-    "      --body                add the body to each result (1M limit by default)\n"
+    "  -o, --output-dir DIR       save each 2xx body to DIR/host/path, atomically\n"
+    "      --output-template T    names: {host} {path} {name} {index} {url_hash}\n"
+    "      --fsync                fsync saved files and their directory (needs -o)\n"
+    "      --if-changed FILE      conditional requests; validators kept in FILE\n"
+    "      --sha256 / --body      add the body's SHA-256 / the body to each result\n"
+    "      --max-size BYTES       fail larger bodies (k/M/G; --body alone: 1M)\n"
     "\n"
     "Crawling:\n"
-    "      --crawl               input URLs are seeds: fetch the pages they link to\n"
-    "      --depth N             follow links N deep from a seed, 0-1000 (default 1)\n"
-    "      --max-pages N         fetch at most N pages in all\n"
-    "      --scope S             S: host, domain or prefix of the seed (default host)\n"
-    "      --include REGEX       follow only URLs matching REGEX (POSIX extended)\n"
-    "      --exclude REGEX       never follow URLs matching REGEX\n"
-    "      --robots              honour robots.txt (RFC 9309, Crawl-delay)\n"
-    "      --show-skipped        a result for each URL robots.txt blocks\n"
-    "      --links               add each page's links to its result (link_urls)\n"
+    "      --crawl                input URLs are seeds: fetch the pages they link to\n"
+    "      --depth N / --max-pages N  link depth 0-1000 (default 1) / pages at most\n"
+    "      --scope S              S: the seed's host, domain or prefix (default host)\n"
+    "      --include REGEX / --exclude REGEX  follow only / never matching URLs\n"
+    "      --robots / --show-skipped  honour robots.txt / results for blocked URLs\n"
+    "      --links                add each page's links to its result (link_urls)\n"
     "\n"
-    "Requests:\n"
-    "  -L, --location            follow redirects (default)\n"
-    "      --no-location         do not follow redirects\n"
-    "      --max-redirs N        at most N redirects, -1 for no limit (default 10)\n"
-    "  -H, --header 'K: V'       add a request header (repeatable)\n"
-    "  -A, --user-agent S        User-Agent header (default afetch/" AFETCH_VERSION ")\n"
-    "  -X, --request METHOD      request method (HEAD: headers only, like curl -I)\n"
-    "  -d, --data DATA           POST DATA (@FILE reads it; several -d joined by &)\n"
-    "\n"
-    "TLS and protocol:\n"
-    "  -k, --insecure            do not verify the server's certificate\n"
-    "      --cacert FILE         verify against the CA certificates in FILE\n"
-    "      --http1.1             use HTTP/1.1\n"
-    "      --http2               use HTTP/2 (h2c upgrade on http://)\n"
-    "\n"
-    "  -h, --help                this text\n"
-    "  -V, --version             version of afetch and its libraries\n"
+    "Requests and TLS:\n"
+    "  -L, --location / --no-location  follow redirects (default) / do not\n"
+    "      --max-redirs N         at most N redirects, -1 for no limit (default 10)\n"
+    "  -H, --header 'K: V'        add a request header (repeatable)\n"
+    "  -A, --user-agent S         User-Agent header (default afetch/" AFETCH_VERSION ")\n"
+    "  -X, --request METHOD       request method (HEAD: headers only, like curl -I)\n"
+    "  -d, --data DATA            POST DATA (@FILE reads it; several -d joined by &)\n"
+    "  -k, --insecure / --cacert FILE  no certificate check / trust FILE's CAs\n"
+    "      --http1.1 / --http2    HTTP version (default: libcurl's choice)\n"
+    "  -h, --help / -V, --version  this text / versions of afetch and its libraries\n"
     "\n"
     "Exit status: 0 all ok, 1 some results not ok, 2 usage error, 3 internal or\n"
     "output error, 130/143 interrupted by SIGINT/SIGTERM. See afetch(1).\n";
@@ -120,6 +108,10 @@ enum cli_long_only {
   CLI_OPT_ROBOTS,
   CLI_OPT_SHOW_SKIPPED,
   CLI_OPT_LINKS,
+  CLI_OPT_PROGRESS,
+  CLI_OPT_NO_PROGRESS,
+  CLI_OPT_STATS,
+  CLI_OPT_STATS_JSON,
 };
 
 static const struct option cli_long_options[] = {
@@ -135,6 +127,10 @@ static const struct option cli_long_options[] = {
     {"deadline", required_argument, NULL, CLI_OPT_DEADLINE},
     {"ndjson", no_argument, NULL, CLI_OPT_NDJSON},
     {"quiet", no_argument, NULL, 'q'},
+    {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS},
+    {"stats", no_argument, NULL, CLI_OPT_STATS},
+    {"stats-json", required_argument, NULL, CLI_OPT_STATS_JSON},
     {"output-dir", required_argument, NULL, 'o'},
     {"output-template", required_argument, NULL, CLI_OPT_OUTPUT_TEMPLATE},
     {"fsync", no_argument, NULL, CLI_OPT_FSYNC},
@@ -184,6 +180,7 @@ static void cli_defaults(struct afetch_options *options) {
       .retry_max_delay_ms = 30000,
       .depth = 1,
       .scope = CRAWL_SCOPE_HOST,
+      .progress = AFETCH_PROGRESS_AUTO,
   };
 }
 
@@ -453,6 +450,22 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     return true;
   case 'q':
     options->quiet = true;
+    return true;
+  case CLI_OPT_PROGRESS: /* --progress and --no-progress: the last one wins */
+    options->progress = AFETCH_PROGRESS_ON;
+    return true;
+  case CLI_OPT_NO_PROGRESS:
+    options->progress = AFETCH_PROGRESS_OFF;
+    return true;
+  case CLI_OPT_STATS:
+    options->stats = true;
+    return true;
+  case CLI_OPT_STATS_JSON:
+    if (value[0] == '\0') {
+      fprintf(err, "afetch: %s wants a file name, not '%s'\n", name, value);
+      return false;
+    }
+    options->stats_json_path = value;
     return true;
   case 'o':
     if (value[0] == '\0') {

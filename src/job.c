@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "afetch/source.h"
 
 /* True when text starts with "scheme://" (RFC 3986 scheme characters), so that a "://" later
@@ -119,6 +121,12 @@ void job_free(struct job *job) {
     free(job->links.urls[i]);
   free(job->links.urls);
   free(job->links.hashes);
+  free(job->id_json);
+  free(job->method);
+  curl_slist_free_all(job->headers);
+  free(job->body);
+  free(job->output_name);
+  free(job->input_error);
   free(job->parent);
   free(job->scope_key);
   free(job->final_url);
@@ -143,6 +151,7 @@ void job_stopped_result(const struct job *job, enum result_error why,
                                    .has_retry_after = job->has_retry_after,
                                    .retry_after_s = job->retry_after_s,
                                    .depth = job->depth,
+                                   .id_json = job->id_json,
                                    .parent = job->parent};
   if (why == RESULT_CANCELLED)
     result->error_message = "cancelled: afetch was interrupted";

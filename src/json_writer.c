@@ -67,6 +67,12 @@ void json_writer_object_end(struct json_writer *writer) {
   writer->need_comma = true;
 }
 
+void json_writer_raw(struct json_writer *writer, const char *json) {
+  json_writer_separate(writer);
+  json_writer_append(writer, json, strlen(json));
+  writer->need_comma = true;
+}
+
 void json_writer_array_begin(struct json_writer *writer) {
   json_writer_separate(writer);
   json_writer_append(writer, "[", 1);

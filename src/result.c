@@ -17,6 +17,7 @@ static const struct {
 } result_errors[] = {
     [RESULT_OK] = {NULL, NULL},
     [RESULT_INVALID_URL] = {"invalid_url", "invalid URL"},
+    [RESULT_INVALID_INPUT] = {"invalid_input", "not a usable JSON request line"},
     [RESULT_DNS] = {"dns", "could not resolve host"},
     [RESULT_CONNECT] = {"connect", "could not connect"},
     [RESULT_TLS] = {"tls", "TLS handshake or certificate verification failed"},
@@ -128,6 +129,10 @@ static void result_write_body(const struct afetch_result *result, struct json_wr
 }
 
 static void result_write_optional(const struct afetch_result *result, struct json_writer *writer) {
+  if (result->id_json) {
+    json_writer_key(writer, "id");
+    json_writer_raw(writer, result->id_json);
+  }
   if (result->has_file) {
     json_writer_key(writer, "file");
     json_writer_string(writer, result->file);

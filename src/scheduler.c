@@ -23,16 +23,19 @@
 #include "afetch/crawler.h"
 #include "afetch/hosts.h"
 #include "afetch/job.h"
+#include "afetch/json_line.h"
 #include "afetch/json_writer.h"
 #include "afetch/limiter.h"
 #include "afetch/options.h"
 #include "afetch/output_name.h"
+#include "afetch/progress.h"
 #include "afetch/rate.h"
 #include "afetch/retry.h"
 #include "afetch/robots.h"
 #include "afetch/sink.h"
 #include "afetch/source.h"
 #include "afetch/state.h"
+#include "afetch/stats.h"
 #include "afetch/url.h"
 #include "afetch/worker.h"
 
@@ -72,6 +75,10 @@ struct scheduler {
   struct state *state;               /* --if-changed, borrowed */
   struct event *state_timer;         /* saves a changed state now and then */
   struct crawler *crawler;           /* --crawl */
+  struct stats *stats;               /* --stats, --stats-json, the progress line */
+  struct progress *progress;         /* the progress line, while it is drawn */
+  uint64_t input_total;              /* URL lines in the inputs, 0: unknown */
+  int64_t started_us;
   struct event *sigint_event;
   struct event *sigterm_event;
   struct json_writer json; /* results the scheduler writes itself (stopped jobs) */
@@ -93,6 +100,8 @@ static void scheduler_pump(struct scheduler *scheduler);
 static void scheduler_warn(const struct scheduler *scheduler, const char *format, ...) {
   if (scheduler->options->quiet)
     return;
+  if (scheduler->progress)
+    progress_clear(scheduler->progress);
   va_list args;
   va_start(args, format);
   fputs("afetch: ", stderr);
@@ -138,9 +147,11 @@ static void scheduler_finish_if_done(struct scheduler *scheduler) {
 
 /* Writes a job's result and lets the job go. `json` NULL means it could not be made. */
 static void scheduler_emit(struct scheduler *scheduler, struct job *job, bool ok, const char *json,
-                           size_t length) {
+                           size_t length, const struct stats_sample *sample) {
   if (!ok)
     scheduler->any_not_ok = true;
+  if (scheduler->stats && sample)
+    stats_record(scheduler->stats, sample);
   bool written =
       json && length > 0 && sink_emit_json(scheduler->sink, job->index, json, length) == 0;
   if (scheduler->crawler)
@@ -165,15 +176,30 @@ static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
   job_stopped_result(job, why, &result);
   if (message)
     result.error_message = message;
+  struct stats_sample sample = stats_sample_of(&result);
   result_enable_optional_keys(&result, scheduler->options);
   json_writer_reset(&scheduler->json);
   result_write_json(&result, &scheduler->json);
-  scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length);
+  scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length,
+                 why == RESULT_ROBOTS ? NULL : &sample);
 }
 
 static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
                                    enum result_error why) {
   scheduler_emit_not_run(scheduler, job, why, NULL);
+}
+
+/* A JSON line that is no usable request: its result, with its "url" if it gave one. */
+static void scheduler_emit_invalid_input(struct scheduler *scheduler, struct job *job) {
+  struct afetch_result result;
+  job_stopped_result(job, RESULT_INVALID_INPUT, &result);
+  result_enable_optional_keys(&result, scheduler->options);
+  result.error_message = job->input_error;
+  result.url = *job_given_url(job) ? job->url : NULL;
+  json_writer_reset(&scheduler->json);
+  result_write_json(&result, &scheduler->json);
+  struct stats_sample sample = stats_sample_of(&result);
+  scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length, &sample);
 }
 
 /* Every job that is not in a worker (ready, waiting for its host, waiting for a retry) is
@@ -251,7 +277,9 @@ static char *scheduler_header_line(const char *name, const char *value) {
 static bool scheduler_choose_output_path(struct scheduler *scheduler, struct job *job) {
   const struct afetch_options *options = scheduler->options;
   char name[OUTPUT_NAME_MAX + 32];
-  if (!output_name_for_url(job->url, options->output_template, job->index, name, sizeof name))
+  /* A JSON line's "output" names its file like a template (and is sanitised as one). */
+  const char *template = job->output_name ? job->output_name : options->output_template;
+  if (!output_name_for_url(job->url, template, job->index, name, sizeof name))
     return true;
   if (!output_names_claim(scheduler->output_names, job->url, name, sizeof name))
     return false;
@@ -307,7 +335,8 @@ static struct job *scheduler_read_job(struct scheduler *scheduler) {
       scheduler->input_done = true;
       return NULL;
     }
-    struct job *job = job_new(&line);
+    struct job *job =
+        json_line_is_object(&line) ? json_line_job(&line, scheduler->options) : job_new(&line);
     if (!job) {
       scheduler_warn(scheduler, "out of memory");
       scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
@@ -454,6 +483,10 @@ static bool scheduler_robots_allow(const struct host *host, const struct job *jo
 /* What a job that wants to start needs first. Returns the job to start now (it, or its
  * host's robots.txt); NULL when it was parked until its host can take it, or skipped. */
 static struct job *scheduler_route(struct scheduler *scheduler, struct job *job) {
+  if (job->input_error) {
+    scheduler_emit_invalid_input(scheduler, job);
+    return NULL;
+  }
   struct host *host = job->host;
   if (!host || job->is_robots)
     return job;
@@ -697,7 +730,7 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
     scheduler_warn(scheduler, "out of memory");
     scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
   }
-  scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->length);
+  scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->length, &outcome->sample);
 }
 
 static void scheduler_on_result(void *arg, const struct worker_outcome *outcome) {
@@ -842,8 +875,76 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   return scheduler;
 }
 
+/* ---- progress and statistics -------------------------------------------------------- */
+
+static void scheduler_count_progress(void *arg, struct progress_counts *counts) {
+  struct scheduler *scheduler = arg;
+  uint64_t in_flight = 0;
+  for (unsigned i = 0; i < scheduler->worker_count; i++)
+    in_flight += limiter_in_use(&scheduler->workers[i].slots);
+  uint64_t done = stats_results(scheduler->stats), ok = stats_ok(scheduler->stats);
+  *counts = (struct progress_counts){.done = done,
+                                     .total = scheduler->input_total,
+                                     .in_flight = in_flight,
+                                     .ok = ok,
+                                     .failed = done - ok,
+                                     .bytes = stats_bytes(scheduler->stats)};
+}
+
+/* True when the progress line is wanted: a terminal on stderr (and no -q), or --progress. */
+static bool scheduler_wants_progress(const struct afetch_options *options) {
+  if (options->progress == AFETCH_PROGRESS_AUTO)
+    return !options->quiet && isatty(STDERR_FILENO);
+  return options->progress == AFETCH_PROGRESS_ON;
+}
+
+/* Starts what --stats, --stats-json and the progress line need. False when out of memory. */
+static bool scheduler_start_reporting(struct scheduler *scheduler) {
+  const struct afetch_options *options = scheduler->options;
+  bool progress = scheduler_wants_progress(options);
+  if (!progress && !options->stats && !options->stats_json_path)
+    return true;
+  if (!(scheduler->stats = stats_new()))
+    return false;
+  if (progress) {
+    /* A regular file's lines can be counted up front; a pipe's or a crawl's cannot. */
+    if (!options->crawl)
+      scheduler->input_total = progress_count_lines(options->inputs, options->input_count);
+    scheduler->progress =
+        progress_new(scheduler->base, stderr, scheduler_count_progress, scheduler);
+    if (!scheduler->progress)
+      return false;
+  }
+  return true;
+}
+
+/* The line goes; the summary comes (--stats on stderr, --stats-json to its file). False
+ * when the file cannot be written. */
+static bool scheduler_finish_reporting(struct scheduler *scheduler) {
+  progress_free(scheduler->progress);
+  scheduler->progress = NULL;
+  if (!scheduler->stats)
+    return true;
+  const struct afetch_options *options = scheduler->options;
+  double wall = (double)(rate_now_us() - scheduler->started_us) / 1e6;
+  if (options->stats)
+    stats_print_table(scheduler->stats, wall, stderr);
+  if (options->stats_json_path &&
+      stats_write_json(scheduler->stats, wall, options->stats_json_path) != 0) {
+    fprintf(stderr, "afetch: cannot write the statistics to '%s': %s\n", options->stats_json_path,
+            strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *source) {
   scheduler->source = source;
+  scheduler->started_us = rate_now_us();
+  if (!scheduler_start_reporting(scheduler)) {
+    scheduler_warn(scheduler, "out of memory");
+    return AFETCH_EXIT_INTERNAL;
+  }
   if (scheduler->deadline_timer) {
     long ms = scheduler->options->deadline_ms;
     struct timeval deadline = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
@@ -854,6 +955,8 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *sourc
     event_base_dispatch(scheduler->base);
   /* What finished is recorded, also after a signal. */
   if (!scheduler_save_state(scheduler) && !scheduler->stop_reason)
+    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+  if (!scheduler_finish_reporting(scheduler) && !scheduler->stop_reason)
     scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
   if (scheduler->stop_reason)
     return scheduler->stop_reason;
@@ -889,6 +992,8 @@ void scheduler_free(struct scheduler *scheduler) {
     event_free(scheduler->state_timer);
   output_names_free(scheduler->output_names);
   crawler_free(scheduler->crawler);
+  progress_free(scheduler->progress);
+  stats_free(scheduler->stats);
   if (scheduler->sigint_event)
     event_free(scheduler->sigint_event);
   if (scheduler->sigterm_event)

@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "afetch/replace_file.h"
+
 #define STATE_VERSION 1
 #define STATE_INITIAL_BUCKETS 64
 
@@ -400,100 +402,11 @@ static bool state_write(const struct state *state, FILE *file) {
   return ok;
 }
 
-/* The mode for the new file: the old file's, or 0666 less the umask (mkstemp makes 0600).
- * The umask is read from /proc, as umask() would change it for every thread; without /proc
- * the file stays 0600. */
-static bool state_file_mode(const char *path, mode_t *mode) {
-  struct stat info;
-  if (stat(path, &info) == 0) {
-    *mode = info.st_mode & 07777;
-    return true;
-  }
-  FILE *status = fopen("/proc/self/status", "r");
-  if (!status)
-    return false;
-  char line[256];
-  bool found = false;
-  while (!found && fgets(line, sizeof line, status)) {
-    unsigned mask;
-    if (sscanf(line, "Umask: %o", &mask) == 1) {
-      *mode = 0666 & ~(mode_t)mask;
-      found = true;
-    }
-  }
-  fclose(status);
-  return found;
-}
-
-/* fsync of the directory holding the renamed file. Filesystems that cannot sync a directory
- * (EINVAL) count as done. */
-static int state_sync_directory(const char *directory) {
-  int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  int error = errno;
-  close(fd);
-  if (rc != 0 && error == EINVAL)
-    rc = 0;
-  errno = error;
-  return rc;
-}
-
-/* Writes the state to `temp` (a mkstemp() template), then renames it over the state's path
- * and syncs `directory`. 0, or the errno of the failure (the temp file removed). */
-static int state_save_via(const struct state *state, char *temp, const char *directory) {
-  int fd = mkstemp(temp);
-  if (fd < 0)
-    return errno;
-  FILE *file = fdopen(fd, "w");
-  if (!file) {
-    int error = errno;
-    close(fd);
-    unlink(temp);
-    return error;
-  }
-  int error = 0;
-  mode_t mode;
-  errno = 0;
-  if (!state_write(state, file) || fflush(file) != 0 ||
-      (state_file_mode(state->path, &mode) && fchmod(fd, mode) != 0) || fsync(fd) != 0)
-    error = errno ? errno : EIO;
-  if (fclose(file) != 0 && !error)
-    error = errno ? errno : EIO;
-  if (!error && rename(temp, state->path) != 0)
-    error = errno;
-  if (error) {
-    unlink(temp);
-    return error;
-  }
-  /* Renamed: the new file is in place; only its durability is left to ensure. */
-  if (state_sync_directory(directory) != 0)
-    return errno;
-  return 0;
-}
+static bool state_write_file(FILE *file, void *arg) { return state_write(arg, file); }
 
 int state_save(struct state *state) {
-  /* "<dir>/.<base>.tmp-XXXXXX" beside the state file, so rename() stays in one filesystem. */
-  const char *slash = strrchr(state->path, '/');
-  size_t directory_length = slash ? (size_t)(slash - state->path) : 0;
-  const char *base = slash ? slash + 1 : state->path;
-  char *directory =
-      slash ? strndup(state->path, directory_length ? directory_length : 1) : strdup(".");
-  size_t temp_size = directory_length + strlen(base) + 16;
-  char *temp = malloc(temp_size);
-  int error = ENOMEM;
-  if (directory && temp) {
-    snprintf(temp, temp_size, "%.*s%s.%s.tmp-XXXXXX", (int)directory_length, state->path,
-             slash ? "/" : "", base);
-    error = state_save_via(state, temp, directory);
-  }
-  free(directory);
-  free(temp);
-  if (error) {
-    errno = error;
+  if (replace_file(state->path, state_write_file, state) != 0)
     return -1;
-  }
   state->dirty = false;
   return 0;
 }

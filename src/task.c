@@ -25,7 +25,8 @@ struct task {
   bool pipewait; /* CURLOPT_PIPEWAIT is on */
   /* --if-changed: If-None-Match / If-Modified-Since put in front of the -H headers. */
   struct curl_slist conditional[2];
-  bool conditional_on;
+  bool conditional_on; /* the handle has a header list other than the run's -H list */
+  bool customized;     /* the handle has a JSON line's method, body or timeout */
   uint64_t index;
   struct body body;
   bool response_started; /* a header arrived: curl's info describes this transfer */
@@ -145,7 +146,7 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
 /* --if-changed: the job's If-None-Match / If-Modified-Since lines go in front of the run's
  * own header list (shared, never copied: these two nodes live in the task). */
 static void task_set_conditional_headers(struct task *task, struct job *job) {
-  struct curl_slist *list = task->options->headers;
+  struct curl_slist *list = job->headers ? job->headers : task->options->headers;
   char *lines[] = {job->if_modified_since, job->if_none_match};
   for (size_t i = 0; i < 2; i++)
     if (lines[i]) {
@@ -156,6 +157,34 @@ static void task_set_conditional_headers(struct task *task, struct job *job) {
   if (conditional || task->conditional_on)
     curl_easy_setopt(task->easy, CURLOPT_HTTPHEADER, list);
   task->conditional_on = conditional;
+}
+
+/* A JSON line's method, body and timeout, or the run's again after such a line. */
+static void task_apply_request_settings(struct task *task, const struct job *job) {
+  bool custom = job->method || job->body || job->timeout_ms;
+  if (!custom && !task->customized)
+    return;
+  const struct afetch_options *options = task->options;
+  CURL *easy = task->easy;
+  if (job->body) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->body_length);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job->body);
+  } else if (options->data) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)options->data_length);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, options->data);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L); /* also undoes NOBODY */
+  }
+  const char *method = job->method ? job->method : options->method;
+  curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  if (method && strcasecmp(method, "HEAD") == 0)
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  else if (method)
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                   job->timeout_ms ? job->timeout_ms : options->timeout_ms);
+  task->customized = custom;
 }
 
 static bool task_reject(struct task *task, const char *reason) {
@@ -199,6 +228,7 @@ bool task_prepare(struct task *task, struct job *job) {
     task->pipewait = may_multiplex;
   }
   task_set_conditional_headers(task, job);
+  task_apply_request_settings(task, job);
   return true;
 }
 

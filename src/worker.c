@@ -22,6 +22,7 @@
 /* A result on its way out of a threaded worker. */
 struct worker_done {
   struct job *job;
+  struct stats_sample sample;
   char *json; /* owned copy */
   size_t length;
   bool ok;
@@ -117,6 +118,7 @@ static void worker_deliver(struct worker *worker, struct job *job, struct afetch
     result->retry_after_s = job->retry_after_s;
   }
   result_enable_optional_keys(result, worker->options);
+  result->id_json = job->id_json;
   job->status = result->status;
   if (worker->options->crawl)
     worker_describe_crawl(job, result);
@@ -124,17 +126,22 @@ static void worker_deliver(struct worker *worker, struct job *job, struct afetch
   result_write_json(result, &worker->json);
   bool ok = result_is_ok(result);
   bool transient = !ok && retry_is_transient(result);
+  struct stats_sample sample = stats_sample_of(result);
   if (!worker->threaded) {
     struct worker_outcome outcome = {.job = job,
                                      .ok = ok,
                                      .transient = transient,
                                      .json = worker->json.data,
-                                     .length = worker->json.length};
+                                     .length = worker->json.length,
+                                     .sample = sample};
     worker->on_result(worker->on_result_arg, &outcome);
     return;
   }
-  struct worker_done done = {
-      .job = job, .length = worker->json.length, .ok = ok, .transient = transient};
+  struct worker_done done = {.job = job,
+                             .sample = sample,
+                             .length = worker->json.length,
+                             .ok = ok,
+                             .transient = transient};
   done.json = malloc(worker->json.length + 1);
   if (done.json)
     memcpy(done.json, worker->json.data, worker->json.length + 1);
@@ -271,7 +278,8 @@ static void worker_on_outbox(evutil_socket_t fd, short what, void *arg) {
                                      .ok = done->ok,
                                      .transient = done->transient,
                                      .json = done->json,
-                                     .length = done->length};
+                                     .length = done->length,
+                                     .sample = done->sample};
     worker->on_result(worker->on_result_arg, &outcome);
     free(done->json);
   }

@@ -10,6 +10,7 @@
 
 #include "afetch/result.h"
 
+struct curl_slist;
 struct event;
 struct host;
 struct scheduler;
@@ -55,7 +56,16 @@ struct job {
   long status;            /* the final HTTP status, 0 without a response */
   char *captured;         /* is_robots: the body (at most ROBOTS_MAX_BYTES) */
   size_t captured_length;
-  char url[]; /* the URL as fetched: the line, "http://" added without scheme */
+  /* JSON-lines input (owned; NULL/0 for a plain URL line). */
+  char *id_json;              /* "id" as JSON text, echoed into the result */
+  char *method;               /* "method" */
+  struct curl_slist *headers; /* -H headers with "headers" merged in (replacing same names) */
+  char *body;                 /* "body" */
+  size_t body_length;
+  long timeout_ms;   /* "timeout"; 0: -t */
+  char *output_name; /* "output": the name under -o, sanitised like a template */
+  char *input_error; /* why the line is no usable request: an invalid_input result */
+  char url[];        /* the URL as fetched: the line, "http://" added without scheme */
 };
 
 /* A doubly linked FIFO of jobs: O(1) push, pop and removal from the middle. */

@@ -29,6 +29,8 @@ void json_writer_object_begin(struct json_writer *writer);
 void json_writer_object_end(struct json_writer *writer);
 void json_writer_array_begin(struct json_writer *writer);
 void json_writer_array_end(struct json_writer *writer);
+/* A value that is already JSON text (cJSON's output), copied as is. */
+void json_writer_raw(struct json_writer *writer, const char *json);
 /* A member name (a plain ASCII literal: it is not escaped). */
 void json_writer_key(struct json_writer *writer, const char *key);
 

@@ -23,6 +23,12 @@ enum afetch_http_version {
   AFETCH_HTTP_2,
 };
 
+enum afetch_progress {
+  AFETCH_PROGRESS_AUTO, /* when stderr is a terminal and not -q */
+  AFETCH_PROGRESS_ON,   /* --progress */
+  AFETCH_PROGRESS_OFF,  /* --no-progress */
+};
+
 struct afetch_options {
   unsigned concurrency;    /* -c: transfers in flight at most */
   unsigned threads;        /* --threads: event loops (1 = everything on the main thread) */
@@ -65,6 +71,10 @@ struct afetch_options {
   bool robots;               /* --robots: honour robots.txt */
   bool show_skipped;         /* --show-skipped: robots-blocked URLs get results */
   bool links;                /* --links: the list of links in each page's result */
+  /* Operator output on stderr. */
+  enum afetch_progress progress; /* --progress / --no-progress */
+  bool stats;                    /* --stats: a summary table at the end */
+  const char *stats_json_path;   /* --stats-json FILE, borrowed */
   /* FILE operands, borrowed from argv; none means standard input. */
   char **inputs;
   size_t input_count;

@@ -12,6 +12,7 @@ struct json_writer;
 enum result_error {
   RESULT_OK = 0,
   RESULT_INVALID_URL,
+  RESULT_INVALID_INPUT, /* a JSON line that is not a usable request */
   RESULT_DNS,
   RESULT_CONNECT,
   RESULT_TLS,
@@ -51,7 +52,8 @@ struct afetch_result {
   const char *sha256;
   bool has_not_modified; /* --if-changed */
   bool not_modified;
-  bool has_crawl; /* --crawl: "depth", "parent", "links" */
+  const char *id_json; /* JSON-lines "id", as JSON text: the key "id" when not NULL */
+  bool has_crawl;      /* --crawl: "depth", "parent", "links" */
   unsigned depth;
   const char *parent;
   size_t links;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "afetch/result.h"
+#include "afetch/stats.h"
 
 struct afetch_options;
 struct event_base;
@@ -28,6 +29,7 @@ struct worker_outcome {
   bool transient;   /* a failure another try may cure (retry_is_transient) */
   const char *json; /* the result object, borrowed for the call; NULL when out of memory */
   size_t length;
+  struct stats_sample sample; /* the figures --stats and the progress line count */
 };
 
 typedef void (*worker_result_fn)(void *arg, const struct worker_outcome *outcome);

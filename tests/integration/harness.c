@@ -21,7 +21,18 @@
 
 /* ---- tracked resources ---- */
 
-enum tracked_kind { T_MEM, T_JSON, T_PROC, T_TEXT, T_PATH, T_DIR, T_MOUNT, T_SERVER, T_NGINX };
+enum tracked_kind {
+  T_MEM,
+  T_JSON,
+  T_PROC,
+  T_TEXT,
+  T_PATH,
+  T_DIR,
+  T_MOUNT,
+  T_SERVER,
+  T_NGINX,
+  T_TMUX,
+};
 
 struct tracked {
   enum tracked_kind kind;
@@ -56,6 +67,7 @@ static void *track(enum tracked_kind kind, void *ptr) {
 
 static void proc_free(struct h_proc *proc);
 static void nginx_stop(struct h_nginx *nginx);
+static void tmux_stop(struct h_tmux *tmux);
 static void remove_dir(const char *dir);
 
 int h_teardown(void **state) {
@@ -96,6 +108,10 @@ int h_teardown(void **state) {
       break;
     case T_NGINX:
       nginx_stop(t.ptr);
+      free(t.ptr);
+      break;
+    case T_TMUX:
+      tmux_stop(t.ptr);
       free(t.ptr);
       break;
     }
@@ -569,7 +585,7 @@ static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr
     dup2(out[1], STDOUT_FILENO);
     if (!inherit_stderr)
       dup2(err[1], STDERR_FILENO);
-    execv(argv[0], (char *const *)argv);
+    execvp(argv[0], (char *const *)argv); /* a bare name (tmux) is looked up in PATH */
     dprintf(STDERR_FILENO, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
   }
@@ -887,16 +903,27 @@ void h_expect_exit(const struct h_proc *proc, int code) {
 
 /* ---- the test server ---- */
 
-static int run_quietly(const char *const *argv, int timeout_ms) {
+/* Runs argv to completion with empty stdin, capturing its output; past timeout_ms it is killed
+ * (overran set). NULL when it cannot be started. Not tracked. */
+static struct h_proc *run_program(const char *const *argv, int timeout_ms) {
   struct h_proc *proc = spawn(argv, false);
   if (proc == NULL)
-    return -1;
+    return NULL;
   double deadline = h_now() + timeout_ms / 1000.0;
   proc->close_in_when_drained = true;
   while (h_now() < deadline && pump(proc, ms_left(deadline)))
     ;
-  if (!reap(proc, ms_left(deadline)))
+  if (!reap(proc, ms_left(deadline))) {
+    proc->overran = true;
     kill_and_reap(proc);
+  }
+  return proc;
+}
+
+static int run_quietly(const char *const *argv, int timeout_ms) {
+  struct h_proc *proc = run_program(argv, timeout_ms);
+  if (proc == NULL)
+    return -1;
   int ok = proc->exited && proc->exit_code == 0 ? 0 : -1;
   if (ok != 0)
     fprintf(stderr, "harness: %s: %s\n%s%s", proc->cmdline, describe_end(proc), proc->out.data,
@@ -1266,6 +1293,143 @@ int h_unused_port(void) {
   return ntohs(addr.sin_port);
 }
 
+/* ---- a terminal: tmux ---- */
+
+struct h_tmux {
+  char socket[192]; /* tmux -S SOCKET: a server of the test's own, in its temp dir */
+  bool started;     /* new-session ran: kill-server in tmux_stop() */
+};
+
+/* Runs `tmux -S SOCKET` with the arguments after it (NULL-terminated); not tracked. */
+static struct h_proc *tmux_run(const struct h_tmux *tmux, const char *const *args) {
+  const char *argv[24] = {env_or("TMUX_BIN", "tmux"), "-S", tmux->socket};
+  size_t n = 3;
+  for (size_t i = 0; args[i] != NULL; i++) {
+    if (n + 1 >= sizeof argv / sizeof argv[0])
+      fail_msg("harness: too many tmux arguments");
+    argv[n++] = args[i];
+  }
+  argv[n] = NULL;
+  return run_program(argv, 10000);
+}
+
+static void tmux_stop(struct h_tmux *tmux) {
+  if (!tmux->started)
+    return;
+  /* Ends the server and every process in its panes (SIGHUP). */
+  const char *args[] = {"kill-server", NULL};
+  proc_free(tmux_run(tmux, args));
+  tmux->started = false;
+}
+
+char *h_shell_quote(const char *text) {
+  struct h_buf *quoted = h_text();
+  buf_add(quoted, "'", 1);
+  for (const char *p = text; *p != '\0'; p++) {
+    if (*p == '\'')
+      buf_add(quoted, "'\\''", 4);
+    else
+      buf_add(quoted, p, 1);
+  }
+  buf_add(quoted, "'", 1);
+  return quoted->data;
+}
+
+const char *h_afetch_shell_command(const char *const *args) {
+  struct h_buf *command = h_text();
+  h_text_add(command, "%s", h_shell_quote(env_or("AFETCH_BIN", "./afetch")));
+  const char *mode = getenv("AFETCH_TEST_ARGS");
+  if (mode != NULL && *mode != '\0')
+    h_text_add(command, " %s", h_shell_quote(mode));
+  for (size_t i = 0; args[i] != NULL; i++)
+    h_text_add(command, " %s", h_shell_quote(args[i]));
+  return command->data;
+}
+
+struct h_tmux *h_tmux_start(const char *command, int columns, int rows) {
+  const char *dir = h_temp_dir();
+  struct h_tmux *tmux = track(T_TMUX, xrealloc(NULL, sizeof *tmux));
+  *tmux = (struct h_tmux){0};
+  if ((size_t)snprintf(tmux->socket, sizeof tmux->socket, "%s/tmux.sock", dir) >=
+      sizeof tmux->socket)
+    fail_msg("harness: the temp dir %s is too long for a tmux socket path", dir);
+  /* No user configuration; sh runs the command; no status line (the pane is the window).
+   * remain-on-exit stays off: tmux 3.3 scrolls a dead pane's text to show "Pane is dead". */
+  const char *config = "set -g default-shell /bin/sh\nset -g status off\n";
+  const char *config_path = h_fmt("%s/tmux.conf", dir);
+  FILE *file = fopen(config_path, "w");
+  if (file == NULL || fputs(config, file) == EOF || fclose(file) != 0)
+    fail_msg("harness: cannot write %s: %s", config_path, strerror(errno));
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == NULL)
+    fail_msg("harness: getcwd: %s", strerror(errno));
+  /* A tmux inside tmux would otherwise talk to the outer one's server about nesting. */
+  unsetenv("TMUX");
+  const char *columns_text = h_fmt("%d", columns), *rows_text = h_fmt("%d", rows);
+  const char *args[] = {"-f",         config_path, "new-session", "-d", "-s", "afetch", "-x",
+                        columns_text, "-y",        rows_text,     "-c", cwd,  command,  NULL};
+  tmux->started = true; /* from here on a server may exist: teardown kills it */
+  struct h_proc *proc = tmux_run(tmux, args);
+  if (proc == NULL)
+    fail_msg("harness: cannot start tmux: the terminal tests need it (Debian package tmux, "
+             "installed by .ci/install-deps.sh)");
+  if (!proc->exited || proc->exit_code != 0) {
+    const char *why = h_fmt("%s: %s; output: %s%s", proc->cmdline, describe_end(proc),
+                            proc->out.data, proc->err.data);
+    proc_free(proc);
+    fail_msg("harness: cannot start a tmux session (%s); the terminal tests need tmux (Debian "
+             "package tmux, installed by .ci/install-deps.sh)",
+             why);
+  }
+  proc_free(proc);
+  return tmux;
+}
+
+/* The pane's screen (malloc'd), or NULL with *error (tracked) saying why. */
+static char *tmux_capture(const struct h_tmux *tmux, const char **error) {
+  const char *args[] = {"capture-pane", "-p", "-t", "afetch", NULL};
+  struct h_proc *proc = tmux_run(tmux, args);
+  if (proc == NULL) {
+    *error = "cannot run tmux";
+    return NULL;
+  }
+  char *screen = NULL;
+  if (proc->exited && proc->exit_code == 0)
+    screen = xstrdup(proc->out.data);
+  else
+    *error = h_fmt("%s: %s; stderr: %s", proc->cmdline, describe_end(proc), proc->err.data);
+  proc_free(proc);
+  return screen;
+}
+
+const char *h_tmux_screen(struct h_tmux *tmux) {
+  const char *error;
+  char *screen = tmux_capture(tmux, &error);
+  if (screen == NULL)
+    fail_msg("harness: cannot read the tmux pane: %s", error);
+  return track(T_MEM, screen);
+}
+
+const char *h_tmux_wait(struct h_tmux *tmux, const char *const *needles, int timeout_ms,
+                        bool *found) {
+  double deadline = h_now() + timeout_ms / 1000.0;
+  for (;;) {
+    const char *error;
+    char *screen = tmux_capture(tmux, &error);
+    if (screen == NULL)
+      fail_msg("harness: cannot read the tmux pane: %s", error);
+    bool all = true;
+    for (size_t i = 0; needles[i] != NULL; i++)
+      all = all && strstr(screen, needles[i]) != NULL;
+    if (all || h_now() >= deadline) {
+      *found = all;
+      return track(T_MEM, screen);
+    }
+    free(screen);
+    nap_ms(50);
+  }
+}
+
 /* ---- JSON ---- */
 
 cJSON *h_parse_json(const char *text) {
@@ -1368,7 +1532,7 @@ const char *h_error_code(const cJSON *result) {
 
 static const char *const error_codes[] = {
     "invalid_url", "dns",   "connect",   "tls",      "timeout", "http",   "too_many_redirects",
-    "too_large",   "write", "cancelled", "deadline", "other",   "robots",
+    "too_large",   "write", "cancelled", "deadline", "other",   "robots", "invalid_input",
 };
 
 /* Every contract key, with the right type; ok <=> error is null. */
@@ -1378,12 +1542,14 @@ static void check_shape(const cJSON *r) {
   double index = h_number(r, "index");
   if (index < 0 || index != (double)(long)index)
     type_failure(r, "index", "a non-negative integer");
-  if (h_string(r, "url") == NULL)
-    type_failure(r, "url", "a string");
+  const char *url = h_string(r, "url");
   h_string(r, "final_url");
   bool ok = h_ok(r);
   h_status(r);
   const char *code = h_error_code(r);
+  /* Only a JSON-lines input line without a usable "url" has none. */
+  if (url == NULL && (code == NULL || strcmp(code, "invalid_input") != 0))
+    type_failure(r, "url", "a string (null only with error \"invalid_input\")");
   if (ok != (code == NULL))
     type_failure(r, "error", ok ? "null when ok is true" : "an object when ok is false");
   if (code != NULL) {

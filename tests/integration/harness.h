@@ -152,6 +152,30 @@ char *h_http_get(int port, const char *path);
 /* A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
 int h_unused_port(void);
 
+/* ---- a terminal (tmux) ---- */
+
+/* A tmux server of the test's own ($TMUX_BIN, default tmux from PATH; its socket in a temp
+ * dir; no user configuration) with one detached session of columns x rows whose only pane runs
+ * `command` with /bin/sh in the current directory: its stdin, stdout and stderr are the pane's
+ * terminal unless the command redirects them. h_teardown() kills the server and whatever still
+ * runs in the pane. When the command exits, the pane (and with it the server) goes away: end it
+ * with e.g. "; exec sleep 60" to keep its last screen readable. Fails the test when tmux cannot
+ * start: it is a test dependency (Debian package tmux, installed by .ci/install-deps.sh). */
+struct h_tmux;
+struct h_tmux *h_tmux_start(const char *command, int columns, int rows);
+/* The pane's visible text now, one line per row (tracked). Fails the test on error. */
+const char *h_tmux_screen(struct h_tmux *tmux);
+/* Reads the pane every 50 ms, at most timeout_ms, until its text holds every one of the
+ * NULL-terminated needles; returns the last text read (tracked), *found whether it matched. */
+const char *h_tmux_wait(struct h_tmux *tmux, const char *const *needles, int timeout_ms,
+                        bool *found);
+
+/* text in single quotes for /bin/sh (tracked). */
+char *h_shell_quote(const char *text);
+/* The shell command running afetch as h_afetch_start() would: $AFETCH_BIN, then
+ * $AFETCH_TEST_ARGS, then args, each quoted (tracked). */
+const char *h_afetch_shell_command(const char *const *args);
+
 /* ---- strings and files ---- */
 
 /* printf into a tracked string. */

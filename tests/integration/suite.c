@@ -101,6 +101,12 @@ int main(void) {
       TEST(crawl_gather_order_is_seeds_then_breadth_first),
       TEST(crawl_links_lists_links),
       TEST(crawl_is_bounded_and_terminates_on_large_site),
+      TEST(progress_line_shows_in_a_terminal_and_is_cleared),
+      TEST(progress_stays_off_when_stderr_is_not_a_terminal),
+      TEST(stats_match_the_results),
+      TEST(json_lines_input_sets_per_request_options),
+      TEST(json_lines_bad_input_is_an_error_result),
+      TEST(json_lines_output_names_the_file),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

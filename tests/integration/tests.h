@@ -64,4 +64,12 @@ void crawl_is_bounded_and_terminates_on_large_site(void **state);
 /* test_http2.c */
 void http2_multiplexes_requests_on_one_connection(void **state);
 
+/* test_operator.c */
+void progress_line_shows_in_a_terminal_and_is_cleared(void **state);
+void progress_stays_off_when_stderr_is_not_a_terminal(void **state);
+void stats_match_the_results(void **state);
+void json_lines_input_sets_per_request_options(void **state);
+void json_lines_bad_input_is_an_error_result(void **state);
+void json_lines_output_names_the_file(void **state);
+
 #endif

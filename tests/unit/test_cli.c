@@ -130,6 +130,9 @@ static void cli_defaults_without_arguments(void **state) {
   assert_false(o->robots);
   assert_false(o->show_skipped);
   assert_false(o->links);
+  assert_int_equal(o->progress, AFETCH_PROGRESS_AUTO);
+  assert_false(o->stats);
+  assert_null(o->stats_json_path);
   assert_int_equal(o->input_count, 0);
   assert_int_equal(f->out_size, 0);
   assert_int_equal(f->err_size, 0);
@@ -385,6 +388,69 @@ static void cli_quiet_silences_diagnostics(void **state) {
   assert_true(f->options.quiet);
   RUN(f, "--quiet");
   assert_true(f->options.quiet);
+}
+
+static void cli_progress_and_no_progress_last_one_wins(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--progress");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_ON);
+  RUN(f, "--no-progress");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_OFF);
+  RUN(f, "--progress", "--no-progress");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_OFF);
+  RUN(f, "--no-progress", "--progress");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_ON);
+  RUN(f, "--progress", "--no-progress", "--progress", "--no-progress");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_OFF);
+}
+
+/* -q leaves progress at its setting: whether --progress wins over -q is the runner's rule. */
+static void cli_quiet_and_progress_are_kept_apart(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-q", "--progress");
+  assert_true(f->options.quiet);
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_ON);
+  RUN(f, "-q");
+  assert_true(f->options.quiet);
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_AUTO);
+}
+
+static void cli_stats_turns_the_summary_table_on(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--stats");
+  assert_true(f->options.stats);
+  assert_null(f->options.stats_json_path);
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_AUTO);
+}
+
+static void cli_stats_json_names_the_file_without_turning_stats_on(void **state) {
+  struct fixture *f = *state;
+  /* The file need not exist: it is written at the end of the run. */
+  RUN(f, "--stats-json", "/nonexistent-afetch-dir/stats.json");
+  assert_non_null(f->options.stats_json_path);
+  assert_string_equal(f->options.stats_json_path, "/nonexistent-afetch-dir/stats.json");
+  assert_false(f->options.stats);
+  RUN(f, "--stats-json=run.json", "--stats", "urls.txt");
+  assert_string_equal(f->options.stats_json_path, "run.json");
+  assert_true(f->options.stats);
+  assert_int_equal(f->options.input_count, 1);
+  assert_string_equal(f->options.inputs[0], "urls.txt");
+}
+
+static void cli_rejects_empty_or_missing_stats_json(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--stats-json", "");
+  if (!strstr(f->err_text, "--stats-json"))
+    fail_msg("err does not name --stats-json: %s", f->err_text);
+  USAGE_ERROR(f, "--stats-json=");
+  USAGE_ERROR(f, "--stats-json");
+}
+
+static void cli_rejects_values_for_flag_options(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--progress=yes");
+  USAGE_ERROR(f, "--no-progress=1");
+  USAGE_ERROR(f, "--stats=table");
 }
 
 static void cli_operands_are_collected_in_order(void **state) {
@@ -987,7 +1053,7 @@ static void cli_help_lists_crawling_options_in_their_group(void **state) {
   }
 }
 
-/* One screen: every line within 80 columns, the whole text within 70 lines. */
+/* One screen: every line within 80 columns, the whole text within 50 lines. */
 static void cli_help_fits_one_screen(void **state) {
   struct fixture *f = *state;
   enum cli_outcome outcome;
@@ -1002,8 +1068,100 @@ static void cli_help_fits_one_screen(void **state) {
     lines++;
     line += length + (end ? 1 : 0);
   }
-  if (lines > 70)
-    fail_msg("help is %zu lines long, more than 70", lines);
+  if (lines > 50)
+    fail_msg("help is %zu lines long, more than 50", lines);
+}
+
+/* True when `text` names `option` ("--stats") as a whole word: not as the start of a longer
+ * one ("--stats-json") nor as the end of one. */
+static bool names_option(const char *text, const char *option) {
+  size_t length = strlen(option);
+  for (const char *at = strstr(text, option); at; at = strstr(at + 1, option)) {
+    char before = at == text ? ' ' : at[-1];
+    char after = at[length];
+    bool name_char_before = before == '-' || (before >= 'a' && before <= 'z');
+    bool name_char_after = after == '-' || after == '.' || (after >= 'a' && after <= 'z') ||
+                           (after >= '0' && after <= '9');
+    if (!name_char_before && !name_char_after)
+      return true;
+  }
+  return false;
+}
+
+/* The long option names of the table in src/cli.c, read from the source itself: the table is
+ * private to cli.c, and reading it keeps this check complete as options are added. The path is
+ * found from this file's own (tests/unit/test_cli.c); the tests run from the repository root. */
+static size_t read_long_option_names(char names[][32], size_t max) {
+  static const char self[] = "tests/unit/test_cli.c";
+  char path[512];
+  size_t prefix = strlen(__FILE__) >= sizeof self - 1 ? strlen(__FILE__) - (sizeof self - 1) : 0;
+  snprintf(path, sizeof path, "%.*ssrc/cli.c", (int)prefix, __FILE__);
+  FILE *file = fopen(path, "r");
+  if (!file)
+    fail_msg("cannot open %s to read the option table", path);
+  char *source = NULL;
+  size_t size = 0;
+  FILE *copy = open_memstream(&source, &size);
+  assert_non_null(copy);
+  int c;
+  while ((c = getc(file)) != EOF)
+    putc(c, copy);
+  fclose(file);
+  fclose(copy);
+  const char *table = strstr(source, "cli_long_options[] = {");
+  assert_non_null(table);
+  const char *table_end = strstr(table, "{NULL, 0, NULL, 0}");
+  assert_non_null(table_end);
+  size_t count = 0;
+  for (const char *entry = strstr(table, "{\""); entry && entry < table_end;
+       entry = strstr(entry + 1, "{\"")) {
+    const char *name = entry + 2;
+    const char *quote = strchr(name, '"');
+    assert_non_null(quote);
+    assert_true(count < max && (size_t)(quote - name) < 32);
+    snprintf(names[count++], 32, "%.*s", (int)(quote - name), name);
+  }
+  free(source);
+  return count;
+}
+
+static void cli_help_names_every_long_option(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  char names[128][32];
+  size_t count = read_long_option_names(names, 128);
+  if (count < 45)
+    fail_msg("read only %zu long options from src/cli.c: the table's layout changed?", count);
+  for (size_t i = 0; i < count; i++) {
+    char option[40];
+    snprintf(option, sizeof option, "--%s", names[i]);
+    if (!names_option(f->out_text, option))
+      fail_msg("--help does not name %s", option);
+  }
+}
+
+static void cli_help_lists_output_options_in_their_group(void **state) {
+  struct fixture *f = *state;
+  enum cli_outcome outcome;
+  PARSE(f, "--help");
+  assert_int_equal(outcome, CLI_EXIT_OK);
+  const char *group = strstr(f->out_text, "Output:\n");
+  assert_non_null(group);
+  const char *group_end = strstr(group, "\n\n");
+  assert_non_null(group_end);
+  size_t length = (size_t)(group_end - group);
+  char *text = strndup(group, length);
+  assert_non_null(text);
+  static const char *const names[] = {"--ndjson",      "--quiet", "--progress",
+                                      "--no-progress", "--stats", "--stats-json"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!names_option(text, names[i])) {
+      free(text);
+      fail_msg("\"Output:\" does not list %s", names[i]);
+    }
+  free(text);
 }
 
 static void cli_short_help_prints_usage_to_out(void **state) {
@@ -1072,6 +1230,12 @@ int main(void) {
       T(cli_cacert_names_an_existing_file),
       T(cli_http_version_flags_select_the_protocol),
       T(cli_quiet_silences_diagnostics),
+      T(cli_progress_and_no_progress_last_one_wins),
+      T(cli_quiet_and_progress_are_kept_apart),
+      T(cli_stats_turns_the_summary_table_on),
+      T(cli_stats_json_names_the_file_without_turning_stats_on),
+      T(cli_rejects_empty_or_missing_stats_json),
+      T(cli_rejects_values_for_flag_options),
       T(cli_operands_are_collected_in_order),
       T(cli_options_may_follow_operands),
       T(cli_double_dash_ends_options),
@@ -1136,6 +1300,8 @@ int main(void) {
       T(cli_help_lists_saving_options_within_80_columns),
       T(cli_help_lists_crawling_options_in_their_group),
       T(cli_help_fits_one_screen),
+      T(cli_help_names_every_long_option),
+      T(cli_help_lists_output_options_in_their_group),
       T(cli_short_help_prints_usage_to_out),
       T(cli_help_wins_over_operands),
       T(cli_version_prints_name_and_version),

@@ -1,0 +1,94 @@
+# bash completion for afetch(1): options, --scope and -X values, files and directories.
+# `make install` puts it in $(PREFIX)/share/bash-completion/completions/afetch, where
+# bash-completion loads it on demand; or source it from ~/.bashrc.
+# Self-contained: it does not need bash-completion's helpers.
+
+# Every option of src/cli.c's table (tests/completion-test.sh checks that none is missing).
+_afetch_long_options='--concurrency --timeout --connect-timeout --threads --retries
+  --retry-delay --retry-max-delay --per-host --rate --deadline --ndjson --quiet --progress
+  --no-progress --stats --stats-json --output-dir --output-template --fsync --if-changed
+  --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
+  --show-skipped --links --location --no-location --max-redirs --header --user-agent
+  --request --data --insecure --cacert --http1.1 --http2 --help --version'
+_afetch_short_options='-c -t -r -q -o -L -H -A -X -d -k -h -V'
+
+# Sets COMPREPLY to the lines of compgen's output ($1...: compgen's arguments), so that names
+# with spaces stay whole.
+_afetch_compgen() {
+  mapfile -t COMPREPLY < <(compgen "$@")
+}
+
+# Completes the value of option $1 from $2 into COMPREPLY. Status 1 when $1 takes no value.
+_afetch_value() {
+  local option=$1 cur=$2
+  case $option in
+  --scope) _afetch_compgen -W 'host domain prefix' -- "$cur" ;;
+  -X | --request) _afetch_compgen -W 'GET HEAD POST PUT PATCH DELETE OPTIONS' -- "$cur" ;;
+  -o | --output-dir)
+    compopt -o filenames 2>/dev/null
+    _afetch_compgen -d -- "$cur"
+    ;;
+  --cacert | --if-changed | --stats-json)
+    compopt -o filenames 2>/dev/null
+    _afetch_compgen -f -- "$cur"
+    ;;
+  -d | --data)
+    # Only -d @FILE names a file; other data is free text.
+    if [[ $cur == @* ]]; then
+      compopt -o filenames 2>/dev/null
+      _afetch_compgen -f -P @ -- "${cur#@}"
+    fi
+    ;;
+  -c | --concurrency | -t | --timeout | --connect-timeout | --threads | -r | --retries | \
+    --retry-delay | --retry-max-delay | --per-host | --rate | --deadline | --output-template | \
+    --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
+    -A | --user-agent) ;; # a value of the user's own
+  *) return 1 ;;
+  esac
+  return 0
+}
+
+_afetch() {
+  local cur=${COMP_WORDS[COMP_CWORD]}
+  local prev=
+  ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+  local joined= # "--opt=" when the value shares its word with the option
+  # "--scope=d": readline splits at '=' into "--scope" "=" "d" (COMP_WORDBREAKS).
+  if [[ $cur == = && $prev == --* ]]; then
+    cur=
+  elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
+    prev=${COMP_WORDS[COMP_CWORD - 2]}
+  elif [[ $cur == --*=* ]]; then # COMP_WORDBREAKS without '=': one word
+    prev=${cur%%=*}
+    joined=$prev=
+    cur=${cur#*=}
+  fi
+  COMPREPLY=()
+
+  if _afetch_value "$prev" "$cur"; then
+    [[ -n $joined ]] && COMPREPLY=("${COMPREPLY[@]/#/$joined}")
+    return 0
+  fi
+
+  # After "--" every word is a FILE.
+  local i
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    if [[ ${COMP_WORDS[i]} == -- ]]; then
+      compopt -o filenames 2>/dev/null
+      _afetch_compgen -f -- "$cur"
+      return 0
+    fi
+  done
+
+  if [[ $cur == --* ]]; then
+    _afetch_compgen -W "$_afetch_long_options" -- "$cur"
+  elif [[ $cur == -* ]]; then
+    _afetch_compgen -W "$_afetch_short_options $_afetch_long_options" -- "$cur"
+  else
+    compopt -o filenames 2>/dev/null
+    _afetch_compgen -f -- "$cur" # FILE operands: URL lists
+  fi
+  return 0
+}
+
+complete -F _afetch afetch

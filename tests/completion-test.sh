@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Checks completions/afetch.bash: it parses, it offers every option of src/cli.c's table, and
+# it completes values (--scope, -o directories, FILE arguments, -d @FILE). Run from anywhere;
+# ends with "N passed, N failed" and exits 0 only when nothing failed.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+script=$root/completions/afetch.bash
+passed=0
+failed=0
+
+check() { # check NAME COMMAND...: one test, passed when COMMAND succeeds
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $name"
+  fi
+}
+
+# complete WORD...: COMP_WORDS is "afetch WORD...", the cursor on the last word.
+complete_words() {
+  COMP_WORDS=(afetch "$@")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  COMP_LINE="${COMP_WORDS[*]}"
+  COMP_POINT=${#COMP_LINE}
+  _afetch
+}
+
+# offers WORD...: COMPREPLY holds each WORD.
+offers() {
+  local want have
+  for want in "$@"; do
+    for have in "${COMPREPLY[@]}"; do
+      [[ $have == "$want" ]] && continue 2
+    done
+    echo "  COMPREPLY (${COMPREPLY[*]}) lacks '$want'"
+    return 1
+  done
+}
+
+# offers_only WORD...: COMPREPLY is exactly the WORDs, in any order.
+offers_only() {
+  offers "$@" || return 1
+  if ((${#COMPREPLY[@]} != $#)); then
+    echo "  COMPREPLY (${COMPREPLY[*]}) is not just ($*)"
+    return 1
+  fi
+}
+
+offers_nothing() {
+  ((${#COMPREPLY[@]} == 0)) || {
+    echo "  COMPREPLY should be empty: (${COMPREPLY[*]})"
+    return 1
+  }
+}
+
+check "bash -n" bash -n "$script"
+# shellcheck source=/dev/null
+source "$script" || exit 3
+check "registered for afetch" bash -c "source '$script' && complete -p afetch | grep -q _afetch"
+
+# Every option in the table of src/cli.c (long) and in its getopt string (short).
+table_long=$(sed -n '/cli_long_options\[\] = {/,/{NULL, 0, NULL, 0}/p' "$root/src/cli.c" |
+  grep -o '{"[^"]*"' | sed 's/{"/--/; s/"$//')
+short_string=$(sed -n 's/^static const char cli_short_options\[\] = "\(.*\)";/\1/p' \
+  "$root/src/cli.c")
+table_short=$(printf '%s' "$short_string" | tr -d ':' | sed 's/./-& /g')
+check "read the option table" test "$(wc -w <<<"$table_long")" -ge 45
+check "read the short options" test "$(wc -w <<<"$table_short")" -ge 13
+complete_words "--"
+# shellcheck disable=SC2086 # one option per word
+check "every long option" offers $table_long
+complete_words "-"
+# shellcheck disable=SC2086
+check "every short option" offers $table_short $table_long
+# shellcheck disable=SC2086
+check "no option beyond the table" offers_only $table_short $table_long
+
+complete_words "--con"
+check "--con" offers_only --concurrency --connect-timeout
+complete_words "--stats"
+check "--stats" offers_only --stats --stats-json
+complete_words "--no-"
+check "--no-" offers_only --no-progress --no-location
+
+complete_words "--scope" ""
+check "--scope values" offers_only host domain prefix
+complete_words "--scope" "d"
+check "--scope d" offers_only domain
+complete_words "--scope" "=" "p"
+check "--scope=p (split at =)" offers_only prefix
+complete_words "--scope" "="
+check "--scope= (split at =)" offers_only host domain prefix
+complete_words "--scope=h"
+check "--scope=h (one word)" offers_only --scope=host
+complete_words "-X" "P"
+check "-X P" offers POST PUT PATCH
+
+work=$(mktemp -d) || exit 3
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/mirror dir" "$work/other"
+touch "$work/urls.txt" "$work/ca.pem" "$work/body.txt"
+cd "$work" || exit 3
+
+complete_words "-o" ""
+check "-o: directories only" offers_only "mirror dir" other
+complete_words "--output-dir" "mi"
+check "--output-dir mi" offers_only "mirror dir"
+complete_words "--cacert" "c"
+check "--cacert FILE" offers_only ca.pem
+complete_words "--if-changed" ""
+check "--if-changed FILE" offers urls.txt ca.pem "mirror dir"
+complete_words "--stats-json" "b"
+check "--stats-json FILE" offers_only body.txt
+complete_words "-d" "@b"
+check "-d @FILE" offers_only @body.txt
+complete_words "-d" "a=1"
+check "-d DATA: nothing" offers_nothing
+complete_words "-c" ""
+check "-c N: nothing" offers_nothing
+complete_words "-c" "5" "u"
+check "FILE operand" offers_only urls.txt
+complete_words "--" "-"
+check "after --: files" offers_nothing
+
+# cmocka's summary lines too, so that tests/run-tests.sh can count this script like a suite.
+echo "[  PASSED  ] $passed test(s)."
+((failed == 0)) || echo "[  FAILED  ] $failed test(s), listed below:"
+echo "$passed passed, $failed failed"
+((failed == 0))
