@@ -1,6 +1,7 @@
 /* argv -> struct afetch_options: parsing, validation, --help, --version. */
 #define _GNU_SOURCE /* getopt_long */
 #include "afetch/cli.h"
+#include "afetch/http_token.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -554,6 +555,10 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     options->user_agent = value;
     return true;
   case 'X':
+    if (!http_is_token(value)) {
+      fprintf(err, "afetch: %s wants an HTTP method name, not '%s'\n", name, value);
+      return false;
+    }
     options->method = value;
     return true;
   case 'k':
@@ -644,10 +649,15 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
       break;
     char name[64];
     if (option == '?') {
-      if (optopt)
+      const char *given = argv[optind - 1];
+      /* glibc sets optopt for a short option, and to the option's value for a long one given
+       * "=value" that takes none. */
+      if (strncmp(given, "--", 2) == 0 && strchr(given, '='))
+        fprintf(err, "afetch: option '%.*s' takes no value\n", (int)strcspn(given, "="), given);
+      else if (optopt > 0 && optopt < 256 && strncmp(given, "--", 2) != 0)
         fprintf(err, "afetch: unknown option '-%c'\n", optopt);
       else
-        fprintf(err, "afetch: unknown option '%s'\n", argv[optind - 1]);
+        fprintf(err, "afetch: unknown option '%s'\n", given);
       return cli_usage_error(options, err);
     }
     if (option == ':') {

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "afetch/replace_file.h"
+
 void download_init(struct download *download) { *download = (struct download){.fd = -1}; }
 
 bool download_is_open(const struct download *download) { return download->fd >= 0; }
@@ -80,20 +82,6 @@ int download_write(struct download *download, const void *bytes, size_t count) {
   return 0;
 }
 
-/* fsync of the directory holding `path`, so that the rename itself is on disk. */
-static int download_sync_directory(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-  if (!dir)
-    return ENOMEM;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int error = fd < 0 || fsync(fd) != 0 ? errno : 0;
-  if (fd >= 0)
-    close(fd);
-  free(dir);
-  return error;
-}
-
 int download_commit(struct download *download, bool durable) {
   int error = 0;
   if (durable && fsync(download->fd) != 0)
@@ -105,7 +93,7 @@ int download_commit(struct download *download, bool durable) {
   if (!error && rename(download->temp_path, download->path) != 0)
     error = errno;
   if (!error && durable)
-    error = download_sync_directory(download->path);
+    error = replace_file_sync_directory_of(download->path);
   if (error && download->temp_path)
     unlink(download->temp_path);
   free(download->temp_path);

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "afetch/http_token.h"
 #include "afetch/job.h"
 #include "afetch/options.h"
 #include "afetch/source.h"
@@ -67,15 +68,19 @@ static bool json_line_headers(struct job *job, const cJSON *object,
   }
   const cJSON *item;
   cJSON_ArrayForEach(item, object) {
-    if (!cJSON_IsString(item)) {
+    /* Names are HTTP tokens and values stay on their line: a CR or LF would let a line write
+     * headers (or a request) of its own into the request. */
+    if (!http_is_token(item->string) || !cJSON_IsString(item) ||
+        strpbrk(item->valuestring, "\r\n")) {
       curl_slist_free_all(list);
-      return json_line_reject(job, "header \"%s\" must be a string", item->string);
+      return json_line_reject(
+          job, "header \"%s\" must be a token naming a string without line breaks", item->string);
     }
     size_t size = strlen(item->string) + strlen(item->valuestring) + 3;
     char *line = malloc(size);
     if (!line)
       goto out_of_memory;
-    /* curl sends "Name:" for an empty value only as "Name;" - an empty string removes. */
+    /* An empty value is written "Name;": curl's way to send the header with no value. */
     snprintf(line, size, item->valuestring[0] ? "%s: %s" : "%s;", item->string, item->valuestring);
     struct curl_slist *grown = curl_slist_append(list, line);
     free(line);
@@ -102,9 +107,12 @@ static bool json_line_string(struct job *job, const cJSON *item, const char *nam
 static bool json_line_settings(struct job *job, const cJSON *root,
                                const struct afetch_options *options) {
   const cJSON *item;
-  if ((item = cJSON_GetObjectItemCaseSensitive(root, "method")) &&
-      !json_line_string(job, item, "method", &job->method))
-    return job->input_error != NULL;
+  if ((item = cJSON_GetObjectItemCaseSensitive(root, "method"))) {
+    if (!cJSON_IsString(item) || !http_is_token(item->valuestring))
+      return json_line_reject(job, "\"%s\" must be an HTTP method name", "method");
+    if (!(job->method = strdup(item->valuestring)))
+      return false;
+  }
   if ((item = cJSON_GetObjectItemCaseSensitive(root, "headers")) &&
       !json_line_headers(job, item, options))
     return job->input_error != NULL;
@@ -125,8 +133,21 @@ static bool json_line_settings(struct job *job, const cJSON *root,
   return true;
 }
 
+/* The line as exactly one JSON value (the line is trimmed: nothing may follow it). */
+static cJSON *json_line_parse(const struct source_line *line) {
+  if (line->too_long)
+    return NULL;
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(line->text, line->length, &end, false);
+  if (root && end != line->text + line->length) {
+    cJSON_Delete(root);
+    return NULL;
+  }
+  return root;
+}
+
 struct job *json_line_job(const struct source_line *line, const struct afetch_options *options) {
-  cJSON *root = line->too_long ? NULL : cJSON_ParseWithLength(line->text, line->length);
+  cJSON *root = json_line_parse(line);
   const cJSON *url = root ? cJSON_GetObjectItemCaseSensitive(root, "url") : NULL;
   struct job *job = json_line_new_job(line, cJSON_IsString(url) ? url->valuestring : "");
   if (!job) {

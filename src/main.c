@@ -16,12 +16,15 @@
 #include "afetch/source.h"
 #include "afetch/state.h"
 
-/* Started with standard input closed, the event loop's own descriptor would take fd 0 and be
- * read as URL input: give fd 0 an empty input instead. */
-static void main_fill_closed_stdin(void) {
-  if (fcntl(STDIN_FILENO, F_GETFD) < 0) {
-    int fd = open("/dev/null", O_RDONLY);
-    if (fd > STDIN_FILENO)
+/* Started with fd 0, 1 or 2 closed, the event loop's descriptor or a file afetch opens would
+ * take that number and be read as URL input, or get the JSON or the warnings: /dev/null
+ * fills the gap (an empty input, a discarded output). */
+static void main_fill_closed_stdio(void) {
+  for (int wanted = STDIN_FILENO; wanted <= STDERR_FILENO; wanted++) {
+    if (fcntl(wanted, F_GETFD) >= 0)
+      continue;
+    int fd = open("/dev/null", wanted == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+    if (fd > wanted)
       close(fd);
   }
 }
@@ -42,7 +45,7 @@ static struct event_base *main_new_event_base(const struct afetch_options *optio
 }
 
 int main(int argc, char **argv) {
-  main_fill_closed_stdin();
+  main_fill_closed_stdio();
   struct afetch_options options;
   switch (cli_parse(&options, argc, argv, stdout, stderr)) {
   case CLI_EXIT_OK:

@@ -14,7 +14,8 @@ void rate_bucket_init(struct rate_bucket *bucket, double per_second, int64_t now
   double burst = per_second * RATE_BURST_SECONDS;
   bucket->tokens_per_us = per_second / 1e6;
   bucket->capacity = burst > RATE_MIN_CAPACITY ? burst : RATE_MIN_CAPACITY;
-  /* Whole tokens only: the first two starts are a full interval apart, as all later ones. */
+  /* Whole tokens only: below 100/s (one token) the first two starts are a full interval
+   * apart, as all later ones; above, the bucket's whole tokens may start at once. */
   bucket->tokens = floor(bucket->capacity);
   bucket->updated_us = now_us;
 }

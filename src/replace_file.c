@@ -70,6 +70,16 @@ static int replace_file_via(const char *path, char *temp, replace_file_write_fn 
   return error;
 }
 
+int replace_file_sync_directory_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char *directory = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+  if (!directory)
+    return ENOMEM;
+  int error = replace_file_sync_directory(directory);
+  free(directory);
+  return error;
+}
+
 int replace_file(const char *path, replace_file_write_fn write, void *arg) {
   /* "<dir>/.<base>.tmp-XXXXXX" beside the file, so rename() stays in one filesystem. */
   const char *slash = strrchr(path, '/');

@@ -32,7 +32,7 @@ bool retry_is_transient(const struct afetch_result *result) {
 int64_t retry_backoff_ms(unsigned attempts, long first_ms, long max_ms, uint64_t random) {
   int64_t ceiling = first_ms;
   for (unsigned i = 1; i < attempts && ceiling < max_ms; i++)
-    ceiling *= 2;
+    ceiling = ceiling > INT64_MAX / 2 ? INT64_MAX : ceiling * 2;
   if (ceiling > max_ms)
     ceiling = max_ms;
   if (ceiling <= 0)

@@ -125,13 +125,13 @@ static void scheduler_raise_fd_limit(const struct scheduler *scheduler) {
                    (unsigned long)limit.rlim_cur, scheduler->options->concurrency);
 }
 
-/* Closes the output once nothing is left to come back. */
 /* --crawl: discovered pages are still to be fetched. */
 static bool scheduler_crawl_pending(const struct scheduler *scheduler) {
   return scheduler->crawler && !scheduler->stop_reason && !scheduler->deadline_passed &&
          crawler_has_pages(scheduler->crawler);
 }
 
+/* Closes the output once nothing is left to come back. */
 static void scheduler_finish_if_done(struct scheduler *scheduler) {
   if (scheduler->finished || scheduler->jobs_alive > 0 ||
       !(scheduler->input_done || scheduler->stop_reason) || scheduler_crawl_pending(scheduler))
@@ -202,6 +202,12 @@ static void scheduler_emit_invalid_input(struct scheduler *scheduler, struct job
   scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length, &sample);
 }
 
+/* A robots.txt job that will not run (it writes no result; its host keeps its reference). */
+static void scheduler_drop_robots_job(struct scheduler *scheduler, struct job *job) {
+  job_free(job);
+  scheduler->jobs_alive--;
+}
+
 /* Every job that is not in a worker (ready, waiting for its host, waiting for a retry) is
  * reported with `why`. */
 static void scheduler_flush_waiting_jobs(struct scheduler *scheduler, enum result_error why) {
@@ -216,9 +222,13 @@ static void scheduler_flush_waiting_jobs(struct scheduler *scheduler, enum resul
     job->retry_timer = NULL;
     job_list_push_back(&stopped, job);
   }
-  /* In index order, so that gather output can write them at once. */
-  while ((job = job_list_pop_front(&stopped)))
-    scheduler_emit_stopped(scheduler, job, why);
+  /* Ready, then parked, then retrying: gather output holds any that come early. */
+  while ((job = job_list_pop_front(&stopped))) {
+    if (job->is_robots)
+      scheduler_drop_robots_job(scheduler, job);
+    else
+      scheduler_emit_stopped(scheduler, job, why);
+  }
 }
 
 static void scheduler_stop_workers(struct scheduler *scheduler, enum result_error why) {
@@ -591,7 +601,10 @@ static void scheduler_start(struct scheduler *scheduler, struct scheduler_worker
     if (job->host)
       job->host->in_flight--;
     scheduler_warn(scheduler, "cannot start a transfer: out of memory or a libcurl failure");
-    scheduler_emit_stopped(scheduler, job, RESULT_OTHER);
+    if (job->is_robots)
+      scheduler_drop_robots_job(scheduler, job);
+    else
+      scheduler_emit_stopped(scheduler, job, RESULT_OTHER);
     scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
   }
 }
@@ -638,6 +651,10 @@ static void scheduler_pump(struct scheduler *scheduler) {
     scheduler_fill_slots(scheduler);
   } while (scheduler->pump_again && !scheduler->stop_reason);
   scheduler->pumping = false;
+  /* A failure marked on the way (the output, memory) stops the run here, where nothing of a
+   * result is half written. */
+  if (scheduler->stop_reason && !scheduler->workers_stopped)
+    scheduler_stop(scheduler, scheduler->stop_reason);
   scheduler_finish_if_done(scheduler);
 }
 
@@ -689,9 +706,11 @@ static bool scheduler_retry_later(struct scheduler *scheduler, struct job *job, 
 static void scheduler_record_validators(struct scheduler *scheduler, struct job *job) {
   struct state_entry entry = {
       .etag = job->new_etag, .last_modified = job->new_last_modified, .file = job->output_path};
-  if (!state_update(scheduler->state, job->url, &entry)) {
+  if (!state_update(scheduler->state, job->url, &entry) && !scheduler->stop_reason) {
+    /* Only marked here: stopping now would cancel transfers while this result's JSON, in
+     * the worker's buffer, is still to be written. scheduler_pump() stops the run. */
     scheduler_warn(scheduler, "out of memory");
-    scheduler_stop(scheduler, AFETCH_EXIT_INTERNAL);
+    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
   }
 }
 
@@ -721,11 +740,10 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
   if (job->is_robots) {
     if (!scheduler->stop_reason)
       scheduler_on_robots(scheduler, job, outcome->ok);
-    job_free(job); /* its host reference stays (scheduler_robots_job) */
-    scheduler->jobs_alive--;
+    scheduler_drop_robots_job(scheduler, job);
     return;
   }
-  if (scheduler->crawler && !scheduler->stop_reason &&
+  if (scheduler->crawler && !scheduler->stop_reason && !scheduler->deadline_passed &&
       !crawler_page_done(scheduler->crawler, job, outcome->ok)) {
     scheduler_warn(scheduler, "out of memory");
     scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
@@ -752,8 +770,6 @@ static void scheduler_on_result(void *arg, const struct worker_outcome *outcome)
   int64_t wait_ms = outcome->transient && !stopping ? scheduler_retry_wait_ms(scheduler, job) : -1;
   if (wait_ms < 0 || !scheduler_retry_later(scheduler, job, wait_ms))
     scheduler_finish_job(scheduler, job, outcome);
-  if (scheduler->stop_reason && !scheduler->workers_stopped)
-    scheduler_stop(scheduler, scheduler->stop_reason); /* the output failed */
   scheduler_pump(scheduler);
 }
 

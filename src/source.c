@@ -234,8 +234,17 @@ enum source_status source_next(struct source *source, struct source_line *line) 
     }
     struct source_input *input = &source->inputs[source->current];
     if (!input->read_on_demand && source->end_at_streams) {
-      source_stop(source);
-      break;
+      /* Not waited for: what this stream has not sent is dropped, and later inputs (files)
+       * are still read. */
+      if (source->read_event_armed) {
+        event_del(source->read_event);
+        source->read_event_armed = false;
+      }
+      evbuffer_drain(source->buffer, evbuffer_get_length(source->buffer));
+      source->discarding = false;
+      source->current++;
+      source->current_at_eof = false;
+      continue;
     }
     if (!input->read_on_demand && source_watch_current(source))
       return SOURCE_PENDING;

@@ -13,8 +13,9 @@
 #include "afetch/options.h"
 #include "afetch/source.h"
 
-/* CURLOPT_BUFFERSIZE with -o (curl's default is 16 KiB). */
+/* robots.txt read at most (RFC 9309 asks for at least 500 KiB). */
 #define TASK_ROBOTS_MAX_BYTES (500 * 1024)
+/* CURLOPT_BUFFERSIZE with -o (curl's default is 16 KiB). */
 #define TASK_DOWNLOAD_BUFFER_SIZE (256L * 1024)
 
 struct task {
@@ -410,7 +411,7 @@ static void task_finish_body(struct task *task, CURLcode code, struct afetch_res
     result->body = body->captured ? body->captured : "";
     result->body_length = body->captured_length;
   }
-  if (task->options->state_path && succeeded && !error)
+  if (task->options->state_path && succeeded && !error && !job->is_robots)
     task_keep_validators(task);
 }
 

@@ -59,8 +59,10 @@ char *url_normalise(const char *base, const char *url) {
     return NULL;
   /* With a base set first, curl_url_set() resolves a relative reference against it
    * (RFC 3986 section 5), dot segments included. */
-  if ((base && curl_url_set(parsed, CURLUPART_URL, base, 0) != CURLUE_OK) ||
-      curl_url_set(parsed, CURLUPART_URL, url, 0) != CURLUE_OK) {
+  /* CURLU_URLENCODE: curl encodes spaces and non-ASCII of a relative reference but refuses or
+   * keeps them in an absolute one; encoding both gives one form per page for the seen-set. */
+  if ((base && curl_url_set(parsed, CURLUPART_URL, base, CURLU_URLENCODE) != CURLUE_OK) ||
+      curl_url_set(parsed, CURLUPART_URL, url, CURLU_URLENCODE) != CURLUE_OK) {
     curl_url_cleanup(parsed);
     return NULL;
   }
@@ -76,7 +78,8 @@ struct url_base *url_base_new(const char *base) {
   if (!result)
     return NULL;
   result->parsed = curl_url();
-  if (!result->parsed || curl_url_set(result->parsed, CURLUPART_URL, base, 0) != CURLUE_OK) {
+  if (!result->parsed ||
+      curl_url_set(result->parsed, CURLUPART_URL, base, CURLU_URLENCODE) != CURLUE_OK) {
     url_base_free(result);
     return NULL;
   }
@@ -88,7 +91,7 @@ char *url_base_resolve(const struct url_base *base, const char *reference) {
   CURLU *parsed = curl_url_dup(base->parsed);
   if (!parsed)
     return NULL;
-  if (curl_url_set(parsed, CURLUPART_URL, reference, 0) != CURLUE_OK) {
+  if (curl_url_set(parsed, CURLUPART_URL, reference, CURLU_URLENCODE) != CURLUE_OK) {
     curl_url_cleanup(parsed);
     return NULL;
   }

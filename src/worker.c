@@ -87,11 +87,17 @@ static void worker_clear_wakeup(int fd) {
 /* --crawl: what the scheduler needs back (final URL, robots.txt text) and the result's
  * crawl keys. */
 static void worker_describe_crawl(struct job *job, struct afetch_result *result) {
+  /* The latest attempt's: a retry replaces what a failed try left. */
   char *final_url = result->final_url ? url_normalise(NULL, result->final_url) : NULL;
-  if (final_url && !job->final_url)
-    job->final_url = strdup(final_url); /* job strings are free()d; curl's are curl_free()d */
+  free(job->final_url);
+  job->final_url = final_url ? strdup(final_url) : NULL; /* job strings are free()d */
   curl_free(final_url);
-  if (job->is_robots && result->body && !job->captured) {
+  if (job->is_robots) {
+    free(job->captured);
+    job->captured = NULL;
+    job->captured_length = 0;
+  }
+  if (job->is_robots && result->body) {
     job->captured = malloc(result->body_length + 1);
     if (job->captured) {
       memcpy(job->captured, result->body, result->body_length + 1);

@@ -62,7 +62,7 @@ coproc SERVER { exec "$server"; }
 server_pid=$!
 server_in=${SERVER[1]}
 port=
-while read -r word value <&"${SERVER[0]}"; do
+while read -r -t 15 word value <&"${SERVER[0]}"; do
   [ "$word" = http ] && port=$value
   [ "$word" = ready ] && break
 done

@@ -1,6 +1,7 @@
 /* The --per-host limit's table: one entry per scheme+host+port that some live job names,
  * counting its transfers in flight and holding the jobs that wait for it. An entry lives
- * while a job refers to it, so the table is bounded by the jobs alive, not by the input. */
+ * while a job refers to it, so the table is bounded by the jobs alive, not by the input;
+ * with --robots a host's entry (and its rules) stays for the run: one per host crawled. */
 #ifndef AFETCH_HOSTS_H
 #define AFETCH_HOSTS_H
 

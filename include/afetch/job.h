@@ -33,7 +33,7 @@ struct job {
   bool has_retry_after;
   int64_t retry_after_s;        /* the latest Retry-After a response gave */
   unsigned retry_after_attempt; /* the attempt whose response gave it */
-  struct host *host;            /* --per-host only */
+  struct host *host;            /* --per-host, --robots */
   struct scheduler *owner;      /* for the retry timer's callback */
   struct event *retry_timer;    /* while waiting for a retry */
   struct job *prev, *next;      /* in at most one job_list */

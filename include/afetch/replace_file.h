@@ -15,4 +15,8 @@ typedef bool (*replace_file_write_fn)(FILE *file, void *arg);
  * only the final directory fsync failed: the new file is in place) and no temp file is left. */
 int replace_file(const char *path, replace_file_write_fn write, void *arg);
 
+/* fsync of the directory holding `path`, so that a rename into it is on disk. Filesystems that
+ * cannot sync a directory (EINVAL) count as done. 0, or an errno value. */
+int replace_file_sync_directory_of(const char *path);
+
 #endif

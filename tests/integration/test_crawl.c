@@ -459,7 +459,7 @@ static void expect_crawl(const struct h_proc *proc, const cJSON *results, const 
         fail_msg("%s: %s is disallowed by robots.txt: expected ok false, error.code \"robots\", "
                  "status null, attempts 0, links 0; got %s",
                  proc->cmdline, url, result_text(r));
-      if (*p->blocked_by != '\0' && strstr(message, p->blocked_by) == NULL)
+      if (*p->blocked_by != '\0' && (message == NULL || strstr(message, p->blocked_by) == NULL))
         fail_msg("%s: %s: expected error.message to name the robots.txt rule \"%s\", got \"%s\"",
                  proc->cmdline, url, p->blocked_by, message);
     } else {
@@ -894,9 +894,11 @@ void crawl_robots_rules_are_honoured(void **state) {
     double t = h_number(a, "t");
     if (strcmp(path, "/robots.txt") == 0)
       continue;
-    if (previous >= 0 && t - previous < 0.18)
+    /* The server stamps arrivals when its one loop gets to them: a stall there can only
+     * shorten a measured gap, so the bound leaves it 50 ms. */
+    if (previous >= 0 && t - previous < 0.15)
       fail_msg("%s: %s reached the server %.3f s after %s; robots.txt says \"Crawl-delay: 0.2\" "
-               "(expected >= 0.18 s between request starts)",
+               "(expected >= 0.15 s between request starts)",
                proc->cmdline, path, t - previous, previous_path);
     previous = t;
     previous_path = path;

@@ -330,14 +330,15 @@ void rate_limit_spaces_request_starts(void **state) {
   if (n != N)
     fail_msg("%s: the server got %zu requests; expected %d", proc->cmdline, n, N);
   expect_span(proc, t, n, (N - 1) / 20.0 * 0.9);
-  /* 20/s: 10 starts per 0.5 s, plus the bucket's 1 token, plus 1 for the window's edges. */
+  /* 20/s: 10 starts per 0.5 s, plus the bucket's 1 token, plus 1 for the window's edges,
+   * plus 1 for a server stall that bunches two arrivals' stamps. */
   for (size_t i = 0; i < n; i++) {
     size_t in_window = 0;
     for (size_t j = i; j < n && t[j] < t[i] + 0.5; j++)
       in_window++;
-    if (in_window > 12)
+    if (in_window > 13)
       fail_msg("%s: %zu requests reached the server within 0.5 s of request %zu; at 20/s "
-               "expected at most 12",
+               "expected at most 13",
                proc->cmdline, in_window, i + 1);
   }
 
@@ -367,7 +368,9 @@ void deadline_stops_unfinished_urls(void **state) {
   for (int i = 0; i < 5; i++)
     h_text_add(list, "http://127.0.0.1:%d/delay/10\n", port);
   const char *file = h_temp_file(list->data, list->len);
-  const char *args[] = {"-c", "2", "--deadline", "0.5", file, NULL};
+  /* 2 s: room for start-up under sanitizers before the first two finish; the 5 s requests
+   * still outlast it. */
+  const char *args[] = {"-c", "2", "--deadline", "2", file, NULL};
   struct h_proc *proc;
   cJSON *results = run(args, NULL, 9, 1, &proc);
   for (long i = 0; i < 2; i++)
@@ -376,8 +379,8 @@ void deadline_stops_unfinished_urls(void **state) {
     expect_result(proc, h_result(results, i), "deadline", ANY, 1);
   for (long i = 4; i < 9; i++)
     expect_result(proc, h_result(results, i), "deadline", ANY, 0);
-  if (proc->seconds >= 4.0)
-    fail_msg("%s: took %.2f s; --deadline 0.5 should end the run at about 0.5 s", proc->cmdline,
+  if (proc->seconds >= 4.5)
+    fail_msg("%s: took %.2f s; --deadline 2 should end the run at about 2 s", proc->cmdline,
              proc->seconds);
 }
 
@@ -385,14 +388,14 @@ void deadline_ends_an_open_stdin_stream(void **state) {
   (void)state;
   struct h_server *server = h_private_server(false);
   int port = server->http_port;
-  const char *args[] = {"--ndjson", "--deadline", "0.5", "-", NULL};
+  const char *args[] = {"--ndjson", "--deadline", "2", "-", NULL};
   struct h_proc *proc = h_afetch_start(args);
   h_write_stdin(proc, h_fmt("http://127.0.0.1:%d/delay/10\n"
                             "http://127.0.0.1:%d/delay/10\n"
                             "http://127.0.0.1:%d/delay/5000\n",
                             port, port, port));
   /* stdin stays open: the deadline alone must end the run. */
-  h_wait_exit(proc, 4000);
+  h_wait_exit(proc, 6000);
   h_expect_exit(proc, 1);
   cJSON *lines = h_parse_ndjson(proc->out.data);
   h_check_results(lines, 3);
@@ -408,12 +411,12 @@ void deadline_reaches_urls_waiting_to_retry(void **state) {
   struct h_proc *proc;
   h_reset(port);
   /* The Retry-After of 5 s is honoured (<= 10): the URL waits past the deadline. */
-  const char *args[] = {"-r", "1", "--retry-max-delay", "10", "--deadline", "0.5", NULL};
+  const char *args[] = {"-r", "1", "--retry-max-delay", "10", "--deadline", "2", NULL};
   const cJSON *r = run_one(args, h_url(port, "/flaky/h/1?retry_after=5"), 1, &proc);
   expect_result(proc, r, "deadline", ANY, 1);
   expect_requests(proc, port, 1);
-  if (proc->seconds >= 4.0)
-    fail_msg("%s: took %.2f s; the deadline at 0.5 s should end the 5 s wait for the retry",
+  if (proc->seconds >= 4.5)
+    fail_msg("%s: took %.2f s; the deadline at 2 s should end the 5 s wait for the retry",
              proc->cmdline, proc->seconds);
 }
 
