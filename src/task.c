@@ -423,7 +423,8 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
   }
   enum result_error error = task_classify(code);
   long redirects = 0;
-  curl_easy_getinfo(task->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+  if (error == RESULT_INVALID_URL) /* a refused redirect target still fetched the first URL */
+    curl_easy_getinfo(task->easy, CURLINFO_REDIRECT_COUNT, &redirects);
   if (error == RESULT_INVALID_URL && redirects == 0) {
     /* curl refused the URL itself before sending anything. */
     if (code == CURLE_URL_MALFORMAT)
