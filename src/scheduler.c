@@ -110,19 +110,31 @@ static void scheduler_warn(const struct scheduler *scheduler, const char *format
   va_end(args);
 }
 
-/* One socket per transfer: make sure the descriptor limit does not cap -c. */
-static void scheduler_raise_fd_limit(const struct scheduler *scheduler) {
+/* How many connections the run may keep open, busy or idle: one socket per transfer, and as
+ * many again for idle keep-alive connections, so that with many hosts the next URL's host
+ * often still has one (W5, 50 hosts at -c 100: 170 connections opened for 10,000 requests
+ * instead of 400 to 1,700 with a cache of exactly -c). Raises the descriptor limit to match,
+ * as far as the hard limit allows; never fewer than -c. */
+static unsigned scheduler_connection_budget(const struct scheduler *scheduler) {
+  unsigned concurrency = scheduler->options->concurrency;
+  rlim_t wanted = 2 * (rlim_t)concurrency + SCHEDULER_SPARE_FDS;
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
-    return;
-  rlim_t wanted = (rlim_t)scheduler->options->concurrency + SCHEDULER_SPARE_FDS;
-  if (limit.rlim_cur >= wanted)
-    return;
-  limit.rlim_cur =
-      limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= wanted ? wanted : limit.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted)
+    return concurrency;
+  if (limit.rlim_cur < wanted) {
+    rlim_t previous = limit.rlim_cur;
+    limit.rlim_cur =
+        limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= wanted ? wanted : limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+      limit.rlim_cur = previous;
+  }
+  if (limit.rlim_cur < (rlim_t)concurrency + SCHEDULER_SPARE_FDS) {
     scheduler_warn(scheduler, "open-file limit %lu is below -c %u; some connections may fail",
-                   (unsigned long)limit.rlim_cur, scheduler->options->concurrency);
+                   (unsigned long)limit.rlim_cur, concurrency);
+    return concurrency;
+  }
+  rlim_t budget = limit.rlim_cur - SCHEDULER_SPARE_FDS;
+  return budget >= 2 * (rlim_t)concurrency ? 2 * concurrency : (unsigned)budget;
 }
 
 /* --crawl: discovered pages are still to be fetched. */
@@ -817,15 +829,18 @@ static bool scheduler_start_workers(struct scheduler *scheduler) {
   if (count == 0)
     count = 1;
   bool threaded = options->threads > 1;
+  unsigned connections = scheduler_connection_budget(scheduler);
   scheduler->workers = calloc(count, sizeof *scheduler->workers);
   if (!scheduler->workers)
     return false;
   for (unsigned i = 0; i < count; i++) {
     struct scheduler_worker *slot = &scheduler->workers[i];
     unsigned share = options->concurrency / count + (i < options->concurrency % count);
+    unsigned connection_share = connections / count + (i < connections % count);
     slot->scheduler = scheduler;
     limiter_init(&slot->slots, share);
-    slot->worker = worker_new(scheduler->base, options, share, threaded, scheduler_on_result, slot);
+    slot->worker = worker_new(scheduler->base, options, share, connection_share, threaded,
+                              scheduler_on_result, slot);
     if (!slot->worker)
       return false;
     scheduler->worker_count = i + 1;
@@ -878,7 +893,6 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
     free(scheduler);
     return NULL;
   }
-  scheduler_raise_fd_limit(scheduler);
   scheduler->sigint_event = evsignal_new(base, SIGINT, scheduler_on_signal, scheduler);
   scheduler->sigterm_event = evsignal_new(base, SIGTERM, scheduler_on_signal, scheduler);
   if (!scheduler->sigint_event || !scheduler->sigterm_event ||

@@ -13,9 +13,9 @@ struct loop;
 typedef void (*loop_done_fn)(void *arg, CURL *easy, CURLcode code);
 
 /* The event base must outlive the loop. The connection cache keeps `max_connections` (the
- * loop's share of -c): curl's default, 4x the handles attached at the moment, shrinks and
- * closes reusable connections whenever the loop briefly runs few transfers. NULL when
- * libcurl or libevent fail. */
+ * loop's share of the run's connection budget, busy and idle): curl's default, 4x the
+ * handles attached at the moment, shrinks and closes reusable connections whenever the loop
+ * briefly runs few transfers. NULL when libcurl or libevent fail. */
 struct loop *loop_new(struct event_base *base, unsigned max_connections, loop_done_fn on_done,
                       void *arg);
 

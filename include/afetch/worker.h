@@ -35,10 +35,12 @@ struct worker_outcome {
 typedef void (*worker_result_fn)(void *arg, const struct worker_outcome *outcome);
 
 /* `base` is the caller's event base: an inline worker runs its transfers on it; a threaded
- * one uses it to deliver results. Options are borrowed and must outlive the worker. NULL when
- * out of memory or when the thread cannot start. */
+ * one uses it to deliver results. At most `capacity` transfers run at once; `connections`
+ * (at least `capacity`) bounds the connections kept open, busy or idle. Options are borrowed
+ * and must outlive the worker. NULL when out of memory or when the thread cannot start. */
 struct worker *worker_new(struct event_base *base, const struct afetch_options *options,
-                          unsigned capacity, bool threaded, worker_result_fn on_result, void *arg);
+                          unsigned capacity, unsigned connections, bool threaded,
+                          worker_result_fn on_result, void *arg);
 
 /* Starts the job's transfer (or reports it invalid). The worker borrows the job until it
  * comes back in an outcome. False when out of memory or when curl refuses the handle: the
