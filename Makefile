@@ -76,17 +76,19 @@ $(INTEGRATION_BIN): $(INTEGRATION_SRCS) $(wildcard tests/integration/*.h)
 TEST_ENV = AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) \
 	INTEGRATION_BIN=$(abspath $(INTEGRATION_BIN))
 
-# The integration suite runs twice: as is, and with afetch on worker threads (run-threaded.sh);
-# then every README example runs against the test server, and the bash completion is checked.
+# The integration suite runs three times: as is (--threads auto), on one loop (run-inline.sh)
+# and on two worker threads (run-threaded.sh); then every README example runs against the
+# test server, and the bash completion is checked.
+INTEGRATION_RUNS = $(INTEGRATION_BIN) tests/integration/run-inline.sh tests/integration/run-threaded.sh
 test: $(AFETCH_BIN) $(UNIT_TEST_BINS) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
-	@$(TEST_ENV) tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_BIN) \
-		tests/integration/run-threaded.sh tests/readme-examples.sh tests/completion-test.sh
+	@$(TEST_ENV) tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_RUNS) \
+		tests/readme-examples.sh tests/completion-test.sh
 
 unit-test: $(UNIT_TEST_BINS)
 	@tests/run-tests.sh $(UNIT_TEST_BINS)
 
 integration-test: $(AFETCH_BIN) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
-	@$(TEST_ENV) tests/run-tests.sh $(INTEGRATION_BIN) tests/integration/run-threaded.sh
+	@$(TEST_ENV) tests/run-tests.sh $(INTEGRATION_RUNS)
 
 # Offline demo: start the local test server, fetch a generated list against it, stop the server.
 demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)

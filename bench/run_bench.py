@@ -169,9 +169,9 @@ def afetch_command(ctx):
     return [ctx.afetch, "-c", ctx.c, ctx.urls_file], None
 
 
-def afetch_threads_command(ctx):
-    # One event loop per core, sharing -c.
-    return [ctx.afetch, "-c", ctx.c, "--threads", str(os.cpu_count() or 1), ctx.urls_file], None
+def afetch_one_loop_command(ctx):
+    # Everything on the main thread: what the default (--threads auto) gains over one loop.
+    return [ctx.afetch, "-c", ctx.c, "--threads", "1", ctx.urls_file], None
 
 
 def curl_parallel_command(ctx):
@@ -238,8 +238,9 @@ def wget_crawl_command(ctx):
 TOOLS = [
     Tool("afetch", None, afetch_command, download=afetch_download_command,
          crawl=afetch_crawl_command),
-    Tool("afetch-threads", None, afetch_threads_command,
-         note="afetch --threads N with N = the number of cores."),
+    Tool("afetch-1loop", None, afetch_one_loop_command,
+         note="afetch --threads 1: one event loop on the main thread. The afetch row is the "
+              "default, --threads auto (one loop per core here)."),
     # Downloads: the same command; the config names an output file per URL.
     Tool("curl", "curl", curl_parallel_command, download=curl_parallel_command),
     Tool("xargs-curl", "xargs", xargs_curl_command, multi_process=True,

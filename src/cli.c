@@ -37,7 +37,8 @@ static const char cli_help_text[] =
     "Concurrency, time, retries:\n"
     "  -c, --concurrency N        at most N requests in flight (default 10)\n"
     "  -t, --timeout SEC / --connect-timeout SEC  per request / connect (30 / 10)\n"
-    "      --threads N            N event loops on N threads, sharing -c (default 1)\n"
+    "      --threads N|auto       N event loops on N threads, sharing -c (default\n"
+    "                             auto: one per CPU, at least 4 transfers each)\n"
     "  -r, --retries N            retry transient failures N times (default 0)\n"
     "      --retry-delay SEC / --retry-max-delay SEC  backoff start / cap (1 / 30)\n"
     "      --per-host N           at most N in flight per scheme+host+port\n"
@@ -169,7 +170,7 @@ static const char cli_short_options[] = ":c:t:r:qo:LH:A:X:d:khV";
 static void cli_defaults(struct afetch_options *options) {
   *options = (struct afetch_options){
       .concurrency = 10,
-      .threads = 1,
+      .threads = 0, /* auto */
       .timeout_ms = 30000,
       .connect_timeout_ms = 10000,
       .output_mode = AFETCH_OUTPUT_GATHER,
@@ -372,8 +373,12 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     options->concurrency = (unsigned)number;
     return true;
   case CLI_OPT_THREADS:
+    if (strcmp(value, "auto") == 0) {
+      options->threads = 0;
+      return true;
+    }
     if (!cli_parse_integer(value, 1, CLI_MAX_THREADS, &number)) {
-      fprintf(err, "afetch: %s wants a whole number from 1 to %d, not '%s'\n", name,
+      fprintf(err, "afetch: %s wants 'auto' or a whole number from 1 to %d, not '%s'\n", name,
               CLI_MAX_THREADS, value);
       return false;
     }
@@ -710,4 +715,16 @@ void cli_options_free(struct afetch_options *options) {
   options->headers = NULL;
   free(options->data);
   options->data = NULL;
+}
+
+/* Measured on 2 cores against a local nginx, 10,000 requests: -c 100 on two loops 1.9x one
+ * loop; -c 8 1.2x; -c 4 0.9x and -c 2 0.65x (the hand-over between threads then costs more
+ * than the second core gains). */
+unsigned cli_auto_threads(unsigned concurrency, unsigned cpus) {
+  unsigned threads = concurrency / CLI_TRANSFERS_PER_THREAD;
+  if (threads > cpus)
+    threads = cpus;
+  if (threads > CLI_MAX_THREADS)
+    threads = CLI_MAX_THREADS;
+  return threads ? threads : 1;
 }

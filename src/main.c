@@ -1,5 +1,7 @@
 /* afetch: wires the modules together; the logic lives in them. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,15 @@ static struct event_base *main_new_event_base(const struct afetch_options *optio
   return base;
 }
 
+/* CPUs this process may run on (taskset, cgroup cpusets), else the online ones. */
+static unsigned main_usable_cpus(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return (unsigned)CPU_COUNT(&set);
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? (unsigned)online : 1;
+}
+
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
   struct afetch_options options;
@@ -55,6 +66,8 @@ int main(int argc, char **argv) {
   case CLI_RUN:
     break;
   }
+  if (options.threads == 0)
+    options.threads = cli_auto_threads(options.concurrency, main_usable_cpus());
   /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON; a file over
    * RLIMIT_FSIZE as EFBIG (a "write" result), not kill us mid-download. */
   signal(SIGPIPE, SIG_IGN);

@@ -82,10 +82,13 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
   TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
   /* The User-Agent travels in options->headers (see cli.c). */
-  /* Without proxy variables, say "no proxy" once rather than let curl read the environment
-   * again for every request. With them, curl applies them (and no_proxy) as it always does. */
-  if (!task_environment_has_proxy())
+  /* Without proxy variables, say "no proxy" (and an empty no_proxy list) once rather than
+   * let curl read the environment again for every request (no_proxy alone cost two getenv
+   * calls, ~650 instructions). With them, curl applies them (and no_proxy) as usual. */
+  if (!task_environment_has_proxy()) {
     TASK_SET(CURLOPT_PROXY, "");
+    TASK_SET(CURLOPT_NOPROXY, "");
+  }
   if (options->headers)
     TASK_SET(CURLOPT_HTTPHEADER, options->headers);
   if (options->data) {

@@ -20,6 +20,11 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
 
 void cli_options_free(struct afetch_options *options);
 
+/* --threads auto: one event loop per usable CPU, with at least CLI_TRANSFERS_PER_THREAD
+ * transfers each (so -c below twice that stays on one loop). */
+#define CLI_TRANSFERS_PER_THREAD 4
+unsigned cli_auto_threads(unsigned concurrency, unsigned cpus);
+
 /* The usage line and a pointer to --help, after a usage error found outside cli_parse (an
  * unreadable input file). */
 void cli_print_usage_hint(FILE *err);

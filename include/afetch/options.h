@@ -31,7 +31,8 @@ enum afetch_progress {
 
 struct afetch_options {
   unsigned concurrency;    /* -c: transfers in flight at most */
-  unsigned threads;        /* --threads: event loops (1 = everything on the main thread) */
+  unsigned threads;        /* --threads: event loops (1 = everything on the main thread);
+                            * 0 = auto, see cli_auto_threads */
   long timeout_ms;         /* -t: whole transfer, per request */
   long connect_timeout_ms; /* --connect-timeout */
   enum afetch_output_mode output_mode;

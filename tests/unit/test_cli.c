@@ -91,7 +91,7 @@ static void cli_defaults_without_arguments(void **state) {
   assert_int_equal(parse(f, 1, argv), CLI_RUN);
   const struct afetch_options *o = &f->options;
   assert_int_equal(o->concurrency, 10);
-  assert_int_equal(o->threads, 1);
+  assert_int_equal(o->threads, 0); /* auto */
   assert_int_equal(o->timeout_ms, 30000);
   assert_int_equal(o->connect_timeout_ms, 10000);
   assert_int_equal(o->output_mode, AFETCH_OUTPUT_GATHER);
@@ -160,6 +160,20 @@ static void cli_threads_sets_the_number_of_event_loops(void **state) {
   assert_int_equal(f->options.threads, 2);
   RUN(f, "--threads=64");
   assert_int_equal(f->options.threads, 64);
+  RUN(f, "--threads", "auto");
+  assert_int_equal(f->options.threads, 0);
+}
+
+/* auto: one loop per CPU, each with at least CLI_TRANSFERS_PER_THREAD transfers. */
+static void cli_auto_threads_follow_cpus_and_concurrency(void **state) {
+  (void)state;
+  assert_int_equal(cli_auto_threads(10, 1), 1);   /* one CPU */
+  assert_int_equal(cli_auto_threads(1, 8), 1);    /* one transfer */
+  assert_int_equal(cli_auto_threads(7, 2), 1);    /* under 4 each on two loops */
+  assert_int_equal(cli_auto_threads(8, 2), 2);
+  assert_int_equal(cli_auto_threads(100, 2), 2);  /* no more loops than CPUs */
+  assert_int_equal(cli_auto_threads(10, 64), 2);  /* no fewer than 4 each */
+  assert_int_equal(cli_auto_threads(100000, 512), 64); /* the --threads maximum */
 }
 
 static void cli_rejects_threads_out_of_range(void **state) {
@@ -167,6 +181,7 @@ static void cli_rejects_threads_out_of_range(void **state) {
   USAGE_ERROR(f, "--threads", "0");
   USAGE_ERROR(f, "--threads", "65");
   USAGE_ERROR(f, "--threads", "two");
+  USAGE_ERROR(f, "--threads", "AUTO");
 }
 
 static void cli_timeout_accepts_fractional_seconds(void **state) {
@@ -1207,6 +1222,7 @@ int main(void) {
       T(cli_concurrency_short_and_long_forms),
       T(cli_threads_sets_the_number_of_event_loops),
       T(cli_rejects_threads_out_of_range),
+      T(cli_auto_threads_follow_cpus_and_concurrency),
       T(cli_timeout_accepts_fractional_seconds),
       T(cli_timeout_leaves_connect_timeout_alone),
       T(cli_connect_timeout_accepts_fractional_seconds),
