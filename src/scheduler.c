@@ -39,7 +39,8 @@
 #include "afetch/url.h"
 #include "afetch/worker.h"
 
-/* Descriptors we may need beyond one socket per transfer: stdio, input files, epoll, spares. */
+/* Descriptors we may need beyond connections and the workers' own (worker_descriptors):
+ * stdio, input files, the main event base, a file being downloaded, spares. */
 #define SCHEDULER_SPARE_FDS 64
 /* Longest "scheme://host:port" key; longer hosts go unlimited (and are rare enough). */
 #define SCHEDULER_HOST_KEY_SIZE 512
@@ -114,10 +115,13 @@ static void scheduler_warn(const struct scheduler *scheduler, const char *format
  * many again for idle keep-alive connections, so that with many hosts the next URL's host
  * often still has one (W5, 50 hosts at -c 100: 170 connections opened for 10,000 requests
  * instead of 400 to 1,700 with a cache of exactly -c). Raises the descriptor limit to match,
- * as far as the hard limit allows; never fewer than -c. */
-static unsigned scheduler_connection_budget(const struct scheduler *scheduler) {
+ * plus the workers' own descriptors and spares, as far as the hard limit allows; never fewer
+ * than -c. */
+static unsigned scheduler_connection_budget(const struct scheduler *scheduler,
+                                            unsigned worker_fds) {
   unsigned concurrency = scheduler->options->concurrency;
-  rlim_t wanted = 2 * (rlim_t)concurrency + SCHEDULER_SPARE_FDS;
+  rlim_t reserved = (rlim_t)worker_fds + SCHEDULER_SPARE_FDS;
+  rlim_t wanted = 2 * (rlim_t)concurrency + reserved;
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
     return concurrency;
@@ -128,12 +132,15 @@ static unsigned scheduler_connection_budget(const struct scheduler *scheduler) {
     if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
       limit.rlim_cur = previous;
   }
-  if (limit.rlim_cur < (rlim_t)concurrency + SCHEDULER_SPARE_FDS) {
-    scheduler_warn(scheduler, "open-file limit %lu is below -c %u; some connections may fail",
-                   (unsigned long)limit.rlim_cur, concurrency);
+  if (limit.rlim_cur < (rlim_t)concurrency + reserved) {
+    scheduler_warn(scheduler,
+                   "open-file limit %lu is below the %lu that -c %u needs; some connections "
+                   "may fail",
+                   (unsigned long)limit.rlim_cur, (unsigned long)(concurrency + reserved),
+                   concurrency);
     return concurrency;
   }
-  rlim_t budget = limit.rlim_cur - SCHEDULER_SPARE_FDS;
+  rlim_t budget = limit.rlim_cur - reserved;
   return budget >= 2 * (rlim_t)concurrency ? 2 * concurrency : (unsigned)budget;
 }
 
@@ -829,7 +836,11 @@ static bool scheduler_start_workers(struct scheduler *scheduler) {
   if (count == 0)
     count = 1;
   bool threaded = options->threads > 1;
-  unsigned connections = scheduler_connection_budget(scheduler);
+  unsigned worker_fds = 0;
+  for (unsigned i = 0; i < count; i++)
+    worker_fds += worker_descriptors(
+        options->concurrency / count + (i < options->concurrency % count), threaded);
+  unsigned connections = scheduler_connection_budget(scheduler, worker_fds);
   scheduler->workers = calloc(count, sizeof *scheduler->workers);
   if (!scheduler->workers)
     return false;

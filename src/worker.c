@@ -1,4 +1,5 @@
-/* Transfers on one loop, inline on the caller's event base or in a thread of their own. */
+/* Transfers on one event loop (over several curl multi handles), inline on the caller's
+ * event base or in a thread of their own. */
 #include "afetch/worker.h"
 
 #include <errno.h>
@@ -37,10 +38,19 @@ struct worker_done {
  * room. At -c 1000: 137k -> 108k instructions per request; smaller shards gained no more. */
 #define WORKER_SHARD_TRANSFERS 64
 
-/* One multi handle and how many of the worker's transfers run on it. */
+/* What a shard costs in descriptors besides its connections: libcurl 7.88's multi handle
+ * keeps a socket pair for curl_multi_wakeup. A threaded worker adds its event base (epoll,
+ * its own notification pair) and two eventfds; counted with room to spare. */
+#define WORKER_FDS_PER_SHARD 2
+#define WORKER_FDS_PER_THREAD 8
+
+/* One multi handle, how many of the worker's transfers run on it, and how many may: at most
+ * WORKER_SHARD_TRANSFERS, and never more than its connection cache holds (else each finished
+ * transfer's idle connection would be closed to make room, and none reused). */
 struct worker_shard {
   struct loop *loop;
   unsigned in_flight;
+  unsigned limit;
 };
 
 struct worker {
@@ -56,13 +66,14 @@ struct worker {
   bool owns_run_base;
   struct worker_shard *shards;
   unsigned shard_count;
-  CURLSH *share; /* TLS sessions, shared by every shard's handles (one thread: no locks) */
+  CURLSH *share; /* TLS sessions and DNS, shared by every shard's handles (one thread) */
   /* Up to `capacity` tasks, created as needed and reused (a handle may run on any shard);
    * busy[i] says tasks[i] is in flight, on shards[shard_of[i]]; idle[] is a stack of the
    * others. */
   struct task **tasks;
   bool *busy;
   unsigned *shard_of;
+  unsigned last_freed_shard; /* where a transfer ended last: it has room */
   unsigned task_count;
   struct task **idle;
   unsigned idle_count;
@@ -195,14 +206,17 @@ static struct worker_shard *worker_shard_of_task(struct worker *worker, const st
 }
 
 static void worker_return_task(struct worker *worker, struct task *task) {
-  if (worker->busy[task_id(task)])
+  if (worker->busy[task_id(task)]) {
     worker_shard_of_task(worker, task)->in_flight--;
+    worker->last_freed_shard = worker->shard_of[task_id(task)];
+  }
   worker->busy[task_id(task)] = false;
   worker->idle[worker->idle_count++] = task;
 }
 
-/* A cheap hash of the URL's "scheme://authority", case folded, so that one host keeps to one
- * shard, where its idle connections are. A hint, not a parse. */
+/* A cheap hash of what follows the URL's "://" up to its path (userinfo, host, port), case
+ * folded, so that one host keeps to one shard, where its idle connections are (http and
+ * https to one host share it: harmless). A hint, not a parse. */
 static uint32_t worker_authority_hash(const char *url) {
   const char *p = strstr(url, "://");
   p = p ? p + 3 : url;
@@ -214,20 +228,27 @@ static uint32_t worker_authority_hash(const char *url) {
   return hash;
 }
 
-/* The job's host's own shard while it runs fewer than WORKER_SHARD_TRANSFERS, else the
- * least busy one: a host with many transfers in flight spreads over every shard. */
+static unsigned worker_shard_room(const struct worker_shard *shard) {
+  return shard->in_flight < shard->limit ? shard->limit - shard->in_flight : 0;
+}
+
+/* The job's host's own shard while it has room, else the one where a transfer ended last
+ * (in a busy run, the slot this job is taking), else the one with the most room: a host
+ * with many transfers in flight spreads over every shard. The limits add up to at least
+ * the capacity, so some shard has room whenever a task is free. */
 static struct worker_shard *worker_pick_shard(struct worker *worker, const struct job *job) {
   if (worker->shard_count == 1)
     return &worker->shards[0];
-  struct worker_shard *own =
+  struct worker_shard *best =
       &worker->shards[worker_authority_hash(job->url) % worker->shard_count];
-  if (own->in_flight < WORKER_SHARD_TRANSFERS)
-    return own;
-  struct worker_shard *least = own;
+  if (worker_shard_room(best) > 0)
+    return best;
+  if (worker_shard_room(&worker->shards[worker->last_freed_shard]) > 0)
+    return &worker->shards[worker->last_freed_shard];
   for (unsigned i = 0; i < worker->shard_count; i++)
-    if (worker->shards[i].in_flight < least->in_flight)
-      least = &worker->shards[i];
-  return least;
+    if (worker_shard_room(&worker->shards[i]) > worker_shard_room(best))
+      best = &worker->shards[i];
+  return best;
 }
 
 /* Starts one job's transfer, or reports it as invalid at once. */
@@ -399,17 +420,27 @@ static bool worker_start_thread(struct worker *worker, struct event_base *caller
   return worker->thread_started;
 }
 
+static unsigned worker_shard_count(unsigned capacity) {
+  unsigned count = (capacity + WORKER_SHARD_TRANSFERS - 1) / WORKER_SHARD_TRANSFERS;
+  return count ? count : 1;
+}
+
+unsigned worker_descriptors(unsigned capacity, bool threaded) {
+  return worker_shard_count(capacity) * WORKER_FDS_PER_SHARD +
+         (threaded ? WORKER_FDS_PER_THREAD : 0);
+}
+
 /* ceil(capacity / WORKER_SHARD_TRANSFERS) multi handles, sharing the connection budget. */
 static bool worker_start_shards(struct worker *worker) {
-  unsigned count = (worker->capacity + WORKER_SHARD_TRANSFERS - 1) / WORKER_SHARD_TRANSFERS;
-  if (count == 0)
-    count = 1;
+  unsigned count = worker_shard_count(worker->capacity);
   worker->shards = calloc(count, sizeof *worker->shards);
   if (!worker->shards)
     return false;
   worker->shard_count = count;
   for (unsigned i = 0; i < count; i++) {
     unsigned connections = worker->connections / count + (i < worker->connections % count);
+    worker->shards[i].limit =
+        connections < WORKER_SHARD_TRANSFERS ? connections : WORKER_SHARD_TRANSFERS;
     worker->shards[i].loop =
         loop_new(worker->run_base, connections, worker_on_transfer_done, worker);
     if (!worker->shards[i].loop)
@@ -443,11 +474,15 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
   worker->idle = calloc(capacity, sizeof *worker->idle);
   worker->shard_of = calloc(capacity, sizeof *worker->shard_of);
   bool shards_ok = worker->run_base && worker_start_shards(worker);
+  /* TLS sessions, and the DNS cache, so that a host spread over several shards is resolved
+   * once. Connections stay per shard: that is the point of shards. */
   worker->share = curl_share_init();
   if (worker->share &&
-      curl_share_setopt(worker->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+      (curl_share_setopt(worker->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+           CURLSHE_OK ||
+       curl_share_setopt(worker->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
     curl_share_cleanup(worker->share);
-    worker->share = NULL; /* TLS sessions are then only resumed per handle */
+    worker->share = NULL; /* TLS sessions then resume per handle, DNS is cached per shard */
   }
   if (!worker->tasks || !worker->busy || !worker->idle || !worker->shard_of || !shards_ok ||
       (threaded && !worker_start_thread(worker, base))) {

@@ -42,6 +42,11 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
                           unsigned capacity, unsigned connections, bool threaded,
                           worker_result_fn on_result, void *arg);
 
+/* Descriptors a worker of `capacity` transfers holds besides its connections: each curl
+ * multi handle's wake-up socket pair, and for a threaded worker its event base and eventfds.
+ * The caller sizes the open-file limit with it. */
+unsigned worker_descriptors(unsigned capacity, bool threaded);
+
 /* Starts the job's transfer (or reports it invalid). The worker borrows the job until it
  * comes back in an outcome. False when out of memory or when curl refuses the handle: the
  * job then stays the caller's, with no outcome. */
