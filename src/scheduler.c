@@ -828,6 +828,11 @@ static void scheduler_on_deadline(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- set-up -------------------------------------------------------------------------- */
 
+/* Worker i's part of `total` split as evenly as can be between `parts` workers. */
+static unsigned scheduler_worker_part(unsigned total, unsigned parts, unsigned i) {
+  return total / parts + (i < total % parts);
+}
+
 /* One inline worker, or --threads workers splitting -c between them. */
 static bool scheduler_start_workers(struct scheduler *scheduler) {
   const struct afetch_options *options = scheduler->options;
@@ -838,16 +843,16 @@ static bool scheduler_start_workers(struct scheduler *scheduler) {
   bool threaded = options->threads > 1;
   unsigned worker_fds = 0;
   for (unsigned i = 0; i < count; i++)
-    worker_fds += worker_descriptors(
-        options->concurrency / count + (i < options->concurrency % count), threaded);
+    worker_fds +=
+        worker_descriptors(scheduler_worker_part(options->concurrency, count, i), threaded);
   unsigned connections = scheduler_connection_budget(scheduler, worker_fds);
   scheduler->workers = calloc(count, sizeof *scheduler->workers);
   if (!scheduler->workers)
     return false;
   for (unsigned i = 0; i < count; i++) {
     struct scheduler_worker *slot = &scheduler->workers[i];
-    unsigned share = options->concurrency / count + (i < options->concurrency % count);
-    unsigned connection_share = connections / count + (i < connections % count);
+    unsigned share = scheduler_worker_part(options->concurrency, count, i);
+    unsigned connection_share = scheduler_worker_part(connections, count, i);
     slot->scheduler = scheduler;
     limiter_init(&slot->slots, share);
     slot->worker = worker_new(scheduler->base, options, share, connection_share, threaded,

@@ -56,7 +56,6 @@ struct worker_shard {
 struct worker {
   const struct afetch_options *options;
   unsigned capacity;
-  unsigned connections;
   bool threaded;
   worker_result_fn on_result;
   void *on_result_arg;
@@ -431,18 +430,16 @@ unsigned worker_descriptors(unsigned capacity, bool threaded) {
 }
 
 /* ceil(capacity / WORKER_SHARD_TRANSFERS) multi handles, sharing the connection budget. */
-static bool worker_start_shards(struct worker *worker) {
+static bool worker_start_shards(struct worker *worker, unsigned connections) {
   unsigned count = worker_shard_count(worker->capacity);
   worker->shards = calloc(count, sizeof *worker->shards);
   if (!worker->shards)
     return false;
   worker->shard_count = count;
   for (unsigned i = 0; i < count; i++) {
-    unsigned connections = worker->connections / count + (i < worker->connections % count);
-    worker->shards[i].limit =
-        connections < WORKER_SHARD_TRANSFERS ? connections : WORKER_SHARD_TRANSFERS;
-    worker->shards[i].loop =
-        loop_new(worker->run_base, connections, worker_on_transfer_done, worker);
+    unsigned cache = connections / count + (i < connections % count);
+    worker->shards[i].limit = cache < WORKER_SHARD_TRANSFERS ? cache : WORKER_SHARD_TRANSFERS;
+    worker->shards[i].loop = loop_new(worker->run_base, cache, worker_on_transfer_done, worker);
     if (!worker->shards[i].loop)
       return false;
   }
@@ -457,7 +454,6 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
     return NULL;
   worker->options = options;
   worker->capacity = capacity;
-  worker->connections = connections > capacity ? connections : capacity;
   worker->threaded = threaded;
   worker->on_result = on_result;
   worker->on_result_arg = arg;
@@ -473,7 +469,8 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
   worker->busy = calloc(capacity, sizeof *worker->busy);
   worker->idle = calloc(capacity, sizeof *worker->idle);
   worker->shard_of = calloc(capacity, sizeof *worker->shard_of);
-  bool shards_ok = worker->run_base && worker_start_shards(worker);
+  bool shards_ok = worker->run_base &&
+                   worker_start_shards(worker, connections > capacity ? connections : capacity);
   /* TLS sessions, and the DNS cache, so that a host spread over several shards is resolved
    * once. Connections stay per shard: that is the point of shards. */
   worker->share = curl_share_init();
