@@ -79,7 +79,7 @@ static const char cli_help_text[] =
     "  -h, --help / -V, --version  this text / versions of afetch and its libraries\n"
     "\n"
     "Exit status: 0 all ok, 1 some results not ok, 2 usage error, 3 internal or\n"
-    "output error, 130/143 interrupted by SIGINT/SIGTERM. See afetch(1).\n";
+    "output error, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM. See afetch(1).\n";
 
 enum cli_long_only {
   CLI_OPT_CONNECT_TIMEOUT = 256,

@@ -12,6 +12,7 @@
 
 #include "afetch/http_token.h"
 #include "afetch/job.h"
+#include "afetch/json_writer.h"
 #include "afetch/options.h"
 #include "afetch/source.h"
 
@@ -27,11 +28,21 @@ static struct job *json_line_new_job(const struct source_line *line, const char 
   return job_new(&url_line);
 }
 
-/* Marks the job as invalid input; false when out of memory. */
-static bool json_line_reject(struct job *job, const char *format, const char *field) {
+/* What parsing a line (or one of its fields) came to. A field parser that fails stops the
+ * line: only JSON_LINE_USABLE lets the next field run, so a type error can never be taken
+ * for success (as a bool meaning both "rejected" and "out of memory" once was). */
+enum json_line_verdict {
+  JSON_LINE_USABLE,        /* the field (or line) is a usable request part */
+  JSON_LINE_REJECTED,      /* job->input_error says why */
+  JSON_LINE_OUT_OF_MEMORY, /* nothing to report: the caller gives up */
+};
+
+/* Marks the job as invalid input with a message naming `field`. */
+static enum json_line_verdict json_line_reject(struct job *job, const char *format,
+                                               const char *field) {
   char message[160];
   snprintf(message, sizeof message, format, field);
-  return (job->input_error = strdup(message)) != NULL;
+  return (job->input_error = strdup(message)) ? JSON_LINE_REJECTED : JSON_LINE_OUT_OF_MEMORY;
 }
 
 /* Length of a header line's name (up to ':'), for comparing names. */
@@ -51,20 +62,22 @@ static bool json_line_overrides(const cJSON *object, const char *header) {
   return false;
 }
 
-/* "headers": the -H list without the names the object sets, then the object's. False with
- * input_error set (or out of memory). */
-static bool json_line_headers(struct job *job, const cJSON *object,
-                              const struct afetch_options *options) {
-  if (!cJSON_IsObject(object))
-    return json_line_reject(job, "\"%s\" must be an object of strings", "headers");
-  struct curl_slist *list = NULL;
+/* Appends a copy of `text` to *list. */
+static bool json_line_append_header(struct curl_slist **list, const char *text) {
+  struct curl_slist *grown = curl_slist_append(*list, text);
+  if (grown)
+    *list = grown;
+  return grown != NULL;
+}
+
+/* The object's own headers after the -H list without the names the object sets. When one is
+ * unusable, *bad names it. */
+static enum json_line_verdict json_line_header_list(const cJSON *object,
+                                                    const struct afetch_options *options,
+                                                    struct curl_slist **list, const char **bad) {
   for (const struct curl_slist *header = options->headers; header; header = header->next) {
-    if (json_line_overrides(object, header->data))
-      continue;
-    struct curl_slist *grown = curl_slist_append(list, header->data);
-    if (!grown)
-      goto out_of_memory;
-    list = grown;
+    if (!json_line_overrides(object, header->data) && !json_line_append_header(list, header->data))
+      return JSON_LINE_OUT_OF_MEMORY;
   }
   const cJSON *item;
   cJSON_ArrayForEach(item, object) {
@@ -72,65 +85,130 @@ static bool json_line_headers(struct job *job, const cJSON *object,
      * headers (or a request) of its own into the request. */
     if (!http_is_token(item->string) || !cJSON_IsString(item) ||
         strpbrk(item->valuestring, "\r\n")) {
-      curl_slist_free_all(list);
-      return json_line_reject(
-          job, "header \"%s\" must be a token naming a string without line breaks", item->string);
+      *bad = item->string;
+      return JSON_LINE_REJECTED;
     }
     size_t size = strlen(item->string) + strlen(item->valuestring) + 3;
     char *line = malloc(size);
     if (!line)
-      goto out_of_memory;
+      return JSON_LINE_OUT_OF_MEMORY;
     /* An empty value is written "Name;": curl's way to send the header with no value. */
     snprintf(line, size, item->valuestring[0] ? "%s: %s" : "%s;", item->string, item->valuestring);
-    struct curl_slist *grown = curl_slist_append(list, line);
+    bool appended = json_line_append_header(list, line);
     free(line);
-    if (!grown)
-      goto out_of_memory;
-    list = grown;
+    if (!appended)
+      return JSON_LINE_OUT_OF_MEMORY;
   }
-  job->headers = list;
-  return true;
-out_of_memory:
-  curl_slist_free_all(list);
-  return false;
+  return JSON_LINE_USABLE;
 }
 
-/* A string member copied into *target. False with input_error set when it is not a string. */
-static bool json_line_string(struct job *job, const cJSON *item, const char *name, char **target) {
+/* "headers": an object of strings, merged over the -H list. */
+static enum json_line_verdict json_line_headers(struct job *job, const cJSON *item,
+                                                const struct afetch_options *options) {
+  if (!cJSON_IsObject(item))
+    return json_line_reject(job, "\"%s\" must be an object of strings", "headers");
+  struct curl_slist *list = NULL;
+  const char *bad = NULL;
+  enum json_line_verdict verdict = json_line_header_list(item, options, &list, &bad);
+  if (verdict == JSON_LINE_USABLE) {
+    job->headers = list;
+    return verdict;
+  }
+  curl_slist_free_all(list);
+  if (verdict == JSON_LINE_OUT_OF_MEMORY)
+    return verdict;
+  return json_line_reject(job, "header \"%s\" must be a token naming a string without line breaks",
+                          bad);
+}
+
+/* A string member copied into *target. */
+static enum json_line_verdict json_line_string(struct job *job, const cJSON *item, const char *name,
+                                               char **target) {
   if (!cJSON_IsString(item))
     return json_line_reject(job, "\"%s\" must be a string", name);
-  return (*target = strdup(item->valuestring)) != NULL;
+  return (*target = strdup(item->valuestring)) ? JSON_LINE_USABLE : JSON_LINE_OUT_OF_MEMORY;
 }
 
-/* The settings besides "url" and "id". False when out of memory; a bad field sets
- * input_error and returns true. */
-static bool json_line_settings(struct job *job, const cJSON *root,
-                               const struct afetch_options *options) {
-  const cJSON *item;
-  if ((item = cJSON_GetObjectItemCaseSensitive(root, "method"))) {
-    if (!cJSON_IsString(item) || !http_is_token(item->valuestring))
-      return json_line_reject(job, "\"%s\" must be an HTTP method name", "method");
-    if (!(job->method = strdup(item->valuestring)))
-      return false;
-  }
-  if ((item = cJSON_GetObjectItemCaseSensitive(root, "headers")) &&
-      !json_line_headers(job, item, options))
-    return job->input_error != NULL;
-  if ((item = cJSON_GetObjectItemCaseSensitive(root, "body"))) {
-    if (!json_line_string(job, item, "body", &job->body))
-      return job->input_error != NULL;
+static enum json_line_verdict json_line_method(struct job *job, const cJSON *item,
+                                               const struct afetch_options *options) {
+  (void)options;
+  if (!cJSON_IsString(item) || !http_is_token(item->valuestring))
+    return json_line_reject(job, "\"%s\" must be an HTTP method name", "method");
+  return (job->method = strdup(item->valuestring)) ? JSON_LINE_USABLE : JSON_LINE_OUT_OF_MEMORY;
+}
+
+static enum json_line_verdict json_line_body(struct job *job, const cJSON *item,
+                                             const struct afetch_options *options) {
+  (void)options;
+  enum json_line_verdict verdict = json_line_string(job, item, "body", &job->body);
+  if (verdict == JSON_LINE_USABLE)
     job->body_length = strlen(job->body);
+  return verdict;
+}
+
+static enum json_line_verdict json_line_output(struct job *job, const cJSON *item,
+                                               const struct afetch_options *options) {
+  (void)options;
+  return json_line_string(job, item, "output", &job->output_name);
+}
+
+static enum json_line_verdict json_line_timeout(struct job *job, const cJSON *item,
+                                                const struct afetch_options *options) {
+  (void)options;
+  double seconds = cJSON_IsNumber(item) ? item->valuedouble : -1;
+  if (!(seconds > 0 && seconds <= JSON_LINE_MAX_TIMEOUT_S))
+    return json_line_reject(job, "\"%s\" must be a number of seconds greater than 0", "timeout");
+  job->timeout_ms = (long)ceil(seconds * 1000.0);
+  return JSON_LINE_USABLE;
+}
+
+/* "url" is read before the job exists (it names the job) and "id" is echoed whatever its
+ * type; both are checked here only for being given twice. */
+static enum json_line_verdict json_line_taken_earlier(struct job *job, const cJSON *item,
+                                                      const struct afetch_options *options) {
+  (void)job, (void)item, (void)options;
+  return JSON_LINE_USABLE;
+}
+
+/* The members a line may set, each parsed by its own function. Unknown members are ignored,
+ * so lines written for a later afetch still run. */
+static const struct json_line_field {
+  const char *name;
+  enum json_line_verdict (*parse)(struct job *job, const cJSON *item,
+                                  const struct afetch_options *options);
+} json_line_fields[] = {
+    {"url", json_line_taken_earlier}, {"id", json_line_taken_earlier}, {"method", json_line_method},
+    {"headers", json_line_headers},   {"body", json_line_body},        {"output", json_line_output},
+    {"timeout", json_line_timeout},
+};
+enum { JSON_LINE_FIELD_COUNT = sizeof json_line_fields / sizeof json_line_fields[0] };
+
+static const struct json_line_field *json_line_field_named(const char *name) {
+  for (size_t i = 0; i < JSON_LINE_FIELD_COUNT; i++)
+    if (strcmp(json_line_fields[i].name, name) == 0)
+      return &json_line_fields[i];
+  return NULL;
+}
+
+/* Every known member in the line's order: the first bad one is the one reported. A member
+ * given twice is refused (which one counts would depend on the parser). */
+static enum json_line_verdict json_line_settings(struct job *job, const cJSON *root,
+                                                 const struct afetch_options *options) {
+  bool seen[JSON_LINE_FIELD_COUNT] = {false};
+  const cJSON *item;
+  cJSON_ArrayForEach(item, root) {
+    const struct json_line_field *field = json_line_field_named(item->string);
+    if (!field)
+      continue;
+    size_t slot = (size_t)(field - json_line_fields);
+    if (seen[slot])
+      return json_line_reject(job, "\"%s\" is given more than once", field->name);
+    seen[slot] = true;
+    enum json_line_verdict verdict = field->parse(job, item, options);
+    if (verdict != JSON_LINE_USABLE)
+      return verdict;
   }
-  if ((item = cJSON_GetObjectItemCaseSensitive(root, "output")) &&
-      !json_line_string(job, item, "output", &job->output_name))
-    return job->input_error != NULL;
-  if ((item = cJSON_GetObjectItemCaseSensitive(root, "timeout"))) {
-    double seconds = cJSON_IsNumber(item) ? item->valuedouble : -1;
-    if (!(seconds > 0 && seconds <= JSON_LINE_MAX_TIMEOUT_S))
-      return json_line_reject(job, "\"%s\" must be a number of seconds greater than 0", "timeout");
-    job->timeout_ms = (long)ceil(seconds * 1000.0);
-  }
-  return true;
+  return JSON_LINE_USABLE;
 }
 
 /* The line as exactly one JSON value (the line is trimmed: nothing may follow it). */
@@ -146,33 +224,34 @@ static cJSON *json_line_parse(const struct source_line *line) {
   return root;
 }
 
+/* Checks the parsed line and fills the job's settings. */
+static enum json_line_verdict json_line_fill(struct job *job, const struct source_line *line,
+                                             const cJSON *root, const cJSON *url,
+                                             const struct afetch_options *options) {
+  const cJSON *id = root ? cJSON_GetObjectItemCaseSensitive(root, "id") : NULL;
+  /* The id is echoed as JSON text: whatever bytes its strings hold, the text is UTF-8. */
+  if (id && !(job->id_json = json_print_valid_utf8(id)))
+    return JSON_LINE_OUT_OF_MEMORY;
+  if (!root)
+    return json_line_reject(job, "%s",
+                            line->too_long ? "line too long for a JSON object" : "not valid JSON");
+  if (!cJSON_IsObject(root))
+    return json_line_reject(job, "%s", "not a JSON object");
+  if (!url)
+    return json_line_reject(job, "no \"%s\" member", "url");
+  if (!cJSON_IsString(url) || !url->valuestring[0])
+    return json_line_reject(job, "\"%s\" must be a non-empty string", "url");
+  return json_line_settings(job, root, options);
+}
+
 struct job *json_line_job(const struct source_line *line, const struct afetch_options *options) {
   cJSON *root = json_line_parse(line);
   const cJSON *url = root ? cJSON_GetObjectItemCaseSensitive(root, "url") : NULL;
   struct job *job = json_line_new_job(line, cJSON_IsString(url) ? url->valuestring : "");
-  if (!job) {
-    cJSON_Delete(root);
-    return NULL;
-  }
-  bool ok = true;
-  const cJSON *id = root ? cJSON_GetObjectItemCaseSensitive(root, "id") : NULL;
-  if (id && !(job->id_json = cJSON_PrintUnformatted(id)))
-    ok = false;
-  if (!root)
-    ok = json_line_reject(job, "%s",
-                          line->too_long ? "line too long for a JSON object" : "not valid JSON");
-  else if (!cJSON_IsObject(root))
-    ok = json_line_reject(job, "%s", "not a JSON object");
-  else if (!url)
-    ok = json_line_reject(job, "no \"%s\" member", "url");
-  else if (!cJSON_IsString(url) || !url->valuestring[0])
-    ok = json_line_reject(job, "\"%s\" must be a non-empty string", "url");
-  else
-    ok = json_line_settings(job, root, options);
-  cJSON_Delete(root);
-  if (!ok) {
+  if (job && json_line_fill(job, line, root, url, options) == JSON_LINE_OUT_OF_MEMORY) {
     job_free(job);
-    return NULL;
+    job = NULL;
   }
+  cJSON_Delete(root);
   return job;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "afetch/utf8.h"
 
 #define JSON_WRITER_INITIAL_CAPACITY 1024
@@ -239,4 +241,9 @@ void json_writer_string(struct json_writer *writer, const char *text) {
   }
   json_writer_append(writer, "\"", 1);
   writer->need_comma = true;
+}
+
+char *json_print_valid_utf8(const cJSON *item) {
+  char *text = cJSON_PrintUnformatted(item);
+  return text ? utf8_repaired(text) : NULL;
 }

@@ -56,6 +56,23 @@ struct scheduler_worker {
   struct limiter slots;
 };
 
+/* The signals that end a run, each with its exit status (128 + the signal, as a shell
+ * reports a process killed by it). All of them end the run the same way: what is in flight
+ * is reported as cancelled, the output is closed as valid JSON and state files are saved.
+ * SIGHUP is among them because a closed terminal, a dropped ssh session or a cron wrapper
+ * sends it to a run that must still leave its results. */
+static const struct scheduler_stop_signal {
+  int number;
+  enum afetch_exit exit_status;
+} scheduler_stop_signals[] = {
+    {SIGHUP, AFETCH_EXIT_SIGHUP},
+    {SIGINT, AFETCH_EXIT_SIGINT},
+    {SIGTERM, AFETCH_EXIT_SIGTERM},
+};
+enum {
+  SCHEDULER_STOP_SIGNAL_COUNT = sizeof scheduler_stop_signals / sizeof scheduler_stop_signals[0]
+};
+
 struct scheduler {
   struct event_base *base;
   const struct afetch_options *options;
@@ -80,8 +97,7 @@ struct scheduler {
   struct progress *progress;         /* the progress line, while it is drawn */
   uint64_t input_total;              /* URL lines in the inputs, 0: unknown */
   int64_t started_us;
-  struct event *sigint_event;
-  struct event *sigterm_event;
+  struct event *signal_events[SCHEDULER_STOP_SIGNAL_COUNT];
   struct json_writer json; /* results the scheduler writes itself (stopped jobs) */
   uint64_t random_state;   /* backoff jitter */
   uint64_t next_index;     /* index the next URL line will get */
@@ -797,7 +813,9 @@ void scheduler_input_ready(void *arg) { scheduler_pump(arg); }
 static void scheduler_on_signal(evutil_socket_t signal_number, short what, void *arg) {
   (void)what;
   struct scheduler *scheduler = arg;
-  scheduler_stop(scheduler, signal_number == SIGINT ? AFETCH_EXIT_SIGINT : AFETCH_EXIT_SIGTERM);
+  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++)
+    if (scheduler_stop_signals[i].number == signal_number)
+      scheduler_stop(scheduler, scheduler_stop_signals[i].exit_status);
 }
 
 static void scheduler_on_rate_timer(evutil_socket_t fd, short what, void *arg) {
@@ -827,6 +845,22 @@ static void scheduler_on_deadline(evutil_socket_t fd, short what, void *arg) {
 }
 
 /* ---- set-up -------------------------------------------------------------------------- */
+
+/* A signal ignored when afetch starts stays ignored: nohup ignores SIGHUP so that a hang-up
+ * does not end the run, and a shell ignores SIGINT for a job it starts in the background. */
+static bool scheduler_catch_stop_signals(struct scheduler *scheduler) {
+  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++) {
+    struct sigaction inherited;
+    if (sigaction(scheduler_stop_signals[i].number, NULL, &inherited) == 0 &&
+        inherited.sa_handler == SIG_IGN)
+      continue;
+    scheduler->signal_events[i] = evsignal_new(scheduler->base, scheduler_stop_signals[i].number,
+                                               scheduler_on_signal, scheduler);
+    if (!scheduler->signal_events[i] || evsignal_add(scheduler->signal_events[i], NULL) < 0)
+      return false;
+  }
+  return true;
+}
 
 /* Worker i's part of `total` split as evenly as can be between `parts` workers. */
 static unsigned scheduler_worker_part(unsigned total, unsigned parts, unsigned i) {
@@ -909,11 +943,7 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
     free(scheduler);
     return NULL;
   }
-  scheduler->sigint_event = evsignal_new(base, SIGINT, scheduler_on_signal, scheduler);
-  scheduler->sigterm_event = evsignal_new(base, SIGTERM, scheduler_on_signal, scheduler);
-  if (!scheduler->sigint_event || !scheduler->sigterm_event ||
-      evsignal_add(scheduler->sigint_event, NULL) < 0 ||
-      evsignal_add(scheduler->sigterm_event, NULL) < 0 || !scheduler_start_policies(scheduler) ||
+  if (!scheduler_catch_stop_signals(scheduler) || !scheduler_start_policies(scheduler) ||
       !scheduler_start_workers(scheduler)) {
     scheduler_free(scheduler);
     return NULL;
@@ -1040,10 +1070,9 @@ void scheduler_free(struct scheduler *scheduler) {
   crawler_free(scheduler->crawler);
   progress_free(scheduler->progress);
   stats_free(scheduler->stats);
-  if (scheduler->sigint_event)
-    event_free(scheduler->sigint_event);
-  if (scheduler->sigterm_event)
-    event_free(scheduler->sigterm_event);
+  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++)
+    if (scheduler->signal_events[i])
+      event_free(scheduler->signal_events[i]);
   json_writer_free(&scheduler->json);
   free(scheduler);
 }

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "afetch/json_writer.h"
 #include "afetch/replace_file.h"
 
 #define STATE_VERSION 1
@@ -354,13 +355,13 @@ static bool state_write_json(FILE *file, cJSON *item) {
     errno = ENOMEM;
     return false;
   }
-  char *text = cJSON_PrintUnformatted(item);
+  char *text = json_print_valid_utf8(item);
   if (!text) {
     errno = ENOMEM;
     return false;
   }
   bool ok = fputs(text, file) >= 0;
-  cJSON_free(text);
+  free(text);
   return ok;
 }
 

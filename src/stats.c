@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "afetch/json_writer.h"
 #include "afetch/replace_file.h"
 
 /* The latency histogram: values below 2^STATS_SUB_BITS us have a bucket each; above, every
@@ -255,7 +256,7 @@ static bool stats_write_text(FILE *file, void *arg) {
 
 int stats_write_json(const struct stats *stats, double wall_seconds, const char *path) {
   cJSON *root = stats_to_json(stats, wall_seconds);
-  char *json = root ? cJSON_PrintUnformatted(root) : NULL;
+  char *json = root ? json_print_valid_utf8(root) : NULL;
   cJSON_Delete(root);
   if (!json) {
     errno = ENOMEM;
@@ -263,7 +264,7 @@ int stats_write_json(const struct stats *stats, double wall_seconds, const char 
   }
   int result = replace_file(path, stats_write_text, json);
   int error = errno;
-  cJSON_free(json);
+  free(json);
   errno = error;
   return result;
 }

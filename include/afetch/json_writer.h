@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cJSON;
+
 struct json_writer {
   char *data; /* NUL-terminated after every call, owned */
   size_t length;
@@ -42,5 +44,10 @@ void json_writer_bool(struct json_writer *writer, bool value);
 void json_writer_null(struct json_writer *writer);
 /* Microseconds as exact decimal seconds: 51300 -> 0.0513. */
 void json_writer_seconds(struct json_writer *writer, int64_t microseconds);
+
+/* cJSON's unformatted text of `item` with ill-formed UTF-8 (which cJSON copies as it is, in
+ * strings and member names) replaced by U+FFFD: the one way afetch prints a cJSON tree, so
+ * whatever bytes came in, what goes out is valid JSON. malloc'd; NULL when out of memory. */
+char *json_print_valid_utf8(const struct cJSON *item);
 
 #endif

@@ -1,5 +1,5 @@
 /* The run: pulls URL lines from the source while the limiter has a slot, starts a task for
- * each on the loop, hands every result to the sink, and stops cleanly on SIGINT/SIGTERM or a
+ * each on the loop, hands every result to the sink, and stops cleanly on SIGHUP/SIGINT/SIGTERM or a
  * failed output. */
 #ifndef AFETCH_SCHEDULER_H
 #define AFETCH_SCHEDULER_H
@@ -18,6 +18,7 @@ enum afetch_exit {
   AFETCH_EXIT_SOME_FAILED = 1,
   AFETCH_EXIT_USAGE = 2,
   AFETCH_EXIT_INTERNAL = 3,
+  AFETCH_EXIT_SIGHUP = 129,
   AFETCH_EXIT_SIGINT = 130,
   AFETCH_EXIT_SIGTERM = 143,
 };

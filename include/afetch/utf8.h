@@ -9,4 +9,11 @@
  * ill-formed: overlong, a surrogate, above U+10FFFF, or cut short. s is NUL-terminated. */
 size_t utf8_sequence_length(const unsigned char *s);
 
+/* Length of the longest well-formed start of the NUL-terminated text. */
+size_t utf8_valid_prefix(const char *text);
+
+/* `text` (malloc'd, consumed) with every ill-formed byte replaced by U+FFFD: the same
+ * pointer when it is already well-formed, a new one otherwise; NULL when out of memory. */
+char *utf8_repaired(char *text);
+
 #endif

@@ -568,6 +568,7 @@ static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr
     /* The child gets the default dispositions a shell would give it: the test process
      * ignores SIGPIPE, and ignored signals would survive exec. */
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGXFSZ, SIG_DFL);
@@ -753,18 +754,22 @@ static const char *env_or(const char *name, const char *fallback) {
 
 /* AFETCH_TEST_ARGS (one option, e.g. "--threads=2") goes in front of every test's own
  * arguments, so the whole suite can run again in another mode of afetch. */
-static struct h_proc *afetch_start(const char *const *args, long long fsize_limit) {
+static struct h_proc *afetch_start_with(const char *launcher, const char *const *args,
+                                        long long fsize_limit) {
   size_t n = 0;
   while (args[n] != NULL)
     n++;
   const char *mode = getenv("AFETCH_TEST_ARGS");
-  size_t extra = mode && *mode ? 1 : 0;
+  size_t extra = (mode && *mode ? 1 : 0) + (launcher ? 1 : 0);
   const char **argv = xrealloc(NULL, (n + extra + 2) * sizeof *argv);
-  argv[0] = env_or("AFETCH_BIN", "./afetch");
-  if (extra)
-    argv[1] = mode;
+  size_t at = 0;
+  if (launcher)
+    argv[at++] = launcher;
+  argv[at++] = env_or("AFETCH_BIN", "./afetch");
+  if (mode && *mode)
+    argv[at++] = mode;
   for (size_t i = 0; i <= n; i++)
-    argv[i + extra + 1] = args[i];
+    argv[at + i] = args[i];
   struct h_proc *proc = spawn_limited(argv, false, fsize_limit);
   free(argv);
   if (proc == NULL)
@@ -772,8 +777,16 @@ static struct h_proc *afetch_start(const char *const *args, long long fsize_limi
   return track(T_PROC, proc);
 }
 
+static struct h_proc *afetch_start(const char *const *args, long long fsize_limit) {
+  return afetch_start_with(NULL, args, fsize_limit);
+}
+
 struct h_proc *h_afetch_start(const char *const *args) {
   return afetch_start(args, -1);
+}
+
+struct h_proc *h_afetch_start_nohup(const char *const *args) {
+  return afetch_start_with("nohup", args, -1);
 }
 
 void h_write_stdin(struct h_proc *proc, const char *text) {
@@ -1614,8 +1627,8 @@ void h_check_results_with_gaps(const cJSON *results, size_t n) {
     check_shape(r);
     double index = h_number(r, "index");
     if (index <= previous)
-      fail_msg("result index %.0f follows index %.0f: gather output must be in index order",
-               index, previous);
+      fail_msg("result index %.0f follows index %.0f: gather output must be in index order", index,
+               previous);
     previous = index;
   }
 }

@@ -55,6 +55,8 @@ double h_now(void);
 /* Starts $AFETCH_BIN with args (NULL-terminated, without argv[0]). Its stdin, stdout and
  * stderr are pipes held by the test. */
 struct h_proc *h_afetch_start(const char *const *args);
+/* The same under nohup(1): SIGHUP ignored when afetch starts. */
+struct h_proc *h_afetch_start_nohup(const char *const *args);
 
 /* Runs afetch to completion: writes `input` to its stdin (NULL: none) then closes it, captures
  * stdout and stderr, and reaps it. Fails the test if it outlives H_SAFETY_MS. */

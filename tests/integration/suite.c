@@ -71,6 +71,8 @@ int main(void) {
       TEST(closed_stdout_ends_quietly),
       TEST(sigint_mid_run_leaves_valid_json),
       TEST(sigterm_mid_run_leaves_valid_ndjson),
+      TEST(sighup_mid_run_leaves_valid_json_and_saved_state),
+      TEST(nohup_run_ignores_sighup),
       TEST(retries_recover_transient_failures),
       TEST(retry_after_seconds_is_honoured),
       TEST(retry_after_date_is_honoured),
@@ -106,6 +108,8 @@ int main(void) {
       TEST(stats_match_the_results),
       TEST(json_lines_input_sets_per_request_options),
       TEST(json_lines_bad_input_is_an_error_result),
+      TEST(json_lines_wrong_types_are_error_results),
+      TEST(json_lines_invalid_utf8_id_comes_back_valid),
       TEST(json_lines_output_names_the_file),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);

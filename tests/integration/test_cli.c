@@ -179,14 +179,21 @@ void closed_stdout_ends_quietly(void **state) {
  * took). Fast ones after a slow one sit in gather's reorder window until the signal. */
 static const bool slow_at[7] = {false, true, false, false, true, false, true};
 
-static struct h_proc *start_and_wait_for_slow(struct h_server *server, const char *mode) {
+static struct h_proc *start_and_wait_for_slow(struct h_server *server,
+                                              const char *const *extra_args) {
   int port = server->http_port;
   struct h_buf *list = h_text();
+  /* The fast ones are versioned files: they carry validators for --if-changed. */
   for (int i = 0; i < 7; i++)
-    h_text_add(list, "http://127.0.0.1:%d%s\n", port, slow_at[i] ? "/delay/20000" : "/status/200");
+    h_text_add(list, "http://127.0.0.1:%d%s\n", port,
+               slow_at[i] ? "/delay/20000" : h_fmt("/file/fast%d", i));
   const char *file = h_temp_file(list->data, list->len);
   h_reset(port);
-  const char *args[] = {"-c", "3", file, mode, NULL};
+  const char *args[16] = {"-c", "3", file};
+  size_t count = 3;
+  for (size_t i = 0; extra_args[i] && count + 1 < sizeof args / sizeof args[0]; i++)
+    args[count++] = extra_args[i];
+  args[count] = NULL;
   struct h_proc *proc = h_afetch_start(args);
   bool reached;
   struct h_stats stats = h_wait_stats(port, 3, 7, 15000, &reached);
@@ -228,7 +235,8 @@ static void expect_cancelled_run(struct h_proc *proc, const cJSON *results, int 
 void sigint_mid_run_leaves_valid_json(void **state) {
   (void)state;
   struct h_server *server = h_private_server(false);
-  struct h_proc *proc = start_and_wait_for_slow(server, NULL);
+  const char *no_args[] = {NULL};
+  struct h_proc *proc = start_and_wait_for_slow(server, no_args);
   /* Element 0 precedes every slow one: it is already written. */
   if (!h_wait_output(proc, "\"index\"", 1, 5000))
     fail_msg("%s: element 0 was done but not written (stdout: %s)", proc->cmdline, proc->out.data);
@@ -245,7 +253,8 @@ void sigint_mid_run_leaves_valid_json(void **state) {
 void sigterm_mid_run_leaves_valid_ndjson(void **state) {
   (void)state;
   struct h_server *server = h_private_server(false);
-  struct h_proc *proc = start_and_wait_for_slow(server, "--ndjson");
+  const char *ndjson[] = {"--ndjson", NULL};
+  struct h_proc *proc = start_and_wait_for_slow(server, ndjson);
   /* The four fast results were flushed as they completed. */
   if (!h_wait_output(proc, "\n", 4, 5000))
     fail_msg("%s: 4 results were done but not all written (stdout: %s)", proc->cmdline,
@@ -256,4 +265,63 @@ void sigterm_mid_run_leaves_valid_ndjson(void **state) {
   h_expect_exit(proc, 143);
   cJSON *results = h_parse_ndjson(proc->out.data);
   expect_cancelled_run(proc, results, SIGTERM, signalled);
+}
+
+/* A closed terminal or a dropped ssh session sends SIGHUP: the run ends as on SIGTERM, with
+ * valid JSON, the state and the statistics saved, and its own exit status. */
+void sighup_mid_run_leaves_valid_json_and_saved_state(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  const char *tmp = h_temp_dir();
+  const char *state_file = h_fmt("%s/state.json", tmp);
+  const char *stats_file = h_fmt("%s/stats.json", tmp);
+  const char *args[] = {"--if-changed", state_file, "--stats-json", stats_file, NULL};
+  struct h_proc *proc = start_and_wait_for_slow(server, args);
+  if (!h_wait_output(proc, "\"index\"", 1, 5000))
+    fail_msg("%s: element 0 was done but not written (stdout: %s)", proc->cmdline, proc->out.data);
+  h_signal(proc, SIGHUP);
+  double signalled = h_now();
+  h_wait_exit(proc, 15000);
+  h_expect_exit(proc, 129);
+  cJSON *results = h_gather_output(proc);
+  expect_cancelled_run(proc, results, SIGHUP, signalled);
+
+  const char *saved = h_read_file(state_file, NULL);
+  cJSON *saved_state = saved ? h_parse_json(saved) : NULL;
+  for (int i = 0; i < 7; i++) {
+    const char *url = h_fmt("http://127.0.0.1:%d/file/fast%d", server->http_port, i);
+    bool recorded = saved && strstr(saved, url) != NULL;
+    if (!saved_state || recorded == slow_at[i])
+      fail_msg("%s: after SIGHUP the state file should record the validators of each finished "
+               "URL and none of the cancelled ones (%s: %s); it holds: %s",
+               proc->cmdline, url, recorded ? "recorded" : "missing", saved ? saved : "(no file)");
+  }
+  const char *stats = h_read_file(stats_file, NULL);
+  cJSON *stats_json = stats ? h_parse_json(stats) : NULL;
+  if (!stats_json || h_number(stats_json, "results") != 7)
+    fail_msg("%s: after SIGHUP --stats-json should sum up the 7 results, it holds: %s",
+             proc->cmdline, stats ? stats : "(no file)");
+}
+
+/* Under nohup (SIGHUP ignored when afetch starts) a hang-up changes nothing: a signal that
+ * was ignored at start stays ignored, as the user asked. */
+void nohup_run_ignores_sighup(void **state) {
+  (void)state;
+  int port = h_http->http_port;
+  const char *args[] = {"--ndjson", NULL};
+  struct h_proc *proc = h_afetch_start_nohup(args);
+  h_write_stdin(proc, h_fmt("http://127.0.0.1:%d/status/200\n", port));
+  if (!h_read_line(proc, 10000))
+    fail_msg("%s: no result for the first URL (stderr: %s)", proc->cmdline, proc->err.data);
+  h_signal(proc, SIGHUP);
+  /* Sent after the signal: a run that took the hang-up would cancel it or never read it. */
+  h_write_stdin(proc, h_fmt("http://127.0.0.1:%d/status/201\n", port));
+  h_close_stdin(proc);
+  h_wait_exit(proc, 15000);
+  h_expect_exit(proc, 0);
+  cJSON *results = h_parse_ndjson(proc->out.data);
+  h_check_results(results, 2);
+  if (h_status(h_result(results, 1)) != 201)
+    fail_msg("%s: the URL written after SIGHUP should be fetched (status 201): %s", proc->cmdline,
+             proc->out.data);
 }

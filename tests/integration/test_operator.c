@@ -530,6 +530,89 @@ void json_lines_bad_input_is_an_error_result(void **state) {
   expect_id(proc, r, NULL);
 }
 
+/* A field of the wrong type (null is what jq writes for a missing one) is one invalid_input
+ * result naming the first bad field, never a crash that loses the results held for gather. */
+void json_lines_wrong_types_are_error_results(void **state) {
+  (void)state;
+  int port = h_http->http_port;
+  const char *good = h_url(port, "/status/200");
+  static const char *const wrong_values[] = {"5", "null", "true", "{}", "[]"};
+  static const char *const string_fields[] = {"body", "output", "method"};
+  struct h_buf *input = h_text();
+  /* Held back in gather's window by nothing: index 0 is ok and must still be written. */
+  h_text_add(input, "%s\n", good);
+  size_t count = 1;
+  for (size_t f = 0; f < sizeof string_fields / sizeof string_fields[0]; f++)
+    for (size_t v = 0; v < sizeof wrong_values / sizeof wrong_values[0]; v++, count++)
+      h_text_add(input, "{\"url\": \"%s\", \"%s\": %s}\n", good, string_fields[f], wrong_values[v]);
+  const struct {
+    const char *members;  /* after "url" */
+    const char *mentions; /* the first bad field */
+  } mixed[] = {
+      {"\"headers\": {\"X-A\": 1}, \"output\": 5", "X-A"},
+      {"\"output\": 5, \"headers\": {\"X-A\": 1}", "output"},
+      {"\"headers\": null", "headers"},
+      {"\"timeout\": null, \"body\": 5", "timeout"},
+      {"\"body\": \"a\", \"body\": 5", "body"},
+  };
+  enum { MIXED = sizeof mixed / sizeof mixed[0] };
+  size_t first_mixed = count;
+  for (size_t i = 0; i < MIXED; i++, count++)
+    h_text_add(input, "{\"url\": \"%s\", %s}\n", good, mixed[i].members);
+  h_text_add(input, "%s\n", good);
+  count++;
+
+  const char *no_args[] = {NULL};
+  struct h_proc *proc;
+  cJSON *results = run(no_args, input->data, count, 1, &proc);
+  expect_result(proc, h_result(results, 0), NULL);
+  expect_result(proc, h_result(results, (long)count - 1), NULL);
+  size_t index = 1;
+  for (size_t f = 0; f < sizeof string_fields / sizeof string_fields[0]; f++)
+    for (size_t v = 0; v < sizeof wrong_values / sizeof wrong_values[0]; v++, index++) {
+      const cJSON *r = h_result(results, (long)index);
+      expect_result(proc, r, "invalid_input");
+      expect_message_mentions(proc, r, string_fields[f]);
+    }
+  for (size_t i = 0; i < MIXED; i++) {
+    const cJSON *r = h_result(results, (long)(first_mixed + i));
+    expect_result(proc, r, "invalid_input");
+    expect_message_mentions(proc, r, mixed[i].mentions);
+  }
+}
+
+/* Whatever bytes a line's "id" holds (in a string or in a member name), the output is valid
+ * UTF-8 JSON: ill-formed bytes come back as U+FFFD. */
+void json_lines_invalid_utf8_id_comes_back_valid(void **state) {
+  (void)state;
+  const char *good = h_url(h_http->http_port, "/status/200");
+  struct h_buf *input = h_text();
+  h_text_add(input,
+             "{\"url\": \"%s\", \"id\": \"a\xff"
+             "b\xc3\"}\n",
+             good);
+  h_text_add(input, "{\"url\": \"%s\", \"id\": {\"k\xfe\": [\"\xed\xa0\x80\"]}}\n", good);
+  h_text_add(input, "{\"url\": \"%s\", \"id\": \"caf\xc3\xa9\"}\n", good);
+  h_text_add(input, "{\"url\": \"%s\", \"id\": \"\xe2\x82\", \"body\": 5}\n", good);
+  const char *modes[] = {NULL, "--ndjson"};
+  for (size_t m = 0; m < 2; m++) {
+    const char *args[] = {modes[m], NULL};
+    struct h_proc *proc = h_afetch_run(args, input->data);
+    h_expect_exit(proc, 1);
+    if (!h_is_valid_utf8(proc->out.data, proc->out.len))
+      fail_msg("%s: stdout is not valid UTF-8: %s", proc->cmdline, visible(proc->out.data, 400));
+    cJSON *results = m == 0 ? h_gather_output(proc) : h_parse_ndjson(proc->out.data);
+    h_check_results(results, 4);
+    expect_id(proc, h_result(results, 0),
+              "\"a\xef\xbf\xbd"
+              "b\xef\xbf\xbd\"");
+    expect_id(proc, h_result(results, 1),
+              "{\"k\xef\xbf\xbd\": [\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"]}");
+    expect_id(proc, h_result(results, 2), "\"caf\xc3\xa9\"");
+    expect_id(proc, h_result(results, 3), "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+  }
+}
+
 void json_lines_output_names_the_file(void **state) {
   (void)state;
   int port = h_http->http_port;

@@ -25,6 +25,8 @@ void stdin_streams_results(void **state);
 void closed_stdout_ends_quietly(void **state);
 void sigint_mid_run_leaves_valid_json(void **state);
 void sigterm_mid_run_leaves_valid_ndjson(void **state);
+void sighup_mid_run_leaves_valid_json_and_saved_state(void **state);
+void nohup_run_ignores_sighup(void **state);
 
 /* test_resilience.c */
 void retries_recover_transient_failures(void **state);
@@ -70,6 +72,8 @@ void progress_stays_off_when_stderr_is_not_a_terminal(void **state);
 void stats_match_the_results(void **state);
 void json_lines_input_sets_per_request_options(void **state);
 void json_lines_bad_input_is_an_error_result(void **state);
+void json_lines_wrong_types_are_error_results(void **state);
+void json_lines_invalid_utf8_id_comes_back_valid(void **state);
 void json_lines_output_names_the_file(void **state);
 
 #endif

@@ -120,6 +120,52 @@ static void json_writer_replaces_each_ill_formed_byte(void **state) {
   }
 }
 
+/* cJSON copies ill-formed bytes into its text as they are; json_print_valid_utf8 must give
+ * the same text as json_writer_string would for every string and member name. */
+static void json_print_valid_utf8_repairs_strings_and_names(void **state) {
+  (void)state;
+  cJSON *tree = cJSON_CreateObject();
+  cJSON *list = cJSON_AddArrayToObject(tree, "k\xFE");
+  cJSON_AddItemToArray(list, cJSON_CreateString("a\x80z"));
+  cJSON_AddItemToArray(list, cJSON_CreateString("caf\xC3\xA9"));
+  cJSON_AddNumberToObject(tree, "n", 1.5);
+  char *text = json_print_valid_utf8(tree);
+  assert_non_null(text);
+  assert_string_equal(text, "{\"k\xEF\xBF\xBD\":[\"a\xEF\xBF\xBDz\",\"caf\xC3\xA9\"],\"n\":1.5}");
+  free(text);
+  /* Already valid text comes back unchanged. */
+  cJSON *plain = cJSON_CreateString("plain \xE2\x82\xAC");
+  text = json_print_valid_utf8(plain);
+  assert_string_equal(text, "\"plain \xE2\x82\xAC\"");
+  free(text);
+  cJSON_Delete(plain);
+  cJSON_Delete(tree);
+}
+
+static void json_print_valid_utf8_of_random_strings_is_valid(void **state) {
+  (void)state;
+  srand(4321);
+  for (int round = 0; round < 2000; round++) {
+    char text[64];
+    size_t length = (size_t)(rand() % 63);
+    for (size_t i = 0; i < length; i++)
+      text[i] = (char)(1 + rand() % 255);
+    text[length] = '\0';
+    cJSON *item = cJSON_CreateString(text);
+    char *printed = json_print_valid_utf8(item);
+    if (!helper_utf8_valid(printed, strlen(printed)))
+      fail_msg("not valid UTF-8: %s", printed);
+    char *reference = write_and_parse_string(text, NULL);
+    cJSON *parsed = cJSON_Parse(printed);
+    assert_non_null(parsed);
+    assert_string_equal(parsed->valuestring, reference);
+    cJSON_Delete(parsed);
+    free(reference);
+    free(printed);
+    cJSON_Delete(item);
+  }
+}
+
 static void json_writer_random_bytes_always_give_valid_json(void **state) {
   (void)state;
   srand(12345);
@@ -185,6 +231,8 @@ int main(void) {
       cmocka_unit_test(json_writer_keeps_valid_utf8),
       cmocka_unit_test(json_writer_replaces_each_ill_formed_byte),
       cmocka_unit_test(json_writer_random_bytes_always_give_valid_json),
+      cmocka_unit_test(json_print_valid_utf8_repairs_strings_and_names),
+      cmocka_unit_test(json_print_valid_utf8_of_random_strings_is_valid),
       cmocka_unit_test(json_writer_separates_members_and_nests),
       cmocka_unit_test(json_writer_grows_for_long_strings),
   };
