@@ -4,13 +4,14 @@
 # Self-contained: it does not need bash-completion's helpers.
 
 # Every option of src/cli.c's table (tests/completion-test.sh checks that none is missing).
-_afetch_long_options='--concurrency --timeout --connect-timeout --threads --retries
+_afetch_long_options='--input-file --url --concurrency --timeout --max-time --speed-limit
+  --speed-time --connect-timeout --threads --retries
   --retry-delay --retry-max-delay --per-host --rate --deadline --ndjson --quiet --progress
   --no-progress --stats --stats-json --output-dir --output-template --fsync --if-changed
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
   --show-skipped --links --location --no-location --max-redirs --header --user-agent
   --request --data --insecure --cacert --http1.1 --http2 --help --version'
-_afetch_short_options='-c -t -r -q -o -L -H -A -X -d -k -h -V'
+_afetch_short_options='-i -c -t -Y -y -r -q -o -L -H -A -X -d -k -h -V'
 
 # Sets COMPREPLY to the lines of compgen's output ($1...: compgen's arguments), so that names
 # with spaces stay whole.
@@ -28,7 +29,7 @@ _afetch_value() {
     compopt -o filenames 2>/dev/null
     _afetch_compgen -d -- "$cur"
     ;;
-  --cacert | --if-changed | --stats-json)
+  -i | --input-file | --cacert | --if-changed | --stats-json)
     compopt -o filenames 2>/dev/null
     _afetch_compgen -f -- "$cur"
     ;;
@@ -39,7 +40,8 @@ _afetch_value() {
       _afetch_compgen -f -P @ -- "${cur#@}"
     fi
     ;;
-  -c | --concurrency | -t | --timeout | --connect-timeout | --threads | -r | --retries | \
+  --url | -c | --concurrency | -t | --timeout | --max-time | -Y | --speed-limit | -y | \
+    --speed-time | --connect-timeout | --threads | -r | --retries | \
     --retry-delay | --retry-max-delay | --per-host | --rate | --deadline | --output-template | \
     --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
     -A | --user-agent) ;; # a value of the user's own

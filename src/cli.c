@@ -25,20 +25,31 @@
 #define CLI_MAX_SIZE ((uint64_t)INT64_MAX) /* --max-size: bytes, below 2^63 */
 #define CLI_BODY_DEFAULT_MAX_SIZE 1048576  /* --body without --max-size: 1 MiB */
 #define CLI_MAX_DEPTH 1000
+#define CLI_MAX_SPEED_LIMIT ((long)INT32_MAX) /* -Y: bytes per second */
+#define CLI_MAX_SPEED_TIME 2000000            /* -y: seconds, as CLI_MAX_SECONDS */
+/* -t's default depends on -o: a download is not failed for taking long, only for stalling. */
+#define CLI_TIMEOUT_UNSET (-1)
+#define CLI_DEFAULT_TIMEOUT_MS 30000
+#define CLI_DOWNLOAD_SPEED_LIMIT 1 /* bytes per second: below it for ... */
+#define CLI_DOWNLOAD_SPEED_TIME 30 /* ... this many seconds, a download has stalled */
 
-static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
+static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [URL | FILE | - ...]\n";
 
-/* One screen: at most 50 lines of at most 80 columns (test_cli checks both, and that every
+/* About one screen: at most 60 lines of at most 80 columns (test_cli checks both, and that every
  * long option of cli_long_options is named). Related options share a line. */
 static const char cli_help_text[] =
-    "Fetch URLs concurrently; print one JSON result per URL. Input: FILEs or stdin\n"
-    "('-'), one URL or JSON object {\"url\":...} per line, '#' comments; read lazily.\n"
+    "Fetch URLs concurrently; print one JSON result per URL. Arguments: URLs (with\n"
+    "scheme://), FILEs of lines (a URL or a JSON object {\"url\":...} each, '#'\n"
+    "comments), '-' or none for stdin; read lazily, in order.\n"
+    "  -i, --input-file FILE / --url URL  name a FILE / a URL explicitly\n"
     "\n"
     "Concurrency, time, retries:\n"
     "  -c, --concurrency N        at most N requests in flight (default 10)\n"
-    "  -t, --timeout SEC / --connect-timeout SEC  per request / connect (30 / 10)\n"
-    "      --threads N|auto       N event loops on N threads, sharing -c (default\n"
-    "                             auto: one per CPU, at least 4 transfers each)\n"
+    "  -t, --timeout, --max-time SEC  per request, 0: none (30; with -o: none)\n"
+    "      --connect-timeout SEC  per connection (default 10)\n"
+    "  -Y, --speed-limit B / -y, --speed-time SEC  fail below B bytes/s for SEC\n"
+    "                             seconds (with -o and no -t: 1 and 30)\n"
+    "      --threads N|auto       event loops sharing -c (auto: one per CPU)\n"
     "  -r, --retries N            retry transient failures N times (default 0)\n"
     "      --retry-delay SEC / --retry-max-delay SEC  backoff start / cap (1 / 30)\n"
     "      --per-host N           at most N in flight per scheme+host+port\n"
@@ -114,11 +125,20 @@ enum cli_long_only {
   CLI_OPT_NO_PROGRESS,
   CLI_OPT_STATS,
   CLI_OPT_STATS_JSON,
+  CLI_OPT_URL,
 };
+
+/* getopt_long's code for an operand when options and operands are returned in order. */
+#define CLI_OPERAND 1
 
 static const struct option cli_long_options[] = {
     {"concurrency", required_argument, NULL, 'c'},
     {"timeout", required_argument, NULL, 't'},
+    {"max-time", required_argument, NULL, 't'},
+    {"speed-limit", required_argument, NULL, 'Y'},
+    {"speed-time", required_argument, NULL, 'y'},
+    {"input-file", required_argument, NULL, 'i'},
+    {"url", required_argument, NULL, CLI_OPT_URL},
     {"connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT},
     {"threads", required_argument, NULL, CLI_OPT_THREADS},
     {"retries", required_argument, NULL, 'r'},
@@ -165,13 +185,15 @@ static const struct option cli_long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char cli_short_options[] = ":c:t:r:qo:LH:A:X:d:khV";
+/* '-' first: operands come back in order among the options (as CLI_OPERAND), so that
+ * URLs, FILEs, -i and --url keep the order they were given in. */
+static const char cli_short_options[] = "-:c:t:Y:y:i:r:qo:LH:A:X:d:khV";
 
 static void cli_defaults(struct afetch_options *options) {
   *options = (struct afetch_options){
       .concurrency = 10,
       .threads = 0, /* auto */
-      .timeout_ms = 30000,
+      .timeout_ms = CLI_TIMEOUT_UNSET,
       .connect_timeout_ms = 10000,
       .output_mode = AFETCH_OUTPUT_GATHER,
       .follow_redirects = true,
@@ -353,6 +375,54 @@ static bool cli_add_data(struct afetch_options *options, const char *value, FILE
   return true;
 }
 
+/* True when the argument starts with a URL scheme and "://" (RFC 3986: a letter, then
+ * letters, digits, '+', '-' or '.'): such an operand is a URL, any other one a FILE. */
+static bool cli_looks_like_url(const char *argument) {
+  const char *p = argument;
+  if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+    return false;
+  while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+         *p == '+' || *p == '-' || *p == '.')
+    p++;
+  return strncmp(p, "://", 3) == 0;
+}
+
+/* An operand, -i FILE or --url URL, appended to the inputs in the order given. */
+static bool cli_add_input(struct afetch_options *options, int option, const char *value,
+                          FILE *err) {
+  struct afetch_input *input = &options->inputs[options->input_count];
+  if (option == CLI_OPT_URL || (option == CLI_OPERAND && cli_looks_like_url(value)))
+    input->kind = AFETCH_INPUT_URL;
+  else if (strcmp(value, "-") == 0)
+    input->kind = AFETCH_INPUT_STDIN;
+  else
+    input->kind = AFETCH_INPUT_FILE;
+  /* A URL is one input line: a line break would make it two. */
+  if (input->kind == AFETCH_INPUT_URL && strpbrk(value, "\r\n")) {
+    fprintf(err, "afetch: a URL argument cannot hold a line break\n");
+    return false;
+  }
+  input->value = value;
+  options->input_count++;
+  return true;
+}
+
+/* Defaults that depend on other options: -t, -Y and -y for downloads, and curl's pairing
+ * of -Y and -y (either one alone takes the other's default). */
+static void cli_resolve_time_limits(struct afetch_options *options) {
+  bool download_guard = false;
+  if (options->timeout_ms == CLI_TIMEOUT_UNSET) {
+    download_guard = options->output_dir != NULL;
+    options->timeout_ms = download_guard ? 0 : CLI_DEFAULT_TIMEOUT_MS;
+  }
+  if (options->speed_limit || options->speed_time || download_guard) {
+    if (!options->speed_limit)
+      options->speed_limit = CLI_DOWNLOAD_SPEED_LIMIT;
+    if (!options->speed_time)
+      options->speed_time = CLI_DOWNLOAD_SPEED_TIME;
+  }
+}
+
 static void cli_print_version(FILE *out) {
   curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
   fprintf(out, "afetch %s (libcurl %s, libevent %s, cJSON %s)\n", AFETCH_VERSION, curl->version,
@@ -385,13 +455,32 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     options->threads = (unsigned)number;
     return true;
   case 't':
+    if (!cli_parse_seconds(value, true, &options->timeout_ms)) {
+      fprintf(err, "afetch: %s wants a number of seconds, 0 (no limit) or more, not '%s'\n", name,
+              value);
+      return false;
+    }
+    return true;
+  case 'Y':
+  case 'y':
+    if (!cli_parse_integer(value, 1, option == 'Y' ? CLI_MAX_SPEED_LIMIT : CLI_MAX_SPEED_TIME,
+                           &number)) {
+      fprintf(err, "afetch: %s wants a whole number from 1 to %ld, not '%s'\n", name,
+              option == 'Y' ? CLI_MAX_SPEED_LIMIT : (long)CLI_MAX_SPEED_TIME, value);
+      return false;
+    }
+    *(option == 'Y' ? &options->speed_limit : &options->speed_time) = number;
+    return true;
+  case CLI_OPERAND:
+  case 'i':
+  case CLI_OPT_URL:
+    return cli_add_input(options, option, value, err);
   case CLI_OPT_CONNECT_TIMEOUT:
   case CLI_OPT_RETRY_MAX_DELAY:
   case CLI_OPT_DEADLINE: {
-    long *target = option == 't'                       ? &options->timeout_ms
-                   : option == CLI_OPT_CONNECT_TIMEOUT ? &options->connect_timeout_ms
-                   : option == CLI_OPT_DEADLINE        ? &options->deadline_ms
-                                                       : &options->retry_max_delay_ms;
+    long *target = option == CLI_OPT_CONNECT_TIMEOUT ? &options->connect_timeout_ms
+                   : option == CLI_OPT_DEADLINE      ? &options->deadline_ms
+                                                     : &options->retry_max_delay_ms;
     if (!cli_parse_seconds(value, false, target)) {
       fprintf(err, "afetch: %s wants a number of seconds greater than 0, not '%s'\n", name, value);
       return false;
@@ -644,6 +733,12 @@ static bool cli_add_user_agent_header(struct afetch_options *options, FILE *err)
 enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv, FILE *out,
                            FILE *err) {
   cli_defaults(options);
+  /* Every argument could be an input: the array never grows. */
+  options->inputs = calloc((size_t)argc + 1, sizeof *options->inputs);
+  if (!options->inputs) {
+    fprintf(err, "afetch: out of memory\n");
+    return CLI_EXIT_USAGE;
+  }
   optind = 0; /* glibc: a full re-initialisation, so cli_parse can run more than once */
   opterr = 0; /* our own messages, on `err` */
   const char *first_crawl_option = NULL; /* a crawl-only option's long name, static */
@@ -705,12 +800,21 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
     cli_options_free(options);
     return CLI_EXIT_USAGE;
   }
-  options->inputs = argv + optind;
-  options->input_count = (size_t)(argc - optind);
+  /* After "--" every argument is an operand. */
+  for (int i = optind; i < argc; i++)
+    if (!cli_apply(options, CLI_OPERAND, argv[i], argv[i], err))
+      return cli_usage_error(options, err);
+  if (options->input_count == 0)
+    options->inputs[options->input_count++] =
+        (struct afetch_input){.kind = AFETCH_INPUT_STDIN, .value = "-"};
+  cli_resolve_time_limits(options);
   return CLI_RUN;
 }
 
 void cli_options_free(struct afetch_options *options) {
+  free(options->inputs);
+  options->inputs = NULL;
+  options->input_count = 0;
   curl_slist_free_all(options->headers);
   options->headers = NULL;
   free(options->data);

@@ -55,6 +55,19 @@ static unsigned main_usable_cpus(void) {
   return online > 0 ? (unsigned)online : 1;
 }
 
+/* Read from a terminal, afetch would sit silent (or show "0 done") until URLs are typed:
+ * say once where it reads from, as aria2 and others do. */
+static void main_tell_when_reading_a_terminal(const struct afetch_options *options) {
+  if (options->quiet || !isatty(STDIN_FILENO))
+    return;
+  for (size_t i = 0; i < options->input_count; i++)
+    if (options->inputs[i].kind == AFETCH_INPUT_STDIN) {
+      fprintf(stderr, "afetch: reading URLs from standard input, one per line (Ctrl-D ends "
+                      "the list; see afetch --help)\n");
+      return;
+    }
+}
+
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
   struct afetch_options options;
@@ -101,10 +114,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
   } else if (!(source = source_open(base, options.inputs, options.input_count,
                                     scheduler_input_ready, scheduler, error, sizeof error))) {
+    /* Not a usage error: the command line was right, the file is missing or unreadable. */
     fprintf(stderr, "afetch: %s\n", error);
-    cli_print_usage_hint(stderr);
     status = AFETCH_EXIT_USAGE;
   } else {
+    main_tell_when_reading_a_terminal(&options);
     status = scheduler_run(scheduler, source);
   }
 

@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "afetch/options.h"
 #include "afetch/stats.h"
 
 #define PROGRESS_INTERVAL_MS 100
@@ -168,10 +169,13 @@ static bool progress_count_file(const char *path, uint64_t *count) {
   return ok;
 }
 
-uint64_t progress_count_lines(char *const *paths, size_t path_count) {
+uint64_t progress_count_lines(const struct afetch_input *inputs, size_t input_count) {
   uint64_t count = 0;
-  for (size_t i = 0; i < path_count; i++)
-    if (!progress_count_file(paths[i], &count))
+  for (size_t i = 0; i < input_count; i++) {
+    if (inputs[i].kind == AFETCH_INPUT_URL)
+      count++;
+    else if (inputs[i].kind == AFETCH_INPUT_STDIN || !progress_count_file(inputs[i].value, &count))
       return 0;
+  }
   return count;
 }

@@ -12,11 +12,14 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "afetch/options.h"
+
 #define SOURCE_READ_CHUNK 65536
 
 struct source_input {
   const char *name; /* for messages; borrowed from argv */
-  int fd;
+  const char *url;  /* a URL argument: the input's one line; NULL for files and stdin */
+  int fd;           /* -1 for a URL argument */
   bool owns_fd;
   /* Regular files (and devices epoll refuses, like /dev/null) are read when a line is
    * wanted; pipes, sockets and terminals only once libevent says they are readable. */
@@ -43,17 +46,48 @@ struct source {
 
 static void source_on_readable(evutil_socket_t fd, short what, void *arg);
 
-static bool source_open_input(struct source_input *input, const char *path, char *errbuf,
-                              size_t errbuf_size) {
-  input->name = path;
-  if (strcmp(path, "-") == 0) {
+/* True when a missing FILE's name reads like a URL without its scheme ("example.com/a"):
+ * a host-like first segment, and not a name lists of URLs usually have. */
+static bool source_name_looks_like_host(const char *path) {
+  static const char *const list_suffixes[] = {".txt", ".json", ".jsonl", ".ndjson",
+                                              ".csv", ".lst",  ".list"};
+  size_t length = strlen(path);
+  for (size_t i = 0; i < sizeof list_suffixes / sizeof list_suffixes[0]; i++) {
+    size_t suffix = strlen(list_suffixes[i]);
+    if (length >= suffix && strcmp(path + length - suffix, list_suffixes[i]) == 0)
+      return false;
+  }
+  size_t host = strcspn(path, "/:");
+  const char *dot = memchr(path, '.', host);
+  return path[0] != '.' && path[0] != '/' && dot && dot + 1 < path + host && !strchr(path, ' ');
+}
+
+/* Why a FILE operand cannot be opened, with a hint when it was meant as a URL. */
+static void source_explain_open_failure(const char *path, int error, char *errbuf,
+                                        size_t errbuf_size) {
+  bool maybe_url = error == ENOENT && source_name_looks_like_host(path);
+  snprintf(errbuf, errbuf_size, "cannot read '%s': %s%s%s%s", path, strerror(error),
+           maybe_url ? " (a URL argument needs its scheme: http://" : "", maybe_url ? path : "",
+           maybe_url ? ", or use --url)" : "");
+}
+
+static bool source_open_input(struct source_input *input, const struct afetch_input *given,
+                              char *errbuf, size_t errbuf_size) {
+  input->name = given->value;
+  if (given->kind == AFETCH_INPUT_URL) {
+    input->url = given->value;
+    input->fd = -1;
+    input->read_on_demand = true;
+    return true;
+  }
+  if (given->kind == AFETCH_INPUT_STDIN) {
     input->name = "standard input";
     input->fd = STDIN_FILENO;
     input->owns_fd = false;
   } else {
-    input->fd = open(path, O_RDONLY | O_CLOEXEC);
+    input->fd = open(given->value, O_RDONLY | O_CLOEXEC);
     if (input->fd < 0) {
-      snprintf(errbuf, errbuf_size, "cannot read '%s': %s", path, strerror(errno));
+      source_explain_open_failure(given->value, errno, errbuf, errbuf_size);
       return false;
     }
     input->owns_fd = true;
@@ -74,14 +108,9 @@ static bool source_open_input(struct source_input *input, const char *path, char
   return true;
 }
 
-struct source *source_open(struct event_base *base, char *const *paths, size_t path_count,
-                           source_readable_fn on_readable, void *arg, char *errbuf,
-                           size_t errbuf_size) {
-  static char *const standard_input[] = {"-"};
-  if (path_count == 0) {
-    paths = standard_input;
-    path_count = 1;
-  }
+struct source *source_open(struct event_base *base, const struct afetch_input *inputs,
+                           size_t input_count, source_readable_fn on_readable, void *arg,
+                           char *errbuf, size_t errbuf_size) {
   struct source *source = calloc(1, sizeof *source);
   if (!source) {
     snprintf(errbuf, errbuf_size, "out of memory");
@@ -89,7 +118,7 @@ struct source *source_open(struct event_base *base, char *const *paths, size_t p
   }
   source->on_readable = on_readable;
   source->on_readable_arg = arg;
-  source->inputs = calloc(path_count, sizeof *source->inputs);
+  source->inputs = calloc(input_count, sizeof *source->inputs);
   source->buffer = evbuffer_new();
   source->read_event = event_new(base, -1, 0, NULL, NULL);
   if (!source->inputs || !source->buffer || !source->read_event) {
@@ -97,9 +126,9 @@ struct source *source_open(struct event_base *base, char *const *paths, size_t p
     source_close(source);
     return NULL;
   }
-  for (size_t i = 0; i < path_count; i++) {
+  for (size_t i = 0; i < input_count; i++) {
     source->input_count = i + 1;
-    if (!source_open_input(&source->inputs[i], paths[i], errbuf, errbuf_size)) {
+    if (!source_open_input(&source->inputs[i], &inputs[i], errbuf, errbuf_size)) {
       source_close(source);
       return NULL;
     }
@@ -110,6 +139,11 @@ struct source *source_open(struct event_base *base, char *const *paths, size_t p
 /* Reads one chunk from the current input into the buffer: 1 read, 0 end of input, -1 error. */
 static int source_read_chunk(struct source *source) {
   struct source_input *input = &source->inputs[source->current];
+  if (input->url) {
+    /* A URL argument is read as a file holding that one line. */
+    source->current_at_eof = true;
+    return evbuffer_add(source->buffer, input->url, strlen(input->url)) == 0 ? 1 : -1;
+  }
   for (;;) {
     int n = evbuffer_read(source->buffer, input->fd, SOURCE_READ_CHUNK);
     if (n > 0)

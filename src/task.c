@@ -79,6 +79,10 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   TASK_SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   TASK_SET(CURLOPT_TIMEOUT_MS, options->timeout_ms);
   TASK_SET(CURLOPT_CONNECTTIMEOUT_MS, options->connect_timeout_ms);
+  if (options->speed_limit) {
+    TASK_SET(CURLOPT_LOW_SPEED_LIMIT, options->speed_limit);
+    TASK_SET(CURLOPT_LOW_SPEED_TIME, options->speed_time);
+  }
   TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
   TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
   /* The User-Agent travels in options->headers (see cli.c). */

@@ -66,7 +66,8 @@ table_long=$(sed -n '/cli_long_options\[\] = {/,/{NULL, 0, NULL, 0}/p' "$root/sr
   grep -o '{"[^"]*"' | sed 's/{"/--/; s/"$//')
 short_string=$(sed -n 's/^static const char cli_short_options\[\] = "\(.*\)";/\1/p' \
   "$root/src/cli.c")
-table_short=$(printf '%s' "$short_string" | tr -d ':' | sed 's/./-& /g')
+# A leading '-' or '+' in the getopt string sets the argument order; it is no option.
+table_short=$(printf '%s' "${short_string#[-+]}" | tr -d ':' | sed 's/./-& /g')
 check "read the option table" test "$(wc -w <<<"$table_long")" -ge 45
 check "read the short options" test "$(wc -w <<<"$table_short")" -ge 13
 complete_words "--"

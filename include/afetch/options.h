@@ -29,11 +29,26 @@ enum afetch_progress {
   AFETCH_PROGRESS_OFF,  /* --no-progress */
 };
 
+/* Where URL lines come from: one entry per FILE, `-`, URL argument, -i or --url, in
+ * command-line order. */
+enum afetch_input_kind {
+  AFETCH_INPUT_FILE,  /* a file of lines (FILE, -i FILE) */
+  AFETCH_INPUT_STDIN, /* standard input (`-`, -i -, or no input named at all) */
+  AFETCH_INPUT_URL,   /* one URL (an argument with a scheme://, or --url URL) */
+};
+
+struct afetch_input {
+  enum afetch_input_kind kind;
+  const char *value; /* the path or the URL, borrowed from argv; "-" for standard input */
+};
+
 struct afetch_options {
   unsigned concurrency;    /* -c: transfers in flight at most */
   unsigned threads;        /* --threads: event loops (1 = everything on the main thread);
                             * 0 = auto, see cli_auto_threads */
-  long timeout_ms;         /* -t: whole transfer, per request */
+  long timeout_ms;         /* -t: whole transfer, per request; 0 = no limit */
+  long speed_limit;        /* -Y: bytes per second that ... (0 = no such check) */
+  long speed_time;         /* -y: ... a transfer may stay below for this many seconds */
   long connect_timeout_ms; /* --connect-timeout */
   enum afetch_output_mode output_mode;
   bool follow_redirects;      /* -L (default) / --no-location */
@@ -76,8 +91,9 @@ struct afetch_options {
   enum afetch_progress progress; /* --progress / --no-progress */
   bool stats;                    /* --stats: a summary table at the end */
   const char *stats_json_path;   /* --stats-json FILE, borrowed */
-  /* FILE operands, borrowed from argv; none means standard input. */
-  char **inputs;
+  /* The inputs in command-line order, owned; at least one (standard input when none is
+   * named). */
+  struct afetch_input *inputs;
   size_t input_count;
 };
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct afetch_input;
 struct event_base;
 struct progress;
 
@@ -36,10 +37,10 @@ void progress_clear(struct progress *progress);
 void progress_format(const struct progress_counts *counts, double elapsed_seconds, char *buf,
                      size_t size);
 
-/* Counts the URL lines of the inputs when every one is a regular file (as the source would
- * read them: blank lines and '#' comments do not count); 0 when any is not (stdin as "-", a
- * pipe) or cannot be read. */
-uint64_t progress_count_lines(char *const *paths, size_t path_count);
+/* Counts the URL lines of the inputs when every one is a regular file or a URL argument (as
+ * the source would read them: blank lines and '#' comments do not count); 0 when any is not
+ * (standard input, a pipe) or cannot be read. */
+uint64_t progress_count_lines(const struct afetch_input *inputs, size_t input_count);
 
 /* Clears the line, stops the timer and frees the progress. NULL is allowed. */
 void progress_free(struct progress *progress);

@@ -1,4 +1,5 @@
-/* URL input: FILE operands and/or standard input, read lazily, one line at a time.
+/* URL input: URL arguments, FILE operands and/or standard input, read lazily, one line at a
+ * time.
  *
  * Regular files are read on demand. Pipes and terminals are read only when libevent says
  * they are readable, so a slow producer never blocks the transfers in flight: source_next()
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct afetch_input;
 struct event_base;
 struct source;
 
@@ -32,12 +34,12 @@ struct source_line {
 
 typedef void (*source_readable_fn)(void *arg);
 
-/* Opens every path now ("-" is standard input; no paths means standard input), so that an
- * unreadable file is reported before anything is fetched. Returns NULL and writes a message
+/* Opens every input now, so that an unreadable file is reported before anything is fetched;
+ * a URL argument is read as an input holding that one line. Returns NULL and writes a message
  * naming the file into errbuf on failure. */
-struct source *source_open(struct event_base *base, char *const *paths, size_t path_count,
-                           source_readable_fn on_readable, void *arg, char *errbuf,
-                           size_t errbuf_size);
+struct source *source_open(struct event_base *base, const struct afetch_input *inputs,
+                           size_t input_count, source_readable_fn on_readable, void *arg,
+                           char *errbuf, size_t errbuf_size);
 
 enum source_status source_next(struct source *source, struct source_line *line);
 

@@ -10,6 +10,7 @@
 struct usage_case {
   const char *args[4];
   const char *mentions[3]; /* stderr must contain at least one of these */
+  bool not_usage;          /* the command line was right (a missing file): no usage text */
 };
 
 void usage_errors_exit_2_and_fetch_nothing(void **state) {
@@ -20,13 +21,13 @@ void usage_errors_exit_2_and_fetch_nothing(void **state) {
   const char *file = h_temp_file(list, strlen(list));
   const char *missing = "/nonexistent/afetch-missing-urls.txt";
   const struct usage_case cases[] = {
-      {{"--bogus", file, NULL}, {"--bogus", NULL}},
-      {{"-c", "0", file, NULL}, {"-c", "concurrency", NULL}},
-      {{"-c", "abc", file, NULL}, {"abc", NULL}},
-      {{"-t", "-1", file, NULL}, {"-1", NULL}},
-      {{"-t", "soon", file, NULL}, {"soon", NULL}},
-      {{file, missing, NULL}, {missing, NULL}},
-      {{file, "-c", NULL}, {"-c", "concurrency", NULL}}, /* option without its value */
+      {{"--bogus", file, NULL}, {"--bogus", NULL}, false},
+      {{"-c", "0", file, NULL}, {"-c", "concurrency", NULL}, false},
+      {{"-c", "abc", file, NULL}, {"abc", NULL}, false},
+      {{"-t", "-1", file, NULL}, {"-1", NULL}, false},
+      {{"-t", "soon", file, NULL}, {"soon", NULL}, false},
+      {{file, missing, NULL}, {missing, NULL}, true},
+      {{file, "-c", NULL}, {"-c", "concurrency", NULL}, false}, /* option without its value */
   };
   /* Every case is checked, and all their failures reported together. */
   struct h_buf *failures = h_text();
@@ -39,8 +40,9 @@ void usage_errors_exit_2_and_fetch_nothing(void **state) {
     if (proc->out.len != 0)
       h_text_add(failures, "\n%s: a usage error should leave stdout empty, got: %.300s",
                  proc->cmdline, proc->out.data);
-    if (strstr(proc->err.data, "Usage:") == NULL)
-      h_text_add(failures, "\n%s: stderr should include a \"Usage:\" line, got: %s", proc->cmdline,
+    if ((strstr(proc->err.data, "Usage:") == NULL) != cases[i].not_usage)
+      h_text_add(failures, "\n%s: stderr should %s a \"Usage:\" line, got: %s", proc->cmdline,
+                 cases[i].not_usage ? "not include (a missing file is no usage error)" : "include",
                  proc->err.data);
     bool named = false;
     for (size_t k = 0; cases[i].mentions[k] != NULL; k++)
@@ -324,4 +326,74 @@ void nohup_run_ignores_sighup(void **state) {
   if (h_status(h_result(results, 1)) != 201)
     fail_msg("%s: the URL written after SIGHUP should be fetched (status 201): %s", proc->cmdline,
              proc->out.data);
+}
+
+/* An argument with a scheme:// is a URL, '-' is standard input, any other argument a FILE;
+ * -i and --url name a FILE and a URL explicitly. Results come in that order. */
+void url_arguments_mix_with_files_and_stdin(void **state) {
+  (void)state;
+  int port = h_http->http_port;
+  const char *list = h_fmt("http://127.0.0.1:%d/status/201\n# comment\n"
+                           "http://127.0.0.1:%d/status/202\n",
+                           port, port);
+  const char *file = h_temp_file(list, strlen(list));
+  const char *first = h_url(port, "/status/200");
+  const char *middle = h_url(port, "/status/203");
+  const char *last = h_fmt("127.0.0.1:%d/status/205", port); /* --url: no scheme needed */
+  const char *args[] = {first, file, middle, "-", "--url", last, "-i", file, NULL};
+  const char *stdin_text = h_fmt("http://127.0.0.1:%d/status/204\n", port);
+  struct h_proc *proc = h_afetch_run(args, stdin_text);
+  h_expect_exit(proc, 0);
+  if (proc->err.len != 0)
+    fail_msg("%s: expected nothing on stderr (stdin is no terminal), got: %s", proc->cmdline,
+             proc->err.data);
+  cJSON *results = h_gather_output(proc);
+  static const long statuses[] = {200, 201, 202, 203, 204, 205, 201, 202};
+  enum { N = sizeof statuses / sizeof statuses[0] };
+  h_check_results(results, N);
+  for (long i = 0; i < N; i++)
+    if (h_status(h_result(results, i)) != statuses[i])
+      fail_msg("%s: index %ld should have status %ld (inputs in command-line order), got %ld; "
+               "stdout: %s",
+               proc->cmdline, i, statuses[i], h_status(h_result(results, i)), proc->out.data);
+}
+
+/* Without input on the command line and stdin a terminal, afetch says once where it reads
+ * from instead of waiting in silence. */
+void reading_a_terminal_says_so(void **state) {
+  (void)state;
+  const char *out = h_fmt("%s/out.json", h_temp_dir());
+  const char *no_args[] = {NULL};
+  const char *afetch = h_afetch_shell_command(no_args);
+  struct h_tmux *tmux = h_tmux_start(h_fmt("%s > %s", afetch, h_shell_quote(out)), 80, 10);
+  bool found;
+  const char *notice[] = {"reading URLs from standard input", NULL};
+  const char *screen = h_tmux_wait(tmux, notice, 10000, &found);
+  if (!found)
+    fail_msg("%s (stdin a terminal, in tmux): expected a notice that URLs are read from standard "
+             "input; the screen was:\n%s",
+             afetch, screen);
+  if (h_count(screen, "reading URLs") != 1)
+    fail_msg("%s (in tmux): the notice should appear once; the screen was:\n%s", afetch, screen);
+}
+
+/* -Y/-y (curl's --speed-limit/--speed-time): a transfer slower than B bytes/s for SEC seconds
+ * fails as "timeout", long before -t would end it. */
+void speed_limit_fails_a_trickling_transfer(void **state) {
+  (void)state;
+  /* 64 KiB at once, then 64 KiB every 1.5 s: about 43 KB/s, all of it in about 23 s. */
+  const char *url = h_url(h_http->http_port, "/slowbytes/1048576?ms=1500");
+  const char *args[] = {"--speed-limit", "100000", "--speed-time", "1", url, NULL};
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  h_expect_exit(proc, 1);
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, 1);
+  const cJSON *r = h_result(results, 0);
+  const char *code = h_error_code(r);
+  if (code == NULL || strcmp(code, "timeout") != 0 || h_number(r, "size") >= 1048576)
+    fail_msg("%s: expected error \"timeout\" before the whole body, got: %s", proc->cmdline,
+             proc->out.data);
+  if (proc->seconds > 15)
+    fail_msg("%s: the speed limit should end the transfer within seconds, it took %.1f s",
+             proc->cmdline, proc->seconds);
 }

@@ -27,6 +27,9 @@ void sigint_mid_run_leaves_valid_json(void **state);
 void sigterm_mid_run_leaves_valid_ndjson(void **state);
 void sighup_mid_run_leaves_valid_json_and_saved_state(void **state);
 void nohup_run_ignores_sighup(void **state);
+void url_arguments_mix_with_files_and_stdin(void **state);
+void reading_a_terminal_says_so(void **state);
+void speed_limit_fails_a_trickling_transfer(void **state);
 
 /* test_resilience.c */
 void retries_recover_transient_failures(void **state);

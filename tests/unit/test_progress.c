@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include "afetch/options.h"
 #include "afetch/progress.h"
 
 static const struct progress_counts some_counts = {
@@ -83,12 +84,18 @@ static void format_truncates_to_the_buffer(void **state) {
   assert_string_equal(line, "afetch: 100");
 }
 
+/* An inputs array and its length, as progress_count_lines() takes them. */
+#define INPUTS(...)                                                                                \
+  (struct afetch_input[]){__VA_ARGS__},                                                            \
+      sizeof((struct afetch_input[]){__VA_ARGS__}) / sizeof(struct afetch_input)
+#define FILE_INPUT(path) ((struct afetch_input){.kind = AFETCH_INPUT_FILE, .value = (path)})
+#define URL_INPUT(url) ((struct afetch_input){.kind = AFETCH_INPUT_URL, .value = (url)})
+
 /* progress_count_lines() of one file holding `content`. */
 static uint64_t count_of(const char *content) {
   char path[HELPER_PATH_SIZE];
   helper_temp_file(content, strlen(content), path);
-  char *paths[] = {path};
-  uint64_t count = progress_count_lines(paths, 1);
+  uint64_t count = progress_count_lines(INPUTS(FILE_INPUT(path)));
   assert_int_equal(unlink(path), 0);
   return count;
 }
@@ -119,8 +126,10 @@ static void count_sums_two_files(void **state) {
   char first[HELPER_PATH_SIZE], second[HELPER_PATH_SIZE];
   helper_temp_file("http://a/\nhttp://b/\n", 20, first);
   helper_temp_file("# c\nhttp://c/", 13, second);
-  char *paths[] = {first, second};
-  assert_int_equal(progress_count_lines(paths, 2), 3);
+  assert_int_equal(progress_count_lines(INPUTS(FILE_INPUT(first), FILE_INPUT(second))), 3);
+  /* A URL argument is one line. */
+  assert_int_equal(
+      progress_count_lines(INPUTS(URL_INPUT("http://x/"), FILE_INPUT(first), URL_INPUT("y.z"))), 4);
   assert_int_equal(unlink(first), 0);
   assert_int_equal(unlink(second), 0);
 }
@@ -137,17 +146,14 @@ static void count_is_zero_for_stdin_a_fifo_or_a_missing_file(void **state) {
   snprintf(missing, sizeof missing, "%s/none", dir);
   assert_int_equal(mkfifo(fifo, 0600), 0);
 
-  char *with_stdin[] = {file, "-"};
-  assert_int_equal(progress_count_lines(with_stdin, 2), 0);
-  char *with_fifo[] = {fifo, file};
-  assert_int_equal(progress_count_lines(with_fifo, 2), 0); /* returns without blocking */
-  char *with_missing[] = {file, missing};
-  assert_int_equal(progress_count_lines(with_missing, 2), 0);
-  char *with_directory[] = {dir};
-  assert_int_equal(progress_count_lines(with_directory, 1), 0);
+  struct afetch_input standard_input = {.kind = AFETCH_INPUT_STDIN, .value = "-"};
+  assert_int_equal(progress_count_lines(INPUTS(FILE_INPUT(file), standard_input)), 0);
+  /* returns without blocking */
+  assert_int_equal(progress_count_lines(INPUTS(FILE_INPUT(fifo), FILE_INPUT(file))), 0);
+  assert_int_equal(progress_count_lines(INPUTS(FILE_INPUT(file), FILE_INPUT(missing))), 0);
+  assert_int_equal(progress_count_lines(INPUTS(FILE_INPUT(dir))), 0);
   assert_int_equal(progress_count_lines(NULL, 0), 0);
-  char *alone[] = {file};
-  assert_int_equal(progress_count_lines(alone, 1), 1);
+  assert_int_equal(progress_count_lines(INPUTS(FILE_INPUT(file))), 1);
 
   assert_int_equal(unlink(fifo), 0);
   assert_int_equal(rmdir(dir), 0);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "afetch/options.h"
 #include "afetch/source.h"
 
 #define MAX_FILES 4
@@ -14,6 +15,7 @@ struct fixture {
   char paths[MAX_FILES][HELPER_PATH_SIZE];
   char *path_list[MAX_FILES];
   size_t path_count;
+  struct afetch_input inputs[MAX_FILES]; /* path_list as the command line gives it */
   char errbuf[512];
   int readable_calls;
   bool replaced_stdin; /* a test put a pipe on fd 0 */
@@ -69,10 +71,24 @@ static void add_path(struct fixture *f, const char *path) {
   f->path_list[f->path_count++] = (char *)path;
 }
 
-/* Opens the source on the fixture's path list; true when that worked. */
+/* Adds a URL argument (an input of its own, after the paths added so far). */
+static void add_url(struct fixture *f, const char *url) {
+  assert_true(f->path_count < MAX_FILES);
+  f->path_list[f->path_count++] = (char *)url;
+}
+
+/* Opens the source on the fixture's path list ("-": standard input, "http...": a URL
+ * argument); true when that worked. */
 static bool try_open_source(struct fixture *f) {
-  f->source = source_open(f->base, f->path_list, f->path_count, on_readable, f, f->errbuf,
-                          sizeof f->errbuf);
+  for (size_t i = 0; i < f->path_count; i++) {
+    const char *value = f->path_list[i];
+    enum afetch_input_kind kind = strcmp(value, "-") == 0          ? AFETCH_INPUT_STDIN
+                                  : strncmp(value, "http", 4) == 0 ? AFETCH_INPUT_URL
+                                                                   : AFETCH_INPUT_FILE;
+    f->inputs[i] = (struct afetch_input){.kind = kind, .value = value};
+  }
+  f->source =
+      source_open(f->base, f->inputs, f->path_count, on_readable, f, f->errbuf, sizeof f->errbuf);
   return f->source != NULL;
 }
 
@@ -503,17 +519,37 @@ static void source_reads_dash_as_standard_input_pipe(void **state) {
   expect_status(f, SOURCE_END);
 }
 
-static void source_reads_standard_input_when_no_path_is_given(void **state) {
+static void source_with_no_inputs_ends_at_once(void **state) {
   struct fixture *f = *state;
-  int writer = stdin_pipe(f);
-  f->source = source_open(f->base, NULL, 0, on_readable, f, f->errbuf, sizeof f->errbuf);
-  assert_non_null(f->source);
-  expect_status(f, SOURCE_PENDING);
-  write_all(writer, "http://only/\n");
-  close_and_wait(f, writer);
-  expect_line(f, "http://only/", 0);
-  struct source_line line;
-  assert_int_equal(next_after_pending(f, &line), SOURCE_END);
+  open_source(f);
+  expect_status(f, SOURCE_END);
+}
+
+/* URL arguments are inputs of one line each, numbered in order with the files' lines. */
+static void source_reads_url_arguments_among_files_in_order(void **state) {
+  struct fixture *f = *state;
+  add_url(f, "http://first/");
+  add_text_file(f, "http://a/\n# comment\nhttp://b/\n");
+  add_url(f, "http://last/");
+  open_source(f);
+  expect_line(f, "http://first/", 0);
+  expect_line(f, "http://a/", 1);
+  expect_line(f, "http://b/", 2);
+  expect_line(f, "http://last/", 3);
+  expect_status(f, SOURCE_END);
+}
+
+static void source_open_failure_hints_at_a_url_without_scheme(void **state) {
+  struct fixture *f = *state;
+  add_path(f, "example.invalid/page");
+  assert_false(try_open_source(f));
+  if (!strstr(f->errbuf, "example.invalid/page") || !strstr(f->errbuf, "http://example.invalid"))
+    fail_msg("the message should name the argument and suggest its URL: %s", f->errbuf);
+  f->path_count = 0;
+  add_path(f, "/nonexistent/urls.txt");
+  assert_false(try_open_source(f));
+  if (strstr(f->errbuf, "http://"))
+    fail_msg("a missing list file is not a URL: %s", f->errbuf);
 }
 
 static void source_does_not_return_a_partial_line_from_a_pipe(void **state) {
@@ -608,7 +644,9 @@ int main(void) {
       T(source_reads_dev_null_as_an_empty_input),
       T(source_streams_a_million_line_file),
       T(source_reads_dash_as_standard_input_pipe),
-      T(source_reads_standard_input_when_no_path_is_given),
+      T(source_with_no_inputs_ends_at_once),
+      T(source_reads_url_arguments_among_files_in_order),
+      T(source_open_failure_hints_at_a_url_without_scheme),
       T(source_does_not_return_a_partial_line_from_a_pipe),
       T(source_reads_files_then_standard_input_in_operand_order),
       T(source_stop_makes_later_calls_answer_end),
