@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ struct state_node {
 
 struct state {
   char *path;
+  int lock_fd;                   /* the lock file, held until state_free(); -1: none */
+  size_t dropped_entry_count; /* entries refused on load (unusable validators) */
   struct state_node **buckets;
   size_t bucket_count; /* a power of two */
   size_t entry_count;
@@ -157,6 +160,7 @@ static struct state *state_new(const char *path) {
   if (!state)
     return NULL;
   state->path = strdup(path);
+  state->lock_fd = -1;
   state->bucket_count = STATE_INITIAL_BUCKETS;
   state->buckets = calloc(state->bucket_count, sizeof *state->buckets);
   if (!state->path || !state->buckets) {
@@ -226,6 +230,35 @@ static bool state_string_member(const cJSON *object, const char *name, const cha
   return true;
 }
 
+/* A byte that must not reach a header: a control byte (CR and LF above all) or DEL. */
+static bool state_has_control_byte(const char *text) {
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+    if (*c < 0x20 || *c == 0x7F)
+      return true;
+  return false;
+}
+
+/* RFC 9110's entity-tag: an optional "W/", then a quoted string of etagc (0x21, 0x23-0x7E and
+ * obs-text: no space, no quote, no control byte). */
+static bool state_etag_is_valid(const char *etag) {
+  if (strncmp(etag, "W/", 2) == 0)
+    etag += 2;
+  size_t length = strlen(etag);
+  if (length < 2 || etag[0] != '"' || etag[length - 1] != '"')
+    return false;
+  for (size_t i = 1; i + 1 < length; i++) {
+    unsigned char c = (unsigned char)etag[i];
+    if (c < 0x21 || c == '"' || c == 0x7F)
+      return false;
+  }
+  return true;
+}
+
+bool state_validators_are_valid(const struct state_entry *entry) {
+  return (!entry->etag || state_etag_is_valid(entry->etag)) &&
+         (!entry->last_modified || !state_has_control_byte(entry->last_modified));
+}
+
 /* Fills the table from a parsed document. False with the reason in `why` when the document is
  * not a state file, or with errno ENOMEM (and `why` empty) when out of memory. */
 static bool state_fill(struct state *state, const cJSON *root, char *why, size_t why_size) {
@@ -255,6 +288,12 @@ static bool state_fill(struct state *state, const cJSON *root, char *why, size_t
         !state_string_member(item, "last_modified", &entry.last_modified) ||
         !state_string_member(item, "file", &entry.file))
       continue;
+    /* They become request header text: a CR or LF in a hand-edited file would start a header
+     * of its own. */
+    if (!state_validators_are_valid(&entry)) {
+      state->dropped_entry_count++;
+      continue;
+    }
     if (!state_set(state, item->string, &entry, NULL)) {
       errno = ENOMEM;
       return false;
@@ -263,10 +302,49 @@ static bool state_fill(struct state *state, const cJSON *root, char *why, size_t
   return true;
 }
 
+/* Takes the lock file "<target>.lock" beside the state file's final target (so that runs
+ * naming it through different links share it), without waiting: runs from cron must not pile
+ * up. A directory where the lock cannot be made (read-only, missing) needs no lock: no run can
+ * save the state there. False with the message in errbuf. */
+static bool state_lock(struct state *state, char *errbuf, size_t errbuf_size) {
+  char *target = replace_file_target(state->path);
+  struct stat info;
+  int error = !target ? errno : stat(target, &info) == 0 && S_ISDIR(info.st_mode) ? EISDIR : 0;
+  char *lock_path = NULL;
+  if (!error && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
+    error = ENOMEM;
+  if (!error) {
+    sprintf(lock_path, "%s.lock", target);
+    state->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (state->lock_fd < 0 && errno != EACCES && errno != EROFS && errno != EPERM &&
+        errno != ENOENT)
+      error = errno;
+  }
+  bool held = false;
+  if (!error && state->lock_fd >= 0 && flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    error = errno;
+    held = error == EWOULDBLOCK;
+  }
+  if (held)
+    snprintf(errbuf, errbuf_size,
+             "cannot use state file '%s': another afetch run is using it (it holds the lock "
+             "'%s')",
+             state->path, lock_path);
+  else if (error)
+    snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", state->path, strerror(error));
+  free(target);
+  free(lock_path);
+  return !error;
+}
+
 struct state *state_load(const char *path, char *errbuf, size_t errbuf_size) {
   struct state *state = state_new(path);
   if (!state) {
     snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", path, strerror(ENOMEM));
+    return NULL;
+  }
+  if (!state_lock(state, errbuf, errbuf_size)) {
+    state_free(state);
     return NULL;
   }
   FILE *file = fopen(path, "rb");
@@ -318,8 +396,14 @@ const struct state_entry *state_lookup(const struct state *state, const char *ur
 }
 
 bool state_update(struct state *state, const char *url, const struct state_entry *entry) {
+  /* A validator the next load would refuse is not kept: the URL is fetched in full instead. */
+  struct state_entry usable = *entry;
+  if (usable.etag && !state_etag_is_valid(usable.etag))
+    usable.etag = NULL;
+  if (usable.last_modified && state_has_control_byte(usable.last_modified))
+    usable.last_modified = NULL;
   bool changed = false;
-  if (!state_set(state, url, entry, &changed))
+  if (!state_set(state, url, &usable, &changed))
     return false;
   if (changed)
     state->dirty = true;
@@ -327,6 +411,8 @@ bool state_update(struct state *state, const char *url, const struct state_entry
 }
 
 bool state_dirty(const struct state *state) { return state->dirty; }
+
+size_t state_dropped_entries(const struct state *state) { return state->dropped_entry_count; }
 
 static int state_compare_nodes(const void *a, const void *b) {
   const struct state_node *const *x = a;
@@ -425,5 +511,7 @@ void state_free(struct state *state) {
     }
   free(state->buckets);
   free(state->path);
+  if (state->lock_fd >= 0)
+    close(state->lock_fd); /* releases the lock */
   free(state);
 }

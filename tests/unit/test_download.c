@@ -67,7 +67,7 @@ static void commit_creates_directories_and_replaces_the_target(void **state) {
   snprintf(path, sizeof path, "%s/host/a/b/file.txt", dir);
   struct download download;
   download_init(&download);
-  assert_int_equal(download_open(&download, path), 0);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
   assert_int_equal(download_write(&download, "new ", 4), 0);
   assert_int_equal(download_write(&download, "body", 4), 0);
   /* Until the commit the target does not exist: only the hidden temp file does. */
@@ -77,7 +77,7 @@ static void commit_creates_directories_and_replaces_the_target(void **state) {
   assert_int_equal(count_entries(dir), 4); /* host, a, b, file.txt: no temp file left */
 
   /* A second download replaces it whole. */
-  assert_int_equal(download_open(&download, path), 0);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
   assert_int_equal(download_write(&download, "v2", 2), 0);
   assert_int_equal(download_commit(&download, false), 0);
   expect_file(path, "v2");
@@ -91,7 +91,7 @@ static void discard_keeps_the_old_file_and_leaves_no_temp_file(void **state) {
   write_file(path, "old");
   struct download download;
   download_init(&download);
-  assert_int_equal(download_open(&download, path), 0);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
   assert_true(download_is_open(&download));
   assert_int_equal(download_write(&download, "half a bo", 9), 0);
   assert_int_equal(count_entries(dir), 2); /* the target and the temp file */
@@ -110,7 +110,7 @@ static void unusable_directory_is_an_errno_not_a_crash(void **state) {
   snprintf(path, sizeof path, "%s/sub/name", blocker); /* a directory under a file */
   struct download download;
   download_init(&download);
-  assert_int_equal(download_open(&download, path), ENOTDIR);
+  assert_int_equal(download_open(&download, dir, path, false), ENOTDIR);
   assert_false(download_is_open(&download));
   assert_int_equal(count_entries(dir), 1);
 }
