@@ -126,8 +126,8 @@ void download_forget_swept(void) {
 
 /* A temp name of ours, ".<name>.afetch-<pid>-<n>": true with the pid when `name` is one. */
 static bool download_temp_pid(const char *name, pid_t *pid) {
-  const char *marker = strstr(name, ".afetch-");
-  if (name[0] != '.' || !marker || marker == name + 1)
+  const char *marker = name[0] == '.' ? strstr(name + 1, ".afetch-") : NULL;
+  if (!marker || marker == name + 1)
     return false;
   /* The name itself may hold ".afetch-": the digits follow the last one. */
   for (const char *next; (next = strstr(marker + 1, ".afetch-"));)
