@@ -259,47 +259,150 @@ bool state_validators_are_valid(const struct state_entry *entry) {
          (!entry->last_modified || !state_has_control_byte(entry->last_modified));
 }
 
-/* Fills the table from a parsed document. False with the reason in `why` when the document is
- * not a state file, or with errno ENOMEM (and `why` empty) when out of memory. */
-static bool state_fill(struct state *state, const cJSON *root, char *why, size_t why_size) {
-  why[0] = '\0';
-  if (!cJSON_IsObject(root)) {
-    snprintf(why, why_size, "not a JSON object");
+/* One entry of "entries" into the table. Skipped: a value that is not an object, a field that
+ * is not a string, and (counted) validators that could not be sent. False when out of memory. */
+static bool state_add_entry(struct state *state, const char *url, const cJSON *item) {
+  struct state_entry entry;
+  if (!cJSON_IsObject(item) || !state_string_member(item, "etag", &entry.etag) ||
+      !state_string_member(item, "last_modified", &entry.last_modified) ||
+      !state_string_member(item, "file", &entry.file))
+    return true;
+  /* They become request header text: a CR or LF in a hand-edited file would start a header of
+   * its own. */
+  if (!state_validators_are_valid(&entry)) {
+    state->dropped_entry_count++;
+    return true;
+  }
+  return state_set(state, url, &entry, NULL);
+}
+
+/* The document is walked one member at a time, cJSON parsing every key and value, so that
+ * only one entry's tree exists at a time: a tree of the whole file costs several times its
+ * size, on top of the table. `at` is where the walk is, or where it found an error. */
+struct state_reader {
+  const char *text;
+  size_t length, at;
+};
+
+static void state_skip_space(struct state_reader *reader) {
+  while (reader->at < reader->length && reader->text[reader->at] != '\0' &&
+         (unsigned char)reader->text[reader->at] <= ' ')
+    reader->at++;
+}
+
+/* True (and past it) when the next byte after white space is `c`. */
+static bool state_accept(struct state_reader *reader, char c) {
+  state_skip_space(reader);
+  if (reader->at >= reader->length || reader->text[reader->at] != c)
     return false;
-  }
-  const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "afetch_state");
-  if (!cJSON_IsNumber(version)) {
-    snprintf(why, why_size, "no \"afetch_state\" version number");
-    return false;
-  }
-  if (version->valuedouble != STATE_VERSION) {
-    snprintf(why, why_size, "version %g is not supported", version->valuedouble);
-    return false;
-  }
-  const cJSON *entries = cJSON_GetObjectItemCaseSensitive(root, "entries");
-  if (!cJSON_IsObject(entries)) {
-    snprintf(why, why_size, "no \"entries\" object");
-    return false;
-  }
-  for (const cJSON *item = entries->child; item; item = item->next) {
-    struct state_entry entry;
-    /* Skipped: a value that is not an object, or a field that is not a string. */
-    if (!item->string || !cJSON_IsObject(item) || !state_string_member(item, "etag", &entry.etag) ||
-        !state_string_member(item, "last_modified", &entry.last_modified) ||
-        !state_string_member(item, "file", &entry.file))
-      continue;
-    /* They become request header text: a CR or LF in a hand-edited file would start a header
-     * of its own. */
-    if (!state_validators_are_valid(&entry)) {
-      state->dropped_entry_count++;
-      continue;
-    }
-    if (!state_set(state, item->string, &entry, NULL)) {
-      errno = ENOMEM;
-      return false;
-    }
-  }
+  reader->at++;
   return true;
+}
+
+/* The next JSON value, owned; NULL when it is not valid JSON (or out of memory). */
+static cJSON *state_next_value(struct state_reader *reader) {
+  state_skip_space(reader);
+  const char *end = NULL;
+  cJSON *item = cJSON_ParseWithLengthOpts(reader->text + reader->at, reader->length - reader->at,
+                                          &end, false);
+  if (end && end >= reader->text + reader->at && end <= reader->text + reader->length)
+    reader->at = (size_t)(end - reader->text);
+  return item;
+}
+
+/* The next object key and its ':'; NULL when there is none. */
+static cJSON *state_next_key(struct state_reader *reader) {
+  cJSON *key = state_next_value(reader);
+  if (cJSON_IsString(key) && state_accept(reader, ':'))
+    return key;
+  cJSON_Delete(key);
+  return NULL;
+}
+
+/* What walking a part of the document found. */
+enum state_read { STATE_READ_OK, STATE_READ_NOT_OBJECT, STATE_READ_INVALID, STATE_READ_NO_MEMORY };
+
+/* "entries": each member into the table as it is read. */
+static enum state_read state_read_entries(struct state *state, struct state_reader *reader) {
+  state_skip_space(reader);
+  if (reader->at >= reader->length || reader->text[reader->at] != '{') {
+    cJSON *other = state_next_value(reader);
+    enum state_read read = other ? STATE_READ_NOT_OBJECT : STATE_READ_INVALID;
+    cJSON_Delete(other);
+    return read;
+  }
+  reader->at++;
+  if (state_accept(reader, '}'))
+    return STATE_READ_OK;
+  do {
+    cJSON *key = state_next_key(reader);
+    cJSON *item = key ? state_next_value(reader) : NULL;
+    bool added = item && state_add_entry(state, key->valuestring, item);
+    cJSON_Delete(key);
+    cJSON_Delete(item);
+    if (!item)
+      return STATE_READ_INVALID;
+    if (!added)
+      return STATE_READ_NO_MEMORY;
+  } while (state_accept(reader, ','));
+  return state_accept(reader, '}') ? STATE_READ_OK : STATE_READ_INVALID;
+}
+
+/* Fills the table from the file's text (NUL-terminated). False with the reason in `why` when it
+ * is not a state file, or with errno ENOMEM (and `why` empty) when out of memory. */
+static bool state_fill(struct state *state, const char *text, size_t length, char *why,
+                       size_t why_size) {
+  why[0] = '\0';
+  struct state_reader reader = {.text = text, .length = length};
+  enum state_read read = STATE_READ_OK, entries = STATE_READ_NOT_OBJECT;
+  bool entries_seen = false;
+  cJSON *version = NULL; /* the first "afetch_state", as a whole-tree lookup would find */
+  if (!state_accept(&reader, '{')) {
+    /* Not an object: cJSON's parse of the whole says whether it is JSON at all. */
+    cJSON *root = state_next_value(&reader);
+    state_skip_space(&reader);
+    read = root && reader.at == length ? STATE_READ_NOT_OBJECT : STATE_READ_INVALID;
+    cJSON_Delete(root);
+  } else if (!state_accept(&reader, '}')) {
+    do {
+      cJSON *key = state_next_key(&reader);
+      if (!key) {
+        read = STATE_READ_INVALID;
+      } else if (!entries_seen && strcmp(key->valuestring, "entries") == 0) {
+        entries_seen = true;
+        entries = state_read_entries(state, &reader);
+        read = entries == STATE_READ_NOT_OBJECT ? STATE_READ_OK : entries;
+      } else {
+        cJSON *value = state_next_value(&reader);
+        if (!value)
+          read = STATE_READ_INVALID;
+        else if (!version && strcmp(key->valuestring, "afetch_state") == 0)
+          version = value;
+        else
+          cJSON_Delete(value);
+      }
+      cJSON_Delete(key);
+    } while (read == STATE_READ_OK && state_accept(&reader, ','));
+    if (read == STATE_READ_OK && !state_accept(&reader, '}'))
+      read = STATE_READ_INVALID;
+  }
+  state_skip_space(&reader);
+  if (read == STATE_READ_OK && reader.at != length)
+    read = STATE_READ_INVALID; /* trailing bytes, or a NUL byte inside */
+  if (read == STATE_READ_INVALID)
+    snprintf(why, why_size, "invalid JSON at line %zu", state_line_of(text, reader.at));
+  else if (read == STATE_READ_NOT_OBJECT)
+    snprintf(why, why_size, "not a JSON object");
+  else if (read == STATE_READ_NO_MEMORY)
+    errno = ENOMEM;
+  else if (!cJSON_IsNumber(version))
+    snprintf(why, why_size, "no \"afetch_state\" version number");
+  else if (version->valuedouble != STATE_VERSION)
+    snprintf(why, why_size, "version %g is not supported", version->valuedouble);
+  else if (entries != STATE_READ_OK)
+    snprintf(why, why_size, "no \"entries\" object");
+  cJSON_Delete(version);
+  return read == STATE_READ_OK && !why[0];
 }
 
 /* Takes the lock file "<target>.lock" beside the state file's final target (so that runs
@@ -364,19 +467,8 @@ struct state *state_load(const char *path, char *errbuf, size_t errbuf_size) {
     state_free(state);
     return NULL;
   }
-  const char *end = NULL;
-  /* Require the NUL after the text: trailing garbage (or a NUL byte inside) is an error. */
-  cJSON *root = cJSON_ParseWithLengthOpts(text, length + 1, &end, 1);
   char why[128];
-  bool ok;
-  if (!root) {
-    size_t offset = end && end >= text && end <= text + length ? (size_t)(end - text) : 0;
-    snprintf(why, sizeof why, "invalid JSON at line %zu", state_line_of(text, offset));
-    ok = false;
-  } else {
-    ok = state_fill(state, root, why, sizeof why);
-    cJSON_Delete(root);
-  }
+  bool ok = state_fill(state, text, length, why, sizeof why);
   free(text);
   if (!ok) {
     if (why[0])

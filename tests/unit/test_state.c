@@ -72,6 +72,14 @@ static char *read_file(const char *path, size_t *length) {
   return text;
 }
 
+/* Removes a state file made with helper_temp_file() and the lock file loading made beside it. */
+static void remove_state_file(const char *path) {
+  char lock[HELPER_PATH_SIZE + 8];
+  snprintf(lock, sizeof lock, "%s.lock", path);
+  unlink(path);
+  unlink(lock);
+}
+
 static struct state *load_ok(const char *path) {
   char errbuf[512] = "";
   struct state *state = state_load(path, errbuf, sizeof errbuf);
@@ -241,7 +249,7 @@ static void expect_not_a_state_file(const char *content, const char *reason) {
   snprintf(expected, sizeof expected, "cannot use state file '%s': not an afetch state file (%s)",
            path, reason);
   assert_string_equal(errbuf, expected);
-  unlink(path);
+  remove_state_file(path);
 }
 
 static void corrupt_file_is_refused_with_a_message_naming_it(void **unused) {
@@ -280,7 +288,7 @@ static void unreadable_file_is_refused_with_the_reason(void **unused) {
   assert_null(state_load(through, errbuf, sizeof errbuf));
   snprintf(expected, sizeof expected, "cannot use state file '%s': %s", through, strerror(ENOTDIR));
   assert_string_equal(errbuf, expected);
-  unlink(path);
+  remove_state_file(path);
   remove_temp_dir(dir);
 }
 
@@ -309,7 +317,7 @@ static void entries_with_fields_of_other_types_are_skipped(void **unused) {
   assert_null(state_lookup(state, "https://novalidator.example/"));
   assert_false(state_dirty(state));
   state_free(state);
-  unlink(path);
+  remove_state_file(path);
 }
 
 static void duplicate_url_in_the_file_keeps_the_last(void **unused) {
@@ -322,7 +330,7 @@ static void duplicate_url_in_the_file_keeps_the_last(void **unused) {
   struct state *state = load_ok(path);
   assert_entry(state, "https://a.example/", "\"2\"", NULL, NULL);
   state_free(state);
-  unlink(path);
+  remove_state_file(path);
 }
 
 static void failed_save_in_a_missing_directory_reports_errno(void **unused) {
@@ -590,10 +598,7 @@ static void validators_that_could_inject_headers_are_dropped_on_load(void **unus
       fail_msg("the entry for %s was loaded", dropped[i]);
   assert_int_equal(state_dropped_entries(state), HELPER_COUNT(dropped));
   state_free(state);
-  unlink(path);
-  char lock[HELPER_PATH_SIZE + 8];
-  snprintf(lock, sizeof lock, "%s.lock", path);
-  unlink(lock);
+  remove_state_file(path);
 }
 
 static void update_keeps_no_validator_that_could_not_be_sent(void **unused) {
@@ -692,6 +697,31 @@ static void save_removes_temp_files_of_killed_runs_only(void **unused) {
   remove_temp_dir(dir);
 }
 
+/* The loader reads member by member: what it accepts and refuses is what a parse of the whole
+ * document would give. */
+static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
+  (void)unused;
+  char path[HELPER_PATH_SIZE];
+  const char *text = " \n{ \"other\": [1, {\"entries\": 5}, \"}\"],\n\"entries\" : {\"u\" : {\"etag\":"
+                     "\"\\\"1\\\"\"} , \"v\": 7, \"u\": {\"etag\": \"\\\"2\\\"\"}},\n"
+                     "\"entries\": {\"w\": {\"etag\": \"\\\"3\\\"\"}},"
+                     "\"afetch_state\" : 1, \"afetch_state\": 2 }\n\n";
+  helper_temp_file(text, strlen(text), path);
+  struct state *state = load_ok(path);
+  assert_entry(state, "u", "\"2\"", NULL, NULL); /* the later duplicate wins */
+  assert_null(state_lookup(state, "v"));         /* not an object */
+  assert_null(state_lookup(state, "w"));         /* only the first "entries" counts */
+  state_free(state);
+  remove_state_file(path);
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {\"u\": {}},\n\"x\": [1,]}",
+                          "invalid JSON at line 2");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {\"u\" {}}}", "invalid JSON at line 1");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {}", "invalid JSON at line 1");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {},}", "invalid JSON at line 1");
+  expect_not_a_state_file("{\"entries\": {}, 3: 1}", "invalid JSON at line 1");
+  expect_not_a_state_file("\"text\"", "not a JSON object");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(missing_file_is_an_empty_state),
@@ -716,6 +746,7 @@ int main(void) {
       cmocka_unit_test(a_second_load_is_refused_while_the_first_holds_the_lock),
       cmocka_unit_test(save_through_a_symlink_replaces_the_target_and_keeps_the_link),
       cmocka_unit_test(save_removes_temp_files_of_killed_runs_only),
+      cmocka_unit_test(members_load_in_any_order_as_a_whole_parse_would),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
