@@ -238,12 +238,3 @@ int replace_file(const char *path, replace_file_write_fn write, void *arg) {
   }
   return 0;
 }
-
-int replace_file_sync_directory_of(const char *path) {
-  char *directory = replace_file_directory_of(path);
-  if (!directory)
-    return ENOMEM;
-  int error = replace_file_sync_directory(directory);
-  free(directory);
-  return error;
-}

@@ -26,8 +26,4 @@ int replace_file(const char *path, replace_file_write_fn write, void *arg);
  * target, which is then created). Owned; NULL with errno set (ELOOP, ENOMEM...). */
 char *replace_file_target(const char *path);
 
-/* fsync of the directory holding `path`, so that a rename into it is on disk. Filesystems that
- * cannot sync a directory (EINVAL) count as done. 0, or an errno value. */
-int replace_file_sync_directory_of(const char *path);
-
 #endif
