@@ -417,7 +417,7 @@ static bool state_lock(struct state *state, char *errbuf, size_t errbuf_size) {
   if (!error && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
     error = ENOMEM;
   if (!error) {
-    sprintf(lock_path, "%s.lock", target);
+    snprintf(lock_path, strlen(target) + sizeof ".lock", "%s.lock", target);
     state->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (state->lock_fd < 0 && errno != EACCES && errno != EROFS && errno != EPERM &&
         errno != ENOENT)
