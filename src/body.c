@@ -96,8 +96,8 @@ size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t coun
   }
   if (body->keep && body->path) {
     if (!download_is_open(&body->download))
-      body->write_error = download_open(&body->download, body->options->output_dir,
-                                         body->path, body->options->fsync);
+      body->write_error = download_open(&body->download, body->options->output_dir, body->path,
+                                        body->options->fsync);
     if (!body->write_error)
       body->write_error = download_write(&body->download, data, count);
     if (body->write_error)

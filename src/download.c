@@ -94,8 +94,8 @@ static struct download_swept_slot *download_swept_find(struct download_swept_slo
  * then it is swept again next time, which is only slower). Caller holds the mutex. */
 static bool download_swept_add(dev_t device, ino_t inode) {
   if ((download_swept_used + 1) * 2 > download_swept_slot_count) {
-    size_t count = download_swept_slot_count ? download_swept_slot_count * 2
-                                             : DOWNLOAD_SWEPT_INITIAL_SLOTS;
+    size_t count =
+        download_swept_slot_count ? download_swept_slot_count * 2 : DOWNLOAD_SWEPT_INITIAL_SLOTS;
     struct download_swept_slot *slots = calloc(count, sizeof *slots);
     if (!slots)
       return true;

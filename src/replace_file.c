@@ -95,8 +95,8 @@ char *replace_file_target(const char *path) {
  * is one (six characters from mkstemp's alphabet at the end, a decimal pid before them). */
 static bool replace_file_temp_pid(const char *name, const char *base, pid_t *pid) {
   size_t base_length = strlen(base), length = strlen(name);
-  if (length < 1 + base_length + 5 || name[0] != '.' ||
-      memcmp(name + 1, base, base_length) != 0 || memcmp(name + 1 + base_length, ".tmp-", 5) != 0)
+  if (length < 1 + base_length + 5 || name[0] != '.' || memcmp(name + 1, base, base_length) != 0 ||
+      memcmp(name + 1 + base_length, ".tmp-", 5) != 0)
     return false;
   const char *digits = name + 1 + base_length + 5;
   const char *end = name + length;

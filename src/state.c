@@ -30,7 +30,7 @@ struct state_node {
 
 struct state {
   char *path;
-  int lock_fd;                   /* the lock file, held until state_free(); -1: none */
+  int lock_fd;                /* the lock file, held until state_free(); -1: none */
   size_t dropped_entry_count; /* entries refused on load (unusable validators) */
   struct state_node **buckets;
   size_t bucket_count; /* a power of two */

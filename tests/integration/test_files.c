@@ -71,8 +71,7 @@ void stats_json_writes_devices_in_place_and_follows_links(void **state) {
   const char *full_args[] = {"-q", "--stats-json", full_node, NULL};
   proc = h_afetch_run(full_args, url);
   h_expect_exit(proc, 3);
-  if (strstr(proc->err.data, full_node) == NULL ||
-      strstr(proc->err.data, strerror(ENOSPC)) == NULL)
+  if (strstr(proc->err.data, full_node) == NULL || strstr(proc->err.data, strerror(ENOSPC)) == NULL)
     fail_msg("%s: stderr should name %s and say \"%s\": %s", proc->cmdline, full_node,
              strerror(ENOSPC), proc->err.data);
   expect_char_device(proc, full_node, 1, 7);
@@ -179,8 +178,8 @@ void planted_symlinks_under_the_output_dir_are_not_followed(void **state) {
     const char *message = h_string(h_field(r, "error"), "message");
     if (h_ok(r) || code == NULL || strcmp(code, "write") != 0 || message == NULL ||
         strstr(message, "symbolic link") == NULL)
-      fail_msg("%s: index %ld: expected a write error naming the symbolic link: %s",
-               proc->cmdline, i, cJSON_PrintUnformatted(r));
+      fail_msg("%s: index %ld: expected a write error naming the symbolic link: %s", proc->cmdline,
+               i, cJSON_PrintUnformatted(r));
   }
   if (!h_ok(h_result(results, 2)))
     fail_msg("%s: index 2, in a real directory, should be saved", proc->cmdline);
@@ -260,8 +259,8 @@ void second_run_on_a_locked_state_file_exits_2(void **state) {
   h_expect_exit(second, 2);
   if (strstr(second->err.data, state_file) == NULL ||
       strstr(second->err.data, "another afetch run") == NULL)
-    fail_msg("%s: stderr should name %s and say another afetch run holds it: %s",
-             second->cmdline, state_file, second->err.data);
+    fail_msg("%s: stderr should name %s and say another afetch run holds it: %s", second->cmdline,
+             state_file, second->err.data);
   if (h_stats(port).requests != 1)
     fail_msg("%s: the refused run fetched something", second->cmdline);
   h_signal(first, SIGTERM);
@@ -290,7 +289,8 @@ void state_validators_cannot_inject_headers(void **state) {
   if (strstr(proc->out.data, "X-Injected") != NULL)
     fail_msg("%s: the state file's CR LF became a request header: %s", proc->cmdline,
              proc->out.data);
-  if (h_count(proc->out.data, "If-None-Match") != 1 || strstr(proc->out.data, "good\\\\\\\"") == NULL)
+  if (h_count(proc->out.data, "If-None-Match") != 1 ||
+      strstr(proc->out.data, "good\\\\\\\"") == NULL)
     fail_msg("%s: the valid ETag (only) should have been sent: %s", proc->cmdline, proc->out.data);
   if (h_count(proc->err.data, "afetch: ") != 1 || strstr(proc->err.data, state_file) == NULL ||
       strstr(proc->err.data, "1 entry") == NULL)

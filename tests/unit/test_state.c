@@ -580,7 +580,8 @@ static void validators_that_could_inject_headers_are_dropped_on_load(void **unus
       "\"https://bad/unquoted\": {\"etag\": \"abc\"},\n"
       "\"https://bad/space\": {\"etag\": \"\\\"a b\\\"\"},\n"
       "\"https://bad/lower-w\": {\"etag\": \"w/\\\"a\\\"\"},\n"
-      "\"https://bad/crlf-date\": {\"etag\": \"\\\"ok\\\"\", \"last_modified\": \"x\\r\\nX-Injected: 1\"},\n"
+      "\"https://bad/crlf-date\": {\"etag\": \"\\\"ok\\\"\", \"last_modified\": "
+      "\"x\\r\\nX-Injected: 1\"},\n"
       "\"https://bad/tab-date\": {\"last_modified\": \"Wed,\\t21\"},\n"
       "\"https://bad/del\": {\"last_modified\": \"\\u007f\"}\n"
       "}}";
@@ -589,10 +590,9 @@ static void validators_that_could_inject_headers_are_dropped_on_load(void **unus
   assert_entry(state, "https://ok/strong", "\"abc\"", NULL, NULL);
   assert_entry(state, "https://ok/weak", "W/\"abc\"", LM_2015, NULL);
   assert_entry(state, "https://ok/empty-tag", "\"\"", NULL, NULL);
-  static const char *const dropped[] = {"https://bad/crlf-etag", "https://bad/lf-inside",
-                                        "https://bad/unquoted",  "https://bad/space",
-                                        "https://bad/lower-w",   "https://bad/crlf-date",
-                                        "https://bad/tab-date",  "https://bad/del"};
+  static const char *const dropped[] = {
+      "https://bad/crlf-etag", "https://bad/lf-inside", "https://bad/unquoted", "https://bad/space",
+      "https://bad/lower-w",   "https://bad/crlf-date", "https://bad/tab-date", "https://bad/del"};
   for (size_t i = 0; i < HELPER_COUNT(dropped); i++)
     if (state_lookup(state, dropped[i]))
       fail_msg("the entry for %s was loaded", dropped[i]);
@@ -702,10 +702,11 @@ static void save_removes_temp_files_of_killed_runs_only(void **unused) {
 static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
   (void)unused;
   char path[HELPER_PATH_SIZE];
-  const char *text = " \n{ \"other\": [1, {\"entries\": 5}, \"}\"],\n\"entries\" : {\"u\" : {\"etag\":"
-                     "\"\\\"1\\\"\"} , \"v\": 7, \"u\": {\"etag\": \"\\\"2\\\"\"}},\n"
-                     "\"entries\": {\"w\": {\"etag\": \"\\\"3\\\"\"}},"
-                     "\"afetch_state\" : 1, \"afetch_state\": 2 }\n\n";
+  const char *text =
+      " \n{ \"other\": [1, {\"entries\": 5}, \"}\"],\n\"entries\" : {\"u\" : {\"etag\":"
+      "\"\\\"1\\\"\"} , \"v\": 7, \"u\": {\"etag\": \"\\\"2\\\"\"}},\n"
+      "\"entries\": {\"w\": {\"etag\": \"\\\"3\\\"\"}},"
+      "\"afetch_state\" : 1, \"afetch_state\": 2 }\n\n";
   helper_temp_file(text, strlen(text), path);
   struct state *state = load_ok(path);
   assert_entry(state, "u", "\"2\"", NULL, NULL); /* the later duplicate wins */
@@ -715,7 +716,8 @@ static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
   remove_state_file(path);
   expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {\"u\": {}},\n\"x\": [1,]}",
                           "invalid JSON at line 2");
-  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {\"u\" {}}}", "invalid JSON at line 1");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {\"u\" {}}}",
+                          "invalid JSON at line 1");
   expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {}", "invalid JSON at line 1");
   expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {},}", "invalid JSON at line 1");
   expect_not_a_state_file("{\"entries\": {}, 3: 1}", "invalid JSON at line 1");
