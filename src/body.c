@@ -96,7 +96,8 @@ size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t coun
   }
   if (body->keep && body->path) {
     if (!download_is_open(&body->download))
-      body->write_error = download_open(&body->download, body->path);
+      body->write_error = download_open(&body->download, body->options->output_dir, body->path,
+                                        body->options->fsync);
     if (!body->write_error)
       body->write_error = download_write(&body->download, data, count);
     if (body->write_error)
@@ -129,7 +130,10 @@ int body_finish(struct body *body, bool succeeded, long status) {
     body_discard(body);
     return 0;
   }
-  int error = download_is_open(&body->download) ? 0 : download_open(&body->download, body->path);
+  int error = download_is_open(&body->download)
+                  ? 0
+                  : download_open(&body->download, body->options->output_dir, body->path,
+                                  body->options->fsync);
   if (!error)
     error = download_commit(&body->download, body->options->fsync);
   body->saved = !error;

@@ -1,68 +1,288 @@
-/* -o: a body streamed to a temp file and renamed into place. */
+/* -o: a body streamed to a temp file and renamed into place, every directory under the output
+ * directory opened without following symbolic links. */
 #include "afetch/download.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "afetch/replace_file.h"
+#define DOWNLOAD_SWEPT_INITIAL_SLOTS 64
 
 void download_init(struct download *download) { *download = (struct download){.fd = -1}; }
 
 bool download_is_open(const struct download *download) { return download->fd >= 0; }
 
-/* mkdir -p for every directory above `path` (its last segment is the file). */
-static int download_make_parents(char *path) {
-  for (char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-    *slash = '\0';
-    int failed = mkdir(path, 0777) != 0 && errno != EEXIST;
-    int error = errno;
-    *slash = '/';
-    if (failed)
-      return error;
+const char *download_strerror(int error) {
+  if (error == DOWNLOAD_SYMLINK)
+    return "a symbolic link under the -o directory (not followed)";
+  return strerror(error);
+}
+
+/* fsync of a directory. Filesystems that cannot sync one (EINVAL) count as done. */
+static int download_sync_directory(int dir_fd) {
+  return fsync(dir_fd) != 0 && errno != EINVAL ? errno : 0;
+}
+
+/* mkdir -p of the output directory itself (named by the user: links in it are followed),
+ * syncing the parent of each directory made when `durable`. 0 or an errno. */
+static int download_make_root(const char *root, bool durable) {
+  char *path = strdup(root);
+  if (!path)
+    return ENOMEM;
+  int error = 0;
+  size_t length = strlen(path);
+  for (size_t end = 1; !error && end <= length; end++) {
+    if (path[end] != '/' && path[end] != '\0')
+      continue;
+    char kept = path[end];
+    path[end] = '\0';
+    if (mkdir(path, 0777) != 0) {
+      if (errno != EEXIST)
+        error = errno;
+    } else if (durable) {
+      /* The parent is what precedes the last '/': "/" or "." when that is nothing. */
+      char *slash = strrchr(path, '/');
+      if (slash && slash != path)
+        *slash = '\0';
+      int fd = open(!slash ? "." : slash == path ? "/" : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      error = fd < 0 ? errno : download_sync_directory(fd);
+      if (fd >= 0)
+        close(fd);
+      if (slash)
+        *slash = '/';
+    }
+    path[end] = kept;
   }
+  free(path);
+  return error;
+}
+
+/* ---- temp files that killed runs left ------------------------------------------------ */
+
+/* The directories swept in this run, by device and inode: an open-addressing set shared by
+ * the worker threads (under the mutex), so each directory is read once, when first written. */
+struct download_swept_slot {
+  dev_t device;
+  ino_t inode;
+  bool used;
+};
+static pthread_mutex_t download_swept_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct download_swept_slot *download_swept_slots;
+static size_t download_swept_slot_count, download_swept_used;
+
+static struct download_swept_slot *download_swept_find(struct download_swept_slot *slots,
+                                                       size_t count, dev_t device, ino_t inode) {
+  size_t mask = count - 1;
+  uint64_t hash = ((uint64_t)inode * UINT64_C(0x9e3779b97f4a7c15)) ^ (uint64_t)device;
+  for (size_t i = (size_t)(hash >> 16) & mask;; i = (i + 1) & mask)
+    if (!slots[i].used || (slots[i].device == device && slots[i].inode == inode))
+      return &slots[i];
+}
+
+/* Adds the directory to the swept set: true when it was not there yet (or when out of memory:
+ * then it is swept again next time, which is only slower). Caller holds the mutex. */
+static bool download_swept_add(dev_t device, ino_t inode) {
+  if ((download_swept_used + 1) * 2 > download_swept_slot_count) {
+    size_t count =
+        download_swept_slot_count ? download_swept_slot_count * 2 : DOWNLOAD_SWEPT_INITIAL_SLOTS;
+    struct download_swept_slot *slots = calloc(count, sizeof *slots);
+    if (!slots)
+      return true;
+    for (size_t i = 0; i < download_swept_slot_count; i++)
+      if (download_swept_slots[i].used)
+        *download_swept_find(slots, count, download_swept_slots[i].device,
+                             download_swept_slots[i].inode) = download_swept_slots[i];
+    free(download_swept_slots);
+    download_swept_slots = slots;
+    download_swept_slot_count = count;
+  }
+  struct download_swept_slot *slot =
+      download_swept_find(download_swept_slots, download_swept_slot_count, device, inode);
+  if (slot->used)
+    return false;
+  *slot = (struct download_swept_slot){.device = device, .inode = inode, .used = true};
+  download_swept_used++;
+  return true;
+}
+
+void download_forget_swept(void) {
+  pthread_mutex_lock(&download_swept_lock);
+  free(download_swept_slots);
+  download_swept_slots = NULL;
+  download_swept_slot_count = download_swept_used = 0;
+  pthread_mutex_unlock(&download_swept_lock);
+}
+
+/* A temp name of ours, ".<name>.afetch-<pid>-<n>": true with the pid when `name` is one. */
+static bool download_temp_pid(const char *name, pid_t *pid) {
+  const char *marker = name[0] == '.' ? strstr(name + 1, ".afetch-") : NULL;
+  if (!marker || marker == name + 1)
+    return false;
+  /* The name itself may hold ".afetch-": the digits follow the last one. */
+  for (const char *next; (next = strstr(marker + 1, ".afetch-"));)
+    marker = next;
+  const char *c = marker + strlen(".afetch-");
+  long value = 0;
+  const char *digits = c;
+  for (; isdigit((unsigned char)*c) && value < INT_MAX / 10; c++)
+    value = value * 10 + (*c - '0');
+  if (c == digits || *c != '-' || value <= 0)
+    return false;
+  const char *counter = ++c;
+  while (isdigit((unsigned char)*c))
+    c++;
+  if (c == counter || *c != '\0')
+    return false;
+  *pid = (pid_t)value;
+  return true;
+}
+
+/* Removes temp files of dead afetch runs (no process has their pid: kill() says ESRCH) from
+ * the directory, once per directory and run. Best effort. */
+static void download_sweep_once(int dir_fd) {
+  struct stat info;
+  if (fstat(dir_fd, &info) != 0)
+    return;
+  pthread_mutex_lock(&download_swept_lock);
+  bool first = download_swept_add(info.st_dev, info.st_ino);
+  pthread_mutex_unlock(&download_swept_lock);
+  int fd = first ? openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  DIR *handle = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!handle) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  for (struct dirent *entry; (entry = readdir(handle));) {
+    pid_t pid;
+    if (download_temp_pid(entry->d_name, &pid) && pid != getpid() && kill(pid, 0) != 0 &&
+        errno == ESRCH)
+      unlinkat(dir_fd, entry->d_name, 0);
+  }
+  closedir(handle);
+}
+
+/* ---- the path under the output directory --------------------------------------------- */
+
+/* Opens the directory that holds the download's target, walking from the output directory one
+ * name at a time with O_NOFOLLOW: a symbolic link (or anything not a directory) on the way
+ * stops the walk, so nothing is written outside the output directory. With `create`, missing
+ * directories are made (and with `durable` their parents fsync'd). 0 with *dir_fd_out, or an
+ * errno (DOWNLOAD_SYMLINK for a link). */
+static int download_open_parent(const struct download *download, bool create, bool durable,
+                                int *dir_fd_out) {
+  int dir_fd = open(download->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 && errno == ENOENT && create) {
+    int error = download_make_root(download->root, durable);
+    if (error)
+      return error;
+    dir_fd = open(download->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (dir_fd < 0)
+    return errno;
+  const char *name = download->relative;
+  for (const char *slash; (slash = strchr(name, '/')); name = slash + 1) {
+    if (slash == name)
+      continue;
+    char segment[NAME_MAX + 1];
+    size_t length = (size_t)(slash - name);
+    if (length > NAME_MAX) {
+      close(dir_fd);
+      return ENAMETOOLONG;
+    }
+    memcpy(segment, name, length);
+    segment[length] = '\0';
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int next = openat(dir_fd, segment, flags);
+    if (next < 0 && errno == ENOENT && create) {
+      if (mkdirat(dir_fd, segment, 0777) == 0 && durable) {
+        int error = download_sync_directory(dir_fd);
+        if (error) {
+          close(dir_fd);
+          return error;
+        }
+      }
+      next = openat(dir_fd, segment, flags); /* made now, or by another thread (EEXIST) */
+    }
+    int error = errno;
+    struct stat info;
+    /* O_NOFOLLOW's ELOOP, or O_DIRECTORY's ENOTDIR for a link to a non-directory. */
+    if (next < 0 && (error == ELOOP || error == ENOTDIR) &&
+        fstatat(dir_fd, segment, &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(info.st_mode))
+      error = DOWNLOAD_SYMLINK;
+    close(dir_fd);
+    if (next < 0)
+      return error;
+    dir_fd = next;
+  }
+  *dir_fd_out = dir_fd;
   return 0;
+}
+
+/* The target's own name: the part after the last '/'. */
+static const char *download_base_name(const struct download *download) {
+  const char *slash = strrchr(download->relative, '/');
+  return slash ? slash + 1 : download->relative;
 }
 
 /* Temp names are unique per process (pid) and per download (a counter shared by threads). */
 static atomic_uint_fast64_t download_counter;
 
-int download_open(struct download *download, const char *path) {
+int download_open(struct download *download, const char *root, const char *path, bool durable) {
   download_discard(download);
   download->path = path;
-  const char *slash = strrchr(path, '/');
-  size_t dir_length = slash ? (size_t)(slash - path + 1) : 0;
-  const char *base = path + dir_length;
-  /* "<dir>/.<base>.afetch-PID-N": hidden, beside its target (rename stays in one file
-   * system), and recognisably ours if a crash ever leaves one. Not mkstemp(): its 0600 would
-   * ignore the umask that files saved by curl or wget get. */
-  size_t size = strlen(path) + sizeof "/..afetch--" + 2 * 20;
+  download->root = root;
+  /* `path` is root + "/" + the relative name (scheduler.c): root's trailing '/'s, then the
+   * '/'s that join them, are skipped. */
+  size_t root_length = strlen(root);
+  while (root_length > 1 && root[root_length - 1] == '/')
+    root_length--;
+  if (strncmp(path, root, root_length) != 0)
+    return EINVAL;
+  download->relative = path + root_length;
+  while (*download->relative == '/')
+    download->relative++;
+  const char *base = download_base_name(download);
+  if (!*base)
+    return EISDIR;
+  int dir_fd;
+  int error = download_open_parent(download, true, durable, &dir_fd);
+  if (error)
+    return error;
+  download_sweep_once(dir_fd);
+  /* ".<base>.afetch-PID-N": hidden, beside its target (rename stays in one file system), and
+   * recognisably ours, with the pid that tells a later run whether its writer is gone. Not
+   * mkstemp(): its 0600 would ignore the umask that files saved by curl or wget get. */
+  size_t size = strlen(base) + sizeof "..afetch--" + 2 * 20;
   char *temp = malloc(size);
-  if (!temp)
+  if (!temp) {
+    close(dir_fd);
     return ENOMEM;
-  int error = 0, fd = -1;
+  }
+  int fd = -1;
   do {
-    snprintf(temp, size, "%.*s.%s.afetch-%ld-%llu", (int)dir_length, path, base, (long)getpid(),
+    snprintf(temp, size, ".%s.afetch-%ld-%llu", base, (long)getpid(),
              (unsigned long long)atomic_fetch_add(&download_counter, 1));
-    fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    fd = openat(dir_fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     error = fd < 0 ? errno : 0;
-    /* The directories usually exist already: make them only when the open says they
-     * do not (one failed open instead of a mkdir per level and file). */
-    if (error == ENOENT && !(error = download_make_parents(temp))) {
-      fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      error = fd < 0 ? errno : 0;
-    }
   } while (error == EEXIST); /* left by an earlier run with our pid: take the next number */
+  close(dir_fd);
   if (error) {
     free(temp);
     return error;
   }
-  download->temp_path = temp;
+  download->temp_name = temp;
   download->fd = fd;
   return 0;
 }
@@ -82,6 +302,17 @@ int download_write(struct download *download, const void *bytes, size_t count) {
   return 0;
 }
 
+/* Removes the temp file, found again by the same walk. */
+static void download_remove_temp(struct download *download) {
+  int dir_fd;
+  if (download_open_parent(download, false, false, &dir_fd) == 0) {
+    unlinkat(dir_fd, download->temp_name, 0);
+    close(dir_fd);
+  }
+  free(download->temp_name);
+  download->temp_name = NULL;
+}
+
 int download_commit(struct download *download, bool durable) {
   int error = 0;
   if (durable && fsync(download->fd) != 0)
@@ -90,14 +321,21 @@ int download_commit(struct download *download, bool durable) {
   if (close(download->fd) != 0 && !error)
     error = errno;
   download->fd = -1;
-  if (!error && rename(download->temp_path, download->path) != 0)
+  /* The directory is walked to again rather than kept open through the transfer (a
+   * descriptor per download more), which also checks that no link was planted meanwhile. */
+  int dir_fd = -1;
+  if (!error)
+    error = download_open_parent(download, false, false, &dir_fd);
+  if (!error && renameat(dir_fd, download->temp_name, dir_fd, download_base_name(download)) != 0)
     error = errno;
   if (!error && durable)
-    error = replace_file_sync_directory_of(download->path);
-  if (error && download->temp_path)
-    unlink(download->temp_path);
-  free(download->temp_path);
-  download->temp_path = NULL;
+    error = download_sync_directory(dir_fd);
+  if (dir_fd >= 0)
+    close(dir_fd);
+  if (error)
+    download_remove_temp(download);
+  free(download->temp_name);
+  download->temp_name = NULL;
   return error;
 }
 
@@ -106,9 +344,6 @@ void download_discard(struct download *download) {
     close(download->fd);
     download->fd = -1;
   }
-  if (download->temp_path) {
-    unlink(download->temp_path);
-    free(download->temp_path);
-    download->temp_path = NULL;
-  }
+  if (download->temp_name)
+    download_remove_temp(download);
 }

@@ -108,7 +108,10 @@ int main(int argc, char **argv) {
   struct source *source = NULL;
   if (!usable) {
     fprintf(stderr, "afetch: %s\n", error);
-    cli_print_usage_hint(stderr);
+    /* A bad --include/--exclude is the command line's fault; a state file that cannot be
+     * read or is in use by another run is not. */
+    if (!options.state_path || state)
+      cli_print_usage_hint(stderr);
     status = AFETCH_EXIT_USAGE;
   } else if (!scheduler) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");

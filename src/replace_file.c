@@ -1,12 +1,20 @@
-/* Atomic replacement of a small file: temp file, fsync, rename, directory fsync. */
+/* Replacing a small file: atomically (temp file, fsync, rename, directory fsync) when it is a
+ * regular file, in place when it is a character device or a FIFO. */
 #include "afetch/replace_file.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Links followed at most, as the kernel's own limit for a path (ELOOP beyond). */
+#define REPLACE_FILE_MAX_LINKS 40
 
 /* The mode for the new file: the old file's, or 0666 less the umask (mkstemp makes 0600).
  * The umask is read from /proc, as umask() would change it for every thread; without /proc
@@ -43,6 +51,85 @@ static int replace_file_sync_directory(const char *directory) {
   return error;
 }
 
+/* The directory part of `path` ("." when it has none), owned; NULL when out of memory. */
+static char *replace_file_directory_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+}
+
+char *replace_file_target(const char *path) {
+  char *current = strdup(path);
+  for (int links = 0; current; links++) {
+    struct stat info;
+    if (lstat(current, &info) != 0 || !S_ISLNK(info.st_mode))
+      return current; /* not a link (or missing: it is created there) */
+    char target[PATH_MAX];
+    ssize_t length = links < REPLACE_FILE_MAX_LINKS ? readlink(current, target, sizeof target) : -1;
+    int error = links < REPLACE_FILE_MAX_LINKS ? errno : ELOOP;
+    if (length >= (ssize_t)sizeof target) {
+      length = -1;
+      error = ENAMETOOLONG;
+    }
+    if (length < 0) {
+      free(current);
+      errno = error;
+      return NULL;
+    }
+    target[length] = '\0';
+    /* A relative link is relative to the directory that holds it. */
+    const char *slash = strrchr(current, '/');
+    size_t keep = target[0] == '/' || !slash ? 0 : (size_t)(slash - current) + 1;
+    char *next = malloc(keep + (size_t)length + 1);
+    if (next) {
+      memcpy(next, current, keep);
+      memcpy(next + keep, target, (size_t)length + 1);
+    }
+    free(current);
+    current = next;
+  }
+  errno = ENOMEM;
+  return NULL;
+}
+
+/* A temp name of ours for `base`, ".<base>.tmp-<pid>-XXXXXX": true with the pid when `name`
+ * is one (six characters from mkstemp's alphabet at the end, a decimal pid before them). */
+static bool replace_file_temp_pid(const char *name, const char *base, pid_t *pid) {
+  size_t base_length = strlen(base), length = strlen(name);
+  if (length < 1 + base_length + 5 || name[0] != '.' || memcmp(name + 1, base, base_length) != 0 ||
+      memcmp(name + 1 + base_length, ".tmp-", 5) != 0)
+    return false;
+  const char *digits = name + 1 + base_length + 5;
+  const char *end = name + length;
+  if (end - digits < 8 || end[-7] != '-')
+    return false;
+  for (const char *c = end - 6; c < end; c++)
+    if (!isalnum((unsigned char)*c))
+      return false;
+  long value = 0;
+  const char *c = digits;
+  for (; c < end - 7 && isdigit((unsigned char)*c) && value < INT_MAX / 10; c++)
+    value = value * 10 + (*c - '0');
+  if (c != end - 7 || c == digits || value <= 0)
+    return false;
+  *pid = (pid_t)value;
+  return true;
+}
+
+/* Removes temp files for `base` in `directory` that a killed afetch left: those whose pid no
+ * process has (kill() says ESRCH; EPERM means another user's live process). Best effort. */
+static void replace_file_remove_stale_temps(const char *directory, const char *base) {
+  DIR *handle = opendir(directory);
+  if (!handle)
+    return;
+  for (struct dirent *entry; (entry = readdir(handle));) {
+    pid_t pid;
+    if (replace_file_temp_pid(entry->d_name, base, &pid) && pid != getpid() && kill(pid, 0) != 0 &&
+        errno == ESRCH)
+      unlinkat(dirfd(handle), entry->d_name, 0);
+  }
+  closedir(handle);
+}
+
 /* Writes through `temp` (a mkstemp() template) and renames it to `path`. 0 or an errno. */
 static int replace_file_via(const char *path, char *temp, replace_file_write_fn write, void *arg) {
   int fd = mkstemp(temp);
@@ -70,28 +157,21 @@ static int replace_file_via(const char *path, char *temp, replace_file_write_fn 
   return error;
 }
 
-int replace_file_sync_directory_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *directory = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-  if (!directory)
-    return ENOMEM;
-  int error = replace_file_sync_directory(directory);
-  free(directory);
-  return error;
-}
-
-int replace_file(const char *path, replace_file_write_fn write, void *arg) {
-  /* "<dir>/.<base>.tmp-XXXXXX" beside the file, so rename() stays in one filesystem. */
+/* A regular file (or none yet) at `path`, not a link: temp file beside it, renamed over it. */
+static int replace_file_atomically(const char *path, replace_file_write_fn write, void *arg) {
+  /* "<dir>/.<base>.tmp-<pid>-XXXXXX" beside the file, so rename() stays in one filesystem and
+   * a later run can tell a killed run's temp file from a live one's. */
   const char *slash = strrchr(path, '/');
   size_t directory_length = slash ? (size_t)(slash - path) : 0;
   const char *base = slash ? slash + 1 : path;
-  char *directory = slash ? strndup(path, directory_length ? directory_length : 1) : strdup(".");
-  size_t temp_size = directory_length + strlen(base) + 16;
+  char *directory = replace_file_directory_of(path);
+  size_t temp_size = directory_length + strlen(base) + 48;
   char *temp = malloc(temp_size);
   int error = ENOMEM;
   if (directory && temp) {
-    snprintf(temp, temp_size, "%.*s%s.%s.tmp-XXXXXX", (int)directory_length, path, slash ? "/" : "",
-             base);
+    replace_file_remove_stale_temps(directory, base);
+    snprintf(temp, temp_size, "%.*s%s.%s.tmp-%ld-XXXXXX", (int)directory_length, path,
+             slash ? "/" : "", base, (long)getpid());
     error = replace_file_via(path, temp, write, arg);
     /* Renamed: the new file is in place; only its durability is left to ensure. */
     if (!error)
@@ -99,6 +179,59 @@ int replace_file(const char *path, replace_file_write_fn write, void *arg) {
   }
   free(directory);
   free(temp);
+  return error;
+}
+
+/* A character device or a FIFO: written as a shell's ">" would, without creating, renaming
+ * or syncing anything (a device cannot be replaced, and /dev/null must stay /dev/null). A FIFO
+ * without a reader is ENXIO rather than a hang. 0, or an errno; -1 when `path` turned out to
+ * be a regular file after all (replaced meanwhile): the caller replaces it atomically. */
+static int replace_file_in_place(const char *path, replace_file_write_fn write, void *arg) {
+  int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  struct stat info;
+  int flags = fcntl(fd, F_GETFL);
+  int error = fstat(fd, &info) != 0 || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0
+                  ? errno
+                  : 0;
+  if (!error && S_ISREG(info.st_mode)) {
+    close(fd);
+    return -1;
+  }
+  FILE *file = error ? NULL : fdopen(fd, "w");
+  if (!file) {
+    error = error ? error : errno;
+    close(fd);
+    return error;
+  }
+  errno = 0;
+  if (!write(file, arg) || fflush(file) != 0)
+    error = errno ? errno : EIO;
+  if (fclose(file) != 0 && !error)
+    error = errno ? errno : EIO;
+  return error;
+}
+
+int replace_file(const char *path, replace_file_write_fn write, void *arg) {
+  char *target = replace_file_target(path);
+  if (!target)
+    return -1;
+  struct stat info;
+  int error = 0;
+  if (stat(target, &info) != 0) {
+    error = errno == ENOENT ? replace_file_atomically(target, write, arg) : errno;
+  } else if (S_ISREG(info.st_mode)) {
+    error = replace_file_atomically(target, write, arg);
+  } else if (S_ISCHR(info.st_mode) || S_ISFIFO(info.st_mode)) {
+    error = replace_file_in_place(target, write, arg);
+    if (error == -1)
+      error = replace_file_atomically(target, write, arg);
+  } else {
+    /* A directory, a socket, or a block device (whose content a summary would destroy). */
+    error = S_ISDIR(info.st_mode) ? EISDIR : S_ISSOCK(info.st_mode) ? ENXIO : ENOTSUP;
+  }
+  free(target);
   if (error) {
     errno = error;
     return -1;

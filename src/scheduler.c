@@ -1021,6 +1021,12 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *sourc
     scheduler_warn(scheduler, "out of memory");
     return AFETCH_EXIT_INTERNAL;
   }
+  size_t dropped = scheduler->state ? state_dropped_entries(scheduler->state) : 0;
+  if (dropped)
+    scheduler_warn(scheduler,
+                   "the state file '%s' has %zu entr%s with an ETag or Last-Modified that cannot "
+                   "be sent as a header: ignored, those URLs are fetched in full",
+                   scheduler->options->state_path, dropped, dropped == 1 ? "y" : "ies");
   if (scheduler->deadline_timer) {
     long ms = scheduler->options->deadline_ms;
     struct timeval deadline = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include "afetch/json_writer.h"
 #include "afetch/replace_file.h"
+#include "afetch/utf8.h"
 
 #define STATE_VERSION 1
 #define STATE_INITIAL_BUCKETS 64
@@ -30,6 +32,8 @@ struct state_node {
 
 struct state {
   char *path;
+  int lock_fd;                /* the lock file, held until state_free(); -1: none */
+  size_t dropped_entry_count; /* entries refused on load (unusable validators) */
   struct state_node **buckets;
   size_t bucket_count; /* a power of two */
   size_t entry_count;
@@ -158,6 +162,7 @@ static struct state *state_new(const char *path) {
   if (!state)
     return NULL;
   state->path = strdup(path);
+  state->lock_fd = -1;
   state->bucket_count = STATE_INITIAL_BUCKETS;
   state->buckets = calloc(state->bucket_count, sizeof *state->buckets);
   if (!state->path || !state->buckets) {
@@ -227,47 +232,224 @@ static bool state_string_member(const cJSON *object, const char *name, const cha
   return true;
 }
 
-/* Fills the table from a parsed document. False with the reason in `why` when the document is
- * not a state file, or with errno ENOMEM (and `why` empty) when out of memory. */
-static bool state_fill(struct state *state, const cJSON *root, char *why, size_t why_size) {
-  why[0] = '\0';
-  if (!cJSON_IsObject(root)) {
-    snprintf(why, why_size, "not a JSON object");
+/* A byte that must not reach a header: a control byte (CR and LF above all) or DEL. */
+static bool state_has_control_byte(const char *text) {
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+    if (*c < 0x20 || *c == 0x7F)
+      return true;
+  return false;
+}
+
+/* RFC 9110's entity-tag: an optional "W/", then a quoted string of etagc (0x21, 0x23-0x7E and
+ * obs-text: no space, no quote, no control byte). */
+static bool state_etag_is_valid(const char *etag) {
+  if (strncmp(etag, "W/", 2) == 0)
+    etag += 2;
+  size_t length = strlen(etag);
+  if (length < 2 || etag[0] != '"' || etag[length - 1] != '"')
     return false;
-  }
-  const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "afetch_state");
-  if (!cJSON_IsNumber(version)) {
-    snprintf(why, why_size, "no \"afetch_state\" version number");
-    return false;
-  }
-  if (version->valuedouble != STATE_VERSION) {
-    snprintf(why, why_size, "version %g is not supported", version->valuedouble);
-    return false;
-  }
-  const cJSON *entries = cJSON_GetObjectItemCaseSensitive(root, "entries");
-  if (!cJSON_IsObject(entries)) {
-    snprintf(why, why_size, "no \"entries\" object");
-    return false;
-  }
-  for (const cJSON *item = entries->child; item; item = item->next) {
-    struct state_entry entry;
-    /* Skipped: a value that is not an object, or a field that is not a string. */
-    if (!item->string || !cJSON_IsObject(item) || !state_string_member(item, "etag", &entry.etag) ||
-        !state_string_member(item, "last_modified", &entry.last_modified) ||
-        !state_string_member(item, "file", &entry.file))
-      continue;
-    if (!state_set(state, item->string, &entry, NULL)) {
-      errno = ENOMEM;
+  for (size_t i = 1; i + 1 < length; i++) {
+    unsigned char c = (unsigned char)etag[i];
+    if (c < 0x21 || c == '"' || c == 0x7F)
       return false;
-    }
   }
   return true;
+}
+
+bool state_validators_are_valid(const struct state_entry *entry) {
+  return (!entry->etag || state_etag_is_valid(entry->etag)) &&
+         (!entry->last_modified || !state_has_control_byte(entry->last_modified));
+}
+
+/* One entry of "entries" into the table. Skipped: a value that is not an object, a field that
+ * is not a string, and (counted) validators that could not be sent. False when out of memory. */
+static bool state_add_entry(struct state *state, const char *url, const cJSON *item) {
+  struct state_entry entry;
+  if (!cJSON_IsObject(item) || !state_string_member(item, "etag", &entry.etag) ||
+      !state_string_member(item, "last_modified", &entry.last_modified) ||
+      !state_string_member(item, "file", &entry.file))
+    return true;
+  /* They become request header text: a CR or LF in a hand-edited file would start a header of
+   * its own. */
+  if (!state_validators_are_valid(&entry)) {
+    state->dropped_entry_count++;
+    return true;
+  }
+  return state_set(state, url, &entry, NULL);
+}
+
+/* The document is walked one member at a time, cJSON parsing every key and value, so that
+ * only one entry's tree exists at a time: a tree of the whole file costs several times its
+ * size, on top of the table. `at` is where the walk is, or where it found an error. */
+struct state_reader {
+  const char *text;
+  size_t length, at;
+};
+
+static void state_skip_space(struct state_reader *reader) {
+  while (reader->at < reader->length && reader->text[reader->at] != '\0' &&
+         (unsigned char)reader->text[reader->at] <= ' ')
+    reader->at++;
+}
+
+/* True (and past it) when the next byte after white space is `c`. */
+static bool state_accept(struct state_reader *reader, char c) {
+  state_skip_space(reader);
+  if (reader->at >= reader->length || reader->text[reader->at] != c)
+    return false;
+  reader->at++;
+  return true;
+}
+
+/* The next JSON value, owned; NULL when it is not valid JSON (or out of memory). */
+static cJSON *state_next_value(struct state_reader *reader) {
+  state_skip_space(reader);
+  const char *end = NULL;
+  cJSON *item = cJSON_ParseWithLengthOpts(reader->text + reader->at, reader->length - reader->at,
+                                          &end, false);
+  if (end && end >= reader->text + reader->at && end <= reader->text + reader->length)
+    reader->at = (size_t)(end - reader->text);
+  return item;
+}
+
+/* The next object key and its ':'; NULL when there is none. */
+static cJSON *state_next_key(struct state_reader *reader) {
+  cJSON *key = state_next_value(reader);
+  if (cJSON_IsString(key) && state_accept(reader, ':'))
+    return key;
+  cJSON_Delete(key);
+  return NULL;
+}
+
+/* What walking a part of the document found. */
+enum state_read { STATE_READ_OK, STATE_READ_NOT_OBJECT, STATE_READ_INVALID, STATE_READ_NO_MEMORY };
+
+/* "entries": each member into the table as it is read. */
+static enum state_read state_read_entries(struct state *state, struct state_reader *reader) {
+  state_skip_space(reader);
+  if (reader->at >= reader->length || reader->text[reader->at] != '{') {
+    cJSON *other = state_next_value(reader);
+    enum state_read read = other ? STATE_READ_NOT_OBJECT : STATE_READ_INVALID;
+    cJSON_Delete(other);
+    return read;
+  }
+  reader->at++;
+  if (state_accept(reader, '}'))
+    return STATE_READ_OK;
+  do {
+    cJSON *key = state_next_key(reader);
+    cJSON *item = key ? state_next_value(reader) : NULL;
+    bool added = item && state_add_entry(state, key->valuestring, item);
+    cJSON_Delete(key);
+    cJSON_Delete(item);
+    if (!item)
+      return STATE_READ_INVALID;
+    if (!added)
+      return STATE_READ_NO_MEMORY;
+  } while (state_accept(reader, ','));
+  return state_accept(reader, '}') ? STATE_READ_OK : STATE_READ_INVALID;
+}
+
+/* Fills the table from the file's text (NUL-terminated). False with the reason in `why` when it
+ * is not a state file, or with errno ENOMEM (and `why` empty) when out of memory. */
+static bool state_fill(struct state *state, const char *text, size_t length, char *why,
+                       size_t why_size) {
+  why[0] = '\0';
+  struct state_reader reader = {.text = text, .length = length};
+  enum state_read read = STATE_READ_OK, entries = STATE_READ_NOT_OBJECT;
+  bool entries_seen = false;
+  cJSON *version = NULL; /* the first "afetch_state", as a whole-tree lookup would find */
+  if (!state_accept(&reader, '{')) {
+    /* Not an object: cJSON's parse of the whole says whether it is JSON at all. */
+    cJSON *root = state_next_value(&reader);
+    state_skip_space(&reader);
+    read = root && reader.at == length ? STATE_READ_NOT_OBJECT : STATE_READ_INVALID;
+    cJSON_Delete(root);
+  } else if (!state_accept(&reader, '}')) {
+    do {
+      cJSON *key = state_next_key(&reader);
+      if (!key) {
+        read = STATE_READ_INVALID;
+      } else if (!entries_seen && strcmp(key->valuestring, "entries") == 0) {
+        entries_seen = true;
+        entries = state_read_entries(state, &reader);
+        read = entries == STATE_READ_NOT_OBJECT ? STATE_READ_OK : entries;
+      } else {
+        cJSON *value = state_next_value(&reader);
+        if (!value)
+          read = STATE_READ_INVALID;
+        else if (!version && strcmp(key->valuestring, "afetch_state") == 0)
+          version = value;
+        else
+          cJSON_Delete(value);
+      }
+      cJSON_Delete(key);
+    } while (read == STATE_READ_OK && state_accept(&reader, ','));
+    if (read == STATE_READ_OK && !state_accept(&reader, '}'))
+      read = STATE_READ_INVALID;
+  }
+  state_skip_space(&reader);
+  if (read == STATE_READ_OK && reader.at != length)
+    read = STATE_READ_INVALID; /* trailing bytes, or a NUL byte inside */
+  if (read == STATE_READ_INVALID)
+    snprintf(why, why_size, "invalid JSON at line %zu", state_line_of(text, reader.at));
+  else if (read == STATE_READ_NOT_OBJECT)
+    snprintf(why, why_size, "not a JSON object");
+  else if (read == STATE_READ_NO_MEMORY)
+    errno = ENOMEM;
+  else if (!cJSON_IsNumber(version))
+    snprintf(why, why_size, "no \"afetch_state\" version number");
+  else if (version->valuedouble != STATE_VERSION)
+    snprintf(why, why_size, "version %g is not supported", version->valuedouble);
+  else if (entries != STATE_READ_OK)
+    snprintf(why, why_size, "no \"entries\" object");
+  cJSON_Delete(version);
+  return read == STATE_READ_OK && !why[0];
+}
+
+/* Takes the lock file "<target>.lock" beside the state file's final target (so that runs
+ * naming it through different links share it), without waiting: runs from cron must not pile
+ * up. A directory where the lock cannot be made (read-only, missing) needs no lock: no run can
+ * save the state there. False with the message in errbuf. */
+static bool state_lock(struct state *state, char *errbuf, size_t errbuf_size) {
+  char *target = replace_file_target(state->path);
+  struct stat info;
+  int error = !target ? errno : stat(target, &info) == 0 && S_ISDIR(info.st_mode) ? EISDIR : 0;
+  char *lock_path = NULL;
+  if (!error && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
+    error = ENOMEM;
+  if (!error) {
+    snprintf(lock_path, strlen(target) + sizeof ".lock", "%s.lock", target);
+    state->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (state->lock_fd < 0 && errno != EACCES && errno != EROFS && errno != EPERM &&
+        errno != ENOENT)
+      error = errno;
+  }
+  bool held = false;
+  if (!error && state->lock_fd >= 0 && flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    error = errno;
+    held = error == EWOULDBLOCK;
+  }
+  if (held)
+    snprintf(errbuf, errbuf_size,
+             "cannot use state file '%s': another afetch run is using it (it holds the lock "
+             "'%s')",
+             state->path, lock_path);
+  else if (error)
+    snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", state->path, strerror(error));
+  free(target);
+  free(lock_path);
+  return !error;
 }
 
 struct state *state_load(const char *path, char *errbuf, size_t errbuf_size) {
   struct state *state = state_new(path);
   if (!state) {
     snprintf(errbuf, errbuf_size, "cannot use state file '%s': %s", path, strerror(ENOMEM));
+    return NULL;
+  }
+  if (!state_lock(state, errbuf, errbuf_size)) {
+    state_free(state);
     return NULL;
   }
   FILE *file = fopen(path, "rb");
@@ -287,19 +469,8 @@ struct state *state_load(const char *path, char *errbuf, size_t errbuf_size) {
     state_free(state);
     return NULL;
   }
-  const char *end = NULL;
-  /* Require the NUL after the text: trailing garbage (or a NUL byte inside) is an error. */
-  cJSON *root = cJSON_ParseWithLengthOpts(text, length + 1, &end, 1);
   char why[128];
-  bool ok;
-  if (!root) {
-    size_t offset = end && end >= text && end <= text + length ? (size_t)(end - text) : 0;
-    snprintf(why, sizeof why, "invalid JSON at line %zu", state_line_of(text, offset));
-    ok = false;
-  } else {
-    ok = state_fill(state, root, why, sizeof why);
-    cJSON_Delete(root);
-  }
+  bool ok = state_fill(state, text, length, why, sizeof why);
   free(text);
   if (!ok) {
     if (why[0])
@@ -318,9 +489,22 @@ const struct state_entry *state_lookup(const struct state *state, const char *ur
   return node ? &node->entry : NULL;
 }
 
+/* True when the text can be written into the JSON file and read back unchanged. */
+static bool state_is_utf8(const char *text) { return !text || !text[utf8_valid_prefix(text)]; }
+
 bool state_update(struct state *state, const char *url, const struct state_entry *entry) {
+  /* What the file could not hold as it is (JSON text is UTF-8) or the next load would refuse
+   * is not kept: the URL is fetched in full instead. */
+  if (!state_is_utf8(url) || !state_is_utf8(entry->file))
+    return true;
+  struct state_entry usable = *entry;
+  if (usable.etag && (!state_etag_is_valid(usable.etag) || !state_is_utf8(usable.etag)))
+    usable.etag = NULL;
+  if (usable.last_modified &&
+      (state_has_control_byte(usable.last_modified) || !state_is_utf8(usable.last_modified)))
+    usable.last_modified = NULL;
   bool changed = false;
-  if (!state_set(state, url, entry, &changed))
+  if (!state_set(state, url, &usable, &changed))
     return false;
   if (changed)
     state->dirty = true;
@@ -328,6 +512,8 @@ bool state_update(struct state *state, const char *url, const struct state_entry
 }
 
 bool state_dirty(const struct state *state) { return state->dirty; }
+
+size_t state_dropped_entries(const struct state *state) { return state->dropped_entry_count; }
 
 static int state_compare_nodes(const void *a, const void *b) {
   const struct state_node *const *x = a;
@@ -426,5 +612,7 @@ void state_free(struct state *state) {
     }
   free(state->buckets);
   free(state->path);
+  if (state->lock_fd >= 0)
+    close(state->lock_fd); /* releases the lock */
   free(state);
 }

@@ -371,7 +371,7 @@ static void task_explain_body_failure(struct task *task, struct afetch_result *r
   } else if (body->write_error) {
     result->error = RESULT_WRITE;
     snprintf(task->message, sizeof task->message, "cannot write %s: %s",
-             body->path ? body->path : "the body", strerror(body->write_error));
+             body->path ? body->path : "the body", download_strerror(body->write_error));
   } else {
     return;
   }

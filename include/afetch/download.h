@@ -1,22 +1,35 @@
 /* -o: one body saved atomically. Bytes go to a temp file next to the target
  * (".<name>.afetch-PID-N"), which is renamed over the target only once the transfer is
- * complete and ok; otherwise it is removed, and an older file stays as it was. */
+ * complete and ok; otherwise it is removed, and an older file stays as it was.
+ *
+ * Below the output directory nothing is followed: every directory on the way is opened with
+ * O_NOFOLLOW from its parent (made when missing), so a symbolic link planted there cannot send
+ * a file elsewhere. The first time a run writes into a directory it removes the temp files that
+ * killed runs left there (their pid is no process's). Safe to use from several threads. */
 #ifndef AFETCH_DOWNLOAD_H
 #define AFETCH_DOWNLOAD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The error for a symbolic link (or a link to a non-directory) found under the output
+ * directory: negative, so no errno value. download_strerror() says what it is. */
+#define DOWNLOAD_SYMLINK (-1)
+
 struct download {
-  const char *path; /* the target, borrowed */
-  char *temp_path;  /* owned while open */
-  int fd;           /* -1 when closed */
+  const char *path;     /* the target, borrowed */
+  const char *root;     /* the output directory, borrowed */
+  const char *relative; /* the target below root: points into path */
+  char *temp_name;      /* the temp file's name in the target's directory; owned while open */
+  int fd;               /* -1 when closed */
 };
 
 void download_init(struct download *download);
 
-/* Creates the target's directories and the temp file. 0, or an errno value. */
-int download_open(struct download *download, const char *path);
+/* Opens a temp file for `path`, which is `root` (the -o directory, whose own links are
+ * followed) + "/" + a relative name. Makes the missing directories (with `durable`, fsyncs the
+ * parent of each one made). 0, or an errno value, or DOWNLOAD_SYMLINK. */
+int download_open(struct download *download, const char *root, const char *path, bool durable);
 
 bool download_is_open(const struct download *download);
 
@@ -24,11 +37,18 @@ bool download_is_open(const struct download *download);
 int download_write(struct download *download, const void *bytes, size_t count);
 
 /* Closes the temp file and renames it over the target (with fsync of the file and then of
- * the directory when `durable`). 0, or an errno value: then nothing was replaced and the
- * temp file is gone. */
+ * the directory when `durable`). 0, or an errno value, or DOWNLOAD_SYMLINK: then nothing was
+ * replaced and the temp file is gone. */
 int download_commit(struct download *download, bool durable);
 
 /* Closes and removes the temp file, if any. */
 void download_discard(struct download *download);
+
+/* The text for an error of download_open() or download_commit(). */
+const char *download_strerror(int error);
+
+/* Forgets which directories were swept of stale temp files (and frees that set), so the next
+ * download into each sweeps it again: for tests, and at exit. */
+void download_forget_swept(void);
 
 #endif

@@ -1,6 +1,9 @@
-/* Replacing a small file atomically (the --if-changed state, --stats-json): written to a
- * temp file beside it (".<name>.tmp-XXXXXX"), fsync'd, renamed over it, its directory
- * fsync'd. A reader, or a crash, sees the old file or the new one, never a mix. */
+/* Replacing a small file (the --if-changed state, --stats-json) without clobbering what is not
+ * ours. A regular file (or a missing one) is replaced atomically: written to a temp file beside
+ * it (".<name>.tmp-<pid>-XXXXXX"), fsync'd, renamed over it, its directory fsync'd; a reader,
+ * or a crash, sees the old file or the new one, never a mix. A symbolic link is followed and its
+ * final target replaced that way (the link stays). A character device (/dev/null) or a FIFO is
+ * written in place, as a shell's ">" would. */
 #ifndef AFETCH_REPLACE_FILE_H
 #define AFETCH_REPLACE_FILE_H
 
@@ -11,12 +14,16 @@
 typedef bool (*replace_file_write_fn)(FILE *file, void *arg);
 
 /* Replaces `path` with what `write` puts in the file. The new file keeps the old one's mode,
- * or gets 0666 less the umask. 0, or -1 with errno set: then the old file is untouched (unless
- * only the final directory fsync failed: the new file is in place) and no temp file is left. */
+ * or gets 0666 less the umask. Before that, temp files of this name left by killed runs (their
+ * pid is no process's) are removed. 0, or -1 with errno set: then the old file is untouched
+ * (unless only the final directory fsync failed: the new file is in place) and no temp file is
+ * left. errno EISDIR for a directory, ENXIO for a socket or a FIFO without a reader, ENOTSUP
+ * for a block device (never written); a device's own write error as it comes (ENOSPC from
+ * /dev/full). */
 int replace_file(const char *path, replace_file_write_fn write, void *arg);
 
-/* fsync of the directory holding `path`, so that a rename into it is on disk. Filesystems that
- * cannot sync a directory (EINVAL) count as done. 0, or an errno value. */
-int replace_file_sync_directory_of(const char *path);
+/* Where replace_file() writes for `path`: its symbolic links followed (a dangling link's
+ * target, which is then created). Owned; NULL with errno set (ELOOP, ENOMEM...). */
+char *replace_file_target(const char *path);
 
 #endif

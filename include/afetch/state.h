@@ -29,29 +29,43 @@ struct state_entry {
   const char *file;          /* where -o saved the body (path as reported in "file") */
 };
 
-/* Reads `path` (a missing file, ENOENT, is an empty state that will be saved there). NULL,
- * with "cannot use state file 'PATH': ..." in errbuf, when the file cannot be read or is not a
- * state file (not JSON, no "afetch_state": 1, no "entries" object). Entries that are not
- * objects, have a field that is not a string (null counts as absent) or have no validator are
- * skipped; other keys are ignored. Returns an owned state: state_free() it. */
+/* Locks and reads `path` (a missing file, ENOENT, is an empty state that will be saved there).
+ * The lock is an flock() on "<target>.lock" beside the file (its symbolic links followed),
+ * created when missing and held until state_free(); it is not waited for. NULL, with "cannot
+ * use state file 'PATH': ..." in errbuf, when another process holds the lock ("another afetch
+ * run is using it ..."), when the file cannot be read or is not a state file (not JSON, no
+ * "afetch_state": 1, no "entries" object). Entries that are not objects, have a field that is
+ * not a string (null counts as absent) or have no validator are skipped, and so are entries
+ * whose validators could not be sent as they are (state_validators_are_valid()), which
+ * state_dropped_entries() counts; other keys are ignored. Returns an owned state: state_free()
+ * it. */
 struct state *state_load(const char *path, char *errbuf, size_t errbuf_size);
 
 /* The entry for `url`, or NULL. Borrowed until the next state_update() or state_free(). */
 const struct state_entry *state_lookup(const struct state *state, const char *url);
 
-/* Sets the entry for `url` to `entry` as a whole (strings copied; NULL clears that field). An
- * entry with neither validator is removed. Marks the state dirty only when this changes it.
+/* Sets the entry for `url` to `entry` as a whole (strings copied; NULL clears that field; a
+ * validator that is not valid, see state_validators_are_valid(), counts as NULL). An entry
+ * with neither validator is removed. Marks the state dirty only when this changes it.
  * False when out of memory (the old entry stays). */
 bool state_update(struct state *state, const char *url, const struct state_entry *entry);
+
+/* True when both validators, where present, can be sent as header text: the ETag an RFC 9110
+ * entity-tag (optional "W/", then a quoted string without space, quote or control byte), the
+ * Last-Modified without control bytes (CR, LF, ...). */
+bool state_validators_are_valid(const struct state_entry *entry);
+
+/* How many entries state_load() dropped because their validators were not valid. */
+size_t state_dropped_entries(const struct state *state);
 
 /* True when updates changed the state since it was loaded or last saved. */
 bool state_dirty(const struct state *state);
 
-/* Writes the state to its path atomically ("<dir>/.<base>.tmp-XXXXXX", fsync, rename, fsync of
- * the directory) and clears the dirty flag. The file keeps the old file's mode (a new one:
- * 0666 less the umask). Prints nothing. -1 with errno set on failure: the temp file is removed
- * and the old file intact, except when only the directory's fsync failed (the new file is then
- * in place but perhaps not durable). Either way the state stays dirty. */
+/* Writes the state to its path with replace_file() (atomically, through symbolic links to their
+ * target; temp files of killed runs removed) and clears the dirty flag. The file keeps the old
+ * file's mode (a new one: 0666 less the umask). Prints nothing. -1 with errno set on failure: the
+ * temp file is removed and the old file intact, except when only the directory's fsync failed (the
+ * new file is then in place but perhaps not durable). Either way the state stays dirty. */
 int state_save(struct state *state);
 
 void state_free(struct state *state);

@@ -114,6 +114,12 @@ int main(void) {
       TEST(json_lines_wrong_types_are_error_results),
       TEST(json_lines_invalid_utf8_id_comes_back_valid),
       TEST(json_lines_output_names_the_file),
+      TEST(stats_json_writes_devices_in_place_and_follows_links),
+      TEST(if_changed_state_through_a_symlink_updates_its_target),
+      TEST(planted_symlinks_under_the_output_dir_are_not_followed),
+      TEST(stale_temp_files_of_killed_runs_are_removed),
+      TEST(second_run_on_a_locked_state_file_exits_2),
+      TEST(state_validators_cannot_inject_headers),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -79,4 +79,12 @@ void json_lines_wrong_types_are_error_results(void **state);
 void json_lines_invalid_utf8_id_comes_back_valid(void **state);
 void json_lines_output_names_the_file(void **state);
 
+/* test_files.c */
+void stats_json_writes_devices_in_place_and_follows_links(void **state);
+void if_changed_state_through_a_symlink_updates_its_target(void **state);
+void planted_symlinks_under_the_output_dir_are_not_followed(void **state);
+void stale_temp_files_of_killed_runs_are_removed(void **state);
+void second_run_on_a_locked_state_file_exits_2(void **state);
+void state_validators_cannot_inject_headers(void **state);
+
 #endif

@@ -2,7 +2,9 @@
 #include "unit_helpers.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "afetch/download.h"
 
@@ -61,13 +63,35 @@ static void expect_file(const char *path, const char *text) {
   assert_string_equal(got, text);
 }
 
+/* fsync() as download.c sees it: this definition in the test program takes the place of
+ * libc's, records which inode each call synced, then does the real call. */
+#define SYNCED_MAX 64
+static ino_t synced_inodes[SYNCED_MAX];
+static size_t synced_count;
+
+int fsync(int fd) {
+  struct stat info;
+  if (fstat(fd, &info) == 0 && synced_count < SYNCED_MAX)
+    synced_inodes[synced_count++] = info.st_ino;
+  return (int)syscall(SYS_fsync, fd);
+}
+
+static bool was_synced(const char *path) {
+  struct stat info;
+  assert_int_equal(stat(path, &info), 0);
+  for (size_t i = 0; i < synced_count; i++)
+    if (synced_inodes[i] == info.st_ino)
+      return true;
+  return false;
+}
+
 static void commit_creates_directories_and_replaces_the_target(void **state) {
   const char *dir = *state;
   char path[256];
   snprintf(path, sizeof path, "%s/host/a/b/file.txt", dir);
   struct download download;
   download_init(&download);
-  assert_int_equal(download_open(&download, path), 0);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
   assert_int_equal(download_write(&download, "new ", 4), 0);
   assert_int_equal(download_write(&download, "body", 4), 0);
   /* Until the commit the target does not exist: only the hidden temp file does. */
@@ -77,7 +101,7 @@ static void commit_creates_directories_and_replaces_the_target(void **state) {
   assert_int_equal(count_entries(dir), 4); /* host, a, b, file.txt: no temp file left */
 
   /* A second download replaces it whole. */
-  assert_int_equal(download_open(&download, path), 0);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
   assert_int_equal(download_write(&download, "v2", 2), 0);
   assert_int_equal(download_commit(&download, false), 0);
   expect_file(path, "v2");
@@ -91,7 +115,7 @@ static void discard_keeps_the_old_file_and_leaves_no_temp_file(void **state) {
   write_file(path, "old");
   struct download download;
   download_init(&download);
-  assert_int_equal(download_open(&download, path), 0);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
   assert_true(download_is_open(&download));
   assert_int_equal(download_write(&download, "half a bo", 9), 0);
   assert_int_equal(count_entries(dir), 2); /* the target and the temp file */
@@ -110,9 +134,155 @@ static void unusable_directory_is_an_errno_not_a_crash(void **state) {
   snprintf(path, sizeof path, "%s/sub/name", blocker); /* a directory under a file */
   struct download download;
   download_init(&download);
-  assert_int_equal(download_open(&download, path), ENOTDIR);
+  assert_int_equal(download_open(&download, dir, path, false), ENOTDIR);
   assert_false(download_is_open(&download));
   assert_int_equal(count_entries(dir), 1);
+}
+
+static void durable_save_syncs_the_parent_of_every_directory_made(void **state) {
+  const char *dir = *state;
+  char root[256], path[512];
+  snprintf(root, sizeof root, "%s/new/out", dir); /* the output directory does not exist yet */
+  snprintf(path, sizeof path, "%s/host/a/file.txt", root);
+  struct download download;
+  download_init(&download);
+  synced_count = 0;
+  assert_int_equal(download_open(&download, root, path, true), 0);
+  assert_int_equal(download_write(&download, "x", 1), 0);
+  assert_int_equal(download_commit(&download, true), 0);
+  /* The file, and each directory that got a new entry: dir (new), new (out), out (host),
+   * host (a), a (file.txt). */
+  const char *const synced[] = {path, dir, "new", "new/out", "new/out/host", "new/out/host/a"};
+  for (size_t i = 0; i < HELPER_COUNT(synced); i++) {
+    char full[512];
+    snprintf(full, sizeof full, "%s/%s", dir, synced[i]);
+    if (!was_synced(i < 2 ? synced[i] : full))
+      fail_msg("%s was not fsync'd", i < 2 ? synced[i] : full);
+  }
+}
+
+/* Fails unless `dir` holds no entry at all. */
+static void expect_empty(const char *dir) {
+  if (count_entries(dir) != 0)
+    fail_msg("something was written into %s", dir);
+}
+
+static void symbolic_links_under_the_root_are_not_followed(void **state) {
+  const char *dir = *state;
+  char root[256], elsewhere[256], link[512], path[512];
+  snprintf(root, sizeof root, "%s/out", dir);
+  snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+  assert_int_equal(mkdir(root, 0777), 0);
+  assert_int_equal(mkdir(elsewhere, 0777), 0);
+  struct download download;
+  download_init(&download);
+
+  /* A link as the first directory. */
+  snprintf(link, sizeof link, "%s/host", root);
+  assert_int_equal(symlink(elsewhere, link), 0);
+  snprintf(path, sizeof path, "%s/host/file.txt", root);
+  assert_int_equal(download_open(&download, root, path, false), DOWNLOAD_SYMLINK);
+  snprintf(path, sizeof path, "%s/host/new/file.txt", root);
+  assert_int_equal(download_open(&download, root, path, false), DOWNLOAD_SYMLINK);
+  assert_false(download_is_open(&download));
+
+  /* A link deeper down, to a directory and to a file; the root's own links are followed. */
+  snprintf(link, sizeof link, "%s/real", root);
+  assert_int_equal(mkdir(link, 0777), 0);
+  snprintf(link, sizeof link, "%s/real/sub", root);
+  assert_int_equal(symlink("../../elsewhere", link), 0);
+  snprintf(path, sizeof path, "%s/real/sub/deeper/file.txt", root);
+  assert_int_equal(download_open(&download, root, path, false), DOWNLOAD_SYMLINK);
+  snprintf(link, sizeof link, "%s/real/file-link", root);
+  assert_int_equal(symlink("/etc/hostname", link), 0);
+  snprintf(path, sizeof path, "%s/real/file-link/x", root);
+  assert_int_equal(download_open(&download, root, path, false), DOWNLOAD_SYMLINK);
+  expect_empty(elsewhere);
+  assert_non_null(strstr(download_strerror(DOWNLOAD_SYMLINK), "symbolic link"));
+
+  /* A link planted after the open, before the commit: nothing moves through it. */
+  snprintf(path, sizeof path, "%s/real/later/file.txt", root);
+  assert_int_equal(download_open(&download, root, path, false), 0);
+  assert_int_equal(download_write(&download, "body", 4), 0);
+  char moved[512];
+  snprintf(link, sizeof link, "%s/real/later", root);
+  snprintf(moved, sizeof moved, "%s/moved", dir);
+  assert_int_equal(rename(link, moved), 0);
+  assert_int_equal(symlink(elsewhere, link), 0);
+  assert_int_equal(download_commit(&download, false), DOWNLOAD_SYMLINK);
+  expect_empty(elsewhere);
+
+  /* A link as the target itself is replaced, not written through. */
+  snprintf(path, sizeof path, "%s/real/target-link", root);
+  char outside_file[512];
+  snprintf(outside_file, sizeof outside_file, "%s/outside.txt", elsewhere);
+  assert_int_equal(symlink(outside_file, path), 0);
+  assert_int_equal(download_open(&download, root, path, false), 0);
+  assert_int_equal(download_write(&download, "new", 3), 0);
+  assert_int_equal(download_commit(&download, false), 0);
+  expect_file(path, "new");
+  struct stat info;
+  assert_int_equal(lstat(path, &info), 0);
+  assert_true(S_ISREG(info.st_mode));
+  expect_empty(elsewhere);
+}
+
+static void first_open_in_a_directory_removes_temp_files_of_dead_runs(void **state) {
+  const char *dir = *state;
+  char sub[256], other[256], name[128], path[512];
+  snprintf(sub, sizeof sub, "%s/host", dir);
+  snprintf(other, sizeof other, "%s/other", dir);
+  assert_int_equal(mkdir(sub, 0777), 0);
+  assert_int_equal(mkdir(other, 0777), 0);
+  long dead = (long)helper_dead_pid();
+  const char *const stale[] = {".a.afetch-%ld-0", ".b.c.afetch-x.afetch-%ld-17"};
+  const char *const kept[] = {".a.afetch-1-0",       /* pid 1 lives */
+                              "a.afetch-%ld-0",      /* not hidden: not ours */
+                              ".a.afetch-%ld-0.txt", /* not the pattern */
+                              ".afetch-%ld-0",       /* no name */
+                              ".a.afetch-%ld-"};
+  for (size_t i = 0; i < HELPER_COUNT(stale); i++) {
+    snprintf(name, sizeof name, stale[i], dead);
+    snprintf(path, sizeof path, "%s/%s", sub, name);
+    write_file(path, "x");
+    snprintf(path, sizeof path, "%s/%s", other, name); /* not written into: kept */
+    write_file(path, "x");
+  }
+  for (size_t i = 0; i < HELPER_COUNT(kept); i++) {
+    snprintf(name, sizeof name, kept[i], dead);
+    snprintf(path, sizeof path, "%s/%s", sub, name);
+    write_file(path, "x");
+  }
+  download_forget_swept();
+  struct download download;
+  download_init(&download);
+  snprintf(path, sizeof path, "%s/host/file.txt", dir);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
+  assert_int_equal(download_commit(&download, false), 0);
+  for (size_t i = 0; i < HELPER_COUNT(stale); i++) {
+    snprintf(name, sizeof name, stale[i], dead);
+    snprintf(path, sizeof path, "%s/%s", sub, name);
+    if (access(path, F_OK) == 0)
+      fail_msg("%s was left", path);
+    snprintf(path, sizeof path, "%s/%s", other, name);
+    if (access(path, F_OK) != 0)
+      fail_msg("%s was removed, in a directory the download did not write into", path);
+  }
+  for (size_t i = 0; i < HELPER_COUNT(kept); i++) {
+    snprintf(name, sizeof name, kept[i], dead);
+    snprintf(path, sizeof path, "%s/%s", sub, name);
+    if (access(path, F_OK) != 0)
+      fail_msg("%s was removed", path);
+  }
+  /* Swept once per run: a stale file made now stays until the next run. */
+  snprintf(name, sizeof name, stale[0], dead);
+  snprintf(path, sizeof path, "%s/%s", sub, name);
+  write_file(path, "x");
+  snprintf(name, sizeof name, "%s/host/file.txt", dir);
+  assert_int_equal(download_open(&download, dir, name, false), 0);
+  download_discard(&download);
+  assert_int_equal(access(path, F_OK), 0);
+  download_forget_swept();
 }
 
 int main(void) {
@@ -123,6 +293,12 @@ int main(void) {
                                       remove_dir),
       cmocka_unit_test_setup_teardown(unusable_directory_is_an_errno_not_a_crash, make_dir,
                                       remove_dir),
+      cmocka_unit_test_setup_teardown(durable_save_syncs_the_parent_of_every_directory_made,
+                                      make_dir, remove_dir),
+      cmocka_unit_test_setup_teardown(symbolic_links_under_the_root_are_not_followed, make_dir,
+                                      remove_dir),
+      cmocka_unit_test_setup_teardown(first_open_in_a_directory_removes_temp_files_of_dead_runs,
+                                      make_dir, remove_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,10 @@
 
 #define LM_2015 "Wed, 21 Oct 2015 07:28:00 GMT"
 #define LM_2016 "Thu, 01 Dec 2016 16:00:00 GMT"
+/* Validators with every kind of byte they may hold: backslash, quote (outside an ETag's
+ * quotes), obs-text. */
+#define ODD_ETAG "W/\"back\\slash-\xe2\x82\xac-#!\""
+#define ODD_LAST_MODIFIED "\"quoted\" \\ \xe2\x82\xac"
 
 /* A fresh directory under /tmp; its path goes to `dir`. */
 static void make_temp_dir(char dir[HELPER_PATH_SIZE]) {
@@ -68,6 +72,14 @@ static char *read_file(const char *path, size_t *length) {
   return text;
 }
 
+/* Removes a state file made with helper_temp_file() and the lock file loading made beside it. */
+static void remove_state_file(const char *path) {
+  char lock[HELPER_PATH_SIZE + 8];
+  snprintf(lock, sizeof lock, "%s.lock", path);
+  unlink(path);
+  unlink(lock);
+}
+
 static struct state *load_ok(const char *path) {
   char errbuf[512] = "";
   struct state *state = state_load(path, errbuf, sizeof errbuf);
@@ -110,12 +122,13 @@ static void missing_file_is_an_empty_state(void **unused) {
   struct state *state = load_ok(path);
   assert_null(state_lookup(state, "https://example.com/"));
   assert_false(state_dirty(state));
-  /* Loading does not create the file; saving does, at the remembered path. */
+  /* Loading does not create the file (only its lock file); saving does, at the remembered
+   * path. */
   list_dir(dir, names, sizeof names);
-  assert_string_equal(names, "");
+  assert_string_equal(names, "state.json.lock");
   assert_int_equal(state_save(state), 0);
   list_dir(dir, names, sizeof names);
-  assert_string_equal(names, "state.json");
+  assert_string_equal(names, "state.json state.json.lock");
   state_free(state);
   remove_temp_dir(dir);
 }
@@ -236,7 +249,7 @@ static void expect_not_a_state_file(const char *content, const char *reason) {
   snprintf(expected, sizeof expected, "cannot use state file '%s': not an afetch state file (%s)",
            path, reason);
   assert_string_equal(errbuf, expected);
-  unlink(path);
+  remove_state_file(path);
 }
 
 static void corrupt_file_is_refused_with_a_message_naming_it(void **unused) {
@@ -275,7 +288,7 @@ static void unreadable_file_is_refused_with_the_reason(void **unused) {
   assert_null(state_load(through, errbuf, sizeof errbuf));
   snprintf(expected, sizeof expected, "cannot use state file '%s': %s", through, strerror(ENOTDIR));
   assert_string_equal(errbuf, expected);
-  unlink(path);
+  remove_state_file(path);
   remove_temp_dir(dir);
 }
 
@@ -304,7 +317,7 @@ static void entries_with_fields_of_other_types_are_skipped(void **unused) {
   assert_null(state_lookup(state, "https://novalidator.example/"));
   assert_false(state_dirty(state));
   state_free(state);
-  unlink(path);
+  remove_state_file(path);
 }
 
 static void duplicate_url_in_the_file_keeps_the_last(void **unused) {
@@ -317,7 +330,7 @@ static void duplicate_url_in_the_file_keeps_the_last(void **unused) {
   struct state *state = load_ok(path);
   assert_entry(state, "https://a.example/", "\"2\"", NULL, NULL);
   state_free(state);
-  unlink(path);
+  remove_state_file(path);
 }
 
 static void failed_save_in_a_missing_directory_reports_errno(void **unused) {
@@ -373,7 +386,7 @@ static void failed_write_leaves_the_old_file_byte_identical(void **unused) {
   assert_int_equal(now_length, old_length);
   assert_memory_equal(now, old, old_length);
   list_dir(dir, names, sizeof names);
-  assert_string_equal(names, "state.json"); /* the temp file is gone */
+  assert_string_equal(names, "state.json state.json.lock"); /* the temp file is gone */
   free(now);
 
   /* Without the limit the same save works. */
@@ -402,7 +415,7 @@ static void save_leaves_no_temp_file_and_keeps_the_mode(void **unused) {
     update(state, url, "\"e\"", NULL, NULL);
     assert_int_equal(state_save(state), 0);
     list_dir(dir, names, sizeof names);
-    assert_string_equal(names, "state.json");
+    assert_string_equal(names, "state.json state.json.lock");
   }
   struct stat info;
   assert_int_equal(stat(path, &info), 0);
@@ -442,7 +455,7 @@ static void relative_path_saves_in_the_current_directory(void **unused) {
   state_free(state);
   assert_int_equal(chdir(cwd), 0);
   list_dir(dir, names, sizeof names);
-  assert_string_equal(names, "state.json");
+  assert_string_equal(names, "state.json state.json.lock");
   remove_temp_dir(dir);
 }
 
@@ -490,7 +503,6 @@ static void unusual_bytes_round_trip(void **unused) {
       "https://example.com/back\\slash\\\\",
       "https://example.com/caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80",
       "https://example.com/control\x01\x1f\t\n\r\x7f",
-      "https://example.com/latin1-\xe9-not-utf8",
       "https://example.com/slash\\/u\\u0041",
       "",
   };
@@ -499,7 +511,7 @@ static void unusual_bytes_round_trip(void **unused) {
   snprintf(path, sizeof path, "%s/state.json", dir);
   struct state *state = load_ok(path);
   for (size_t i = 0; i < HELPER_COUNT(urls); i++)
-    update(state, urls[i], urls[i], "\"\\\n\xe2\x82\xac", urls[i]);
+    update(state, urls[i], ODD_ETAG, ODD_LAST_MODIFIED, urls[i]);
   assert_int_equal(state_save(state), 0);
   state_free(state);
 
@@ -513,7 +525,31 @@ static void unusual_bytes_round_trip(void **unused) {
 
   state = load_ok(path);
   for (size_t i = 0; i < HELPER_COUNT(urls); i++)
-    assert_entry(state, urls[i], urls[i], "\"\\\n\xe2\x82\xac", urls[i]);
+    assert_entry(state, urls[i], ODD_ETAG, ODD_LAST_MODIFIED, urls[i]);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+/* JSON text is UTF-8: a URL (or file) that is not could not be written back unchanged, so it is
+ * not recorded (it is fetched in full every run), and such a validator is not kept. */
+static void bytes_that_are_not_utf8_are_not_recorded(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  update(state, "https://example.com/latin1-\xe9-not-utf8", "\"a\"", NULL, "f");
+  update(state, "https://example.com/ok", "\"caf\xe9\"", "Thu, 01 Jan 2026 00:00:00 GMT", "g");
+  assert_null(state_lookup(state, "https://example.com/latin1-\xe9-not-utf8"));
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+  size_t length;
+  char *text = read_file(path, &length);
+  if (!helper_utf8_valid(text, length))
+    fail_msg("the state file is not valid UTF-8: %s", text);
+  free(text);
+  state = load_ok(path);
+  assert_entry(state, "https://example.com/ok", NULL, "Thu, 01 Jan 2026 00:00:00 GMT", "g");
   state_free(state);
   remove_temp_dir(dir);
 }
@@ -553,6 +589,164 @@ static void dirty_means_changed_since_the_last_save(void **unused) {
   remove_temp_dir(dir);
 }
 
+/* A state file with one entry per case; the URL says the case. */
+static void validators_that_could_inject_headers_are_dropped_on_load(void **unused) {
+  (void)unused;
+  char path[HELPER_PATH_SIZE];
+  const char *text =
+      "{\"afetch_state\": 1, \"entries\": {\n"
+      "\"https://ok/strong\": {\"etag\": \"\\\"abc\\\"\"},\n"
+      "\"https://ok/weak\": {\"etag\": \"W/\\\"abc\\\"\", \"last_modified\": \"" LM_2015 "\"},\n"
+      "\"https://ok/empty-tag\": {\"etag\": \"\\\"\\\"\"},\n"
+      "\"https://bad/crlf-etag\": {\"etag\": \"\\\"a\\\"\\r\\nX-Injected: 1\"},\n"
+      "\"https://bad/lf-inside\": {\"etag\": \"\\\"a\\nb\\\"\"},\n"
+      "\"https://bad/unquoted\": {\"etag\": \"abc\"},\n"
+      "\"https://bad/space\": {\"etag\": \"\\\"a b\\\"\"},\n"
+      "\"https://bad/lower-w\": {\"etag\": \"w/\\\"a\\\"\"},\n"
+      "\"https://bad/crlf-date\": {\"etag\": \"\\\"ok\\\"\", \"last_modified\": "
+      "\"x\\r\\nX-Injected: 1\"},\n"
+      "\"https://bad/tab-date\": {\"last_modified\": \"Wed,\\t21\"},\n"
+      "\"https://bad/del\": {\"last_modified\": \"\\u007f\"}\n"
+      "}}";
+  helper_temp_file(text, strlen(text), path);
+  struct state *state = load_ok(path);
+  assert_entry(state, "https://ok/strong", "\"abc\"", NULL, NULL);
+  assert_entry(state, "https://ok/weak", "W/\"abc\"", LM_2015, NULL);
+  assert_entry(state, "https://ok/empty-tag", "\"\"", NULL, NULL);
+  static const char *const dropped[] = {
+      "https://bad/crlf-etag", "https://bad/lf-inside", "https://bad/unquoted", "https://bad/space",
+      "https://bad/lower-w",   "https://bad/crlf-date", "https://bad/tab-date", "https://bad/del"};
+  for (size_t i = 0; i < HELPER_COUNT(dropped); i++)
+    if (state_lookup(state, dropped[i]))
+      fail_msg("the entry for %s was loaded", dropped[i]);
+  assert_int_equal(state_dropped_entries(state), HELPER_COUNT(dropped));
+  state_free(state);
+  remove_state_file(path);
+}
+
+static void update_keeps_no_validator_that_could_not_be_sent(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  struct state *state = load_ok(path);
+  update(state, "https://a/", "unquoted", LM_2015, NULL);
+  assert_entry(state, "https://a/", NULL, LM_2015, NULL);
+  update(state, "https://b/", "\"b\"", "x\r\nY: 1", NULL);
+  assert_entry(state, "https://b/", "\"b\"", NULL, NULL);
+  update(state, "https://c/", "\"c\nd\"", "\n", NULL);
+  assert_null(state_lookup(state, "https://c/"));
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void a_second_load_is_refused_while_the_first_holds_the_lock(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], link[128], errbuf[512] = "", expected[512];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  snprintf(link, sizeof link, "%s/link.json", dir);
+  assert_int_equal(symlink("state.json", link), 0);
+  struct state *first = load_ok(path);
+  assert_null(state_load(path, errbuf, sizeof errbuf));
+  snprintf(expected, sizeof expected,
+           "cannot use state file '%s': another afetch run is using it (it holds the lock "
+           "'%s.lock')",
+           path, path);
+  assert_string_equal(errbuf, expected);
+  /* The same file through a link shares the lock. */
+  assert_null(state_load(link, errbuf, sizeof errbuf));
+  state_free(first);
+  struct state *second = load_ok(link);
+  state_free(second);
+  unlink(link);
+  remove_temp_dir(dir);
+}
+
+static void save_through_a_symlink_replaces_the_target_and_keeps_the_link(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], link[128], names[256];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  snprintf(link, sizeof link, "%s/link.json", dir);
+  /* A dangling link first: its target is created. */
+  assert_int_equal(symlink("state.json", link), 0);
+  struct state *state = load_ok(link);
+  update(state, "https://a/", "\"a\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  update(state, "https://b/", "\"b\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+  struct stat info;
+  assert_int_equal(lstat(link, &info), 0);
+  assert_true(S_ISLNK(info.st_mode));
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "link.json state.json state.json.lock");
+  state = load_ok(path);
+  assert_entry(state, "https://a/", "\"a\"", NULL, NULL);
+  assert_entry(state, "https://b/", "\"b\"", NULL, NULL);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
+static void save_removes_temp_files_of_killed_runs_only(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], names[512];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  long dead = (long)helper_dead_pid();
+  char temp[256];
+  const char *formats[] = {
+      "%s/.state.json.tmp-%ld-a1B2c3",   /* dead: removed */
+      "%s/.state.json.tmp-1-a1B2c3",     /* pid 1 lives: kept */
+      "%s/.other.json.tmp-%ld-a1B2c3",   /* another file's: kept */
+      "%s/.state.json.tmp-%ld-a1B2c3.x", /* not our pattern: kept */
+  };
+  for (size_t i = 0; i < HELPER_COUNT(formats); i++) {
+    snprintf(temp, sizeof temp, formats[i], dir, dead);
+    write_file(temp, "partial");
+  }
+  struct state *state = load_ok(path);
+  update(state, "https://a/", "\"a\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  state_free(state);
+  list_dir(dir, names, sizeof names);
+  char expected[512];
+  snprintf(expected, sizeof expected,
+           ".other.json.tmp-%ld-a1B2c3 .state.json.tmp-1-a1B2c3 .state.json.tmp-%ld-a1B2c3.x "
+           "state.json state.json.lock",
+           dead, dead);
+  assert_string_equal(names, expected);
+  remove_temp_dir(dir);
+}
+
+/* The loader reads member by member: what it accepts and refuses is what a parse of the whole
+ * document would give. */
+static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
+  (void)unused;
+  char path[HELPER_PATH_SIZE];
+  const char *text =
+      " \n{ \"other\": [1, {\"entries\": 5}, \"}\"],\n\"entries\" : {\"u\" : {\"etag\":"
+      "\"\\\"1\\\"\"} , \"v\": 7, \"u\": {\"etag\": \"\\\"2\\\"\"}},\n"
+      "\"entries\": {\"w\": {\"etag\": \"\\\"3\\\"\"}},"
+      "\"afetch_state\" : 1, \"afetch_state\": 2 }\n\n";
+  helper_temp_file(text, strlen(text), path);
+  struct state *state = load_ok(path);
+  assert_entry(state, "u", "\"2\"", NULL, NULL); /* the later duplicate wins */
+  assert_null(state_lookup(state, "v"));         /* not an object */
+  assert_null(state_lookup(state, "w"));         /* only the first "entries" counts */
+  state_free(state);
+  remove_state_file(path);
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {\"u\": {}},\n\"x\": [1,]}",
+                          "invalid JSON at line 2");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {\"u\" {}}}",
+                          "invalid JSON at line 1");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {}", "invalid JSON at line 1");
+  expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {},}", "invalid JSON at line 1");
+  expect_not_a_state_file("{\"entries\": {}, 3: 1}", "invalid JSON at line 1");
+  expect_not_a_state_file("\"text\"", "not a JSON object");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(missing_file_is_an_empty_state),
@@ -571,7 +765,14 @@ int main(void) {
       cmocka_unit_test(relative_path_saves_in_the_current_directory),
       cmocka_unit_test(twenty_thousand_entries_round_trip),
       cmocka_unit_test(unusual_bytes_round_trip),
+      cmocka_unit_test(bytes_that_are_not_utf8_are_not_recorded),
       cmocka_unit_test(dirty_means_changed_since_the_last_save),
+      cmocka_unit_test(validators_that_could_inject_headers_are_dropped_on_load),
+      cmocka_unit_test(update_keeps_no_validator_that_could_not_be_sent),
+      cmocka_unit_test(a_second_load_is_refused_while_the_first_holds_the_lock),
+      cmocka_unit_test(save_through_a_symlink_replaces_the_target_and_keeps_the_link),
+      cmocka_unit_test(save_removes_temp_files_of_killed_runs_only),
+      cmocka_unit_test(members_load_in_any_order_as_a_whole_parse_would),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -111,6 +112,17 @@ static inline bool helper_utf8_valid(const char *text, size_t length) {
     i += need + 1;
   }
   return true;
+}
+
+/* The pid of a child that has exited and been reaped: no process has it (until the kernel
+ * hands it out again, which takes a wrap-around of the pid space). */
+static inline pid_t helper_dead_pid(void) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(0);
+  assert_int_equal(waitpid(pid, NULL, 0), pid);
+  return pid;
 }
 
 static inline void helper_timeout_cb(evutil_socket_t fd, short what, void *arg) {
