@@ -107,6 +107,8 @@ int main(void) {
       TEST(json_lines_input_sets_per_request_options),
       TEST(json_lines_bad_input_is_an_error_result),
       TEST(json_lines_output_names_the_file),
+      TEST(idn_host_names_are_fetched_in_any_locale),
+      TEST(byte_order_mark_at_input_start_is_skipped),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

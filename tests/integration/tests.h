@@ -72,4 +72,8 @@ void json_lines_input_sets_per_request_options(void **state);
 void json_lines_bad_input_is_an_error_result(void **state);
 void json_lines_output_names_the_file(void **state);
 
+/* test_input.c */
+void idn_host_names_are_fetched_in_any_locale(void **state);
+void byte_order_mark_at_input_start_is_skipped(void **state);
+
 #endif
