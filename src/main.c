@@ -84,8 +84,13 @@ int main(int argc, char **argv) {
   case CLI_RUN:
     break;
   }
-  if (options.threads == 0)
-    options.threads = cli_auto_threads(options.concurrency, main_usable_cpus());
+  unsigned asked_concurrency = options.concurrency;
+  unsigned long hard_limit = scheduler_fit_open_files(&options, main_usable_cpus());
+  if (hard_limit && !options.quiet)
+    fprintf(stderr,
+            "afetch: the hard open-file limit (%lu) leaves room for -c %u, not -c %u: running "
+            "with -c %u\n",
+            hard_limit, options.concurrency, asked_concurrency, options.concurrency);
   /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON; a file over
    * RLIMIT_FSIZE as EFBIG (a "write" result), not kill us mid-download. */
   signal(SIGPIPE, SIG_IGN);

@@ -108,6 +108,7 @@ int main(void) {
       TEST(json_lines_bad_input_is_an_error_result),
       TEST(json_lines_output_names_the_file),
       TEST(idn_host_names_are_fetched_in_any_locale),
+      TEST(low_open_file_limit_lowers_concurrency),
       TEST(byte_order_mark_at_input_start_is_skipped),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);

@@ -1,5 +1,5 @@
 /* Hostile input and a hostile environment: internationalised host names in any locale, a
- * byte-order mark. */
+ * byte-order mark, a crawl trap, a low open-file limit, -d reading standard input. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,4 +108,41 @@ void byte_order_mark_at_input_start_is_skipped(void **state) {
     if (strcmp(h_string(h_result(results, i), "url"), urls[i]) != 0)
       fail_msg("%s: result %ld has url %s, expected %s", proc->cmdline, i,
                h_string(h_result(results, i), "url"), urls[i]);
+}
+
+/* A hard open-file limit below what -c needs: -c is lowered to fit, said once on stderr (not
+ * with -q), and no URL fails for want of a descriptor. */
+void low_open_file_limit_lowers_concurrency(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  struct h_buf *list = h_text();
+  for (int i = 0; i < 400; i++)
+    h_text_add(list, "http://127.0.0.1:%d/delay/20\n", port);
+  const char *file = h_temp_file(list->data, list->len);
+  const long limit = 128;
+
+  h_reset(port);
+  const char *args[] = {"-c", "200", file, NULL};
+  struct h_proc *proc = h_afetch_run_nofile(args, NULL, limit);
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, 400);
+  expect_all_ok(proc, results);
+  h_expect_exit(proc, 0);
+  if (h_count(proc->err.data, "open-file limit") != 1 || !strstr(proc->err.data, "-c 200") ||
+      !strstr(proc->err.data, "running with -c"))
+    fail_msg("%s: expected one line on stderr saying -c 200 was lowered, got: %s", proc->cmdline,
+             proc->err.data);
+  struct h_stats stats = h_stats(port);
+  if (stats.requests != 400 || stats.max_in_flight >= limit)
+    fail_msg("%s: the server saw %ld requests (expected 400), at most %ld at once (expected "
+             "fewer than the limit of %ld)",
+             proc->cmdline, stats.requests, stats.max_in_flight, limit);
+
+  const char *quiet[] = {"-q", "-c", "200", file, NULL};
+  proc = h_afetch_run_nofile(quiet, NULL, limit);
+  h_check_results(h_gather_output(proc), 400);
+  h_expect_exit(proc, 0);
+  if (proc->err.len != 0)
+    fail_msg("%s: -q should leave stderr empty, got: %s", proc->cmdline, proc->err.data);
 }

@@ -74,6 +74,7 @@ void json_lines_output_names_the_file(void **state);
 
 /* test_input.c */
 void idn_host_names_are_fetched_in_any_locale(void **state);
+void low_open_file_limit_lowers_concurrency(void **state);
 void byte_order_mark_at_input_start_is_skipped(void **state);
 
 #endif
