@@ -25,6 +25,9 @@
 #define CLI_MAX_SIZE ((uint64_t)INT64_MAX) /* --max-size: bytes, below 2^63 */
 #define CLI_BODY_DEFAULT_MAX_SIZE 1048576  /* --body without --max-size: 1 MiB */
 #define CLI_MAX_DEPTH 1000
+/* --crawl without --max-pages: a crawl trap (pages that link to ever new pages) ends here,
+ * and so does the memory the frontier takes. */
+#define CLI_CRAWL_DEFAULT_MAX_PAGES 100000
 
 static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [FILE ...]\n";
 
@@ -61,7 +64,7 @@ static const char cli_help_text[] =
     "\n"
     "Crawling:\n"
     "      --crawl                input URLs are seeds: fetch the pages they link to\n"
-    "      --depth N / --max-pages N  link depth 0-1000 (default 1) / pages at most\n"
+    "      --depth N / --max-pages N  depth / pages at most (1 / 100000, 0: no limit)\n"
     "      --scope S              S: the seed's host, domain or prefix (default host)\n"
     "      --include REGEX / --exclude REGEX  follow only / never matching URLs\n"
     "      --robots / --show-skipped  honour robots.txt / results for blocked URLs\n"
@@ -525,8 +528,8 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     options->depth = (unsigned)number;
     return true;
   case CLI_OPT_MAX_PAGES:
-    if (!cli_parse_integer(value, 1, LONG_MAX, &number)) {
-      fprintf(err, "afetch: %s wants a whole number, 1 or more, not '%s'\n", name, value);
+    if (!cli_parse_integer(value, 0, LONG_MAX, &number)) {
+      fprintf(err, "afetch: %s wants a whole number, 0 for no limit, not '%s'\n", name, value);
       return false;
     }
     options->max_pages = (unsigned long)number;
@@ -647,6 +650,7 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
   optind = 0; /* glibc: a full re-initialisation, so cli_parse can run more than once */
   opterr = 0; /* our own messages, on `err` */
   const char *first_crawl_option = NULL; /* a crawl-only option's long name, static */
+  bool max_pages_given = false;
   for (;;) {
     int long_index = -1;
     int option = getopt_long(argc, argv, cli_short_options, cli_long_options, &long_index);
@@ -683,6 +687,7 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
     if (!cli_apply(options, option, optarg, cli_option_name(option, long_index, name, sizeof name),
                    err))
       return cli_usage_error(options, err);
+    max_pages_given = max_pages_given || option == CLI_OPT_MAX_PAGES;
     if (!first_crawl_option && cli_needs_crawl(option))
       first_crawl_option = cli_long_options[long_index].name;
   }
@@ -699,6 +704,8 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
             options->output_template ? "--output-template" : "--fsync");
     return cli_usage_error(options, err);
   }
+  if (options->crawl && !max_pages_given)
+    options->max_pages = CLI_CRAWL_DEFAULT_MAX_PAGES;
   if (options->body && options->max_size == 0)
     options->max_size = CLI_BODY_DEFAULT_MAX_SIZE;
   if (!cli_add_user_agent_header(options, err)) {

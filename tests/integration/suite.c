@@ -110,6 +110,7 @@ int main(void) {
       TEST(idn_host_names_are_fetched_in_any_locale),
       TEST(low_open_file_limit_lowers_concurrency),
       TEST(byte_order_mark_at_input_start_is_skipped),
+      TEST(crawl_trap_ends_at_max_pages),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -146,3 +146,30 @@ void low_open_file_limit_lowers_concurrency(void **state) {
   if (proc->err.len != 0)
     fail_msg("%s: -q should leave stderr empty, got: %s", proc->cmdline, proc->err.data);
 }
+
+/* A crawl trap (every page links to ten new ones, without end) at --depth 1000 ends at
+ * --max-pages, and a crawl without --max-pages has a cap of its own (checked in --help: a
+ * test cannot wait for 100000 pages). */
+void crawl_trap_ends_at_max_pages(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  h_reset(port);
+  const char *args[] = {"--crawl", "--depth", "1000", "--max-pages", "50", "-c", "4", NULL};
+  struct h_proc *proc = h_afetch_run(args, h_fmt("http://127.0.0.1:%d/trap/0\n", port));
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, 50);
+  expect_all_ok(proc, results);
+  h_expect_exit(proc, 0);
+  struct h_stats stats = h_stats(port);
+  if (stats.requests != 50)
+    fail_msg("%s: the server saw %ld requests, expected the 50 of --max-pages", proc->cmdline,
+             stats.requests);
+
+  const char *help[] = {"--help", NULL};
+  proc = h_afetch_run(help, NULL);
+  h_expect_exit(proc, 0);
+  if (!strstr(proc->out.data, "--max-pages N") || !strstr(proc->out.data, "100000, 0: no limit"))
+    fail_msg("%s: the help text does not give --max-pages's default: %s", proc->cmdline,
+             proc->out.data);
+}

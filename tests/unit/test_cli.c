@@ -587,7 +587,7 @@ static void cli_crawl_turns_crawling_on_with_default_settings(void **state) {
   const struct afetch_options *o = &f->options;
   assert_true(o->crawl);
   assert_int_equal(o->depth, 1);
-  assert_int_equal(o->max_pages, 0);
+  assert_int_equal(o->max_pages, 100000); /* a safety cap: a crawl trap ends */
   assert_int_equal(o->scope, CRAWL_SCOPE_HOST);
   assert_null(o->include_regex);
   assert_null(o->exclude_regex);
@@ -852,9 +852,16 @@ static void cli_rejects_bad_depths(void **state) {
   USAGE_ERROR_NAMING(f, "--depth", "--crawl", "--depth=");
 }
 
+static void cli_max_pages_zero_means_no_limit(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "--max-pages", "0");
+  assert_int_equal(f->options.max_pages, 0);
+  RUN(f, "--max-pages=0", "--crawl");
+  assert_int_equal(f->options.max_pages, 0);
+}
+
 static void cli_rejects_bad_max_pages(void **state) {
   struct fixture *f = *state;
-  USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "0");
   USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "-3");
   USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "ten");
   USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "99999999999999999999999");
@@ -1293,6 +1300,7 @@ int main(void) {
       T(cli_rejects_bad_max_sizes),
       T(cli_rejects_max_size_past_two_to_the_63),
       T(cli_rejects_bad_depths),
+      T(cli_max_pages_zero_means_no_limit),
       T(cli_rejects_bad_max_pages),
       T(cli_rejects_unknown_scopes),
       T(cli_rejects_empty_crawl_patterns),
