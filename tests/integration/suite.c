@@ -111,6 +111,7 @@ int main(void) {
       TEST(low_open_file_limit_lowers_concurrency),
       TEST(byte_order_mark_at_input_start_is_skipped),
       TEST(crawl_trap_ends_at_max_pages),
+      TEST(data_from_stdin_never_eats_the_url_list),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

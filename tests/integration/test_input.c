@@ -173,3 +173,41 @@ void crawl_trap_ends_at_max_pages(void **state) {
     fail_msg("%s: the help text does not give --max-pages's default: %s", proc->cmdline,
              proc->out.data);
 }
+
+/* -d @/dev/stdin (or @-) while standard input carries the URLs would eat the URL list (afetch
+ * printed [] and exited 0): a usage error. With the URLs in a FILE, -d @- reads standard input.
+ * An endless data file is refused instead of filling memory. */
+void data_from_stdin_never_eats_the_url_list(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  h_reset(port);
+  const char *urls = h_fmt("http://127.0.0.1:%d/any/1\n", port);
+  const char *eats[] = {"-d", "@/dev/stdin", NULL};
+  struct h_proc *proc = h_afetch_run(eats, urls);
+  h_expect_exit(proc, 2);
+  if (proc->out.len != 0 || !strstr(proc->err.data, "carries the URLs"))
+    fail_msg("%s: expected an empty stdout and a message saying why, got stdout: %s stderr: %s",
+             proc->cmdline, proc->out.data, proc->err.data);
+  if (h_stats(port).requests != 0)
+    fail_msg("%s: a usage error must fetch nothing", proc->cmdline);
+
+  const char *list = h_fmt("http://127.0.0.1:%d/headers\n", port);
+  const char *file = h_temp_file(list, strlen(list));
+  const char *data_on_stdin[] = {"-d", "@-", "--body", file, NULL};
+  proc = h_afetch_run(data_on_stdin, "name=value\r\n");
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, 1);
+  expect_all_ok(proc, results);
+  h_expect_exit(proc, 0);
+  const char *echo = h_string(h_result(results, 0), "body");
+  if (!echo || !strstr(echo, "\"method\":\"POST\"") || !strstr(echo, "\"body\":\"name=value\""))
+    fail_msg("%s: the server did not get the POST body from standard input: %s", proc->cmdline,
+             echo ? echo : "(no body)");
+
+  const char *endless[] = {"-d", "@/dev/zero", file, NULL};
+  proc = h_afetch_run(endless, NULL);
+  h_expect_exit(proc, 2);
+  if (!strstr(proc->err.data, "64 MiB"))
+    fail_msg("%s: expected a message naming the limit, got: %s", proc->cmdline, proc->err.data);
+}
