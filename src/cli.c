@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -32,6 +33,10 @@
 #define CLI_DEFAULT_TIMEOUT_MS 30000
 #define CLI_DOWNLOAD_SPEED_LIMIT 1 /* bytes per second: below it for ... */
 #define CLI_DOWNLOAD_SPEED_TIME 30 /* ... this many seconds, a download has stalled */
+#define CLI_MAX_DATA_FILE_BYTES (64 << 20) /* -d @FILE: bytes read at most */
+/* --crawl without --max-pages: a crawl trap (pages that link to ever new pages) ends here,
+ * and so does the memory the frontier takes. */
+#define CLI_CRAWL_DEFAULT_MAX_PAGES 100000
 
 static const char cli_usage_line[] = "Usage: afetch [OPTIONS] [URL | FILE | - ...]\n";
 
@@ -72,7 +77,7 @@ static const char cli_help_text[] =
     "\n"
     "Crawling:\n"
     "      --crawl                input URLs are seeds: fetch the pages they link to\n"
-    "      --depth N / --max-pages N  link depth 0-1000 (default 1) / pages at most\n"
+    "      --depth N / --max-pages N  depth / pages at most (1 / 100000, 0: no limit)\n"
     "      --scope S              S: the seed's host, domain or prefix (default host)\n"
     "      --include REGEX / --exclude REGEX  follow only / never matching URLs\n"
     "      --robots / --show-skipped  honour robots.txt / results for blocked URLs\n"
@@ -306,34 +311,37 @@ static bool cli_set_regex(const char **target, const char *value, const char *na
   return true;
 }
 
-/* Reads -d @FILE as curl does: the file's bytes with carriage returns and newlines removed.
+/* Reads -d @FILE as curl does: the bytes with carriage returns and newlines removed, at most
+ * CLI_MAX_DATA_FILE_BYTES of them (else errno EFBIG: /dev/zero must not take all memory).
  * Returns a new string (caller frees) or NULL with errno set. */
-static char *cli_read_data_file(const char *path, size_t *length) {
-  FILE *file = fopen(path, "rb");
-  if (!file)
-    return NULL;
-  size_t capacity = 4096, used = 0;
+static char *cli_read_data(FILE *file, size_t *length) {
+  size_t capacity = 4096, used = 0, read = 0;
   char *data = malloc(capacity);
-  int c;
+  int c, failure = 0;
   while (data && (c = getc(file)) != EOF) {
+    if (++read > CLI_MAX_DATA_FILE_BYTES) {
+      failure = EFBIG;
+      break;
+    }
     if (c == '\r' || c == '\n')
       continue;
     if (used + 1 >= capacity) {
       char *grown = realloc(data, capacity *= 2);
       if (!grown) {
-        free(data);
-        data = NULL;
+        failure = ENOMEM;
         break;
       }
       data = grown;
     }
     data[used++] = (char)c;
   }
-  int read_error = ferror(file) ? errno : 0;
-  fclose(file);
-  if (!data || read_error) {
+  if (!data)
+    failure = ENOMEM;
+  else if (!failure && ferror(file))
+    failure = errno ? errno : EIO;
+  if (failure) {
     free(data);
-    errno = read_error ? read_error : ENOMEM;
+    errno = failure;
     return NULL;
   }
   data[used] = '\0';
@@ -341,19 +349,58 @@ static char *cli_read_data_file(const char *path, size_t *length) {
   return data;
 }
 
-/* Appends one -d value, joined to earlier ones with '&' as curl does. */
+/* True when `path` names the same file as descriptor `fd` (device and inode): /dev/stdin,
+ * /proc/self/fd/0, or the file or FIFO standard input was redirected from. */
+static bool cli_same_file(const char *path, int fd) {
+  struct stat by_path, by_fd;
+  return stat(path, &by_path) == 0 && fstat(fd, &by_fd) == 0 && by_path.st_dev == by_fd.st_dev &&
+         by_path.st_ino == by_fd.st_ino;
+}
+
+/* True when URLs are read from standard input: a "-" (or no input named), or a FILE that is
+ * standard input under another name. */
+static bool cli_urls_on_stdin(const struct afetch_options *options) {
+  for (size_t i = 0; i < options->input_count; i++) {
+    const struct afetch_input *input = &options->inputs[i];
+    if (input->kind == AFETCH_INPUT_STDIN ||
+        (input->kind == AFETCH_INPUT_FILE && cli_same_file(input->value, STDIN_FILENO)))
+      return true;
+  }
+  return false;
+}
+
+/* Appends one -d value, joined to earlier ones with '&' as curl does. @- reads standard
+ * input, refused (like any name for it) when standard input carries the URLs: reading it
+ * for the data would leave no URLs. */
 static bool cli_add_data(struct afetch_options *options, const char *value, FILE *err) {
   char *loaded = NULL;
   size_t length = strlen(value);
   if (value[0] == '@') {
-    if (strcmp(value, "@-") == 0) {
-      fprintf(err, "afetch: -d @- is not supported: standard input carries the URLs; use "
-                   "-d @FILE\n");
+    const char *path = value + 1;
+    bool from_stdin = strcmp(path, "-") == 0;
+    if ((from_stdin || cli_same_file(path, STDIN_FILENO)) && cli_urls_on_stdin(options)) {
+      fprintf(err,
+              "afetch: -d %s would read standard input, which carries the URLs; give the URLs "
+              "as FILE operands, or the data in a file\n",
+              value);
       return false;
     }
-    loaded = cli_read_data_file(value + 1, &length);
+    FILE *file = from_stdin ? stdin : fopen(path, "rb");
+    if (file) {
+      loaded = cli_read_data(file, &length);
+      int read_errno = errno;
+      if (!from_stdin)
+        fclose(file);
+      errno = read_errno;
+    }
+    if (!loaded && errno == EFBIG) {
+      fprintf(err, "afetch: data file '%s' is larger than %d MiB, the most -d @FILE reads\n",
+              from_stdin ? "standard input" : path, CLI_MAX_DATA_FILE_BYTES >> 20);
+      return false;
+    }
     if (!loaded) {
-      fprintf(err, "afetch: cannot read data file '%s': %s\n", value + 1, strerror(errno));
+      fprintf(err, "afetch: cannot read data file '%s': %s\n",
+              from_stdin ? "standard input" : path, strerror(errno));
       return false;
     }
     value = loaded;
@@ -531,8 +578,6 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     options->headers = grown;
     return true;
   }
-  case 'd':
-    return cli_add_data(options, value, err);
   case CLI_OPT_CACERT:
     if (access(value, R_OK) != 0) {
       fprintf(err, "afetch: cannot read CA file '%s': %s\n", value, strerror(errno));
@@ -614,8 +659,8 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     options->depth = (unsigned)number;
     return true;
   case CLI_OPT_MAX_PAGES:
-    if (!cli_parse_integer(value, 1, LONG_MAX, &number)) {
-      fprintf(err, "afetch: %s wants a whole number, 1 or more, not '%s'\n", name, value);
+    if (!cli_parse_integer(value, 0, LONG_MAX, &number)) {
+      fprintf(err, "afetch: %s wants a whole number, 0 for no limit, not '%s'\n", name, value);
       return false;
     }
     options->max_pages = (unsigned long)number;
@@ -730,18 +775,15 @@ static bool cli_add_user_agent_header(struct afetch_options *options, FILE *err)
   return true;
 }
 
-enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv, FILE *out,
-                           FILE *err) {
-  cli_defaults(options);
-  /* Every argument could be an input: the array never grows. */
-  options->inputs = calloc((size_t)argc + 1, sizeof *options->inputs);
-  if (!options->inputs) {
-    fprintf(err, "afetch: out of memory\n");
-    return CLI_EXIT_USAGE;
-  }
+/* cli_parse without the -d values: they go to data_values (room for argc), to be read once
+ * the inputs are known. */
+static enum cli_outcome cli_parse_arguments(struct afetch_options *options, int argc, char **argv,
+                                            FILE *out, FILE *err, const char **data_values,
+                                            size_t *data_count) {
   optind = 0; /* glibc: a full re-initialisation, so cli_parse can run more than once */
   opterr = 0; /* our own messages, on `err` */
   const char *first_crawl_option = NULL; /* a crawl-only option's long name, static */
+  bool max_pages_given = false;
   for (;;) {
     int long_index = -1;
     int option = getopt_long(argc, argv, cli_short_options, cli_long_options, &long_index);
@@ -775,9 +817,14 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
       cli_options_free(options);
       return CLI_EXIT_OK;
     }
+    if (option == 'd') {
+      data_values[(*data_count)++] = optarg;
+      continue;
+    }
     if (!cli_apply(options, option, optarg, cli_option_name(option, long_index, name, sizeof name),
                    err))
       return cli_usage_error(options, err);
+    max_pages_given = max_pages_given || option == CLI_OPT_MAX_PAGES;
     if (!first_crawl_option && cli_needs_crawl(option))
       first_crawl_option = cli_long_options[long_index].name;
   }
@@ -794,6 +841,8 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
             options->output_template ? "--output-template" : "--fsync");
     return cli_usage_error(options, err);
   }
+  if (options->crawl && !max_pages_given)
+    options->max_pages = CLI_CRAWL_DEFAULT_MAX_PAGES;
   if (options->body && options->max_size == 0)
     options->max_size = CLI_BODY_DEFAULT_MAX_SIZE;
   if (!cli_add_user_agent_header(options, err)) {
@@ -809,6 +858,28 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
         (struct afetch_input){.kind = AFETCH_INPUT_STDIN, .value = "-"};
   cli_resolve_time_limits(options);
   return CLI_RUN;
+}
+
+enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv, FILE *out,
+                           FILE *err) {
+  cli_defaults(options);
+  /* Every argument could be an input or a -d value: neither array grows. */
+  options->inputs = calloc((size_t)argc + 1, sizeof *options->inputs);
+  const char **data_values = calloc((size_t)argc + 1, sizeof *data_values);
+  if (!options->inputs || !data_values) {
+    fprintf(err, "afetch: out of memory\n");
+    free(data_values);
+    cli_options_free(options);
+    return CLI_EXIT_USAGE;
+  }
+  size_t data_count = 0;
+  enum cli_outcome outcome =
+      cli_parse_arguments(options, argc, argv, out, err, data_values, &data_count);
+  for (size_t i = 0; outcome == CLI_RUN && i < data_count; i++)
+    if (!cli_add_data(options, data_values[i], err))
+      outcome = cli_usage_error(options, err);
+  free(data_values);
+  return outcome;
 }
 
 void cli_options_free(struct afetch_options *options) {

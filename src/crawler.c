@@ -36,6 +36,12 @@ bool crawler_has_budget(const struct crawler *crawler) {
   return !crawler->options->max_pages || crawler->pages < crawler->options->max_pages;
 }
 
+/* The pages handed out and the pages queued make up --max-pages. */
+static bool crawler_frontier_full(const struct crawler *crawler) {
+  unsigned long max_pages = crawler->options->max_pages;
+  return max_pages && crawler->pages + frontier_queued(crawler->frontier) >= max_pages;
+}
+
 bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
   if (!crawler_has_budget(crawler))
     return false;
@@ -101,18 +107,24 @@ bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
     frontier_mark_seen(frontier, page->final_url);
   if (!ok || page->depth >= crawler->options->depth || !page->scope_key)
     return true;
-  /* Everything in scope is queued even near --max-pages: a shallower page found late must
-   * still go before deeper ones already queued (the budget is spent as pages are taken). */
+  /* The frontier holds no more pages than --max-pages has left, so that a crawl trap grows
+   * neither it nor the seen-set without bound. When it is full, a link takes the place of
+   * the deepest page queued last, which breadth first would be the one left out; when no
+   * queued page is deeper, this page's links are all left out, and not marked seen. */
+  unsigned link_depth = page->depth + 1;
   for (size_t i = 0; i < page->links.count; i++) {
     if (!crawler_has_budget(crawler))
       break;
     const char *link = page->links.urls[i];
     /* Most links point at pages seen already: that hash lookup is far cheaper than the scope
      * check, which parses the URL (C1 benchmark: 90,000 links for 10,000 pages). */
-    if (frontier_seen(frontier, link) || !frontier_accepts(frontier, page->scope_key, link) ||
-        !frontier_mark_seen(frontier, link))
+    if (frontier_seen(frontier, link) || !frontier_accepts(frontier, page->scope_key, link))
       continue;
-    if (!frontier_push(frontier, link, page->depth + 1, page->url, page->scope_key))
+    if (crawler_frontier_full(crawler) && !frontier_drop_last_deeper_than(frontier, link_depth))
+      break;
+    if (!frontier_mark_seen(frontier, link))
+      continue;
+    if (!frontier_push(frontier, link, link_depth, page->url, page->scope_key))
       return false;
   }
   return true;

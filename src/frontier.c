@@ -36,7 +36,7 @@ struct seen_set {
 };
 
 struct queued {
-  struct queued *next;
+  struct queued *next, *prev;
   struct frontier_entry entry;
 };
 
@@ -53,7 +53,8 @@ struct frontier {
   struct seen_set seen;
   struct depth_queue *queues; /* queues[d]: the FIFO of depth d, for d < depths */
   size_t depths;
-  size_t lowest; /* no queue below this depth has entries */
+  size_t lowest;  /* no queue below this depth has entries */
+  size_t highest; /* no queue above this depth has entries */
   size_t queued;
 };
 
@@ -359,6 +360,7 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
     return false;
   }
   struct depth_queue *queue = &frontier->queues[depth];
+  node->prev = queue->tail;
   if (queue->tail)
     queue->tail->next = node;
   else
@@ -366,6 +368,8 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
   queue->tail = node;
   if (depth < frontier->lowest)
     frontier->lowest = depth;
+  if (depth > frontier->highest)
+    frontier->highest = depth;
   frontier->queued++;
   return true;
 }
@@ -378,9 +382,30 @@ bool frontier_pop(struct frontier *frontier, struct frontier_entry *entry) {
   struct depth_queue *queue = &frontier->queues[frontier->lowest];
   struct queued *node = queue->head;
   queue->head = node->next;
-  if (!queue->head)
+  if (queue->head)
+    queue->head->prev = NULL;
+  else
     queue->tail = NULL;
   *entry = node->entry;
+  free(node);
+  frontier->queued--;
+  return true;
+}
+
+bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth) {
+  while (frontier->highest > depth && frontier->highest < frontier->depths &&
+         !frontier->queues[frontier->highest].tail)
+    frontier->highest--;
+  if (frontier->highest <= depth || frontier->highest >= frontier->depths)
+    return false;
+  struct depth_queue *queue = &frontier->queues[frontier->highest];
+  struct queued *node = queue->tail;
+  queue->tail = node->prev;
+  if (queue->tail)
+    queue->tail->next = NULL;
+  else
+    queue->head = NULL;
+  frontier_entry_free(&node->entry);
   free(node);
   frontier->queued--;
   return true;

@@ -1,10 +1,13 @@
 /* afetch: wires the modules together; the logic lives in them. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -29,6 +32,20 @@ static void main_fill_closed_stdio(void) {
     if (fd > wanted)
       close(fd);
   }
+}
+
+/* libcurl (through libidn2) converts an internationalised host name from the character set
+ * of the locale, and afetch's input is UTF-8 whatever the environment says (cron runs in
+ * "C"). So the character type, and only it, becomes UTF-8: C.UTF-8 first, whose classes
+ * and case mapping of single bytes are exactly those of "C" (the environment's own locale
+ * might fold case otherwise, as tr_TR does with 'I'); else the environment's, if it is UTF-8.
+ * Numbers, messages and collation stay "C". */
+static void main_use_utf8_characters(void) {
+  if (setlocale(LC_CTYPE, "C.UTF-8"))
+    return;
+  if (setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") == 0)
+    return;
+  setlocale(LC_CTYPE, "C");
 }
 
 /* With --rate, timers wake on time (timerfd) rather than to epoll's millisecond: starts come
@@ -70,6 +87,7 @@ static void main_tell_when_reading_a_terminal(const struct afetch_options *optio
 
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
+  main_use_utf8_characters();
   struct afetch_options options;
   switch (cli_parse(&options, argc, argv, stdout, stderr)) {
   case CLI_EXIT_OK:
@@ -79,8 +97,13 @@ int main(int argc, char **argv) {
   case CLI_RUN:
     break;
   }
-  if (options.threads == 0)
-    options.threads = cli_auto_threads(options.concurrency, main_usable_cpus());
+  unsigned asked_concurrency = options.concurrency;
+  unsigned long hard_limit = scheduler_fit_open_files(&options, main_usable_cpus());
+  if (hard_limit && !options.quiet)
+    fprintf(stderr,
+            "afetch: the hard open-file limit (%lu) leaves room for -c %u, not -c %u: running "
+            "with -c %u\n",
+            hard_limit, options.concurrency, asked_concurrency, options.concurrency);
   /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON; a file over
    * RLIMIT_FSIZE as EFBIG (a "write" result), not kill us mid-download. */
   signal(SIGPIPE, SIG_IGN);

@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "afetch/cli.h"
 #include "afetch/crawler.h"
 #include "afetch/hosts.h"
 #include "afetch/job.h"
@@ -127,16 +128,68 @@ static void scheduler_warn(const struct scheduler *scheduler, const char *format
   va_end(args);
 }
 
+/* Workers for -c `concurrency` on `threads` event loops: at most one per transfer. */
+static unsigned scheduler_worker_count(unsigned concurrency, unsigned threads) {
+  unsigned count = threads < concurrency ? threads : concurrency;
+  return count ? count : 1;
+}
+
+/* Worker i's part of `total` split as evenly as can be between `parts` workers. */
+static unsigned scheduler_worker_part(unsigned total, unsigned parts, unsigned i) {
+  return total / parts + (i < total % parts);
+}
+
+/* Descriptors the workers of such a run keep open besides their connections. */
+static unsigned scheduler_worker_fds(unsigned concurrency, unsigned threads) {
+  unsigned count = scheduler_worker_count(concurrency, threads);
+  unsigned fds = 0;
+  for (unsigned i = 0; i < count; i++)
+    fds += worker_descriptors(scheduler_worker_part(concurrency, count, i), threads > 1);
+  return fds;
+}
+
+/* Descriptors a run at this -c needs beyond one connection per transfer: the workers', a
+ * file per transfer that saves its body (-o), and the spares. */
+static rlim_t scheduler_reserved_fds(const struct afetch_options *options, unsigned concurrency,
+                                     unsigned threads) {
+  return (rlim_t)scheduler_worker_fds(concurrency, threads) + SCHEDULER_SPARE_FDS +
+         (options->output_dir ? (rlim_t)concurrency : 0);
+}
+
+unsigned long scheduler_fit_open_files(struct afetch_options *options, unsigned usable_cpus) {
+  unsigned fixed_threads = options->threads;
+  struct rlimit limit;
+  unsigned fitting = options->concurrency;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max != RLIM_INFINITY) {
+    /* What -c needs grows with -c (threads and shards included): the largest that fits. */
+    unsigned low = 1, high = options->concurrency;
+    while (low < high) {
+      unsigned middle = low + (high - low + 1) / 2;
+      unsigned threads = fixed_threads ? fixed_threads : cli_auto_threads(middle, usable_cpus);
+      if ((rlim_t)middle + scheduler_reserved_fds(options, middle, threads) <= limit.rlim_max)
+        low = middle;
+      else
+        high = middle - 1;
+    }
+    fitting = low;
+  }
+  bool lowered = fitting < options->concurrency;
+  options->concurrency = fitting;
+  if (!fixed_threads)
+    options->threads = cli_auto_threads(fitting, usable_cpus);
+  return lowered ? (unsigned long)limit.rlim_max : 0;
+}
+
 /* How many connections the run may keep open, busy or idle: one socket per transfer, and as
  * many again for idle keep-alive connections, so that with many hosts the next URL's host
  * often still has one (W5, 50 hosts at -c 100: 170 connections opened for 10,000 requests
  * instead of 400 to 1,700 with a cache of exactly -c). Raises the descriptor limit to match,
- * plus the workers' own descriptors and spares, as far as the hard limit allows; never fewer
- * than -c. */
-static unsigned scheduler_connection_budget(const struct scheduler *scheduler,
-                                            unsigned worker_fds) {
-  unsigned concurrency = scheduler->options->concurrency;
-  rlim_t reserved = (rlim_t)worker_fds + SCHEDULER_SPARE_FDS;
+ * plus the descriptors reserved for other things, as far as the hard limit allows; never
+ * fewer than -c (scheduler_fit_open_files lowered -c to fit). */
+static unsigned scheduler_connection_budget(const struct scheduler *scheduler) {
+  const struct afetch_options *options = scheduler->options;
+  unsigned concurrency = options->concurrency;
+  rlim_t reserved = scheduler_reserved_fds(options, concurrency, options->threads);
   rlim_t wanted = 2 * (rlim_t)concurrency + reserved;
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
@@ -862,24 +915,12 @@ static bool scheduler_catch_stop_signals(struct scheduler *scheduler) {
   return true;
 }
 
-/* Worker i's part of `total` split as evenly as can be between `parts` workers. */
-static unsigned scheduler_worker_part(unsigned total, unsigned parts, unsigned i) {
-  return total / parts + (i < total % parts);
-}
-
 /* One inline worker, or --threads workers splitting -c between them. */
 static bool scheduler_start_workers(struct scheduler *scheduler) {
   const struct afetch_options *options = scheduler->options;
-  unsigned count =
-      options->threads < options->concurrency ? options->threads : options->concurrency;
-  if (count == 0)
-    count = 1;
+  unsigned count = scheduler_worker_count(options->concurrency, options->threads);
   bool threaded = options->threads > 1;
-  unsigned worker_fds = 0;
-  for (unsigned i = 0; i < count; i++)
-    worker_fds +=
-        worker_descriptors(scheduler_worker_part(options->concurrency, count, i), threaded);
-  unsigned connections = scheduler_connection_budget(scheduler, worker_fds);
+  unsigned connections = scheduler_connection_budget(scheduler);
   scheduler->workers = calloc(count, sizeof *scheduler->workers);
   if (!scheduler->workers)
     return false;

@@ -36,7 +36,8 @@ struct source {
   struct evbuffer *buffer;
   struct event *read_event; /* on the current input when it is watched */
   bool read_event_armed;
-  bool discarding; /* skipping the rest of a too-long line */
+  bool discarding;     /* skipping the rest of a too-long line */
+  bool at_input_start; /* nothing of the current input taken yet: a byte-order mark may come */
   uint64_t next_index;
   source_readable_fn on_readable;
   void *on_readable_arg;
@@ -118,6 +119,7 @@ struct source *source_open(struct event_base *base, const struct afetch_input *i
   }
   source->on_readable = on_readable;
   source->on_readable_arg = arg;
+  source->at_input_start = true;
   source->inputs = calloc(input_count, sizeof *source->inputs);
   source->buffer = evbuffer_new();
   source->read_event = event_new(base, -1, 0, NULL, NULL);
@@ -206,6 +208,23 @@ static size_t source_trim(struct source *source, size_t length) {
   return end - start;
 }
 
+/* Drops a UTF-8 byte-order mark (which editors on Windows write) at the start of the
+ * current input; until enough bytes are buffered to tell, at_input_start stays set. */
+static void source_skip_byte_order_mark(struct source *source) {
+  static const unsigned char mark[] = {0xEF, 0xBB, 0xBF};
+  unsigned char start[sizeof mark];
+  ev_ssize_t copied = evbuffer_copyout(source->buffer, start, sizeof start);
+  size_t buffered = copied > 0 ? (size_t)copied : 0;
+  size_t matching = 0;
+  while (matching < buffered && start[matching] == mark[matching])
+    matching++;
+  if (matching == sizeof mark)
+    evbuffer_drain(source->buffer, sizeof mark);
+  else if (matching == buffered && !source->current_at_eof)
+    return; /* the start of a mark, or nothing yet */
+  source->at_input_start = false;
+}
+
 /* Takes the first `length` bytes of the buffer (plus `eol_length` bytes of line end) as a
  * line. Returns true when it is a URL line, filling *line. */
 static bool source_take_line(struct source *source, size_t length, size_t eol_length,
@@ -228,6 +247,8 @@ enum source_status source_next(struct source *source, struct source_line *line) 
   while (!source->stopped && source->current < source->input_count) {
     if (source->error[0])
       return SOURCE_ERROR;
+    if (source->at_input_start)
+      source_skip_byte_order_mark(source);
     size_t eol_length = 0;
     struct evbuffer_ptr eol =
         evbuffer_search_eol(source->buffer, NULL, &eol_length, EVBUFFER_EOL_LF);
@@ -261,6 +282,7 @@ enum source_status source_next(struct source *source, struct source_line *line) 
       if (!had_tail || !is_url) {
         source->current++;
         source->current_at_eof = false;
+        source->at_input_start = true;
       }
       if (is_url)
         return SOURCE_LINE;
@@ -278,6 +300,7 @@ enum source_status source_next(struct source *source, struct source_line *line) 
       source->discarding = false;
       source->current++;
       source->current_at_eof = false;
+      source->at_input_start = true;
       continue;
     }
     if (!input->read_on_demand && source_watch_current(source))

@@ -37,7 +37,8 @@ bool crawler_has_pages(const struct crawler *crawler);
 void crawler_page_gone(struct crawler *crawler, const struct job *page);
 
 /* A page came back: its final URL counts as seen, and when it succeeded its links within
- * depth, scope and filters are queued. False when out of memory. */
+ * depth, scope and filters are queued, as many as --max-pages has left room for (shallower
+ * links first). False when out of memory. */
 bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok);
 
 void crawler_free(struct crawler *crawler);

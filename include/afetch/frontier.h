@@ -65,6 +65,11 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
  * frees them with frontier_entry_free(). False when the frontier is empty. */
 bool frontier_pop(struct frontier *frontier, struct frontier_entry *entry);
 
+/* Drops the entry frontier_pop() would take last, when its depth is greater than `depth`:
+ * room for a shallower one in a frontier kept to a size (--max-pages). True when one was
+ * dropped. Its URL stays seen. */
+bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth);
+
 /* How many entries wait in the queues. */
 size_t frontier_queued(const struct frontier *frontier);
 

@@ -23,6 +23,12 @@ enum afetch_exit {
   AFETCH_EXIT_SIGTERM = 143,
 };
 
+/* Before anything is sized by -c: lowers options->concurrency to what the hard open-file
+ * limit (RLIMIT_NOFILE) leaves room for (a connection per transfer, its file with -o, the
+ * workers' own descriptors and spares), and resolves --threads auto (0) for `usable_cpus`.
+ * Returns the hard limit when it lowered -c, else 0. */
+unsigned long scheduler_fit_open_files(struct afetch_options *options, unsigned usable_cpus);
+
 /* Everything passed in is borrowed and must outlive the scheduler; `state` is the loaded
  * --if-changed state (NULL without it), saved now and then and at the end of the run;
  * `frontier` is --crawl's (NULL without it). NULL when out of memory or when libcurl cannot

@@ -533,12 +533,18 @@ static char *join_cmdline(const char *const *argv) {
   return buf.data;
 }
 
+/* The RLIMIT_NOFILE (soft and hard) of the next child spawn_limited() starts, when >= 0: set
+ * by h_afetch_run_nofile(), used up by that one spawn. */
+static long long spawn_nofile_limit = -1;
+
 /* Spawns argv[0] with stdin and stdout as pipes, and stderr a pipe too unless
  * inherit_stderr; with fsize_limit >= 0, under that RLIMIT_FSIZE (bytes; SIGXFSZ at its default
  * action, as a shell would leave it). Returns NULL (after printing why) when it cannot. Not
  * tracked. */
 static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr,
                                     long long fsize_limit) {
+  long long nofile_limit = spawn_nofile_limit;
+  spawn_nofile_limit = -1;
   int in[2], out[2], err[2] = {-1, -1};
   if (pipe(in) < 0)
     return NULL;
@@ -576,6 +582,13 @@ static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr
       struct rlimit limit = {(rlim_t)fsize_limit, (rlim_t)fsize_limit};
       if (setrlimit(RLIMIT_FSIZE, &limit) != 0) {
         dprintf(STDERR_FILENO, "harness: setrlimit(RLIMIT_FSIZE): %s\n", strerror(errno));
+        _exit(127);
+      }
+    }
+    if (nofile_limit >= 0) {
+      struct rlimit limit = {(rlim_t)nofile_limit, (rlim_t)nofile_limit};
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        dprintf(STDERR_FILENO, "harness: setrlimit(RLIMIT_NOFILE): %s\n", strerror(errno));
         _exit(127);
       }
     }
@@ -903,6 +916,15 @@ struct h_proc *h_afetch_run_limited(const char *const *args, const char *input,
                                     long long fsize_bytes) {
   struct h_proc *proc = run_to_end(afetch_start(args, fsize_bytes), input);
   char *cmdline = h_fmt("(ulimit -f %lld bytes) %s", fsize_bytes, proc->cmdline);
+  free(proc->cmdline);
+  proc->cmdline = xstrdup(cmdline);
+  return proc;
+}
+
+struct h_proc *h_afetch_run_nofile(const char *const *args, const char *input, long long nofile) {
+  spawn_nofile_limit = nofile;
+  struct h_proc *proc = run_to_end(afetch_start(args, -1), input);
+  char *cmdline = h_fmt("(ulimit -n %lld) %s", nofile, proc->cmdline);
   free(proc->cmdline);
   proc->cmdline = xstrdup(cmdline);
   return proc;

@@ -67,6 +67,10 @@ struct h_proc *h_afetch_run(const char *const *args, const char *input);
 struct h_proc *h_afetch_run_limited(const char *const *args, const char *input,
                                     long long fsize_bytes);
 
+/* The same with RLIMIT_NOFILE, soft and hard, set to nofile in the child before exec. Its
+ * cmdline starts "(ulimit -n N)". */
+struct h_proc *h_afetch_run_nofile(const char *const *args, const char *input, long long nofile);
+
 /* Queues bytes for the child's stdin (sent while the harness waits on the child). */
 void h_write_stdin(struct h_proc *proc, const char *text);
 /* Closes stdin once everything queued is written. */

@@ -120,6 +120,11 @@ int main(void) {
       TEST(stale_temp_files_of_killed_runs_are_removed),
       TEST(second_run_on_a_locked_state_file_exits_2),
       TEST(state_validators_cannot_inject_headers),
+      TEST(idn_host_names_are_fetched_in_any_locale),
+      TEST(low_open_file_limit_lowers_concurrency),
+      TEST(byte_order_mark_at_input_start_is_skipped),
+      TEST(crawl_trap_ends_at_max_pages),
+      TEST(data_from_stdin_never_eats_the_url_list),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -87,4 +87,11 @@ void stale_temp_files_of_killed_runs_are_removed(void **state);
 void second_run_on_a_locked_state_file_exits_2(void **state);
 void state_validators_cannot_inject_headers(void **state);
 
+/* test_input.c */
+void idn_host_names_are_fetched_in_any_locale(void **state);
+void low_open_file_limit_lowers_concurrency(void **state);
+void byte_order_mark_at_input_start_is_skipped(void **state);
+void crawl_trap_ends_at_max_pages(void **state);
+void data_from_stdin_never_eats_the_url_list(void **state);
+
 #endif

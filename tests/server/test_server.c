@@ -49,6 +49,9 @@
  *     /redirect-to/PATH  302 to /PATH (relative; the query is not kept)
  *     /robots.txt        the robots.txt /setrobots chose (below), counted in
  *                        "robots"
+ *     /trap/PATH         a crawl trap: an HTML page linking to the ten new pages
+ *                        /trap/PATH/0 .. /trap/PATH/9, without end (PATH: any
+ *                        text up to 4096 bytes)
  *     /  /any/...        200 "any\n" (text/plain): a catch-all for any path
  *                        under /any/, and for the root
  *     ...?any=1          any path not listed here, with "any=1" in its query:
@@ -1495,6 +1498,28 @@ static void handle_site(struct exchange *ex, const struct listener_ctx *lc, cons
   evbuffer_free(body);
 }
 
+/* /trap/PATH: a page linking to ten pages one level deeper, which do the same. */
+static void handle_trap(struct exchange *ex, const char *path) {
+  struct evhttp_request *req = ex->req;
+  if (strlen(path) > 4096) {
+    send_not_found(req);
+    return;
+  }
+  struct evbuffer *body = evbuffer_new();
+  if (body == NULL) {
+    send_formatted(req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  evbuffer_add_printf(body, "<!DOCTYPE html>\n<html><head><title>trap</title></head><body>\n");
+  for (int i = 0; i < 10; i++)
+    evbuffer_add_printf(body, "<a href=\"/trap/%s/%d\">deeper</a>\n", path, i);
+  evbuffer_add_printf(body, "</body></html>\n");
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                    "text/html; charset=utf-8");
+  send_complete_reply(req, HTTP_OK, body);
+  evbuffer_free(body);
+}
+
 /* /redirect-to/PATH: 302 to /PATH. */
 static void handle_redirect_to(struct exchange *ex, const char *path) {
   struct evhttp_request *req = ex->req;
@@ -1653,6 +1678,8 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_redirect_to(ex, rest);
   else if (strcmp(path, "/robots.txt") == 0)
     handle_robots(ex);
+  else if ((rest = path_argument(path, "/trap/")) != NULL)
+    handle_trap(ex, rest);
   else if (strcmp(path, "/") == 0 || path_argument(path, "/any/") != NULL ||
            query_asks_for_any(req))
     send_formatted(req, HTTP_OK, "text/plain", "any\n");

@@ -1,6 +1,8 @@
 /* cli.h: argv -> struct afetch_options, validation, --help and --version. */
 #include "unit_helpers.h"
 
+#include <fcntl.h>
+
 #include <curl/curl.h>
 
 #include "afetch/cli.h"
@@ -659,7 +661,7 @@ static void cli_crawl_turns_crawling_on_with_default_settings(void **state) {
   const struct afetch_options *o = &f->options;
   assert_true(o->crawl);
   assert_int_equal(o->depth, 1);
-  assert_int_equal(o->max_pages, 0);
+  assert_int_equal(o->max_pages, 100000); /* a safety cap: a crawl trap ends */
   assert_int_equal(o->scope, CRAWL_SCOPE_HOST);
   assert_null(o->include_regex);
   assert_null(o->exclude_regex);
@@ -919,9 +921,16 @@ static void cli_rejects_bad_depths(void **state) {
   USAGE_ERROR_NAMING(f, "--depth", "--crawl", "--depth=");
 }
 
+static void cli_max_pages_zero_means_no_limit(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--crawl", "--max-pages", "0");
+  assert_int_equal(f->options.max_pages, 0);
+  RUN(f, "--max-pages=0", "--crawl");
+  assert_int_equal(f->options.max_pages, 0);
+}
+
 static void cli_rejects_bad_max_pages(void **state) {
   struct fixture *f = *state;
-  USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "0");
   USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "-3");
   USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "ten");
   USAGE_ERROR_NAMING(f, "--max-pages", "--crawl", "--max-pages", "99999999999999999999999");
@@ -1059,6 +1068,65 @@ static void cli_rejects_data_from_a_missing_file_and_names_it(void **state) {
   USAGE_ERROR(f, "-d", "@/nonexistent-afetch-dir/body.txt");
   if (!strstr(f->err_text, "/nonexistent-afetch-dir/body.txt"))
     fail_msg("err does not name the missing file: %s", f->err_text);
+}
+
+/* Puts a pipe holding `text` (then closed) on fd 0 for one test; returns the saved fd 0 for
+ * restore_stdin(). */
+static int stdin_from_text(const char *text) {
+  int saved = dup(STDIN_FILENO);
+  assert_true(saved >= 0);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(write(fds[1], text, strlen(text)), (ssize_t)strlen(text));
+  close(fds[1]);
+  assert_int_equal(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+  close(fds[0]);
+  return saved;
+}
+
+static void restore_stdin(int saved) {
+  dup2(saved, STDIN_FILENO);
+  close(saved);
+  clearerr(stdin); /* a test read stdin to its end */
+}
+
+static void cli_data_at_dash_reads_standard_input_when_urls_come_from_files(void **state) {
+  struct fixture *f = *state;
+  int saved = stdin_from_text("a=1\r\nb=2\n");
+  enum cli_outcome outcome;
+  PARSE(f, "-d", "x=0", "-d", "@-", "urls.txt");
+  restore_stdin(saved);
+  if (outcome != CLI_RUN)
+    fail_msg("expected CLI_RUN, got %d; err: %s", (int)outcome, f->err_text);
+  assert_string_equal(f->options.data, "x=0&a=1b=2");
+}
+
+/* Expects a usage error saying that the data would be read from the URLs' standard input. */
+#define USAGE_ERROR_DATA_FROM_URL_STDIN(f, ...)                                                    \
+  do {                                                                                             \
+    int saved_ = stdin_from_text("http://a/\n");                                                   \
+    USAGE_ERROR(f, __VA_ARGS__);                                                                   \
+    restore_stdin(saved_);                                                                         \
+    if (!strstr((f)->err_text, "standard input, which carries the URLs"))                          \
+      fail_msg("err does not say why for " #__VA_ARGS__ ": %s", (f)->err_text);                    \
+  } while (0)
+
+static void cli_refuses_data_from_the_standard_input_that_carries_the_urls(void **state) {
+  /* Reading the data would eat the URL list: afetch printed [] and exited 0. */
+  struct fixture *f = *state;
+  USAGE_ERROR_DATA_FROM_URL_STDIN(f, "-d", "@-");
+  USAGE_ERROR_DATA_FROM_URL_STDIN(f, "-d", "@/dev/stdin");
+  USAGE_ERROR_DATA_FROM_URL_STDIN(f, "-d", "@/proc/self/fd/0", "-");
+  USAGE_ERROR_DATA_FROM_URL_STDIN(f, "-d", "@-", "urls.txt", "-");
+  USAGE_ERROR_DATA_FROM_URL_STDIN(f, "-d", "@-", "/dev/stdin");
+}
+
+static void cli_refuses_a_data_file_larger_than_64_mib(void **state) {
+  /* An endless data file (/dev/zero) must not take all memory. */
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "-d", "@/dev/zero");
+  if (!strstr(f->err_text, "/dev/zero") || !strstr(f->err_text, "64 MiB"))
+    fail_msg("err does not name the file and the limit: %s", f->err_text);
 }
 
 static void cli_help_after_allocating_options_leaks_nothing(void **state) {
@@ -1284,6 +1352,9 @@ static void cli_short_version_prints_name_and_version(void **state) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
+  /* The -d @- tests put a pipe on fd 0 and restore it: it must be open (CI may close it). */
+  if (fcntl(STDIN_FILENO, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != STDIN_FILENO)
+    return 1;
   const struct CMUnitTest tests[] = {
       T(cli_defaults_without_arguments),
       T(cli_concurrency_short_and_long_forms),
@@ -1362,6 +1433,7 @@ int main(void) {
       T(cli_rejects_bad_max_sizes),
       T(cli_rejects_max_size_past_two_to_the_63),
       T(cli_rejects_bad_depths),
+      T(cli_max_pages_zero_means_no_limit),
       T(cli_rejects_bad_max_pages),
       T(cli_rejects_unknown_scopes),
       T(cli_rejects_empty_crawl_patterns),
@@ -1380,6 +1452,9 @@ int main(void) {
       T(cli_usage_error_after_valid_options_leaks_nothing),
       T(cli_data_at_file_reads_the_file_without_line_ends),
       T(cli_rejects_data_from_a_missing_file_and_names_it),
+      T(cli_data_at_dash_reads_standard_input_when_urls_come_from_files),
+      T(cli_refuses_data_from_the_standard_input_that_carries_the_urls),
+      T(cli_refuses_a_data_file_larger_than_64_mib),
       T(cli_help_after_allocating_options_leaks_nothing),
       T(cli_help_prints_usage_to_out),
       T(cli_help_lists_saving_options_within_80_columns),

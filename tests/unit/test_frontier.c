@@ -113,6 +113,35 @@ static void pop_takes_the_lowest_depth_first_in_push_order(void **state) {
   frontier_free(frontier);
 }
 
+static void drop_takes_the_last_entry_of_the_deepest_queue(void **state) {
+  (void)state;
+  struct frontier *frontier = make_frontier(CRAWL_SCOPE_HOST, NULL, "k");
+  assert_false(frontier_drop_last_deeper_than(frontier, 0)); /* nothing queued yet */
+  assert_true(frontier_push(frontier, "http://h/a1", 1, NULL, "k"));
+  assert_true(frontier_push(frontier, "http://h/b1", 2, NULL, "k"));
+  assert_true(frontier_push(frontier, "http://h/c1", 3, NULL, "k"));
+  assert_true(frontier_push(frontier, "http://h/c2", 3, NULL, "k"));
+  assert_true(frontier_push(frontier, "http://h/a2", 1, NULL, "k"));
+  assert_false(frontier_drop_last_deeper_than(frontier, 3)); /* none deeper than 3 */
+  assert_true(frontier_drop_last_deeper_than(frontier, 1));  /* c2 */
+  assert_true(frontier_drop_last_deeper_than(frontier, 2));  /* c1 */
+  assert_false(frontier_drop_last_deeper_than(frontier, 2));
+  assert_int_equal(frontier_queued(frontier), 3);
+  /* The queues stay usable at both ends. */
+  assert_true(frontier_push(frontier, "http://h/c3", 3, NULL, "k"));
+  expect_pop(frontier, "http://h/a1", 1, NULL, "k");
+  assert_true(frontier_drop_last_deeper_than(frontier, 0)); /* c3 */
+  assert_true(frontier_drop_last_deeper_than(frontier, 0)); /* b1 */
+  assert_true(frontier_drop_last_deeper_than(frontier, 0)); /* a2 */
+  assert_int_equal(frontier_queued(frontier), 0);
+  assert_false(frontier_drop_last_deeper_than(frontier, 0));
+  struct frontier_entry entry;
+  assert_false(frontier_pop(frontier, &entry));
+  assert_true(frontier_push(frontier, "http://h/again", 2, NULL, "k"));
+  expect_pop(frontier, "http://h/again", 2, NULL, "k");
+  frontier_free(frontier);
+}
+
 static void host_scope_is_the_seed_host_and_port(void **state) {
   (void)state;
   struct frontier *frontier = make_frontier(CRAWL_SCOPE_HOST, NULL, NULL);
@@ -239,6 +268,7 @@ int main(void) {
       cmocka_unit_test(seen_set_reports_a_url_new_once),
       cmocka_unit_test(seen_set_holds_a_million_urls),
       cmocka_unit_test(pop_takes_the_lowest_depth_first_in_push_order),
+      cmocka_unit_test(drop_takes_the_last_entry_of_the_deepest_queue),
       cmocka_unit_test(host_scope_is_the_seed_host_and_port),
       cmocka_unit_test(domain_scope_is_the_registrable_domain),
       cmocka_unit_test(prefix_scope_is_the_seed_up_to_its_last_slash),

@@ -258,6 +258,53 @@ static void source_does_not_join_unterminated_last_line_with_next_file(void **st
   expect_lines_then_end(f, 0, LINE_LIST("http://first/", "http://second/"));
 }
 
+/* ---- a UTF-8 byte-order mark ---- */
+
+#define BOM "\xEF\xBB\xBF"
+
+static void source_skips_a_byte_order_mark_at_the_start_of_a_file(void **state) {
+  struct fixture *f = *state;
+  open_text(f, BOM "http://a/\nhttp://b/\n");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/", "http://b/"));
+}
+
+static void source_skips_a_byte_order_mark_before_a_comment(void **state) {
+  struct fixture *f = *state;
+  open_text(f, BOM "# list\nhttp://a/");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/"));
+}
+
+static void source_skips_a_byte_order_mark_at_the_start_of_each_file(void **state) {
+  struct fixture *f = *state;
+  add_text_file(f, BOM "http://f1/\n");
+  add_text_file(f, BOM);
+  add_text_file(f, BOM "http://f3/");
+  open_source(f);
+  expect_lines_then_end(f, 0, LINE_LIST("http://f1/", "http://f3/"));
+}
+
+static void source_keeps_a_byte_order_mark_that_is_not_at_the_start(void **state) {
+  /* Only the first bytes of an input can be a mark; elsewhere the bytes are the line's (and
+   * make its URL invalid, as any stray bytes would). */
+  struct fixture *f = *state;
+  open_text(f, "http://a/\n" BOM "http://b/\n " BOM "http://c/\n");
+  expect_lines_then_end(f, 0, LINE_LIST("http://a/", BOM "http://b/", BOM "http://c/"));
+}
+
+static void source_keeps_the_start_of_a_mark_that_is_not_one(void **state) {
+  struct fixture *f = *state;
+  open_text(f, "\xEF\xBBhttp://a/\n");
+  expect_lines_then_end(f, 0, LINE_LIST("\xEF\xBBhttp://a/"));
+}
+
+static void source_keeps_a_cut_off_mark_at_the_end_of_a_file(void **state) {
+  struct fixture *f = *state;
+  add_text_file(f, "\xEF\xBB");
+  add_text_file(f, "http://b/\n");
+  open_source(f);
+  expect_lines_then_end(f, 0, LINE_LIST("\xEF\xBB", "http://b/"));
+}
+
 static void source_counts_embedded_nul_in_length(void **state) {
   struct fixture *f = *state;
   static const char content[] = "http://a\0b/\nhttp://c/\n";
@@ -589,6 +636,21 @@ static void source_reads_files_then_standard_input_in_operand_order(void **state
   expect_status(f, SOURCE_END);
 }
 
+static void source_skips_a_byte_order_mark_arriving_in_pieces_on_a_pipe(void **state) {
+  struct fixture *f = *state;
+  int writer = open_stdin_pipe_source(f);
+  feed(f, writer, "\xEF");
+  expect_status(f, SOURCE_PENDING);
+  feed(f, writer, "\xBB");
+  expect_status(f, SOURCE_PENDING);
+  feed(f, writer, "\xBFhttp://p1/\n" BOM "http://p2/\n");
+  expect_line(f, "http://p1/", 0);
+  expect_line(f, BOM "http://p2/", 1);
+  expect_status(f, SOURCE_PENDING);
+  close_and_wait(f, writer);
+  expect_status(f, SOURCE_END);
+}
+
 static void source_stop_makes_later_calls_answer_end(void **state) {
   struct fixture *f = *state;
   int writer = open_stdin_pipe_source(f);
@@ -629,6 +691,12 @@ int main(void) {
       T(source_file_of_only_comments_ends_without_a_line),
       T(source_numbers_lines_across_files_in_order),
       T(source_does_not_join_unterminated_last_line_with_next_file),
+      T(source_skips_a_byte_order_mark_at_the_start_of_a_file),
+      T(source_skips_a_byte_order_mark_before_a_comment),
+      T(source_skips_a_byte_order_mark_at_the_start_of_each_file),
+      T(source_keeps_a_byte_order_mark_that_is_not_at_the_start),
+      T(source_keeps_the_start_of_a_mark_that_is_not_one),
+      T(source_keeps_a_cut_off_mark_at_the_end_of_a_file),
       T(source_counts_embedded_nul_in_length),
       T(source_accepts_line_of_exactly_max_length),
       T(source_marks_line_one_byte_over_max_as_too_long),
@@ -649,6 +717,7 @@ int main(void) {
       T(source_open_failure_hints_at_a_url_without_scheme),
       T(source_does_not_return_a_partial_line_from_a_pipe),
       T(source_reads_files_then_standard_input_in_operand_order),
+      T(source_skips_a_byte_order_mark_arriving_in_pieces_on_a_pipe),
       T(source_stop_makes_later_calls_answer_end),
       T(source_stop_on_a_file_answers_end),
   };

@@ -1,0 +1,133 @@
+/* crawler.h: the breadth-first walk within --depth and --max-pages. */
+#include "unit_helpers.h"
+
+#include "afetch/crawler.h"
+#include "afetch/frontier.h"
+#include "afetch/job.h"
+#include "afetch/options.h"
+
+struct fixture {
+  struct afetch_options options;
+  struct frontier *frontier;
+  struct crawler *crawler;
+  struct job *jobs[8]; /* freed by teardown */
+  size_t job_count;
+};
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof *f);
+  if (!f)
+    return -1;
+  f->options.crawl = true;
+  f->options.depth = 1000;
+  f->options.scope = CRAWL_SCOPE_HOST;
+  char errbuf[256];
+  f->frontier = frontier_new(CRAWL_SCOPE_HOST, NULL, NULL, errbuf, sizeof errbuf);
+  if (!f->frontier)
+    return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  for (size_t i = 0; i < f->job_count; i++)
+    job_free(f->jobs[i]);
+  crawler_free(f->crawler);
+  frontier_free(f->frontier);
+  free(f);
+  return 0;
+}
+
+static void start_crawler(struct fixture *f, unsigned long max_pages) {
+  f->options.max_pages = max_pages;
+  f->crawler = crawler_new(&f->options, f->frontier);
+  assert_non_null(f->crawler);
+}
+
+static struct job *keep(struct fixture *f, struct job *job) {
+  assert_non_null(job);
+  assert_true(f->job_count < HELPER_COUNT(f->jobs));
+  f->jobs[f->job_count++] = job;
+  return job;
+}
+
+static struct job *admit_seed(struct fixture *f, const char *url) {
+  struct job *seed = keep(f, job_new_url(0, url));
+  assert_true(crawler_admit_seed(f->crawler, seed));
+  return seed;
+}
+
+static struct job *next_page(struct fixture *f, const char *expected_url) {
+  bool failed;
+  struct job *page = keep(f, crawler_next_page(f->crawler, 0, &failed));
+  assert_false(failed);
+  assert_string_equal(page->url, expected_url);
+  return page;
+}
+
+/* The page came back ok with links http://h/PREFIX0 .. PREFIX(count-1). */
+static void page_done_with_links(struct fixture *f, struct job *page, const char *prefix,
+                                 unsigned count) {
+  char url[64];
+  for (unsigned i = 0; i < count; i++) {
+    snprintf(url, sizeof url, "http://h/%s%u", prefix, i);
+    assert_true(job_add_link(page, url));
+  }
+  assert_true(crawler_page_done(f->crawler, page, true));
+}
+
+static void crawler_queues_no_more_pages_than_max_pages_has_left(void **state) {
+  /* A crawl trap: every page links to ever new pages. What is queued beyond the budget would
+   * never be fetched, so it is neither queued nor remembered as seen. */
+  struct fixture *f = *state;
+  start_crawler(f, 10);
+  struct job *seed = admit_seed(f, "http://h/");
+  page_done_with_links(f, seed, "p", 1000);
+  assert_int_equal(frontier_queued(f->frontier), 9);
+  assert_true(frontier_seen(f->frontier, "http://h/p8"));
+  assert_false(frontier_seen(f->frontier, "http://h/p9"));
+  assert_false(frontier_seen(f->frontier, "http://h/p999"));
+  struct job *page = next_page(f, "http://h/p0");
+  page_done_with_links(f, page, "q", 1000);
+  assert_int_equal(frontier_queued(f->frontier), 8); /* p1..p8: none deeper to give way */
+}
+
+static void crawler_without_max_pages_queues_every_link(void **state) {
+  struct fixture *f = *state;
+  start_crawler(f, 0);
+  struct job *seed = admit_seed(f, "http://h/");
+  page_done_with_links(f, seed, "p", 1000);
+  assert_int_equal(frontier_queued(f->frontier), 1000);
+}
+
+static void crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one(void **state) {
+  /* Breadth first: a depth-1 link found after depth-2 ones filled the budget is fetched
+   * before them, as it would be without the cap. */
+  struct fixture *f = *state;
+  start_crawler(f, 4);
+  struct job *first = admit_seed(f, "http://h/s1");
+  struct job *second = admit_seed(f, "http://h/s2");
+  page_done_with_links(f, first, "a", 1);
+  struct job *a0 = next_page(f, "http://h/a0");
+  page_done_with_links(f, a0, "b", 2); /* b0 fills the budget: 3 pages out, 1 queued */
+  assert_int_equal(frontier_queued(f->frontier), 1);
+  assert_false(frontier_seen(f->frontier, "http://h/b1"));
+  page_done_with_links(f, second, "c", 1); /* c0 takes b0's place */
+  assert_int_equal(frontier_queued(f->frontier), 1);
+  crawler_page_gone(f->crawler, first);
+  crawler_page_gone(f->crawler, second);
+  next_page(f, "http://h/c0");
+  assert_false(crawler_has_budget(f->crawler));
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(crawler_queues_no_more_pages_than_max_pages_has_left),
+      T(crawler_without_max_pages_queues_every_link),
+      T(crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
