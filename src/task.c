@@ -1,4 +1,4 @@
-/* One URL's lifecycle on a reusable easy handle. */
+/* One URL's lifecycle on a reusable easy handle, reset to the run's settings per URL. */
 #include "afetch/task.h"
 
 #include <errno.h>
@@ -15,6 +15,9 @@
 
 /* robots.txt read at most (RFC 9309 asks for at least 500 KiB). */
 #define TASK_ROBOTS_MAX_BYTES (500 * 1024)
+/* Times one URL's request may be sent again after curl lost it unsent (task_replay_unsent),
+ * as many as curl's own retries on a fresh connection. */
+#define TASK_MAX_REPLAYS 5
 /* CURLOPT_BUFFERSIZE with -o (curl's default is 16 KiB). */
 #define TASK_DOWNLOAD_BUFFER_SIZE (256L * 1024)
 
@@ -23,11 +26,10 @@ struct task {
   const struct afetch_options *options;
   struct job *job; /* the URL being fetched; borrowed while the transfer runs */
   unsigned id;
-  bool pipewait; /* CURLOPT_PIPEWAIT is on */
+  bool used;        /* the handle has been pointed at a URL since it was configured */
+  unsigned replays; /* times this URL's request was sent again (task_replay_unsent) */
   /* --if-changed: If-None-Match / If-Modified-Since put in front of the -H headers. */
   struct curl_slist conditional[2];
-  bool conditional_on; /* the handle has a header list other than the run's -H list */
-  bool customized;     /* the handle has a JSON line's method, body or timeout */
   uint64_t index;
   struct body body;
   bool response_started; /* a header arrived: curl's info describes this transfer */
@@ -61,14 +63,14 @@ static bool task_environment_has_proxy(void) {
   return false;
 }
 
-/* Settings that are the same for every request, set once per handle. */
-static bool task_configure(struct task *task, const struct afetch_options *options, CURLSH *share) {
+/* The run's settings, the same for every request: set on a new handle and again after each
+ * curl_easy_reset() (the share handle survives a reset; it is set in task_new()). */
+static bool task_configure(struct task *task) {
+  const struct afetch_options *options = task->options;
   CURL *easy = task->easy;
   bool ok = true;
 #define TASK_SET(option, value) ok = ok && curl_easy_setopt(easy, option, value) == CURLE_OK
   TASK_SET(CURLOPT_PRIVATE, task);
-  if (share)
-    TASK_SET(CURLOPT_SHARE, share);
   TASK_SET(CURLOPT_WRITEFUNCTION, task_on_body);
   TASK_SET(CURLOPT_WRITEDATA, task);
   TASK_SET(CURLOPT_HEADERFUNCTION, task_on_header);
@@ -140,7 +142,8 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
   task->options = options;
   task->easy = curl_easy_init();
   if (!body_init(&task->body, options, task_on_link, task) || !task->easy ||
-      !task_configure(task, options, share)) {
+      (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
+      !task_configure(task)) {
     task_free(task);
     return NULL;
   }
@@ -157,38 +160,30 @@ static void task_set_conditional_headers(struct task *task, struct job *job) {
       task->conditional[i] = (struct curl_slist){.data = lines[i], .next = list};
       list = &task->conditional[i];
     }
-  bool conditional = list != task->options->headers;
-  if (conditional || task->conditional_on)
+  if (list != task->options->headers)
     curl_easy_setopt(task->easy, CURLOPT_HTTPHEADER, list);
-  task->conditional_on = conditional;
 }
 
-/* A JSON line's method, body and timeout, or the run's again after such a line. */
+/* A JSON line's method, body and timeout, over the run's (which the handle holds). */
 static void task_apply_request_settings(struct task *task, const struct job *job) {
-  bool custom = job->method || job->body || job->timeout_ms;
-  if (!custom && !task->customized)
+  if (!job->method && !job->body && !job->timeout_ms)
     return;
-  const struct afetch_options *options = task->options;
   CURL *easy = task->easy;
   if (job->body) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->body_length);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job->body);
-  } else if (options->data) {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)options->data_length);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, options->data);
-  } else {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L); /* also undoes NOBODY */
   }
-  const char *method = job->method ? job->method : options->method;
-  curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-  if (method && strcasecmp(method, "HEAD") == 0)
+  /* The method after the body: POSTFIELDS turns a HEAD back into a POST. */
+  const char *method = job->method ? job->method : task->options->method;
+  if (method && strcasecmp(method, "HEAD") == 0) {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  else if (method)
+  } else if (method) {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                   job->timeout_ms ? job->timeout_ms : options->timeout_ms);
-  task->customized = custom;
+  }
+  if (job->timeout_ms)
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, job->timeout_ms);
 }
 
 static bool task_reject(struct task *task, const char *reason) {
@@ -197,7 +192,8 @@ static bool task_reject(struct task *task, const char *reason) {
   return false;
 }
 
-bool task_prepare(struct task *task, struct job *job) {
+/* Sets the handle up for the job's transfer, from a fresh handle. */
+static bool task_start(struct task *task, struct job *job) {
   task->job = job;
   task->index = job->index;
   /* robots.txt: RFC 9309 asks crawlers to read at least 500 KiB of it. */
@@ -208,6 +204,15 @@ bool task_prepare(struct task *task, struct job *job) {
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
+  /* A handle keeps per-transfer state that outlives its transfer: libcurl 7.88 (before 8.17)
+   * counts "connection died, retry on a fresh connection" (a GOAWAY, a refused HTTP/2 stream,
+   * a keep-alive connection closed under us) per handle and never clears it, so a long-lived
+   * handle failed its sixth such retry in the run with "Connection died, tried 5 times".
+   * curl_easy_reset() is the one call that clears it: every URL starts from a handle as fresh
+   * as a new one, holding the run's settings. */
+  if (task->used && (curl_easy_reset(task->easy), !task_configure(task)))
+    return task_reject(task, "out of memory");
+  task->used = true;
   if (job->too_long) {
     char reason[96];
     snprintf(reason, sizeof reason, "line longer than %d bytes", SOURCE_MAX_LINE);
@@ -227,13 +232,16 @@ bool task_prepare(struct task *task, struct job *job) {
   enum afetch_http_version version = task->options->http_version;
   bool may_multiplex = version != AFETCH_HTTP_1_1 &&
                        (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
-  if (may_multiplex != task->pipewait) {
-    curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, may_multiplex ? 1L : 0L);
-    task->pipewait = may_multiplex;
-  }
+  if (may_multiplex)
+    curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
   task_set_conditional_headers(task, job);
   task_apply_request_settings(task, job);
   return true;
+}
+
+bool task_prepare(struct task *task, struct job *job) {
+  task->replays = 0;
+  return task_start(task, job);
 }
 
 CURL *task_easy(struct task *task) { return task->easy; }
@@ -418,6 +426,14 @@ static void task_finish_body(struct task *task, CURLcode code, struct afetch_res
     task_keep_validators(task);
 }
 
+/* Request bytes curl sent in this transfer, redirects included (curl counts them per
+ * transfer). A URL curl refused before connecting sent none. */
+static long task_request_bytes(struct task *task) {
+  long bytes = 0;
+  curl_easy_getinfo(task->easy, CURLINFO_REQUEST_SIZE, &bytes);
+  return bytes;
+}
+
 void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
@@ -459,6 +475,33 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     result->error_message = task->message;
   }
   task_finish_body(task, code, result);
+}
+
+/* True when sending the job's request a second time cannot do what the first did twice: it
+ * sent no byte, or it is a GET or HEAD without a body (RFC 9110 safe methods). */
+static bool task_may_resend(struct task *task) {
+  const struct job *job = task->job;
+  const char *method = job->method ? job->method : task->options->method;
+  bool safe = !job->body && !task->options->data &&
+              (!method || strcasecmp(method, "GET") == 0 || strcasecmp(method, "HEAD") == 0);
+  return safe || task_request_bytes(task) == 0;
+}
+
+bool task_replay_unsent(struct task *task, CURLcode code) {
+  /* libcurl 7.88 loses requests to an HTTP/2 connection that received a GOAWAY: a stream
+   * nghttp2 closed as refused (opened after the GOAWAY arrived, or above its last stream id)
+   * fails with CURLE_HTTP2 and no message when the session has nothing left to do, where
+   * curl retries a refused stream on a fresh connection (curl -Z loses these too). Such a
+   * request was not processed (RFC 9113 section 8.7). Every other CURLE_HTTP2 carries a
+   * message; a stream the server reset is CURLE_PARTIAL_FILE. */
+  if (code != CURLE_HTTP2 || task->message[0] || task->response_started ||
+      task->replays >= TASK_MAX_REPLAYS || !task_may_resend(task))
+    return false;
+  task->replays++;
+  if (task_start(task, task->job))
+    return true;
+  task->invalid = false; /* out of memory: report curl's code */
+  return false;
 }
 
 void task_stopped_result(struct task *task, enum result_error why, struct afetch_result *result) {

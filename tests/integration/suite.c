@@ -107,6 +107,7 @@ int main(void) {
       TEST(json_lines_input_sets_per_request_options),
       TEST(json_lines_bad_input_is_an_error_result),
       TEST(json_lines_output_names_the_file),
+      TEST(http2_goaway_loses_no_request),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

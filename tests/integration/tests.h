@@ -71,5 +71,6 @@ void stats_match_the_results(void **state);
 void json_lines_input_sets_per_request_options(void **state);
 void json_lines_bad_input_is_an_error_result(void **state);
 void json_lines_output_names_the_file(void **state);
+void http2_goaway_loses_no_request(void **state);
 
 #endif
