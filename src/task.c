@@ -434,6 +434,15 @@ static long task_request_bytes(struct task *task) {
   return bytes;
 }
 
+/* After a request went out, CURLE_UNSUPPORTED_PROTOCOL means either that a redirect led to a
+ * scheme other than http(s) (the URL curl gave up at is that target), or that curl refused
+ * the reply itself (an HTTP/0.9 answer: a body without a status line). */
+static bool task_redirect_refused(struct task *task) {
+  char *url = NULL;
+  curl_easy_getinfo(task->easy, CURLINFO_EFFECTIVE_URL, &url);
+  return url && strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0;
+}
+
 void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
@@ -441,10 +450,7 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     return;
   }
   enum result_error error = task_classify(code);
-  long redirects = 0;
-  if (error == RESULT_INVALID_URL) /* a refused redirect target still fetched the first URL */
-    curl_easy_getinfo(task->easy, CURLINFO_REDIRECT_COUNT, &redirects);
-  if (error == RESULT_INVALID_URL && redirects == 0) {
+  if (error == RESULT_INVALID_URL && task_request_bytes(task) == 0) {
     /* curl refused the URL itself before sending anything. */
     if (code == CURLE_URL_MALFORMAT)
       task_explain_bad_url(task);
@@ -456,6 +462,8 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     task_invalid_result(task, code, result);
     return;
   }
+  if (code == CURLE_UNSUPPORTED_PROTOCOL && !task_redirect_refused(task))
+    error = RESULT_OTHER; /* a reply curl would not take; its message says which */
   task_read_transfer(task, result);
   if (code != CURLE_OK) {
     result->error = error;

@@ -108,6 +108,7 @@ int main(void) {
       TEST(json_lines_bad_input_is_an_error_result),
       TEST(json_lines_output_names_the_file),
       TEST(http2_goaway_loses_no_request),
+      TEST(http09_reply_is_a_transfer_error_not_an_invalid_url),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }
