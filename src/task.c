@@ -443,6 +443,18 @@ static bool task_redirect_refused(struct task *task) {
   return url && strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0;
 }
 
+/* True when a read or write failed because the server sent a fatal TLS alert before any
+ * response: a refusal at the TLS level, not a broken connection. With TLS 1.3 the server
+ * checks the client's certificate after the handshake has completed on the client's side,
+ * so "certificate required" arrives as an SSL_read error (CURLE_RECV_ERROR) where TLS 1.2
+ * fails the handshake (CURLE_SSL_CONNECT_ERROR). curl puts OpenSSL's error text in its
+ * message, and OpenSSL names every alert received "<version> alert <description>" in its
+ * SSL library reasons; "unexpected eof" and other transport failures name no alert. */
+static bool task_tls_alert(const struct task *task, CURLcode code) {
+  return (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR) && !task->response_started &&
+         strstr(task->message, "SSL routines:") && strstr(task->message, " alert ");
+}
+
 void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
@@ -464,6 +476,8 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
   }
   if (code == CURLE_UNSUPPORTED_PROTOCOL && !task_redirect_refused(task))
     error = RESULT_OTHER; /* a reply curl would not take; its message says which */
+  else if (task_tls_alert(task, code))
+    error = RESULT_TLS;
   task_read_transfer(task, result);
   if (code != CURLE_OK) {
     result->error = error;

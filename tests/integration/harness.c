@@ -538,6 +538,10 @@ static char *join_cmdline(const char *const *argv) {
  * inherit_stderr; with fsize_limit >= 0, under that RLIMIT_FSIZE (bytes; SIGXFSZ at its default
  * action, as a shell would leave it). Returns NULL (after printing why) when it cannot. Not
  * tracked. */
+/* NAME=VALUE strings (NULL-terminated) put in the environment of the children started while
+ * it is set (h_afetch_run_env()). */
+static const char *const *child_environment;
+
 static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr,
                                     long long fsize_limit) {
   int in[2], out[2], err[2] = {-1, -1};
@@ -582,6 +586,8 @@ static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    for (const char *const *entry = child_environment; entry && *entry; entry++)
+      putenv((char *)*entry);
     dup2(in[0], STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     if (!inherit_stderr)
@@ -894,6 +900,21 @@ struct h_proc *h_afetch_run_limited(const char *const *args, const char *input,
   free(proc->cmdline);
   proc->cmdline = xstrdup(cmdline);
   return proc;
+}
+
+struct h_proc *h_afetch_run_env(const char *const *environment, const char *const *args,
+                                const char *input) {
+  child_environment = environment;
+  struct h_proc *proc = h_afetch_start(args);
+  child_environment = NULL;
+  return run_to_end(proc, input);
+}
+
+struct h_proc *h_spawn(const char *const *argv) {
+  struct h_proc *proc = spawn(argv, false);
+  if (proc == NULL)
+    fail_msg("cannot start %s", argv[0]);
+  return track(T_PROC, proc);
 }
 
 void h_expect_exit(const struct h_proc *proc, int code) {

@@ -65,6 +65,13 @@ struct h_proc *h_afetch_run(const char *const *args, const char *input);
 struct h_proc *h_afetch_run_limited(const char *const *args, const char *input,
                                     long long fsize_bytes);
 
+/* h_afetch_run() with NAME=VALUE strings (NULL-terminated) added to afetch's environment. */
+struct h_proc *h_afetch_run_env(const char *const *environment, const char *const *args,
+                                const char *input);
+
+/* Starts another program (looked up in PATH) with pipes as for afetch; h_teardown() kills it. */
+struct h_proc *h_spawn(const char *const *argv);
+
 /* Queues bytes for the child's stdin (sent while the harness waits on the child). */
 void h_write_stdin(struct h_proc *proc, const char *text);
 /* Closes stdin once everything queued is written. */

@@ -109,6 +109,7 @@ int main(void) {
       TEST(json_lines_output_names_the_file),
       TEST(http2_goaway_loses_no_request),
       TEST(http09_reply_is_a_transfer_error_not_an_invalid_url),
+      TEST(tls_client_certificate_required_is_tls_and_not_retried),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

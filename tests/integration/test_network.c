@@ -60,3 +60,36 @@ void http09_reply_is_a_transfer_error_not_an_invalid_url(void **state) {
   expect_failure(r, "invalid_url", 1, "unsupported scheme");
   assert_int_equal((long)h_number(r, "attempts"), 0);
 }
+
+/* `openssl s_server` on 127.0.0.1 with the suite's certificate, demanding a client
+ * certificate (-Verify 1 fails the connection without one), speaking only this TLS version
+ * (e.g. "-tls1_3"); returns its port once it accepts. */
+static int client_certificate_server(const char *version) {
+  int port = h_unused_port();
+  const char *argv[] = {"openssl", "s_server", "-accept", h_fmt("127.0.0.1:%d", port),
+                        "-cert", h_fmt("%s/cert.pem", h_tls->dir), "-key",
+                        h_fmt("%s/key.pem", h_tls->dir), "-Verify", "1", version, "-www", NULL};
+  struct h_proc *server = h_spawn(argv);
+  for (const char *line; (line = h_read_line(server, 10000)) != NULL;)
+    if (strcmp(line, "ACCEPT") == 0)
+      return port;
+  fail_msg("%s did not start: %s", server->cmdline, server->err.data);
+  return -1;
+}
+
+void tls_client_certificate_required_is_tls_and_not_retried(void **state) {
+  (void)state;
+  static const char *const versions[] = {"-tls1_3", "-tls1_2"};
+  for (size_t i = 0; i < 2; i++) {
+    int port = client_certificate_server(versions[i]);
+    const char *extra[] = {"-k", "-r", "2", "--retry-delay", "0.01", NULL};
+    const cJSON *r = fetch_one(h_fmt("https://127.0.0.1:%d/", port), extra, 1);
+    const cJSON *error = h_field(r, "error");
+    const char *code = h_error_code(r);
+    if (code == NULL || strcmp(code, "tls") != 0 || h_number(r, "attempts") != 1)
+      fail_msg("%s without a client certificate: expected tls after 1 attempt, got %s after %g "
+               "(%s)",
+               versions[i], code ? code : "null", h_number(r, "attempts"),
+               cJSON_IsObject(error) ? h_string(error, "message") : "no error");
+  }
+}
