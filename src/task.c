@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "afetch/body.h"
@@ -28,6 +29,7 @@ struct task {
   unsigned id;
   bool used;        /* the handle has been pointed at a URL since it was configured */
   unsigned replays; /* times this URL's request was sent again (task_replay_unsent) */
+  int64_t started_us; /* CLOCK_MONOTONIC when the handle was set up for this try */
   /* --if-changed: If-None-Match / If-Modified-Since put in front of the -H headers. */
   struct curl_slist conditional[2];
   uint64_t index;
@@ -192,6 +194,12 @@ static bool task_reject(struct task *task, const char *reason) {
   return false;
 }
 
+static int64_t task_now_us(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 /* Sets the handle up for the job's transfer, from a fresh handle. */
 static bool task_start(struct task *task, struct job *job) {
   task->job = job;
@@ -204,6 +212,7 @@ static bool task_start(struct task *task, struct job *job) {
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
+  task->started_us = task_now_us();
   /* A handle keeps per-transfer state that outlives its transfer: libcurl 7.88 (before 8.17)
    * counts "connection died, retry on a fresh connection" (a GOAWAY, a refused HTTP/2 stream,
    * a keep-alive connection closed under us) per handle and never clears it, so a long-lived
@@ -455,6 +464,34 @@ static bool task_tls_alert(const struct task *task, CURLcode code) {
          strstr(task->message, "SSL routines:") && strstr(task->message, " alert ");
 }
 
+/* A timeout before any response. curl's timers and message describe the last step it began:
+ * a transfer that waited for another transfer's connection to its host (PIPEWAIT, for
+ * HTTP/2) and timed out with it starts resolving only then, so curl said "Failed to resolve
+ * host ... after 0 ms" with a total of 0 after the whole -t; a stalled TLS handshake is
+ * "Connection timed out" or "SSL connection timeout". The wait as afetch measured it, and
+ * the step that did not finish. */
+static void task_explain_timeout(struct task *task, struct afetch_result *result) {
+  int64_t waited_us = task_now_us() - task->started_us;
+  bool clock_restarted = result->time_us.total < waited_us / 2;
+  if (result->time_us.total < waited_us)
+    result->time_us.total = waited_us;
+  if (task->response_started)
+    return; /* curl's "Operation timed out after N ms with M bytes received" */
+  long waited_ms = (long)(waited_us / 1000);
+  const char *url = result->final_url ? result->final_url : result->url;
+  if (result->remote_ip && result->time_us.tls == 0 && strncasecmp(url, "https://", 8) == 0)
+    snprintf(task->message, sizeof task->message,
+             "TLS handshake with %s timed out after %ld ms", result->remote_ip, waited_ms);
+  else if (!result->remote_ip && clock_restarted)
+    snprintf(task->message, sizeof task->message,
+             "timed out after %ld ms waiting for a connection to the host (another request's "
+             "connection to it was still being set up)",
+             waited_ms);
+  else
+    return;
+  result->error_message = task->message;
+}
+
 void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
@@ -484,6 +521,8 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     result->curl_code = code;
     /* curl's error buffer has the detail ("Failed to connect to ... port ..."). */
     result->error_message = task->message[0] ? task->message : curl_easy_strerror(code);
+    if (code == CURLE_OPERATION_TIMEDOUT)
+      task_explain_timeout(task, result);
   } else if (result->status >= 400) {
     result->error = RESULT_HTTP;
     /* 429 and 503 (and others) may say when to come back; 0 is curl's "no header". */

@@ -93,3 +93,36 @@ void tls_client_certificate_required_is_tls_and_not_retried(void **state) {
                cJSON_IsObject(error) ? h_string(error, "message") : "no error");
   }
 }
+
+void stalled_tls_handshake_reports_the_real_wait(void **state) {
+  (void)state;
+  /* Accepts and never answers: the TLS handshake stalls. Several URLs to that host, so that
+   * some wait for the first one's connection (HTTP/2 may multiplex on it) rather than open
+   * their own. */
+  int port = h_raw_listener(NULL);
+  struct h_buf *input = h_text();
+  enum { URLS = 6 };
+  for (int i = 0; i < URLS; i++)
+    h_text_add(input, "https://127.0.0.1:%d/%d\n", port, i);
+  const char *args[] = {"-k", "-r", "0", "-t", "1", "-", NULL};
+  struct h_proc *proc = h_afetch_run(args, input->data);
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, URLS);
+  h_expect_exit(proc, 1);
+  int handshakes = 0;
+  for (long i = 0; i < URLS; i++) {
+    const cJSON *r = h_result(results, i);
+    const cJSON *error = h_field(r, "error");
+    const char *code = h_error_code(r);
+    const char *message = cJSON_IsObject(error) ? h_string(error, "message") : NULL;
+    double total = h_number(h_field(r, "time"), "total");
+    if (code == NULL || strcmp(code, "timeout") != 0 || message == NULL ||
+        strstr(message, "timed out after") == NULL || total < 0.9)
+      fail_msg("result %ld: expected a timeout that says what timed out and a time.total of "
+               "the 1 s waited, got %s, \"%s\", total %g",
+               i, code ? code : "null", message ? message : "", total);
+    handshakes += strstr(message, "TLS handshake") != NULL;
+  }
+  if (handshakes == 0)
+    fail_msg("no result says its TLS handshake timed out:\n%s", proc->out.data);
+}

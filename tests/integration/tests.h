@@ -74,5 +74,6 @@ void json_lines_output_names_the_file(void **state);
 void http2_goaway_loses_no_request(void **state);
 void http09_reply_is_a_transfer_error_not_an_invalid_url(void **state);
 void tls_client_certificate_required_is_tls_and_not_retried(void **state);
+void stalled_tls_handshake_reports_the_real_wait(void **state);
 
 #endif
