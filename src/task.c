@@ -492,6 +492,76 @@ static void task_explain_timeout(struct task *task, struct afetch_result *result
   result->error_message = task->message;
 }
 
+/* The proxy variable curl reads for a URL (its name in *name), or NULL: https_proxy (or
+ * HTTPS_PROXY) for https, http_proxy for http, else all_proxy (or ALL_PROXY). Only to explain
+ * a failure: curl itself chooses the proxy (and applies no_proxy). */
+static const char *task_proxy_variable(const char *url, const char **name) {
+  bool https = strncasecmp(url, "https://", 8) == 0;
+  const char *const names[] = {https ? "https_proxy" : "http_proxy", https ? "HTTPS_PROXY" : NULL,
+                               "all_proxy", "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    const char *value = names[i] ? getenv(names[i]) : NULL;
+    if (value && *value) {
+      *name = names[i];
+      return value;
+    }
+  }
+  return NULL;
+}
+
+/* True when curl's connect failure ("Failed to connect to HOST port N ...") names the proxy's
+ * host and port, not the URL's: the proxy could not be reached. */
+static bool task_failed_at_proxy(const char *message, const char *proxy) {
+  CURLU *parsed = curl_url();
+  char *host = NULL, *port = NULL;
+  bool at_proxy = false;
+  if (parsed &&
+      curl_url_set(parsed, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+          CURLUE_OK &&
+      curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    char expected[CURL_ERROR_SIZE];
+    curl_url_get(parsed, CURLUPART_PORT, &port, 0); /* none: curl's default proxy port */
+    snprintf(expected, sizeof expected, "Failed to connect to %s port %s", host, port ? port : "");
+    at_proxy = strncmp(message, expected, strlen(expected)) == 0;
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(parsed);
+  return at_proxy;
+}
+
+/* An HTTP proxy (from the environment) that refused the CONNECT tunnel, or could not be
+ * reached: curl says "CONNECT tunnel failed, response 403" (curl 56, like a dropped
+ * connection) and names the proxy's address as if it were the server's. The message names
+ * the variable, not its value, which may hold a password. */
+static void task_explain_proxy_failure(struct task *task, CURLcode code,
+                                       struct afetch_result *result) {
+  long tunnel_status = 0;
+  const char *name = NULL, *proxy = NULL;
+  if (code != CURLE_COULDNT_CONNECT &&
+      curl_easy_getinfo(task->easy, CURLINFO_HTTP_CONNECTCODE, &tunnel_status) == CURLE_OK &&
+      tunnel_status >= 300) {
+    result->error = RESULT_CONNECT;
+    result->proxy_status = tunnel_status;
+    snprintf(task->message, sizeof task->message, "proxy refused CONNECT: HTTP %ld",
+             tunnel_status);
+  } else if (code == CURLE_COULDNT_CONNECT && task_environment_has_proxy() &&
+             (proxy = task_proxy_variable(result->final_url ? result->final_url : result->url,
+                                          &name)) &&
+             task_failed_at_proxy(task->message, proxy)) {
+    /* In front of curl's message, which goes on as it was (cut at the buffer's end). */
+    char prefix[CURL_ERROR_SIZE];
+    int length = snprintf(prefix, sizeof prefix, "cannot connect to the proxy (%s): ", name);
+    size_t kept = sizeof task->message - 1 - (size_t)length;
+    memmove(task->message + length, task->message, kept);
+    memcpy(task->message, prefix, (size_t)length);
+    task->message[sizeof task->message - 1] = '\0';
+  } else {
+    return;
+  }
+  result->error_message = task->message;
+}
+
 void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
@@ -523,6 +593,8 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     result->error_message = task->message[0] ? task->message : curl_easy_strerror(code);
     if (code == CURLE_OPERATION_TIMEDOUT)
       task_explain_timeout(task, result);
+    else
+      task_explain_proxy_failure(task, code, result);
   } else if (result->status >= 400) {
     result->error = RESULT_HTTP;
     /* 429 and 503 (and others) may say when to come back; 0 is curl's "no header". */

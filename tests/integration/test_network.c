@@ -126,3 +126,34 @@ void stalled_tls_handshake_reports_the_real_wait(void **state) {
   if (handshakes == 0)
     fail_msg("no result says its TLS handshake timed out:\n%s", proc->out.data);
 }
+
+/* One https URL through https_proxy=PROXY (no_proxy empty), retried up to twice. */
+static const cJSON *fetch_through_proxy(const char *proxy) {
+  const char *environment[] = {h_fmt("https_proxy=%s", proxy), "HTTPS_PROXY=", "all_proxy=",
+                               "ALL_PROXY=", "no_proxy=", "NO_PROXY=", NULL};
+  const char *args[] = {"-k", "-r", "2", "--retry-delay", "0.01", "-", NULL};
+  char *url = h_fmt("https://127.0.0.1:%d/status/200\n", h_tls->https_port);
+  struct h_proc *proc = h_afetch_run_env(environment, args, url);
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, 1);
+  h_expect_exit(proc, 1);
+  return h_result(results, 0);
+}
+
+void proxy_failures_name_the_proxy_and_retry_only_transient_refusals(void **state) {
+  (void)state;
+  /* A proxy that refuses the tunnel for good: connect, its status, not retried. */
+  int refusing = h_raw_listener("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+  const cJSON *r = fetch_through_proxy(h_fmt("http://127.0.0.1:%d", refusing));
+  expect_failure(r, "connect", 56, "proxy refused CONNECT: HTTP 403");
+  assert_int_equal((long)h_number(r, "attempts"), 1);
+  assert_int_equal(h_status(r), -1);
+  /* For now (502): retried. */
+  int failing = h_raw_listener("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+  r = fetch_through_proxy(h_fmt("http://127.0.0.1:%d", failing));
+  expect_failure(r, "connect", 56, "proxy refused CONNECT: HTTP 502");
+  assert_int_equal((long)h_number(r, "attempts"), 3);
+  /* Nothing listens at the proxy's address: the message says it was the proxy. */
+  r = fetch_through_proxy(h_fmt("http://127.0.0.1:%d", h_unused_port()));
+  expect_failure(r, "connect", 7, "cannot connect to the proxy (https_proxy)");
+}
