@@ -85,6 +85,10 @@ static bool task_configure(struct task *task) {
   TASK_SET(CURLOPT_CONNECTTIMEOUT_MS, options->connect_timeout_ms);
   TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
   TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
+  /* curl drops Authorization and Cookie headers on a redirect to another host unless told;
+   * other -H headers go to every host of the chain, as with curl. */
+  if (options->location_trusted)
+    TASK_SET(CURLOPT_UNRESTRICTED_AUTH, 1L);
   /* The User-Agent travels in options->headers (see cli.c). */
   /* Without proxy variables, say "no proxy" (and an empty no_proxy list) once rather than
    * let curl read the environment again for every request (no_proxy alone cost two getenv

@@ -112,6 +112,7 @@ int main(void) {
       TEST(tls_client_certificate_required_is_tls_and_not_retried),
       TEST(stalled_tls_handshake_reports_the_real_wait),
       TEST(proxy_failures_name_the_proxy_and_retry_only_transient_refusals),
+      TEST(authorization_goes_to_another_host_only_with_location_trusted),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

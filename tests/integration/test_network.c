@@ -157,3 +157,32 @@ void proxy_failures_name_the_proxy_and_retry_only_transient_refusals(void **stat
   r = fetch_through_proxy(h_fmt("http://127.0.0.1:%d", h_unused_port()));
   expect_failure(r, "connect", 7, "cannot connect to the proxy (https_proxy)");
 }
+
+/* The body the test server's /headers echoed after a redirect from 127.0.0.1 to localhost
+ * (another host to curl), for -H lines plus extra options. */
+static const char *headers_after_cross_host_redirect(const char *extra) {
+  int redirecting = h_raw_listener(h_fmt("HTTP/1.1 302 Found\r\nLocation: "
+                                         "http://localhost:%d/headers\r\nContent-Length: 0\r\n"
+                                         "Connection: close\r\n\r\n",
+                                         h_http->http_port));
+  const char *args[] = {"--body", "-H", "Authorization: Bearer secret-token", "-H",
+                        "X-Api-Key: api-key-value", extra, NULL};
+  const cJSON *r = fetch_one(h_url(redirecting, "/"), args, 0);
+  assert_int_equal((long)h_number(r, "redirects"), 1);
+  const char *body = h_string(r, "body");
+  if (body == NULL || strstr(body, "api-key-value") == NULL)
+    fail_msg("no echo of the request headers from localhost: %s", body ? body : "null");
+  return body;
+}
+
+void authorization_goes_to_another_host_only_with_location_trusted(void **state) {
+  (void)state;
+  /* curl's rule: Authorization (and Cookie) stay with the first host; other -H headers go
+   * to every host of the chain (documented). */
+  const char *body = headers_after_cross_host_redirect(NULL);
+  if (strstr(body, "secret-token") != NULL)
+    fail_msg("Authorization was sent to another host on a redirect: %s", body);
+  body = headers_after_cross_host_redirect("--location-trusted");
+  if (strstr(body, "secret-token") == NULL)
+    fail_msg("--location-trusted: Authorization was not sent after the redirect: %s", body);
+}

@@ -76,5 +76,6 @@ void http09_reply_is_a_transfer_error_not_an_invalid_url(void **state);
 void tls_client_certificate_required_is_tls_and_not_retried(void **state);
 void stalled_tls_handshake_reports_the_real_wait(void **state);
 void proxy_failures_name_the_proxy_and_retry_only_transient_refusals(void **state);
+void authorization_goes_to_another_host_only_with_location_trusted(void **state);
 
 #endif
