@@ -86,6 +86,7 @@ static const char cli_help_text[] =
     "Requests and TLS:\n"
     "  -L, --location / --no-location  follow redirects (default) / do not\n"
     "      --max-redirs N         at most N redirects, -1 for no limit (default 10)\n"
+    "      --location-trusted     send Authorization and Cookie to other hosts too\n"
     "  -H, --header 'K: V'        add a request header (repeatable)\n"
     "  -A, --user-agent S         User-Agent header (default afetch/" AFETCH_VERSION ")\n"
     "  -X, --request METHOD       request method (HEAD: headers only, like curl -I)\n"
@@ -131,6 +132,7 @@ enum cli_long_only {
   CLI_OPT_STATS,
   CLI_OPT_STATS_JSON,
   CLI_OPT_URL,
+  CLI_OPT_LOCATION_TRUSTED,
 };
 
 /* getopt_long's code for an operand when options and operands are returned in order. */
@@ -176,6 +178,7 @@ static const struct option cli_long_options[] = {
     {"links", no_argument, NULL, CLI_OPT_LINKS},
     {"location", no_argument, NULL, 'L'},
     {"no-location", no_argument, NULL, CLI_OPT_NO_LOCATION},
+    {"location-trusted", no_argument, NULL, CLI_OPT_LOCATION_TRUSTED},
     {"max-redirs", required_argument, NULL, CLI_OPT_MAX_REDIRS},
     {"header", required_argument, NULL, 'H'},
     {"user-agent", required_argument, NULL, 'A'},
@@ -689,6 +692,10 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     return true;
   case CLI_OPT_NO_LOCATION:
     options->follow_redirects = false;
+    return true;
+  case CLI_OPT_LOCATION_TRUSTED: /* curl's: implies -L */
+    options->follow_redirects = true;
+    options->location_trusted = true;
     return true;
   case 'A':
     options->user_agent = value;

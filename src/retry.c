@@ -3,24 +3,30 @@
 
 #include <curl/curl.h>
 
+/* A status that says "later" rather than "no", from the server or from a proxy. */
+static bool retry_status_is_transient(long status) {
+  switch (status) {
+  case 408:
+  case 429:
+  case 500:
+  case 502:
+  case 503:
+  case 504:
+    return true;
+  default:
+    return false;
+  }
+}
+
 bool retry_is_transient(const struct afetch_result *result) {
   switch (result->error) {
   case RESULT_DNS:
-  case RESULT_CONNECT:
   case RESULT_TIMEOUT:
     return true;
+  case RESULT_CONNECT:
+    return result->proxy_status == 0 || retry_status_is_transient(result->proxy_status);
   case RESULT_HTTP:
-    switch (result->status) {
-    case 408:
-    case 429:
-    case 500:
-    case 502:
-    case 503:
-    case 504:
-      return true;
-    default:
-      return false;
-    }
+    return retry_status_is_transient(result->status);
   case RESULT_OTHER:
     return result->curl_code == CURLE_PARTIAL_FILE || result->curl_code == CURLE_GOT_NOTHING ||
            result->curl_code == CURLE_SEND_ERROR || result->curl_code == CURLE_RECV_ERROR;

@@ -1,4 +1,4 @@
-/* One URL's lifecycle on a reusable easy handle. */
+/* One URL's lifecycle on a reusable easy handle, reset to the run's settings per URL. */
 #include "afetch/task.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "afetch/body.h"
@@ -15,6 +16,9 @@
 
 /* robots.txt read at most (RFC 9309 asks for at least 500 KiB). */
 #define TASK_ROBOTS_MAX_BYTES (500 * 1024)
+/* Times one URL's request may be sent again after curl lost it unsent (task_replay_unsent),
+ * as many as curl's own retries on a fresh connection. */
+#define TASK_MAX_REPLAYS 5
 /* CURLOPT_BUFFERSIZE with -o (curl's default is 16 KiB). */
 #define TASK_DOWNLOAD_BUFFER_SIZE (256L * 1024)
 
@@ -23,11 +27,11 @@ struct task {
   const struct afetch_options *options;
   struct job *job; /* the URL being fetched; borrowed while the transfer runs */
   unsigned id;
-  bool pipewait; /* CURLOPT_PIPEWAIT is on */
+  bool used;        /* the handle has been pointed at a URL since it was configured */
+  unsigned replays; /* times this URL's request was sent again (task_replay_unsent) */
+  int64_t started_us; /* CLOCK_MONOTONIC when the handle was set up for this try */
   /* --if-changed: If-None-Match / If-Modified-Since put in front of the -H headers. */
   struct curl_slist conditional[2];
-  bool conditional_on; /* the handle has a header list other than the run's -H list */
-  bool customized;     /* the handle has a JSON line's method, body or timeout */
   uint64_t index;
   struct body body;
   bool response_started; /* a header arrived: curl's info describes this transfer */
@@ -61,14 +65,14 @@ static bool task_environment_has_proxy(void) {
   return false;
 }
 
-/* Settings that are the same for every request, set once per handle. */
-static bool task_configure(struct task *task, const struct afetch_options *options, CURLSH *share) {
+/* The run's settings, the same for every request: set on a new handle and again after each
+ * curl_easy_reset() (the share handle survives a reset; it is set in task_new()). */
+static bool task_configure(struct task *task) {
+  const struct afetch_options *options = task->options;
   CURL *easy = task->easy;
   bool ok = true;
 #define TASK_SET(option, value) ok = ok && curl_easy_setopt(easy, option, value) == CURLE_OK
   TASK_SET(CURLOPT_PRIVATE, task);
-  if (share)
-    TASK_SET(CURLOPT_SHARE, share);
   TASK_SET(CURLOPT_WRITEFUNCTION, task_on_body);
   TASK_SET(CURLOPT_WRITEDATA, task);
   TASK_SET(CURLOPT_HEADERFUNCTION, task_on_header);
@@ -85,6 +89,10 @@ static bool task_configure(struct task *task, const struct afetch_options *optio
   }
   TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
   TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
+  /* curl drops Authorization and Cookie headers on a redirect to another host unless told;
+   * other -H headers go to every host of the chain, as with curl. */
+  if (options->location_trusted)
+    TASK_SET(CURLOPT_UNRESTRICTED_AUTH, 1L);
   /* The User-Agent travels in options->headers (see cli.c). */
   /* Without proxy variables, say "no proxy" (and an empty no_proxy list) once rather than
    * let curl read the environment again for every request (no_proxy alone cost two getenv
@@ -144,7 +152,8 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
   task->options = options;
   task->easy = curl_easy_init();
   if (!body_init(&task->body, options, task_on_link, task) || !task->easy ||
-      !task_configure(task, options, share)) {
+      (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
+      !task_configure(task)) {
     task_free(task);
     return NULL;
   }
@@ -161,38 +170,30 @@ static void task_set_conditional_headers(struct task *task, struct job *job) {
       task->conditional[i] = (struct curl_slist){.data = lines[i], .next = list};
       list = &task->conditional[i];
     }
-  bool conditional = list != task->options->headers;
-  if (conditional || task->conditional_on)
+  if (list != task->options->headers)
     curl_easy_setopt(task->easy, CURLOPT_HTTPHEADER, list);
-  task->conditional_on = conditional;
 }
 
-/* A JSON line's method, body and timeout, or the run's again after such a line. */
+/* A JSON line's method, body and timeout, over the run's (which the handle holds). */
 static void task_apply_request_settings(struct task *task, const struct job *job) {
-  bool custom = job->method || job->body || job->timeout_ms;
-  if (!custom && !task->customized)
+  if (!job->method && !job->body && !job->timeout_ms)
     return;
-  const struct afetch_options *options = task->options;
   CURL *easy = task->easy;
   if (job->body) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->body_length);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job->body);
-  } else if (options->data) {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)options->data_length);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, options->data);
-  } else {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L); /* also undoes NOBODY */
   }
-  const char *method = job->method ? job->method : options->method;
-  curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-  if (method && strcasecmp(method, "HEAD") == 0)
+  /* The method after the body: POSTFIELDS turns a HEAD back into a POST. */
+  const char *method = job->method ? job->method : task->options->method;
+  if (method && strcasecmp(method, "HEAD") == 0) {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  else if (method)
+  } else if (method) {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                   job->timeout_ms ? job->timeout_ms : options->timeout_ms);
-  task->customized = custom;
+  }
+  if (job->timeout_ms)
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, job->timeout_ms);
 }
 
 static bool task_reject(struct task *task, const char *reason) {
@@ -201,7 +202,14 @@ static bool task_reject(struct task *task, const char *reason) {
   return false;
 }
 
-bool task_prepare(struct task *task, struct job *job) {
+static int64_t task_now_us(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+/* Sets the handle up for the job's transfer, from a fresh handle. */
+static bool task_start(struct task *task, struct job *job) {
   task->job = job;
   task->index = job->index;
   /* robots.txt: RFC 9309 asks crawlers to read at least 500 KiB of it. */
@@ -212,6 +220,16 @@ bool task_prepare(struct task *task, struct job *job) {
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
+  task->started_us = task_now_us();
+  /* A handle keeps per-transfer state that outlives its transfer: libcurl 7.88 (before 8.17)
+   * counts "connection died, retry on a fresh connection" (a GOAWAY, a refused HTTP/2 stream,
+   * a keep-alive connection closed under us) per handle and never clears it, so a long-lived
+   * handle failed its sixth such retry in the run with "Connection died, tried 5 times".
+   * curl_easy_reset() is the one call that clears it: every URL starts from a handle as fresh
+   * as a new one, holding the run's settings. */
+  if (task->used && (curl_easy_reset(task->easy), !task_configure(task)))
+    return task_reject(task, "out of memory");
+  task->used = true;
   if (job->too_long) {
     char reason[96];
     snprintf(reason, sizeof reason, "line longer than %d bytes", SOURCE_MAX_LINE);
@@ -231,13 +249,16 @@ bool task_prepare(struct task *task, struct job *job) {
   enum afetch_http_version version = task->options->http_version;
   bool may_multiplex = version != AFETCH_HTTP_1_1 &&
                        (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
-  if (may_multiplex != task->pipewait) {
-    curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, may_multiplex ? 1L : 0L);
-    task->pipewait = may_multiplex;
-  }
+  if (may_multiplex)
+    curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
   task_set_conditional_headers(task, job);
   task_apply_request_settings(task, job);
   return true;
+}
+
+bool task_prepare(struct task *task, struct job *job) {
+  task->replays = 0;
+  return task_start(task, job);
 }
 
 CURL *task_easy(struct task *task) { return task->easy; }
@@ -422,6 +443,133 @@ static void task_finish_body(struct task *task, CURLcode code, struct afetch_res
     task_keep_validators(task);
 }
 
+/* Request bytes curl sent in this transfer, redirects included (curl counts them per
+ * transfer). A URL curl refused before connecting sent none. */
+static long task_request_bytes(struct task *task) {
+  long bytes = 0;
+  curl_easy_getinfo(task->easy, CURLINFO_REQUEST_SIZE, &bytes);
+  return bytes;
+}
+
+/* After a request went out, CURLE_UNSUPPORTED_PROTOCOL means either that a redirect led to a
+ * scheme other than http(s) (the URL curl gave up at is that target), or that curl refused
+ * the reply itself (an HTTP/0.9 answer: a body without a status line). */
+static bool task_redirect_refused(struct task *task) {
+  char *url = NULL;
+  curl_easy_getinfo(task->easy, CURLINFO_EFFECTIVE_URL, &url);
+  return url && strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0;
+}
+
+/* True when a read or write failed because the server sent a fatal TLS alert before any
+ * response: a refusal at the TLS level, not a broken connection. With TLS 1.3 the server
+ * checks the client's certificate after the handshake has completed on the client's side,
+ * so "certificate required" arrives as an SSL_read error (CURLE_RECV_ERROR) where TLS 1.2
+ * fails the handshake (CURLE_SSL_CONNECT_ERROR). curl puts OpenSSL's error text in its
+ * message, and OpenSSL names every alert received "<version> alert <description>" in its
+ * SSL library reasons; "unexpected eof" and other transport failures name no alert. */
+static bool task_tls_alert(const struct task *task, CURLcode code) {
+  return (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR) && !task->response_started &&
+         strstr(task->message, "SSL routines:") && strstr(task->message, " alert ");
+}
+
+/* A timeout before any response. curl's timers and message describe the last step it began:
+ * a transfer that waited for another transfer's connection to its host (PIPEWAIT, for
+ * HTTP/2) and timed out with it starts resolving only then, so curl said "Failed to resolve
+ * host ... after 0 ms" with a total of 0 after the whole -t; a stalled TLS handshake is
+ * "Connection timed out" or "SSL connection timeout". The wait as afetch measured it, and
+ * the step that did not finish. */
+static void task_explain_timeout(struct task *task, struct afetch_result *result) {
+  int64_t waited_us = task_now_us() - task->started_us;
+  bool clock_restarted = result->time_us.total < waited_us / 2;
+  if (result->time_us.total < waited_us)
+    result->time_us.total = waited_us;
+  if (task->response_started)
+    return; /* curl's "Operation timed out after N ms with M bytes received" */
+  long waited_ms = (long)(waited_us / 1000);
+  const char *url = result->final_url ? result->final_url : result->url;
+  if (result->remote_ip && result->time_us.tls == 0 && strncasecmp(url, "https://", 8) == 0)
+    snprintf(task->message, sizeof task->message,
+             "TLS handshake with %s timed out after %ld ms", result->remote_ip, waited_ms);
+  else if (!result->remote_ip && clock_restarted)
+    snprintf(task->message, sizeof task->message,
+             "timed out after %ld ms waiting for a connection to the host (another request's "
+             "connection to it was still being set up)",
+             waited_ms);
+  else
+    return;
+  result->error_message = task->message;
+}
+
+/* The proxy variable curl reads for a URL (its name in *name), or NULL: https_proxy (or
+ * HTTPS_PROXY) for https, http_proxy for http, else all_proxy (or ALL_PROXY). Only to explain
+ * a failure: curl itself chooses the proxy (and applies no_proxy). */
+static const char *task_proxy_variable(const char *url, const char **name) {
+  bool https = strncasecmp(url, "https://", 8) == 0;
+  const char *const names[] = {https ? "https_proxy" : "http_proxy", https ? "HTTPS_PROXY" : NULL,
+                               "all_proxy", "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    const char *value = names[i] ? getenv(names[i]) : NULL;
+    if (value && *value) {
+      *name = names[i];
+      return value;
+    }
+  }
+  return NULL;
+}
+
+/* True when curl's connect failure ("Failed to connect to HOST port N ...") names the proxy's
+ * host and port, not the URL's: the proxy could not be reached. */
+static bool task_failed_at_proxy(const char *message, const char *proxy) {
+  CURLU *parsed = curl_url();
+  char *host = NULL, *port = NULL;
+  bool at_proxy = false;
+  if (parsed &&
+      curl_url_set(parsed, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+          CURLUE_OK &&
+      curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    char expected[CURL_ERROR_SIZE];
+    curl_url_get(parsed, CURLUPART_PORT, &port, 0); /* none: curl's default proxy port */
+    snprintf(expected, sizeof expected, "Failed to connect to %s port %s", host, port ? port : "");
+    at_proxy = strncmp(message, expected, strlen(expected)) == 0;
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(parsed);
+  return at_proxy;
+}
+
+/* An HTTP proxy (from the environment) that refused the CONNECT tunnel, or could not be
+ * reached: curl says "CONNECT tunnel failed, response 403" (curl 56, like a dropped
+ * connection) and names the proxy's address as if it were the server's. The message names
+ * the variable, not its value, which may hold a password. */
+static void task_explain_proxy_failure(struct task *task, CURLcode code,
+                                       struct afetch_result *result) {
+  long tunnel_status = 0;
+  const char *name = NULL, *proxy = NULL;
+  if (code != CURLE_COULDNT_CONNECT &&
+      curl_easy_getinfo(task->easy, CURLINFO_HTTP_CONNECTCODE, &tunnel_status) == CURLE_OK &&
+      tunnel_status >= 300) {
+    result->error = RESULT_CONNECT;
+    result->proxy_status = tunnel_status;
+    snprintf(task->message, sizeof task->message, "proxy refused CONNECT: HTTP %ld",
+             tunnel_status);
+  } else if (code == CURLE_COULDNT_CONNECT && task_environment_has_proxy() &&
+             (proxy = task_proxy_variable(result->final_url ? result->final_url : result->url,
+                                          &name)) &&
+             task_failed_at_proxy(task->message, proxy)) {
+    /* In front of curl's message, which goes on as it was (cut at the buffer's end). */
+    char prefix[CURL_ERROR_SIZE];
+    int length = snprintf(prefix, sizeof prefix, "cannot connect to the proxy (%s): ", name);
+    size_t kept = sizeof task->message - 1 - (size_t)length;
+    memmove(task->message + length, task->message, kept);
+    memcpy(task->message, prefix, (size_t)length);
+    task->message[sizeof task->message - 1] = '\0';
+  } else {
+    return;
+  }
+  result->error_message = task->message;
+}
+
 void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
@@ -429,10 +577,7 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     return;
   }
   enum result_error error = task_classify(code);
-  long redirects = 0;
-  if (error == RESULT_INVALID_URL) /* a refused redirect target still fetched the first URL */
-    curl_easy_getinfo(task->easy, CURLINFO_REDIRECT_COUNT, &redirects);
-  if (error == RESULT_INVALID_URL && redirects == 0) {
+  if (error == RESULT_INVALID_URL && task_request_bytes(task) == 0) {
     /* curl refused the URL itself before sending anything. */
     if (code == CURLE_URL_MALFORMAT)
       task_explain_bad_url(task);
@@ -444,12 +589,20 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     task_invalid_result(task, code, result);
     return;
   }
+  if (code == CURLE_UNSUPPORTED_PROTOCOL && !task_redirect_refused(task))
+    error = RESULT_OTHER; /* a reply curl would not take; its message says which */
+  else if (task_tls_alert(task, code))
+    error = RESULT_TLS;
   task_read_transfer(task, result);
   if (code != CURLE_OK) {
     result->error = error;
     result->curl_code = code;
     /* curl's error buffer has the detail ("Failed to connect to ... port ..."). */
     result->error_message = task->message[0] ? task->message : curl_easy_strerror(code);
+    if (code == CURLE_OPERATION_TIMEDOUT)
+      task_explain_timeout(task, result);
+    else
+      task_explain_proxy_failure(task, code, result);
   } else if (result->status >= 400) {
     result->error = RESULT_HTTP;
     /* 429 and 503 (and others) may say when to come back; 0 is curl's "no header". */
@@ -463,6 +616,33 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     result->error_message = task->message;
   }
   task_finish_body(task, code, result);
+}
+
+/* True when sending the job's request a second time cannot do what the first did twice: it
+ * sent no byte, or it is a GET or HEAD without a body (RFC 9110 safe methods). */
+static bool task_may_resend(struct task *task) {
+  const struct job *job = task->job;
+  const char *method = job->method ? job->method : task->options->method;
+  bool safe = !job->body && !task->options->data &&
+              (!method || strcasecmp(method, "GET") == 0 || strcasecmp(method, "HEAD") == 0);
+  return safe || task_request_bytes(task) == 0;
+}
+
+bool task_replay_unsent(struct task *task, CURLcode code) {
+  /* libcurl 7.88 loses requests to an HTTP/2 connection that received a GOAWAY: a stream
+   * nghttp2 closed as refused (opened after the GOAWAY arrived, or above its last stream id)
+   * fails with CURLE_HTTP2 and no message when the session has nothing left to do, where
+   * curl retries a refused stream on a fresh connection (curl -Z loses these too). Such a
+   * request was not processed (RFC 9113 section 8.7). Every other CURLE_HTTP2 carries a
+   * message; a stream the server reset is CURLE_PARTIAL_FILE. */
+  if (code != CURLE_HTTP2 || task->message[0] || task->response_started ||
+      task->replays >= TASK_MAX_REPLAYS || !task_may_resend(task))
+    return false;
+  task->replays++;
+  if (task_start(task, task->job))
+    return true;
+  task->invalid = false; /* out of memory: report curl's code */
+  return false;
 }
 
 void task_stopped_result(struct task *task, enum result_error why, struct afetch_result *result) {

@@ -277,6 +277,9 @@ static void worker_on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   struct worker *worker = arg;
   struct task *task = task_of_easy(easy);
   struct job *job = task_job(task);
+  if (task_replay_unsent(task, code) &&
+      loop_add(worker_shard_of_task(worker, task)->loop, easy) == CURLM_OK)
+    return; /* the same slot and shard: nothing was sent, nothing to report */
   struct afetch_result result;
   task_result(task, code, &result);
   /* The task goes back first: delivering may submit the next line on this same worker. The

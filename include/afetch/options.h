@@ -53,6 +53,7 @@ struct afetch_options {
   enum afetch_output_mode output_mode;
   bool follow_redirects;      /* -L (default) / --no-location */
   long max_redirects;         /* --max-redirs */
+  bool location_trusted;      /* --location-trusted: credentials go to every host */
   struct curl_slist *headers; /* -H, then "User-Agent: " + user_agent unless -H set one; owned */
   const char *user_agent;     /* -A, borrowed from argv (or the default string) */
   const char *method;         /* -X, borrowed; NULL = GET, or POST with -d */

@@ -45,6 +45,7 @@ struct afetch_result {
   int64_t retry_after_s; /* its wait in seconds (the latest one) */
   const char *content_type;
   uint64_t size; /* body bytes received */
+  long proxy_status; /* a proxy's answer to CONNECT when it refused the tunnel; 0: none */
   /* Keys written only when their option is on (the has_ flag), null when the value is. */
   bool has_file; /* -o */
   const char *file;

@@ -8,8 +8,9 @@
 #include "afetch/result.h"
 
 /* Transient: DNS and connect errors, timeouts, a connection closed or reset before a whole
- * reply (curl codes 18, 52, 55, 56), and HTTP 408, 429, 500, 502, 503, 504. Not: other
- * statuses, TLS failures, invalid URLs, redirect loops, stopped transfers. */
+ * reply (curl codes 18, 52, 55, 56), and HTTP 408, 429, 500, 502, 503, 504 (from the server,
+ * or from a proxy refusing CONNECT). Not: other statuses, TLS failures, invalid URLs,
+ * redirect loops, stopped transfers. */
 bool retry_is_transient(const struct afetch_result *result);
 
 /* "Full jitter" backoff after `attempts` tries: uniform in [0, min(max_ms, first_ms *

@@ -1,5 +1,5 @@
-/* One URL's lifecycle: a reusable easy handle set up once with the run's constant settings,
- * pointed at a new URL per task, and read back into a struct afetch_result when done. */
+/* One URL's lifecycle: a reusable easy handle, reset to the run's settings and pointed at a
+ * new URL per task, and read back into a struct afetch_result when done. */
 #ifndef AFETCH_TASK_H
 #define AFETCH_TASK_H
 
@@ -38,6 +38,11 @@ struct task *task_of_easy(CURL *easy);
  * The result's strings are borrowed from the job, the task and the easy handle: valid until
  * the next task_prepare() or task_free(). `attempts` is 1, or 0 when nothing was sent. */
 void task_result(struct task *task, CURLcode code, struct afetch_result *result);
+
+/* After a transfer failed with `code`: when curl lost the request before sending any of it
+ * (an HTTP/2 GOAWAY race in libcurl 7.88), sets the task up to send it again and returns
+ * true; the caller starts the handle again. False when the result stands (task_result()). */
+bool task_replay_unsent(struct task *task, CURLcode code);
 
 /* As task_result() for a transfer stopped before it finished (RESULT_CANCELLED or
  * RESULT_DEADLINE): what curl measured so far, with the status if a response had begun. */

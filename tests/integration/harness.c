@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -537,6 +538,10 @@ static char *join_cmdline(const char *const *argv) {
  * by h_afetch_run_nofile(), used up by that one spawn. */
 static long long spawn_nofile_limit = -1;
 
+/* NAME=VALUE strings (NULL-terminated) put in the environment of the children started while
+ * it is set (h_afetch_run_env()). */
+static const char *const *child_environment;
+
 /* Spawns argv[0] with stdin and stdout as pipes, and stderr a pipe too unless
  * inherit_stderr; with fsize_limit >= 0, under that RLIMIT_FSIZE (bytes; SIGXFSZ at its default
  * action, as a shell would leave it). Returns NULL (after printing why) when it cannot. Not
@@ -595,6 +600,8 @@ static struct h_proc *spawn_limited(const char *const *argv, bool inherit_stderr
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    for (const char *const *entry = child_environment; entry && *entry; entry++)
+      putenv((char *)*entry);
     dup2(in[0], STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     if (!inherit_stderr)
@@ -930,6 +937,21 @@ struct h_proc *h_afetch_run_nofile(const char *const *args, const char *input, l
   return proc;
 }
 
+struct h_proc *h_afetch_run_env(const char *const *environment, const char *const *args,
+                                const char *input) {
+  child_environment = environment;
+  struct h_proc *proc = h_afetch_start(args);
+  child_environment = NULL;
+  return run_to_end(proc, input);
+}
+
+struct h_proc *h_spawn(const char *const *argv) {
+  struct h_proc *proc = spawn(argv, false);
+  if (proc == NULL)
+    fail_msg("cannot start %s", argv[0]);
+  return track(T_PROC, proc);
+}
+
 void h_expect_exit(const struct h_proc *proc, int code) {
   if (!proc->exited || proc->exit_code != code)
     fail_msg("%s: expected exit status %d, got %s; stderr: %s\nstdout (end): %s", proc->cmdline,
@@ -1093,8 +1115,10 @@ static void nginx_stop(struct h_nginx *nginx) {
     remove_dir(nginx->dir);
 }
 
-/* nginx's configuration: one worker in the foreground, everything under dir. */
-static void nginx_write_config(const struct h_nginx *nginx, const char *path) {
+/* nginx's configuration: one worker in the foreground, everything under dir; `directives`
+ * go into the HTTPS server block. */
+static void nginx_write_config(const struct h_nginx *nginx, const char *path,
+                               const char *directives) {
   FILE *file = fopen(path, "w");
   if (file == NULL)
     fail_msg("cannot write %s: %s", path, strerror(errno));
@@ -1108,15 +1132,17 @@ static void nginx_write_config(const struct h_nginx *nginx, const char *path) {
           "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
           "  keepalive_requests 100000;\n"
           "  server {\n    listen 127.0.0.1:%d ssl http2;\n"
-          "    ssl_certificate %s/cert.pem;\n    ssl_certificate_key %s/key.pem;\n"
+          "    ssl_certificate %s/cert.pem;\n    ssl_certificate_key %s/key.pem;\n    %s\n"
           "    location / { return 200 \"ok\\n\"; }\n  }\n"
           "  server {\n    listen 127.0.0.1:%d;\n    location = /status { stub_status; }\n  }\n"
           "}\n",
-          d, d, d, d, d, d, d, nginx->https_port, d, d, nginx->status_port);
+          d, d, d, d, d, d, d, nginx->https_port, d, d, directives, nginx->status_port);
   fclose(file);
 }
 
-struct h_nginx *h_private_nginx(void) {
+struct h_nginx *h_private_nginx(void) { return h_private_nginx_with(""); }
+
+struct h_nginx *h_private_nginx_with(const char *directives) {
   const char *bin = env_or("NGINX_BIN", "/usr/sbin/nginx");
   if (access(bin, X_OK) != 0) {
     fprintf(stderr, "harness: %s is not installed (Debian: nginx-light); skipping\n", bin);
@@ -1139,7 +1165,7 @@ struct h_nginx *h_private_nginx(void) {
   nginx->https_port = h_unused_port();
   nginx->status_port = h_unused_port();
   snprintf(config, sizeof config, "%s/nginx.conf", nginx->dir);
-  nginx_write_config(nginx, config);
+  nginx_write_config(nginx, config, h_fmt(directives, nginx->dir));
   const char *argv[] = {bin, "-p", nginx->dir, "-c", config, NULL};
   nginx->proc = spawn(argv, true);
   if (nginx->proc == NULL)
@@ -1310,6 +1336,57 @@ struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout
     }
     nap_ms(10);
   }
+}
+
+/* The listener child's loop: answers each connection once its request head is in, or holds
+ * every connection open unanswered when reply is NULL. Never returns. */
+static void raw_listener_serve(int listener, const char *reply) {
+  for (;;) {
+    int fd = accept(listener, NULL, NULL);
+    if (fd < 0 || reply == NULL)
+      continue; /* held: the descriptor stays open until the child is killed */
+    char head[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof head - 1 && (n = read(fd, head + got, sizeof head - 1 - got)) > 0) {
+      got += (size_t)n;
+      head[got] = '\0';
+      if (strstr(head, "\r\n\r\n") != NULL)
+        break;
+    }
+    for (size_t sent = 0, length = strlen(reply); sent < length;) {
+      n = write(fd, reply + sent, length - sent);
+      if (n <= 0)
+        break;
+      sent += (size_t)n;
+    }
+    close(fd);
+  }
+}
+
+int h_raw_listener(const char *reply) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t length = sizeof address;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
+      listen(fd, 64) != 0 || getsockname(fd, (struct sockaddr *)&address, &length) != 0)
+    fail_msg("raw listener: %s", strerror(errno));
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0)
+    fail_msg("fork: %s", strerror(errno));
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
+    signal(SIGPIPE, SIG_IGN);
+    raw_listener_serve(fd, reply);
+  }
+  close(fd);
+  /* Listening already: connections wait in the backlog until the child accepts them. */
+  struct h_proc *proc = xrealloc(NULL, sizeof *proc);
+  *proc = (struct h_proc){.pid = pid, .in_fd = -1, .out_fd = -1, .err_fd = -1};
+  proc->cmdline = xstrdup("raw listener");
+  track(T_PROC, proc);
+  return ntohs(address.sin_port);
 }
 
 int h_unused_port(void) {

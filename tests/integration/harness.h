@@ -71,6 +71,13 @@ struct h_proc *h_afetch_run_limited(const char *const *args, const char *input,
  * cmdline starts "(ulimit -n N)". */
 struct h_proc *h_afetch_run_nofile(const char *const *args, const char *input, long long nofile);
 
+/* h_afetch_run() with NAME=VALUE strings (NULL-terminated) added to afetch's environment. */
+struct h_proc *h_afetch_run_env(const char *const *environment, const char *const *args,
+                                const char *input);
+
+/* Starts another program (looked up in PATH) with pipes as for afetch; h_teardown() kills it. */
+struct h_proc *h_spawn(const char *const *argv);
+
 /* Queues bytes for the child's stdin (sent while the harness waits on the child). */
 void h_write_stdin(struct h_proc *proc, const char *text);
 /* Closes stdin once everything queued is written. */
@@ -149,11 +156,20 @@ struct h_nginx {
   char dir[64];
 };
 struct h_nginx *h_private_nginx(void);
+/* The same with nginx directives added to the HTTPS server block; a "%s" in them stands for
+ * the directory holding cert.pem and key.pem (e.g. "ssl_client_certificate %s/cert.pem;"). */
+struct h_nginx *h_private_nginx_with(const char *directives);
 /* TCP connections nginx has accepted so far, not counting the query's own. */
 long h_nginx_connections(const struct h_nginx *nginx);
 
 /* GET path over a plain socket; returns the body (tracked), fails the test on error. */
 char *h_http_get(int port, const char *path);
+
+/* A raw TCP listener on 127.0.0.1, in a child process killed by h_teardown(); returns its
+ * port. It answers each connection with the bytes of `reply` once the request head (up to a
+ * blank line) has arrived, then closes it; with reply NULL it accepts connections and holds
+ * them open, never reading or answering (a server that stalls). */
+int h_raw_listener(const char *reply);
 
 /* A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
 int h_unused_port(void);

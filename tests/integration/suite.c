@@ -125,6 +125,12 @@ int main(void) {
       TEST(byte_order_mark_at_input_start_is_skipped),
       TEST(crawl_trap_ends_at_max_pages),
       TEST(data_from_stdin_never_eats_the_url_list),
+      TEST(http2_goaway_loses_no_request),
+      TEST(http09_reply_is_a_transfer_error_not_an_invalid_url),
+      TEST(tls_client_certificate_required_is_tls_and_not_retried),
+      TEST(stalled_tls_handshake_reports_the_real_wait),
+      TEST(proxy_failures_name_the_proxy_and_retry_only_transient_refusals),
+      TEST(authorization_goes_to_another_host_only_with_location_trusted),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -43,3 +43,37 @@ void http2_multiplexes_requests_on_one_connection(void **state) {
              "loop, at most 4) and %ld over HTTP/1.1 (expected about 20)",
              http2, http1);
 }
+
+/* nginx ends every connection with a GOAWAY after 3 requests: the streams it refused are sent
+ * again on a fresh connection, by curl or by afetch, never reported (libcurl 7.88 counted
+ * those retries per easy handle for the whole run, and lost requests opened on a connection
+ * whose GOAWAY had just arrived). Without retries (-r 0), so a lost request shows. */
+void http2_goaway_loses_no_request(void **state) {
+  (void)state;
+  struct h_nginx *nginx = h_private_nginx_with("keepalive_requests 3;");
+  enum { URLS = 1500 };
+  struct h_buf *list = h_text();
+  for (int i = 0; i < URLS; i++)
+    h_text_add(list, "https://127.0.0.1:%d/goaway/%d\n", nginx->https_port, i);
+  const char *file = h_temp_file(list->data, list->len);
+  const char *args[] = {"-k", "-r", "0", "--http2", "-c", "10", file, NULL};
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, URLS);
+  long failed = 0, first_failed = -1;
+  for (long i = 0; i < URLS; i++)
+    if (!h_ok(h_result(results, i)) && failed++ == 0)
+      first_failed = i;
+  if (failed > 0) {
+    const cJSON *error = h_field(h_result(results, first_failed), "error");
+    fail_msg("%s: %ld of %d requests failed behind GOAWAYs; the first, %ld: %s (%s)",
+             proc->cmdline, failed, URLS, first_failed, h_error_code(h_result(results, first_failed)),
+             cJSON_IsObject(error) ? h_string(error, "message") : "no error");
+  }
+  h_expect_exit(proc, 0);
+  /* The GOAWAYs happened: about one connection per 3 requests. */
+  long connections = h_nginx_connections(nginx);
+  if (connections < URLS / 3)
+    fail_msg("nginx accepted %ld connections for %d requests: no GOAWAY every 3 requests?",
+             connections, URLS);
+}

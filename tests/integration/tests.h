@@ -78,6 +78,12 @@ void json_lines_bad_input_is_an_error_result(void **state);
 void json_lines_wrong_types_are_error_results(void **state);
 void json_lines_invalid_utf8_id_comes_back_valid(void **state);
 void json_lines_output_names_the_file(void **state);
+void http2_goaway_loses_no_request(void **state);
+void http09_reply_is_a_transfer_error_not_an_invalid_url(void **state);
+void tls_client_certificate_required_is_tls_and_not_retried(void **state);
+void stalled_tls_handshake_reports_the_real_wait(void **state);
+void proxy_failures_name_the_proxy_and_retry_only_transient_refusals(void **state);
+void authorization_goes_to_another_host_only_with_location_trusted(void **state);
 
 /* test_files.c */
 void stats_json_writes_devices_in_place_and_follows_links(void **state);

@@ -378,6 +378,15 @@ static void cli_max_redirs_accepts_minus_one_for_unlimited(void **state) {
   assert_int_equal(f->options.max_redirects, -1);
 }
 
+static void cli_location_trusted_follows_and_trusts_other_hosts(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "--no-location");
+  assert_false(f->options.location_trusted);
+  RUN(f, "--no-location", "--location-trusted");
+  assert_true(f->options.follow_redirects);
+  assert_true(f->options.location_trusted);
+}
+
 static void cli_repeated_header_builds_list_in_order(void **state) {
   struct fixture *f = *state;
   RUN(f, "-H", "X-One: 1", "--header", "X-Two: 2", "--header=X-Three: 3");
@@ -1377,6 +1386,7 @@ int main(void) {
       T(cli_no_location_disables_redirects_and_L_enables_them),
       T(cli_max_redirs_sets_the_limit),
       T(cli_max_redirs_accepts_minus_one_for_unlimited),
+      T(cli_location_trusted_follows_and_trusts_other_hosts),
       T(cli_repeated_header_builds_list_in_order),
       T(cli_user_agent_is_taken_from_argv),
       T(cli_user_agent_becomes_a_header_unless_one_is_given),

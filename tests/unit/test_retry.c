@@ -48,6 +48,18 @@ static void permanent_failures_are_not_retried(void **state) {
   }
 }
 
+static void proxy_refusals_are_transient_only_for_transient_statuses(void **state) {
+  (void)state;
+  for (long status = 300; status <= 599; status++) {
+    struct afetch_result result = failure(RESULT_CONNECT, 0, CURLE_RECV_ERROR);
+    result.proxy_status = status;
+    bool expected = status == 408 || status == 429 || status == 500 || status == 502 ||
+                    status == 503 || status == 504;
+    if (retry_is_transient(&result) != expected)
+      fail_msg("proxy status %ld: transient should be %d", status, expected);
+  }
+}
+
 static void backoff_ceiling_doubles_up_to_the_cap(void **state) {
   (void)state;
   /* The largest draw gives the ceiling itself: 100, 200, 400, 800, then the cap of 1000. */
@@ -89,6 +101,7 @@ int main(void) {
       cmocka_unit_test(only_listed_statuses_are_transient),
       cmocka_unit_test(permanent_failures_are_not_retried),
       cmocka_unit_test(backoff_ceiling_doubles_up_to_the_cap),
+      cmocka_unit_test(proxy_refusals_are_transient_only_for_transient_statuses),
       cmocka_unit_test(backoff_is_spread_over_the_whole_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
