@@ -372,13 +372,19 @@ static void task_invalid_result(struct task *task, long curl_code, struct afetch
   result->curl_code = curl_code;
 }
 
+/* Longest part of a refused line quoted in its message. */
+#define TASK_QUOTED_URL_MAX 100
+
 /* curl's transfer error for a bad URL is generic ("URL using bad/illegal format"): on that
- * rare path, ask curl's URL parser why, for the message. */
+ * rare path, ask curl's URL parser why, and say which line it refused ("Bad hostname" alone
+ * does not tell that the line was "not a url"). */
 static void task_explain_bad_url(struct task *task) {
   CURLU *url = curl_url();
   CURLUcode why = url ? curl_url_set(url, CURLUPART_URL, task->job->url, 0) : CURLUE_OUT_OF_MEMORY;
-  if (why != CURLUE_OK)
-    snprintf(task->message, sizeof task->message, "%s", curl_url_strerror(why));
+  const char *given = job_given_url(task->job);
+  snprintf(task->message, sizeof task->message, "'%.*s%s' is not a usable URL (%s)",
+           TASK_QUOTED_URL_MAX, given, strlen(given) > TASK_QUOTED_URL_MAX ? "..." : "",
+           why != CURLUE_OK ? curl_url_strerror(why) : curl_easy_strerror(CURLE_URL_MALFORMAT));
   curl_url_cleanup(url);
 }
 

@@ -237,6 +237,11 @@ void invalid_urls_become_error_results(void **state) {
       assert_int_equal(h_status(r), -1);
       assert_string_equal(h_string(r, "url"), invalid[i - 1]);
     }
+    /* The message says which line was refused, not only curl's reason. */
+    const char *message = h_string(h_field(h_result(results, 2), "error"), "message");
+    if (message == NULL || strstr(message, "'ht tp://bad'") == NULL)
+      fail_msg("the invalid_url message should quote the line 'ht tp://bad', got: %s",
+               message ? message : "null");
     expect_error(h_result(results, 4), "invalid_url");
     assert_int_equal(h_status(h_result(results, 4)), -1);
 
