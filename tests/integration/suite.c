@@ -111,6 +111,9 @@ int main(void) {
       TEST(json_lines_wrong_types_are_error_results),
       TEST(json_lines_invalid_utf8_id_comes_back_valid),
       TEST(json_lines_output_names_the_file),
+      TEST(progress_bar_fits_the_terminal_width),
+      TEST(progress_never_mixes_with_results_on_the_same_terminal),
+      TEST(progress_lines_for_logs_end_with_newlines),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

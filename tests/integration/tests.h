@@ -75,5 +75,8 @@ void json_lines_bad_input_is_an_error_result(void **state);
 void json_lines_wrong_types_are_error_results(void **state);
 void json_lines_invalid_utf8_id_comes_back_valid(void **state);
 void json_lines_output_names_the_file(void **state);
+void progress_bar_fits_the_terminal_width(void **state);
+void progress_never_mixes_with_results_on_the_same_terminal(void **state);
+void progress_lines_for_logs_end_with_newlines(void **state);
 
 #endif
