@@ -421,6 +421,10 @@ static void cli_progress_and_no_progress_last_one_wins(void **state) {
 
 static void cli_progress_takes_a_style(void **state) {
   struct fixture *f = *state;
+  USAGE_ERROR(f, "--progress=");
+  USAGE_ERROR(f, "--progress=Bar");
+  if (!strstr(f->err_text, "--progress") || !strstr(f->err_text, "bar, lines or none"))
+    fail_msg("err does not name --progress and its values: %s", f->err_text);
   RUN(f, "--progress=bar");
   assert_int_equal(f->options.progress, AFETCH_PROGRESS_BAR);
   RUN(f, "--progress=lines");
@@ -433,26 +437,22 @@ static void cli_progress_takes_a_style(void **state) {
   RUN(f, "--progress", "lines");
   assert_int_equal(f->options.progress, AFETCH_PROGRESS_ON);
   assert_int_equal(f->options.input_count, 1);
-  USAGE_ERROR(f, "--progress=");
-  USAGE_ERROR(f, "--progress=Bar");
-  if (!strstr(f->err_text, "--progress") || !strstr(f->err_text, "bar, lines or none"))
-    fail_msg("err does not name --progress and its values: %s", f->err_text);
 }
 
 static void cli_progress_interval_is_seconds_above_zero(void **state) {
   struct fixture *f = *state;
+  USAGE_ERROR(f, "--progress-interval", "0");
+  USAGE_ERROR(f, "--progress-interval", "-1");
+  USAGE_ERROR(f, "--progress-interval", "soon");
+  if (!strstr(f->err_text, "--progress-interval"))
+    fail_msg("err does not name --progress-interval: %s", f->err_text);
+  USAGE_ERROR(f, "--progress-interval");
   RUN(f, "urls.txt");
   assert_int_equal(f->options.progress_interval_ms, 10000);
   RUN(f, "--progress-interval", "2.5");
   assert_int_equal(f->options.progress_interval_ms, 2500);
   RUN(f, "--progress-interval=0.0001");
   assert_int_equal(f->options.progress_interval_ms, 1);
-  USAGE_ERROR(f, "--progress-interval", "0");
-  USAGE_ERROR(f, "--progress-interval", "-1");
-  USAGE_ERROR(f, "--progress-interval", "soon");
-  USAGE_ERROR(f, "--progress-interval");
-  if (!strstr(f->err_text, "--progress-interval"))
-    fail_msg("err does not name --progress-interval: %s", f->err_text);
 }
 
 /* -q leaves progress at its setting: whether --progress wins over -q is the runner's rule. */
