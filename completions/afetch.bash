@@ -1,4 +1,5 @@
-# bash completion for afetch(1): options, --scope and -X values, files and directories.
+# bash completion for afetch(1): options, --scope, --progress= and -X values, files and
+# directories.
 # `make install` puts it in $(PREFIX)/share/bash-completion/completions/afetch, where
 # bash-completion loads it on demand; or source it from ~/.bashrc.
 # Self-contained: it does not need bash-completion's helpers.
@@ -7,7 +8,7 @@
 _afetch_long_options='--input-file --url --concurrency --timeout --max-time --speed-limit
   --speed-time --connect-timeout --threads --retries
   --retry-delay --retry-max-delay --per-host --rate --deadline --ndjson --quiet --progress
-  --no-progress --stats --stats-json --output-dir --output-template --fsync --if-changed
+  --no-progress --progress-interval --stats --stats-json --output-dir --output-template --fsync --if-changed
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
   --show-skipped --links --location --no-location --location-trusted --max-redirs --header
   --user-agent
@@ -25,6 +26,10 @@ _afetch_value() {
   local option=$1 cur=$2
   case $option in
   --scope) _afetch_compgen -W 'host domain prefix' -- "$cur" ;;
+  --progress) # its value only after '=': "--progress lines" is a FILE operand
+    [[ -n $with_equals ]] || return 1
+    _afetch_compgen -W 'bar lines none' -- "$cur"
+    ;;
   -X | --request) _afetch_compgen -W 'GET HEAD POST PUT PATCH DELETE OPTIONS' -- "$cur" ;;
   -o | --output-dir)
     compopt -o filenames 2>/dev/null
@@ -45,7 +50,7 @@ _afetch_value() {
     --speed-time | --connect-timeout | --threads | -r | --retries | \
     --retry-delay | --retry-max-delay | --per-host | --rate | --deadline | --output-template | \
     --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
-    -A | --user-agent) ;; # a value of the user's own
+    -A | --user-agent | --progress-interval) ;; # a value of the user's own
   *) return 1 ;;
   esac
   return 0
@@ -56,15 +61,19 @@ _afetch() {
   local prev=
   ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
   local joined= # "--opt=" when the value shares its word with the option
+  local with_equals= # the value follows '=' (an optional value must)
   # "--scope=d": readline splits at '=' into "--scope" "=" "d" (COMP_WORDBREAKS).
   if [[ $cur == = && $prev == --* ]]; then
     cur=
+    with_equals=1
   elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
     prev=${COMP_WORDS[COMP_CWORD - 2]}
+    with_equals=1
   elif [[ $cur == --*=* ]]; then # COMP_WORDBREAKS without '=': one word
     prev=${cur%%=*}
     joined=$prev=
     cur=${cur#*=}
+    with_equals=1
   fi
   COMPREPLY=()
 

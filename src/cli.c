@@ -64,7 +64,8 @@ static const char cli_help_text[] =
     "Output:\n"
     "      --ndjson               JSON lines in completion order (default: an array)\n"
     "  -q, --quiet                no diagnostics on standard error\n"
-    "      --progress / --no-progress  progress line on stderr (default: on a tty)\n"
+    "      --progress[=bar|lines] / --no-progress  progress bar (on a tty by default)\n"
+    "                             or status lines every --progress-interval SEC (10)\n"
     "      --stats / --stats-json FILE  summary at the end: stderr table / JSON file\n"
     "\n"
     "Saving bodies:\n"
@@ -129,6 +130,7 @@ enum cli_long_only {
   CLI_OPT_LINKS,
   CLI_OPT_PROGRESS,
   CLI_OPT_NO_PROGRESS,
+  CLI_OPT_PROGRESS_INTERVAL,
   CLI_OPT_STATS,
   CLI_OPT_STATS_JSON,
   CLI_OPT_URL,
@@ -156,8 +158,9 @@ static const struct option cli_long_options[] = {
     {"deadline", required_argument, NULL, CLI_OPT_DEADLINE},
     {"ndjson", no_argument, NULL, CLI_OPT_NDJSON},
     {"quiet", no_argument, NULL, 'q'},
-    {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
+    {"progress", optional_argument, NULL, CLI_OPT_PROGRESS},
     {"no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS},
+    {"progress-interval", required_argument, NULL, CLI_OPT_PROGRESS_INTERVAL},
     {"stats", no_argument, NULL, CLI_OPT_STATS},
     {"stats-json", required_argument, NULL, CLI_OPT_STATS_JSON},
     {"output-dir", required_argument, NULL, 'o'},
@@ -213,6 +216,7 @@ static void cli_defaults(struct afetch_options *options) {
       .depth = 1,
       .scope = CRAWL_SCOPE_HOST,
       .progress = AFETCH_PROGRESS_AUTO,
+      .progress_interval_ms = 10000,
   };
 }
 
@@ -595,7 +599,24 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
     options->quiet = true;
     return true;
   case CLI_OPT_PROGRESS: /* --progress and --no-progress: the last one wins */
-    options->progress = AFETCH_PROGRESS_ON;
+    if (!value)
+      options->progress = AFETCH_PROGRESS_ON;
+    else if (strcmp(value, "bar") == 0)
+      options->progress = AFETCH_PROGRESS_BAR;
+    else if (strcmp(value, "lines") == 0)
+      options->progress = AFETCH_PROGRESS_LINES;
+    else if (strcmp(value, "none") == 0)
+      options->progress = AFETCH_PROGRESS_OFF;
+    else {
+      fprintf(err, "afetch: %s wants bar, lines or none, not '%s'\n", name, value);
+      return false;
+    }
+    return true;
+  case CLI_OPT_PROGRESS_INTERVAL:
+    if (!cli_parse_seconds(value, false, &options->progress_interval_ms)) {
+      fprintf(err, "afetch: %s wants a number of seconds greater than 0, not '%s'\n", name, value);
+      return false;
+    }
     return true;
   case CLI_OPT_NO_PROGRESS:
     options->progress = AFETCH_PROGRESS_OFF;

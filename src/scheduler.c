@@ -96,6 +96,7 @@ struct scheduler {
   struct crawler *crawler;           /* --crawl */
   struct stats *stats;               /* --stats, --stats-json, the progress line */
   struct progress *progress;         /* the progress line, while it is drawn */
+  bool progress_shares_output;       /* the bar is on the terminal stdout writes to */
   uint64_t input_total;              /* URL lines in the inputs, 0: unknown */
   int64_t started_us;
   struct event *signal_events[SCHEDULER_STOP_SIGNAL_COUNT];
@@ -996,29 +997,35 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
 
 static void scheduler_count_progress(void *arg, struct progress_counts *counts) {
   struct scheduler *scheduler = arg;
-  uint64_t in_flight = 0;
-  for (unsigned i = 0; i < scheduler->worker_count; i++)
+  uint64_t in_flight = 0, bytes = 0;
+  for (unsigned i = 0; i < scheduler->worker_count; i++) {
     in_flight += limiter_in_use(&scheduler->workers[i].slots);
+    bytes += worker_body_bytes(scheduler->workers[i].worker);
+  }
   uint64_t done = stats_results(scheduler->stats), ok = stats_ok(scheduler->stats);
   *counts = (struct progress_counts){.done = done,
                                      .total = scheduler->input_total,
                                      .in_flight = in_flight,
                                      .ok = ok,
                                      .failed = done - ok,
-                                     .bytes = stats_bytes(scheduler->stats)};
+                                     .bytes = bytes,
+                                     .hold = scheduler->progress_shares_output &&
+                                             !sink_at_line_start(scheduler->sink)};
 }
 
-/* True when the progress line is wanted: a terminal on stderr (and no -q), or --progress. */
-static bool scheduler_wants_progress(const struct afetch_options *options) {
-  if (options->progress == AFETCH_PROGRESS_AUTO)
-    return !options->quiet && isatty(STDERR_FILENO);
-  return options->progress == AFETCH_PROGRESS_ON;
+/* The sink's hook: a bar on the terminal the results go to is cleared before they are. */
+static void scheduler_clear_progress(void *arg) {
+  struct scheduler *scheduler = arg;
+  progress_clear(scheduler->progress);
 }
 
 /* Starts what --stats, --stats-json and the progress line need. False when out of memory. */
 static bool scheduler_start_reporting(struct scheduler *scheduler) {
   const struct afetch_options *options = scheduler->options;
-  bool progress = scheduler_wants_progress(options);
+  bool shares = progress_same_terminal(STDOUT_FILENO, STDERR_FILENO);
+  enum progress_style style =
+      progress_style_for(options->progress, options->quiet, isatty(STDERR_FILENO), shares);
+  bool progress = style != PROGRESS_NONE;
   if (!progress && !options->stats && !options->stats_json_path)
     return true;
   if (!(scheduler->stats = stats_new()))
@@ -1028,9 +1035,13 @@ static bool scheduler_start_reporting(struct scheduler *scheduler) {
     if (!options->crawl)
       scheduler->input_total = progress_count_lines(options->inputs, options->input_count);
     scheduler->progress =
-        progress_new(scheduler->base, stderr, scheduler_count_progress, scheduler);
+        progress_new(scheduler->base, stderr, style, options->progress_interval_ms,
+                     scheduler_count_progress, scheduler);
     if (!scheduler->progress)
       return false;
+    scheduler->progress_shares_output = style == PROGRESS_BAR && shares;
+    if (scheduler->progress_shares_output)
+      sink_before_write(scheduler->sink, scheduler_clear_progress, scheduler);
   }
   return true;
 }
@@ -1038,6 +1049,8 @@ static bool scheduler_start_reporting(struct scheduler *scheduler) {
 /* The line goes; the summary comes (--stats on stderr, --stats-json to its file). False
  * when the file cannot be written. */
 static bool scheduler_finish_reporting(struct scheduler *scheduler) {
+  sink_before_write(scheduler->sink, NULL, NULL);
+  progress_finish(scheduler->progress);
   progress_free(scheduler->progress);
   scheduler->progress = NULL;
   if (!scheduler->stats)

@@ -24,6 +24,9 @@ struct sink {
   struct event *flush_event;
   bool flush_scheduled;
   int error; /* errno of the failed write, 0 while healthy */
+  void (*before_write)(void *arg);
+  void *before_write_arg;
+  bool at_line_start; /* the last byte written was '\n', or none was written */
   /* gather only */
   uint64_t next_index;    /* the first index not yet written */
   struct sink_held *held; /* ring of `window` entries, slot = index % window */
@@ -45,6 +48,7 @@ struct sink *sink_new(struct event_base *base, int fd, enum afetch_output_mode m
     return NULL;
   sink->fd = fd;
   sink->mode = mode;
+  sink->at_line_start = true;
   sink->window = window ? window : 1;
   sink->pending = evbuffer_new();
   sink->flush_event = event_new(base, -1, 0, sink_on_flush, sink);
@@ -68,6 +72,16 @@ static void sink_wait_writable(int fd) {
 
 /* Writes everything pending. Blocking on a slow reader is deliberate: it is back-pressure. */
 static int sink_write_pending(struct sink *sink) {
+  size_t length = evbuffer_get_length(sink->pending);
+  if (length > 0 && !sink->error) {
+    if (sink->before_write)
+      sink->before_write(sink->before_write_arg);
+    struct evbuffer_ptr last;
+    char byte = '\0';
+    if (evbuffer_ptr_set(sink->pending, &last, length - 1, EVBUFFER_PTR_SET) == 0)
+      evbuffer_copyout_from(sink->pending, &last, &byte, 1);
+    sink->at_line_start = byte == '\n';
+  }
   while (!sink->error && evbuffer_get_length(sink->pending) > 0) {
     int written = evbuffer_write(sink->pending, sink->fd);
     if (written >= 0)
@@ -186,6 +200,13 @@ int sink_finish(struct sink *sink) {
 }
 
 int sink_error(const struct sink *sink) { return sink->error; }
+
+void sink_before_write(struct sink *sink, void (*before_write)(void *arg), void *arg) {
+  sink->before_write = before_write;
+  sink->before_write_arg = arg;
+}
+
+bool sink_at_line_start(const struct sink *sink) { return sink->at_line_start; }
 
 void sink_free(struct sink *sink) {
   if (!sink)

@@ -34,13 +34,19 @@ struct task {
   struct curl_slist conditional[2];
   uint64_t index;
   struct body body;
-  bool response_started; /* a header arrived: curl's info describes this transfer */
+  _Atomic uint64_t *bytes_total; /* task_count_bytes_into(); NULL: not counted */
+  bool response_started;         /* a header arrived: curl's info describes this transfer */
   bool invalid;
   char message[CURL_ERROR_SIZE]; /* the invalid_url reason, or curl's error detail */
 };
 
 static size_t task_on_body(char *data, size_t size, size_t count, void *arg) {
   struct task *task = arg;
+  if (task->bytes_total) /* one writer: a plain load and store, no locked add */
+    atomic_store_explicit(task->bytes_total,
+                          atomic_load_explicit(task->bytes_total, memory_order_relaxed) +
+                              size * count,
+                          memory_order_relaxed);
   return body_on_data(&task->body, task->easy, data, size * count);
 }
 
@@ -264,6 +270,10 @@ bool task_prepare(struct task *task, struct job *job) {
 CURL *task_easy(struct task *task) { return task->easy; }
 
 unsigned task_id(const struct task *task) { return task->id; }
+
+void task_count_bytes_into(struct task *task, _Atomic uint64_t *total) {
+  task->bytes_total = total;
+}
 
 struct job *task_job(const struct task *task) {
   return task->job;

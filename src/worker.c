@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -77,6 +78,7 @@ struct worker {
   struct task **idle;
   unsigned idle_count;
   struct json_writer json;
+  _Atomic uint64_t body_bytes; /* written by the transfer side only, read by any thread */
 
   /* Threaded only. `lock` guards the two rings and the request flags. */
   pthread_t thread;
@@ -195,8 +197,10 @@ static struct task *worker_take_idle_task(struct worker *worker) {
   if (worker->task_count >= worker->capacity)
     return NULL;
   struct task *task = task_new(worker->options, worker->task_count, worker->share);
-  if (task)
-    worker->tasks[worker->task_count++] = task;
+  if (!task)
+    return NULL;
+  task_count_bytes_into(task, &worker->body_bytes);
+  worker->tasks[worker->task_count++] = task;
   return task;
 }
 
@@ -368,6 +372,10 @@ static void worker_on_outbox(evutil_socket_t fd, short what, void *arg) {
     worker->on_result(worker->on_result_arg, &outcome);
     free(done->json);
   }
+}
+
+uint64_t worker_body_bytes(const struct worker *worker) {
+  return atomic_load_explicit(&worker->body_bytes, memory_order_relaxed);
 }
 
 bool worker_submit(struct worker *worker, struct job *job) {

@@ -98,6 +98,10 @@ complete_words "--scope=h"
 check "--scope=h (one word)" offers_only --scope=host
 complete_words "-X" "P"
 check "-X P" offers POST PUT PATCH
+complete_words "--progress" "=" ""
+check "--progress= (split at =)" offers_only bar lines none
+complete_words "--progress=l"
+check "--progress=l (one word)" offers_only --progress=lines
 
 work=$(mktemp -d) || exit 3
 trap 'rm -rf "$work"' EXIT
@@ -115,6 +119,8 @@ complete_words "--if-changed" ""
 check "--if-changed FILE" offers urls.txt ca.pem "mirror dir"
 complete_words "--stats-json" "b"
 check "--stats-json FILE" offers_only body.txt
+complete_words "--progress" "b"
+check "--progress FILE (no value without =)" offers_only body.txt
 complete_words "-d" "@b"
 check "-d @FILE" offers_only @body.txt
 complete_words "-d" "a=1"

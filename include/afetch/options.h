@@ -24,9 +24,11 @@ enum afetch_http_version {
 };
 
 enum afetch_progress {
-  AFETCH_PROGRESS_AUTO, /* when stderr is a terminal and not -q */
-  AFETCH_PROGRESS_ON,   /* --progress */
-  AFETCH_PROGRESS_OFF,  /* --no-progress */
+  AFETCH_PROGRESS_AUTO,  /* a bar when stderr is a terminal stdout does not share, and not -q */
+  AFETCH_PROGRESS_ON,    /* --progress: a bar on a terminal, status lines elsewhere */
+  AFETCH_PROGRESS_BAR,   /* --progress=bar */
+  AFETCH_PROGRESS_LINES, /* --progress=lines */
+  AFETCH_PROGRESS_OFF,   /* --no-progress, --progress=none */
 };
 
 /* Where URL lines come from: one entry per FILE, `-`, URL argument, -i or --url, in
@@ -89,7 +91,8 @@ struct afetch_options {
   bool show_skipped;         /* --show-skipped: robots-blocked URLs get results */
   bool links;                /* --links: the list of links in each page's result */
   /* Operator output on stderr. */
-  enum afetch_progress progress; /* --progress / --no-progress */
+  enum afetch_progress progress; /* --progress[=bar|lines|none] / --no-progress */
+  long progress_interval_ms;     /* --progress-interval: between status lines (default 10 s) */
   bool stats;                    /* --stats: a summary table at the end */
   const char *stats_json_path;   /* --stats-json FILE, borrowed */
   /* The inputs in command-line order, owned; at least one (standard input when none is

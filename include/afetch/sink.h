@@ -38,6 +38,14 @@ void sink_skip(struct sink *sink, uint64_t index);
 /* Closes the array (gather) and writes everything out. Returns 0 or -1 as sink_emit_json(). */
 int sink_finish(struct sink *sink);
 
+/* Calls before_write(arg) before each write to the output (NULL: nothing): a progress bar on
+ * the terminal the output shares is cleared first. */
+void sink_before_write(struct sink *sink, void (*before_write)(void *arg), void *arg);
+
+/* True when what was written so far ends with a newline (or nothing was written): a
+ * terminal's cursor is then at the start of a line. */
+bool sink_at_line_start(const struct sink *sink);
+
 /* errno of the failed write (EPIPE for a closed pipe), 0 while the output is healthy. */
 int sink_error(const struct sink *sink);
 

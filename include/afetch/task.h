@@ -3,6 +3,7 @@
 #ifndef AFETCH_TASK_H
 #define AFETCH_TASK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,6 +21,11 @@ struct task;
 struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share);
 
 unsigned task_id(const struct task *task);
+
+/* Adds every body byte curl hands over, in all the task's transfers, to *total (for the
+ * progress). Only the thread that runs the task's transfers may write *total: it is the
+ * one writer, others may read it. */
+void task_count_bytes_into(struct task *task, _Atomic uint64_t *total);
 
 /* The job given to the last task_prepare(). */
 struct job *task_job(const struct task *task);

@@ -52,6 +52,10 @@ unsigned worker_descriptors(unsigned capacity, bool threaded);
  * job then stays the caller's, with no outcome. */
 bool worker_submit(struct worker *worker, struct job *job);
 
+/* Body bytes the worker's transfers have received so far, those in flight included (all
+ * attempts, robots.txt too). Any thread may ask. */
+uint64_t worker_body_bytes(const struct worker *worker);
+
 /* Stops every transfer the worker holds; each is reported with `why`. Inline: before this
  * returns. Threaded: soon after, through on_result. */
 void worker_stop_all(struct worker *worker, enum result_error why);

@@ -860,6 +860,17 @@ bool h_wait_output(struct h_proc *proc, const char *needle, size_t count, int ti
   }
 }
 
+bool h_wait_stderr(struct h_proc *proc, const char *needle, size_t count, int timeout_ms) {
+  double deadline = h_now() + timeout_ms / 1000.0;
+  for (;;) {
+    if (h_count(proc->err.data, needle) >= count)
+      return true;
+    if (proc->err_fd < 0 || h_now() >= deadline)
+      return false;
+    pump(proc, ms_left(deadline));
+  }
+}
+
 void h_collect(struct h_proc *proc) {
   for (int i = 0; i < 64 && pump(proc, 0); i++)
     ;
@@ -1540,6 +1551,21 @@ const char *h_tmux_wait(struct h_tmux *tmux, const char *const *needles, int tim
     free(screen);
     nap_ms(50);
   }
+}
+
+void h_tmux_resize(struct h_tmux *tmux, int columns, int rows) {
+  const char *columns_text = h_fmt("%d", columns), *rows_text = h_fmt("%d", rows);
+  const char *args[] = {"resize-window", "-t", "afetch", "-x", columns_text, "-y", rows_text, NULL};
+  struct h_proc *proc = tmux_run(tmux, args);
+  if (proc == NULL)
+    fail_msg("harness: cannot run tmux resize-window");
+  if (!proc->exited || proc->exit_code != 0) {
+    const char *why = h_fmt("%s: %s; output: %s%s", proc->cmdline, describe_end(proc),
+                            proc->out.data, proc->err.data);
+    proc_free(proc);
+    fail_msg("harness: cannot resize the tmux window (%s)", why);
+  }
+  proc_free(proc);
 }
 
 /* ---- JSON ---- */

@@ -93,6 +93,9 @@ char *h_read_line(struct h_proc *proc, int timeout_ms);
 /* Waits at most timeout_ms until the child's stdout holds `needle` at least `count` times. */
 bool h_wait_output(struct h_proc *proc, const char *needle, size_t count, int timeout_ms);
 
+/* The same for stderr. */
+bool h_wait_stderr(struct h_proc *proc, const char *needle, size_t count, int timeout_ms);
+
 /* Reads whatever output is available now, without waiting (for failure messages). */
 void h_collect(struct h_proc *proc);
 
@@ -191,6 +194,9 @@ const char *h_tmux_screen(struct h_tmux *tmux);
  * NULL-terminated needles; returns the last text read (tracked), *found whether it matched. */
 const char *h_tmux_wait(struct h_tmux *tmux, const char *const *needles, int timeout_ms,
                         bool *found);
+
+/* Resizes the pane's window (its program gets SIGWINCH). Fails the test on error. */
+void h_tmux_resize(struct h_tmux *tmux, int columns, int rows);
 
 /* text in single quotes for /bin/sh (tracked). */
 char *h_shell_quote(const char *text);

@@ -131,6 +131,9 @@ int main(void) {
       TEST(stalled_tls_handshake_reports_the_real_wait),
       TEST(proxy_failures_name_the_proxy_and_retry_only_transient_refusals),
       TEST(authorization_goes_to_another_host_only_with_location_trusted),
+      TEST(progress_bar_fits_the_terminal_width),
+      TEST(progress_never_mixes_with_results_on_the_same_terminal),
+      TEST(progress_lines_for_logs_end_with_newlines),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

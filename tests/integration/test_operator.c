@@ -5,6 +5,7 @@
  * The terminal test runs afetch inside tmux (a test dependency), so that its stderr is a real
  * TTY while the test reads the screen. */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -132,8 +133,9 @@ void progress_stays_off_when_stderr_is_not_a_terminal(void **state) {
              "stderr was:\n%s",
              proc->cmdline, visible(proc->err.data, 2000));
 
-  /* --progress forces it on a pipe: redraws "\r" LINE "\e[K", and a final "\r\e[K". */
-  const char *forced[] = {"-c", "2", "--progress", NULL};
+  /* --progress=bar forces the bar on a pipe: redraws "\r" LINE "\e[K", and a final
+   * "\r\e[K" (plain --progress writes status lines there). */
+  const char *forced[] = {"-c", "2", "--progress=bar", NULL};
   run(forced, input->data, N, 0, &proc);
   const char *err = proc->err.data;
   if (strchr(err, '\r') == NULL || strstr(err, " done") == NULL || strstr(err, "in flight") == NULL)
@@ -151,6 +153,226 @@ void progress_stays_off_when_stderr_is_not_a_terminal(void **state) {
   if (strstr(last_line, "\r\x1b[K") == NULL)
     fail_msg("%s: expected the last progress line cleared (\"\\r\\e[K\") before exit; stderr "
              "was:\n%s",
+             proc->cmdline, visible(err, 2000));
+}
+
+/* The rows of a terminal screen that hold `needle`. */
+static size_t rows_with(const char *screen, const char *needle) {
+  size_t count = 0;
+  for (const char *row = screen; *row != '\0';) {
+    const char *end = strchr(row, '\n');
+    size_t length = end != NULL ? (size_t)(end - row) : strlen(row);
+    const char *found = strstr(row, needle);
+    count += found != NULL && found < row + length;
+    row += length + (end != NULL);
+  }
+  return count;
+}
+
+/* The widest row of a screen (tmux leaves out trailing blanks). */
+static size_t widest_row(const char *screen) {
+  size_t widest = 0;
+  for (const char *row = screen; *row != '\0';) {
+    const char *end = strchr(row, '\n');
+    size_t length = end != NULL ? (size_t)(end - row) : strlen(row);
+    widest = length > widest ? length : widest;
+    row += length + (end != NULL);
+  }
+  return widest;
+}
+
+/* The number after "PID=" on the screen. */
+static pid_t pid_on_screen(const char *screen) {
+  const char *at = strstr(screen, "PID=");
+  long pid = at != NULL ? strtol(at + 4, NULL, 10) : 0;
+  if (pid <= 0)
+    fail_msg("expected \"PID=N\" on the screen; it was:\n%s", screen);
+  return (pid_t)pid;
+}
+
+/* At 80 columns the full line (with an ETA, ~90 columns) would wrap, and every redraw would
+ * leave a stale row: the bar drops fields to fit in 79, one row, and after a resize to 120
+ * columns (SIGWINCH) shows them again; cleared at the end. stdout goes to a file. */
+void progress_bar_fits_the_terminal_width(void **state) {
+  (void)state;
+  int port = h_http->http_port;
+  /* Three quick results and three held: "3/6 done", a rate and an ETA, while the held three
+   * wait for the test's SIGTERM. */
+  struct h_buf *list = h_text();
+  for (int i = 0; i < 3; i++)
+    h_text_add(list, "http://127.0.0.1:%d/status/200\n", port);
+  for (int i = 0; i < 3; i++)
+    h_text_add(list, "http://127.0.0.1:%d/delay/%d\n", port, H_SAFETY_MS);
+  const char *file = h_temp_file(list->data, list->len);
+  const char *out = h_fmt("%s/out.json", h_temp_dir());
+  const char *args[] = {"-c", "6", file, NULL};
+  const char *afetch = h_afetch_shell_command(args);
+  const char *command = h_fmt("%s > %s & echo PID=$!; wait $!; echo EXIT=$?; exec sleep 60", afetch,
+                              h_shell_quote(out));
+  struct h_tmux *tmux = h_tmux_start(command, 80, 20);
+
+  bool found;
+  const char *progress[] = {"3/6 done", "ETA", "B/s", NULL};
+  const char *screen = h_tmux_wait(tmux, progress, 10000, &found);
+  if (!found)
+    fail_msg("%s (in tmux, 80 columns): expected the bar (\"3/6 done\", \"ETA\", a speed in "
+             "\"B/s\"); the screen was:\n%s",
+             afetch, screen);
+  pid_t pid = pid_on_screen(screen);
+  /* Several redraws: a wrapping line would have left a stale row by now. */
+  const char *later[] = {"3/6 done", "0:00:01", NULL};
+  screen = h_tmux_wait(tmux, later, 10000, &found);
+  if (!found || rows_with(screen, "done") != 1 || widest_row(screen) > 79)
+    fail_msg("%s (in tmux, 80 columns): expected the bar on one row of at most 79 columns, "
+             "redrawn in place; the screen was:\n%s",
+             afetch, screen);
+  if (strstr(screen, "in flight") != NULL)
+    fail_msg("%s (in tmux, 80 columns): expected \"in flight\" left out to fit (it goes "
+             "first); the screen was:\n%s",
+             afetch, screen);
+
+  h_tmux_resize(tmux, 120, 20);
+  const char *wider[] = {"3 in flight", NULL};
+  screen = h_tmux_wait(tmux, wider, 10000, &found);
+  if (!found || rows_with(screen, "done") != 1 || widest_row(screen) > 119)
+    fail_msg("%s (in tmux, resized to 120 columns): expected the whole bar, \"3 in flight\" "
+             "back, on one row; the screen was:\n%s",
+             afetch, screen);
+
+  if (kill(pid, SIGTERM) != 0)
+    fail_msg("kill(%d, SIGTERM): %s", (int)pid, strerror(errno));
+  const char *exited[] = {"EXIT=", NULL};
+  screen = h_tmux_wait(tmux, exited, H_SAFETY_MS, &found);
+  if (!found || strstr(screen, "EXIT=143") == NULL)
+    fail_msg("%s (in tmux): expected exit status 143 after SIGTERM; the screen was:\n%s", afetch,
+             screen);
+  if (strstr(screen, "done") != NULL || strstr(screen, "B/s") != NULL)
+    fail_msg("%s (in tmux): expected the bar cleared before exit; the screen was:\n%s", afetch,
+             screen);
+}
+
+/* The rows of the screen from the one after `from` (NULL: the first) up to the one holding
+ * `to`, joined without newlines: JSON that the terminal wrapped, whole again. */
+static char *screen_between(const char *screen, const char *from, const char *to) {
+  const char *start = screen;
+  if (from != NULL) {
+    start = strstr(screen, from);
+    if (start == NULL || (start = strchr(start, '\n')) == NULL)
+      fail_msg("expected \"%s\" on the screen; it was:\n%s", from, screen);
+    start++;
+  }
+  const char *end = strstr(start, to);
+  if (end == NULL)
+    fail_msg("expected \"%s\" on the screen; it was:\n%s", to, screen);
+  struct h_buf *joined = h_text();
+  for (const char *p = start; p < end; p++)
+    if (*p != '\n')
+      h_text_add_bytes(joined, p, 1);
+  return joined->data;
+}
+
+/* stdout on the terminal stderr is on (make demo, the first try): no bar unless asked for, so
+ * the results are clean JSON; with --progress the bar is cleared before each write of
+ * results and drawn only between whole lines. 80 columns, rows enough for all the output. */
+void progress_never_mixes_with_results_on_the_same_terminal(void **state) {
+  (void)state;
+  enum { N = 8 };
+  int port = h_http->http_port;
+  struct h_buf *list = h_text();
+  for (int i = 0; i < N; i++)
+    h_text_add(list, "http://127.0.0.1:%d/delay/300\n", port);
+  const char *file = h_temp_file(list->data, list->len);
+  /* Four rounds of 300 ms at -c 2: the bar's timer ticks a dozen times in each run. */
+  const char *plain[] = {"-c", "2", file, NULL};
+  const char *forced[] = {"-c", "2", "--progress", "--ndjson", file, NULL};
+  const char *first = h_afetch_shell_command(plain), *second = h_afetch_shell_command(forced);
+  const char *command = h_fmt("%s; echo EXIT1=$?; %s; echo EXIT2=$?; exec sleep 60", first, second);
+  struct h_tmux *tmux = h_tmux_start(command, 80, 200);
+
+  bool found;
+  const char *exited[] = {"EXIT2=", NULL};
+  const char *screen = h_tmux_wait(tmux, exited, 2 * H_SAFETY_MS, &found);
+  if (!found || strstr(screen, "EXIT1=0") == NULL || strstr(screen, "EXIT2=0") == NULL)
+    fail_msg("%s; %s (in tmux): expected both to exit 0; the screen was:\n%s", first, second,
+             screen);
+  if (strstr(screen, "afetch") != NULL || strstr(screen, "done") != NULL)
+    fail_msg("%s; %s (in tmux, stdout on the terminal): expected no progress text among the "
+             "results; the screen was:\n%s",
+             first, second, screen);
+
+  cJSON *results = h_parse_json(screen_between(screen, NULL, "EXIT1="));
+  h_check_results(results, N);
+
+  /* The forced run's results: one JSON object per line, each whole. */
+  const char *start = strstr(screen, "EXIT1=");
+  start = strchr(start, '\n') + 1;
+  const char *end = strstr(start, "EXIT2=");
+  size_t objects = 0;
+  for (const char *p = start; p < end && (p = strstr(p, "{\"index\"")) != NULL && p < end; p++)
+    objects++;
+  if (objects != N)
+    fail_msg("%s (in tmux): expected %d result lines; the screen was:\n%s", second, N, screen);
+  char *lines = screen_between(screen, "EXIT1=", "EXIT2=");
+  /* Joined, the lines are objects back to back: "}{" between them, nothing else. */
+  struct h_buf *array = h_text();
+  h_text_add(array, "[");
+  for (const char *p = lines; *p != '\0'; p++) {
+    if (p[0] == '}' && p[1] == '{') {
+      h_text_add(array, "},");
+      continue;
+    }
+    h_text_add_bytes(array, p, 1);
+  }
+  h_text_add(array, "]");
+  results = h_parse_json(array->data);
+  h_check_results(results, N);
+}
+
+/* For logs: --progress with stderr not a terminal writes whole status lines (no "\r", no
+ * escape), every --progress-interval, with the bytes of transfers still in flight, and a
+ * summary line at the end. */
+void progress_lines_for_logs_end_with_newlines(void **state) {
+  (void)state;
+  int port = h_http->http_port;
+  /* A body trickling 64 KiB a second, and a slow reply: both in flight until SIGTERM. */
+  const char *input = h_fmt("http://127.0.0.1:%d/slowbytes/%d?ms=1000\n"
+                            "http://127.0.0.1:%d/delay/%d\n",
+                            port, 1 << 30, port, H_SAFETY_MS);
+  const char *args[] = {"-c", "2", "--progress", "--progress-interval", "0.1", NULL};
+  struct h_proc *proc = h_afetch_start(args);
+  h_write_stdin(proc, input);
+  h_close_stdin(proc);
+  /* The first 64 KiB counted while nothing is done; then two more lines. */
+  if (!h_wait_stderr(proc, "0 done  2 in flight  0 ok  0 failed  0.0 req/s  64.0 KiB  ", 1, 10000))
+    fail_msg("%s (stderr a pipe): expected a status line with the 64 KiB received so far by a "
+             "transfer in flight; stderr was:\n%s",
+             proc->cmdline, visible(proc->err.data, 2000));
+  size_t lines = h_count(proc->err.data, "\n");
+  if (!h_wait_stderr(proc, "\n", lines + 2, 10000))
+    fail_msg("%s: expected a status line every 0.1 s; stderr was:\n%s", proc->cmdline,
+             visible(proc->err.data, 2000));
+  h_signal(proc, SIGTERM);
+  h_wait_exit(proc, H_SAFETY_MS);
+  h_expect_exit(proc, 143);
+
+  const char *err = proc->err.data;
+  size_t length = strlen(err);
+  if (strchr(err, '\r') != NULL || strchr(err, '\x1b') != NULL || length == 0 ||
+      err[length - 1] != '\n')
+    fail_msg("%s (stderr a pipe): expected whole lines, no \"\\r\" and no escape; stderr "
+             "was:\n%s",
+             proc->cmdline, visible(err, 2000));
+  /* Every line is afetch's; the last is the summary. */
+  const char *last = err;
+  for (const char *line = err; *line != '\0'; line = strchr(line, '\n') + 1) {
+    if (strncmp(line, "afetch: ", 8) != 0)
+      fail_msg("%s: a line of stderr is not afetch's: %s", proc->cmdline, visible(err, 2000));
+    last = line;
+  }
+  if (strncmp(last, "afetch: summary  2 done  0 ok  2 failed  ", 41) != 0 ||
+      strstr(last, "B/s  ") == NULL)
+    fail_msg("%s: expected the summary last (\"afetch: summary  2 done  0 ok  2 failed ... "
+             "B/s ...\"); stderr was:\n%s",
              proc->cmdline, visible(err, 2000));
 }
 

@@ -100,4 +100,8 @@ void byte_order_mark_at_input_start_is_skipped(void **state);
 void crawl_trap_ends_at_max_pages(void **state);
 void data_from_stdin_never_eats_the_url_list(void **state);
 
+void progress_bar_fits_the_terminal_width(void **state);
+void progress_never_mixes_with_results_on_the_same_terminal(void **state);
+void progress_lines_for_logs_end_with_newlines(void **state);
+
 #endif

@@ -502,6 +502,42 @@ static void cli_progress_and_no_progress_last_one_wins(void **state) {
   assert_int_equal(f->options.progress, AFETCH_PROGRESS_OFF);
 }
 
+static void cli_progress_takes_a_style(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--progress=");
+  USAGE_ERROR(f, "--progress=Bar");
+  if (!strstr(f->err_text, "--progress") || !strstr(f->err_text, "bar, lines or none"))
+    fail_msg("err does not name --progress and its values: %s", f->err_text);
+  RUN(f, "--progress=bar");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_BAR);
+  RUN(f, "--progress=lines");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_LINES);
+  RUN(f, "--progress=none");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_OFF);
+  RUN(f, "--progress=lines", "--no-progress", "--progress=bar");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_BAR);
+  /* The style only with '=': a separate word is an operand, as with any optional value. */
+  RUN(f, "--progress", "lines");
+  assert_int_equal(f->options.progress, AFETCH_PROGRESS_ON);
+  assert_int_equal(f->options.input_count, 1);
+}
+
+static void cli_progress_interval_is_seconds_above_zero(void **state) {
+  struct fixture *f = *state;
+  USAGE_ERROR(f, "--progress-interval", "0");
+  USAGE_ERROR(f, "--progress-interval", "-1");
+  USAGE_ERROR(f, "--progress-interval", "soon");
+  if (!strstr(f->err_text, "--progress-interval"))
+    fail_msg("err does not name --progress-interval: %s", f->err_text);
+  USAGE_ERROR(f, "--progress-interval");
+  RUN(f, "urls.txt");
+  assert_int_equal(f->options.progress_interval_ms, 10000);
+  RUN(f, "--progress-interval", "2.5");
+  assert_int_equal(f->options.progress_interval_ms, 2500);
+  RUN(f, "--progress-interval=0.0001");
+  assert_int_equal(f->options.progress_interval_ms, 1);
+}
+
 /* -q leaves progress at its setting: whether --progress wins over -q is the runner's rule. */
 static void cli_quiet_and_progress_are_kept_apart(void **state) {
   struct fixture *f = *state;
@@ -1313,8 +1349,9 @@ static void cli_help_lists_output_options_in_their_group(void **state) {
   size_t length = (size_t)(group_end - group);
   char *text = strndup(group, length);
   assert_non_null(text);
-  static const char *const names[] = {"--ndjson",      "--quiet", "--progress",
-                                      "--no-progress", "--stats", "--stats-json"};
+  static const char *const names[] = {
+      "--ndjson", "--quiet",     "--progress", "--no-progress", "--progress-interval",
+      "--stats",  "--stats-json"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!names_option(text, names[i])) {
       free(text);
@@ -1398,6 +1435,8 @@ int main(void) {
       T(cli_http_version_flags_select_the_protocol),
       T(cli_quiet_silences_diagnostics),
       T(cli_progress_and_no_progress_last_one_wins),
+      T(cli_progress_takes_a_style),
+      T(cli_progress_interval_is_seconds_above_zero),
       T(cli_quiet_and_progress_are_kept_apart),
       T(cli_stats_turns_the_summary_table_on),
       T(cli_stats_json_names_the_file_without_turning_stats_on),

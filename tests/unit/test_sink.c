@@ -481,6 +481,59 @@ static void sink_writes_to_a_pipe_reader(void **state) {
   close(reader);
 }
 
+/* The hook counts its calls and checks nothing new is on the output yet. */
+struct write_watch {
+  struct fixture *f;
+  int calls;
+  size_t length_at_last_call;
+};
+
+static void before_write(void *arg) {
+  struct write_watch *watch = arg;
+  watch->calls++;
+  size_t length;
+  free(helper_file_content(watch->f->fd, &length));
+  watch->length_at_last_call = length;
+}
+
+/* The hook runs before each write (a progress bar on the same terminal is cleared first), and
+ * the sink says whether the output ends a line: a JSON array's element does not until the
+ * next one or the end. */
+static void sink_calls_the_hook_before_each_write_and_tracks_line_ends(void **state) {
+  struct fixture *f = *state;
+  new_sink(f, AFETCH_OUTPUT_GATHER, 8);
+  struct write_watch watch = {.f = f};
+  sink_before_write(f->sink, before_write, &watch);
+  assert_true(sink_at_line_start(f->sink)); /* nothing written */
+  loop_pass(f);
+  assert_int_equal(watch.calls, 0);
+  emit_and_pass(f, 0); /* "[\n{...}" */
+  assert_int_equal(watch.calls, 1);
+  assert_int_equal(watch.length_at_last_call, 0);
+  assert_false(sink_at_line_start(f->sink));
+  loop_pass(f);
+  assert_int_equal(watch.calls, 1); /* nothing pending, no call */
+  size_t length;
+  free(helper_file_content(f->fd, &length));
+  finish_ok(f); /* "\n]\n" */
+  assert_int_equal(watch.calls, 2);
+  assert_int_equal(watch.length_at_last_call, length);
+  assert_true(sink_at_line_start(f->sink));
+
+  sink_free(f->sink);
+  f->sink = NULL;
+  new_sink(f, AFETCH_OUTPUT_NDJSON, 8);
+  watch.calls = 0;
+  sink_before_write(f->sink, before_write, &watch);
+  emit_and_pass(f, 3);
+  assert_int_equal(watch.calls, 1);
+  assert_true(sink_at_line_start(f->sink)); /* each line ends with '\n' */
+  sink_before_write(f->sink, NULL, NULL);
+  emit_and_pass(f, 4);
+  assert_int_equal(watch.calls, 1);
+  finish_ok(f);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -505,6 +558,7 @@ int main(void) {
       T(sink_gather_to_broken_pipe_fails_at_finish_without_a_loop_pass),
       T(sink_gather_empty_run_to_broken_pipe_fails_at_finish),
       T(sink_writes_to_a_pipe_reader),
+      T(sink_calls_the_hook_before_each_write_and_tracks_line_ends),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
