@@ -73,16 +73,12 @@ static unsigned main_usable_cpus(void) {
 }
 
 /* Read from a terminal, afetch would sit silent (or show "0 done") until URLs are typed:
- * say once where it reads from, as aria2 and others do. */
+ * say where it reads from, as aria2 and others do. Only when the terminal is the first input:
+ * after a FILE, the notice would come before that FILE's results, long before any typing. */
 static void main_tell_when_reading_a_terminal(const struct afetch_options *options) {
-  if (options->quiet || !isatty(STDIN_FILENO))
-    return;
-  for (size_t i = 0; i < options->input_count; i++)
-    if (options->inputs[i].kind == AFETCH_INPUT_STDIN) {
-      fprintf(stderr, "afetch: reading URLs from standard input, one per line (Ctrl-D ends "
-                      "the list; see afetch --help)\n");
-      return;
-    }
+  if (!options->quiet && options->inputs[0].kind == AFETCH_INPUT_STDIN && isatty(STDIN_FILENO))
+    fprintf(stderr, "afetch: reading URLs from standard input, one per line (Ctrl-D ends the "
+                    "list; see afetch --help)\n");
 }
 
 int main(int argc, char **argv) {

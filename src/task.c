@@ -27,8 +27,8 @@ struct task {
   const struct afetch_options *options;
   struct job *job; /* the URL being fetched; borrowed while the transfer runs */
   unsigned id;
-  bool used;        /* the handle has been pointed at a URL since it was configured */
-  unsigned replays; /* times this URL's request was sent again (task_replay_unsent) */
+  bool used;          /* the handle has been pointed at a URL since it was configured */
+  unsigned replays;   /* times this URL's request was sent again (task_replay_unsent) */
   int64_t started_us; /* CLOCK_MONOTONIC when the handle was set up for this try */
   /* --if-changed: If-None-Match / If-Modified-Since put in front of the -H headers. */
   struct curl_slist conditional[2];
@@ -37,6 +37,7 @@ struct task {
   _Atomic uint64_t *bytes_total; /* task_count_bytes_into(); NULL: not counted */
   bool response_started;         /* a header arrived: curl's info describes this transfer */
   bool invalid;
+  bool proxy_in_environment;     /* read once: the environment does not change during a run */
   char message[CURL_ERROR_SIZE]; /* the invalid_url reason, or curl's error detail */
 };
 
@@ -103,7 +104,7 @@ static bool task_configure(struct task *task) {
   /* Without proxy variables, say "no proxy" (and an empty no_proxy list) once rather than
    * let curl read the environment again for every request (no_proxy alone cost two getenv
    * calls, ~650 instructions). With them, curl applies them (and no_proxy) as usual. */
-  if (!task_environment_has_proxy()) {
+  if (!task->proxy_in_environment) {
     TASK_SET(CURLOPT_PROXY, "");
     TASK_SET(CURLOPT_NOPROXY, "");
   }
@@ -156,6 +157,7 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
     return NULL;
   task->id = id;
   task->options = options;
+  task->proxy_in_environment = task_environment_has_proxy();
   task->easy = curl_easy_init();
   if (!body_init(&task->body, options, task_on_link, task) || !task->easy ||
       (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
@@ -392,8 +394,13 @@ static void task_explain_bad_url(struct task *task) {
   CURLU *url = curl_url();
   CURLUcode why = url ? curl_url_set(url, CURLUPART_URL, task->job->url, 0) : CURLUE_OUT_OF_MEMORY;
   const char *given = job_given_url(task->job);
-  snprintf(task->message, sizeof task->message, "'%.*s%s' is not a usable URL (%s)",
-           TASK_QUOTED_URL_MAX, given, strlen(given) > TASK_QUOTED_URL_MAX ? "..." : "",
+  size_t quoted = strlen(given);
+  bool cut = quoted > TASK_QUOTED_URL_MAX;
+  if (cut) /* at a character's start, so the cut leaves no half a character */
+    for (quoted = TASK_QUOTED_URL_MAX; quoted > 0 && ((unsigned char)given[quoted] & 0xC0) == 0x80;)
+      quoted--;
+  snprintf(task->message, sizeof task->message, "'%.*s%s' is not a usable URL (%s)", (int)quoted,
+           given, cut ? "..." : "",
            why != CURLUE_OK ? curl_url_strerror(why) : curl_easy_strerror(CURLE_URL_MALFORMAT));
   curl_url_cleanup(url);
 }
@@ -504,8 +511,8 @@ static void task_explain_timeout(struct task *task, struct afetch_result *result
   long waited_ms = (long)(waited_us / 1000);
   const char *url = result->final_url ? result->final_url : result->url;
   if (result->remote_ip && result->time_us.tls == 0 && strncasecmp(url, "https://", 8) == 0)
-    snprintf(task->message, sizeof task->message,
-             "TLS handshake with %s timed out after %ld ms", result->remote_ip, waited_ms);
+    snprintf(task->message, sizeof task->message, "TLS handshake with %s timed out after %ld ms",
+             result->remote_ip, waited_ms);
   else if (!result->remote_ip && clock_restarted)
     snprintf(task->message, sizeof task->message,
              "timed out after %ld ms waiting for a connection to the host (another request's "
@@ -567,9 +574,8 @@ static void task_explain_proxy_failure(struct task *task, CURLcode code,
       tunnel_status >= 300) {
     result->error = RESULT_CONNECT;
     result->proxy_status = tunnel_status;
-    snprintf(task->message, sizeof task->message, "proxy refused CONNECT: HTTP %ld",
-             tunnel_status);
-  } else if (code == CURLE_COULDNT_CONNECT && task_environment_has_proxy() &&
+    snprintf(task->message, sizeof task->message, "proxy refused CONNECT: HTTP %ld", tunnel_status);
+  } else if (code == CURLE_COULDNT_CONNECT && task->proxy_in_environment &&
              (proxy = task_proxy_variable(result->final_url ? result->final_url : result->url,
                                           &name)) &&
              task_failed_at_proxy(task->message, proxy)) {
