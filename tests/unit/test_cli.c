@@ -71,9 +71,14 @@ static enum cli_outcome parse(struct fixture *f, int argc, char **argv) {
                (f)->err_text);                                                                     \
   } while (0)
 
-/* Expects a usage error: exit 2 outcome, "Usage:" on err, nothing on out. */
+/* Expects a usage error: exit 2 outcome, "Usage:" on err, nothing on out (freeing options of
+ * an earlier parse in the same test first). */
 #define USAGE_ERROR(f, ...)                                                                        \
   do {                                                                                             \
+    if ((f)->options_live) {                                                                       \
+      cli_options_free(&(f)->options);                                                             \
+      (f)->options_live = false;                                                                   \
+    }                                                                                              \
     enum cli_outcome outcome;                                                                      \
     rewind((f)->err);                                                                              \
     PARSE(f, __VA_ARGS__);                                                                         \
