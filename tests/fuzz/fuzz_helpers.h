@@ -53,13 +53,13 @@ static inline bool fuzz_utf8_is_valid(const char *text) {
   return true;
 }
 
-/* True when `text` is exactly one JSON value (nothing after it) in valid UTF-8. */
+/* True when `text` is exactly one JSON value (only whitespace after it) in valid UTF-8. */
 static inline bool fuzz_is_json(const char *text, size_t length) {
   if (strlen(text) != length || !fuzz_utf8_is_valid(text))
     return false;
   const char *end = NULL;
   cJSON *value = cJSON_ParseWithLengthOpts(text, length, &end, false);
-  bool whole = value && end == text + length;
+  bool whole = value && end && strspn(end, " \t\r\n") == (size_t)(text + length - end);
   cJSON_Delete(value);
   return whole;
 }

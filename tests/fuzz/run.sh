@@ -16,11 +16,12 @@ build=$1
 seconds=$2
 shift 2
 
-# Longest input per harness: enough for the structures each one reads (robots groups, pages
-# with several tags, names over OUTPUT_NAME_MAX), small enough to keep executions fast.
+# Longest input: room for what each harness reads (robots groups, pages with several tags,
+# names over OUTPUT_NAME_MAX; the reader's harness makes its own long lines), small enough to
+# keep executions fast.
 max_len() {
   case $1 in
-    links | robots | state) echo 16384 ;;
+    links) echo 8192 ;;
     *) echo 4096 ;;
   esac
 }
@@ -53,7 +54,8 @@ for name in "$@"; do
     echo "fuzz_$name: ok, ${runs:-?} runs, ${speed:-?} exec/s, ${coverage:-no coverage line}"
   else
     echo "fuzz_$name: FAILED (exit $status), log: $log"
-    grep -E '^(==[0-9]+==|    #|SUMMARY|.*invariant broken|.*runtime error)' "$log" | head -n 40
+    grep -E '^(==[0-9]+==|    #|SUMMARY|.*invariant broken|.*runtime error)' "$log" |
+      grep -v -E 'in (fuzzer::|__sanitizer_print_stack_trace|_start|__libc_start|main )' | head -n 40
     for artifact in $(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log"); do
       echo "  replay: $binary $artifact"
     done
