@@ -1,5 +1,6 @@
 # afetch — `make` builds ./afetch; `make test` runs unit + integration tests;
-# `make test SANITIZE=1` does the same in an ASan+UBSan build under build/san/.
+# `make test SANITIZE=1` does the same in an ASan+UBSan build under build/san/;
+# `make fuzz` runs the libFuzzer harnesses of tests/fuzz/ (clang) for FUZZ_SECONDS each.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -46,7 +47,7 @@ INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
 .PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps \
-	install uninstall clean format
+	fuzz fuzz-build fuzz-check install uninstall clean format
 
 all: $(AFETCH_BIN)
 
@@ -112,6 +113,40 @@ readme-test: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 # completions/afetch.bash: syntax, every option of src/cli.c, value completion.
 completion-test:
 	@tests/completion-test.sh
+
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) linked with every module, all built by clang
+# with ASan + UBSan under build/fuzz/. `make fuzz` runs each for FUZZ_SECONDS on a copy of its
+# seed corpus (build/fuzz/corpus-NAME) and fails on the first crash; `make fuzz-check` only
+# replays the seed corpora (a regression run). FUZZ_TARGETS picks harnesses.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= source json_line links robots output_name state
+FUZZ_BUILD   := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   = $(CSTD) $(WARNINGS) -O1 -g $(FUZZ_SAN) -Iinclude -MMD -MP \
+	$(if $(filter 1,$(WERROR)),-Werror) $(call pkg_cflags,$(AFETCH_PKGS))
+FUZZ_LIB_OBJS := $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/src/%.o)
+FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+# Built only through the harnesses' pattern rule: without this, make deletes them as
+# intermediate files and every `make fuzz` compiles every module again.
+.SECONDARY: $(FUZZ_LIB_OBJS)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_helpers.h $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-check: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
 
 # The binary, the man page and the bash completion (loaded on demand by bash-completion).
 BINDIR         = $(PREFIX)/bin

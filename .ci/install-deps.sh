@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing afetch needs, from Debian's packages (nginx-light: the
-# HTTP/2 test's server; tmux: the progress-line test's terminal; jq: the README examples).
+# HTTP/2 test's server; tmux: the progress-line test's terminal; jq: the README examples;
+# clang, libclang-rt-dev (libFuzzer and the sanitizer runtimes, only recommended by clang) and
+# llvm (llvm-symbolizer, for readable crash stacks): `make fuzz`).
 # Runs apt-get directly as root, through sudo otherwise. Used by the README's first command
 # and by .ci/run.
 set -euo pipefail
@@ -13,4 +15,4 @@ fi
 "${as_root[@]}" apt-get install -y -q --no-install-recommends \
   build-essential pkg-config ca-certificates openssl curl \
   libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev libxml2-dev \
-  libpsl-dev publicsuffix nginx-light tmux jq
+  libpsl-dev publicsuffix nginx-light tmux jq clang libclang-rt-dev llvm
