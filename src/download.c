@@ -206,12 +206,16 @@ static int download_open_parent(const struct download *download, bool create, bo
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int next = openat(dir_fd, segment, flags);
     if (next < 0 && errno == ENOENT && create) {
-      if (mkdirat(dir_fd, segment, 0777) == 0 && durable) {
-        int error = download_sync_directory(dir_fd);
-        if (error) {
-          close(dir_fd);
-          return error;
-        }
+      /* mkdirat's own reason (EROFS, ENOSPC, EACCES...) is the one to report: the open that
+       * would follow could only say ENOENT again. */
+      int error = 0;
+      if (mkdirat(dir_fd, segment, 0777) != 0)
+        error = errno == EEXIST ? 0 : errno;
+      else if (durable)
+        error = download_sync_directory(dir_fd);
+      if (error) {
+        close(dir_fd);
+        return error;
       }
       next = openat(dir_fd, segment, flags); /* made now, or by another thread (EEXIST) */
     }
