@@ -409,8 +409,10 @@ static bool state_fill(struct state *state, const char *text, size_t length, cha
 
 /* Takes the lock file "<target>.lock" beside the state file's final target (so that runs
  * naming it through different links share it), without waiting: runs from cron must not pile
- * up. A directory where the lock cannot be made (read-only, missing) needs no lock: no run can
- * save the state there. False with the message in errbuf. */
+ * up. Where the lock file does not exist and cannot be made (a read-only or missing directory)
+ * none is needed: no run can save the state there. One that exists is used even when this user
+ * may not write it (another user's), as flock needs no write access: else a second run would
+ * go on unlocked. False with the message in errbuf. */
 static bool state_lock(struct state *state, char *errbuf, size_t errbuf_size) {
   char *target = replace_file_target(state->path);
   struct stat info;
@@ -418,16 +420,19 @@ static bool state_lock(struct state *state, char *errbuf, size_t errbuf_size) {
   char *lock_path = NULL;
   if (!error && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
     error = ENOMEM;
-  if (!error) {
-    snprintf(lock_path, strlen(target) + sizeof ".lock", "%s.lock", target);
-    state->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (state->lock_fd < 0 && errno != EACCES && errno != EROFS && errno != EPERM &&
-        errno != ENOENT)
-      error = errno;
-  }
   bool held = false;
-  if (!error && state->lock_fd >= 0 && flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    error = errno;
+  if (lock_path) {
+    snprintf(lock_path, strlen(target) + sizeof ".lock", "%s.lock", target);
+    /* Read-write first: NFS emulates flock with byte-range locks, whose exclusive kind needs
+     * a file open for writing. Read-only (without O_CREAT, which the kernel refuses on another
+     * user's file in a sticky directory such as /tmp) for a lock this user may not write. */
+    state->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (state->lock_fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+      state->lock_fd = open(lock_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (state->lock_fd < 0 && errno != ENOENT)
+      error = errno;
+    else if (state->lock_fd >= 0 && flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0)
+      error = errno;
     held = error == EWOULDBLOCK;
   }
   if (held)

@@ -4,6 +4,9 @@
 #include "afetch/state.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -747,6 +750,55 @@ static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
   expect_not_a_state_file("\"text\"", "not a JSON object");
 }
 
+/* What state_load(path) does in a child running as user `name`: 0 loaded, 1 refused because
+ * another run holds the lock, 2 refused for another reason. */
+static int load_as(const char *name, const char *path) {
+  struct passwd *user = getpwnam(name);
+  if (!user)
+    fail_msg("no user %s", name);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (setgroups(0, NULL) != 0 || setgid(user->pw_gid) != 0 || setuid(user->pw_uid) != 0)
+      _exit(3);
+    char errbuf[512] = "";
+    struct state *state = state_load(path, errbuf, sizeof errbuf);
+    bool loaded = state != NULL;
+    state_free(state);
+    _exit(loaded ? 0 : strstr(errbuf, "another afetch run") ? 1 : 2);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_not_equal(WEXITSTATUS(status), 3);
+  return WEXITSTATUS(status);
+}
+
+/* Another user's lock file, which this user may not write, still keeps two runs apart. */
+static void a_lock_file_this_user_cannot_write_still_locks(void **unused) {
+  (void)unused;
+  if (geteuid() != 0 || !getpwnam("nobody")) {
+    print_message("needs root and a user nobody: skipped\n");
+    skip();
+  }
+  char dir[HELPER_PATH_SIZE], path[128], lock[136], names[256];
+  make_temp_dir(dir);
+  assert_int_equal(chmod(dir, 0755), 0);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  snprintf(lock, sizeof lock, "%s.lock", path);
+  struct state *first = load_ok(path);
+  assert_int_equal(chmod(lock, 0644), 0);
+  assert_int_equal(load_as("nobody", path), 1);
+  state_free(first);
+  assert_int_equal(load_as("nobody", path), 0); /* free again: taken through a read-only open */
+  /* No lock file, and a directory this user cannot write: no lock is needed. */
+  assert_int_equal(unlink(lock), 0);
+  assert_int_equal(load_as("nobody", path), 0);
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "");
+  remove_temp_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(missing_file_is_an_empty_state),
@@ -773,6 +825,7 @@ int main(void) {
       cmocka_unit_test(save_through_a_symlink_replaces_the_target_and_keeps_the_link),
       cmocka_unit_test(save_removes_temp_files_of_killed_runs_only),
       cmocka_unit_test(members_load_in_any_order_as_a_whole_parse_would),
+      cmocka_unit_test(a_lock_file_this_user_cannot_write_still_locks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
