@@ -409,16 +409,28 @@ static bool state_fill(struct state *state, const char *text, size_t length, cha
 
 /* Takes the lock file "<target>.lock" beside the state file's final target (so that runs
  * naming it through different links share it), without waiting: runs from cron must not pile
- * up. Where the lock file does not exist and cannot be made (a read-only or missing directory)
- * none is needed: no run can save the state there. One that exists is used even when this user
- * may not write it (another user's), as flock needs no write access: else a second run would
- * go on unlocked. False with the message in errbuf. */
+ * up. Only a regular file (or none yet) is locked: a device or a FIFO is written in place,
+ * and a lock file beside /dev/null would litter /dev. Where the lock file does not exist and
+ * cannot be made (a read-only or missing directory) none is needed: no run can save the state
+ * there. One that exists is used even when this user may not write it (another user's), as
+ * flock needs no write access: else a second run would go on unlocked. False with the message
+ * in errbuf. */
 static bool state_lock(struct state *state, char *errbuf, size_t errbuf_size) {
   char *target = replace_file_target(state->path);
   struct stat info;
-  int error = !target ? errno : stat(target, &info) == 0 && S_ISDIR(info.st_mode) ? EISDIR : 0;
+  int error = 0;
+  bool lockable = false;
+  if (!target)
+    error = errno;
+  else if (stat(target, &info) == 0) {
+    error = S_ISDIR(info.st_mode) ? EISDIR : 0;
+    lockable = S_ISREG(info.st_mode);
+  } else if (errno == ENOENT)
+    lockable = true;
+  else
+    error = errno;
   char *lock_path = NULL;
-  if (!error && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
+  if (lockable && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
     error = ENOMEM;
   bool held = false;
   if (lock_path) {

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cjson/cJSON.h>
 
@@ -799,6 +800,44 @@ static void a_lock_file_this_user_cannot_write_still_locks(void **unused) {
   remove_temp_dir(dir);
 }
 
+/* A device or a FIFO is written in place, so no lock file is made beside it (as root,
+ * --if-changed /dev/null must not leave /dev/null.lock). */
+static void a_device_or_fifo_state_file_gets_no_lock_file(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], null[128], fifo[128], names[256], errbuf[512] = "";
+  make_temp_dir(dir);
+  snprintf(null, sizeof null, "%s/null", dir);
+  if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0) {
+    print_message("mknod %s: %s: skipped\n", null, strerror(errno));
+    remove_temp_dir(dir);
+    skip();
+  }
+  assert_null(state_load(null, errbuf, sizeof errbuf)); /* empty: not a state file */
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  const char *text = "{\"afetch_state\": 1, \"entries\": {\"u\": {\"etag\": \"\\\"1\\\"\"}}}";
+  pid_t writer = fork();
+  assert_true(writer >= 0);
+  if (writer == 0) {
+    int fd = open(fifo, O_WRONLY); /* waits for the reader */
+    _exit(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : 1);
+  }
+  struct state *state = state_load(fifo, errbuf, sizeof errbuf);
+  /* Releases the writer if state_load() never opened the FIFO. */
+  int unblock = open(fifo, O_RDONLY | O_NONBLOCK);
+  if (unblock >= 0)
+    close(unblock);
+  int status;
+  assert_int_equal(waitpid(writer, &status, 0), writer);
+  if (!state)
+    fail_msg("state_load: %s", errbuf);
+  assert_entry(state, "u", "\"1\"", NULL, NULL);
+  state_free(state);
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "fifo null");
+  remove_temp_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(missing_file_is_an_empty_state),
@@ -826,6 +865,7 @@ int main(void) {
       cmocka_unit_test(save_removes_temp_files_of_killed_runs_only),
       cmocka_unit_test(members_load_in_any_order_as_a_whole_parse_would),
       cmocka_unit_test(a_lock_file_this_user_cannot_write_still_locks),
+      cmocka_unit_test(a_device_or_fifo_state_file_gets_no_lock_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
