@@ -3,12 +3,10 @@
 #include "afetch/download.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "afetch/replace_file.h"
 
 #define DOWNLOAD_SWEPT_INITIAL_SLOTS 64
 
@@ -27,11 +27,6 @@ const char *download_strerror(int error) {
   if (error == DOWNLOAD_SYMLINK)
     return "a symbolic link under the -o directory (not followed)";
   return strerror(error);
-}
-
-/* fsync of a directory. Filesystems that cannot sync one (EINVAL) count as done. */
-static int download_sync_directory(int dir_fd) {
-  return fsync(dir_fd) != 0 && errno != EINVAL ? errno : 0;
 }
 
 /* mkdir -p of the output directory itself (named by the user: links in it are followed),
@@ -56,7 +51,7 @@ static int download_make_root(const char *root, bool durable) {
       if (slash && slash != path)
         *slash = '\0';
       int fd = open(!slash ? "." : slash == path ? "/" : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      error = fd < 0 ? errno : download_sync_directory(fd);
+      error = fd < 0 ? errno : replace_file_sync_directory(fd);
       if (fd >= 0)
         close(fd);
       if (slash)
@@ -125,31 +120,25 @@ void download_forget_swept(void) {
 }
 
 /* A temp name of ours, ".<name>.afetch-<pid>-<n>": true with the pid when `name` is one. */
-static bool download_temp_pid(const char *name, pid_t *pid) {
+static bool download_temp_pid(const char *name, const void *arg, pid_t *pid) {
+  (void)arg;
   const char *marker = name[0] == '.' ? strstr(name + 1, ".afetch-") : NULL;
   if (!marker || marker == name + 1)
     return false;
   /* The name itself may hold ".afetch-": the digits follow the last one. */
   for (const char *next; (next = strstr(marker + 1, ".afetch-"));)
     marker = next;
-  const char *c = marker + strlen(".afetch-");
-  long value = 0;
-  const char *digits = c;
-  for (; isdigit((unsigned char)*c) && value < INT_MAX / 10; c++)
-    value = value * 10 + (*c - '0');
-  if (c == digits || *c != '-' || value <= 0)
+  const char *digits = marker + strlen(".afetch-");
+  const char *dash = strchr(digits, '-');
+  if (!dash || !replace_file_parse_pid(digits, dash, pid))
     return false;
-  const char *counter = ++c;
+  const char *c = dash + 1;
   while (isdigit((unsigned char)*c))
     c++;
-  if (c == counter || *c != '\0')
-    return false;
-  *pid = (pid_t)value;
-  return true;
+  return c != dash + 1 && *c == '\0';
 }
 
-/* Removes temp files of dead afetch runs (no process has their pid: kill() says ESRCH) from
- * the directory, once per directory and run. Best effort. */
+/* Removes temp files of dead afetch runs from the directory, once per directory and run. */
 static void download_sweep_once(int dir_fd) {
   struct stat info;
   if (fstat(dir_fd, &info) != 0)
@@ -157,20 +146,8 @@ static void download_sweep_once(int dir_fd) {
   pthread_mutex_lock(&download_swept_lock);
   bool first = download_swept_add(info.st_dev, info.st_ino);
   pthread_mutex_unlock(&download_swept_lock);
-  int fd = first ? openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-  DIR *handle = fd >= 0 ? fdopendir(fd) : NULL;
-  if (!handle) {
-    if (fd >= 0)
-      close(fd);
-    return;
-  }
-  for (struct dirent *entry; (entry = readdir(handle));) {
-    pid_t pid;
-    if (download_temp_pid(entry->d_name, &pid) && pid != getpid() && kill(pid, 0) != 0 &&
-        errno == ESRCH)
-      unlinkat(dir_fd, entry->d_name, 0);
-  }
-  closedir(handle);
+  if (first)
+    replace_file_remove_stale_temps(dir_fd, download_temp_pid, NULL);
 }
 
 /* ---- the path under the output directory --------------------------------------------- */
@@ -212,7 +189,7 @@ static int download_open_parent(const struct download *download, bool create, bo
       if (mkdirat(dir_fd, segment, 0777) != 0)
         error = errno == EEXIST ? 0 : errno;
       else if (durable)
-        error = download_sync_directory(dir_fd);
+        error = replace_file_sync_directory(dir_fd);
       if (error) {
         close(dir_fd);
         return error;
@@ -333,7 +310,7 @@ int download_commit(struct download *download, bool durable) {
   if (!error && renameat(dir_fd, download->temp_name, dir_fd, download_base_name(download)) != 0)
     error = errno;
   if (!error && durable)
-    error = download_sync_directory(dir_fd);
+    error = replace_file_sync_directory(dir_fd);
   if (dir_fd >= 0)
     close(dir_fd);
   if (error)
