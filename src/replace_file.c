@@ -161,7 +161,8 @@ static int replace_file_via(const char *path, char *temp, replace_file_write_fn 
 }
 
 /* A regular file (or none yet) at `path`, not a link: temp file beside it, renamed over it. */
-static int replace_file_atomically(const char *path, replace_file_write_fn write, void *arg) {
+static int replace_file_atomically(const char *path, replace_file_write_fn write, void *arg,
+                                   bool *stale_temps_swept) {
   /* "<dir>/.<base>.tmp-<pid>-XXXXXX" beside the file, so rename() stays in one filesystem and
    * a later run can tell a killed run's temp file from a live one's. */
   const char *slash = strrchr(path, '/');
@@ -174,8 +175,11 @@ static int replace_file_atomically(const char *path, replace_file_write_fn write
   if (directory && temp) {
     int dir_fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int open_error = dir_fd < 0 ? errno : 0;
-    if (dir_fd >= 0)
+    if (dir_fd >= 0 && !(stale_temps_swept && *stale_temps_swept)) {
       replace_file_remove_stale_temps(dir_fd, replace_file_temp_pid, base);
+      if (stale_temps_swept)
+        *stale_temps_swept = true;
+    }
     snprintf(temp, temp_size, "%.*s%s.%s.tmp-%ld-XXXXXX", (int)directory_length, path,
              slash ? "/" : "", base, (long)getpid());
     error = replace_file_via(path, temp, write, arg);
@@ -221,20 +225,22 @@ static int replace_file_in_place(const char *path, replace_file_write_fn write, 
   return error;
 }
 
-int replace_file(const char *path, replace_file_write_fn write, void *arg) {
+int replace_file(const char *path, replace_file_write_fn write, void *arg,
+                 bool *stale_temps_swept) {
   char *target = replace_file_target(path);
   if (!target)
     return -1;
   struct stat info;
   int error = 0;
   if (stat(target, &info) != 0) {
-    error = errno == ENOENT ? replace_file_atomically(target, write, arg) : errno;
+    error =
+        errno == ENOENT ? replace_file_atomically(target, write, arg, stale_temps_swept) : errno;
   } else if (S_ISREG(info.st_mode)) {
-    error = replace_file_atomically(target, write, arg);
+    error = replace_file_atomically(target, write, arg, stale_temps_swept);
   } else if (S_ISCHR(info.st_mode) || S_ISFIFO(info.st_mode)) {
     error = replace_file_in_place(target, write, arg);
     if (error == -1)
-      error = replace_file_atomically(target, write, arg);
+      error = replace_file_atomically(target, write, arg, stale_temps_swept);
   } else {
     /* A directory, a socket, or a block device (whose content a summary would destroy). */
     error = S_ISDIR(info.st_mode) ? EISDIR : S_ISSOCK(info.st_mode) ? ENXIO : ENOTSUP;

@@ -38,6 +38,7 @@ struct state {
   size_t bucket_count; /* a power of two */
   size_t entry_count;
   bool dirty;
+  bool stale_temps_swept; /* by the first save: the periodic saves need not scan again */
 };
 
 /* FNV-1a, as in hosts.c: the URLs come from the user's own lists. */
@@ -609,7 +610,7 @@ static bool state_write(const struct state *state, FILE *file) {
 static bool state_write_file(FILE *file, void *arg) { return state_write(arg, file); }
 
 int state_save(struct state *state) {
-  if (replace_file(state->path, state_write_file, state) != 0)
+  if (replace_file(state->path, state_write_file, state, &state->stale_temps_swept) != 0)
     return -1;
   state->dirty = false;
   return 0;

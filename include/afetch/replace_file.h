@@ -16,12 +16,14 @@ typedef bool (*replace_file_write_fn)(FILE *file, void *arg);
 
 /* Replaces `path` with what `write` puts in the file. The new file keeps the old one's mode,
  * or gets 0666 less the umask. Before that, temp files of this name left by killed runs (their
- * pid is no process's) are removed. 0, or -1 with errno set: then the old file is untouched
+ * pid is no process's) are removed, unless *stale_temps_swept says that was done already in
+ * this run (it is then set; NULL: every time): a file saved again and again scans its
+ * directory once. 0, or -1 with errno set: then the old file is untouched
  * (unless only the final directory fsync failed: the new file is in place) and no temp file is
  * left. errno EISDIR for a directory, ENXIO for a socket or a FIFO without a reader, ENOTSUP
  * for a block device (never written); a device's own write error as it comes (ENOSPC from
  * /dev/full). */
-int replace_file(const char *path, replace_file_write_fn write, void *arg);
+int replace_file(const char *path, replace_file_write_fn write, void *arg, bool *stale_temps_swept);
 
 /* Where replace_file() writes for `path`: its symbolic links followed (a dangling link's
  * target, which is then created). Owned; NULL with errno set (ELOOP, ENOMEM...). */

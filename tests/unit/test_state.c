@@ -724,6 +724,30 @@ static void save_removes_temp_files_of_killed_runs_only(void **unused) {
   remove_temp_dir(dir);
 }
 
+/* The periodic saves of one run scan the directory for a killed run's temp files only once:
+ * one left later stays until the next run (state) saves. */
+static void only_the_first_save_of_a_state_sweeps_stale_temps(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], temp[256];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  snprintf(temp, sizeof temp, "%s/.state.json.tmp-%ld-a1B2c3", dir, (long)helper_dead_pid());
+  struct state *state = load_ok(path);
+  update(state, "https://a/", "\"a\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  write_file(temp, "partial");
+  update(state, "https://b/", "\"b\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  assert_int_equal(access(temp, F_OK), 0);
+  state_free(state);
+  state = load_ok(path);
+  update(state, "https://c/", "\"c\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  assert_int_not_equal(access(temp, F_OK), 0);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
 /* The loader reads member by member: what it accepts and refuses is what a parse of the whole
  * document would give. */
 static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
@@ -866,6 +890,7 @@ int main(void) {
       cmocka_unit_test(members_load_in_any_order_as_a_whole_parse_would),
       cmocka_unit_test(a_lock_file_this_user_cannot_write_still_locks),
       cmocka_unit_test(a_device_or_fifo_state_file_gets_no_lock_file),
+      cmocka_unit_test(only_the_first_save_of_a_state_sweeps_stale_temps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
