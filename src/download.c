@@ -155,15 +155,18 @@ static void download_sweep_once(int dir_fd) {
 /* Opens the directory that holds the download's target, walking from the output directory one
  * name at a time with O_NOFOLLOW: a symbolic link (or anything not a directory) on the way
  * stops the walk, so nothing is written outside the output directory. With `create`, missing
- * directories are made (and with `durable` their parents fsync'd). 0 with *dir_fd_out, or an
- * errno (DOWNLOAD_SYMLINK for a link). */
+ * directories are made (and with `durable` their parents fsync'd). 0 with *dir_fd_out and
+ * *made_out (when not NULL: whether that last directory was just made), or an errno
+ * (DOWNLOAD_SYMLINK for a link). */
 static int download_open_parent(const struct download *download, bool create, bool durable,
-                                int *dir_fd_out) {
+                                int *dir_fd_out, bool *made_out) {
+  bool made = false;
   int dir_fd = open(download->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0 && errno == ENOENT && create) {
     int error = download_make_root(download->root, durable);
     if (error)
       return error;
+    made = true;
     dir_fd = open(download->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   }
   if (dir_fd < 0)
@@ -182,11 +185,13 @@ static int download_open_parent(const struct download *download, bool create, bo
     segment[length] = '\0';
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int next = openat(dir_fd, segment, flags);
+    made = false;
     if (next < 0 && errno == ENOENT && create) {
       /* mkdirat's own reason (EROFS, ENOSPC, EACCES...) is the one to report: the open that
        * would follow could only say ENOENT again. */
       int error = 0;
-      if (mkdirat(dir_fd, segment, 0777) != 0)
+      made = mkdirat(dir_fd, segment, 0777) == 0;
+      if (!made)
         error = errno == EEXIST ? 0 : errno;
       else if (durable)
         error = replace_file_sync_directory(dir_fd);
@@ -208,6 +213,8 @@ static int download_open_parent(const struct download *download, bool create, bo
     dir_fd = next;
   }
   *dir_fd_out = dir_fd;
+  if (made_out)
+    *made_out = made;
   return 0;
 }
 
@@ -238,10 +245,14 @@ int download_open(struct download *download, const char *root, const char *path,
   if (!*base)
     return EISDIR;
   int dir_fd;
-  int error = download_open_parent(download, true, durable, &dir_fd);
+  bool made;
+  int error = download_open_parent(download, true, durable, &dir_fd, &made);
   if (error)
     return error;
-  download_sweep_once(dir_fd);
+  /* A directory made just now holds no killed run's files: neither read nor added to the set
+   * (which would otherwise grow with every new directory of a big mirror). */
+  if (!made)
+    download_sweep_once(dir_fd);
   /* ".<base>.afetch-PID-N": hidden, beside its target (rename stays in one file system), and
    * recognisably ours, with the pid that tells a later run whether its writer is gone. Not
    * mkstemp(): its 0600 would ignore the umask that files saved by curl or wget get. */
@@ -286,7 +297,7 @@ int download_write(struct download *download, const void *bytes, size_t count) {
 /* Removes the temp file, found again by the same walk. */
 static void download_remove_temp(struct download *download) {
   int dir_fd;
-  if (download_open_parent(download, false, false, &dir_fd) == 0) {
+  if (download_open_parent(download, false, false, &dir_fd, NULL) == 0) {
     unlinkat(dir_fd, download->temp_name, 0);
     close(dir_fd);
   }
@@ -306,7 +317,7 @@ int download_commit(struct download *download, bool durable) {
    * descriptor per download more), which also checks that no link was planted meanwhile. */
   int dir_fd = -1;
   if (!error)
-    error = download_open_parent(download, false, false, &dir_fd);
+    error = download_open_parent(download, false, false, &dir_fd, NULL);
   if (!error && renameat(dir_fd, download->temp_name, dir_fd, download_base_name(download)) != 0)
     error = errno;
   if (!error && durable)
