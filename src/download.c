@@ -3,12 +3,10 @@
 #include "afetch/download.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "afetch/replace_file.h"
 
 #define DOWNLOAD_SWEPT_INITIAL_SLOTS 64
 
@@ -27,11 +27,6 @@ const char *download_strerror(int error) {
   if (error == DOWNLOAD_SYMLINK)
     return "a symbolic link under the -o directory (not followed)";
   return strerror(error);
-}
-
-/* fsync of a directory. Filesystems that cannot sync one (EINVAL) count as done. */
-static int download_sync_directory(int dir_fd) {
-  return fsync(dir_fd) != 0 && errno != EINVAL ? errno : 0;
 }
 
 /* mkdir -p of the output directory itself (named by the user: links in it are followed),
@@ -56,7 +51,7 @@ static int download_make_root(const char *root, bool durable) {
       if (slash && slash != path)
         *slash = '\0';
       int fd = open(!slash ? "." : slash == path ? "/" : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      error = fd < 0 ? errno : download_sync_directory(fd);
+      error = fd < 0 ? errno : replace_file_sync_directory(fd);
       if (fd >= 0)
         close(fd);
       if (slash)
@@ -125,31 +120,25 @@ void download_forget_swept(void) {
 }
 
 /* A temp name of ours, ".<name>.afetch-<pid>-<n>": true with the pid when `name` is one. */
-static bool download_temp_pid(const char *name, pid_t *pid) {
+static bool download_temp_pid(const char *name, const void *arg, pid_t *pid) {
+  (void)arg;
   const char *marker = name[0] == '.' ? strstr(name + 1, ".afetch-") : NULL;
   if (!marker || marker == name + 1)
     return false;
   /* The name itself may hold ".afetch-": the digits follow the last one. */
   for (const char *next; (next = strstr(marker + 1, ".afetch-"));)
     marker = next;
-  const char *c = marker + strlen(".afetch-");
-  long value = 0;
-  const char *digits = c;
-  for (; isdigit((unsigned char)*c) && value < INT_MAX / 10; c++)
-    value = value * 10 + (*c - '0');
-  if (c == digits || *c != '-' || value <= 0)
+  const char *digits = marker + strlen(".afetch-");
+  const char *dash = strchr(digits, '-');
+  if (!dash || !replace_file_parse_pid(digits, dash, pid))
     return false;
-  const char *counter = ++c;
+  const char *c = dash + 1;
   while (isdigit((unsigned char)*c))
     c++;
-  if (c == counter || *c != '\0')
-    return false;
-  *pid = (pid_t)value;
-  return true;
+  return c != dash + 1 && *c == '\0';
 }
 
-/* Removes temp files of dead afetch runs (no process has their pid: kill() says ESRCH) from
- * the directory, once per directory and run. Best effort. */
+/* Removes temp files of dead afetch runs from the directory, once per directory and run. */
 static void download_sweep_once(int dir_fd) {
   struct stat info;
   if (fstat(dir_fd, &info) != 0)
@@ -157,20 +146,8 @@ static void download_sweep_once(int dir_fd) {
   pthread_mutex_lock(&download_swept_lock);
   bool first = download_swept_add(info.st_dev, info.st_ino);
   pthread_mutex_unlock(&download_swept_lock);
-  int fd = first ? openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-  DIR *handle = fd >= 0 ? fdopendir(fd) : NULL;
-  if (!handle) {
-    if (fd >= 0)
-      close(fd);
-    return;
-  }
-  for (struct dirent *entry; (entry = readdir(handle));) {
-    pid_t pid;
-    if (download_temp_pid(entry->d_name, &pid) && pid != getpid() && kill(pid, 0) != 0 &&
-        errno == ESRCH)
-      unlinkat(dir_fd, entry->d_name, 0);
-  }
-  closedir(handle);
+  if (first)
+    replace_file_remove_stale_temps(dir_fd, download_temp_pid, NULL);
 }
 
 /* ---- the path under the output directory --------------------------------------------- */
@@ -178,15 +155,18 @@ static void download_sweep_once(int dir_fd) {
 /* Opens the directory that holds the download's target, walking from the output directory one
  * name at a time with O_NOFOLLOW: a symbolic link (or anything not a directory) on the way
  * stops the walk, so nothing is written outside the output directory. With `create`, missing
- * directories are made (and with `durable` their parents fsync'd). 0 with *dir_fd_out, or an
- * errno (DOWNLOAD_SYMLINK for a link). */
+ * directories are made (and with `durable` their parents fsync'd). 0 with *dir_fd_out and
+ * *made_out (when not NULL: whether that last directory was just made), or an errno
+ * (DOWNLOAD_SYMLINK for a link). */
 static int download_open_parent(const struct download *download, bool create, bool durable,
-                                int *dir_fd_out) {
+                                int *dir_fd_out, bool *made_out) {
+  bool made = false;
   int dir_fd = open(download->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0 && errno == ENOENT && create) {
     int error = download_make_root(download->root, durable);
     if (error)
       return error;
+    made = true;
     dir_fd = open(download->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   }
   if (dir_fd < 0)
@@ -205,13 +185,19 @@ static int download_open_parent(const struct download *download, bool create, bo
     segment[length] = '\0';
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int next = openat(dir_fd, segment, flags);
+    made = false;
     if (next < 0 && errno == ENOENT && create) {
-      if (mkdirat(dir_fd, segment, 0777) == 0 && durable) {
-        int error = download_sync_directory(dir_fd);
-        if (error) {
-          close(dir_fd);
-          return error;
-        }
+      /* mkdirat's own reason (EROFS, ENOSPC, EACCES...) is the one to report: the open that
+       * would follow could only say ENOENT again. */
+      int error = 0;
+      made = mkdirat(dir_fd, segment, 0777) == 0;
+      if (!made)
+        error = errno == EEXIST ? 0 : errno;
+      else if (durable)
+        error = replace_file_sync_directory(dir_fd);
+      if (error) {
+        close(dir_fd);
+        return error;
       }
       next = openat(dir_fd, segment, flags); /* made now, or by another thread (EEXIST) */
     }
@@ -227,6 +213,8 @@ static int download_open_parent(const struct download *download, bool create, bo
     dir_fd = next;
   }
   *dir_fd_out = dir_fd;
+  if (made_out)
+    *made_out = made;
   return 0;
 }
 
@@ -257,10 +245,14 @@ int download_open(struct download *download, const char *root, const char *path,
   if (!*base)
     return EISDIR;
   int dir_fd;
-  int error = download_open_parent(download, true, durable, &dir_fd);
+  bool made;
+  int error = download_open_parent(download, true, durable, &dir_fd, &made);
   if (error)
     return error;
-  download_sweep_once(dir_fd);
+  /* A directory made just now holds no killed run's files: neither read nor added to the set
+   * (which would otherwise grow with every new directory of a big mirror). */
+  if (!made)
+    download_sweep_once(dir_fd);
   /* ".<base>.afetch-PID-N": hidden, beside its target (rename stays in one file system), and
    * recognisably ours, with the pid that tells a later run whether its writer is gone. Not
    * mkstemp(): its 0600 would ignore the umask that files saved by curl or wget get. */
@@ -305,7 +297,7 @@ int download_write(struct download *download, const void *bytes, size_t count) {
 /* Removes the temp file, found again by the same walk. */
 static void download_remove_temp(struct download *download) {
   int dir_fd;
-  if (download_open_parent(download, false, false, &dir_fd) == 0) {
+  if (download_open_parent(download, false, false, &dir_fd, NULL) == 0) {
     unlinkat(dir_fd, download->temp_name, 0);
     close(dir_fd);
   }
@@ -325,11 +317,11 @@ int download_commit(struct download *download, bool durable) {
    * descriptor per download more), which also checks that no link was planted meanwhile. */
   int dir_fd = -1;
   if (!error)
-    error = download_open_parent(download, false, false, &dir_fd);
+    error = download_open_parent(download, false, false, &dir_fd, NULL);
   if (!error && renameat(dir_fd, download->temp_name, dir_fd, download_base_name(download)) != 0)
     error = errno;
   if (!error && durable)
-    error = download_sync_directory(dir_fd);
+    error = replace_file_sync_directory(dir_fd);
   if (dir_fd >= 0)
     close(dir_fd);
   if (error)

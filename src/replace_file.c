@@ -41,14 +41,8 @@ static bool replace_file_mode(const char *path, mode_t *mode) {
   return found;
 }
 
-/* fsync of a directory. Filesystems that cannot sync one (EINVAL) count as done. */
-static int replace_file_sync_directory(const char *directory) {
-  int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return errno;
-  int error = fsync(fd) != 0 && errno != EINVAL ? errno : 0;
-  close(fd);
-  return error;
+int replace_file_sync_directory(int dir_fd) {
+  return fsync(dir_fd) != 0 && errno != EINVAL ? errno : 0;
 }
 
 /* The directory part of `path` ("." when it has none), owned; NULL when out of memory. */
@@ -91,9 +85,21 @@ char *replace_file_target(const char *path) {
   return NULL;
 }
 
-/* A temp name of ours for `base`, ".<base>.tmp-<pid>-XXXXXX": true with the pid when `name`
- * is one (six characters from mkstemp's alphabet at the end, a decimal pid before them). */
-static bool replace_file_temp_pid(const char *name, const char *base, pid_t *pid) {
+bool replace_file_parse_pid(const char *digits, const char *end, pid_t *pid) {
+  long value = 0;
+  const char *c = digits;
+  for (; c < end && isdigit((unsigned char)*c) && value < INT_MAX / 10; c++)
+    value = value * 10 + (*c - '0');
+  if (c != end || c == digits || value <= 0)
+    return false;
+  *pid = (pid_t)value;
+  return true;
+}
+
+/* A temp name of ours for `base` (arg), ".<base>.tmp-<pid>-XXXXXX": true with the pid when
+ * `name` is one (six characters from mkstemp's alphabet at the end, a decimal pid before). */
+static bool replace_file_temp_pid(const char *name, const void *arg, pid_t *pid) {
+  const char *base = arg;
   size_t base_length = strlen(base), length = strlen(name);
   if (length < 1 + base_length + 5 || name[0] != '.' || memcmp(name + 1, base, base_length) != 0 ||
       memcmp(name + 1 + base_length, ".tmp-", 5) != 0)
@@ -105,27 +111,24 @@ static bool replace_file_temp_pid(const char *name, const char *base, pid_t *pid
   for (const char *c = end - 6; c < end; c++)
     if (!isalnum((unsigned char)*c))
       return false;
-  long value = 0;
-  const char *c = digits;
-  for (; c < end - 7 && isdigit((unsigned char)*c) && value < INT_MAX / 10; c++)
-    value = value * 10 + (*c - '0');
-  if (c != end - 7 || c == digits || value <= 0)
-    return false;
-  *pid = (pid_t)value;
-  return true;
+  return replace_file_parse_pid(digits, end - 7, pid);
 }
 
-/* Removes temp files for `base` in `directory` that a killed afetch left: those whose pid no
- * process has (kill() says ESRCH; EPERM means another user's live process). Best effort. */
-static void replace_file_remove_stale_temps(const char *directory, const char *base) {
-  DIR *handle = opendir(directory);
-  if (!handle)
+void replace_file_remove_stale_temps(int dir_fd, replace_file_temp_pid_fn temp_pid,
+                                     const void *arg) {
+  /* A descriptor of its own for the DIR, which closes it. */
+  int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *handle = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!handle) {
+    if (fd >= 0)
+      close(fd);
     return;
+  }
   for (struct dirent *entry; (entry = readdir(handle));) {
     pid_t pid;
-    if (replace_file_temp_pid(entry->d_name, base, &pid) && pid != getpid() && kill(pid, 0) != 0 &&
+    if (temp_pid(entry->d_name, arg, &pid) && pid != getpid() && kill(pid, 0) != 0 &&
         errno == ESRCH)
-      unlinkat(dirfd(handle), entry->d_name, 0);
+      unlinkat(dir_fd, entry->d_name, 0);
   }
   closedir(handle);
 }
@@ -158,7 +161,8 @@ static int replace_file_via(const char *path, char *temp, replace_file_write_fn 
 }
 
 /* A regular file (or none yet) at `path`, not a link: temp file beside it, renamed over it. */
-static int replace_file_atomically(const char *path, replace_file_write_fn write, void *arg) {
+static int replace_file_atomically(const char *path, replace_file_write_fn write, void *arg,
+                                   bool *stale_temps_swept) {
   /* "<dir>/.<base>.tmp-<pid>-XXXXXX" beside the file, so rename() stays in one filesystem and
    * a later run can tell a killed run's temp file from a live one's. */
   const char *slash = strrchr(path, '/');
@@ -169,13 +173,21 @@ static int replace_file_atomically(const char *path, replace_file_write_fn write
   char *temp = malloc(temp_size);
   int error = ENOMEM;
   if (directory && temp) {
-    replace_file_remove_stale_temps(directory, base);
+    int dir_fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int open_error = dir_fd < 0 ? errno : 0;
+    if (dir_fd >= 0 && !(stale_temps_swept && *stale_temps_swept)) {
+      replace_file_remove_stale_temps(dir_fd, replace_file_temp_pid, base);
+      if (stale_temps_swept)
+        *stale_temps_swept = true;
+    }
     snprintf(temp, temp_size, "%.*s%s.%s.tmp-%ld-XXXXXX", (int)directory_length, path,
              slash ? "/" : "", base, (long)getpid());
     error = replace_file_via(path, temp, write, arg);
     /* Renamed: the new file is in place; only its durability is left to ensure. */
     if (!error)
-      error = replace_file_sync_directory(directory);
+      error = dir_fd >= 0 ? replace_file_sync_directory(dir_fd) : open_error;
+    if (dir_fd >= 0)
+      close(dir_fd);
   }
   free(directory);
   free(temp);
@@ -213,20 +225,22 @@ static int replace_file_in_place(const char *path, replace_file_write_fn write, 
   return error;
 }
 
-int replace_file(const char *path, replace_file_write_fn write, void *arg) {
+int replace_file(const char *path, replace_file_write_fn write, void *arg,
+                 bool *stale_temps_swept) {
   char *target = replace_file_target(path);
   if (!target)
     return -1;
   struct stat info;
   int error = 0;
   if (stat(target, &info) != 0) {
-    error = errno == ENOENT ? replace_file_atomically(target, write, arg) : errno;
+    error =
+        errno == ENOENT ? replace_file_atomically(target, write, arg, stale_temps_swept) : errno;
   } else if (S_ISREG(info.st_mode)) {
-    error = replace_file_atomically(target, write, arg);
+    error = replace_file_atomically(target, write, arg, stale_temps_swept);
   } else if (S_ISCHR(info.st_mode) || S_ISFIFO(info.st_mode)) {
     error = replace_file_in_place(target, write, arg);
     if (error == -1)
-      error = replace_file_atomically(target, write, arg);
+      error = replace_file_atomically(target, write, arg, stale_temps_swept);
   } else {
     /* A directory, a socket, or a block device (whose content a summary would destroy). */
     error = S_ISDIR(info.st_mode) ? EISDIR : S_ISSOCK(info.st_mode) ? ENXIO : ENOTSUP;

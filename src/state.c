@@ -38,6 +38,7 @@ struct state {
   size_t bucket_count; /* a power of two */
   size_t entry_count;
   bool dirty;
+  bool stale_temps_swept; /* by the first save: the periodic saves need not scan again */
 };
 
 /* FNV-1a, as in hosts.c: the URLs come from the user's own lists. */
@@ -409,25 +410,42 @@ static bool state_fill(struct state *state, const char *text, size_t length, cha
 
 /* Takes the lock file "<target>.lock" beside the state file's final target (so that runs
  * naming it through different links share it), without waiting: runs from cron must not pile
- * up. A directory where the lock cannot be made (read-only, missing) needs no lock: no run can
- * save the state there. False with the message in errbuf. */
+ * up. Only a regular file (or none yet) is locked: a device or a FIFO is written in place,
+ * and a lock file beside /dev/null would litter /dev. Where the lock file does not exist and
+ * cannot be made (a read-only or missing directory) none is needed: no run can save the state
+ * there. One that exists is used even when this user may not write it (another user's), as
+ * flock needs no write access: else a second run would go on unlocked. False with the message
+ * in errbuf. */
 static bool state_lock(struct state *state, char *errbuf, size_t errbuf_size) {
   char *target = replace_file_target(state->path);
   struct stat info;
-  int error = !target ? errno : stat(target, &info) == 0 && S_ISDIR(info.st_mode) ? EISDIR : 0;
-  char *lock_path = NULL;
-  if (!error && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
-    error = ENOMEM;
-  if (!error) {
-    snprintf(lock_path, strlen(target) + sizeof ".lock", "%s.lock", target);
-    state->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (state->lock_fd < 0 && errno != EACCES && errno != EROFS && errno != EPERM &&
-        errno != ENOENT)
-      error = errno;
-  }
-  bool held = false;
-  if (!error && state->lock_fd >= 0 && flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  int error = 0;
+  bool lockable = false;
+  if (!target)
     error = errno;
+  else if (stat(target, &info) == 0) {
+    error = S_ISDIR(info.st_mode) ? EISDIR : 0;
+    lockable = S_ISREG(info.st_mode);
+  } else if (errno == ENOENT)
+    lockable = true;
+  else
+    error = errno;
+  char *lock_path = NULL;
+  if (lockable && !(lock_path = malloc(strlen(target) + sizeof ".lock")))
+    error = ENOMEM;
+  bool held = false;
+  if (lock_path) {
+    snprintf(lock_path, strlen(target) + sizeof ".lock", "%s.lock", target);
+    /* Read-write first: NFS emulates flock with byte-range locks, whose exclusive kind needs
+     * a file open for writing. Read-only (without O_CREAT, which the kernel refuses on another
+     * user's file in a sticky directory such as /tmp) for a lock this user may not write. */
+    state->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (state->lock_fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+      state->lock_fd = open(lock_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (state->lock_fd < 0 && errno != ENOENT)
+      error = errno;
+    else if (state->lock_fd >= 0 && flock(state->lock_fd, LOCK_EX | LOCK_NB) != 0)
+      error = errno;
     held = error == EWOULDBLOCK;
   }
   if (held)
@@ -592,7 +610,7 @@ static bool state_write(const struct state *state, FILE *file) {
 static bool state_write_file(FILE *file, void *arg) { return state_write(arg, file); }
 
 int state_save(struct state *state) {
-  if (replace_file(state->path, state_write_file, state) != 0)
+  if (replace_file(state->path, state_write_file, state, &state->stale_temps_swept) != 0)
     return -1;
   state->dirty = false;
   return 0;

@@ -262,7 +262,7 @@ int stats_write_json(const struct stats *stats, double wall_seconds, const char 
     errno = ENOMEM;
     return -1;
   }
-  int result = replace_file(path, stats_write_text, json);
+  int result = replace_file(path, stats_write_text, json, NULL);
   int error = errno;
   free(json);
   errno = error;

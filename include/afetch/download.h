@@ -4,8 +4,9 @@
  *
  * Below the output directory nothing is followed: every directory on the way is opened with
  * O_NOFOLLOW from its parent (made when missing), so a symbolic link planted there cannot send
- * a file elsewhere. The first time a run writes into a directory it removes the temp files that
- * killed runs left there (their pid is no process's). Safe to use from several threads. */
+ * a file elsewhere. The first time a run writes into a directory it did not make, it removes
+ * the temp files that killed runs left there (their pid is no process's). Safe to use from
+ * several threads. */
 #ifndef AFETCH_DOWNLOAD_H
 #define AFETCH_DOWNLOAD_H
 
@@ -48,7 +49,7 @@ void download_discard(struct download *download);
 const char *download_strerror(int error);
 
 /* Forgets which directories were swept of stale temp files (and frees that set), so the next
- * download into each sweeps it again: for tests, and at exit. */
+ * download into each sweeps it again: for tests. */
 void download_forget_swept(void);
 
 #endif

@@ -62,7 +62,7 @@ size_t state_dropped_entries(const struct state *state);
 bool state_dirty(const struct state *state);
 
 /* Writes the state to its path with replace_file() (atomically, through symbolic links to their
- * target; temp files of killed runs removed) and clears the dirty flag. The file keeps the old
+ * target; temp files of killed runs removed by the first save of this state) and clears the dirty flag. The file keeps the old
  * file's mode (a new one: 0666 less the umask). Prints nothing. -1 with errno set on failure: the
  * temp file is removed and the old file intact, except when only the directory's fsync failed (the
  * new file is then in place but perhaps not durable). Either way the state stays dirty. */

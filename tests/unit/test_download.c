@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -23,6 +24,12 @@ static int remove_dir(void **state) {
   int status = system(command);
   free(*state);
   return status == 0 ? 0 : -1;
+}
+
+/* remove_dir() after unmounting what a test mounted on the directory (if anything). */
+static int unmount_and_remove_dir(void **state) {
+  umount2(*state, MNT_DETACH);
+  return remove_dir(state);
 }
 
 /* Entries of dir (not . and ..), recursively. */
@@ -285,6 +292,48 @@ static void first_open_in_a_directory_removes_temp_files_of_dead_runs(void **sta
   download_forget_swept();
 }
 
+/* A directory made by the download holds no dead run's files: it is not read then, nor taken
+ * as swept, so the set of swept directories does not grow with every new one. A dead run's
+ * temp file that shows up later is removed by the next download into it. */
+static void directory_made_by_the_download_is_not_taken_as_swept(void **state) {
+  const char *dir = *state;
+  char path[256], stale[300];
+  snprintf(path, sizeof path, "%s/new/file.txt", dir);
+  snprintf(stale, sizeof stale, "%s/new/.old.afetch-%ld-0", dir, (long)helper_dead_pid());
+  download_forget_swept();
+  struct download download;
+  download_init(&download);
+  assert_int_equal(download_open(&download, dir, path, false), 0);
+  assert_int_equal(download_commit(&download, false), 0);
+  write_file(stale, "x");
+  assert_int_equal(download_open(&download, dir, path, false), 0);
+  assert_int_equal(download_commit(&download, false), 0);
+  if (access(stale, F_OK) == 0)
+    fail_msg("%s was left: the new directory counted as swept when it was made", stale);
+  download_forget_swept();
+}
+
+/* A directory under the output directory that cannot be made is reported with mkdir's reason,
+ * not the ENOENT of the open after it. Root passes permission checks, so the file system
+ * refuses: read-only, then out of inodes. */
+static void directory_that_cannot_be_made_reports_why(void **state) {
+  const char *dir = *state;
+  char path[256];
+  snprintf(path, sizeof path, "%s/host/file.txt", dir);
+  struct download download;
+  download_init(&download);
+  if (mount("tmpfs", dir, "tmpfs", MS_RDONLY, "size=64k") != 0) {
+    print_message("cannot mount a tmpfs on %s (%s): skipped\n", dir, strerror(errno));
+    skip();
+  }
+  assert_int_equal(download_open(&download, dir, path, false), EROFS);
+  assert_int_equal(umount(dir), 0);
+  /* The root directory is the one inode there is. */
+  assert_int_equal(mount("tmpfs", dir, "tmpfs", 0, "size=64k,nr_inodes=1"), 0);
+  assert_int_equal(download_open(&download, dir, path, true), ENOSPC);
+  assert_false(download_is_open(&download));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(commit_creates_directories_and_replaces_the_target, make_dir,
@@ -298,6 +347,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(symbolic_links_under_the_root_are_not_followed, make_dir,
                                       remove_dir),
       cmocka_unit_test_setup_teardown(first_open_in_a_directory_removes_temp_files_of_dead_runs,
+                                      make_dir, remove_dir),
+      cmocka_unit_test_setup_teardown(directory_that_cannot_be_made_reports_why, make_dir,
+                                      unmount_and_remove_dir),
+      cmocka_unit_test_setup_teardown(directory_made_by_the_download_is_not_taken_as_swept,
                                       make_dir, remove_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,9 +4,13 @@
 #include "afetch/state.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cjson/cJSON.h>
 
@@ -720,6 +724,30 @@ static void save_removes_temp_files_of_killed_runs_only(void **unused) {
   remove_temp_dir(dir);
 }
 
+/* The periodic saves of one run scan the directory for a killed run's temp files only once:
+ * one left later stays until the next run (state) saves. */
+static void only_the_first_save_of_a_state_sweeps_stale_temps(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], path[128], temp[256];
+  make_temp_dir(dir);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  snprintf(temp, sizeof temp, "%s/.state.json.tmp-%ld-a1B2c3", dir, (long)helper_dead_pid());
+  struct state *state = load_ok(path);
+  update(state, "https://a/", "\"a\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  write_file(temp, "partial");
+  update(state, "https://b/", "\"b\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  assert_int_equal(access(temp, F_OK), 0);
+  state_free(state);
+  state = load_ok(path);
+  update(state, "https://c/", "\"c\"", NULL, NULL);
+  assert_int_equal(state_save(state), 0);
+  assert_int_not_equal(access(temp, F_OK), 0);
+  state_free(state);
+  remove_temp_dir(dir);
+}
+
 /* The loader reads member by member: what it accepts and refuses is what a parse of the whole
  * document would give. */
 static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
@@ -745,6 +773,93 @@ static void members_load_in_any_order_as_a_whole_parse_would(void **unused) {
   expect_not_a_state_file("{\"afetch_state\": 1, \"entries\": {},}", "invalid JSON at line 1");
   expect_not_a_state_file("{\"entries\": {}, 3: 1}", "invalid JSON at line 1");
   expect_not_a_state_file("\"text\"", "not a JSON object");
+}
+
+/* What state_load(path) does in a child running as user `name`: 0 loaded, 1 refused because
+ * another run holds the lock, 2 refused for another reason. */
+static int load_as(const char *name, const char *path) {
+  struct passwd *user = getpwnam(name);
+  if (!user)
+    fail_msg("no user %s", name);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (setgroups(0, NULL) != 0 || setgid(user->pw_gid) != 0 || setuid(user->pw_uid) != 0)
+      _exit(3);
+    char errbuf[512] = "";
+    struct state *state = state_load(path, errbuf, sizeof errbuf);
+    bool loaded = state != NULL;
+    state_free(state);
+    _exit(loaded ? 0 : strstr(errbuf, "another afetch run") ? 1 : 2);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_not_equal(WEXITSTATUS(status), 3);
+  return WEXITSTATUS(status);
+}
+
+/* Another user's lock file, which this user may not write, still keeps two runs apart. */
+static void a_lock_file_this_user_cannot_write_still_locks(void **unused) {
+  (void)unused;
+  if (geteuid() != 0 || !getpwnam("nobody")) {
+    print_message("needs root and a user nobody: skipped\n");
+    skip();
+  }
+  char dir[HELPER_PATH_SIZE], path[128], lock[136], names[256];
+  make_temp_dir(dir);
+  assert_int_equal(chmod(dir, 0755), 0);
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  snprintf(lock, sizeof lock, "%s.lock", path);
+  struct state *first = load_ok(path);
+  assert_int_equal(chmod(lock, 0644), 0);
+  assert_int_equal(load_as("nobody", path), 1);
+  state_free(first);
+  assert_int_equal(load_as("nobody", path), 0); /* free again: taken through a read-only open */
+  /* No lock file, and a directory this user cannot write: no lock is needed. */
+  assert_int_equal(unlink(lock), 0);
+  assert_int_equal(load_as("nobody", path), 0);
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "");
+  remove_temp_dir(dir);
+}
+
+/* A device or a FIFO is written in place, so no lock file is made beside it (as root,
+ * --if-changed /dev/null must not leave /dev/null.lock). */
+static void a_device_or_fifo_state_file_gets_no_lock_file(void **unused) {
+  (void)unused;
+  char dir[HELPER_PATH_SIZE], null[128], fifo[128], names[256], errbuf[512] = "";
+  make_temp_dir(dir);
+  snprintf(null, sizeof null, "%s/null", dir);
+  if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0) {
+    print_message("mknod %s: %s: skipped\n", null, strerror(errno));
+    remove_temp_dir(dir);
+    skip();
+  }
+  assert_null(state_load(null, errbuf, sizeof errbuf)); /* empty: not a state file */
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  const char *text = "{\"afetch_state\": 1, \"entries\": {\"u\": {\"etag\": \"\\\"1\\\"\"}}}";
+  pid_t writer = fork();
+  assert_true(writer >= 0);
+  if (writer == 0) {
+    int fd = open(fifo, O_WRONLY); /* waits for the reader */
+    _exit(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : 1);
+  }
+  struct state *state = state_load(fifo, errbuf, sizeof errbuf);
+  /* Releases the writer if state_load() never opened the FIFO. */
+  int unblock = open(fifo, O_RDONLY | O_NONBLOCK);
+  if (unblock >= 0)
+    close(unblock);
+  int status;
+  assert_int_equal(waitpid(writer, &status, 0), writer);
+  if (!state)
+    fail_msg("state_load: %s", errbuf);
+  assert_entry(state, "u", "\"1\"", NULL, NULL);
+  state_free(state);
+  list_dir(dir, names, sizeof names);
+  assert_string_equal(names, "fifo null");
+  remove_temp_dir(dir);
 }
 
 int main(void) {
@@ -773,6 +888,9 @@ int main(void) {
       cmocka_unit_test(save_through_a_symlink_replaces_the_target_and_keeps_the_link),
       cmocka_unit_test(save_removes_temp_files_of_killed_runs_only),
       cmocka_unit_test(members_load_in_any_order_as_a_whole_parse_would),
+      cmocka_unit_test(a_lock_file_this_user_cannot_write_still_locks),
+      cmocka_unit_test(a_device_or_fifo_state_file_gets_no_lock_file),
+      cmocka_unit_test(only_the_first_save_of_a_state_sweeps_stale_temps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
