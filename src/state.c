@@ -257,6 +257,9 @@ static bool state_etag_is_valid(const char *etag) {
   return true;
 }
 
+/* True when the text can be written into the JSON file and read back unchanged. */
+static bool state_is_utf8(const char *text) { return !text || !text[utf8_valid_prefix(text)]; }
+
 bool state_validators_are_valid(const struct state_entry *entry) {
   return (!entry->etag || state_etag_is_valid(entry->etag)) &&
          (!entry->last_modified || !state_has_control_byte(entry->last_modified));
@@ -271,8 +274,9 @@ static bool state_add_entry(struct state *state, const char *url, const cJSON *i
       !state_string_member(item, "file", &entry.file))
     return true;
   /* They become request header text: a CR or LF in a hand-edited file would start a header of
-   * its own. */
-  if (!state_validators_are_valid(&entry)) {
+   * its own. Text that is not UTF-8 (cJSON takes it) would not be saved back unchanged. */
+  if (!state_validators_are_valid(&entry) || !state_is_utf8(url) || !state_is_utf8(entry.file) ||
+      !state_is_utf8(entry.etag) || !state_is_utf8(entry.last_modified)) {
     state->dropped_entry_count++;
     return true;
   }
@@ -506,9 +510,6 @@ const struct state_entry *state_lookup(const struct state *state, const char *ur
   struct state_node *node = *state_find(state, url, state_hash(url));
   return node ? &node->entry : NULL;
 }
-
-/* True when the text can be written into the JSON file and read back unchanged. */
-static bool state_is_utf8(const char *text) { return !text || !text[utf8_valid_prefix(text)]; }
 
 bool state_update(struct state *state, const char *url, const struct state_entry *entry) {
   /* What the file could not hold as it is (JSON text is UTF-8) or the next load would refuse

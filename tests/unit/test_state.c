@@ -610,16 +610,20 @@ static void validators_that_could_inject_headers_are_dropped_on_load(void **unus
       "\"https://bad/crlf-date\": {\"etag\": \"\\\"ok\\\"\", \"last_modified\": "
       "\"x\\r\\nX-Injected: 1\"},\n"
       "\"https://bad/tab-date\": {\"last_modified\": \"Wed,\\t21\"},\n"
-      "\"https://bad/del\": {\"last_modified\": \"\\u007f\"}\n"
+      "\"https://bad/del\": {\"last_modified\": \"\\u007f\"},\n"
+      "\"https://bad/latin1-\xe9\": {\"file\": \"f\"},\n"
+      "\"https://bad/file\": {\"file\": \"f\xff\"}\n"
       "}}";
   helper_temp_file(text, strlen(text), path);
   struct state *state = load_ok(path);
   assert_entry(state, "https://ok/strong", "\"abc\"", NULL, NULL);
   assert_entry(state, "https://ok/weak", "W/\"abc\"", LM_2015, NULL);
   assert_entry(state, "https://ok/empty-tag", "\"\"", NULL, NULL);
-  static const char *const dropped[] = {
-      "https://bad/crlf-etag", "https://bad/lf-inside", "https://bad/unquoted", "https://bad/space",
-      "https://bad/lower-w",   "https://bad/crlf-date", "https://bad/tab-date", "https://bad/del"};
+  static const char *const dropped[] = {"https://bad/crlf-etag",   "https://bad/lf-inside",
+                                        "https://bad/unquoted",    "https://bad/space",
+                                        "https://bad/lower-w",     "https://bad/crlf-date",
+                                        "https://bad/tab-date",    "https://bad/del",
+                                        "https://bad/latin1-\xe9", "https://bad/file"};
   for (size_t i = 0; i < HELPER_COUNT(dropped); i++)
     if (state_lookup(state, dropped[i]))
       fail_msg("the entry for %s was loaded", dropped[i]);
