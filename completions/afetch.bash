@@ -10,10 +10,10 @@ _afetch_long_options='--input-file --url --concurrency --timeout --max-time --sp
   --retry-delay --retry-max-delay --per-host --rate --deadline --ndjson --quiet --progress
   --no-progress --progress-interval --stats --stats-json --output-dir --output-template --fsync --if-changed
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
-  --show-skipped --links --location --no-location --location-trusted --max-redirs --header
+  --show-skipped --links --page-requisites --span-hosts --location --no-location --location-trusted --max-redirs --header
   --user-agent
   --request --data --insecure --cacert --http1.1 --http2 --help --version'
-_afetch_short_options='-i -c -t -Y -y -r -q -o -L -H -A -X -d -k -h -V'
+_afetch_short_options='-i -c -t -Y -y -r -q -o -p -L -H -A -X -d -k -h -V'
 
 # Sets COMPREPLY to the lines of compgen's output ($1...: compgen's arguments), so that names
 # with spaces stay whole.

@@ -7,21 +7,28 @@
 
 #include <openssl/evp.h>
 
+#include "afetch/css_links.h"
 #include "afetch/options.h"
+#include "afetch/url.h"
 
 bool body_init(struct body *body, const struct afetch_options *options, link_found_fn on_link,
-               void *on_link_arg) {
-  *body = (struct body){.options = options, .on_link = on_link, .on_link_arg = on_link_arg};
+               requisite_found_fn on_requisite, void *on_link_arg) {
+  *body = (struct body){.options = options,
+                        .on_link = on_link,
+                        .on_requisite = on_requisite,
+                        .on_link_arg = on_link_arg};
   download_init(&body->download);
   if (options->sha256 && !(body->digest = EVP_MD_CTX_new()))
     return false;
   return true;
 }
 
-void body_start(struct body *body, const char *path, size_t capture_max, bool find_links) {
+void body_start(struct body *body, const char *path, size_t capture_max, bool find_links,
+                bool find_requisites) {
   body_discard(body);
   body->capture_max = capture_max;
   body->find_links = find_links;
+  body->find_requisites = find_requisites;
   body->bytes = 0;
   body->too_large = false;
   body->write_error = 0;
@@ -60,13 +67,47 @@ static bool body_capture(struct body *body, const char *data, size_t count) {
   return true;
 }
 
-/* --crawl: an extractor for this page, if it is HTML. */
+/* -p: a url() or @import of the stylesheet, resolved against its URL. */
+static void body_on_css_reference(void *arg, const char *reference) {
+  struct body *body = arg;
+  if (reference[0] == '\0' || reference[0] == '#')
+    return;
+  char *url = url_base_resolve(body->css_base, reference);
+  if (url)
+    body->on_requisite(body->on_link_arg, url, "css");
+  curl_free(url);
+}
+
+/* -p: a scanner for this body, if it is a stylesheet. Out of memory, none. */
+static void body_start_css(struct body *body, const char *content_type, const char *url) {
+  if (!css_links_content_type_is_css(content_type))
+    return;
+  body->css_base = url_base_new(url);
+  if (body->css_base)
+    body->css = css_scanner_new(body_on_css_reference, body);
+}
+
+/* --crawl: an extractor for this page, if it is HTML (-p: a scanner, if it is CSS). */
 static void body_start_links(struct body *body, CURL *easy) {
   char *content_type = NULL, *page_url = NULL;
   curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &content_type);
   curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &page_url);
-  if (page_url && links_content_type_is_html(content_type))
+  if (!page_url)
+    return;
+  if (body->find_links && links_content_type_is_html(content_type)) {
     body->links = link_extractor_new(page_url, body->on_link, body->on_link_arg);
+    if (body->links && body->find_requisites)
+      link_extractor_find_requisites(body->links, body->on_requisite);
+  } else if (body->find_requisites) {
+    body_start_css(body, content_type, page_url);
+  }
+}
+
+static void body_stop_css(struct body *body) {
+  css_scanner_free(body->css);
+  body->css = NULL;
+  url_base_free(body->css_base);
+  body->css_base = NULL;
 }
 
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count) {
@@ -81,11 +122,13 @@ size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t coun
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     body->keep = status >= 200 && status <= 299;
     body->status_checked = true;
-    if (body->keep && body->find_links)
+    if (body->keep && (body->find_links || body->find_requisites))
       body_start_links(body, easy);
   }
   if (body->links)
     link_extractor_feed(body->links, data, count);
+  if (body->css)
+    css_scanner_feed(body->css, data, count);
   if (body->digest)
     EVP_DigestUpdate(body->digest, data, count);
   /* --body keeps any final response's body (an API's error text is worth seeing); -o saves
@@ -113,6 +156,9 @@ int body_finish(struct body *body, bool succeeded, long status) {
     link_extractor_free(body->links);
     body->links = NULL;
   }
+  if (body->css && succeeded)
+    css_scanner_finish(body->css);
+  body_stop_css(body);
   if (body->digest) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
@@ -146,6 +192,7 @@ void body_discard(struct body *body) {
     link_extractor_free(body->links);
     body->links = NULL;
   }
+  body_stop_css(body);
 }
 
 void body_free(struct body *body) {

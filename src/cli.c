@@ -83,6 +83,8 @@ static const char cli_help_text[] =
     "      --include REGEX / --exclude REGEX  follow only / never matching URLs\n"
     "      --robots / --show-skipped  honour robots.txt / results for blocked URLs\n"
     "      --links                add each page's links to its result (link_urls)\n"
+    "  -p, --page-requisites      also fetch what pages show with (img, css, ...)\n"
+    "      --span-hosts           requisites from any host (default: the page's)\n"
     "\n"
     "Requests and TLS:\n"
     "  -L, --location / --no-location  follow redirects (default) / do not\n"
@@ -135,6 +137,7 @@ enum cli_long_only {
   CLI_OPT_STATS_JSON,
   CLI_OPT_URL,
   CLI_OPT_LOCATION_TRUSTED,
+  CLI_OPT_SPAN_HOSTS,
 };
 
 /* getopt_long's code for an operand when options and operands are returned in order. */
@@ -179,6 +182,8 @@ static const struct option cli_long_options[] = {
     {"robots", no_argument, NULL, CLI_OPT_ROBOTS},
     {"show-skipped", no_argument, NULL, CLI_OPT_SHOW_SKIPPED},
     {"links", no_argument, NULL, CLI_OPT_LINKS},
+    {"page-requisites", no_argument, NULL, 'p'},
+    {"span-hosts", no_argument, NULL, CLI_OPT_SPAN_HOSTS},
     {"location", no_argument, NULL, 'L'},
     {"no-location", no_argument, NULL, CLI_OPT_NO_LOCATION},
     {"location-trusted", no_argument, NULL, CLI_OPT_LOCATION_TRUSTED},
@@ -198,7 +203,7 @@ static const struct option cli_long_options[] = {
 
 /* '-' first: operands come back in order among the options (as CLI_OPERAND), so that
  * URLs, FILEs, -i and --url keep the order they were given in. */
-static const char cli_short_options[] = "-:c:t:Y:y:i:r:qo:LH:A:X:d:khV";
+static const char cli_short_options[] = "-:c:t:Y:y:i:r:qo:LH:A:X:d:khVp";
 
 static void cli_defaults(struct afetch_options *options) {
   *options = (struct afetch_options){
@@ -708,6 +713,12 @@ static bool cli_apply(struct afetch_options *options, int option, const char *va
   case CLI_OPT_LINKS:
     options->links = true;
     return true;
+  case 'p':
+    options->page_requisites = true;
+    return true;
+  case CLI_OPT_SPAN_HOSTS:
+    options->span_hosts = true;
+    return true;
   case 'L':
     options->follow_redirects = true;
     return true;
@@ -753,6 +764,8 @@ static bool cli_needs_crawl(int option) {
   case CLI_OPT_ROBOTS:
   case CLI_OPT_SHOW_SKIPPED:
   case CLI_OPT_LINKS:
+  case 'p':
+  case CLI_OPT_SPAN_HOSTS:
     return true;
   default:
     return false;
@@ -854,7 +867,8 @@ static enum cli_outcome cli_parse_arguments(struct afetch_options *options, int 
       return cli_usage_error(options, err);
     max_pages_given = max_pages_given || option == CLI_OPT_MAX_PAGES;
     if (!first_crawl_option && cli_needs_crawl(option))
-      first_crawl_option = cli_long_options[long_index].name;
+      first_crawl_option = long_index >= 0 ? cli_long_options[long_index].name
+                                           : "page-requisites"; /* -p, the one short one */
   }
   if (first_crawl_option && !options->crawl) {
     fprintf(err, "afetch: --%s needs --crawl\n", first_crawl_option);
@@ -862,6 +876,10 @@ static enum cli_outcome cli_parse_arguments(struct afetch_options *options, int 
   }
   if (options->show_skipped && !options->robots) {
     fprintf(err, "afetch: --show-skipped needs --robots\n");
+    return cli_usage_error(options, err);
+  }
+  if (options->span_hosts && !options->page_requisites) {
+    fprintf(err, "afetch: --span-hosts needs -p/--page-requisites\n");
     return cli_usage_error(options, err);
   }
   if (!options->output_dir && (options->output_template || options->fsync)) {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include <curl/curl.h>
 
 #include "afetch/frontier.h"
@@ -11,11 +13,29 @@
 #include "afetch/options.h"
 #include "afetch/url.h"
 
+/* -p: an @import chain (a stylesheet importing one that imports ...) ends at this many
+ * requisites from the page, as a crawl trap would. */
+#define CRAWLER_REQUISITE_LEVELS 5
+
+/* -p: a requisite waiting to be fetched. */
+struct crawler_requisite {
+  struct crawler_requisite *next;
+  unsigned depth;
+  unsigned level;  /* 1: the page's own; 2: its stylesheets' ... */
+  const char *via; /* static */
+  char *parent;    /* owned */
+  char url[];
+};
+
 struct crawler {
   const struct afetch_options *options;
   struct frontier *frontier;
   unsigned long pages;  /* pages handed out: seeds admitted and discovered pages taken */
   unsigned long *alive; /* alive[d]: pages of depth d handed out and not yet gone */
+  /* -p: requisites queued, FIFO. They go before pages, and not through the depth levels:
+   * they find no pages, so no level waits for them. */
+  struct crawler_requisite *requisites_head, *requisites_tail;
+  size_t requisites_queued;
 };
 
 struct crawler *crawler_new(const struct afetch_options *options, struct frontier *frontier) {
@@ -36,10 +56,12 @@ bool crawler_has_budget(const struct crawler *crawler) {
   return !crawler->options->max_pages || crawler->pages < crawler->options->max_pages;
 }
 
-/* The pages handed out and the pages queued make up --max-pages. */
+/* The pages handed out and the pages (and requisites) queued make up --max-pages. */
 static bool crawler_frontier_full(const struct crawler *crawler) {
   unsigned long max_pages = crawler->options->max_pages;
-  return max_pages && crawler->pages + frontier_queued(crawler->frontier) >= max_pages;
+  return max_pages && crawler->pages + frontier_queued(crawler->frontier) +
+                              crawler->requisites_queued >=
+                          max_pages;
 }
 
 bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
@@ -61,6 +83,8 @@ bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
 }
 
 void crawler_page_gone(struct crawler *crawler, const struct job *page) {
+  if (page->requisite_via)
+    return; /* not counted in alive[] */
   if (page->depth <= crawler->options->depth && crawler->alive[page->depth] > 0)
     crawler->alive[page->depth]--;
 }
@@ -75,11 +99,37 @@ static bool crawler_level_open(const struct crawler *crawler, unsigned depth) {
 }
 
 bool crawler_has_pages(const struct crawler *crawler) {
-  return crawler_has_budget(crawler) && frontier_queued(crawler->frontier) > 0;
+  return crawler_has_budget(crawler) &&
+         (frontier_queued(crawler->frontier) > 0 || crawler->requisites_queued > 0);
+}
+
+/* -p: the oldest requisite queued as a new job, or NULL (none, or out of memory: *failed). */
+static struct job *crawler_next_requisite(struct crawler *crawler, uint64_t index, bool *failed) {
+  struct crawler_requisite *requisite = crawler->requisites_head;
+  if (!requisite)
+    return NULL;
+  struct job *job = job_new_url(index, requisite->url);
+  if (!job) {
+    *failed = true;
+    return NULL;
+  }
+  crawler->requisites_head = requisite->next;
+  if (!crawler->requisites_head)
+    crawler->requisites_tail = NULL;
+  crawler->requisites_queued--;
+  job->depth = requisite->depth;
+  job->parent = requisite->parent; /* the job takes it over */
+  job->requisite_via = requisite->via;
+  job->requisite_level = requisite->level;
+  free(requisite);
+  crawler->pages++;
+  return job;
 }
 
 struct job *crawler_next_page(struct crawler *crawler, uint64_t index, bool *failed) {
   *failed = false;
+  if (crawler_has_budget(crawler) && crawler->requisites_head)
+    return crawler_next_requisite(crawler, index, failed);
   struct frontier_entry entry;
   if (!crawler_has_pages(crawler) ||
       !crawler_level_open(crawler, frontier_next_depth(crawler->frontier)) ||
@@ -101,10 +151,87 @@ struct job *crawler_next_page(struct crawler *crawler, uint64_t index, bool *fai
   return job;
 }
 
+/* The host of a URL in lower case (a new string for curl_free()), or NULL. */
+static char *crawler_host_of(const char *url) {
+  CURLU *parsed = curl_url();
+  char *host = NULL;
+  if (parsed && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK)
+    curl_url_get(parsed, CURLUPART_HOST, &host, 0);
+  curl_url_cleanup(parsed);
+  for (char *c = host; c && *c; c++)
+    *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+  return host;
+}
+
+/* -p: the requisites' own scope: the host of the page that asked for them (any scheme or
+ * port, as wget's), or any host with --span-hosts; never a URL --exclude matches. */
+static bool crawler_accepts_requisite(const struct crawler *crawler, const char *page_host,
+                                      const char *url) {
+  if (frontier_excludes(crawler->frontier, url))
+    return false;
+  if (crawler->options->span_hosts)
+    return true;
+  char *host = crawler_host_of(url);
+  bool same = host && page_host && strcmp(host, page_host) == 0;
+  curl_free(host);
+  return same;
+}
+
+static bool crawler_push_requisite(struct crawler *crawler, const struct job *page,
+                                   const char *url, const char *via) {
+  size_t length = strlen(url);
+  struct crawler_requisite *requisite = malloc(sizeof *requisite + length + 1);
+  if (!requisite)
+    return false;
+  *requisite = (struct crawler_requisite){.depth = page->depth + 1,
+                                          .level = page->requisite_level + 1,
+                                          .via = via,
+                                          .parent = strdup(page->url)};
+  if (!requisite->parent) {
+    free(requisite);
+    return false;
+  }
+  memcpy(requisite->url, url, length + 1);
+  if (crawler->requisites_tail)
+    crawler->requisites_tail->next = requisite;
+  else
+    crawler->requisites_head = requisite;
+  crawler->requisites_tail = requisite;
+  crawler->requisites_queued++;
+  return true;
+}
+
+/* -p: queues the requisites of a page (or stylesheet) that came back, whatever its depth. A
+ * full frontier (--max-pages) makes room by dropping a page queued deeper than this one, as
+ * for links; else the rest are left out. */
+static bool crawler_queue_requisites(struct crawler *crawler, const struct job *page) {
+  struct frontier *frontier = crawler->frontier;
+  if (page->requisites.count == 0 || page->requisite_level >= CRAWLER_REQUISITE_LEVELS)
+    return true;
+  char *page_host = crawler_host_of(page->final_url ? page->final_url : page->url);
+  bool ok = true;
+  for (size_t i = 0; ok && i < page->requisites.count; i++) {
+    if (!crawler_has_budget(crawler))
+      break;
+    const char *url = page->requisites.urls[i];
+    if (frontier_seen(frontier, url) || !crawler_accepts_requisite(crawler, page_host, url))
+      continue;
+    if (crawler_frontier_full(crawler) && !frontier_drop_last_deeper_than(frontier, page->depth))
+      break;
+    if (frontier_mark_seen(frontier, url))
+      ok = crawler_push_requisite(crawler, page, url, page->requisite_vias[i]);
+  }
+  curl_free(page_host);
+  return ok;
+}
+
 bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
   struct frontier *frontier = crawler->frontier;
   if (page->final_url)
     frontier_mark_seen(frontier, page->final_url);
+  /* Requisites first: a stylesheet that is also a link is fetched as a requisite. */
+  if (ok && !crawler_queue_requisites(crawler, page))
+    return false;
   if (!ok || page->depth >= crawler->options->depth || !page->scope_key)
     return true;
   /* The frontier holds no more pages than --max-pages has left, so that a crawl trap grows
@@ -131,7 +258,14 @@ bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
 }
 
 void crawler_free(struct crawler *crawler) {
-  if (crawler)
-    free(crawler->alive);
+  if (!crawler)
+    return;
+  while (crawler->requisites_head) {
+    struct crawler_requisite *next = crawler->requisites_head->next;
+    free(crawler->requisites_head->parent);
+    free(crawler->requisites_head);
+    crawler->requisites_head = next;
+  }
+  free(crawler->alive);
   free(crawler);
 }

@@ -324,6 +324,15 @@ bool frontier_accepts(const struct frontier *frontier, const char *scope_key, co
   return accepted;
 }
 
+bool frontier_excludes(const struct frontier *frontier, const char *url) {
+  if (!frontier->has_exclude)
+    return false;
+  char *normal = url_normalise(NULL, url);
+  bool excluded = normal && regexec(&frontier->exclude, normal, 0, NULL, 0) == 0;
+  curl_free(normal);
+  return excluded;
+}
+
 static char *copy_or_null(const char *text, bool *ok) {
   if (!text)
     return NULL;

@@ -85,8 +85,9 @@ static bool job_links_grow_set(struct job_links *links) {
   return true;
 }
 
-bool job_add_link(struct job *job, const char *url) {
-  struct job_links *links = &job->links;
+/* Adds `url` to the list unless it is there; *added says whether it was. */
+static bool job_links_add(struct job_links *links, const char *url, bool *added) {
+  *added = false;
   if (2 * (links->count + 1) > links->hash_slots && !job_links_grow_set(links))
     return false;
   uint64_t hash = job_link_hash(url);
@@ -111,6 +112,33 @@ bool job_add_link(struct job *job, const char *url) {
     return false;
   links->urls[links->count++] = copy;
   links->hashes[slot] = hash;
+  *added = true;
+  return true;
+}
+
+bool job_add_link(struct job *job, const char *url) {
+  bool added;
+  return job_links_add(&job->links, url, &added);
+}
+
+bool job_add_requisite(struct job *job, const char *url, const char *via) {
+  struct job_links *requisites = &job->requisites;
+  /* The vias grow with the list, so that a new requisite always has room for its via. */
+  size_t capacity = requisites->capacity;
+  bool added;
+  if (!job_links_add(requisites, url, &added))
+    return false;
+  if (requisites->capacity != capacity) {
+    const char **vias =
+        realloc(job->requisite_vias, requisites->capacity * sizeof *job->requisite_vias);
+    if (!vias) {
+      free(requisites->urls[--requisites->count]); /* dropped (its hash may stay: harmless) */
+      return false;
+    }
+    job->requisite_vias = vias;
+  }
+  if (added)
+    job->requisite_vias[requisites->count - 1] = via;
   return true;
 }
 
@@ -121,6 +149,11 @@ void job_free(struct job *job) {
     free(job->links.urls[i]);
   free(job->links.urls);
   free(job->links.hashes);
+  for (size_t i = 0; i < job->requisites.count; i++)
+    free(job->requisites.urls[i]);
+  free(job->requisites.urls);
+  free(job->requisites.hashes);
+  free(job->requisite_vias);
   free(job->id_json);
   free(job->method);
   curl_slist_free_all(job->headers);
@@ -152,7 +185,8 @@ void job_stopped_result(const struct job *job, enum result_error why,
                                    .retry_after_s = job->retry_after_s,
                                    .depth = job->depth,
                                    .id_json = job->id_json,
-                                   .parent = job->parent};
+                                   .parent = job->parent,
+                                   .requisite = job->requisite_via};
   if (why == RESULT_CANCELLED)
     result->error_message = "cancelled: afetch was interrupted";
 }

@@ -17,6 +17,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
+#include "afetch/css_links.h"
 #include "afetch/url.h"
 
 /* Bytes held back at the end of a piece, at most. */
@@ -42,6 +43,10 @@ struct link_extractor {
   size_t parsed_since_rescan; /* see links_rescan_pending() */
   link_found_fn on_link;
   void *arg;
+  /* -p (link_extractor_find_requisites()); NULL: links only. */
+  requisite_found_fn on_requisite;
+  struct css_scanner *style; /* the text of <style> blocks, made at the first one */
+  bool in_style;             /* the script or style text libxml2 passes now is a <style>'s */
 };
 
 static pthread_once_t links_once = PTHREAD_ONCE_INIT;
@@ -147,12 +152,131 @@ static void links_on_base(struct link_extractor *extractor, const xmlChar **attr
   }
 }
 
+/* ---- -p: page requisites ---- */
+
+/* Reports `value` as a requisite, resolved as links are. */
+static void links_report_requisite(struct link_extractor *extractor, const char *value,
+                                   const char *via) {
+  char *reference = links_clean_reference(value);
+  if (!reference)
+    return;
+  if (reference[0] != '\0' && reference[0] != '#') {
+    char *url = extractor->base ? url_base_resolve(extractor->base, reference)
+                                : url_normalise(NULL, reference);
+    if (url)
+      extractor->on_requisite(extractor->arg, url, via);
+    curl_free(url);
+  }
+  free(reference);
+}
+
+/* The URLs of a srcset ("a.png 1x, b.png 2x"), as HTML splits them: candidates separated by
+ * commas, each a URL (a run without whitespace; commas at its end end the candidate) and
+ * descriptors up to the next comma outside parentheses. */
+static void links_report_srcset(struct link_extractor *extractor, const char *srcset,
+                                const char *via) {
+  const char *p = srcset;
+  for (;;) {
+    while (links_is_space(*p) || *p == ',')
+      p++;
+    if (*p == '\0')
+      return;
+    const char *start = p;
+    while (*p && !links_is_space(*p))
+      p++;
+    const char *end = p;
+    bool has_descriptors = end[-1] != ',';
+    while (end > start && end[-1] == ',')
+      end--;
+    char *candidate = strndup(start, (size_t)(end - start));
+    if (candidate)
+      links_report_requisite(extractor, candidate, via);
+    free(candidate);
+    for (int parentheses = 0; has_descriptors && *p && (*p != ',' || parentheses > 0); p++)
+      parentheses += *p == '(' ? 1 : *p == ')' && parentheses > 0 ? -1 : 0;
+  }
+}
+
+/* css_reference_fn for <style> text and style="" attributes. */
+static void links_on_style_reference(void *arg, const char *reference) {
+  links_report_requisite(arg, reference, "style");
+}
+
+/* True when a rel attribute holds a token that makes link[href] something the page shows
+ * with: "stylesheet" or "icon" ("shortcut icon" too), as wget takes them. */
+static bool links_rel_is_requisite(const char *rel) {
+  static const char *const tokens[] = {"stylesheet", "icon"};
+  const char *p = rel;
+  while (*p) {
+    while (links_is_space(*p))
+      p++;
+    const char *start = p;
+    while (*p && !links_is_space(*p))
+      p++;
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+      if ((size_t)(p - start) == strlen(tokens[i]) &&
+          strncasecmp(start, tokens[i], (size_t)(p - start)) == 0)
+        return true;
+  }
+  return false;
+}
+
+/* Element attributes that name what the page shows with (srcset: a list of them). */
+static const struct {
+  const char *tag, *attribute;
+} links_requisite_attributes[] = {
+    {"img", "src"},    {"img", "srcset"},    {"script", "src"}, {"video", "src"},
+    {"video", "poster"}, {"audio", "src"},   {"source", "src"}, {"source", "srcset"},
+    {"track", "src"},  {"object", "data"},   {"embed", "src"},
+};
+
+/* The requisites of one start tag, and where <style> text begins. */
+static void links_on_requisite_element(struct link_extractor *extractor, const char *tag,
+                                       const xmlChar **attributes) {
+  if (extractor->in_style)
+    css_scanner_finish(extractor->style);
+  extractor->in_style = strcasecmp(tag, "style") == 0;
+  if (extractor->in_style && !extractor->style)
+    extractor->style = css_scanner_new(links_on_style_reference, extractor);
+  extractor->in_style = extractor->in_style && extractor->style;
+  for (size_t i = 0; i < sizeof links_requisite_attributes / sizeof *links_requisite_attributes;
+       i++) {
+    if (strcasecmp(tag, links_requisite_attributes[i].tag) != 0)
+      continue;
+    const char *name = links_requisite_attributes[i].attribute;
+    const char *value = links_attribute(attributes, name);
+    if (value && strcmp(name, "srcset") == 0)
+      links_report_srcset(extractor, value, links_requisite_attributes[i].tag);
+    else if (value)
+      links_report_requisite(extractor, value, links_requisite_attributes[i].tag);
+  }
+  if (strcasecmp(tag, "link") == 0) {
+    const char *rel = links_attribute(attributes, "rel");
+    const char *href = links_attribute(attributes, "href");
+    if (rel && href && links_rel_is_requisite(rel))
+      links_report_requisite(extractor, href, "link");
+  }
+  const char *style = links_attribute(attributes, "style");
+  if (style)
+    css_links_scan(style, strlen(style), links_on_style_reference, extractor);
+}
+
+/* SAX cdataBlock: the text of a script or style element, in one or more calls. */
+static void links_on_raw_text(void *context, const xmlChar *text, int length) {
+  struct link_extractor *extractor = context;
+  if (extractor->in_style && length > 0)
+    css_scanner_feed(extractor->style, (const char *)text, (size_t)length);
+}
+
+
 /* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case. */
 static void links_on_start_element(void *context, const xmlChar *name, const xmlChar **attributes) {
   struct link_extractor *extractor = context;
   const char *tag = (const char *)name;
   if (!tag)
     return;
+  if (extractor->on_requisite)
+    links_on_requisite_element(extractor, tag, attributes);
   if (strcasecmp(tag, "a") == 0 || strcasecmp(tag, "link") == 0 || strcasecmp(tag, "area") == 0) {
     const char *href = links_attribute(attributes, "href");
     const char *rel = links_attribute(attributes, "rel");
@@ -375,6 +499,9 @@ void link_extractor_finish(struct link_extractor *extractor) {
   links_parse(extractor, extractor->held, extractor->held_length);
   extractor->held_length = 0;
   links_parse_chunk(extractor, NULL, 0, 1);
+  if (extractor->in_style)
+    css_scanner_finish(extractor->style);
+  extractor->in_style = false;
 }
 
 void link_extractor_free(struct link_extractor *extractor) {
@@ -386,7 +513,15 @@ void link_extractor_free(struct link_extractor *extractor) {
   curl_free(extractor->page_url);
   url_base_free(extractor->base);
   free(extractor->joined);
+  css_scanner_free(extractor->style);
   free(extractor);
+}
+
+void link_extractor_find_requisites(struct link_extractor *extractor,
+                                    requisite_found_fn on_requisite) {
+  extractor->on_requisite = on_requisite;
+  /* The parser works on its own copy of the SAX handler. */
+  extractor->parser->sax->cdataBlock = links_on_raw_text;
 }
 
 bool links_content_type_is_html(const char *content_type) {

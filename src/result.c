@@ -46,6 +46,7 @@ void result_enable_optional_keys(struct afetch_result *result,
   result->has_body = options->body;
   result->has_crawl = options->crawl;
   result->has_link_urls = options->crawl && options->links;
+  result->has_requisite = options->crawl && options->page_requisites;
 }
 
 bool result_is_ok(const struct afetch_result *result) {
@@ -152,6 +153,10 @@ static void result_write_optional(const struct afetch_result *result, struct jso
     json_writer_string(writer, result->parent);
     json_writer_key(writer, "links");
     json_writer_uint(writer, result->links);
+  }
+  if (result->has_requisite) {
+    json_writer_key(writer, "requisite");
+    json_writer_string(writer, result->requisite);
   }
   if (result->has_link_urls) {
     json_writer_key(writer, "link_urls");

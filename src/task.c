@@ -151,6 +151,12 @@ static void task_on_link(void *arg, const char *url) {
   job_add_link(task->job, url);
 }
 
+/* -p: a requisite of the page (or stylesheet) in flight; out of memory loses it. */
+static void task_on_requisite(void *arg, const char *url, const char *via) {
+  struct task *task = arg;
+  job_add_requisite(task->job, url, via);
+}
+
 struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share) {
   struct task *task = calloc(1, sizeof *task);
   if (!task)
@@ -159,7 +165,7 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
   task->options = options;
   task->proxy_in_environment = task_environment_has_proxy();
   task->easy = curl_easy_init();
-  if (!body_init(&task->body, options, task_on_link, task) || !task->easy ||
+  if (!body_init(&task->body, options, task_on_link, task_on_requisite, task) || !task->easy ||
       (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
       !task_configure(task)) {
     task_free(task);
@@ -224,7 +230,10 @@ static bool task_start(struct task *task, struct job *job) {
   size_t capture_max = job->is_robots        ? TASK_ROBOTS_MAX_BYTES
                        : task->options->body ? (size_t)task->options->max_size
                                              : 0;
-  body_start(&task->body, job->output_path, capture_max, task->options->crawl && !job->is_robots);
+  /* A requisite is not parsed for links; only a stylesheet for its own requisites. */
+  bool crawled = task->options->crawl && !job->is_robots;
+  body_start(&task->body, job->output_path, capture_max, crawled && !job->requisite_via,
+             crawled && task->options->page_requisites);
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';

@@ -138,6 +138,7 @@ static void worker_describe_crawl(struct job *job, struct afetch_result *result)
   result->parent = job->parent;
   result->links = job->links.count;
   result->link_urls = job->links.urls;
+  result->requisite = job->requisite_via;
 }
 
 /* Hands a job's result to the caller: directly when inline, through the outbox when

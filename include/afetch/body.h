@@ -14,6 +14,9 @@
 #include "afetch/download.h"
 #include "afetch/links.h"
 
+struct css_scanner;
+struct url_base;
+
 struct afetch_options;
 struct evp_md_ctx_st;
 
@@ -31,22 +34,30 @@ struct body {
   size_t captured_length, captured_capacity;
   size_t capture_max; /* bytes kept at most in this transfer (0: none) */
   bool find_links;    /* --crawl: parse a 2xx HTML body for links */
+  bool find_requisites; /* -p: also for requisites, and a 2xx CSS body for url()/@import */
   struct link_extractor *links;
+  struct css_scanner *css;   /* a stylesheet's scanner, while one streams in */
+  struct url_base *css_base; /* its URL, to resolve its references against */
   link_found_fn on_link;
-  void *on_link_arg;
+  requisite_found_fn on_requisite;
+  void *on_link_arg; /* for both */
   struct download download;
   const char *path; /* -o target of this transfer, borrowed; NULL: not saved */
   bool saved;       /* body_finish() put the file in place */
 };
 
-/* Once per task; links found in pages go to on_link. False when out of memory. */
+/* Once per task; links found in pages go to on_link, requisites (-p) to on_requisite. False
+ * when out of memory. */
 bool body_init(struct body *body, const struct afetch_options *options, link_found_fn on_link,
-               void *on_link_arg);
+               requisite_found_fn on_requisite, void *on_link_arg);
 
 /* Before each transfer: `path` is where -o saves this one (NULL: nowhere); the first
  * `capture_max` bytes are kept (0: none; more are dropped, --max-size is the error limit);
- * `find_links` parses an HTML 2xx body for links. */
-void body_start(struct body *body, const char *path, size_t capture_max, bool find_links);
+ * `find_links` parses an HTML 2xx body for links; `find_requisites` also for requisites, and
+ * scans a CSS 2xx body (text/css) for its url() and @import references, reported as
+ * requisites with via "css". */
+void body_start(struct body *body, const char *path, size_t capture_max, bool find_links,
+                bool find_requisites);
 
 /* curl's write callback's work: returns `count`, or 0 to abort the transfer (too large, or a
  * write failed: see too_large / write_error). */

@@ -56,6 +56,11 @@ char *frontier_scope_key(const struct frontier *frontier, const char *seed_url);
  * match --exclude (if given). Seeds are not meant to go through this. */
 bool frontier_accepts(const struct frontier *frontier, const char *scope_key, const char *url);
 
+/* -p: true when `url` (absolute; normalised here) matches --exclude: a requisite, which
+ * --scope and --include do not bind, is still not fetched then. False when it does not
+ * parse. */
+bool frontier_excludes(const struct frontier *frontier, const char *url);
+
 /* Queues a URL at `depth` (copies the strings; `parent` and `scope_key` may be NULL). False
  * when out of memory. */
 bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, const char *parent,

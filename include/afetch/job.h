@@ -52,6 +52,12 @@ struct job {
   bool is_robots;         /* a host's robots.txt: no result line, its body is kept */
   bool robots_checked;    /* its host's robots.txt allows it */
   struct job_links links; /* distinct links found on the page, in document order */
+  /* -p: distinct requisites found on the page (or stylesheet), in document order, and what
+   * asked for each (requisite_vias[i], static strings, parallel to requisites.urls). */
+  struct job_links requisites;
+  const char **requisite_vias;
+  const char *requisite_via; /* a requisite: what asked for it (static); NULL: a page */
+  unsigned requisite_level;  /* a requisite: 1 for a page's, 2 for those of its CSS ... */
   char *final_url;        /* after redirects, normalised */
   long status;            /* the final HTTP status, 0 without a response */
   char *captured;         /* is_robots: the body (at most ROBOTS_MAX_BYTES) */
@@ -87,6 +93,10 @@ void job_stopped_result(const struct job *job, enum result_error why, struct afe
 
 /* Adds a link (copied) unless the page already had it. False when out of memory. */
 bool job_add_link(struct job *job, const char *url);
+
+/* -p: adds a requisite (copied; `via` static) unless the page already had it. False when out
+ * of memory. */
+bool job_add_requisite(struct job *job, const char *url, const char *via);
 
 /* A job for a host's robots.txt (`origin` is "scheme://host:port"). NULL when out of memory. */
 struct job *job_new_robots(const char *origin);

@@ -39,6 +39,24 @@ struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on
  * link_extractor_finish(). */
 void link_extractor_feed(struct link_extractor *extractor, const char *data, size_t length);
 
+/* -p: one page requisite, what the page needs to be shown: an absolute http(s) URL in
+ * url_normalise() form, borrowed for the call, and `via`, a static string naming what asked
+ * for it: the element ("img", "script", "link", "video", "audio", "source", "track",
+ * "object", "embed") or "style" (a url() or @import in a <style> block or a style=""
+ * attribute). */
+typedef void (*requisite_found_fn)(void *arg, const char *url, const char *via);
+
+/* Makes the extractor also report the page's requisites to `on_requisite` (with the arg
+ * given to link_extractor_new()), before the first link_extractor_feed(): img[src],
+ * img[srcset], script[src], link[href] whose rel holds "stylesheet" or "icon",
+ * video[src], video[poster], audio[src], source[src], source[srcset], track[src],
+ * object[data], embed[src], and the url() and @import references (css_links.h) of <style>
+ * blocks and style="" attributes of any element. They are resolved as links are, in
+ * document order, duplicates included; a link[href] that is a requisite is reported as a
+ * link too. */
+void link_extractor_find_requisites(struct link_extractor *extractor,
+                                    requisite_found_fn on_requisite);
+
 /* Ends the body: the parser flushes what it held back (a tag cut by the end counts). */
 void link_extractor_finish(struct link_extractor *extractor);
 

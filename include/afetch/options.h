@@ -90,6 +90,8 @@ struct afetch_options {
   bool robots;               /* --robots: honour robots.txt */
   bool show_skipped;         /* --show-skipped: robots-blocked URLs get results */
   bool links;                /* --links: the list of links in each page's result */
+  bool page_requisites;      /* -p: also fetch what each page shows with */
+  bool span_hosts;           /* --span-hosts: requisites from any host (else the page's) */
   /* Operator output on stderr. */
   enum afetch_progress progress; /* --progress[=bar|lines|none] / --no-progress */
   long progress_interval_ms;     /* --progress-interval: between status lines (default 10 s) */

@@ -58,6 +58,8 @@ struct afetch_result {
   unsigned depth;
   const char *parent;
   size_t links;
+  bool has_requisite;      /* -p: "requisite" */
+  const char *requisite;  /* what asked for it ("img", "css" ...); NULL: a page */
   bool has_link_urls; /* --links */
   char *const *link_urls;
   bool has_body;    /* --body: "body" and "body_encoding" */

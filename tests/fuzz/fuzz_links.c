@@ -3,10 +3,13 @@
  *
  * Input: [control byte][4 seed bytes][page]. Control bits 0-1 pick the page URL (an ordinary
  * one, one with a port and query, an IPv6 one, one that is not a URL); bits 2-4 the number of
- * cuts (0 to 7); the seed, where they fall (1 in 4 cuts lands near a '<' or '>').
+ * cuts (0 to 7); the seed, where they fall (1 in 4 cuts lands near a '<' or '>'); bit 5 asks
+ * for the page's requisites too (link_extractor_find_requisites(), which runs the CSS scanner
+ * on <style> text and style="" attributes).
  *
- * Checked: every link is an absolute http(s) URL without spaces or control bytes, and in
- * url_normalise() form already (normalising it again changes nothing). With FUZZ_LINKS_CUTS=1
+ * Checked: every link and requisite is an absolute http(s) URL without spaces or control
+ * bytes, and in url_normalise() form already (normalising it again changes nothing); every
+ * requisite's `via` is one of the names links.h lists. With FUZZ_LINKS_CUTS=1
  * in the environment, also that the pieces give the same links, in the same order, as the
  * whole page: not by default, because libxml2 2.9's push parser still reads some malformed
  * start tags differently when they arrive in pieces (docs/benchmarks.md, "Fuzzing"). */
@@ -42,8 +45,7 @@ struct fuzz_links {
   size_t count, capacity;
 };
 
-static void fuzz_on_link(void *arg, const char *url) {
-  struct fuzz_links *links = arg;
+static void fuzz_check_url(const char *url) {
   FUZZ_CHECK(url != NULL);
   FUZZ_CHECK(strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
   for (const unsigned char *c = (const unsigned char *)url; *c; c++)
@@ -51,6 +53,11 @@ static void fuzz_on_link(void *arg, const char *url) {
   char *again = url_normalise(NULL, url);
   FUZZ_CHECK(again != NULL && strcmp(again, url) == 0);
   curl_free(again);
+}
+
+static void fuzz_on_link(void *arg, const char *url) {
+  struct fuzz_links *links = arg;
+  fuzz_check_url(url);
   if (links->count == links->capacity) {
     links->capacity = links->capacity ? links->capacity * 2 : 16;
     links->urls = realloc(links->urls, links->capacity * sizeof *links->urls);
@@ -67,11 +74,24 @@ static void fuzz_links_free(struct fuzz_links *links) {
   free(links->urls);
 }
 
+static void fuzz_on_requisite(void *arg, const char *url, const char *via) {
+  static const char *const vias[] = {"img",    "script", "link",  "video", "audio",
+                                     "source", "track",  "object", "embed", "style"};
+  bool known = false;
+  for (size_t i = 0; i < sizeof vias / sizeof *vias; i++)
+    known = known || (via && strcmp(via, vias[i]) == 0);
+  FUZZ_CHECK(known);
+  /* Requisites and links share the list: both must come out the same from the pieces. */
+  fuzz_on_link(arg, url);
+}
+
 /* Feeds `page` cut at `cuts` (ascending offsets, `cut_count` of them), then finishes. */
 static void fuzz_extract(const char *page_url, const char *page, size_t length, const size_t *cuts,
-                         size_t cut_count, struct fuzz_links *links) {
+                         size_t cut_count, bool requisites, struct fuzz_links *links) {
   struct link_extractor *extractor = link_extractor_new(page_url, fuzz_on_link, links);
   FUZZ_REQUIRE_MEMORY(extractor);
+  if (requisites)
+    link_extractor_find_requisites(extractor, fuzz_on_requisite);
   size_t start = 0;
   for (size_t i = 0; i <= cut_count; i++) {
     size_t end = i < cut_count ? cuts[i] : length;
@@ -105,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint32_t seed = fuzz_take_u32(&input);
   const char *page_url = fuzz_page_urls[control & 3];
   size_t cut_count = (control >> 2) % (FUZZ_MAX_CUTS + 1);
+  bool requisites = (control >> 5) & 1;
   const char *page = (const char *)input.data;
   size_t length = input.size;
 
@@ -119,9 +140,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
   struct fuzz_links whole = {0}, pieces = {0};
-  fuzz_extract(page_url, page, length, NULL, 0, &whole);
+  fuzz_extract(page_url, page, length, NULL, 0, requisites, &whole);
   if (cut_count > 0) {
-    fuzz_extract(page_url, page, length, cuts, cut_count, &pieces);
+    fuzz_extract(page_url, page, length, cuts, cut_count, requisites, &pieces);
     if (fuzz_compare_cuts) {
       FUZZ_CHECK(pieces.count == whole.count);
       for (size_t i = 0; i < whole.count; i++)

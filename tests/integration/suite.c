@@ -134,6 +134,7 @@ int main(void) {
       TEST(progress_bar_fits_the_terminal_width),
       TEST(progress_never_mixes_with_results_on_the_same_terminal),
       TEST(progress_lines_for_logs_end_with_newlines),
+      TEST(crawl_page_requisites_are_fetched_one_level_beyond),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

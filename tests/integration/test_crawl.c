@@ -982,3 +982,128 @@ void crawl_is_bounded_and_terminates_on_large_site(void **state) {
   cJSON *results = crawl_and_check(port, args, seeds, m, 0, &proc);
   expect_breadth_first(proc, results);
 }
+
+/* ---- -p/--page-requisites ---- */
+
+/* A requisite (or page) of the /req site and what its result must say. */
+struct expected_fetch {
+  const char *path;
+  unsigned depth;
+  const char *parent; /* a path; NULL for the seed */
+  const char *via;    /* "requisite"; NULL for a page */
+};
+
+/* Fails unless the results are exactly `expected` (by URL on 127.0.0.1:port), each with its
+ * depth, parent and requisite, and the server got one request for each. */
+static void expect_requisite_results(const struct h_proc *proc, const cJSON *results, int port,
+                                     const struct expected_fetch *expected, size_t count) {
+  h_check_results(results, count);
+  for (size_t i = 0; i < count; i++) {
+    const cJSON *r = result_for(results, h_url(port, expected[i].path));
+    if (r == NULL)
+      fail_msg("%s: no result for %s", proc->cmdline, expected[i].path);
+    const char *parent = h_string(r, "parent");
+    const char *via = h_string(r, "requisite");
+    const char *want_parent = expected[i].parent ? h_url(port, expected[i].parent) : NULL;
+    if (!h_ok(r) || h_number(r, "depth") != expected[i].depth ||
+        (parent == NULL) != (want_parent == NULL) ||
+        (parent && strcmp(parent, want_parent) != 0) || (via == NULL) != (expected[i].via == NULL) ||
+        (via && strcmp(via, expected[i].via) != 0))
+      fail_msg("%s: expected %s ok at depth %u, parent %s, requisite %s; got %s", proc->cmdline,
+               expected[i].path, expected[i].depth, want_parent ? want_parent : "null",
+               expected[i].via ? expected[i].via : "null", result_text(r));
+    if (requests_for(port, h_fmt("127.0.0.1:%d", port), expected[i].path) != 1)
+      fail_msg("%s: expected one request for %s", proc->cmdline, expected[i].path);
+  }
+}
+
+void crawl_page_requisites_are_fetched_one_level_beyond(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const char *other_host = h_fmt("localhost:%d", port);
+  const char *never[] = {"/req/page2", "/req/never.html", "commented.png", NULL};
+
+  /* --depth 1: the seed and page 1, their requisites whatever their depth (page 1 is at the
+   * maximum depth), the stylesheet's url() and @import (and the imported one's), not the
+   * requisite on another host, and nothing linked from the HTML requisite. */
+  static const struct expected_fetch site[] = {
+      {"/req/index.html", 0, NULL, NULL},
+      {"/req/page1.html", 1, "/req/index.html", NULL},
+      {"/req/css/main.css", 1, "/req/index.html", "link"},
+      {"/req/favicon.ico", 1, "/req/index.html", "link"},
+      {"/req/js/app.js", 1, "/req/index.html", "script"},
+      {"/req/img/block.png", 1, "/req/index.html", "style"},
+      {"/req/img/logo.png", 1, "/req/index.html", "img"},
+      {"/req/img/logo-2x.png", 1, "/req/index.html", "img"},
+      {"/req/img/logo-3x.png", 1, "/req/index.html", "img"},
+      {"/req/media/poster.jpg", 1, "/req/index.html", "video"},
+      {"/req/media/clip.webm", 1, "/req/index.html", "source"},
+      {"/req/media/subs.vtt", 1, "/req/index.html", "track"},
+      {"/req/media/sound.ogg", 1, "/req/index.html", "audio"},
+      {"/req/obj/frame.html", 1, "/req/index.html", "object"},
+      {"/req/obj/plugin.swf", 1, "/req/index.html", "embed"},
+      {"/req/img/attr.png", 1, "/req/index.html", "style"},
+      {"/private/blocked.png", 1, "/req/index.html", "img"},
+      {"/req/css/base.css", 2, "/req/css/main.css", "css"},
+      {"/req/img/bg.png", 2, "/req/css/main.css", "css"},
+      {"/req/font/f.woff2", 2, "/req/css/main.css", "css"},
+      {"/req/img/from-import.png", 3, "/req/css/base.css", "css"},
+      {"/req/img/page1.png", 2, "/req/page1.html", "img"},
+  };
+  h_reset(port);
+  const char *args[] = {"--crawl", "--depth", "1", "-p", "-c", "4", NULL};
+  struct h_proc *proc = h_afetch_run(args, h_fmt("%s\n", h_url(port, "/req/index.html")));
+  h_expect_exit(proc, 0);
+  cJSON *results = h_gather_output(proc);
+  expect_requisite_results(proc, results, port, site, sizeof site / sizeof *site);
+  expect_never_requested(proc, port, never);
+  if (requests_for(port, other_host, "/req/img/other-host.png") != 0)
+    fail_msg("%s: a requisite on another host was fetched without --span-hosts", proc->cmdline);
+
+  /* --span-hosts lets the other host's requisite in; robots.txt applies to requisites as to
+   * pages (it disallows /private/); --depth 0 leaves page 1 out, not the seed's requisites. */
+  h_reset(port);
+  const char *span[] = {"--crawl", "--depth", "0", "--page-requisites", "--span-hosts",
+                        "--robots", NULL};
+  proc = h_afetch_run(span, h_fmt("%s\n", h_url(port, "/req/index.html")));
+  h_expect_exit(proc, 0);
+  results = h_gather_output(proc);
+  h_check_results_with_gaps(results, sizeof site / sizeof *site - 3 + 1);
+  if (requests_for(port, other_host, "/req/img/other-host.png") != 1)
+    fail_msg("%s: expected one request for the other host's requisite", proc->cmdline);
+  const cJSON *other =
+      result_for(results, h_fmt("http://localhost:%d/req/img/other-host.png", port));
+  if (other == NULL || h_number(other, "depth") != 1 || !h_string(other, "requisite"))
+    fail_msg("%s: expected a requisite result for the other host's image, got %s", proc->cmdline,
+             other ? result_text(other) : "none");
+  const char *blocked[] = {"/private/", "/req/page1.html", "/req/img/page1.png", NULL};
+  expect_never_requested(proc, port, blocked);
+
+  /* Without -p: no requisite is fetched (the link[href]s, stylesheet and icon, are pages as
+   * before, and the stylesheet is not scanned), and results have no "requisite" key. */
+  h_reset(port);
+  const char *plain[] = {"--crawl", "--depth", "1", NULL};
+  proc = h_afetch_run(plain, h_fmt("%s\n", h_url(port, "/req/index.html")));
+  h_expect_exit(proc, 0);
+  results = h_gather_output(proc);
+  h_check_results(results, 4);
+  if (cJSON_GetObjectItemCaseSensitive(h_result(results, 0), "requisite") != NULL)
+    fail_msg("%s: a \"requisite\" key without -p: %s", proc->cmdline,
+             result_text(h_result(results, 0)));
+  const char *no_requisites[] = {"/req/img/", "/req/js/", "/req/media/", "base.css", NULL};
+  expect_never_requested(proc, port, no_requisites);
+
+  /* The options need their context. */
+  const char *bare_p[] = {"-p", h_url(port, "/req/index.html"), NULL};
+  proc = h_afetch_run(bare_p, NULL);
+  h_expect_exit(proc, 2);
+  if (!strstr(proc->err.data, "--page-requisites needs --crawl"))
+    fail_msg("%s: expected a usage error naming --page-requisites, got: %s", proc->cmdline,
+             proc->err.data);
+  const char *bare_span[] = {"--crawl", "--span-hosts", h_url(port, "/req/index.html"), NULL};
+  proc = h_afetch_run(bare_span, NULL);
+  h_expect_exit(proc, 2);
+  if (!strstr(proc->err.data, "--span-hosts needs -p/--page-requisites"))
+    fail_msg("%s: expected a usage error naming -p, got: %s", proc->cmdline, proc->err.data);
+}

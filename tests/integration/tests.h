@@ -104,4 +104,7 @@ void progress_bar_fits_the_terminal_width(void **state);
 void progress_never_mixes_with_results_on_the_same_terminal(void **state);
 void progress_lines_for_logs_end_with_newlines(void **state);
 
+/* test_crawl.c: -p */
+void crawl_page_requisites_are_fetched_one_level_beyond(void **state);
+
 #endif

@@ -52,6 +52,7 @@
  *     /trap/PATH         a crawl trap: an HTML page linking to the ten new pages
  *                        /trap/PATH/0 .. /trap/PATH/9, without end (PATH: any
  *                        text up to 4096 bytes)
+ *     /req/...           a small site with page requisites, for -p (below)
  *     /  /any/...        200 "any\n" (text/plain): a catch-all for any path
  *                        under /any/, and for the root
  *     ...?any=1          any path not listed here, with "any=1" in its query:
@@ -160,6 +161,27 @@
  *     delay    the same with "Crawl-delay: 0.2"
  *     missing  404 "not found\n"
  *     error    503 "robots.txt unavailable\n"
+ *
+ * /req: pages with requisites, for -p (SCHEME and PORT: the listener's)
+ *     /req/index.html    links to /req/page1.html; requisites: link stylesheet
+ *                        /req/css/main.css, link icon /req/favicon.ico, script
+ *                        /req/js/app.js, img /req/img/logo.png with srcset
+ *                        /req/img/logo-2x.png 2x, /req/img/logo-3x.png 3x,
+ *                        video poster /req/media/poster.jpg, source
+ *                        /req/media/clip.webm, track /req/media/subs.vtt, audio
+ *                        /req/media/sound.ogg, object /req/obj/frame.html, embed
+ *                        /req/obj/plugin.swf, a style="" url()
+ *                        /req/img/attr.png, a <style> url() /req/img/block.png,
+ *                        img /private/blocked.png (robots.txt disallows it) and
+ *                        img SCHEME://localhost:PORT/req/img/other-host.png
+ *     /req/page1.html    img /req/img/page1.png, a link to /req/page2.html
+ *     /req/page2.html    img /req/img/page2.png
+ *     /req/obj/frame.html  HTML linking to /req/never.html (a requisite is not
+ *                        parsed for links)
+ *     /req/css/main.css  text/css: @import "base.css", url(../img/bg.png),
+ *                        url("/req/font/f.woff2")
+ *     /req/css/base.css  text/css: url(/req/img/from-import.png)
+ *     anything else under /req/: 200 "bytes\n" application/octet-stream
  *
  * /arrivals
  *     {"dropped":D,"arrivals":[{"t":T,"host":H,"path":P},...]}: every counted
@@ -1520,6 +1542,47 @@ static void handle_trap(struct exchange *ex, const char *path) {
   evbuffer_free(body);
 }
 
+/* /req/NAME: the -p site (see "/req" in the header comment). */
+static void handle_requisites(struct exchange *ex, const struct listener_ctx *lc,
+                              const char *name) {
+  struct evhttp_request *req = ex->req;
+  if (strcmp(name, "index.html") == 0)
+    send_formatted(
+        req, HTTP_OK, "text/html; charset=utf-8",
+        "<!DOCTYPE html>\n<html><head><title>requisites</title>\n"
+        "<link rel=\"stylesheet\" href=\"css/main.css\">\n"
+        "<link rel=\"shortcut icon\" href=\"/req/favicon.ico\">\n"
+        "<script src=\"js/app.js\"></script>\n"
+        "<style>body { background: url(img/block.png) }</style></head>\n"
+        "<body><p><a href=\"page1.html\">page 1</a></p>\n"
+        "<img src=\"img/logo.png\" srcset=\"img/logo-2x.png 2x, img/logo-3x.png 3x\">\n"
+        "<video poster=\"media/poster.jpg\"><source src=\"media/clip.webm\">"
+        "<track src=\"media/subs.vtt\"></video>\n<audio src=\"media/sound.ogg\"></audio>\n"
+        "<object data=\"obj/frame.html\"></object><embed src=\"obj/plugin.swf\">\n"
+        "<div style=\"background-image: url('img/attr.png')\">styled</div>\n"
+        "<img src=\"/private/blocked.png\">\n"
+        "<img src=\"%s://localhost:%u/req/img/other-host.png\">\n</body></html>\n",
+        lc->scheme, lc->port);
+  else if (strcmp(name, "page1.html") == 0 || strcmp(name, "page2.html") == 0)
+    send_formatted(req, HTTP_OK, "text/html; charset=utf-8",
+                   "<!DOCTYPE html>\n<html><body><img src=\"img/%.5s.png\">"
+                   "<a href=\"page2.html\">page 2</a></body></html>\n",
+                   name);
+  else if (strcmp(name, "obj/frame.html") == 0)
+    send_formatted(req, HTTP_OK, "text/html",
+                   "<html><body><a href=\"/req/never.html\">never</a></body></html>\n");
+  else if (strcmp(name, "css/main.css") == 0)
+    send_formatted(req, HTTP_OK, "text/css",
+                   "@import \"base.css\";\nbody { background: url(../img/bg.png) }\n"
+                   "@font-face { font-family: f; src: url(\"/req/font/f.woff2\") }\n");
+  else if (strcmp(name, "css/base.css") == 0)
+    send_formatted(req, HTTP_OK, "text/css; charset=utf-8",
+                   "/* url(/req/img/commented.png) */\n"
+                   "h1 { background: url( /req/img/from-import.png ) }\n");
+  else
+    send_formatted(req, HTTP_OK, "application/octet-stream", "bytes\n");
+}
+
 /* /redirect-to/PATH: 302 to /PATH. */
 static void handle_redirect_to(struct exchange *ex, const char *path) {
   struct evhttp_request *req = ex->req;
@@ -1680,6 +1743,8 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_robots(ex);
   else if ((rest = path_argument(path, "/trap/")) != NULL)
     handle_trap(ex, rest);
+  else if ((rest = path_argument(path, "/req/")) != NULL)
+    handle_requisites(ex, lc, rest);
   else if (strcmp(path, "/") == 0 || path_argument(path, "/any/") != NULL ||
            query_asks_for_any(req))
     send_formatted(req, HTTP_OK, "text/plain", "any\n");

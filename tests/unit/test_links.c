@@ -581,6 +581,127 @@ static void other_content_types_are_not_html(void **state) {
   assert_false(links_content_type_is_html("x-text/html"));
 }
 
+/* ---- -p: requisites ---- */
+
+/* Requisites as "via url" lines, and the links, of a page fed in pieces of `piece` bytes. */
+struct requisites {
+  struct collected found; /* "via url" */
+  struct collected links;
+};
+
+static void collect_requisite(void *arg, const char *url, const char *via) {
+  struct requisites *requisites = arg;
+  char line[4096];
+  snprintf(line, sizeof line, "%s %s", via, url);
+  collect(&requisites->found, line);
+}
+
+static void collect_link_of_requisites(void *arg, const char *url) {
+  struct requisites *requisites = arg;
+  collect(&requisites->links, url);
+}
+
+static struct requisites extract_requisites_pieces(const char *page, size_t piece) {
+  struct requisites requisites = {0};
+  struct link_extractor *extractor =
+      link_extractor_new(PAGE_URL, collect_link_of_requisites, &requisites);
+  assert_non_null(extractor);
+  link_extractor_find_requisites(extractor, collect_requisite);
+  size_t length = strlen(page);
+  for (size_t done = 0; done < length; done += piece)
+    link_extractor_feed(extractor, page + done, length - done < piece ? length - done : piece);
+  link_extractor_finish(extractor);
+  link_extractor_free(extractor);
+  return requisites;
+}
+
+static struct requisites extract_requisites(const char *page) {
+  return extract_requisites_pieces(page, strlen(page) + 1);
+}
+
+static void every_kind_of_requisite_is_found_with_what_asked_for_it(void **state) {
+  (void)state;
+  struct requisites found = extract_requisites(
+      "<html><head><link rel=stylesheet href=\"s.css\">"
+      "<link rel=\"shortcut icon\" href=\"/favicon.ico\">"
+      "<link rel=\"alternate stylesheet\" href=\"alt.css\">"
+      "<link rel=next href=\"next.html\">"
+      "<script src=\"app.js\"></script><script>var x = '<img src=no.png>';</script>"
+      "</head><body><a href=\"page.html\">p</a><img src=\"i.png\" alt=x>"
+      "<video src=\"v.mp4\" poster=\"poster.jpg\"><source src=\"v.webm\">"
+      "<track src=\"sub.vtt\"></video><audio src=\"a.ogg\"></audio>"
+      "<object data=\"o.svg\"></object><embed src=\"e.swf\">"
+      "<img src=\"mailto:x@y\"><img src=\"#top\"><img src=\"\"><img>"
+      "<!-- <img src=\"comment.png\"> --></body></html>");
+  expect_links(&found.found,
+               HELPER_LIST(const char *const, "link http://example.com/dir/s.css",
+                           "link http://example.com/favicon.ico",
+                           "link http://example.com/dir/alt.css",
+                           "script http://example.com/dir/app.js",
+                           "img http://example.com/dir/i.png",
+                           "video http://example.com/dir/v.mp4",
+                           "video http://example.com/dir/poster.jpg",
+                           "source http://example.com/dir/v.webm",
+                           "track http://example.com/dir/sub.vtt",
+                           "audio http://example.com/dir/a.ogg",
+                           "object http://example.com/dir/o.svg",
+                           "embed http://example.com/dir/e.swf"));
+  /* The links are those of a run without -p: link[href] of any rel, a[href]. */
+  expect_links(&found.links,
+               HELPER_LIST(const char *const, "http://example.com/dir/s.css",
+                           "http://example.com/favicon.ico", "http://example.com/dir/alt.css",
+                           "http://example.com/dir/next.html", "http://example.com/dir/page.html"));
+}
+
+static void srcset_candidates_are_split_as_html_does(void **state) {
+  (void)state;
+  struct requisites found = extract_requisites(
+      "<img srcset=\"a.png 1x, b.png 2x,c.png,, d.png 100w , e,f.png 3x\">"
+      "<picture><source srcset=\"g.png (max-width: 1px, 2px) 1x, h.png\"></picture>"
+      "<img srcset=\" , \">");
+  expect_links(&found.found,
+               HELPER_LIST(const char *const, "img http://example.com/dir/a.png",
+                           "img http://example.com/dir/b.png", "img http://example.com/dir/c.png",
+                           "img http://example.com/dir/d.png",
+                           "img http://example.com/dir/e,f.png",
+                           "source http://example.com/dir/g.png",
+                           "source http://example.com/dir/h.png"));
+  collected_free(&found.links);
+}
+
+static void style_blocks_and_attributes_give_their_urls(void **state) {
+  (void)state;
+  static const char page[] =
+      "<html><head><base href=\"http://example.com/base/\">"
+      "<style>@import \"imp.css\"; body{background:url(bg.png)}\n"
+      "/* url(no.png) */ p{content:\"url(no2.png)\"}</style>"
+      "<script>var s = 'url(no3.png)';</script>"
+      "<style>h1{background:url( '/h1.png' )}</style></head>"
+      "<body><div style=\"background-image: url(&quot;div.png&quot;)\">"
+      "<p style=\"color:red\">url(no4.png)</p></div>"
+      "<style>i{background:url(last.png</style></body></html>";
+  static const char *const expected[] = {
+      "style http://example.com/base/imp.css", "style http://example.com/base/bg.png",
+      "style http://example.com/h1.png", "style http://example.com/base/div.png",
+      "style http://example.com/base/last.png"};
+  struct requisites whole = extract_requisites(page);
+  expect_links(&whole.found, expected, HELPER_COUNT(expected));
+  collected_free(&whole.links);
+  for (size_t piece = 1; piece <= 7; piece += 3) {
+    struct requisites pieces = extract_requisites_pieces(page, piece);
+    expect_links(&pieces.found, expected, HELPER_COUNT(expected));
+    collected_free(&pieces.links);
+  }
+}
+
+static void requisites_are_not_reported_unless_asked(void **state) {
+  (void)state;
+  struct collected links = extract("<img src=\"i.png\"><script src=\"s.js\"></script>"
+                                   "<div style=\"background:url(d.png)\"></div>"
+                                   "<style>a{b:url(s.png)}</style>");
+  expect_no_links(&links);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_kind_of_link_is_found_and_resolved),
@@ -612,6 +733,10 @@ int main(void) {
       cmocka_unit_test(extractors_on_several_threads_work_at_once),
       cmocka_unit_test(html_content_types_are_recognised),
       cmocka_unit_test(other_content_types_are_not_html),
+      cmocka_unit_test(every_kind_of_requisite_is_found_with_what_asked_for_it),
+      cmocka_unit_test(srcset_candidates_are_split_as_html_does),
+      cmocka_unit_test(style_blocks_and_attributes_give_their_urls),
+      cmocka_unit_test(requisites_are_not_reported_unless_asked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
