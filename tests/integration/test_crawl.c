@@ -1087,8 +1087,7 @@ static void expect_graph_crawl(int port, const struct graph *graphs, size_t ngra
     const char *url = h_string(r, "url");
     size_t s;
     unsigned page;
-    if (!graph_find(port, graphs, ngraphs, url, &s, &page) ||
-        graphs[s].distance[page] > max_depth)
+    if (!graph_find(port, graphs, ngraphs, url, &s, &page) || graphs[s].distance[page] > max_depth)
       fail_msg("%s: %s is more than %u links from its seed (or not a page of the graphs); "
                "got %s",
                proc->cmdline, url, max_depth, result_text(r));
@@ -1106,17 +1105,15 @@ static void expect_graph_crawl(int port, const struct graph *graphs, size_t ngra
     const char *parent = h_string(r, "parent");
     size_t parent_site;
     unsigned parent_page;
-    bool parent_ok = page == 0 ? parent == NULL
-                               : parent != NULL &&
-                                     graph_find(port, graphs, ngraphs, parent, &parent_site,
-                                                &parent_page) &&
-                                     parent_site == s &&
-                                     g->distance[parent_page] + 1 == g->distance[page] &&
-                                     graph_links_to(g, parent_page, page);
+    bool parent_ok =
+        page == 0 ? parent == NULL
+                  : parent != NULL &&
+                        graph_find(port, graphs, ngraphs, parent, &parent_site, &parent_page) &&
+                        parent_site == s && g->distance[parent_page] + 1 == g->distance[page] &&
+                        graph_links_to(g, parent_page, page);
     if (!parent_ok)
       fail_msg("%s: %s: expected as parent %s, got %s: %s", proc->cmdline, url,
-               page == 0 ? "null (a seed)"
-                         : "a page one link closer to the seed that links to it",
+               page == 0 ? "null (a seed)" : "a page one link closer to the seed that links to it",
                parent ? parent : "null", result_text(r));
   }
   for (size_t s = 0; s < ngraphs; s++)
@@ -1157,8 +1154,9 @@ void crawl_depth_is_exact_while_a_shallow_page_is_slow(void **state) {
   fast.delay_ms[1] = 0;
   graph_spec(&fast);
   h_reset(port);
-  const char *args[] = {"--crawl",        "--depth", "1", "-c", "1", graph_url(port, &fast, 0),
-                        graph_url(port, &fast, 2), NULL};
+  const char *args[] = {
+      "--crawl", "--depth", "1", "-c", "1", graph_url(port, &fast, 0), graph_url(port, &fast, 2),
+      NULL};
   struct h_proc *proc = h_afetch_run(args, NULL);
   h_expect_exit(proc, 0);
   cJSON *results = h_gather_output(proc);
@@ -1208,8 +1206,8 @@ void crawl_depth_is_exact_on_random_graphs_with_slow_pages(void **state) {
   (void)state;
   struct h_server *server = h_private_server(false);
   int port = server->http_port;
-  static const char *const hosts[] = {"127.0.0.1", "s1.localhost", "s2.localhost",
-                                      "s3.localhost", "s4.localhost"};
+  static const char *const hosts[] = {"127.0.0.1", "s1.localhost", "s2.localhost", "s3.localhost",
+                                      "s4.localhost"};
   static const struct {
     uint64_t seed;
     unsigned depth, concurrency;

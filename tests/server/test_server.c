@@ -1568,8 +1568,7 @@ static bool parse_graph_page(const char *path, struct graph_page *out) {
     entry.delay_ms = (unsigned)value;
     while (*at == '-') {
       at++;
-      if (!graph_number(&at, GRAPH_MAX_PAGES - 1, &value) ||
-          entry.link_count >= GRAPH_MAX_PAGES)
+      if (!graph_number(&at, GRAPH_MAX_PAGES - 1, &value) || entry.link_count >= GRAPH_MAX_PAGES)
         return false;
       entry.links[entry.link_count++] = (unsigned)value;
     }
