@@ -70,7 +70,9 @@ bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
   /* A seed curl cannot parse is still fetched: it becomes its invalid_url result. */
   char *normalised = url_normalise(NULL, seed->url);
   if (normalised) {
-    bool fresh = frontier_mark_seen(crawler->frontier, normalised);
+    /* A page that links to a seed read later queued it: it is still a seed, of depth 0. */
+    bool fresh = frontier_mark_seen(crawler->frontier, normalised) ||
+                 frontier_take(crawler->frontier, normalised);
     if (fresh)
       seed->scope_key = frontier_scope_key(crawler->frontier, normalised);
     curl_free(normalised);
@@ -89,8 +91,20 @@ void crawler_page_gone(struct crawler *crawler, const struct job *page) {
     crawler->alive[page->depth]--;
 }
 
-/* Breadth first: a page of depth d may start only once no page of depth below d-1 is
- * alive, since such a page could still find pages of depth below d. */
+/* The depth rule (README, "Depth is exact"). A page of depth d may start only once no page of
+ * depth below d-1 is alive (handed out and not yet gone, i.e. not yet parsed), and a link found
+ * on a page of depth d-1 to a URL still queued deeper moves it up to depth d
+ * (crawler_page_done()). Then every page starts at its shortest distance from a seed.
+ * Proof sketch: say page u starts at depth r while a path of t < r links reaches it, through
+ * page v at distance t-1 <= r-2. By induction on k, every page at distance k <= r-2 was parsed
+ * at depth k before u started: its predecessor at distance k-1 was, and queued it at depth k
+ * or moved it up (or it had started already, at depth k by induction on start order); the
+ * queues hand out the lowest depth first, so it started before u, and since k <= r-2 this
+ * rule made u wait until it was gone. So v, parsed first, moved u up to depth t: a
+ * contradiction. Seeds are all admitted first (input before found pages; a seed found as a
+ * link before it was read is taken back out of the queue: crawler_admit_seed()).
+ * What it costs: a slow page of depth d holds back depth d+2 (never d+1), so slots stay busy
+ * across one level boundary; and the frontier indexes its queued URLs. */
 static bool crawler_level_open(const struct crawler *crawler, unsigned depth) {
   for (unsigned d = 0; d + 1 < depth; d++)
     if (crawler->alive[d] > 0)
@@ -244,8 +258,14 @@ bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
       break;
     const char *link = page->links.urls[i];
     /* Most links point at pages seen already: that hash lookup is far cheaper than the scope
-     * check, which parses the URL (C1 benchmark: 90,000 links for 10,000 pages). */
-    if (frontier_seen(frontier, link) || !frontier_accepts(frontier, page->scope_key, link))
+     * check, which parses the URL (C1 benchmark: 90,000 links for 10,000 pages). A seen one
+     * may still wait deeper, found by a deeper page first (the depth rule above). */
+    if (frontier_seen(frontier, link)) {
+      if (frontier_lower(frontier, link, link_depth, page->url, page->scope_key) < 0)
+        return false;
+      continue;
+    }
+    if (!frontier_accepts(frontier, page->scope_key, link))
       continue;
     if (crawler_frontier_full(crawler) && !frontier_drop_last_deeper_than(frontier, link_depth))
       break;

@@ -36,7 +36,9 @@ struct seen_set {
 };
 
 struct queued {
-  struct queued *next, *prev;
+  struct queued *next, *prev; /* in its depth's FIFO */
+  struct queued *same_bucket; /* the next entry in its bucket of the queued index */
+  uint64_t hash;              /* hash_fnv1a() of entry.url */
   struct frontier_entry entry;
 };
 
@@ -56,6 +58,10 @@ struct frontier {
   size_t lowest;  /* no queue below this depth has entries */
   size_t highest; /* no queue above this depth has entries */
   size_t queued;
+  /* Every queued entry by URL, chained by hash, so that frontier_lower() and frontier_take()
+   * find one: 8 bytes per bucket, at most as many buckets as twice the entries. */
+  struct queued **index;
+  size_t index_buckets; /* a power of two, or 0 before the first push */
 };
 
 /* ---- seen-set ---- */
@@ -341,6 +347,88 @@ static char *copy_or_null(const char *text, bool *ok) {
   return copy;
 }
 
+/* ---- the queued index ---- */
+
+#define INDEX_INITIAL_BUCKETS 256 /* a power of two */
+
+static uint64_t index_hash(const char *url) { return hash_fnv1a(url, strlen(url)); }
+
+static struct queued **index_bucket(const struct frontier *frontier, uint64_t hash) {
+  return &frontier->index[hash & (frontier->index_buckets - 1)];
+}
+
+/* Keeps at least one bucket per entry (doubling); false when out of memory. */
+static bool index_make_room(struct frontier *frontier) {
+  if (frontier->queued < frontier->index_buckets)
+    return true;
+  size_t buckets = frontier->index_buckets ? frontier->index_buckets * 2 : INDEX_INITIAL_BUCKETS;
+  if (buckets > SIZE_MAX / sizeof *frontier->index)
+    return false;
+  struct queued **index = calloc(buckets, sizeof *index);
+  if (!index)
+    return false;
+  for (size_t b = 0; b < frontier->index_buckets; b++) {
+    struct queued *node = frontier->index[b];
+    while (node) {
+      struct queued *next = node->same_bucket;
+      node->same_bucket = index[node->hash & (buckets - 1)];
+      index[node->hash & (buckets - 1)] = node;
+      node = next;
+    }
+  }
+  free(frontier->index);
+  frontier->index = index;
+  frontier->index_buckets = buckets;
+  return true;
+}
+
+static struct queued *index_find(const struct frontier *frontier, const char *url) {
+  if (!frontier->index_buckets)
+    return NULL;
+  uint64_t hash = index_hash(url);
+  for (struct queued *node = *index_bucket(frontier, hash); node; node = node->same_bucket)
+    if (node->hash == hash && strcmp(node->entry.url, url) == 0)
+      return node;
+  return NULL;
+}
+
+static void index_remove(struct frontier *frontier, struct queued *node) {
+  struct queued **link = index_bucket(frontier, node->hash);
+  while (*link != node)
+    link = &(*link)->same_bucket;
+  *link = node->same_bucket;
+}
+
+/* Takes the node out of its depth's FIFO (not out of the index). */
+static void queue_unlink(struct frontier *frontier, struct queued *node) {
+  struct depth_queue *queue = &frontier->queues[node->entry.depth];
+  if (node->prev)
+    node->prev->next = node->next;
+  else
+    queue->head = node->next;
+  if (node->next)
+    node->next->prev = node->prev;
+  else
+    queue->tail = node->prev;
+}
+
+/* Appends the node to its depth's FIFO. */
+static void queue_append(struct frontier *frontier, struct queued *node) {
+  unsigned depth = node->entry.depth;
+  struct depth_queue *queue = &frontier->queues[depth];
+  node->next = NULL;
+  node->prev = queue->tail;
+  if (queue->tail)
+    queue->tail->next = node;
+  else
+    queue->head = node;
+  queue->tail = node;
+  if (depth < frontier->lowest)
+    frontier->lowest = depth;
+  if (depth > frontier->highest)
+    frontier->highest = depth;
+}
+
 bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, const char *parent,
                    const char *scope_key) {
   if (depth >= frontier->depths) {
@@ -354,11 +442,12 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
     frontier->queues = queues;
     frontier->depths = depths;
   }
+  if (!index_make_room(frontier))
+    return false;
   struct queued *node = malloc(sizeof *node);
   if (!node)
     return false;
   bool ok = true;
-  node->next = NULL;
   node->entry.depth = depth;
   node->entry.url = copy_or_null(url, &ok);
   node->entry.parent = copy_or_null(parent, &ok);
@@ -368,17 +457,11 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
     free(node);
     return false;
   }
-  struct depth_queue *queue = &frontier->queues[depth];
-  node->prev = queue->tail;
-  if (queue->tail)
-    queue->tail->next = node;
-  else
-    queue->head = node;
-  queue->tail = node;
-  if (depth < frontier->lowest)
-    frontier->lowest = depth;
-  if (depth > frontier->highest)
-    frontier->highest = depth;
+  queue_append(frontier, node);
+  node->hash = index_hash(node->entry.url);
+  struct queued **bucket = index_bucket(frontier, node->hash);
+  node->same_bucket = *bucket;
+  *bucket = node;
   frontier->queued++;
   return true;
 }
@@ -388,13 +471,9 @@ bool frontier_pop(struct frontier *frontier, struct frontier_entry *entry) {
     frontier->lowest++;
   if (frontier->lowest >= frontier->depths)
     return false;
-  struct depth_queue *queue = &frontier->queues[frontier->lowest];
-  struct queued *node = queue->head;
-  queue->head = node->next;
-  if (queue->head)
-    queue->head->prev = NULL;
-  else
-    queue->tail = NULL;
+  struct queued *node = frontier->queues[frontier->lowest].head;
+  queue_unlink(frontier, node);
+  index_remove(frontier, node);
   *entry = node->entry;
   free(node);
   frontier->queued--;
@@ -407,13 +486,51 @@ bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth) {
     frontier->highest--;
   if (frontier->highest <= depth || frontier->highest >= frontier->depths)
     return false;
-  struct depth_queue *queue = &frontier->queues[frontier->highest];
-  struct queued *node = queue->tail;
-  queue->tail = node->prev;
-  if (queue->tail)
-    queue->tail->next = NULL;
-  else
-    queue->head = NULL;
+  struct queued *node = frontier->queues[frontier->highest].tail;
+  queue_unlink(frontier, node);
+  index_remove(frontier, node);
+  frontier_entry_free(&node->entry);
+  free(node);
+  frontier->queued--;
+  return true;
+}
+
+int frontier_lower(struct frontier *frontier, const char *url, unsigned depth, const char *parent,
+                   const char *scope_key) {
+  /* Most links are of pages seen already; while nothing deeper waits (no overlap between
+   * levels) they cost no lookup here. */
+  while (frontier->highest > depth && frontier->highest < frontier->depths &&
+         !frontier->queues[frontier->highest].head)
+    frontier->highest--;
+  if (frontier->highest <= depth || frontier->highest >= frontier->depths)
+    return 0;
+  struct queued *node = index_find(frontier, url);
+  if (!node || node->entry.depth <= depth || !frontier_accepts(frontier, scope_key, url))
+    return 0;
+  bool ok = true;
+  char *new_parent = copy_or_null(parent, &ok);
+  char *new_scope_key = copy_or_null(scope_key, &ok);
+  if (!ok) {
+    free(new_parent);
+    free(new_scope_key);
+    return -1;
+  }
+  free(node->entry.parent);
+  free(node->entry.scope_key);
+  node->entry.parent = new_parent;
+  node->entry.scope_key = new_scope_key;
+  queue_unlink(frontier, node);
+  node->entry.depth = depth;
+  queue_append(frontier, node);
+  return 1;
+}
+
+bool frontier_take(struct frontier *frontier, const char *url) {
+  struct queued *node = index_find(frontier, url);
+  if (!node)
+    return false;
+  queue_unlink(frontier, node);
+  index_remove(frontier, node);
   frontier_entry_free(&node->entry);
   free(node);
   frontier->queued--;
@@ -448,6 +565,7 @@ void frontier_free(struct frontier *frontier) {
     }
   }
   free(frontier->queues);
+  free(frontier->index);
   free(frontier->seen.slots);
   if (frontier->has_include)
     regfree(&frontier->include);

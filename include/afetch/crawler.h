@@ -18,7 +18,8 @@ struct crawler;
 struct crawler *crawler_new(const struct afetch_options *options, struct frontier *frontier);
 
 /* A seed read from the input: records it as seen and gives it its scope. False when it was
- * seen already (a repeated seed is fetched once) or --max-pages is used up. */
+ * seen already (a repeated seed is fetched once) or --max-pages is used up; a URL that only
+ * waits in the queue (a page linked to it) is taken out of it and is a seed. */
 bool crawler_admit_seed(struct crawler *crawler, struct job *seed);
 
 /* True when --max-pages still allows a page. */
@@ -38,7 +39,8 @@ void crawler_page_gone(struct crawler *crawler, const struct job *page);
 
 /* A page came back: its final URL counts as seen, and when it succeeded its links within
  * depth, scope and filters are queued, as many as --max-pages has left room for (shallower
- * links first). False when out of memory. */
+ * links first); a link still queued deeper moves up to this page's depth + 1. False when out
+ * of memory. */
 bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok);
 
 void crawler_free(struct crawler *crawler);

@@ -1,5 +1,6 @@
 /* --crawl: which URLs to fetch next, breadth first, each once. A compact seen-set for dedupe,
- * FIFO queues by depth, and the scope and filter rules (--scope host|domain|prefix, --include,
+ * FIFO queues by depth with an index of the queued URLs (so that a shorter path found later
+ * moves one up), and the scope and filter rules (--scope host|domain|prefix, --include,
  * --exclude).
  *
  * The seen-set keeps no URLs, only a 128-bit fingerprint of each (FNV-1a and MurmurHash64A of
@@ -74,6 +75,17 @@ bool frontier_pop(struct frontier *frontier, struct frontier_entry *entry);
  * room for a shallower one in a frontier kept to a size (--max-pages). True when one was
  * dropped. Its URL stays seen. */
 bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth);
+
+/* When `url` waits in the queues at a depth greater than `depth` and is within `scope_key`'s
+ * scope and the filters (frontier_accepts()), moves it to the end of the queue of `depth`
+ * with this parent and scope key (copied): a shorter path to it was found before it started.
+ * 1 when it moved, 0 when not, -1 when out of memory (it stays as it was). */
+int frontier_lower(struct frontier *frontier, const char *url, unsigned depth, const char *parent,
+                   const char *scope_key);
+
+/* Removes the entry of `url` from the queues, when one waits there (it stays seen): a seed
+ * read after a page linked to it. True when there was one. */
+bool frontier_take(struct frontier *frontier, const char *url);
 
 /* How many entries wait in the queues. */
 size_t frontier_queued(const struct frontier *frontier);

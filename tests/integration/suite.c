@@ -135,6 +135,8 @@ int main(void) {
       TEST(progress_never_mixes_with_results_on_the_same_terminal),
       TEST(progress_lines_for_logs_end_with_newlines),
       TEST(crawl_page_requisites_are_fetched_one_level_beyond),
+      TEST(crawl_depth_is_exact_while_a_shallow_page_is_slow),
+      TEST(crawl_depth_is_exact_on_random_graphs_with_slow_pages),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

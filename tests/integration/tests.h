@@ -103,6 +103,8 @@ void data_from_stdin_never_eats_the_url_list(void **state);
 void progress_bar_fits_the_terminal_width(void **state);
 void progress_never_mixes_with_results_on_the_same_terminal(void **state);
 void progress_lines_for_logs_end_with_newlines(void **state);
+void crawl_depth_is_exact_while_a_shallow_page_is_slow(void **state);
+void crawl_depth_is_exact_on_random_graphs_with_slow_pages(void **state);
 
 /* test_crawl.c: -p */
 void crawl_page_requisites_are_fetched_one_level_beyond(void **state);

@@ -53,6 +53,8 @@
  *                        /trap/PATH/0 .. /trap/PATH/9, without end (PATH: any
  *                        text up to 4096 bytes)
  *     /req/...           a small site with page requisites, for -p (below)
+ *     /graph/SPEC/N.html page N of a small link graph the URL itself describes,
+ *                        answered after that page's delay (below)
  *     /  /any/...        200 "any\n" (text/plain): a catch-all for any path
  *                        under /any/, and for the root
  *     ...?any=1          any path not listed here, with "any=1" in its query:
@@ -142,6 +144,15 @@
  *          N == 6: <a href="/site/data.json">
  *     Relative links resolve against the page's own URL (or the <base>):
  *     on /site/b/N.html, "M1.html" is /site/b/M1.html.
+ *
+ * /graph/SPEC/N.html: a link graph with slow pages, for --depth timing
+ *     SPEC lists the pages 0, 1, 2, ... (at most 64) separated by "_"; page
+ *     i's entry is "DELAY" or "DELAY-L1-L2-...": its whole reply is sent
+ *     DELAY milliseconds (<= 10000) after the request arrived, and it is
+ *     text/html holding <a href="L1.html">, <a href="L2.html">, ... in that
+ *     order (relative: /graph/SPEC/L1.html). Every L and N is a page of SPEC
+ *     (canonical decimal); anything else is 404. E.g. /graph/0-1-2_500-2_0/0.html
+ *     links to pages 1 and 2; page 1 answers after half a second.
  *
  * /robots.txt (as /setrobots/KIND chose; "default" after start and /reset)
  *     default  200 text/plain:
@@ -251,6 +262,9 @@
 #define ARRIVAL_MAX_PATH 4096
 /* /site: pages 0..SITE_PAGES-1. */
 #define SITE_PAGES 300u
+/* /graph bounds. */
+#define GRAPH_MAX_PAGES 64u
+#define GRAPH_MAX_DELAY_MS 10000u
 
 /* What a streamed body is made of. */
 enum body_kind {
@@ -1583,6 +1597,107 @@ static void handle_requisites(struct exchange *ex, const struct listener_ctx *lc
     send_formatted(req, HTTP_OK, "application/octet-stream", "bytes\n");
 }
 
+/* One page of a /graph SPEC. */
+struct graph_page {
+  unsigned delay_ms;
+  unsigned links[GRAPH_MAX_PAGES];
+  size_t link_count;
+};
+
+/* Reads a decimal number at *text, at most max, and moves *text past it. */
+static bool graph_number(const char **text, uint64_t max, uint64_t *value) {
+  char digits[16];
+  size_t length = strspn(*text, "0123456789");
+  if (length == 0 || length >= sizeof(digits))
+    return false;
+  memcpy(digits, *text, length);
+  digits[length] = '\0';
+  *text += length;
+  return parse_decimal(digits, max, value);
+}
+
+/* Parses "SPEC/N.html" (see "/graph" in the header comment) into page N's entry. */
+static bool parse_graph_page(const char *path, struct graph_page *out) {
+  const char *slash = strrchr(path, '/');
+  unsigned page, count = 0;
+  uint64_t value;
+  bool found = false;
+  if (slash == NULL || slash == path || !parse_site_page(slash + 1, &page))
+    return false;
+  for (const char *at = path; at < slash; count++) {
+    struct graph_page entry = {0};
+    if (count >= GRAPH_MAX_PAGES || !graph_number(&at, GRAPH_MAX_DELAY_MS, &value))
+      return false;
+    entry.delay_ms = (unsigned)value;
+    while (*at == '-') {
+      at++;
+      if (!graph_number(&at, GRAPH_MAX_PAGES - 1, &value) || entry.link_count >= GRAPH_MAX_PAGES)
+        return false;
+      entry.links[entry.link_count++] = (unsigned)value;
+    }
+    if (at != slash && *at++ != '_')
+      return false;
+    if (count == page) {
+      *out = entry;
+      found = true;
+    }
+  }
+  /* Every link must name a page of the graph. */
+  for (size_t i = 0; found && i < out->link_count; i++)
+    if (out->links[i] >= count)
+      return false;
+  return found;
+}
+
+/* Sends the /graph page the request names (it parsed before). */
+static void send_graph_page(struct exchange *ex) {
+  const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ex->req));
+  struct graph_page page;
+  struct evbuffer *body = evbuffer_new();
+  if (body == NULL || !parse_graph_page(path + strlen("/graph/"), &page)) {
+    send_formatted(ex->req, HTTP_INTERNAL, "text/plain", "cannot make the page\n");
+    if (body != NULL)
+      evbuffer_free(body);
+    return;
+  }
+  evbuffer_add_printf(body, "<!DOCTYPE html>\n<html><head><title>graph</title></head><body>\n");
+  for (size_t i = 0; i < page.link_count; i++)
+    evbuffer_add_printf(body, "<a href=\"%u.html\">page %u</a>\n", page.links[i], page.links[i]);
+  evbuffer_add_printf(body, "</body></html>\n");
+  evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Content-Type",
+                    "text/html; charset=utf-8");
+  send_complete_reply(ex->req, HTTP_OK, body);
+  evbuffer_free(body);
+}
+
+static void on_graph_delay_elapsed(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  send_graph_page(arg);
+}
+
+/* /graph/SPEC/N.html: page N, after its delay. */
+static void handle_graph(struct exchange *ex, const char *path) {
+  struct graph_page page;
+  struct timeval tv;
+  if (!parse_graph_page(path, &page)) {
+    send_not_found(ex->req);
+    return;
+  }
+  if (page.delay_ms == 0) {
+    send_graph_page(ex);
+    return;
+  }
+  ex->delay_timer = evtimer_new(server.base, on_graph_delay_elapsed, ex);
+  if (ex->delay_timer == NULL) {
+    send_formatted(ex->req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  tv.tv_sec = (time_t)(page.delay_ms / 1000);
+  tv.tv_usec = (suseconds_t)(page.delay_ms % 1000) * 1000;
+  evtimer_add(ex->delay_timer, &tv);
+}
+
 /* /redirect-to/PATH: 302 to /PATH. */
 static void handle_redirect_to(struct exchange *ex, const char *path) {
   struct evhttp_request *req = ex->req;
@@ -1745,6 +1860,8 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_trap(ex, rest);
   else if ((rest = path_argument(path, "/req/")) != NULL)
     handle_requisites(ex, lc, rest);
+  else if ((rest = path_argument(path, "/graph/")) != NULL)
+    handle_graph(ex, rest);
   else if (strcmp(path, "/") == 0 || path_argument(path, "/any/") != NULL ||
            query_asks_for_any(req))
     send_formatted(req, HTTP_OK, "text/plain", "any\n");

@@ -121,6 +121,46 @@ static void crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one(vo
   assert_false(crawler_has_budget(f->crawler));
 }
 
+/* The page came back ok with this one link. */
+static void page_done_with_link(struct fixture *f, struct job *page, const char *url) {
+  assert_true(job_add_link(page, url));
+  assert_true(crawler_page_done(f->crawler, page, true));
+}
+
+static void crawler_moves_a_link_up_when_a_shallower_page_finds_it_late(void **state) {
+  /* index -> {slow, fast}, fast -> m, m -> x, slow -> x: m comes back before slow and finds x
+   * at depth 3; x must wait for slow (depth 1), which finds it at depth 2. */
+  struct fixture *f = *state;
+  start_crawler(f, 0);
+  struct job *seed = admit_seed(f, "http://h/");
+  assert_true(job_add_link(seed, "http://h/slow"));
+  page_done_with_link(f, seed, "http://h/fast");
+  struct job *slow = next_page(f, "http://h/slow");
+  struct job *fast = next_page(f, "http://h/fast");
+  crawler_page_gone(f->crawler, seed);
+  page_done_with_link(f, fast, "http://h/m");
+  crawler_page_gone(f->crawler, fast);
+  struct job *m = next_page(f, "http://h/m");
+  assert_int_equal(m->depth, 2);
+  page_done_with_link(f, m, "http://h/x");
+  crawler_page_gone(f->crawler, m);
+  bool failed;
+  assert_null(crawler_next_page(f->crawler, 0, &failed)); /* depth 3 waits for slow */
+  assert_false(failed);
+  page_done_with_link(f, slow, "http://h/x");
+  crawler_page_gone(f->crawler, slow);
+  struct job *x = next_page(f, "http://h/x");
+  assert_int_equal(x->depth, 2);
+  assert_string_equal(x->parent, "http://h/slow");
+  /* A seed read after a page linked to it is still a seed. */
+  struct job *late = keep(f, job_new_url(0, "http://h/y"));
+  page_done_with_link(f, x, "http://h/y");
+  assert_int_equal(frontier_queued(f->frontier), 1);
+  assert_true(crawler_admit_seed(f->crawler, late));
+  assert_int_equal(frontier_queued(f->frontier), 0);
+  assert_int_equal(late->depth, 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -128,6 +168,7 @@ int main(void) {
       T(crawler_queues_no_more_pages_than_max_pages_has_left),
       T(crawler_without_max_pages_queues_every_link),
       T(crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one),
+      T(crawler_moves_a_link_up_when_a_shallower_page_finds_it_late),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,6 +142,74 @@ static void drop_takes_the_last_entry_of_the_deepest_queue(void **state) {
   frontier_free(frontier);
 }
 
+static void lower_moves_a_queued_entry_up_with_its_new_parent(void **state) {
+  (void)state;
+  struct frontier *frontier = make_frontier(CRAWL_SCOPE_HOST, NULL, "skip");
+  char *key = scope_key(frontier, "http://h/", "http://h:80");
+  /* Nothing queued deeper: no lookup, nothing moves. */
+  assert_int_equal(frontier_lower(frontier, "http://h/x", 1, "http://h/", key), 0);
+  assert_true(frontier_push(frontier, "http://h/a", 2, "http://h/p", key));
+  assert_true(frontier_push(frontier, "http://h/x", 3, "http://h/m", key));
+  assert_true(frontier_push(frontier, "http://h/b", 2, "http://h/p", key));
+  assert_true(frontier_push(frontier, "http://h/skip", 3, "http://h/m", key));
+  /* Only to a smaller depth, only when queued, only within the scope and filters. */
+  assert_int_equal(frontier_lower(frontier, "http://h/x", 3, "http://h/s", key), 0);
+  assert_int_equal(frontier_lower(frontier, "http://h/x", 4, "http://h/s", key), 0);
+  assert_int_equal(frontier_lower(frontier, "http://h/y", 2, "http://h/s", key), 0);
+  assert_int_equal(frontier_lower(frontier, "http://h/x", 2, "http://h/s", "http://o:80"), 0);
+  assert_int_equal(frontier_lower(frontier, "http://h/skip", 2, "http://h/s", key), 0);
+  assert_int_equal(frontier_lower(frontier, "http://h/x", 2, "http://h/s", key), 1);
+  assert_int_equal(frontier_queued(frontier), 4);
+  /* At the end of its new depth's queue, with the new parent. */
+  expect_pop(frontier, "http://h/a", 2, "http://h/p", key);
+  expect_pop(frontier, "http://h/b", 2, "http://h/p", key);
+  expect_pop(frontier, "http://h/x", 2, "http://h/s", key);
+  /* Once handed out it is gone from the index. */
+  assert_int_equal(frontier_lower(frontier, "http://h/x", 1, "http://h/t", key), 0);
+  expect_pop(frontier, "http://h/skip", 3, "http://h/m", key);
+  assert_int_equal(frontier_queued(frontier), 0);
+  free(key);
+  frontier_free(frontier);
+}
+
+static void take_removes_a_queued_entry_among_many(void **state) {
+  (void)state;
+  enum { URLS = 5000 };
+  struct frontier *frontier = make_frontier(CRAWL_SCOPE_HOST, NULL, NULL);
+  char url[64];
+  /* Enough entries for the index to grow several times. */
+  for (unsigned i = 0; i < URLS; i++) {
+    snprintf(url, sizeof url, "http://h/%u", i);
+    assert_true(frontier_push(frontier, url, 1 + i % 3, "http://h/", "http://h:80"));
+  }
+  assert_true(frontier_take(frontier, "http://h/4999"));
+  assert_false(frontier_take(frontier, "http://h/4999"));
+  assert_false(frontier_take(frontier, "http://h/5000"));
+  assert_true(frontier_take(frontier, "http://h/0"));
+  /* 4997 moves from depth 3 to 1; then the last of depth 3 is 4994. */
+  assert_int_equal(frontier_lower(frontier, "http://h/4997", 1, "http://h/s", "http://h:80"), 1);
+  assert_true(frontier_drop_last_deeper_than(frontier, 1));
+  assert_false(frontier_take(frontier, "http://h/4994"));
+  assert_int_equal(frontier_queued(frontier), URLS - 3);
+  /* Every other entry is handed out once, the moved one last of depth 1. */
+  struct frontier_entry entry;
+  size_t popped = 0;
+  char last_of_depth_1[64] = "";
+  while (frontier_pop(frontier, &entry)) {
+    popped++;
+    if (entry.depth == 1)
+      snprintf(last_of_depth_1, sizeof last_of_depth_1, "%s", entry.url);
+    frontier_entry_free(&entry);
+  }
+  assert_int_equal(popped, URLS - 3);
+  assert_string_equal(last_of_depth_1, "http://h/4997");
+  for (unsigned i = 3; i < 60; i += 3) {
+    snprintf(url, sizeof url, "http://h/%u", i);
+    assert_false(frontier_take(frontier, url));
+  }
+  frontier_free(frontier);
+}
+
 static void host_scope_is_the_seed_host_and_port(void **state) {
   (void)state;
   struct frontier *frontier = make_frontier(CRAWL_SCOPE_HOST, NULL, NULL);
@@ -274,6 +342,8 @@ int main(void) {
       cmocka_unit_test(prefix_scope_is_the_seed_up_to_its_last_slash),
       cmocka_unit_test(include_must_match_and_exclude_must_not),
       cmocka_unit_test(bad_regex_is_an_error_naming_the_option),
+      cmocka_unit_test(lower_moves_a_queued_entry_up_with_its_new_parent),
+      cmocka_unit_test(take_removes_a_queued_entry_among_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
