@@ -99,6 +99,7 @@ demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 # BENCH_WORKLOADS (all|quick|W1,...), BENCH_TOOLS, BENCH_TIMEOUT, BENCH_SCALE, BENCH_WRITE_DOC=1.
 bench: $(AFETCH_BIN)
 	/usr/bin/python3 bench/run_bench.py
+	/usr/bin/python3 bench/crawl_docs.py
 
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:
