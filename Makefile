@@ -99,6 +99,7 @@ demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 # BENCH_WORKLOADS (all|quick|W1,...), BENCH_TOOLS, BENCH_TIMEOUT, BENCH_SCALE, BENCH_WRITE_DOC=1.
 bench: $(AFETCH_BIN)
 	/usr/bin/python3 bench/run_bench.py
+	/usr/bin/python3 bench/crawl_docs.py
 
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:
@@ -120,7 +121,7 @@ completion-test:
 # replays the seed corpora (a regression run). FUZZ_TARGETS picks harnesses.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= source json_line links robots output_name state
+FUZZ_TARGETS ?= source json_line links robots output_name state resolve
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS   = $(CSTD) $(WARNINGS) -O1 -g $(FUZZ_SAN) -Iinclude -MMD -MP \

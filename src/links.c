@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +23,20 @@
 
 /* Bytes held back at the end of a piece, at most. */
 #define LINKS_HELD_MAX 32
+
+/* The references a page reported already, each kept once: a link repeated on a page (a
+ * navigation bar, an index pointing at many fragments of one page) is resolved once. The keys
+ * live end to end in `text`; a slot holds a key's offset + 1 (0: empty). Once `text` would
+ * pass LINKS_SEEN_TEXT_MAX, later references are resolved without being kept, so a page's
+ * memory stays bounded whatever it holds. */
+#define LINKS_SEEN_TEXT_MAX (1024 * 1024)
+
+struct links_seen {
+  size_t *slots;
+  size_t slot_count, used; /* slot_count: a power of two, or 0 */
+  char *text;
+  size_t text_length, text_capacity;
+};
 
 struct link_extractor {
   htmlParserCtxtPtr parser;
@@ -41,6 +56,11 @@ struct link_extractor {
   char *joined;
   size_t joined_capacity;
   size_t parsed_since_rescan; /* see links_rescan_pending() */
+  struct links_seen seen;
+  /* The attribute value being reported, cleaned (grown as needed, free()): one buffer for
+   * all of them. */
+  char *reference;
+  size_t reference_capacity;
   link_found_fn on_link;
   void *arg;
   /* -p (link_extractor_find_requisites()); NULL: links only. */
@@ -76,23 +96,112 @@ static bool links_is_space(char c) {
 }
 
 /* An attribute value as a URL reference: leading and trailing whitespace (and C0 controls)
- * trimmed and every tab and newline removed, as HTML and the WHATWG URL standard do. A new
- * string (free()); NULL when out of memory. */
-static char *links_clean_reference(const char *value) {
+ * trimmed and every tab and newline removed, as HTML and the WHATWG URL standard do. Written
+ * to extractor->reference; its length goes to *length. NULL when out of memory. */
+static const char *links_clean_reference(struct link_extractor *extractor, const char *value,
+                                         size_t *length) {
   while (*value && (unsigned char)*value <= 0x20)
     value++;
-  size_t length = strlen(value);
-  while (length > 0 && (unsigned char)value[length - 1] <= 0x20)
-    length--;
-  char *clean = malloc(length + 1);
-  if (!clean)
-    return NULL;
+  size_t end = strlen(value);
+  while (end > 0 && (unsigned char)value[end - 1] <= 0x20)
+    end--;
+  if (end + 1 > extractor->reference_capacity) {
+    size_t capacity = extractor->reference_capacity ? extractor->reference_capacity : 256;
+    while (capacity < end + 1)
+      capacity *= 2;
+    char *grown = realloc(extractor->reference, capacity);
+    if (!grown)
+      return NULL;
+    extractor->reference = grown;
+    extractor->reference_capacity = capacity;
+  }
+  char *clean = extractor->reference;
   size_t out = 0;
-  for (size_t i = 0; i < length; i++)
+  for (size_t i = 0; i < end; i++)
     if (value[i] != '\t' && value[i] != '\n' && value[i] != '\r')
       clean[out++] = value[i];
   clean[out] = '\0';
+  *length = out;
   return clean;
+}
+
+/* FNV-1a: short keys, one pass. */
+static uint64_t links_hash(const char *key, size_t length) {
+  uint64_t hash = 0xcbf29ce484222325u;
+  for (size_t i = 0; i < length; i++)
+    hash = (hash ^ (unsigned char)key[i]) * 0x100000001b3u;
+  return hash;
+}
+
+/* The slot of key[0..length) in `slots`: where it is, or the empty one where it would go. */
+static size_t links_seen_slot(const struct links_seen *seen, const size_t *slots,
+                              size_t slot_count, const char *key, size_t length) {
+  size_t mask = slot_count - 1;
+  size_t slot = (size_t)links_hash(key, length) & mask;
+  for (; slots[slot]; slot = (slot + 1) & mask) {
+    const char *kept = seen->text + slots[slot] - 1;
+    if (strlen(kept) == length && memcmp(kept, key, length) == 0)
+      break;
+  }
+  return slot;
+}
+
+static bool links_seen_grow(struct links_seen *seen) {
+  size_t slot_count = seen->slot_count ? seen->slot_count * 2 : 256;
+  size_t *slots = calloc(slot_count, sizeof *slots);
+  if (!slots)
+    return false;
+  for (size_t i = 0; i < seen->slot_count; i++)
+    if (seen->slots[i]) {
+      const char *kept = seen->text + seen->slots[i] - 1;
+      slots[links_seen_slot(seen, slots, slot_count, kept, strlen(kept))] = seen->slots[i];
+    }
+  free(seen->slots);
+  seen->slots = slots;
+  seen->slot_count = slot_count;
+  return true;
+}
+
+/* False when key[0..length) was added before; else adds it (when there is room) and returns
+ * true. */
+static bool links_seen_add(struct links_seen *seen, const char *key, size_t length) {
+  if (seen->slot_count && seen->slots[links_seen_slot(seen, seen->slots, seen->slot_count, key,
+                                                      length)])
+    return false;
+  if (seen->text_length + length + 1 > LINKS_SEEN_TEXT_MAX)
+    return true;
+  if (seen->text_length + length + 1 > seen->text_capacity) {
+    size_t capacity = seen->text_capacity ? seen->text_capacity : 4096;
+    while (capacity < seen->text_length + length + 1)
+      capacity *= 2;
+    char *grown = realloc(seen->text, capacity);
+    if (!grown)
+      return true;
+    seen->text = grown;
+    seen->text_capacity = capacity;
+  }
+  if ((seen->used + 1) * 2 > seen->slot_count && !links_seen_grow(seen))
+    return true;
+  memcpy(seen->text + seen->text_length, key, length);
+  seen->text[seen->text_length + length] = '\0';
+  seen->slots[links_seen_slot(seen, seen->slots, seen->slot_count, key, length)] =
+      seen->text_length + 1;
+  seen->text_length += length + 1;
+  seen->used++;
+  return true;
+}
+
+/* Forgets every key (the base changed: the same reference may now resolve elsewhere). */
+static void links_seen_clear(struct links_seen *seen) {
+  if (seen->slots)
+    memset(seen->slots, 0, seen->slot_count * sizeof *seen->slots);
+  seen->used = 0;
+  seen->text_length = 0;
+}
+
+static void links_seen_free(struct links_seen *seen) {
+  free(seen->slots);
+  free(seen->text);
 }
 
 /* True when a rel attribute holds the token "nofollow" (tokens split on whitespace). */
@@ -122,19 +231,26 @@ static const char *links_attribute(const xmlChar **attributes, const char *name)
 }
 
 /* Reports `value` resolved against the current base, unless it names the page itself ("",
- * "#fragment"), is not http(s) or does not parse. */
+ * "#fragment"), is not http(s), does not parse, or was reported before from this page (the
+ * same reference but for a fragment that cannot change the result: see
+ * url_reference_key_length()). Common relative references are resolved without curl. */
 static void links_report(struct link_extractor *extractor, const char *value) {
-  char *reference = links_clean_reference(value);
-  if (!reference)
+  size_t length;
+  const char *reference = links_clean_reference(extractor, value, &length);
+  if (!reference || reference[0] == '\0' || reference[0] == '#' ||
+      !links_seen_add(&extractor->seen, reference, url_reference_key_length(reference, length)))
     return;
-  if (reference[0] != '\0' && reference[0] != '#') {
-    char *url = extractor->base ? url_base_resolve(extractor->base, reference)
-                                : url_normalise(NULL, reference);
-    if (url)
-      extractor->on_link(extractor->arg, url);
-    curl_free(url);
+  const char *simple =
+      extractor->base ? url_base_resolve_simple(extractor->base, reference, length) : NULL;
+  if (simple) {
+    extractor->on_link(extractor->arg, simple);
+    return;
   }
-  free(reference);
+  char *url = extractor->base ? url_base_resolve(extractor->base, reference)
+                              : url_normalise(NULL, reference);
+  if (url)
+    extractor->on_link(extractor->arg, url);
+  curl_free(url);
 }
 
 static void links_on_base(struct link_extractor *extractor, const xmlChar **attributes) {
@@ -142,13 +258,14 @@ static void links_on_base(struct link_extractor *extractor, const xmlChar **attr
   if (!href || extractor->base_seen)
     return;
   extractor->base_seen = true;
-  char *reference = links_clean_reference(href);
+  size_t length;
+  const char *reference = links_clean_reference(extractor, href, &length);
   if (reference && reference[0] != '\0')
     extractor->base_url = url_normalise(extractor->page_url, reference);
-  free(reference);
   if (extractor->base_url) {
     url_base_free(extractor->base);
     extractor->base = url_base_new(extractor->base_url);
+    links_seen_clear(&extractor->seen);
   }
 }
 
@@ -512,6 +629,8 @@ void link_extractor_free(struct link_extractor *extractor) {
   curl_free(extractor->base_url);
   curl_free(extractor->page_url);
   url_base_free(extractor->base);
+  links_seen_free(&extractor->seen);
+  free(extractor->reference);
   free(extractor->joined);
   css_scanner_free(extractor->style);
   free(extractor);

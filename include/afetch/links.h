@@ -2,9 +2,10 @@
  * parser (htmlCreatePushParserCtxt) with SAX callbacks reads each chunk as it arrives: no
  * whole-page buffer, no tree, tolerant of broken markup, silent (nothing on stderr).
  *
- * Links are a[href], link[href], area[href], iframe[src] and frame[src], in document order,
- * duplicates included (the caller dedupes); a, link and area with the rel token "nofollow"
- * are skipped. Inside script, style and comments nothing is a link. The first <base href>,
+ * Links are a[href], link[href], area[href], iframe[src] and frame[src], in document order;
+ * a, link and area with the rel token "nofollow" are skipped. A reference reported once is
+ * not reported again from the same page and base (nor with another fragment of printable
+ * ASCII); different references to one URL each are ("a", "./a"): the caller dedupes URLs. Inside script, style and comments nothing is a link. The first <base href>,
  * resolved against the page URL, is the base of the links after it. Each value is trimmed
  * of surrounding whitespace (tabs and newlines inside are dropped, as URL parsers do), then
  * resolved and normalised by url_normalise(); values naming the page itself ("" or

@@ -22,8 +22,23 @@ struct url_base;
 /* NULL when curl's URL parser rejects `base` or memory runs out. */
 struct url_base *url_base_new(const char *base);
 
-/* url_normalise(base, reference), without parsing the base again. */
+/* url_normalise(base, reference), without parsing the base again: always by curl. */
 char *url_base_resolve(const struct url_base *base, const char *reference);
+
+/* The same result as url_base_resolve(base, reference), without curl, for the common
+ * relative references ("page.html", "../dir/", "/path?q=1#frag"): reference[0..length) made
+ * of RFC 3986's unreserved and sub-delims characters, '/', '?' and one '#', on a base whose
+ * path is made of those. The base is copied and the reference merged and rid of its dot
+ * segments (RFC 3986 section 5.2). Returns a string owned by `base`, valid until the next
+ * call; NULL when the reference is not that simple (then ask url_base_resolve()) or memory
+ * runs out. tests/unit/test_url.c and tests/fuzz/fuzz_resolve.c check it against curl. */
+const char *url_base_resolve_simple(struct url_base *base, const char *reference, size_t length);
+
+/* How much of reference[0..length) decides what it resolves to: all of it, or the part
+ * before a fragment made of the characters url_base_resolve_simple() takes (curl drops
+ * such a fragment without looking at it; a fragment with other bytes may make curl reject
+ * the whole reference). For deduplicating references before resolving them. */
+size_t url_reference_key_length(const char *reference, size_t length);
 
 void url_base_free(struct url_base *base);
 

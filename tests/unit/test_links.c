@@ -7,7 +7,7 @@
 
 #define PAGE_URL "http://Example.COM:80/dir/page.html?x=1#top"
 
-/* Every link reported, in order, duplicates included. */
+/* Every link reported, in order. */
 struct collected {
   char **urls;
   size_t count, capacity;
@@ -98,11 +98,35 @@ static void elements_without_links_report_nothing(void **state) {
   expect_no_links(&links);
 }
 
-static void duplicate_links_are_each_reported(void **state) {
+static void a_repeated_reference_is_reported_once(void **state) {
   (void)state;
-  struct collected links = extract("<a href=/a>1</a><a href=/a>2</a><a href=\"/a#x\">3</a>");
-  expect_links(&links, HELPER_LIST(const char *const, "http://example.com/a",
-                                   "http://example.com/a", "http://example.com/a"));
+  struct collected links = extract("<a href=/a>1</a><a href=/a>2</a><a href=\"/a#x\">3</a>"
+                                   "<a href=\"/a#y\">4</a><a href=\" /a\">5</a><a href=/b>6</a>");
+  expect_links(&links,
+               HELPER_LIST(const char *const, "http://example.com/a", "http://example.com/b"));
+}
+
+static void different_references_to_one_url_are_each_reported(void **state) {
+  (void)state;
+  /* The caller dedupes URLs; the extractor only skips references it resolved already. */
+  struct collected links = extract("<a href=/a>1</a><a href=\"./../a\">2</a>");
+  expect_links(&links,
+               HELPER_LIST(const char *const, "http://example.com/a", "http://example.com/a"));
+}
+
+static void a_rejected_fragment_does_not_hide_the_reference_without_it(void **state) {
+  (void)state;
+  /* curl rejects the control byte in the first one's fragment: it is a reference of its own. */
+  struct collected links = extract("<a href=\"/a#\x01\">1</a><a href=/a>2</a>");
+  expect_links(&links, HELPER_LIST(const char *const, "http://example.com/a"));
+}
+
+static void a_reference_repeated_after_base_resolves_against_the_base(void **state) {
+  (void)state;
+  struct collected links = extract("<a href=x.html>1</a><base href=\"/other/\">"
+                                   "<a href=x.html>2</a><a href=x.html>3</a>");
+  expect_links(&links, HELPER_LIST(const char *const, "http://example.com/dir/x.html",
+                                   "http://example.com/other/x.html"));
 }
 
 static void base_href_changes_resolution_for_later_links_only(void **state) {
@@ -706,7 +730,10 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_kind_of_link_is_found_and_resolved),
       cmocka_unit_test(elements_without_links_report_nothing),
-      cmocka_unit_test(duplicate_links_are_each_reported),
+      cmocka_unit_test(a_repeated_reference_is_reported_once),
+      cmocka_unit_test(different_references_to_one_url_are_each_reported),
+      cmocka_unit_test(a_rejected_fragment_does_not_hide_the_reference_without_it),
+      cmocka_unit_test(a_reference_repeated_after_base_resolves_against_the_base),
       cmocka_unit_test(base_href_changes_resolution_for_later_links_only),
       cmocka_unit_test(base_on_another_host_moves_relative_links_there),
       cmocka_unit_test(base_without_href_or_unusable_leaves_the_page_url),
