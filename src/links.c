@@ -57,6 +57,9 @@ struct link_extractor {
   size_t joined_capacity;
   size_t parsed_since_rescan; /* see links_rescan_pending() */
   struct links_seen seen;
+  /* -p: the requisites reported, apart from the links: an <a href=x> must not hide an
+   * <img src=x> (nor the other way round). */
+  struct links_seen requisites_seen;
   /* The attribute value being reported, cleaned (grown as needed, free()): one buffer for
    * all of them. */
   char *reference;
@@ -134,8 +137,8 @@ static uint64_t links_hash(const char *key, size_t length) {
 }
 
 /* The slot of key[0..length) in `slots`: where it is, or the empty one where it would go. */
-static size_t links_seen_slot(const struct links_seen *seen, const size_t *slots,
-                              size_t slot_count, const char *key, size_t length) {
+static size_t links_seen_slot(const struct links_seen *seen, const size_t *slots, size_t slot_count,
+                              const char *key, size_t length) {
   size_t mask = slot_count - 1;
   size_t slot = (size_t)links_hash(key, length) & mask;
   for (; slots[slot]; slot = (slot + 1) & mask) {
@@ -165,8 +168,8 @@ static bool links_seen_grow(struct links_seen *seen) {
 /* False when key[0..length) was added before; else adds it (when there is room) and returns
  * true. */
 static bool links_seen_add(struct links_seen *seen, const char *key, size_t length) {
-  if (seen->slot_count && seen->slots[links_seen_slot(seen, seen->slots, seen->slot_count, key,
-                                                      length)])
+  if (seen->slot_count &&
+      seen->slots[links_seen_slot(seen, seen->slots, seen->slot_count, key, length)])
     return false;
   if (seen->text_length + length + 1 > LINKS_SEEN_TEXT_MAX)
     return true;
@@ -230,27 +233,41 @@ static const char *links_attribute(const xmlChar **attributes, const char *name)
   return NULL;
 }
 
-/* Reports `value` resolved against the current base, unless it names the page itself ("",
- * "#fragment"), is not http(s), does not parse, or was reported before from this page (the
- * same reference but for a fragment that cannot change the result: see
- * url_reference_key_length()). Common relative references are resolved without curl. */
-static void links_report(struct link_extractor *extractor, const char *value) {
+/* Hands `url` to the extractor's callback for links or, with a `via`, for requisites. */
+static void links_emit(struct link_extractor *extractor, const char *url, const char *via) {
+  if (via)
+    extractor->on_requisite(extractor->arg, url, via);
+  else
+    extractor->on_link(extractor->arg, url);
+}
+
+/* Reports `value` resolved against the current base (as a requisite when `via` is given),
+ * unless it names the page itself ("", "#fragment"), is not http(s), does not parse, or was
+ * reported before from this page (`seen`: the same reference but for a fragment that cannot
+ * change the result: see url_reference_key_length()). Common relative references are
+ * resolved without curl. */
+static void links_resolve_once(struct link_extractor *extractor, struct links_seen *seen,
+                               const char *value, const char *via) {
   size_t length;
   const char *reference = links_clean_reference(extractor, value, &length);
   if (!reference || reference[0] == '\0' || reference[0] == '#' ||
-      !links_seen_add(&extractor->seen, reference, url_reference_key_length(reference, length)))
+      !links_seen_add(seen, reference, url_reference_key_length(reference, length)))
     return;
   const char *simple =
       extractor->base ? url_base_resolve_simple(extractor->base, reference, length) : NULL;
   if (simple) {
-    extractor->on_link(extractor->arg, simple);
+    links_emit(extractor, simple, via);
     return;
   }
   char *url = extractor->base ? url_base_resolve(extractor->base, reference)
                               : url_normalise(NULL, reference);
   if (url)
-    extractor->on_link(extractor->arg, url);
+    links_emit(extractor, url, via);
   curl_free(url);
+}
+
+static void links_report(struct link_extractor *extractor, const char *value) {
+  links_resolve_once(extractor, &extractor->seen, value, NULL);
 }
 
 static void links_on_base(struct link_extractor *extractor, const xmlChar **attributes) {
@@ -266,6 +283,7 @@ static void links_on_base(struct link_extractor *extractor, const xmlChar **attr
     url_base_free(extractor->base);
     extractor->base = url_base_new(extractor->base_url);
     links_seen_clear(&extractor->seen);
+    links_seen_clear(&extractor->requisites_seen);
   }
 }
 
@@ -274,17 +292,7 @@ static void links_on_base(struct link_extractor *extractor, const xmlChar **attr
 /* Reports `value` as a requisite, resolved as links are. */
 static void links_report_requisite(struct link_extractor *extractor, const char *value,
                                    const char *via) {
-  char *reference = links_clean_reference(value);
-  if (!reference)
-    return;
-  if (reference[0] != '\0' && reference[0] != '#') {
-    char *url = extractor->base ? url_base_resolve(extractor->base, reference)
-                                : url_normalise(NULL, reference);
-    if (url)
-      extractor->on_requisite(extractor->arg, url, via);
-    curl_free(url);
-  }
-  free(reference);
+  links_resolve_once(extractor, &extractor->requisites_seen, value, via);
 }
 
 /* The URLs of a srcset ("a.png 1x, b.png 2x"), as HTML splits them: candidates separated by
@@ -342,9 +350,9 @@ static bool links_rel_is_requisite(const char *rel) {
 static const struct {
   const char *tag, *attribute;
 } links_requisite_attributes[] = {
-    {"img", "src"},    {"img", "srcset"},    {"script", "src"}, {"video", "src"},
+    {"img", "src"},      {"img", "srcset"},  {"script", "src"}, {"video", "src"},
     {"video", "poster"}, {"audio", "src"},   {"source", "src"}, {"source", "srcset"},
-    {"track", "src"},  {"object", "data"},   {"embed", "src"},
+    {"track", "src"},    {"object", "data"}, {"embed", "src"},
 };
 
 /* The requisites of one start tag, and where <style> text begins. */
@@ -384,7 +392,6 @@ static void links_on_raw_text(void *context, const xmlChar *text, int length) {
   if (extractor->in_style && length > 0)
     css_scanner_feed(extractor->style, (const char *)text, (size_t)length);
 }
-
 
 /* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case. */
 static void links_on_start_element(void *context, const xmlChar *name, const xmlChar **attributes) {
@@ -630,6 +637,7 @@ void link_extractor_free(struct link_extractor *extractor) {
   curl_free(extractor->page_url);
   url_base_free(extractor->base);
   links_seen_free(&extractor->seen);
+  links_seen_free(&extractor->requisites_seen);
   free(extractor->reference);
   free(extractor->joined);
   css_scanner_free(extractor->style);

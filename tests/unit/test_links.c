@@ -657,19 +657,15 @@ static void every_kind_of_requisite_is_found_with_what_asked_for_it(void **state
       "<object data=\"o.svg\"></object><embed src=\"e.swf\">"
       "<img src=\"mailto:x@y\"><img src=\"#top\"><img src=\"\"><img>"
       "<!-- <img src=\"comment.png\"> --></body></html>");
-  expect_links(&found.found,
-               HELPER_LIST(const char *const, "link http://example.com/dir/s.css",
-                           "link http://example.com/favicon.ico",
-                           "link http://example.com/dir/alt.css",
-                           "script http://example.com/dir/app.js",
-                           "img http://example.com/dir/i.png",
-                           "video http://example.com/dir/v.mp4",
-                           "video http://example.com/dir/poster.jpg",
-                           "source http://example.com/dir/v.webm",
-                           "track http://example.com/dir/sub.vtt",
-                           "audio http://example.com/dir/a.ogg",
-                           "object http://example.com/dir/o.svg",
-                           "embed http://example.com/dir/e.swf"));
+  expect_links(
+      &found.found,
+      HELPER_LIST(const char *const, "link http://example.com/dir/s.css",
+                  "link http://example.com/favicon.ico", "link http://example.com/dir/alt.css",
+                  "script http://example.com/dir/app.js", "img http://example.com/dir/i.png",
+                  "video http://example.com/dir/v.mp4", "video http://example.com/dir/poster.jpg",
+                  "source http://example.com/dir/v.webm", "track http://example.com/dir/sub.vtt",
+                  "audio http://example.com/dir/a.ogg", "object http://example.com/dir/o.svg",
+                  "embed http://example.com/dir/e.swf"));
   /* The links are those of a run without -p: link[href] of any rel, a[href]. */
   expect_links(&found.links,
                HELPER_LIST(const char *const, "http://example.com/dir/s.css",
@@ -686,8 +682,7 @@ static void srcset_candidates_are_split_as_html_does(void **state) {
   expect_links(&found.found,
                HELPER_LIST(const char *const, "img http://example.com/dir/a.png",
                            "img http://example.com/dir/b.png", "img http://example.com/dir/c.png",
-                           "img http://example.com/dir/d.png",
-                           "img http://example.com/dir/e,f.png",
+                           "img http://example.com/dir/d.png", "img http://example.com/dir/e,f.png",
                            "source http://example.com/dir/g.png",
                            "source http://example.com/dir/h.png"));
   collected_free(&found.links);
@@ -695,15 +690,14 @@ static void srcset_candidates_are_split_as_html_does(void **state) {
 
 static void style_blocks_and_attributes_give_their_urls(void **state) {
   (void)state;
-  static const char page[] =
-      "<html><head><base href=\"http://example.com/base/\">"
-      "<style>@import \"imp.css\"; body{background:url(bg.png)}\n"
-      "/* url(no.png) */ p{content:\"url(no2.png)\"}</style>"
-      "<script>var s = 'url(no3.png)';</script>"
-      "<style>h1{background:url( '/h1.png' )}</style></head>"
-      "<body><div style=\"background-image: url(&quot;div.png&quot;)\">"
-      "<p style=\"color:red\">url(no4.png)</p></div>"
-      "<style>i{background:url(last.png</style></body></html>";
+  static const char page[] = "<html><head><base href=\"http://example.com/base/\">"
+                             "<style>@import \"imp.css\"; body{background:url(bg.png)}\n"
+                             "/* url(no.png) */ p{content:\"url(no2.png)\"}</style>"
+                             "<script>var s = 'url(no3.png)';</script>"
+                             "<style>h1{background:url( '/h1.png' )}</style></head>"
+                             "<body><div style=\"background-image: url(&quot;div.png&quot;)\">"
+                             "<p style=\"color:red\">url(no4.png)</p></div>"
+                             "<style>i{background:url(last.png</style></body></html>";
   static const char *const expected[] = {
       "style http://example.com/base/imp.css", "style http://example.com/base/bg.png",
       "style http://example.com/h1.png", "style http://example.com/base/div.png",
@@ -716,6 +710,16 @@ static void style_blocks_and_attributes_give_their_urls(void **state) {
     expect_links(&pieces.found, expected, HELPER_COUNT(expected));
     collected_free(&pieces.links);
   }
+}
+
+/* A link and a requisite to the same URL are each reported (the crawl decides what the URL
+ * is); a requisite repeated on the page is reported once. */
+static void a_link_does_not_hide_a_requisite_to_the_same_url(void **state) {
+  (void)state;
+  struct requisites found = extract_requisites("<a href=\"x.png\">x</a><img src=\"x.png\">"
+                                               "<img src=\"x.png#a\"><a href=\"x.png\">again</a>");
+  expect_links(&found.found, HELPER_LIST(const char *const, "img http://example.com/dir/x.png"));
+  expect_links(&found.links, HELPER_LIST(const char *const, "http://example.com/dir/x.png"));
 }
 
 static void requisites_are_not_reported_unless_asked(void **state) {
@@ -763,6 +767,7 @@ int main(void) {
       cmocka_unit_test(every_kind_of_requisite_is_found_with_what_asked_for_it),
       cmocka_unit_test(srcset_candidates_are_split_as_html_does),
       cmocka_unit_test(style_blocks_and_attributes_give_their_urls),
+      cmocka_unit_test(a_link_does_not_hide_a_requisite_to_the_same_url),
       cmocka_unit_test(requisites_are_not_reported_unless_asked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
