@@ -68,14 +68,19 @@ static bool body_capture(struct body *body, const char *data, size_t count) {
 }
 
 /* -p: a url() or @import of the stylesheet, resolved against its URL. */
-static void body_on_css_reference(void *arg, const char *reference) {
+static void body_on_css_reference(void *arg, const char *value) {
   struct body *body = arg;
-  if (reference[0] == '\0' || reference[0] == '#')
+  /* Cleaned as in a page's <style>, so that a stylesheet means the same in either place. */
+  char *reference = malloc(strlen(value) + 1);
+  if (!reference)
     return;
-  char *url = url_base_resolve(body->css_base, reference);
+  links_clean_reference_into(value, reference);
+  char *url =
+      reference[0] && reference[0] != '#' ? url_base_resolve(body->css_base, reference) : NULL;
   if (url)
     body->on_requisite(body->on_link_arg, url, "css");
   curl_free(url);
+  free(reference);
 }
 
 /* -p: a scanner for this body, if it is a stylesheet. Out of memory, none. */

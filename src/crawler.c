@@ -59,9 +59,9 @@ bool crawler_has_budget(const struct crawler *crawler) {
 /* The pages handed out and the pages (and requisites) queued make up --max-pages. */
 static bool crawler_frontier_full(const struct crawler *crawler) {
   unsigned long max_pages = crawler->options->max_pages;
-  return max_pages && crawler->pages + frontier_queued(crawler->frontier) +
-                              crawler->requisites_queued >=
-                          max_pages;
+  return max_pages &&
+         crawler->pages + frontier_queued(crawler->frontier) + crawler->requisites_queued >=
+             max_pages;
 }
 
 bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
@@ -191,8 +191,8 @@ static bool crawler_accepts_requisite(const struct crawler *crawler, const char 
   return same;
 }
 
-static bool crawler_push_requisite(struct crawler *crawler, const struct job *page,
-                                   const char *url, const char *via) {
+static bool crawler_push_requisite(struct crawler *crawler, const struct job *page, const char *url,
+                                   const char *via) {
   size_t length = strlen(url);
   struct crawler_requisite *requisite = malloc(sizeof *requisite + length + 1);
   if (!requisite)
@@ -241,7 +241,9 @@ static bool crawler_queue_requisites(struct crawler *crawler, const struct job *
 
 bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
   struct frontier *frontier = crawler->frontier;
-  if (page->final_url)
+  /* A requisite's redirect target (a missing image sent to an HTML page, say) stays free to
+   * be crawled as a page when one links to it. */
+  if (page->final_url && !page->requisite_via)
     frontier_mark_seen(frontier, page->final_url);
   /* Requisites first: a stylesheet that is also a link is fetched as a requisite. */
   if (ok && !crawler_queue_requisites(crawler, page))
@@ -258,8 +260,8 @@ bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
       break;
     const char *link = page->links.urls[i];
     /* Most links point at pages seen already: that hash lookup is far cheaper than the scope
-     * check, which parses the URL (C1 benchmark: 90,000 links for 10,000 pages). A seen one
-     * may still wait deeper, found by a deeper page first (the depth rule above). */
+     * check, which parses the URL. A seen one may still wait deeper, found by a deeper page
+     * first (the depth rule above). */
     if (frontier_seen(frontier, link)) {
       if (frontier_lower(frontier, link, link_depth, page->url, page->scope_key) < 0)
         return false;

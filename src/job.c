@@ -123,20 +123,18 @@ bool job_add_link(struct job *job, const char *url) {
 
 bool job_add_requisite(struct job *job, const char *url, const char *via) {
   struct job_links *requisites = &job->requisites;
-  /* The vias grow with the list, so that a new requisite always has room for its via. */
-  size_t capacity = requisites->capacity;
+  /* Room for one more via first, so that a failure leaves the two lists as they were. */
+  if (requisites->count + 1 > job->requisite_via_capacity) {
+    size_t capacity = job->requisite_via_capacity ? 2 * job->requisite_via_capacity : 16;
+    const char **vias = realloc(job->requisite_vias, capacity * sizeof *vias);
+    if (!vias)
+      return false;
+    job->requisite_vias = vias;
+    job->requisite_via_capacity = capacity;
+  }
   bool added;
   if (!job_links_add(requisites, url, &added))
     return false;
-  if (requisites->capacity != capacity) {
-    const char **vias =
-        realloc(job->requisite_vias, requisites->capacity * sizeof *job->requisite_vias);
-    if (!vias) {
-      free(requisites->urls[--requisites->count]); /* dropped (its hash may stay: harmless) */
-      return false;
-    }
-    job->requisite_vias = vias;
-  }
   if (added)
     job->requisite_vias[requisites->count - 1] = via;
   return true;

@@ -27,9 +27,11 @@
 /* The references a page reported already, each kept once: a link repeated on a page (a
  * navigation bar, an index pointing at many fragments of one page) is resolved once. The keys
  * live end to end in `text`; a slot holds a key's offset + 1 (0: empty). Once `text` would
- * pass LINKS_SEEN_TEXT_MAX, later references are resolved without being kept, so a page's
- * memory stays bounded whatever it holds. */
+ * pass LINKS_SEEN_TEXT_MAX, or the keys LINKS_SEEN_KEYS_MAX, later references are resolved
+ * without being kept, so a page's memory stays bounded whatever it holds. */
 #define LINKS_SEEN_TEXT_MAX (1024 * 1024)
+/* ... or once it holds this many keys: the slot table stays within 1 MiB too. */
+#define LINKS_SEEN_KEYS_MAX (64 * 1024)
 
 struct links_seen {
   size_t *slots;
@@ -101,16 +103,26 @@ static bool links_is_space(char c) {
 /* An attribute value as a URL reference: leading and trailing whitespace (and C0 controls)
  * trimmed and every tab and newline removed, as HTML and the WHATWG URL standard do. Written
  * to extractor->reference; its length goes to *length. NULL when out of memory. */
-static const char *links_clean_reference(struct link_extractor *extractor, const char *value,
-                                         size_t *length) {
+size_t links_clean_reference_into(const char *value, char *out) {
   while (*value && (unsigned char)*value <= 0x20)
     value++;
   size_t end = strlen(value);
   while (end > 0 && (unsigned char)value[end - 1] <= 0x20)
     end--;
-  if (end + 1 > extractor->reference_capacity) {
+  size_t length = 0;
+  for (size_t i = 0; i < end; i++)
+    if (value[i] != '\t' && value[i] != '\n' && value[i] != '\r')
+      out[length++] = value[i];
+  out[length] = '\0';
+  return length;
+}
+
+static const char *links_clean_reference(struct link_extractor *extractor, const char *value,
+                                         size_t *length) {
+  size_t needed = strlen(value) + 1;
+  if (needed > extractor->reference_capacity) {
     size_t capacity = extractor->reference_capacity ? extractor->reference_capacity : 256;
-    while (capacity < end + 1)
+    while (capacity < needed)
       capacity *= 2;
     char *grown = realloc(extractor->reference, capacity);
     if (!grown)
@@ -118,14 +130,8 @@ static const char *links_clean_reference(struct link_extractor *extractor, const
     extractor->reference = grown;
     extractor->reference_capacity = capacity;
   }
-  char *clean = extractor->reference;
-  size_t out = 0;
-  for (size_t i = 0; i < end; i++)
-    if (value[i] != '\t' && value[i] != '\n' && value[i] != '\r')
-      clean[out++] = value[i];
-  clean[out] = '\0';
-  *length = out;
-  return clean;
+  *length = links_clean_reference_into(value, extractor->reference);
+  return extractor->reference;
 }
 
 /* FNV-1a: short keys, one pass. */
@@ -171,7 +177,7 @@ static bool links_seen_add(struct links_seen *seen, const char *key, size_t leng
   if (seen->slot_count &&
       seen->slots[links_seen_slot(seen, seen->slots, seen->slot_count, key, length)])
     return false;
-  if (seen->text_length + length + 1 > LINKS_SEEN_TEXT_MAX)
+  if (seen->text_length + length + 1 > LINKS_SEEN_TEXT_MAX || seen->used >= LINKS_SEEN_KEYS_MAX)
     return true;
   if (seen->text_length + length + 1 > seen->text_capacity) {
     size_t capacity = seen->text_capacity ? seen->text_capacity : 4096;
@@ -207,10 +213,10 @@ static void links_seen_free(struct links_seen *seen) {
   free(seen->text);
 }
 
-/* True when a rel attribute holds the token "nofollow" (tokens split on whitespace). */
-static bool links_rel_has_nofollow(const char *rel) {
-  static const char token[] = "nofollow";
-  const size_t token_length = sizeof token - 1;
+/* True when a rel attribute holds `token` (tokens split on whitespace, compared without
+ * case). */
+static bool links_rel_has_token(const char *rel, const char *token) {
+  size_t token_length = strlen(token);
   const char *p = rel;
   while (*p) {
     while (links_is_space(*p))
@@ -330,20 +336,7 @@ static void links_on_style_reference(void *arg, const char *reference) {
 /* True when a rel attribute holds a token that makes link[href] something the page shows
  * with: "stylesheet" or "icon" ("shortcut icon" too), as wget takes them. */
 static bool links_rel_is_requisite(const char *rel) {
-  static const char *const tokens[] = {"stylesheet", "icon"};
-  const char *p = rel;
-  while (*p) {
-    while (links_is_space(*p))
-      p++;
-    const char *start = p;
-    while (*p && !links_is_space(*p))
-      p++;
-    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
-      if ((size_t)(p - start) == strlen(tokens[i]) &&
-          strncasecmp(start, tokens[i], (size_t)(p - start)) == 0)
-        return true;
-  }
-  return false;
+  return links_rel_has_token(rel, "stylesheet") || links_rel_has_token(rel, "icon");
 }
 
 /* Element attributes that name what the page shows with (srcset: a list of them). */
@@ -404,7 +397,7 @@ static void links_on_start_element(void *context, const xmlChar *name, const xml
   if (strcasecmp(tag, "a") == 0 || strcasecmp(tag, "link") == 0 || strcasecmp(tag, "area") == 0) {
     const char *href = links_attribute(attributes, "href");
     const char *rel = links_attribute(attributes, "rel");
-    if (href && !(rel && links_rel_has_nofollow(rel)))
+    if (href && !(rel && links_rel_has_token(rel, "nofollow")))
       links_report(extractor, href);
   } else if (strcasecmp(tag, "iframe") == 0 || strcasecmp(tag, "frame") == 0) {
     const char *src = links_attribute(attributes, "src");

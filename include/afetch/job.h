@@ -56,11 +56,12 @@ struct job {
    * asked for each (requisite_vias[i], static strings, parallel to requisites.urls). */
   struct job_links requisites;
   const char **requisite_vias;
+  size_t requisite_via_capacity;
   const char *requisite_via; /* a requisite: what asked for it (static); NULL: a page */
   unsigned requisite_level;  /* a requisite: 1 for a page's, 2 for those of its CSS ... */
-  char *final_url;        /* after redirects, normalised */
-  long status;            /* the final HTTP status, 0 without a response */
-  char *captured;         /* is_robots: the body (at most ROBOTS_MAX_BYTES) */
+  char *final_url;           /* after redirects, normalised */
+  long status;               /* the final HTTP status, 0 without a response */
+  char *captured;            /* is_robots: the body (at most ROBOTS_MAX_BYTES) */
   size_t captured_length;
   /* JSON-lines input (owned; NULL/0 for a plain URL line). */
   char *id_json;              /* "id" as JSON text, echoed into the result */

@@ -5,8 +5,9 @@
  * Links are a[href], link[href], area[href], iframe[src] and frame[src], in document order;
  * a, link and area with the rel token "nofollow" are skipped. A reference reported once is
  * not reported again from the same page and base (nor with another fragment of printable
- * ASCII); different references to one URL each are ("a", "./a"): the caller dedupes URLs. Inside script, style and comments nothing is a link. The first <base href>,
- * resolved against the page URL, is the base of the links after it. Each value is trimmed
+ * ASCII); different references to one URL each are ("a", "./a"): the caller dedupes URLs.
+ * Inside script, style and comments nothing is a link. The first <base href>, resolved against
+ * the page URL, is the base of the links after it. Each value is trimmed
  * of surrounding whitespace (tabs and newlines inside are dropped, as URL parsers do), then
  * resolved and normalised by url_normalise(); values naming the page itself ("" or
  * "#fragment"), other schemes than http(s) and unparsable ones are skipped.
@@ -68,5 +69,10 @@ void link_extractor_free(struct link_extractor *extractor);
 /* True when a Content-Type names a page to parse: text/html or application/xhtml+xml, in any
  * case, with or without parameters ("text/html; charset=utf-8"). False for NULL. */
 bool links_content_type_is_html(const char *content_type);
+
+/* An attribute value (or CSS url()) as a reference, the way HTML takes it: surrounding
+ * whitespace trimmed, tabs and newlines inside dropped. `out` has room for strlen(value) + 1
+ * bytes; returns the length written (NUL-terminated). */
+size_t links_clean_reference_into(const char *value, char *out);
 
 #endif

@@ -61,11 +61,12 @@ size_t state_dropped_entries(const struct state *state);
 /* True when updates changed the state since it was loaded or last saved. */
 bool state_dirty(const struct state *state);
 
-/* Writes the state to its path with replace_file() (atomically, through symbolic links to their
- * target; temp files of killed runs removed by the first save of this state) and clears the dirty flag. The file keeps the old
- * file's mode (a new one: 0666 less the umask). Prints nothing. -1 with errno set on failure: the
- * temp file is removed and the old file intact, except when only the directory's fsync failed (the
- * new file is then in place but perhaps not durable). Either way the state stays dirty. */
+/* Writes the state to its path with replace_file() (atomically, through symbolic links to
+ * their target; temp files of killed runs removed by the first save of this state) and clears
+ * the dirty flag. The file keeps the old file's mode (a new one: 0666 less the umask). Prints
+ * nothing. -1 with errno set on failure: the temp file is removed and the old file intact,
+ * except when only the directory's fsync failed (the new file is then in place but perhaps
+ * not durable). Either way the state stays dirty. */
 int state_save(struct state *state);
 
 void state_free(struct state *state);

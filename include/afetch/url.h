@@ -31,7 +31,9 @@ char *url_base_resolve(const struct url_base *base, const char *reference);
  * path is made of those. The base is copied and the reference merged and rid of its dot
  * segments (RFC 3986 section 5.2). Returns a string owned by `base`, valid until the next
  * call; NULL when the reference is not that simple (then ask url_base_resolve()) or memory
- * runs out. tests/unit/test_url.c and tests/fuzz/fuzz_resolve.c check it against curl. */
+ * runs out. tests/unit/test_url.c and tests/fuzz/fuzz_resolve.c check it against curl (the
+ * libcurl linked in: a new version is checked again by the same tests). It writes into
+ * `base`: one base belongs to one thread (each page's extractor has its own). */
 const char *url_base_resolve_simple(struct url_base *base, const char *reference, size_t length);
 
 /* How much of reference[0..length) decides what it resolves to: all of it, or the part

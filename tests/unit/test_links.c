@@ -722,6 +722,16 @@ static void a_link_does_not_hide_a_requisite_to_the_same_url(void **state) {
   expect_links(&found.links, HELPER_LIST(const char *const, "http://example.com/dir/x.png"));
 }
 
+/* What a fetched stylesheet's url() goes through too (body.c), as in a page's <style>. */
+static void references_are_cleaned_as_html_does(void **state) {
+  (void)state;
+  char out[64];
+  assert_int_equal(links_clean_reference_into(" \t a b\n.png\r ", out), 7);
+  assert_string_equal(out, "a b.png");
+  assert_int_equal(links_clean_reference_into("\f \v", out), 0);
+  assert_string_equal(out, "");
+}
+
 static void requisites_are_not_reported_unless_asked(void **state) {
   (void)state;
   struct collected links = extract("<img src=\"i.png\"><script src=\"s.js\"></script>"
@@ -768,6 +778,7 @@ int main(void) {
       cmocka_unit_test(srcset_candidates_are_split_as_html_does),
       cmocka_unit_test(style_blocks_and_attributes_give_their_urls),
       cmocka_unit_test(a_link_does_not_hide_a_requisite_to_the_same_url),
+      cmocka_unit_test(references_are_cleaned_as_html_does),
       cmocka_unit_test(requisites_are_not_reported_unless_asked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
