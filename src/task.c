@@ -668,10 +668,11 @@ bool task_replay_unsent(struct task *task, CURLcode code) {
    * message; a stream the server reset is CURLE_PARTIAL_FILE. */
   bool lost_unsent = code == CURLE_HTTP2 && !task->message[0];
   /* curl's own retries of a refused stream ran out ("Connection died, tried 5 times before
-   * giving up"): with many transfers in flight on connections a server closes after a few
-   * requests, one transfer can be refused on every new connection it tries. */
-  bool retries_ran_out =
-      code == CURLE_SEND_ERROR && strncmp(task->message, "Connection died, tried", 22) == 0;
+   * giving up", as a send or a receive error): with many transfers in flight on connections a
+   * server closes after a few requests, one transfer can be refused on every new connection
+   * it tries. */
+  bool retries_ran_out = (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR) &&
+                         strncmp(task->message, "Connection died, tried", 22) == 0;
   if (!(lost_unsent || retries_ran_out) || task->response_started ||
       task->replays >= TASK_MAX_REPLAYS || !task_may_resend(task))
     return false;
