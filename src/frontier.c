@@ -466,17 +466,29 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
   return true;
 }
 
+/* Takes `node` out of its queue and the index; the caller owns it then. */
+static void queue_detach(struct frontier *frontier, struct queued *node) {
+  queue_unlink(frontier, node);
+  index_remove(frontier, node);
+  frontier->queued--;
+}
+
+/* Takes `node` out and frees it with its entry. */
+static void queue_discard(struct frontier *frontier, struct queued *node) {
+  queue_detach(frontier, node);
+  frontier_entry_free(&node->entry);
+  free(node);
+}
+
 bool frontier_pop(struct frontier *frontier, struct frontier_entry *entry) {
   while (frontier->lowest < frontier->depths && !frontier->queues[frontier->lowest].head)
     frontier->lowest++;
   if (frontier->lowest >= frontier->depths)
     return false;
   struct queued *node = frontier->queues[frontier->lowest].head;
-  queue_unlink(frontier, node);
-  index_remove(frontier, node);
+  queue_detach(frontier, node);
   *entry = node->entry;
   free(node);
-  frontier->queued--;
   return true;
 }
 
@@ -486,12 +498,7 @@ bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth) {
     frontier->highest--;
   if (frontier->highest <= depth || frontier->highest >= frontier->depths)
     return false;
-  struct queued *node = frontier->queues[frontier->highest].tail;
-  queue_unlink(frontier, node);
-  index_remove(frontier, node);
-  frontier_entry_free(&node->entry);
-  free(node);
-  frontier->queued--;
+  queue_discard(frontier, frontier->queues[frontier->highest].tail);
   return true;
 }
 
@@ -529,11 +536,7 @@ bool frontier_take(struct frontier *frontier, const char *url) {
   struct queued *node = index_find(frontier, url);
   if (!node)
     return false;
-  queue_unlink(frontier, node);
-  index_remove(frontier, node);
-  frontier_entry_free(&node->entry);
-  free(node);
-  frontier->queued--;
+  queue_discard(frontier, node);
   return true;
 }
 
