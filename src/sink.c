@@ -73,9 +73,9 @@ static void sink_wait_writable(int fd) {
 /* Writes everything pending. Blocking on a slow reader is deliberate: it is back-pressure. */
 static int sink_write_pending(struct sink *sink) {
   size_t length = evbuffer_get_length(sink->pending);
-  if (length > 0 && !sink->error) {
-    if (sink->before_write)
-      sink->before_write(sink->before_write_arg);
+  /* Only a progress bar on the same terminal needs the hook and the last byte. */
+  if (length > 0 && !sink->error && sink->before_write) {
+    sink->before_write(sink->before_write_arg);
     struct evbuffer_ptr last;
     char byte = '\0';
     if (evbuffer_ptr_set(sink->pending, &last, length - 1, EVBUFFER_PTR_SET) == 0)

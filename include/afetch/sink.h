@@ -42,8 +42,9 @@ int sink_finish(struct sink *sink);
  * the terminal the output shares is cleared first. */
 void sink_before_write(struct sink *sink, void (*before_write)(void *arg), void *arg);
 
-/* True when what was written so far ends with a newline (or nothing was written): a
- * terminal's cursor is then at the start of a line. */
+/* True when what was written since sink_before_write() set a hook ends with a newline (or
+ * nothing was written): a terminal's cursor is then at the start of a line. Tracked only
+ * while a hook is set. */
 bool sink_at_line_start(const struct sink *sink);
 
 /* errno of the failed write (EPIPE for a closed pipe), 0 while the output is healthy. */
