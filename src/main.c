@@ -48,9 +48,9 @@ static void main_use_utf8_characters(void) {
   setlocale(LC_CTYPE, "C");
 }
 
-/* With --rate, timers wake on time (timerfd) rather than to epoll's millisecond: starts come
- * evenly spaced (measured at 50/s: gaps' spread 4 ms -> 0.2 ms). Without it, curl's frequent
- * timer changes would cost a system call each, for nothing. */
+/* With --rate, timers wake on time (timerfd) rather than to epoll's millisecond, so starts come
+ * evenly spaced (docs/design.md, "Measured choices"). Without it, curl's frequent timer changes
+ * would cost a system call each, for nothing. */
 static struct event_base *main_new_event_base(const struct afetch_options *options) {
   if (options->rate_per_second <= 0)
     return event_base_new();
