@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "afetch/frontier.h"
 #include "afetch/links.h"
@@ -58,8 +59,9 @@ static void bench_frontier(void) {
 
 /* An --if-changed run's state: every URL updated, looked up twice, a tenth removed. */
 static void bench_state(void) {
-  char errbuf[256];
-  struct state *state = state_load("/tmp/afetch-table-bench-missing.state", errbuf, sizeof errbuf);
+  char errbuf[256], path[64];
+  snprintf(path, sizeof path, "/tmp/afetch-table-bench-%ld.state", (long)getpid()); /* none */
+  struct state *state = state_load(path, errbuf, sizeof errbuf);
   if (!state) {
     fprintf(stderr, "%s\n", errbuf);
     exit(1);
@@ -84,6 +86,8 @@ static void bench_state(void) {
   if (found != 2 * STATE_URLS)
     fprintf(stderr, "state: %u found\n", found);
   state_free(state);
+  snprintf(path, sizeof path, "/tmp/afetch-table-bench-%ld.state.lock", (long)getpid());
+  unlink(path);
 }
 
 static void count_link(void *arg, const char *url) {
