@@ -46,7 +46,7 @@ INTEGRATION_SRCS := $(wildcard tests/integration/*.c)
 INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
-.PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps \
+.PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps bench-tables \
 	fuzz fuzz-build fuzz-check install uninstall clean format
 
 all: $(AFETCH_BIN)
@@ -100,6 +100,17 @@ demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 bench: $(AFETCH_BIN)
 	/usr/bin/python3 bench/run_bench.py
 	/usr/bin/python3 bench/crawl_docs.py
+
+# The in-memory tables (frontier, state, link seen-set, -o names) on a unit-level workload:
+# best of 5 wall times per workload (docs/benchmarks.md, "Hash tables").
+TABLE_BENCH_BIN := $(BUILD)/bench/table_bench
+$(TABLE_BENCH_BIN): bench/table_bench.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
+
+bench-tables: $(TABLE_BENCH_BIN)
+	$(TABLE_BENCH_BIN)
 
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:

@@ -12,16 +12,17 @@
 
 #include <curl/curl.h>
 #include <libpsl.h>
+#include <xxhash.h>
 
+#include "afetch/hash_table.h"
 #include "afetch/url.h"
 
 /* "scheme://host:port" of any host curl accepts fits. */
 #define FRONTIER_HOST_KEY_SIZE 2048
 #define SEEN_INITIAL_SLOTS 1024 /* a power of two */
-#define SEEN_MURMUR_SEED UINT64_C(0x9e3779b97f4a7c15)
 
-/* 128 bits of a URL: FNV-1a and MurmurHash64A, two unrelated 64-bit hashes. {0, 0} marks an
- * empty slot, so a URL hashing to it is stored as {0, 1}. */
+/* 128 bits of a URL: XXH3's 128-bit hash. {0, 0} marks an empty slot, so a URL hashing to it
+ * is stored as {0, 1}. */
 struct fingerprint {
   uint64_t a, b;
 };
@@ -37,8 +38,6 @@ struct seen_set {
 
 struct queued {
   struct queued *next, *prev; /* in its depth's FIFO */
-  struct queued *same_bucket; /* the next entry in its bucket of the queued index */
-  uint64_t hash;              /* hash_fnv1a() of entry.url */
   struct frontier_entry entry;
 };
 
@@ -58,72 +57,16 @@ struct frontier {
   size_t lowest;  /* no queue below this depth has entries */
   size_t highest; /* no queue above this depth has entries */
   size_t queued;
-  /* Every queued entry by URL, chained by hash, so that frontier_lower() and frontier_take()
-   * find one: 8 bytes per bucket, at most as many buckets as twice the entries. */
-  struct queued **index;
-  size_t index_buckets; /* a power of two, or 0 before the first push */
+  /* Every queued entry by URL (values: struct queued *), so that frontier_lower() and
+   * frontier_take() find one. */
+  struct hash_table index;
 };
 
 /* ---- seen-set ---- */
 
-static uint64_t hash_fnv1a(const char *text, size_t length) {
-  uint64_t hash = UINT64_C(0xcbf29ce484222325);
-  for (size_t i = 0; i < length; i++) {
-    hash ^= (unsigned char)text[i];
-    hash *= UINT64_C(0x100000001b3);
-  }
-  return hash;
-}
-
-/* Austin Appleby's MurmurHash64A (public domain), byte order as the machine's. */
-static uint64_t hash_murmur64a(const char *text, size_t length, uint64_t seed) {
-  const uint64_t m = UINT64_C(0xc6a4a7935bd1e995);
-  const int r = 47;
-  uint64_t hash = seed ^ (length * m);
-  size_t blocks = length / 8;
-  for (size_t i = 0; i < blocks; i++) {
-    uint64_t k;
-    memcpy(&k, text + 8 * i, sizeof k);
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    hash ^= k;
-    hash *= m;
-  }
-  const unsigned char *tail = (const unsigned char *)text + 8 * blocks;
-  switch (length & 7) {
-  case 7:
-    hash ^= (uint64_t)tail[6] << 48;
-    /* fall through */
-  case 6:
-    hash ^= (uint64_t)tail[5] << 40;
-    /* fall through */
-  case 5:
-    hash ^= (uint64_t)tail[4] << 32;
-    /* fall through */
-  case 4:
-    hash ^= (uint64_t)tail[3] << 24;
-    /* fall through */
-  case 3:
-    hash ^= (uint64_t)tail[2] << 16;
-    /* fall through */
-  case 2:
-    hash ^= (uint64_t)tail[1] << 8;
-    /* fall through */
-  case 1:
-    hash ^= (uint64_t)tail[0];
-    hash *= m;
-  }
-  hash ^= hash >> r;
-  hash *= m;
-  hash ^= hash >> r;
-  return hash;
-}
-
 static struct fingerprint fingerprint_of(const char *url) {
-  size_t length = strlen(url);
-  struct fingerprint print = {hash_fnv1a(url, length),
-                              hash_murmur64a(url, length, SEEN_MURMUR_SEED)};
+  XXH128_hash_t hash = XXH3_128bits(url, strlen(url));
+  struct fingerprint print = {hash.high64, hash.low64};
   if (print.a == 0 && print.b == 0)
     print.b = 1;
   return print;
@@ -131,8 +74,8 @@ static struct fingerprint fingerprint_of(const char *url) {
 
 static bool slot_empty(const struct fingerprint *slot) { return slot->a == 0 && slot->b == 0; }
 
-/* The slot holding `print`, or the empty slot where it would go. The murmur half picks the
- * start: its finaliser mixes every input bit into the low bits. */
+/* The slot holding `print`, or the empty slot where it would go. The low half picks the
+ * start: every bit of XXH3's output depends on every input bit. */
 static size_t seen_slot(const struct seen_set *set, struct fingerprint print) {
   size_t mask = set->capacity - 1;
   size_t i = (size_t)print.b & mask;
@@ -219,6 +162,24 @@ static char *prefix_key(const char *url) {
   return key;
 }
 
+/* ---- the queued index ---- */
+
+static bool queued_matches(const void *context, uint64_t value, const void *url, size_t length) {
+  (void)context;
+  const char *queued_url = ((const struct queued *)(uintptr_t)value)->entry.url;
+  return strncmp(queued_url, url, length) == 0 && queued_url[length] == '\0';
+}
+
+static struct queued *index_find(const struct frontier *frontier, const char *url) {
+  size_t length = strlen(url);
+  return (struct queued *)(uintptr_t)hash_table_find(&frontier->index, hash_bytes(url, length),
+                                                     url, length);
+}
+
+static void index_remove(struct frontier *frontier, struct queued *node) {
+  hash_table_remove(&frontier->index, hash_string(node->entry.url), (uintptr_t)node);
+}
+
 /* ---- the frontier ---- */
 
 static bool compile_filter(regex_t *regex, bool *compiled, const char *option, const char *pattern,
@@ -256,6 +217,7 @@ struct frontier *frontier_new(enum crawl_scope scope, const char *include_regex,
     return NULL;
   }
   frontier->scope = scope;
+  hash_table_init(&frontier->index, queued_matches, NULL);
   bool ok = compile_filter(&frontier->include, &frontier->has_include, "--include", include_regex,
                            errbuf, errbuf_size) &&
             compile_filter(&frontier->exclude, &frontier->has_exclude, "--exclude", exclude_regex,
@@ -347,58 +309,6 @@ static char *copy_or_null(const char *text, bool *ok) {
   return copy;
 }
 
-/* ---- the queued index ---- */
-
-#define INDEX_INITIAL_BUCKETS 256 /* a power of two */
-
-static uint64_t index_hash(const char *url) { return hash_fnv1a(url, strlen(url)); }
-
-static struct queued **index_bucket(const struct frontier *frontier, uint64_t hash) {
-  return &frontier->index[hash & (frontier->index_buckets - 1)];
-}
-
-/* Keeps at least one bucket per entry (doubling); false when out of memory. */
-static bool index_make_room(struct frontier *frontier) {
-  if (frontier->queued < frontier->index_buckets)
-    return true;
-  size_t buckets = frontier->index_buckets ? frontier->index_buckets * 2 : INDEX_INITIAL_BUCKETS;
-  if (buckets > SIZE_MAX / sizeof *frontier->index)
-    return false;
-  struct queued **index = calloc(buckets, sizeof *index);
-  if (!index)
-    return false;
-  for (size_t b = 0; b < frontier->index_buckets; b++) {
-    struct queued *node = frontier->index[b];
-    while (node) {
-      struct queued *next = node->same_bucket;
-      node->same_bucket = index[node->hash & (buckets - 1)];
-      index[node->hash & (buckets - 1)] = node;
-      node = next;
-    }
-  }
-  free(frontier->index);
-  frontier->index = index;
-  frontier->index_buckets = buckets;
-  return true;
-}
-
-static struct queued *index_find(const struct frontier *frontier, const char *url) {
-  if (!frontier->index_buckets)
-    return NULL;
-  uint64_t hash = index_hash(url);
-  for (struct queued *node = *index_bucket(frontier, hash); node; node = node->same_bucket)
-    if (node->hash == hash && strcmp(node->entry.url, url) == 0)
-      return node;
-  return NULL;
-}
-
-static void index_remove(struct frontier *frontier, struct queued *node) {
-  struct queued **link = index_bucket(frontier, node->hash);
-  while (*link != node)
-    link = &(*link)->same_bucket;
-  *link = node->same_bucket;
-}
-
 /* Takes the node out of its depth's FIFO (not out of the index). */
 static void queue_unlink(struct frontier *frontier, struct queued *node) {
   struct depth_queue *queue = &frontier->queues[node->entry.depth];
@@ -442,8 +352,6 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
     frontier->queues = queues;
     frontier->depths = depths;
   }
-  if (!index_make_room(frontier))
-    return false;
   struct queued *node = malloc(sizeof *node);
   if (!node)
     return false;
@@ -452,16 +360,12 @@ bool frontier_push(struct frontier *frontier, const char *url, unsigned depth, c
   node->entry.url = copy_or_null(url, &ok);
   node->entry.parent = copy_or_null(parent, &ok);
   node->entry.scope_key = copy_or_null(scope_key, &ok);
-  if (!ok) {
+  if (!ok || !hash_table_insert(&frontier->index, hash_string(url), (uintptr_t)node)) {
     frontier_entry_free(&node->entry);
     free(node);
     return false;
   }
   queue_append(frontier, node);
-  node->hash = index_hash(node->entry.url);
-  struct queued **bucket = index_bucket(frontier, node->hash);
-  node->same_bucket = *bucket;
-  *bucket = node;
   frontier->queued++;
   return true;
 }
@@ -568,7 +472,7 @@ void frontier_free(struct frontier *frontier) {
     }
   }
   free(frontier->queues);
-  free(frontier->index);
+  hash_table_free(&frontier->index);
   free(frontier->seen.slots);
   if (frontier->has_include)
     regfree(&frontier->include);

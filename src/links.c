@@ -19,6 +19,7 @@
 #include <libxml/xmlerror.h>
 
 #include "afetch/css_links.h"
+#include "afetch/hash_table.h"
 #include "afetch/url.h"
 
 /* Bytes held back at the end of a piece, at most. */
@@ -26,16 +27,16 @@
 
 /* The references a page reported already, each kept once: a link repeated on a page (a
  * navigation bar, an index pointing at many fragments of one page) is resolved once. The keys
- * live end to end in `text`; a slot holds a key's offset + 1 (0: empty). Once `text` would
- * pass LINKS_SEEN_TEXT_MAX, or the keys LINKS_SEEN_KEYS_MAX, later references are resolved
- * without being kept, so a page's memory stays bounded whatever it holds. */
+ * live end to end in one arena, `text` (one allocation, not one per key); the table's values
+ * are a key's offset + 1. Once `text` would pass LINKS_SEEN_TEXT_MAX, or the keys
+ * LINKS_SEEN_KEYS_MAX, later references are resolved without being kept, so a page's memory
+ * stays bounded whatever it holds. */
 #define LINKS_SEEN_TEXT_MAX (1024 * 1024)
-/* ... or once it holds this many keys: the slot table stays within 1 MiB too. */
+/* ... or once it holds this many keys: the table's slots stay within 2 MiB too. */
 #define LINKS_SEEN_KEYS_MAX (64 * 1024)
 
 struct links_seen {
-  size_t *slots;
-  size_t slot_count, used; /* slot_count: a power of two, or 0 */
+  struct hash_table keys; /* its match function's context is this struct */
   char *text;
   size_t text_length, text_capacity;
 };
@@ -134,50 +135,24 @@ static const char *links_clean_reference(struct link_extractor *extractor, const
   return extractor->reference;
 }
 
-/* FNV-1a: short keys, one pass. */
-static uint64_t links_hash(const char *key, size_t length) {
-  uint64_t hash = 0xcbf29ce484222325u;
-  for (size_t i = 0; i < length; i++)
-    hash = (hash ^ (unsigned char)key[i]) * 0x100000001b3u;
-  return hash;
+static bool links_seen_matches(const void *context, uint64_t value, const void *key,
+                               size_t length) {
+  const char *kept = ((const struct links_seen *)context)->text + value - 1;
+  return strncmp(kept, key, length) == 0 && kept[length] == '\0';
 }
 
-/* The slot of key[0..length) in `slots`: where it is, or the empty one where it would go. */
-static size_t links_seen_slot(const struct links_seen *seen, const size_t *slots, size_t slot_count,
-                              const char *key, size_t length) {
-  size_t mask = slot_count - 1;
-  size_t slot = (size_t)links_hash(key, length) & mask;
-  for (; slots[slot]; slot = (slot + 1) & mask) {
-    const char *kept = seen->text + slots[slot] - 1;
-    if (strlen(kept) == length && memcmp(kept, key, length) == 0)
-      break;
-  }
-  return slot;
-}
-
-static bool links_seen_grow(struct links_seen *seen) {
-  size_t slot_count = seen->slot_count ? seen->slot_count * 2 : 256;
-  size_t *slots = calloc(slot_count, sizeof *slots);
-  if (!slots)
-    return false;
-  for (size_t i = 0; i < seen->slot_count; i++)
-    if (seen->slots[i]) {
-      const char *kept = seen->text + seen->slots[i] - 1;
-      slots[links_seen_slot(seen, slots, slot_count, kept, strlen(kept))] = seen->slots[i];
-    }
-  free(seen->slots);
-  seen->slots = slots;
-  seen->slot_count = slot_count;
-  return true;
+static void links_seen_init(struct links_seen *seen) {
+  hash_table_init(&seen->keys, links_seen_matches, seen);
 }
 
 /* False when key[0..length) was added before; else adds it (when there is room) and returns
  * true. */
 static bool links_seen_add(struct links_seen *seen, const char *key, size_t length) {
-  if (seen->slot_count &&
-      seen->slots[links_seen_slot(seen, seen->slots, seen->slot_count, key, length)])
+  uint64_t hash = hash_bytes(key, length);
+  if (hash_table_find(&seen->keys, hash, key, length))
     return false;
-  if (seen->text_length + length + 1 > LINKS_SEEN_TEXT_MAX || seen->used >= LINKS_SEEN_KEYS_MAX)
+  if (seen->text_length + length + 1 > LINKS_SEEN_TEXT_MAX ||
+      hash_table_count(&seen->keys) >= LINKS_SEEN_KEYS_MAX)
     return true;
   if (seen->text_length + length + 1 > seen->text_capacity) {
     size_t capacity = seen->text_capacity ? seen->text_capacity : 4096;
@@ -189,27 +164,22 @@ static bool links_seen_add(struct links_seen *seen, const char *key, size_t leng
     seen->text = grown;
     seen->text_capacity = capacity;
   }
-  if ((seen->used + 1) * 2 > seen->slot_count && !links_seen_grow(seen))
+  if (!hash_table_insert(&seen->keys, hash, seen->text_length + 1))
     return true;
   memcpy(seen->text + seen->text_length, key, length);
   seen->text[seen->text_length + length] = '\0';
-  seen->slots[links_seen_slot(seen, seen->slots, seen->slot_count, key, length)] =
-      seen->text_length + 1;
   seen->text_length += length + 1;
-  seen->used++;
   return true;
 }
 
 /* Forgets every key (the base changed: the same reference may now resolve elsewhere). */
 static void links_seen_clear(struct links_seen *seen) {
-  if (seen->slots)
-    memset(seen->slots, 0, seen->slot_count * sizeof *seen->slots);
-  seen->used = 0;
+  hash_table_clear(&seen->keys);
   seen->text_length = 0;
 }
 
 static void links_seen_free(struct links_seen *seen) {
-  free(seen->slots);
+  hash_table_free(&seen->keys);
   free(seen->text);
 }
 
@@ -586,6 +556,8 @@ struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on
   extractor->base = extractor->page_url ? url_base_new(extractor->page_url) : NULL;
   extractor->on_link = on_link;
   extractor->arg = arg;
+  links_seen_init(&extractor->seen);
+  links_seen_init(&extractor->requisites_seen);
   extractor->parser = links_new_parser(extractor);
   if (!extractor->parser) {
     link_extractor_free(extractor);

@@ -10,23 +10,18 @@
 
 #include <curl/curl.h>
 
+#include "afetch/hash_table.h"
+
 #define SEGMENT_MAX 200     /* bytes in one segment of a name */
 #define SEGMENT_KEEP 191    /* a longer segment keeps this many, then "-" + 8 hex digits */
 #define LONG_HASH_LENGTH 17 /* "-" + 16 hex digits, appended to a name cut to OUTPUT_NAME_MAX */
 #define DEFAULT_TEMPLATE "{host}/{path}"
 #define EMPTY_NAME "index.html"
 
-static uint64_t output_name_fnv1a(const char *bytes, size_t length) {
-  uint64_t hash = UINT64_C(14695981039346656037);
-  for (size_t i = 0; i < length; i++)
-    hash = (hash ^ (unsigned char)bytes[i]) * UINT64_C(1099511628211);
-  return hash;
-}
-
 /* The 8 hex digits of the spec: the 64-bit FNV-1a hash folded to 32 bits (high half XOR low
  * half), so every input byte reaches every digit. */
 static uint32_t output_name_short_hash(const char *bytes, size_t length) {
-  uint64_t hash = output_name_fnv1a(bytes, length);
+  uint64_t hash = hash_fnv1a64(bytes, length);
   return (uint32_t)(hash >> 32) ^ (uint32_t)hash;
 }
 
@@ -191,7 +186,7 @@ static void output_name_sanitise(struct text *out, const char *name, size_t leng
 static void output_name_limit(struct text *out) {
   if (out->failed || out->length <= OUTPUT_NAME_MAX)
     return;
-  uint64_t hash = output_name_fnv1a(out->data, out->length);
+  uint64_t hash = hash_fnv1a64(out->data, out->length);
   size_t keep = OUTPUT_NAME_MAX - LONG_HASH_LENGTH;
   const char *slash = output_name_last_slash(out->data, keep);
   size_t segment_start = slash ? (size_t)(slash - out->data) + 1 : 0;
@@ -268,7 +263,7 @@ static void output_name_expand(struct text *out, const char *template, const cha
         text_append_string(out, number);
         c += 7;
       } else if (strncmp(c, "{url_hash}", 10) == 0) {
-        snprintf(number, sizeof number, "%016" PRIx64, output_name_fnv1a(url, strlen(url)));
+        snprintf(number, sizeof number, "%016" PRIx64, hash_fnv1a64(url, strlen(url)));
         text_append_string(out, number);
         c += 10;
       } else {
@@ -307,93 +302,42 @@ bool output_name_for_url(const char *url, const char *template, uint64_t index, 
   return ok;
 }
 
-/* The claimed names: an open-addressing (linear probing) set of fingerprint pairs. A name
- * fingerprint of 0 marks an empty slot. */
-#define OUTPUT_NAMES_INITIAL_SLOTS 64
-
-struct output_names_slot {
-  uint64_t name, url;
-};
-
+/* The claimed names: a table of name fingerprints (the hash is the key) whose values are the
+ * fingerprints of the URLs that claimed them. */
 struct output_names {
-  struct output_names_slot *slots;
-  size_t slot_count; /* a power of two, at most half full */
-  size_t used;
+  struct hash_table claimed;
 };
 
-/* FNV-1a, then splitmix64's finaliser so that every bit of the fingerprint depends on every
- * input byte (the slot index uses the low bits). Never 0. */
-static uint64_t output_names_fingerprint(const char *text, size_t length) {
-  uint64_t x = output_name_fnv1a(text, length);
-  x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-  x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-  x ^= x >> 31;
-  return x ? x : 1;
+/* A URL's fingerprint: never 0, the table's empty value. */
+static uint64_t output_names_url_fingerprint(const char *url) {
+  uint64_t fingerprint = hash_string(url);
+  return fingerprint ? fingerprint : 1;
 }
 
 struct output_names *output_names_new(void) {
   struct output_names *names = calloc(1, sizeof *names);
-  if (!names)
-    return NULL;
-  names->slot_count = OUTPUT_NAMES_INITIAL_SLOTS;
-  names->slots = calloc(names->slot_count, sizeof *names->slots);
-  if (!names->slots) {
-    free(names);
-    return NULL;
-  }
+  if (names)
+    hash_table_init(&names->claimed, NULL, NULL);
   return names;
-}
-
-/* The slot holding `fingerprint`, or the empty slot where it would go. */
-static struct output_names_slot *output_names_find(const struct output_names *names,
-                                                   uint64_t fingerprint) {
-  size_t mask = names->slot_count - 1;
-  for (size_t i = (size_t)fingerprint & mask;; i = (i + 1) & mask) {
-    struct output_names_slot *slot = &names->slots[i];
-    if (slot->name == fingerprint || slot->name == 0)
-      return slot;
-  }
-}
-
-/* Doubles the slot array; false (the old one kept) when out of memory. */
-static bool output_names_grow(struct output_names *names) {
-  struct output_names old = *names;
-  names->slot_count = old.slot_count * 2;
-  names->slots = calloc(names->slot_count, sizeof *names->slots);
-  if (!names->slots) {
-    *names = old;
-    return false;
-  }
-  for (size_t i = 0; i < old.slot_count; i++)
-    if (old.slots[i].name)
-      *output_names_find(names, old.slots[i].name) = old.slots[i];
-  free(old.slots);
-  return true;
 }
 
 enum output_names_outcome { NAME_FREE, NAME_OURS, NAME_TAKEN, NAME_NO_MEMORY };
 
-/* Claims `fingerprint` for `url` when it is free; says whose it is otherwise. */
-static enum output_names_outcome output_names_try(struct output_names *names, uint64_t fingerprint,
-                                                  uint64_t url) {
-  struct output_names_slot *slot = output_names_find(names, fingerprint);
-  if (slot->name)
-    return slot->url == url ? NAME_OURS : NAME_TAKEN;
-  if ((names->used + 1) * 2 > names->slot_count) {
-    if (!output_names_grow(names))
-      return NAME_NO_MEMORY;
-    slot = output_names_find(names, fingerprint);
-  }
-  slot->name = fingerprint;
-  slot->url = url;
-  names->used++;
-  return NAME_FREE;
+/* Claims name[0..length) for the URL of fingerprint `url` when it is free; says whose it is
+ * otherwise. */
+static enum output_names_outcome output_names_try(struct output_names *names, const char *name,
+                                                  size_t length, uint64_t url) {
+  uint64_t fingerprint = hash_bytes(name, length);
+  uint64_t owner = hash_table_find(&names->claimed, fingerprint, NULL, 0);
+  if (owner)
+    return owner == url ? NAME_OURS : NAME_TAKEN;
+  return hash_table_insert(&names->claimed, fingerprint, url) ? NAME_FREE : NAME_NO_MEMORY;
 }
 
 bool output_names_claim(struct output_names *names, const char *url, char *name, size_t name_size) {
-  uint64_t url_fingerprint = output_names_fingerprint(url, strlen(url));
+  uint64_t url_fingerprint = output_names_url_fingerprint(url);
   size_t length = strlen(name);
-  switch (output_names_try(names, output_names_fingerprint(name, length), url_fingerprint)) {
+  switch (output_names_try(names, name, length, url_fingerprint)) {
   case NAME_FREE:
   case NAME_OURS:
     return true;
@@ -423,7 +367,7 @@ bool output_names_claim(struct output_names *names, const char *url, char *name,
     memcpy(candidate + stem_end, suffix, (size_t)suffix_length);
     memcpy(candidate + stem_end + suffix_length, name + tail_start, length - tail_start);
     candidate[total] = '\0';
-    switch (output_names_try(names, output_names_fingerprint(candidate, total), url_fingerprint)) {
+    switch (output_names_try(names, candidate, total, url_fingerprint)) {
     case NAME_FREE:
     case NAME_OURS:
       memcpy(name, candidate, total + 1);
@@ -439,6 +383,6 @@ bool output_names_claim(struct output_names *names, const char *url, char *name,
 void output_names_free(struct output_names *names) {
   if (!names)
     return;
-  free(names->slots);
+  hash_table_free(&names->claimed);
   free(names);
 }

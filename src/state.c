@@ -1,4 +1,4 @@
-/* --if-changed: the state file, held in memory as a chained hash table keyed by URL, read and
+/* --if-changed: the state file, held in memory in a hash table keyed by URL, read and
  * written with cJSON (written one entry at a time, sorted by URL). */
 #include "afetch/state.h"
 
@@ -14,18 +14,16 @@
 
 #include <cjson/cJSON.h>
 
+#include "afetch/hash_table.h"
 #include "afetch/json_writer.h"
 #include "afetch/replace_file.h"
 #include "afetch/utf8.h"
 
 #define STATE_VERSION 1
-#define STATE_INITIAL_BUCKETS 64
 
 /* One URL: a single allocation holding the URL and its strings. `entry` points into `url`
  * ("URL\0etag\0last_modified\0file\0", absent strings left out). */
 struct state_node {
-  struct state_node *next_in_bucket;
-  size_t hash;
   struct state_entry entry;
   char url[];
 };
@@ -34,19 +32,16 @@ struct state {
   char *path;
   int lock_fd;                /* the lock file, held until state_free(); -1: none */
   size_t dropped_entry_count; /* entries refused on load (unusable validators) */
-  struct state_node **buckets;
-  size_t bucket_count; /* a power of two */
-  size_t entry_count;
+  struct hash_table nodes; /* by URL; values: struct state_node * */
   bool dirty;
   bool stale_temps_swept; /* by the first save: the periodic saves need not scan again */
 };
 
-/* FNV-1a, as in hosts.c: the URLs come from the user's own lists. */
-static size_t state_hash(const char *key) {
-  uint64_t hash = UINT64_C(14695981039346656037);
-  for (const unsigned char *c = (const unsigned char *)key; *c; c++)
-    hash = (hash ^ *c) * UINT64_C(1099511628211);
-  return (size_t)hash;
+static bool state_node_matches(const void *context, uint64_t value, const void *url,
+                               size_t length) {
+  (void)context;
+  const char *node_url = ((const struct state_node *)(uintptr_t)value)->url;
+  return strncmp(node_url, url, length) == 0 && node_url[length] == '\0';
 }
 
 /* Copies `text` (when not NULL) to `*cursor` and moves the cursor past it. */
@@ -60,8 +55,7 @@ static const char *state_copy_string(char **cursor, const char *text) {
 }
 
 /* A new node holding copies of url and entry's strings. NULL when out of memory. */
-static struct state_node *state_node_new(const char *url, size_t hash,
-                                         const struct state_entry *entry) {
+static struct state_node *state_node_new(const char *url, const struct state_entry *entry) {
   size_t size = sizeof(struct state_node) + strlen(url) + 1;
   const char *strings[] = {entry->etag, entry->last_modified, entry->file};
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
@@ -70,8 +64,6 @@ static struct state_node *state_node_new(const char *url, size_t hash,
   struct state_node *node = malloc(size);
   if (!node)
     return NULL;
-  node->next_in_bucket = NULL;
-  node->hash = hash;
   char *cursor = node->url;
   state_copy_string(&cursor, url);
   node->entry.etag = state_copy_string(&cursor, entry->etag);
@@ -90,43 +82,19 @@ static bool state_same_entry(const struct state_entry *a, const struct state_ent
          state_same_string(a->file, b->file);
 }
 
-/* The link that points at url's node (or the bucket's terminating NULL when absent). */
-static struct state_node **state_find(const struct state *state, const char *url, size_t hash) {
-  struct state_node **link = &state->buckets[hash & (state->bucket_count - 1)];
-  while (*link && ((*link)->hash != hash || strcmp((*link)->url, url) != 0))
-    link = &(*link)->next_in_bucket;
-  return link;
-}
-
-/* Doubles the bucket array when entries outnumber buckets; on failure keeps the old one
- * (lookups stay correct, only slower). */
-static void state_grow(struct state *state) {
-  size_t count = state->bucket_count * 2;
-  struct state_node **buckets = calloc(count, sizeof *buckets);
-  if (!buckets)
-    return;
-  for (size_t i = 0; i < state->bucket_count; i++) {
-    struct state_node *node = state->buckets[i];
-    while (node) {
-      struct state_node *next = node->next_in_bucket;
-      struct state_node **bucket = &buckets[node->hash & (count - 1)];
-      node->next_in_bucket = *bucket;
-      *bucket = node;
-      node = next;
-    }
-  }
-  free(state->buckets);
-  state->buckets = buckets;
-  state->bucket_count = count;
+/* url's node, or NULL; *hash is set to the URL's. */
+static struct state_node *state_find(const struct state *state, const char *url, uint64_t *hash) {
+  size_t length = strlen(url);
+  *hash = hash_bytes(url, length);
+  return (struct state_node *)(uintptr_t)hash_table_find(&state->nodes, *hash, url, length);
 }
 
 /* Sets url's entry; the work of state_update() without the dirty flag. Changed (when not
  * NULL) says whether the table differs afterwards. False when out of memory (table unchanged). */
 static bool state_set(struct state *state, const char *url, const struct state_entry *entry,
                       bool *changed) {
-  size_t hash = state_hash(url);
-  struct state_node **link = state_find(state, url, hash);
-  struct state_node *old = *link;
+  uint64_t hash;
+  struct state_node *old = state_find(state, url, &hash);
   bool keep = entry->etag || entry->last_modified;
   if (changed)
     *changed = old ? !keep || !state_same_entry(&old->entry, entry) : keep;
@@ -134,27 +102,22 @@ static bool state_set(struct state *state, const char *url, const struct state_e
     return true;
   if (!keep) {
     if (old) {
-      *link = old->next_in_bucket;
+      hash_table_remove(&state->nodes, hash, (uintptr_t)old);
       free(old);
-      state->entry_count--;
     }
     return true;
   }
-  struct state_node *node = state_node_new(url, hash, entry);
-  if (!node) {
+  struct state_node *node = state_node_new(url, entry);
+  bool placed = node && (old ? hash_table_replace(&state->nodes, hash, (uintptr_t)old,
+                                                  (uintptr_t)node)
+                             : hash_table_insert(&state->nodes, hash, (uintptr_t)node));
+  if (!placed) {
+    free(node);
     if (changed)
       *changed = false;
     return false;
   }
-  if (old) {
-    node->next_in_bucket = old->next_in_bucket;
-    *link = node;
-    free(old);
-    return true;
-  }
-  *link = node;
-  if (++state->entry_count > state->bucket_count)
-    state_grow(state);
+  free(old);
   return true;
 }
 
@@ -164,9 +127,8 @@ static struct state *state_new(const char *path) {
     return NULL;
   state->path = strdup(path);
   state->lock_fd = -1;
-  state->bucket_count = STATE_INITIAL_BUCKETS;
-  state->buckets = calloc(state->bucket_count, sizeof *state->buckets);
-  if (!state->path || !state->buckets) {
+  hash_table_init(&state->nodes, state_node_matches, NULL);
+  if (!state->path) {
     state_free(state);
     return NULL;
   }
@@ -507,7 +469,8 @@ struct state *state_load(const char *path, char *errbuf, size_t errbuf_size) {
 }
 
 const struct state_entry *state_lookup(const struct state *state, const char *url) {
-  struct state_node *node = *state_find(state, url, state_hash(url));
+  uint64_t hash;
+  struct state_node *node = state_find(state, url, &hash);
   return node ? &node->entry : NULL;
 }
 
@@ -542,13 +505,13 @@ static int state_compare_nodes(const void *a, const void *b) {
 
 /* The nodes sorted by URL (caller frees the array). NULL when out of memory. */
 static struct state_node **state_sorted(const struct state *state) {
-  struct state_node **nodes = malloc((state->entry_count ? state->entry_count : 1) * sizeof *nodes);
+  size_t count = hash_table_count(&state->nodes);
+  struct state_node **nodes = malloc((count ? count : 1) * sizeof *nodes);
   if (!nodes)
     return NULL;
-  size_t count = 0;
-  for (size_t i = 0; i < state->bucket_count; i++)
-    for (struct state_node *node = state->buckets[i]; node; node = node->next_in_bucket)
-      nodes[count++] = node;
+  size_t cursor = 0;
+  for (size_t i = 0; i < count; i++)
+    nodes[i] = (struct state_node *)(uintptr_t)hash_table_next(&state->nodes, &cursor);
   qsort(nodes, count, sizeof *nodes, state_compare_nodes);
   return nodes;
 }
@@ -601,9 +564,10 @@ static bool state_write(const struct state *state, FILE *file) {
     return false;
   }
   bool ok = fprintf(file, "{\n  \"afetch_state\": %d,\n  \"entries\": {", STATE_VERSION) > 0;
-  for (size_t i = 0; ok && i < state->entry_count; i++)
+  size_t count = hash_table_count(&state->nodes);
+  for (size_t i = 0; ok && i < count; i++)
     ok = state_write_entry(file, nodes[i], i == 0);
-  ok = ok && fputs(state->entry_count ? "\n  }\n}\n" : "}\n}\n", file) >= 0;
+  ok = ok && fputs(count ? "\n  }\n}\n" : "}\n}\n", file) >= 0;
   free(nodes);
   return ok;
 }
@@ -620,16 +584,10 @@ int state_save(struct state *state) {
 void state_free(struct state *state) {
   if (!state)
     return;
-  if (state->buckets)
-    for (size_t i = 0; i < state->bucket_count; i++) {
-      struct state_node *node = state->buckets[i];
-      while (node) {
-        struct state_node *next = node->next_in_bucket;
-        free(node);
-        node = next;
-      }
-    }
-  free(state->buckets);
+  size_t cursor = 0;
+  for (uint64_t node; (node = hash_table_next(&state->nodes, &cursor));)
+    free((struct state_node *)(uintptr_t)node);
+  hash_table_free(&state->nodes);
   free(state->path);
   if (state->lock_fd >= 0)
     close(state->lock_fd); /* releases the lock */

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "afetch/hash_table.h"
 #include "afetch/job.h"
 #include "afetch/json_writer.h"
 #include "afetch/loop.h"
@@ -218,18 +219,19 @@ static void worker_return_task(struct worker *worker, struct task *task) {
   worker->idle[worker->idle_count++] = task;
 }
 
-/* A cheap hash of what follows the URL's "://" up to its path (userinfo, host, port), case
- * folded, so that one host keeps to one shard, where its idle connections are (http and
- * https to one host share it: harmless). A hint, not a parse. */
-static uint32_t worker_authority_hash(const char *url) {
+/* A hash of what follows the URL's "://" up to its path (userinfo, host, port; its first
+ * WORKER_AUTHORITY_MAX bytes), case folded, so that one host keeps to one shard, where its idle
+ * connections are (http and https to one host share it: harmless). A hint, not a parse. */
+#define WORKER_AUTHORITY_MAX 256
+
+static uint64_t worker_authority_hash(const char *url) {
   const char *p = strstr(url, "://");
   p = p ? p + 3 : url;
-  uint32_t hash = 2166136261u; /* FNV-1a */
-  for (; *p && *p != '/' && *p != '?' && *p != '#'; p++) {
-    unsigned char c = (unsigned char)*p;
-    hash = (hash ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
-  }
-  return hash;
+  char authority[WORKER_AUTHORITY_MAX];
+  size_t length = 0;
+  for (; length < sizeof authority && *p && *p != '/' && *p != '?' && *p != '#'; p++)
+    authority[length++] = *p >= 'A' && *p <= 'Z' ? (char)(*p + ('a' - 'A')) : *p;
+  return hash_bytes(authority, length);
 }
 
 static unsigned worker_shard_room(const struct worker_shard *shard) {

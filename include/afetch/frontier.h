@@ -3,11 +3,16 @@
  * moves one up), and the scope and filter rules (--scope host|domain|prefix, --include,
  * --exclude).
  *
- * The seen-set keeps no URLs, only a 128-bit fingerprint of each (FNV-1a and MurmurHash64A of
- * the string) in an open-addressing table of 16-byte slots that doubles before it is half
- * full: 32..64 bytes per URL (about 34 MB for a million), plus a moment of 96 while it grows.
- * When two URLs share a fingerprint the second counts as seen and is skipped: this happens with a
- * probability of about n^2 / 2^129 for n URLs: below 10^-20 for a billion. */
+ * The seen-set keeps no URLs, only a 128-bit fingerprint of each (XXH3's 128-bit hash of the
+ * string) in an open-addressing table of 16-byte slots that doubles before it is half full:
+ * 32..64 bytes per URL, plus a moment of 96 while it grows. When two URLs share a fingerprint
+ * the second counts as seen and is skipped: this happens with a probability of about
+ * n^2 / 2^129 for n URLs: below 10^-20 for a billion.
+ *
+ * Why the seen-set is not a hash_table.h table: it holds every URL a crawl ever met, most of
+ * them never queued, so it cannot keep their strings to compare keys; the fingerprint itself is
+ * the key, and 128 bits of it are needed (hash_table.h's 64-bit hashes would make collisions
+ * likely at a few billion). The queued index, whose entries hold their URLs, is one. */
 #ifndef AFETCH_FRONTIER_H
 #define AFETCH_FRONTIER_H
 

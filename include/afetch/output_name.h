@@ -27,12 +27,15 @@
  * A name longer than OUTPUT_NAME_MAX is cut and gets "-" + 16 hex digits of the whole name's
  * hash. So the name is relative, has no "." / ".." / empty segment, no control byte, and no
  * segment over 200 bytes. "8 hex digits" is 64-bit FNV-1a folded to 32 bits (high ^ low).
+ * The FNV-1a digits are fixed by the CLI contract (hash_fnv1a64()): names stay the same from
+ * one version to the next.
  * False when curl's URL parser rejects the URL (raw control bytes or spaces, for one), when
  * out of memory, or when the name does not fit in name_size. */
 bool output_name_for_url(const char *url, const char *template, uint64_t index, char *name,
                          size_t name_size);
 
-/* Names claimed in this run: 16 bytes per claimed name (two 64-bit fingerprints). */
+/* Names claimed in this run: a 16-byte hash table slot per claimed name (two 64-bit
+ * fingerprints, hash_table.h). */
 struct output_names;
 
 /* An empty set; the caller frees it with output_names_free. NULL when out of memory. */

@@ -1,6 +1,6 @@
 /* --if-changed: the state file, validators (ETag, Last-Modified) and saved file per URL,
  * kept across runs. Loaded whole at start into a hash table (an entry costs its strings plus
- * ~64 bytes), saved atomically (temp file in the same directory, fsync, rename), so an
+ * 45..70 bytes: a 24-byte header and its table slot), saved atomically (temp file in the same directory, fsync, rename), so an
  * interrupted run leaves either the old file or the new one.
  *
  * The file is JSON, one entry per line, sorted by URL (byte order) so successive files diff
