@@ -1032,7 +1032,23 @@ Ratios are afetch's requests/s divided by the peer's, per round; above 1 afetch 
            ceiling="{:,.0f}".format(ceiling) if ceiling else "?", facts=facts, table=table,
            commands=commands)
     with open(DOC_PATH, "w") as f:
-        f.write(text)
+        f.write(text + kept_doc_sections())
+
+
+def kept_doc_sections():
+    """The sections after the generated part (separate runs such as W4, profiles, fuzzing):
+    measurements that a regeneration must not lose. They start at the first heading that is
+    not one the script writes."""
+    try:
+        with open(DOC_PATH) as f:
+            old = f.read()
+    except FileNotFoundError:
+        return ""
+    generated = ("# Benchmarks", "## Machine", "## Results")
+    for start, line in ((m.start(), m.group(0)) for m in re.finditer(r"(?m)^#+ .*$", old)):
+        if not line.startswith(generated):
+            return "\n" + old[start:]
+    return ""
 
 
 # --------------------------------------------------------------------------------------------
