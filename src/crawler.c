@@ -9,7 +9,8 @@
 #include <curl/curl.h>
 
 #include "afetch/frontier.h"
-#include "afetch/job.h"
+#include "afetch/outcome.h"
+#include "afetch/request.h"
 #include "afetch/options.h"
 #include "afetch/url.h"
 
@@ -64,7 +65,7 @@ static bool crawler_frontier_full(const struct crawler *crawler) {
              max_pages;
 }
 
-bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
+bool crawler_admit_seed(struct crawler *crawler, struct request *seed) {
   if (!crawler_has_budget(crawler))
     return false;
   /* A seed curl cannot parse is still fetched: it becomes its invalid_url result. */
@@ -84,7 +85,7 @@ bool crawler_admit_seed(struct crawler *crawler, struct job *seed) {
   return true;
 }
 
-void crawler_page_gone(struct crawler *crawler, const struct job *page) {
+void crawler_page_gone(struct crawler *crawler, const struct request *page) {
   if (page->requisite_via)
     return; /* not counted in alive[] */
   if (page->depth <= crawler->options->depth && crawler->alive[page->depth] > 0)
@@ -117,13 +118,14 @@ bool crawler_has_pages(const struct crawler *crawler) {
          (frontier_queued(crawler->frontier) > 0 || crawler->requisites_queued > 0);
 }
 
-/* -p: the oldest requisite queued as a new job, or NULL (none, or out of memory: *failed). */
-static struct job *crawler_next_requisite(struct crawler *crawler, uint64_t index, bool *failed) {
+/* -p: the oldest requisite queued as a new request, or NULL (none, or out of memory: *failed). */
+static struct request *crawler_next_requisite(struct crawler *crawler, uint64_t index,
+                                              bool *failed) {
   struct crawler_requisite *requisite = crawler->requisites_head;
   if (!requisite)
     return NULL;
-  struct job *job = job_new_url(index, requisite->url);
-  if (!job) {
+  struct request *page = request_new_url(index, requisite->url);
+  if (!page) {
     *failed = true;
     return NULL;
   }
@@ -131,16 +133,16 @@ static struct job *crawler_next_requisite(struct crawler *crawler, uint64_t inde
   if (!crawler->requisites_head)
     crawler->requisites_tail = NULL;
   crawler->requisites_queued--;
-  job->depth = requisite->depth;
-  job->parent = requisite->parent; /* the job takes it over */
-  job->requisite_via = requisite->via;
-  job->requisite_level = requisite->level;
+  page->depth = requisite->depth;
+  page->parent = requisite->parent; /* the request takes it over */
+  page->requisite_via = requisite->via;
+  page->requisite_level = requisite->level;
   free(requisite);
   crawler->pages++;
-  return job;
+  return page;
 }
 
-struct job *crawler_next_page(struct crawler *crawler, uint64_t index, bool *failed) {
+struct request *crawler_next_page(struct crawler *crawler, uint64_t index, bool *failed) {
   *failed = false;
   if (crawler_has_budget(crawler) && crawler->requisites_head)
     return crawler_next_requisite(crawler, index, failed);
@@ -149,20 +151,20 @@ struct job *crawler_next_page(struct crawler *crawler, uint64_t index, bool *fai
       !crawler_level_open(crawler, frontier_next_depth(crawler->frontier)) ||
       !frontier_pop(crawler->frontier, &entry))
     return NULL;
-  struct job *job = job_new_url(index, entry.url);
-  if (!job) {
+  struct request *page = request_new_url(index, entry.url);
+  if (!page) {
     frontier_entry_free(&entry);
     *failed = true;
     return NULL;
   }
-  job->depth = entry.depth;
-  job->parent = entry.parent; /* the job takes these two over */
-  job->scope_key = entry.scope_key;
+  page->depth = entry.depth;
+  page->parent = entry.parent; /* the request takes these two over */
+  page->scope_key = entry.scope_key;
   entry.parent = entry.scope_key = NULL;
   frontier_entry_free(&entry);
   crawler->pages++;
-  crawler->alive[job->depth]++;
-  return job;
+  crawler->alive[page->depth]++;
+  return page;
 }
 
 /* The host of a URL in lower case (a new string for curl_free()), or NULL. */
@@ -191,8 +193,8 @@ static bool crawler_accepts_requisite(const struct crawler *crawler, const char 
   return same;
 }
 
-static bool crawler_push_requisite(struct crawler *crawler, const struct job *page, const char *url,
-                                   const char *via) {
+static bool crawler_push_requisite(struct crawler *crawler, const struct request *page,
+                                   const char *url, const char *via) {
   size_t length = strlen(url);
   struct crawler_requisite *requisite = malloc(sizeof *requisite + length + 1);
   if (!requisite)
@@ -218,35 +220,39 @@ static bool crawler_push_requisite(struct crawler *crawler, const struct job *pa
 /* -p: queues the requisites of a page (or stylesheet) that came back, whatever its depth. A
  * full frontier (--max-pages) makes room by dropping a page queued deeper than this one, as
  * for links; else the rest are left out. */
-static bool crawler_queue_requisites(struct crawler *crawler, const struct job *page) {
+static bool crawler_queue_requisites(struct crawler *crawler, const struct request *page,
+                                     const struct outcome *outcome) {
   struct frontier *frontier = crawler->frontier;
-  if (page->requisites.count == 0 || page->requisite_level >= CRAWLER_REQUISITE_LEVELS)
+  const struct page_links *found = &outcome->found;
+  if (found->requisites.count == 0 || page->requisite_level >= CRAWLER_REQUISITE_LEVELS)
     return true;
-  char *page_host = crawler_host_of(page->final_url ? page->final_url : page->url);
+  char *page_host = crawler_host_of(outcome->final_url ? outcome->final_url : page->url);
   bool ok = true;
-  for (size_t i = 0; ok && i < page->requisites.count; i++) {
+  for (size_t i = 0; ok && i < found->requisites.count; i++) {
     if (!crawler_has_budget(crawler))
       break;
-    const char *url = page->requisites.urls[i];
+    const char *url = found->requisites.urls[i];
     if (frontier_seen(frontier, url) || !crawler_accepts_requisite(crawler, page_host, url))
       continue;
     if (crawler_frontier_full(crawler) && !frontier_drop_last_deeper_than(frontier, page->depth))
       break;
     if (frontier_mark_seen(frontier, url))
-      ok = crawler_push_requisite(crawler, page, url, page->requisite_vias[i]);
+      ok = crawler_push_requisite(crawler, page, url, found->requisite_vias[i]);
   }
   curl_free(page_host);
   return ok;
 }
 
-bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
+bool crawler_page_done(struct crawler *crawler, const struct request *page,
+                       const struct outcome *outcome) {
   struct frontier *frontier = crawler->frontier;
+  bool ok = outcome->ok;
   /* A requisite's redirect target (a missing image sent to an HTML page, say) stays free to
    * be crawled as a page when one links to it. */
-  if (page->final_url && !page->requisite_via)
-    frontier_mark_seen(frontier, page->final_url);
+  if (outcome->final_url && !page->requisite_via)
+    frontier_mark_seen(frontier, outcome->final_url);
   /* Requisites first: a stylesheet that is also a link is fetched as a requisite. */
-  if (ok && !crawler_queue_requisites(crawler, page))
+  if (ok && !crawler_queue_requisites(crawler, page, outcome))
     return false;
   if (!ok || page->depth >= crawler->options->depth || !page->scope_key)
     return true;
@@ -255,10 +261,10 @@ bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok) {
    * the deepest page queued last, which breadth first would be the one left out; when no
    * queued page is deeper, this page's links are all left out, and not marked seen. */
   unsigned link_depth = page->depth + 1;
-  for (size_t i = 0; i < page->links.count; i++) {
+  for (size_t i = 0; i < outcome->found.links.count; i++) {
     if (!crawler_has_budget(crawler))
       break;
-    const char *link = page->links.urls[i];
+    const char *link = outcome->found.links.urls[i];
     /* Most links point at pages seen already: that hash lookup is far cheaper than the scope
      * check, which parses the URL. A seen one may still wait deeper, found by a deeper page
      * first (the depth rule above). */

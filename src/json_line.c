@@ -11,7 +11,7 @@
 #include <curl/curl.h>
 
 #include "afetch/http_token.h"
-#include "afetch/job.h"
+#include "afetch/request.h"
 #include "afetch/json_writer.h"
 #include "afetch/options.h"
 #include "afetch/source.h"
@@ -22,10 +22,10 @@ bool json_line_is_object(const struct source_line *line) {
   return line->length > 0 && line->text[0] == '{';
 }
 
-/* A job for `url` (may be "": no usable URL) at the line's index. */
-static struct job *json_line_new_job(const struct source_line *line, const char *url) {
+/* A request for `url` (may be "": no usable URL) at the line's index. */
+static struct request *json_line_new_request(const struct source_line *line, const char *url) {
   struct source_line url_line = {.index = line->index, .text = url, .length = strlen(url)};
-  return job_new(&url_line);
+  return request_new(&url_line);
 }
 
 /* What parsing a line (or one of its fields) came to. A field parser that fails stops the
@@ -33,16 +33,16 @@ static struct job *json_line_new_job(const struct source_line *line, const char 
  * for success (as a bool meaning both "rejected" and "out of memory" once was). */
 enum json_line_verdict {
   JSON_LINE_USABLE,        /* the field (or line) is a usable request part */
-  JSON_LINE_REJECTED,      /* job->input_error says why */
+  JSON_LINE_REJECTED,      /* request->input_error says why */
   JSON_LINE_OUT_OF_MEMORY, /* nothing to report: the caller gives up */
 };
 
-/* Marks the job as invalid input with a message naming `field`. */
-static enum json_line_verdict json_line_reject(struct job *job, const char *format,
+/* Marks the request as invalid input with a message naming `field`. */
+static enum json_line_verdict json_line_reject(struct request *request, const char *format,
                                                const char *field) {
   char message[160];
   snprintf(message, sizeof message, format, field);
-  return (job->input_error = strdup(message)) ? JSON_LINE_REJECTED : JSON_LINE_OUT_OF_MEMORY;
+  return (request->input_error = strdup(message)) ? JSON_LINE_REJECTED : JSON_LINE_OUT_OF_MEMORY;
 }
 
 /* Length of a header line's name (up to ':'), for comparing names. */
@@ -103,70 +103,71 @@ static enum json_line_verdict json_line_header_list(const cJSON *object,
 }
 
 /* "headers": an object of strings, merged over the -H list. */
-static enum json_line_verdict json_line_headers(struct job *job, const cJSON *item,
+static enum json_line_verdict json_line_headers(struct request *request, const cJSON *item,
                                                 const struct afetch_options *options) {
   if (!cJSON_IsObject(item))
-    return json_line_reject(job, "\"%s\" must be an object of strings", "headers");
+    return json_line_reject(request, "\"%s\" must be an object of strings", "headers");
   struct curl_slist *list = NULL;
   const char *bad = NULL;
   enum json_line_verdict verdict = json_line_header_list(item, options, &list, &bad);
   if (verdict == JSON_LINE_USABLE) {
-    job->headers = list;
+    request->headers = list;
     return verdict;
   }
   curl_slist_free_all(list);
   if (verdict == JSON_LINE_OUT_OF_MEMORY)
     return verdict;
-  return json_line_reject(job, "header \"%s\" must be a token naming a string without line breaks",
-                          bad);
+  return json_line_reject(request,
+                          "header \"%s\" must be a token naming a string without line breaks", bad);
 }
 
 /* A string member copied into *target. */
-static enum json_line_verdict json_line_string(struct job *job, const cJSON *item, const char *name,
-                                               char **target) {
+static enum json_line_verdict json_line_string(struct request *request, const cJSON *item,
+                                               const char *name, char **target) {
   if (!cJSON_IsString(item))
-    return json_line_reject(job, "\"%s\" must be a string", name);
+    return json_line_reject(request, "\"%s\" must be a string", name);
   return (*target = strdup(item->valuestring)) ? JSON_LINE_USABLE : JSON_LINE_OUT_OF_MEMORY;
 }
 
-static enum json_line_verdict json_line_method(struct job *job, const cJSON *item,
+static enum json_line_verdict json_line_method(struct request *request, const cJSON *item,
                                                const struct afetch_options *options) {
   (void)options;
   if (!cJSON_IsString(item) || !http_is_token(item->valuestring))
-    return json_line_reject(job, "\"%s\" must be an HTTP method name", "method");
-  return (job->method = strdup(item->valuestring)) ? JSON_LINE_USABLE : JSON_LINE_OUT_OF_MEMORY;
+    return json_line_reject(request, "\"%s\" must be an HTTP method name", "method");
+  return (request->method = strdup(item->valuestring)) ? JSON_LINE_USABLE : JSON_LINE_OUT_OF_MEMORY;
 }
 
-static enum json_line_verdict json_line_body(struct job *job, const cJSON *item,
+static enum json_line_verdict json_line_body(struct request *request, const cJSON *item,
                                              const struct afetch_options *options) {
   (void)options;
-  enum json_line_verdict verdict = json_line_string(job, item, "body", &job->body);
+  enum json_line_verdict verdict = json_line_string(request, item, "body", &request->body);
   if (verdict == JSON_LINE_USABLE)
-    job->body_length = strlen(job->body);
+    request->body_length = strlen(request->body);
   return verdict;
 }
 
-static enum json_line_verdict json_line_output(struct job *job, const cJSON *item,
+static enum json_line_verdict json_line_output(struct request *request, const cJSON *item,
                                                const struct afetch_options *options) {
   (void)options;
-  return json_line_string(job, item, "output", &job->output_name);
+  return json_line_string(request, item, "output", &request->output_name);
 }
 
-static enum json_line_verdict json_line_timeout(struct job *job, const cJSON *item,
+static enum json_line_verdict json_line_timeout(struct request *request, const cJSON *item,
                                                 const struct afetch_options *options) {
   (void)options;
   double seconds = cJSON_IsNumber(item) ? item->valuedouble : -1;
   if (!(seconds > 0 && seconds <= JSON_LINE_MAX_TIMEOUT_S))
-    return json_line_reject(job, "\"%s\" must be a number of seconds greater than 0", "timeout");
-  job->timeout_ms = (long)ceil(seconds * 1000.0);
+    return json_line_reject(request, "\"%s\" must be a number of seconds greater than 0",
+                            "timeout");
+  request->timeout_ms = (long)ceil(seconds * 1000.0);
   return JSON_LINE_USABLE;
 }
 
-/* "url" is read before the job exists (it names the job) and "id" is echoed whatever its
+/* "url" is read before the request exists (it names the request) and "id" is echoed whatever its
  * type; both are checked here only for being given twice. */
-static enum json_line_verdict json_line_taken_earlier(struct job *job, const cJSON *item,
+static enum json_line_verdict json_line_taken_earlier(struct request *request, const cJSON *item,
                                                       const struct afetch_options *options) {
-  (void)job, (void)item, (void)options;
+  (void)request, (void)item, (void)options;
   return JSON_LINE_USABLE;
 }
 
@@ -174,7 +175,7 @@ static enum json_line_verdict json_line_taken_earlier(struct job *job, const cJS
  * so lines written for a later afetch still run. */
 static const struct json_line_field {
   const char *name;
-  enum json_line_verdict (*parse)(struct job *job, const cJSON *item,
+  enum json_line_verdict (*parse)(struct request *request, const cJSON *item,
                                   const struct afetch_options *options);
 } json_line_fields[] = {
     {"url", json_line_taken_earlier}, {"id", json_line_taken_earlier}, {"method", json_line_method},
@@ -192,7 +193,7 @@ static const struct json_line_field *json_line_field_named(const char *name) {
 
 /* Every known member in the line's order: the first bad one is the one reported. A member
  * given twice is refused (which one counts would depend on the parser). */
-static enum json_line_verdict json_line_settings(struct job *job, const cJSON *root,
+static enum json_line_verdict json_line_settings(struct request *request, const cJSON *root,
                                                  const struct afetch_options *options) {
   bool seen[JSON_LINE_FIELD_COUNT] = {false};
   const cJSON *item;
@@ -202,9 +203,9 @@ static enum json_line_verdict json_line_settings(struct job *job, const cJSON *r
       continue;
     size_t slot = (size_t)(field - json_line_fields);
     if (seen[slot])
-      return json_line_reject(job, "\"%s\" is given more than once", field->name);
+      return json_line_reject(request, "\"%s\" is given more than once", field->name);
     seen[slot] = true;
-    enum json_line_verdict verdict = field->parse(job, item, options);
+    enum json_line_verdict verdict = field->parse(request, item, options);
     if (verdict != JSON_LINE_USABLE)
       return verdict;
   }
@@ -224,34 +225,37 @@ static cJSON *json_line_parse(const struct source_line *line) {
   return root;
 }
 
-/* Checks the parsed line and fills the job's settings. */
-static enum json_line_verdict json_line_fill(struct job *job, const struct source_line *line,
-                                             const cJSON *root, const cJSON *url,
+/* Checks the parsed line and fills the request's settings. */
+static enum json_line_verdict json_line_fill(struct request *request,
+                                             const struct source_line *line, const cJSON *root,
+                                             const cJSON *url,
                                              const struct afetch_options *options) {
   const cJSON *id = root ? cJSON_GetObjectItemCaseSensitive(root, "id") : NULL;
   /* The id is echoed as JSON text: whatever bytes its strings hold, the text is UTF-8. */
-  if (id && !(job->id_json = json_print_valid_utf8(id)))
+  if (id && !(request->id_json = json_print_valid_utf8(id)))
     return JSON_LINE_OUT_OF_MEMORY;
   if (!root)
-    return json_line_reject(job, "%s",
+    return json_line_reject(request, "%s",
                             line->too_long ? "line too long for a JSON object" : "not valid JSON");
   if (!cJSON_IsObject(root))
-    return json_line_reject(job, "%s", "not a JSON object");
+    return json_line_reject(request, "%s", "not a JSON object");
   if (!url)
-    return json_line_reject(job, "no \"%s\" member", "url");
+    return json_line_reject(request, "no \"%s\" member", "url");
   if (!cJSON_IsString(url) || !url->valuestring[0])
-    return json_line_reject(job, "\"%s\" must be a non-empty string", "url");
-  return json_line_settings(job, root, options);
+    return json_line_reject(request, "\"%s\" must be a non-empty string", "url");
+  return json_line_settings(request, root, options);
 }
 
-struct job *json_line_job(const struct source_line *line, const struct afetch_options *options) {
+struct request *json_line_request(const struct source_line *line,
+                                  const struct afetch_options *options) {
   cJSON *root = json_line_parse(line);
   const cJSON *url = root ? cJSON_GetObjectItemCaseSensitive(root, "url") : NULL;
-  struct job *job = json_line_new_job(line, cJSON_IsString(url) ? url->valuestring : "");
-  if (job && json_line_fill(job, line, root, url, options) == JSON_LINE_OUT_OF_MEMORY) {
-    job_free(job);
-    job = NULL;
+  struct request *request =
+      json_line_new_request(line, cJSON_IsString(url) ? url->valuestring : "");
+  if (request && json_line_fill(request, line, root, url, options) == JSON_LINE_OUT_OF_MEMORY) {
+    request_free(request);
+    request = NULL;
   }
   cJSON_Delete(root);
-  return job;
+  return request;
 }

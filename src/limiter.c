@@ -21,3 +21,7 @@ void limiter_release(struct limiter *limiter) {
 }
 
 unsigned limiter_in_use(const struct limiter *limiter) { return limiter->in_use; }
+
+unsigned limiter_available(const struct limiter *limiter) {
+  return limiter->capacity - limiter->in_use;
+}

@@ -15,6 +15,7 @@
 
 #include "afetch/cli.h"
 #include "afetch/frontier.h"
+#include "afetch/open_files.h"
 #include "afetch/options.h"
 #include "afetch/scheduler.h"
 #include "afetch/sink.h"
@@ -94,7 +95,7 @@ int main(int argc, char **argv) {
     break;
   }
   unsigned asked_concurrency = options.concurrency;
-  unsigned long hard_limit = scheduler_fit_open_files(&options, main_usable_cpus());
+  unsigned long hard_limit = open_files_fit(&options, main_usable_cpus());
   if (hard_limit && !options.quiet)
     fprintf(stderr,
             "afetch: the hard open-file limit (%lu) leaves room for -c %u, not -c %u: running "

@@ -10,12 +10,11 @@
 #include <unistd.h>
 
 #include "afetch/body.h"
-#include "afetch/job.h"
+#include "afetch/outcome.h"
 #include "afetch/options.h"
+#include "afetch/request.h"
 #include "afetch/source.h"
 
-/* robots.txt read at most (RFC 9309 asks for at least 500 KiB). */
-#define TASK_ROBOTS_MAX_BYTES (500 * 1024)
 /* Times one URL's request may be sent again after curl lost it unsent (task_replay_unsent),
  * as many as curl's own retries on a fresh connection. */
 #define TASK_MAX_REPLAYS 5
@@ -25,7 +24,7 @@
 struct task {
   CURL *easy;
   const struct afetch_options *options;
-  struct job *job; /* the URL being fetched; borrowed while the transfer runs */
+  const struct request *request; /* the URL being fetched; borrowed while the transfer runs */
   unsigned id;
   bool used;          /* the handle has been pointed at a URL since it was configured */
   unsigned replays;   /* times this URL's request was sent again (task_replay_unsent) */
@@ -39,6 +38,10 @@ struct task {
   bool invalid;
   bool proxy_in_environment;     /* read once: the environment does not change during a run */
   char message[CURL_ERROR_SIZE]; /* the invalid_url reason, or curl's error detail */
+  /* What the response gave besides the result, until task_take_response() moves it into the
+   * outcome: links and requisites found, and (--if-changed) the validators to record. */
+  struct page_links found;
+  char *new_etag, *new_last_modified;
 };
 
 static size_t task_on_body(char *data, size_t size, size_t count, void *arg) {
@@ -148,13 +151,13 @@ static bool task_configure(struct task *task) {
 /* --crawl: a link of the page in flight. Out of memory loses the link, not the page. */
 static void task_on_link(void *arg, const char *url) {
   struct task *task = arg;
-  job_add_link(task->job, url);
+  page_links_add_link(&task->found, url);
 }
 
 /* -p: a requisite of the page (or stylesheet) in flight; out of memory loses it. */
 static void task_on_requisite(void *arg, const char *url, const char *via) {
   struct task *task = arg;
-  job_add_requisite(task->job, url, via);
+  page_links_add_requisite(&task->found, url, via);
 }
 
 struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share) {
@@ -174,11 +177,11 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
   return task;
 }
 
-/* --if-changed: the job's If-None-Match / If-Modified-Since lines go in front of the run's
- * own header list (shared, never copied: these two nodes live in the task). */
-static void task_set_conditional_headers(struct task *task, struct job *job) {
-  struct curl_slist *list = job->headers ? job->headers : task->options->headers;
-  char *lines[] = {job->if_modified_since, job->if_none_match};
+/* --if-changed: the request's If-None-Match / If-Modified-Since lines go in front of the
+ * run's own header list (shared, never copied: these two nodes live in the task). */
+static void task_set_conditional_headers(struct task *task, const struct request *request) {
+  struct curl_slist *list = request->headers ? request->headers : task->options->headers;
+  char *lines[] = {request->if_modified_since, request->if_none_match};
   for (size_t i = 0; i < 2; i++)
     if (lines[i]) {
       task->conditional[i] = (struct curl_slist){.data = lines[i], .next = list};
@@ -189,16 +192,16 @@ static void task_set_conditional_headers(struct task *task, struct job *job) {
 }
 
 /* A JSON line's method, body and timeout, over the run's (which the handle holds). */
-static void task_apply_request_settings(struct task *task, const struct job *job) {
-  if (!job->method && !job->body && !job->timeout_ms)
+static void task_apply_request_settings(struct task *task, const struct request *request) {
+  if (!request->method && !request->body && !request->timeout_ms)
     return;
   CURL *easy = task->easy;
-  if (job->body) {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->body_length);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job->body);
+  if (request->body) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request->body);
   }
   /* The method after the body: POSTFIELDS turns a HEAD back into a POST. */
-  const char *method = job->method ? job->method : task->options->method;
+  const char *method = request->method ? request->method : task->options->method;
   if (method && strcasecmp(method, "HEAD") == 0) {
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
@@ -206,8 +209,8 @@ static void task_apply_request_settings(struct task *task, const struct job *job
     curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
   }
-  if (job->timeout_ms)
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, job->timeout_ms);
+  if (request->timeout_ms)
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request->timeout_ms);
 }
 
 static bool task_reject(struct task *task, const char *reason) {
@@ -222,17 +225,17 @@ static int64_t task_now_us(void) {
   return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
-/* Sets the handle up for the job's transfer, from a fresh handle. */
-static bool task_start(struct task *task, struct job *job) {
-  task->job = job;
-  task->index = job->index;
-  /* robots.txt: RFC 9309 asks crawlers to read at least 500 KiB of it. */
-  size_t capture_max = job->is_robots        ? TASK_ROBOTS_MAX_BYTES
+/* Sets the handle up for the request's transfer, from a fresh handle. */
+static bool task_start(struct task *task, const struct request *request) {
+  task->request = request;
+  task->index = request->index;
+  page_links_clear(&task->found);
+  size_t capture_max = request->keep_body    ? request->keep_body
                        : task->options->body ? (size_t)task->options->max_size
                                              : 0;
   /* A requisite is not parsed for links; only a stylesheet for its own requisites. */
-  bool crawled = task->options->crawl && !job->is_robots;
-  body_start(&task->body, job->output_path, capture_max, crawled && !job->requisite_via,
+  bool crawled = task->options->crawl && !request->internal;
+  body_start(&task->body, request->output_path, capture_max, crawled && !request->requisite_via,
              crawled && task->options->page_requisites);
   task->response_started = false;
   task->invalid = false;
@@ -247,17 +250,17 @@ static bool task_start(struct task *task, struct job *job) {
   if (task->used && (curl_easy_reset(task->easy), !task_configure(task)))
     return task_reject(task, "out of memory");
   task->used = true;
-  if (job->too_long) {
+  if (request->too_long) {
     char reason[96];
     snprintf(reason, sizeof reason, "line longer than %d bytes", SOURCE_MAX_LINE);
     return task_reject(task, reason);
   }
-  if (memchr(job->url, '\0', job->length))
+  if (memchr(request->url, '\0', request->length))
     return task_reject(task, "line contains a NUL byte");
   /* curl's URL parser judges the rest when the transfer starts (CURLE_URL_MALFORMAT, or
    * CURLE_UNSUPPORTED_PROTOCOL outside http/https): parsing here as well would double the
    * parse on the hot path. */
-  const char *url = job->url; /* a pointer, not the flexible array: curl's type checks */
+  const char *url = request->url; /* a pointer, not the flexible array: curl's type checks */
   if (curl_easy_setopt(task->easy, CURLOPT_URL, url) != CURLE_OK)
     return task_reject(task, "out of memory");
   /* Where HTTP/2 may be spoken (https, or --http2), a transfer waits for a connection being
@@ -268,14 +271,14 @@ static bool task_start(struct task *task, struct job *job) {
                        (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
   if (may_multiplex)
     curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
-  task_set_conditional_headers(task, job);
-  task_apply_request_settings(task, job);
+  task_set_conditional_headers(task, request);
+  task_apply_request_settings(task, request);
   return true;
 }
 
-bool task_prepare(struct task *task, struct job *job) {
+bool task_prepare(struct task *task, const struct request *request) {
   task->replays = 0;
-  return task_start(task, job);
+  return task_start(task, request);
 }
 
 CURL *task_easy(struct task *task) { return task->easy; }
@@ -286,8 +289,14 @@ void task_count_bytes_into(struct task *task, _Atomic uint64_t *total) {
   task->bytes_total = total;
 }
 
-struct job *task_job(const struct task *task) {
-  return task->job;
+const struct request *task_request(const struct task *task) { return task->request; }
+
+void task_take_response(struct task *task, struct outcome *outcome) {
+  outcome->found = task->found;
+  task->found = (struct page_links){0};
+  outcome->new_etag = task->new_etag;
+  outcome->new_last_modified = task->new_last_modified;
+  task->new_etag = task->new_last_modified = NULL;
 }
 
 struct task *task_of_easy(CURL *easy) {
@@ -363,7 +372,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   CURL *easy = task->easy;
   char *text = NULL;
   long number = 0;
-  result->url = task->job->url;
+  result->url = task->request->url;
   result->attempts = 1;
   result->size = task->body.bytes;
   if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
@@ -387,7 +396,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
 
 /* Fills an invalid_url result: the line as it was given, the reason, nothing fetched. */
 static void task_invalid_result(struct task *task, long curl_code, struct afetch_result *result) {
-  result->url = job_given_url(task->job);
+  result->url = request_given_url(task->request);
   result->error = RESULT_INVALID_URL;
   result->error_message = task->message;
   result->curl_code = curl_code;
@@ -401,8 +410,9 @@ static void task_invalid_result(struct task *task, long curl_code, struct afetch
  * does not tell that the line was "not a url"). */
 static void task_explain_bad_url(struct task *task) {
   CURLU *url = curl_url();
-  CURLUcode why = url ? curl_url_set(url, CURLUPART_URL, task->job->url, 0) : CURLUE_OUT_OF_MEMORY;
-  const char *given = job_given_url(task->job);
+  CURLUcode why =
+      url ? curl_url_set(url, CURLUPART_URL, task->request->url, 0) : CURLUE_OUT_OF_MEMORY;
+  const char *given = request_given_url(task->request);
   size_t quoted = strlen(given);
   bool cut = quoted > TASK_QUOTED_URL_MAX;
   if (cut) /* at a character's start, so the cut leaves no half a character */
@@ -431,10 +441,10 @@ static void task_explain_body_failure(struct task *task, struct afetch_result *r
   result->error_message = task->message;
 }
 
-/* --if-changed: keeps the response's validators in the job, for the state file. */
+/* --if-changed: keeps the response's validators, for the state file. */
 static void task_keep_validators(struct task *task) {
   static const char *const names[] = {"ETag", "Last-Modified"};
-  char **kept[] = {&task->job->new_etag, &task->job->new_last_modified};
+  char **kept[] = {&task->new_etag, &task->new_last_modified};
   for (size_t i = 0; i < 2; i++) {
     struct curl_header *header = NULL;
     if (curl_easy_header(task->easy, names[i], 0, CURLH_HEADER, -1, &header) == CURLHE_OK &&
@@ -459,19 +469,18 @@ static void task_finish_body(struct task *task, CURLcode code, struct afetch_res
     body->write_error = error;
     task_explain_body_failure(task, result);
   }
-  struct job *job = task->job;
-  job->not_modified = code == CURLE_OK && result->status == 304;
-  result->not_modified = job->not_modified;
-  if (body->saved || (job->not_modified && body->path && access(body->path, F_OK) == 0))
+  const struct request *request = task->request;
+  result->not_modified = code == CURLE_OK && result->status == 304;
+  if (body->saved || (result->not_modified && body->path && access(body->path, F_OK) == 0))
     result->file = body->path;
   if (body->has_sha256)
     result->sha256 = body->sha256;
-  if ((task->options->body || job->is_robots) &&
+  if ((task->options->body || request->keep_body) &&
       (body->status_checked || (code == CURLE_OK && result->status))) {
     result->body = body->captured ? body->captured : "";
     result->body_length = body->captured_length;
   }
-  if (task->options->state_path && succeeded && !error && !job->is_robots)
+  if (task->options->state_path && succeeded && !error && !request->internal)
     task_keep_validators(task);
 }
 
@@ -649,12 +658,12 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
   task_finish_body(task, code, result);
 }
 
-/* True when sending the job's request a second time cannot do what the first did twice: it
+/* True when sending the request a second time cannot do what the first did twice: it
  * sent no byte, or it is a GET or HEAD without a body (RFC 9110 safe methods). */
 static bool task_may_resend(struct task *task) {
-  const struct job *job = task->job;
-  const char *method = job->method ? job->method : task->options->method;
-  bool safe = !job->body && !task->options->data &&
+  const struct request *request = task->request;
+  const char *method = request->method ? request->method : task->options->method;
+  bool safe = !request->body && !task->options->data &&
               (!method || strcasecmp(method, "GET") == 0 || strcasecmp(method, "HEAD") == 0);
   return safe || task_request_bytes(task) == 0;
 }
@@ -677,7 +686,7 @@ bool task_replay_unsent(struct task *task, CURLcode code) {
       task->replays >= TASK_MAX_REPLAYS || !task_may_resend(task))
     return false;
   task->replays++;
-  if (task_start(task, task->job))
+  if (task_start(task, task->request))
     return true;
   task->invalid = false; /* out of memory: report curl's code */
   return false;
@@ -688,7 +697,7 @@ void task_stopped_result(struct task *task, enum result_error why, struct afetch
   if (task->response_started) {
     task_read_transfer(task, result);
   } else {
-    result->url = task->job->url;
+    result->url = task->request->url;
     result->attempts = 1;
   }
   result->error = why;
@@ -702,5 +711,8 @@ void task_free(struct task *task) {
   if (task->easy)
     curl_easy_cleanup(task->easy);
   body_free(&task->body);
+  page_links_clear(&task->found);
+  free(task->new_etag);
+  free(task->new_last_modified);
   free(task);
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,23 +15,13 @@
 #include <event2/event.h>
 
 #include "afetch/hash_table.h"
-#include "afetch/job.h"
 #include "afetch/json_writer.h"
 #include "afetch/loop.h"
 #include "afetch/options.h"
+#include "afetch/request.h"
 #include "afetch/retry.h"
 #include "afetch/task.h"
 #include "afetch/url.h"
-
-/* A result on its way out of a threaded worker. */
-struct worker_done {
-  struct job *job;
-  struct stats_sample sample;
-  char *json; /* owned copy */
-  size_t length;
-  bool ok;
-  bool transient;
-};
 
 /* Transfers per curl multi handle. libcurl 7.88 picks a connection to reuse by walking every
  * connection to the host in its cache, busy ones included (~50 instructions each): at
@@ -59,8 +50,8 @@ struct worker {
   const struct afetch_options *options;
   unsigned capacity;
   bool threaded;
-  worker_result_fn on_result;
-  void *on_result_arg;
+  worker_notify_fn outcomes_ready;
+  void *outcomes_ready_arg;
 
   /* The transfer side: used only by the thread that runs `run_base`. */
   struct event_base *run_base;
@@ -74,21 +65,23 @@ struct worker {
   struct task **tasks;
   bool *busy;
   unsigned *shard_of;
-  unsigned last_freed_shard; /* where a transfer ended last: it has room */
+  struct attempt *attempt_of; /* attempt_of[i]: what tasks[i] runs */
+  unsigned last_freed_shard;  /* where a transfer ended last: it has room */
   unsigned task_count;
   struct task **idle;
   unsigned idle_count;
   struct json_writer json;
   _Atomic uint64_t body_bytes; /* written by the transfer side only, read by any thread */
 
-  /* Threaded only. `lock` guards the two rings and the request flags. */
+  /* Outcomes not yet taken by the caller; guarded by `lock` when threaded. */
+  struct outcome_queue outbox;
+
+  /* Threaded only. `lock` guards the inbox, the outbox and the request flags. */
   pthread_t thread;
   bool thread_started;
   pthread_mutex_t lock;
-  struct job **inbox; /* ring of `capacity` */
+  struct attempt *inbox; /* ring of `capacity` */
   unsigned inbox_head, inbox_count;
-  struct worker_done *outbox; /* ring of `capacity` */
-  unsigned outbox_head, outbox_count;
   bool stop_requested;
   enum result_error stop_why;
   bool shutdown_requested;
@@ -96,9 +89,8 @@ struct worker {
   int outbox_fd;              /* eventfd: wakes the caller */
   struct event *inbox_event;  /* on run_base */
   struct event *outbox_event; /* on the caller's base */
-  /* Scratch copies taken out of the rings, so callbacks run without the lock held. */
-  struct job **taken_jobs;
-  struct worker_done *taken_done;
+  /* Scratch copies taken out of the inbox, so transfers start without the lock held. */
+  struct attempt *taken_attempts;
 };
 
 static void worker_wake(int fd) {
@@ -115,82 +107,82 @@ static void worker_clear_wakeup(int fd) {
 
 /* ---- the transfer side ---------------------------------------------------------------- */
 
-/* --crawl: what the scheduler needs back (final URL, robots.txt text) and the result's
- * crawl keys. */
-static void worker_describe_crawl(struct job *job, struct afetch_result *result) {
-  /* The latest attempt's: a retry replaces what a failed try left. */
+/* --crawl: the final URL the crawler needs back, and the result's crawl keys. */
+static void worker_describe_crawl(const struct request *request, struct outcome *fields,
+                                  struct afetch_result *result) {
   char *final_url = result->final_url ? url_normalise(NULL, result->final_url) : NULL;
-  free(job->final_url);
-  job->final_url = final_url ? strdup(final_url) : NULL; /* job strings are free()d */
+  fields->final_url = final_url ? strdup(final_url) : NULL; /* outcome strings are free()d */
   curl_free(final_url);
-  if (job->is_robots) {
-    free(job->captured);
-    job->captured = NULL;
-    job->captured_length = 0;
-  }
-  if (job->is_robots && result->body) {
-    job->captured = malloc(result->body_length + 1);
-    if (job->captured) {
-      memcpy(job->captured, result->body, result->body_length + 1);
-      job->captured_length = result->body_length;
-    }
-  }
-  result->depth = job->depth;
-  result->parent = job->parent;
-  result->links = job->links.count;
-  result->link_urls = job->links.urls;
-  result->requisite = job->requisite_via;
+  result->depth = request->depth;
+  result->parent = request->parent;
+  result->links = fields->found.links.count;
+  result->link_urls = fields->found.links.urls;
+  result->requisite = request->requisite_via;
 }
 
-/* Hands a job's result to the caller: directly when inline, through the outbox when
- * threaded. The job carries what spans attempts (tries, the latest Retry-After). */
-static void worker_deliver(struct worker *worker, struct job *job, struct afetch_result *result) {
-  if (result->attempts > 0)
-    result->attempts = job->attempts;
-  if (result->has_retry_after) {
-    job->has_retry_after = true;
-    job->retry_after_s = result->retry_after_s;
-    job->retry_after_attempt = job->attempts;
-  } else if (job->has_retry_after) {
-    result->has_retry_after = true;
-    result->retry_after_s = job->retry_after_s;
-  }
-  result_enable_optional_keys(result, worker->options);
-  result->id_json = job->id_json;
-  job->status = result->status;
-  if (worker->options->crawl)
-    worker_describe_crawl(job, result);
-  json_writer_reset(&worker->json);
-  result_write_json(result, &worker->json);
-  bool ok = result_is_ok(result);
-  bool transient = !ok && retry_is_transient(result);
-  struct stats_sample sample = stats_sample_of(result);
+/* A request's kept body (robots.txt), copied out of the task's capture. */
+static void worker_keep_body(const struct afetch_result *result, struct outcome *fields) {
+  if (!result->body || !(fields->body = malloc(result->body_length + 1)))
+    return;
+  memcpy(fields->body, result->body, result->body_length + 1);
+  fields->body_length = result->body_length;
+}
+
+/* Queues an outcome for the caller; `outcomes_ready` when the queue was empty. */
+static void worker_post(struct worker *worker, struct outcome *outcome) {
   if (!worker->threaded) {
-    struct worker_outcome outcome = {.job = job,
-                                     .ok = ok,
-                                     .transient = transient,
-                                     .json = worker->json.data,
-                                     .length = worker->json.length,
-                                     .sample = sample};
-    worker->on_result(worker->on_result_arg, &outcome);
+    bool was_empty = !worker->outbox.head;
+    outcome_queue_push(&worker->outbox, outcome);
+    if (was_empty)
+      worker->outcomes_ready(worker->outcomes_ready_arg);
     return;
   }
-  struct worker_done done = {.job = job,
-                             .sample = sample,
-                             .length = worker->json.length,
-                             .ok = ok,
-                             .transient = transient};
-  done.json = malloc(worker->json.length + 1);
-  if (done.json)
-    memcpy(done.json, worker->json.data, worker->json.length + 1);
-  else
-    done.length = 0; /* the caller reports the lost result as an output failure */
   pthread_mutex_lock(&worker->lock);
-  bool was_empty = worker->outbox_count == 0;
-  worker->outbox[(worker->outbox_head + worker->outbox_count++) % worker->capacity] = done;
+  bool was_empty = !worker->outbox.head;
+  outcome_queue_push(&worker->outbox, outcome);
   pthread_mutex_unlock(&worker->lock);
   if (was_empty)
     worker_wake(worker->outbox_fd);
+}
+
+/* Makes the attempt's outcome: the result as JSON, and what the response gave (from `task`,
+ * when one ran). The attempt carries what spans tries (the try count, the latest
+ * Retry-After). */
+static void worker_deliver(struct worker *worker, const struct attempt *attempt, struct task *task,
+                           struct afetch_result *result) {
+  const struct request *request = attempt->request;
+  struct outcome fields = {.tag = attempt->tag,
+                           .status = result->status,
+                           .not_modified = result->not_modified,
+                           .has_retry_after = result->has_retry_after,
+                           .retry_after_s = result->retry_after_s};
+  if (result->attempts > 0)
+    result->attempts = attempt->number;
+  if (!result->has_retry_after && attempt->has_retry_after) {
+    result->has_retry_after = true;
+    result->retry_after_s = attempt->retry_after_s;
+  }
+  result_enable_optional_keys(result, worker->options);
+  result->id_json = request->id_json;
+  if (task)
+    task_take_response(task, &fields);
+  if (worker->options->crawl)
+    worker_describe_crawl(request, &fields, result);
+  if (request->keep_body)
+    worker_keep_body(result, &fields);
+  json_writer_reset(&worker->json);
+  result_write_json(result, &worker->json);
+  fields.ok = result_is_ok(result);
+  fields.transient = !fields.ok && retry_is_transient(result);
+  fields.sample = stats_sample_of(result);
+  struct outcome *outcome = outcome_new(&fields, worker->json.data, worker->json.length);
+  if (!outcome) /* the caller reports the lost result as an output failure */
+    outcome = outcome_new(&fields, "", 0);
+  if (!outcome) {
+    fputs("afetch: out of memory\n", stderr);
+    abort(); /* the request would never come back: the run could not end */
+  }
+  worker_post(worker, outcome);
 }
 
 static struct task *worker_take_idle_task(struct worker *worker) {
@@ -238,15 +230,14 @@ static unsigned worker_shard_room(const struct worker_shard *shard) {
   return shard->in_flight < shard->limit ? shard->limit - shard->in_flight : 0;
 }
 
-/* The job's host's own shard while it has room, else the one where a transfer ended last
- * (in a busy run, the slot this job is taking), else the one with the most room: a host
+/* The URL's host's own shard while it has room, else the one where a transfer ended last
+ * (in a busy run, the slot this attempt is taking), else the one with the most room: a host
  * with many transfers in flight spreads over every shard. The limits add up to at least
  * the capacity, so some shard has room whenever a task is free. */
-static struct worker_shard *worker_pick_shard(struct worker *worker, const struct job *job) {
+static struct worker_shard *worker_pick_shard(struct worker *worker, const char *url) {
   if (worker->shard_count == 1)
     return &worker->shards[0];
-  struct worker_shard *best =
-      &worker->shards[worker_authority_hash(job->url) % worker->shard_count];
+  struct worker_shard *best = &worker->shards[worker_authority_hash(url) % worker->shard_count];
   if (worker_shard_room(best) > 0)
     return best;
   if (worker_shard_room(&worker->shards[worker->last_freed_shard]) > 0)
@@ -257,19 +248,20 @@ static struct worker_shard *worker_pick_shard(struct worker *worker, const struc
   return best;
 }
 
-/* Starts one job's transfer, or reports it as invalid at once. */
-static bool worker_start_job(struct worker *worker, struct job *job) {
+/* Starts one attempt's transfer, or reports it as invalid at once. */
+static bool worker_start_attempt(struct worker *worker, const struct attempt *attempt) {
   struct task *task = worker_take_idle_task(worker);
   if (!task)
     return false;
-  if (!task_prepare(task, job)) {
+  if (!task_prepare(task, attempt->request)) {
     struct afetch_result result;
     task_result(task, CURLE_OK, &result);
+    worker_deliver(worker, attempt, task, &result);
     worker_return_task(worker, task);
-    worker_deliver(worker, job, &result);
     return true;
   }
-  struct worker_shard *shard = worker_pick_shard(worker, job);
+  worker->attempt_of[task_id(task)] = *attempt;
+  struct worker_shard *shard = worker_pick_shard(worker, attempt->request->url);
   if (loop_add(shard->loop, task_easy(task)) != CURLM_OK) {
     worker_return_task(worker, task);
     return false;
@@ -283,16 +275,13 @@ static bool worker_start_job(struct worker *worker, struct job *job) {
 static void worker_on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   struct worker *worker = arg;
   struct task *task = task_of_easy(easy);
-  struct job *job = task_job(task);
   if (task_replay_unsent(task, code) &&
       loop_add(worker_shard_of_task(worker, task)->loop, easy) == CURLM_OK)
     return; /* the same slot and shard: nothing was sent, nothing to report */
   struct afetch_result result;
   task_result(task, code, &result);
-  /* The task goes back first: delivering may submit the next line on this same worker. The
-   * result's strings stay valid: they belong to the job and to the idle task. */
+  worker_deliver(worker, &worker->attempt_of[task_id(task)], task, &result);
   worker_return_task(worker, task);
-  worker_deliver(worker, job, &result);
 }
 
 static void worker_cancel_transfers(struct worker *worker, enum result_error why) {
@@ -300,23 +289,25 @@ static void worker_cancel_transfers(struct worker *worker, enum result_error why
     if (!worker->busy[i])
       continue;
     struct task *task = worker->tasks[i];
-    struct job *job = task_job(task);
     loop_remove(worker_shard_of_task(worker, task)->loop, task_easy(task));
     struct afetch_result result;
     task_stopped_result(task, why, &result);
+    worker_deliver(worker, &worker->attempt_of[i], NULL, &result);
     worker_return_task(worker, task);
-    worker_deliver(worker, job, &result);
   }
 }
 
-/* Reports a job that was never started (a stop came first) with `why`. */
-static void worker_report_unstarted(struct worker *worker, struct job *job, enum result_error why) {
+/* Reports an attempt that was never started (a stop came first) with `why`. */
+static void worker_report_unstarted(struct worker *worker, const struct attempt *attempt,
+                                    enum result_error why) {
   struct afetch_result result;
-  job_stopped_result(job, why, &result);
-  worker_deliver(worker, job, &result);
+  request_stopped_result(attempt->request, why, attempt->number - 1, &result);
+  result.has_retry_after = attempt->has_retry_after;
+  result.retry_after_s = attempt->retry_after_s;
+  worker_deliver(worker, attempt, NULL, &result);
 }
 
-/* Worker thread: new lines, a stop or a shutdown have arrived. */
+/* Worker thread: new attempts, a stop or a shutdown have arrived. */
 static void worker_on_inbox(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
@@ -325,7 +316,7 @@ static void worker_on_inbox(evutil_socket_t fd, short what, void *arg) {
   pthread_mutex_lock(&worker->lock);
   unsigned count = worker->inbox_count;
   for (unsigned i = 0; i < count; i++)
-    worker->taken_jobs[i] = worker->inbox[(worker->inbox_head + i) % worker->capacity];
+    worker->taken_attempts[i] = worker->inbox[(worker->inbox_head + i) % worker->capacity];
   worker->inbox_head = (worker->inbox_head + count) % worker->capacity;
   worker->inbox_count = 0;
   bool stop = worker->stop_requested, shutdown = worker->shutdown_requested;
@@ -333,9 +324,9 @@ static void worker_on_inbox(evutil_socket_t fd, short what, void *arg) {
   pthread_mutex_unlock(&worker->lock);
 
   for (unsigned i = 0; i < count; i++) {
-    struct job *job = worker->taken_jobs[i];
-    if (stop || !worker_start_job(worker, job))
-      worker_report_unstarted(worker, job, stop ? why : RESULT_OTHER);
+    const struct attempt *attempt = &worker->taken_attempts[i];
+    if (stop || !worker_start_attempt(worker, attempt))
+      worker_report_unstarted(worker, attempt, stop ? why : RESULT_OTHER);
   }
   if (stop)
     worker_cancel_transfers(worker, why);
@@ -351,42 +342,35 @@ static void *worker_thread_main(void *arg) {
 
 /* ---- the caller side ------------------------------------------------------------------ */
 
-/* Caller thread: results have arrived. */
+/* Caller thread: outcomes have arrived. */
 static void worker_on_outbox(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   struct worker *worker = arg;
   worker_clear_wakeup(worker->outbox_fd);
-  pthread_mutex_lock(&worker->lock);
-  unsigned count = worker->outbox_count;
-  for (unsigned i = 0; i < count; i++)
-    worker->taken_done[i] = worker->outbox[(worker->outbox_head + i) % worker->capacity];
-  worker->outbox_head = (worker->outbox_head + count) % worker->capacity;
-  worker->outbox_count = 0;
-  pthread_mutex_unlock(&worker->lock);
-  for (unsigned i = 0; i < count; i++) {
-    struct worker_done *done = &worker->taken_done[i];
-    struct worker_outcome outcome = {.job = done->job,
-                                     .ok = done->ok,
-                                     .transient = done->transient,
-                                     .json = done->json,
-                                     .length = done->length,
-                                     .sample = done->sample};
-    worker->on_result(worker->on_result_arg, &outcome);
-    free(done->json);
+  worker->outcomes_ready(worker->outcomes_ready_arg);
+}
+
+void worker_take_outcomes(struct worker *worker, struct outcome_queue *into) {
+  if (!worker->threaded) {
+    outcome_queue_take_all(into, &worker->outbox);
+    return;
   }
+  pthread_mutex_lock(&worker->lock);
+  outcome_queue_take_all(into, &worker->outbox);
+  pthread_mutex_unlock(&worker->lock);
 }
 
 uint64_t worker_body_bytes(const struct worker *worker) {
   return atomic_load_explicit(&worker->body_bytes, memory_order_relaxed);
 }
 
-bool worker_submit(struct worker *worker, struct job *job) {
+bool worker_submit(struct worker *worker, const struct attempt *attempt) {
   if (!worker->threaded)
-    return worker_start_job(worker, job);
+    return worker_start_attempt(worker, attempt);
   pthread_mutex_lock(&worker->lock);
   bool was_empty = worker->inbox_count == 0;
-  worker->inbox[(worker->inbox_head + worker->inbox_count++) % worker->capacity] = job;
+  worker->inbox[(worker->inbox_head + worker->inbox_count++) % worker->capacity] = *attempt;
   pthread_mutex_unlock(&worker->lock);
   if (was_empty)
     worker_wake(worker->inbox_fd);
@@ -408,13 +392,10 @@ void worker_stop_all(struct worker *worker, enum result_error why) {
 /* The rings, eventfds, events and thread of a threaded worker. */
 static bool worker_start_thread(struct worker *worker, struct event_base *caller_base) {
   worker->inbox = calloc(worker->capacity, sizeof *worker->inbox);
-  worker->outbox = calloc(worker->capacity, sizeof *worker->outbox);
-  worker->taken_jobs = calloc(worker->capacity, sizeof *worker->taken_jobs);
-  worker->taken_done = calloc(worker->capacity, sizeof *worker->taken_done);
+  worker->taken_attempts = calloc(worker->capacity, sizeof *worker->taken_attempts);
   worker->inbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   worker->outbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (!worker->inbox || !worker->outbox || !worker->taken_jobs || !worker->taken_done ||
-      worker->inbox_fd < 0 || worker->outbox_fd < 0)
+  if (!worker->inbox || !worker->taken_attempts || worker->inbox_fd < 0 || worker->outbox_fd < 0)
     return false;
   worker->inbox_event =
       event_new(worker->run_base, worker->inbox_fd, EV_READ | EV_PERSIST, worker_on_inbox, worker);
@@ -462,15 +443,15 @@ static bool worker_start_shards(struct worker *worker, unsigned connections) {
 
 struct worker *worker_new(struct event_base *base, const struct afetch_options *options,
                           unsigned capacity, unsigned connections, bool threaded,
-                          worker_result_fn on_result, void *arg) {
+                          worker_notify_fn outcomes_ready, void *arg) {
   struct worker *worker = calloc(1, sizeof *worker);
   if (!worker)
     return NULL;
   worker->options = options;
   worker->capacity = capacity;
   worker->threaded = threaded;
-  worker->on_result = on_result;
-  worker->on_result_arg = arg;
+  worker->outcomes_ready = outcomes_ready;
+  worker->outcomes_ready_arg = arg;
   worker->inbox_fd = worker->outbox_fd = -1;
   pthread_mutex_init(&worker->lock, NULL);
   json_writer_init(&worker->json);
@@ -483,6 +464,7 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
   worker->busy = calloc(capacity, sizeof *worker->busy);
   worker->idle = calloc(capacity, sizeof *worker->idle);
   worker->shard_of = calloc(capacity, sizeof *worker->shard_of);
+  worker->attempt_of = calloc(capacity, sizeof *worker->attempt_of);
   bool shards_ok = worker->run_base &&
                    worker_start_shards(worker, connections > capacity ? connections : capacity);
   /* TLS sessions, and the DNS cache, so that a host spread over several shards is resolved
@@ -495,8 +477,8 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
     curl_share_cleanup(worker->share);
     worker->share = NULL; /* TLS sessions then resume per handle, DNS is cached per shard */
   }
-  if (!worker->tasks || !worker->busy || !worker->idle || !worker->shard_of || !shards_ok ||
-      (threaded && !worker_start_thread(worker, base))) {
+  if (!worker->tasks || !worker->busy || !worker->idle || !worker->shard_of ||
+      !worker->attempt_of || !shards_ok || (threaded && !worker_start_thread(worker, base))) {
     worker_free(worker);
     return NULL;
   }
@@ -530,8 +512,9 @@ void worker_free(struct worker *worker) {
     event_free(worker->inbox_event);
   if (worker->outbox_event)
     event_free(worker->outbox_event);
-  for (unsigned i = 0; worker->outbox && i < worker->outbox_count; i++)
-    free(worker->outbox[(worker->outbox_head + i) % worker->capacity].json);
+  struct outcome *left;
+  while ((left = outcome_queue_pop(&worker->outbox)))
+    outcome_free(left);
   if (worker->owns_run_base)
     event_base_free(worker->run_base);
   if (worker->inbox_fd >= 0)
@@ -539,13 +522,12 @@ void worker_free(struct worker *worker) {
   if (worker->outbox_fd >= 0)
     close(worker->outbox_fd);
   free(worker->inbox);
-  free(worker->outbox);
-  free(worker->taken_jobs);
-  free(worker->taken_done);
+  free(worker->taken_attempts);
   free(worker->tasks);
   free(worker->busy);
   free(worker->idle);
   free(worker->shard_of);
+  free(worker->attempt_of);
   json_writer_free(&worker->json);
   pthread_mutex_destroy(&worker->lock);
   free(worker);

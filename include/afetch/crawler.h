@@ -10,8 +10,9 @@
 
 struct afetch_options;
 struct frontier;
-struct job;
 struct crawler;
+struct outcome;
+struct request;
 
 /* `frontier` is borrowed (main makes it, to report a bad --include/--exclude as a usage
  * error). NULL when out of memory. */
@@ -20,28 +21,29 @@ struct crawler *crawler_new(const struct afetch_options *options, struct frontie
 /* A seed read from the input: records it as seen and gives it its scope. False when it was
  * seen already (a repeated seed is fetched once) or --max-pages is used up; a URL that only
  * waits in the queue (a page linked to it) is taken out of it and is a seed. */
-bool crawler_admit_seed(struct crawler *crawler, struct job *seed);
+bool crawler_admit_seed(struct crawler *crawler, struct request *seed);
 
 /* True when --max-pages still allows a page. */
 bool crawler_has_budget(const struct crawler *crawler);
 
-/* The next discovered page as a new job with this index, or NULL (none queued, budget used,
+/* The next discovered page as a new request with this index, or NULL (none queued, budget used,
  * its depth not open yet while shallower pages are in flight, or out of memory: *failed
  * says which). */
-struct job *crawler_next_page(struct crawler *crawler, uint64_t index, bool *failed);
+struct request *crawler_next_page(struct crawler *crawler, uint64_t index, bool *failed);
 
 /* True when discovered pages wait and the budget allows one. */
 bool crawler_has_pages(const struct crawler *crawler);
 
 /* A page handed out (a seed admitted or a page taken) has its result written, or was
  * dropped: the next depth may open. */
-void crawler_page_gone(struct crawler *crawler, const struct job *page);
+void crawler_page_gone(struct crawler *crawler, const struct request *page);
 
-/* A page came back: its final URL counts as seen, and when it succeeded its links within
+/* A page's outcome came back: its final URL counts as seen, and when it was ok its links within
  * depth, scope and filters are queued, as many as --max-pages has left room for (shallower
  * links first); a link still queued deeper moves up to this page's depth + 1. False when out
  * of memory. */
-bool crawler_page_done(struct crawler *crawler, struct job *page, bool ok);
+bool crawler_page_done(struct crawler *crawler, const struct request *page,
+                       const struct outcome *outcome);
 
 void crawler_free(struct crawler *crawler);
 

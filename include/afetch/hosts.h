@@ -1,7 +1,13 @@
-/* The --per-host limit's table: one entry per scheme+host+port that some live job names,
- * counting its transfers in flight and holding the jobs that wait for it. An entry lives
- * while a job refers to it, so the table is bounded by the jobs alive, not by the input;
- * with --robots a host's entry (and its rules) stays for the run: one per host crawled. */
+/* Per-host policy (--per-host, --robots, Crawl-delay): one entry per scheme+host+port that
+ * some live job names, answering "may this job start now?" and holding the jobs that wait.
+ * A host owns its waiting queue, its transfers in flight, its robots.txt (the fetch and the
+ * rules), its Crawl-delay gap and the timer that wakes it. An entry lives while a job refers
+ * to it, so the table is bounded by the jobs alive, not by the input; with --robots a host's
+ * entry (and its rules) stays for the run: one per host crawled.
+ *
+ * Threading: the scheduler's thread only. Timers run on the event base given to hosts_new();
+ * a job a host lets go is handed to `on_release`, which only records it (it may run inside
+ * hosts_finished() and hosts_robots_done()). */
 #ifndef AFETCH_HOSTS_H
 #define AFETCH_HOSTS_H
 
@@ -10,46 +16,57 @@
 
 #include "afetch/job.h"
 
-/* --robots: where a host's robots.txt stands. */
-enum host_robots {
-  HOST_ROBOTS_UNKNOWN,  /* not asked for yet */
-  HOST_ROBOTS_FETCHING, /* its job is on the way: the host's pages wait */
-  HOST_ROBOTS_READY,    /* `robots` holds the rules */
-};
-
-struct host {
-  struct host *next_in_bucket;
-  size_t hash;
-  unsigned references; /* jobs pointing here */
-  unsigned in_flight;
-  struct job_list waiting; /* jobs that cannot start yet (host full, robots.txt, delay) */
-  enum host_robots robots_state;
-  struct robots *robots;    /* owned, once READY */
-  int64_t delay_us;         /* Crawl-delay: least time between two starts */
-  int64_t next_start_us;    /* no start before this (rate_now_us() clock) */
-  struct event *wake_timer; /* owned: wakes a host waiting out its delay */
-  void *owner;              /* the scheduler, for the timer's callback */
-  char key[];               /* "scheme://host:port" */
-};
-
+struct event_base;
 struct hosts;
+struct outcome;
 
-/* NULL when out of memory. */
-struct hosts *hosts_new(unsigned limit_per_host);
+enum host_verdict {
+  HOST_START,        /* may start now */
+  HOST_WAIT,         /* parked: its host lets it go through on_release later */
+  HOST_FETCH_ROBOTS, /* parked; *robots_job (the host's robots.txt) is to start first */
+  HOST_DISALLOWED,   /* robots.txt disallows it: the deciding rule is in `rule` */
+};
 
-/* The entry for key, created when new, with one more reference. NULL when out of memory. */
-struct host *hosts_acquire(struct hosts *hosts, const char *key);
+/* A parked job may try again (its host has room, its delay passed, its rules arrived). */
+typedef void (*hosts_release_fn)(void *arg, struct job *job);
 
-/* Drops a reference taken by hosts_acquire(); the entry goes when the last one does. */
-void hosts_release(struct hosts *hosts, struct host *host);
+/* `limit_per_host` 0: no limit; `robots`: honour robots.txt. NULL when out of memory. */
+struct hosts *hosts_new(struct event_base *base, unsigned limit_per_host, bool robots,
+                        hosts_release_fn on_release, void *arg);
 
-/* True when one more transfer to the host may start. */
-bool hosts_has_room(const struct hosts *hosts, const struct host *host);
+/* Points job->host at the entry for its URL's scheme://host:port (created when new). A URL
+ * with no such key (unparsable, or a host too long) has no host and no limit. False when out
+ * of memory. */
+bool hosts_attach(struct hosts *hosts, struct job *job);
+
+/* Drops the job's reference (if any); the entry goes when the last one does. */
+void hosts_detach(struct hosts *hosts, struct job *job);
+
+/* Whether the job may start now. On HOST_FETCH_ROBOTS, *robots_job is a new job (of no
+ * result line, keeping its host's entry for the run) the caller starts; NULL when out of
+ * memory. */
+enum host_verdict hosts_admit(struct hosts *hosts, struct job *job, struct job **robots_job,
+                              char *rule, size_t rule_size);
+
+/* The job's transfer starts / its outcome is back (a retry is admitted again). */
+void hosts_started(struct hosts *hosts, struct job *job);
+void hosts_finished(struct hosts *hosts, struct job *job);
+
+/* True for a host's robots.txt fetch. */
+bool hosts_is_robots_job(const struct job *job);
+
+/* The robots.txt fetch came back: the host's rules (RFC 9309), and its pages go on. The job
+ * is freed. False when out of memory. */
+bool hosts_robots_done(struct hosts *hosts, struct job *robots_job, const struct outcome *outcome);
+
+/* Jobs parked across all hosts / host entries alive. */
+size_t hosts_waiting(const struct hosts *hosts);
+size_t hosts_entries(const struct hosts *hosts);
 
 /* Moves every waiting job of every host to the back of `into` (for a stop). */
 void hosts_take_all_waiting(struct hosts *hosts, struct job_list *into);
 
-/* The table must be empty of references (every job released). */
+/* Every job must be detached first (robots.txt jobs excepted). */
 void hosts_free(struct hosts *hosts);
 
 #endif

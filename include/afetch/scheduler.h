@@ -1,6 +1,7 @@
-/* The run: pulls URL lines from the source while the limiter has a slot, starts a task for
- * each on the loop, hands every result to the sink, and stops cleanly on SIGHUP/SIGINT/SIGTERM or a
- * failed output. */
+/* The run: pulls requests from the source while a worker has a free slot and the hosts
+ * allow, hands each attempt to a worker, passes every outcome through the commit step, and
+ * stops cleanly on SIGHUP/SIGINT/SIGTERM or a failed output. Everything runs on the caller's
+ * thread, in one pump per event loop pass (see scheduler.c). */
 #ifndef AFETCH_SCHEDULER_H
 #define AFETCH_SCHEDULER_H
 
@@ -22,12 +23,6 @@ enum afetch_exit {
   AFETCH_EXIT_SIGINT = 130,
   AFETCH_EXIT_SIGTERM = 143,
 };
-
-/* Before anything is sized by -c: lowers options->concurrency to what the hard open-file
- * limit (RLIMIT_NOFILE) leaves room for (a connection per transfer, its file with -o, the
- * workers' own descriptors and spares), and resolves --threads auto (0) for `usable_cpus`.
- * Returns the hard limit when it lowered -c, else 0. */
-unsigned long scheduler_fit_open_files(struct afetch_options *options, unsigned usable_cpus);
 
 /* Everything passed in is borrowed and must outlive the scheduler; `state` is the loaded
  * --if-changed state (NULL without it), saved now and then and at the end of the run;

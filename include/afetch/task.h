@@ -12,7 +12,8 @@
 #include "afetch/result.h"
 
 struct afetch_options;
-struct job;
+struct outcome;
+struct request;
 struct task;
 
 /* A task with its easy handle configured from options (borrowed; must outlive the task).
@@ -27,13 +28,13 @@ unsigned task_id(const struct task *task);
  * one writer, others may read it. */
 void task_count_bytes_into(struct task *task, _Atomic uint64_t *total);
 
-/* The job given to the last task_prepare(). */
-struct job *task_job(const struct task *task);
+/* The request given to the last task_prepare(). */
+const struct request *task_request(const struct task *task);
 
-/* Points the task at the job's URL (the job is borrowed until the result is taken). False
- * when the line is not a usable http(s) URL: the task then describes an invalid_url result
- * and must not be started. */
-bool task_prepare(struct task *task, struct job *job);
+/* Points the task at the request's URL (the request is borrowed until the result is taken).
+ * False when the line is not a usable http(s) URL: the task then describes an invalid_url
+ * result and must not be started. */
+bool task_prepare(struct task *task, const struct request *request);
 
 CURL *task_easy(struct task *task);
 
@@ -41,9 +42,13 @@ CURL *task_easy(struct task *task);
 struct task *task_of_easy(CURL *easy);
 
 /* Fills `result` after a finished transfer with curl's code, or after task_prepare() failed.
- * The result's strings are borrowed from the job, the task and the easy handle: valid until
- * the next task_prepare() or task_free(). `attempts` is 1, or 0 when nothing was sent. */
+ * The result's strings are borrowed from the request, the task and the easy handle: valid
+ * until the next task_prepare() or task_free(). `attempts` is 1, or 0 when nothing was sent. */
 void task_result(struct task *task, CURLcode code, struct afetch_result *result);
+
+/* Moves what the response gave besides the result (links, requisites, validators) into the
+ * outcome. After task_result(). */
+void task_take_response(struct task *task, struct outcome *outcome);
 
 /* After a transfer failed with `code`: when curl lost the request before sending any of it
  * (an HTTP/2 GOAWAY race in libcurl 7.88), sets the task up to send it again and returns

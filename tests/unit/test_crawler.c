@@ -3,14 +3,16 @@
 
 #include "afetch/crawler.h"
 #include "afetch/frontier.h"
-#include "afetch/job.h"
 #include "afetch/options.h"
+#include "afetch/outcome.h"
+#include "afetch/request.h"
 
 struct fixture {
   struct afetch_options options;
   struct frontier *frontier;
   struct crawler *crawler;
-  struct job *jobs[8]; /* freed by teardown */
+  struct request *jobs[8];    /* freed by teardown */
+  struct page_links found[8]; /* found[i]: links of jobs[i] when it comes back */
   size_t job_count;
 };
 
@@ -31,8 +33,10 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   struct fixture *f = *state;
-  for (size_t i = 0; i < f->job_count; i++)
-    job_free(f->jobs[i]);
+  for (size_t i = 0; i < f->job_count; i++) {
+    request_free(f->jobs[i]);
+    page_links_clear(&f->found[i]);
+  }
   crawler_free(f->crawler);
   frontier_free(f->frontier);
   free(f);
@@ -45,36 +49,56 @@ static void start_crawler(struct fixture *f, unsigned long max_pages) {
   assert_non_null(f->crawler);
 }
 
-static struct job *keep(struct fixture *f, struct job *job) {
+static struct request *keep(struct fixture *f, struct request *job) {
   assert_non_null(job);
   assert_true(f->job_count < HELPER_COUNT(f->jobs));
   f->jobs[f->job_count++] = job;
   return job;
 }
 
-static struct job *admit_seed(struct fixture *f, const char *url) {
-  struct job *seed = keep(f, job_new_url(0, url));
+/* Where the links found on `page` go (as a worker's task collects them). */
+static struct page_links *links_of(struct fixture *f, const struct request *page) {
+  for (size_t i = 0; i < f->job_count; i++)
+    if (f->jobs[i] == page)
+      return &f->found[i];
+  fail();
+  return NULL;
+}
+
+/* The page's ok outcome, with the links added so far, goes to the crawler. */
+static bool page_done(struct fixture *f, const struct request *page) {
+  struct page_links *found = links_of(f, page);
+  struct outcome *outcome = outcome_new(&(struct outcome){.ok = true, .found = *found}, "", 0);
+  assert_non_null(outcome);
+  *found = (struct page_links){0};
+  bool done = crawler_page_done(f->crawler, page, outcome);
+  outcome_free(outcome);
+  return done;
+}
+
+static struct request *admit_seed(struct fixture *f, const char *url) {
+  struct request *seed = keep(f, request_new_url(0, url));
   assert_true(crawler_admit_seed(f->crawler, seed));
   return seed;
 }
 
-static struct job *next_page(struct fixture *f, const char *expected_url) {
+static struct request *next_page(struct fixture *f, const char *expected_url) {
   bool failed;
-  struct job *page = keep(f, crawler_next_page(f->crawler, 0, &failed));
+  struct request *page = keep(f, crawler_next_page(f->crawler, 0, &failed));
   assert_false(failed);
   assert_string_equal(page->url, expected_url);
   return page;
 }
 
 /* The page came back ok with links http://h/PREFIX0 .. PREFIX(count-1). */
-static void page_done_with_links(struct fixture *f, struct job *page, const char *prefix,
+static void page_done_with_links(struct fixture *f, struct request *page, const char *prefix,
                                  unsigned count) {
   char url[64];
   for (unsigned i = 0; i < count; i++) {
     snprintf(url, sizeof url, "http://h/%s%u", prefix, i);
-    assert_true(job_add_link(page, url));
+    assert_true(page_links_add_link(links_of(f, page), url));
   }
-  assert_true(crawler_page_done(f->crawler, page, true));
+  assert_true(page_done(f, page));
 }
 
 static void crawler_queues_no_more_pages_than_max_pages_has_left(void **state) {
@@ -82,13 +106,13 @@ static void crawler_queues_no_more_pages_than_max_pages_has_left(void **state) {
    * never be fetched, so it is neither queued nor remembered as seen. */
   struct fixture *f = *state;
   start_crawler(f, 10);
-  struct job *seed = admit_seed(f, "http://h/");
+  struct request *seed = admit_seed(f, "http://h/");
   page_done_with_links(f, seed, "p", 1000);
   assert_int_equal(frontier_queued(f->frontier), 9);
   assert_true(frontier_seen(f->frontier, "http://h/p8"));
   assert_false(frontier_seen(f->frontier, "http://h/p9"));
   assert_false(frontier_seen(f->frontier, "http://h/p999"));
-  struct job *page = next_page(f, "http://h/p0");
+  struct request *page = next_page(f, "http://h/p0");
   page_done_with_links(f, page, "q", 1000);
   assert_int_equal(frontier_queued(f->frontier), 8); /* p1..p8: none deeper to give way */
 }
@@ -96,7 +120,7 @@ static void crawler_queues_no_more_pages_than_max_pages_has_left(void **state) {
 static void crawler_without_max_pages_queues_every_link(void **state) {
   struct fixture *f = *state;
   start_crawler(f, 0);
-  struct job *seed = admit_seed(f, "http://h/");
+  struct request *seed = admit_seed(f, "http://h/");
   page_done_with_links(f, seed, "p", 1000);
   assert_int_equal(frontier_queued(f->frontier), 1000);
 }
@@ -106,10 +130,10 @@ static void crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one(vo
    * before them, as it would be without the cap. */
   struct fixture *f = *state;
   start_crawler(f, 4);
-  struct job *first = admit_seed(f, "http://h/s1");
-  struct job *second = admit_seed(f, "http://h/s2");
+  struct request *first = admit_seed(f, "http://h/s1");
+  struct request *second = admit_seed(f, "http://h/s2");
   page_done_with_links(f, first, "a", 1);
-  struct job *a0 = next_page(f, "http://h/a0");
+  struct request *a0 = next_page(f, "http://h/a0");
   page_done_with_links(f, a0, "b", 2); /* b0 fills the budget: 3 pages out, 1 queued */
   assert_int_equal(frontier_queued(f->frontier), 1);
   assert_false(frontier_seen(f->frontier, "http://h/b1"));
@@ -122,9 +146,9 @@ static void crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one(vo
 }
 
 /* The page came back ok with this one link. */
-static void page_done_with_link(struct fixture *f, struct job *page, const char *url) {
-  assert_true(job_add_link(page, url));
-  assert_true(crawler_page_done(f->crawler, page, true));
+static void page_done_with_link(struct fixture *f, struct request *page, const char *url) {
+  assert_true(page_links_add_link(links_of(f, page), url));
+  assert_true(page_done(f, page));
 }
 
 static void crawler_moves_a_link_up_when_a_shallower_page_finds_it_late(void **state) {
@@ -132,15 +156,15 @@ static void crawler_moves_a_link_up_when_a_shallower_page_finds_it_late(void **s
    * at depth 3; x must wait for slow (depth 1), which finds it at depth 2. */
   struct fixture *f = *state;
   start_crawler(f, 0);
-  struct job *seed = admit_seed(f, "http://h/");
-  assert_true(job_add_link(seed, "http://h/slow"));
+  struct request *seed = admit_seed(f, "http://h/");
+  assert_true(page_links_add_link(links_of(f, seed), "http://h/slow"));
   page_done_with_link(f, seed, "http://h/fast");
-  struct job *slow = next_page(f, "http://h/slow");
-  struct job *fast = next_page(f, "http://h/fast");
+  struct request *slow = next_page(f, "http://h/slow");
+  struct request *fast = next_page(f, "http://h/fast");
   crawler_page_gone(f->crawler, seed);
   page_done_with_link(f, fast, "http://h/m");
   crawler_page_gone(f->crawler, fast);
-  struct job *m = next_page(f, "http://h/m");
+  struct request *m = next_page(f, "http://h/m");
   assert_int_equal(m->depth, 2);
   page_done_with_link(f, m, "http://h/x");
   crawler_page_gone(f->crawler, m);
@@ -149,11 +173,11 @@ static void crawler_moves_a_link_up_when_a_shallower_page_finds_it_late(void **s
   assert_false(failed);
   page_done_with_link(f, slow, "http://h/x");
   crawler_page_gone(f->crawler, slow);
-  struct job *x = next_page(f, "http://h/x");
+  struct request *x = next_page(f, "http://h/x");
   assert_int_equal(x->depth, 2);
   assert_string_equal(x->parent, "http://h/slow");
   /* A seed read after a page linked to it is still a seed. */
-  struct job *late = keep(f, job_new_url(0, "http://h/y"));
+  struct request *late = keep(f, request_new_url(0, "http://h/y"));
   page_done_with_link(f, x, "http://h/y");
   assert_int_equal(frontier_queued(f->frontier), 1);
   assert_true(crawler_admit_seed(f->crawler, late));

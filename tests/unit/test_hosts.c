@@ -1,88 +1,195 @@
-/* hosts.h and job.h: the --per-host table and the job lists it keeps. */
+/* hosts.h and job.h: per-host admission (--per-host, --robots), the waiting queues it keeps,
+ * and the job lists. */
 #include "unit_helpers.h"
+
+#include <event2/event.h>
 
 #include "afetch/hosts.h"
 #include "afetch/job.h"
+#include "afetch/outcome.h"
 #include "afetch/source.h"
 #include "afetch/url.h"
 
 static struct job *make_job(uint64_t index, const char *text) {
   struct source_line line = {.index = index, .text = text, .length = strlen(text)};
-  struct job *job = job_new(&line);
+  struct job *job = job_new(request_new(&line));
   assert_non_null(job);
   return job;
 }
 
+/* The jobs hosts let go, in order. */
+struct released {
+  struct job *jobs[16];
+  size_t count;
+};
+
+static void on_release(void *arg, struct job *job) {
+  struct released *released = arg;
+  assert_true(released->count < HELPER_COUNT(released->jobs));
+  released->jobs[released->count++] = job;
+}
+
+static enum host_verdict admit(struct hosts *hosts, struct job *job) {
+  struct job *robots_job = NULL;
+  char rule[64];
+  enum host_verdict verdict = hosts_admit(hosts, job, &robots_job, rule, sizeof rule);
+  assert_null(robots_job);
+  if (verdict == HOST_START)
+    hosts_started(hosts, job);
+  return verdict;
+}
+
 static void same_key_shares_one_entry_until_released(void **state) {
   (void)state;
-  struct hosts *hosts = hosts_new(2);
+  struct released released = {0};
+  struct hosts *hosts = hosts_new(NULL, 2, false, on_release, &released);
   assert_non_null(hosts);
-  struct host *a = hosts_acquire(hosts, "http://a:80");
-  struct host *again = hosts_acquire(hosts, "http://a:80");
-  struct host *b = hosts_acquire(hosts, "http://b:80");
-  assert_ptr_equal(a, again);
-  assert_ptr_not_equal(a, b);
-  assert_int_equal(a->references, 2);
-  a->in_flight = 1;
-  assert_true(hosts_has_room(hosts, a));
-  a->in_flight = 2;
-  assert_false(hosts_has_room(hosts, a));
-  a->in_flight = 0;
-  hosts_release(hosts, a);
-  hosts_release(hosts, again);
+  struct job *a = make_job(0, "http://a/1"), *again = make_job(1, "http://A:80/2");
+  struct job *b = make_job(2, "http://b/"), *third = make_job(3, "http://a/3");
+  struct job *jobs[] = {a, again, b, third};
+  for (size_t i = 0; i < 4; i++)
+    assert_true(hosts_attach(hosts, jobs[i]));
+  assert_ptr_equal(a->host, again->host);
+  assert_ptr_not_equal(a->host, b->host);
+  assert_int_equal(admit(hosts, a), HOST_START);
+  assert_int_equal(admit(hosts, again), HOST_START);
+  assert_int_equal(admit(hosts, b), HOST_START); /* another host: its own count */
+  assert_int_equal(admit(hosts, third), HOST_WAIT);
+  assert_int_equal(hosts_waiting(hosts), 1);
+  hosts_finished(hosts, a);
+  assert_int_equal(released.count, 1);
+  assert_ptr_equal(released.jobs[0], third);
+  assert_int_equal(admit(hosts, third), HOST_START);
+  for (size_t i = 0; i < 4; i++) {
+    if (jobs[i] != a)
+      hosts_finished(hosts, jobs[i]);
+    hosts_detach(hosts, jobs[i]);
+    assert_null(jobs[i]->host);
+  }
   /* Gone with its last reference: a new entry starts from scratch. */
-  struct host *fresh = hosts_acquire(hosts, "http://a:80");
-  assert_int_equal(fresh->references, 1);
-  assert_int_equal(fresh->in_flight, 0);
-  hosts_release(hosts, fresh);
-  hosts_release(hosts, b);
+  struct job *fresh = make_job(4, "http://a/");
+  assert_true(hosts_attach(hosts, fresh));
+  assert_int_equal(hosts_entries(hosts), 1);
+  assert_int_equal(admit(hosts, fresh), HOST_START);
+  hosts_finished(hosts, fresh);
+  hosts_detach(hosts, fresh);
+  assert_int_equal(hosts_entries(hosts), 0);
+  for (size_t i = 0; i < 4; i++)
+    job_free(jobs[i]);
+  job_free(fresh);
   hosts_free(hosts);
 }
 
 static void many_hosts_stay_distinct_as_the_table_grows(void **state) {
   (void)state;
-  struct hosts *hosts = hosts_new(1);
+  struct released released = {0};
+  struct hosts *hosts = hosts_new(NULL, 1, false, on_release, &released);
   enum { COUNT = 5000 };
-  struct host **entries = calloc(COUNT, sizeof *entries);
-  char key[64];
+  struct job **first = calloc(COUNT, sizeof *first), **second = calloc(COUNT, sizeof *second);
+  char url[64];
   for (int i = 0; i < COUNT; i++) {
-    snprintf(key, sizeof key, "https://host-%d.example:443", i);
-    entries[i] = hosts_acquire(hosts, key);
-    assert_non_null(entries[i]);
-    entries[i]->in_flight = (unsigned)i;
+    snprintf(url, sizeof url, "https://host-%d.example/", i);
+    first[i] = make_job((uint64_t)i, url);
+    assert_true(hosts_attach(hosts, first[i]));
+    assert_int_equal(admit(hosts, first[i]), HOST_START);
+  }
+  assert_int_equal(hosts_entries(hosts), COUNT);
+  for (int i = 0; i < COUNT; i++) {
+    snprintf(url, sizeof url, "https://host-%d.example/again", i);
+    second[i] = make_job((uint64_t)i, url);
+    assert_true(hosts_attach(hosts, second[i]));
+    assert_ptr_equal(second[i]->host, first[i]->host);
+    assert_int_equal(admit(hosts, second[i]), HOST_WAIT);
   }
   for (int i = 0; i < COUNT; i++) {
-    snprintf(key, sizeof key, "https://host-%d.example:443", i);
-    struct host *found = hosts_acquire(hosts, key);
-    assert_ptr_equal(found, entries[i]);
-    assert_int_equal(found->in_flight, i);
-    hosts_release(hosts, found);
-    hosts_release(hosts, entries[i]);
+    released.count = 0;
+    hosts_finished(hosts, first[i]); /* lets exactly its own host's job go */
+    assert_int_equal(released.count, 1);
+    assert_ptr_equal(released.jobs[0], second[i]);
+    hosts_detach(hosts, first[i]);
+    hosts_detach(hosts, second[i]);
+    job_free(first[i]);
+    job_free(second[i]);
   }
-  free(entries);
+  assert_int_equal(hosts_entries(hosts), 0);
+  free(first);
+  free(second);
   hosts_free(hosts);
 }
 
 static void waiting_jobs_are_taken_in_order(void **state) {
   (void)state;
-  struct hosts *hosts = hosts_new(1);
-  struct host *host = hosts_acquire(hosts, "http://a:80");
-  for (uint64_t i = 0; i < 3; i++)
-    job_list_push_back(&host->waiting, make_job(i, "a/x"));
+  struct released released = {0};
+  struct hosts *hosts = hosts_new(NULL, 1, false, on_release, &released);
+  struct job *running = make_job(9, "a/x");
+  assert_true(hosts_attach(hosts, running));
+  assert_int_equal(admit(hosts, running), HOST_START);
+  for (uint64_t i = 0; i < 3; i++) {
+    struct job *job = make_job(i, "a/x");
+    assert_true(hosts_attach(hosts, job));
+    assert_int_equal(admit(hosts, job), HOST_WAIT);
+  }
   struct job_list all = {0};
   hosts_take_all_waiting(hosts, &all);
-  assert_int_equal(host->waiting.count, 0);
+  assert_int_equal(hosts_waiting(hosts), 0);
   assert_int_equal(all.count, 3);
   for (uint64_t i = 0; i < 3; i++) {
     struct job *job = job_list_pop_front(&all);
-    assert_int_equal(job->index, i);
+    assert_int_equal(job->request->index, i);
+    hosts_detach(hosts, job);
     job_free(job);
   }
   assert_null(job_list_pop_front(&all));
-  hosts_release(hosts, host);
+  hosts_finished(hosts, running);
+  assert_int_equal(released.count, 0); /* nobody waits any more */
+  hosts_detach(hosts, running);
+  job_free(running);
   hosts_free(hosts);
 }
 
+static void robots_txt_comes_first_and_its_rules_decide(void **state) {
+  (void)state;
+  struct released released = {0};
+  struct event_base *base = event_base_new();
+  struct hosts *hosts = hosts_new(base, 0, true, on_release, &released);
+  struct job *open = make_job(0, "http://h/open"), *closed = make_job(1, "http://h/private/x");
+  assert_true(hosts_attach(hosts, open));
+  assert_true(hosts_attach(hosts, closed));
+  struct job *robots_job = NULL;
+  char rule[64];
+  assert_int_equal(hosts_admit(hosts, open, &robots_job, rule, sizeof rule), HOST_FETCH_ROBOTS);
+  assert_non_null(robots_job);
+  assert_true(hosts_is_robots_job(robots_job));
+  assert_false(hosts_is_robots_job(open));
+  assert_string_equal(robots_job->request->url, "http://h:80/robots.txt");
+  assert_true(robots_job->request->internal);
+  assert_int_equal(hosts_admit(hosts, robots_job, &robots_job, rule, sizeof rule), HOST_START);
+  struct job *fetching = NULL;
+  assert_int_equal(hosts_admit(hosts, closed, &fetching, rule, sizeof rule), HOST_WAIT);
+  assert_null(fetching);
+  static const char text[] = "User-agent: *\nDisallow: /private\n";
+  struct outcome fields = {
+      .ok = true, .status = 200, .body = strdup(text), .body_length = sizeof text - 1};
+  struct outcome *outcome = outcome_new(&fields, "", 0);
+  assert_non_null(outcome);
+  hosts_started(hosts, robots_job);
+  hosts_finished(hosts, robots_job);
+  assert_true(hosts_robots_done(hosts, robots_job, outcome));
+  outcome_free(outcome);
+  assert_int_equal(released.count, 2); /* both pages go on, in the order they came */
+  assert_ptr_equal(released.jobs[0], open);
+  assert_ptr_equal(released.jobs[1], closed);
+  assert_int_equal(admit(hosts, open), HOST_START);
+  assert_int_equal(hosts_admit(hosts, closed, &fetching, rule, sizeof rule), HOST_DISALLOWED);
+  assert_string_equal(rule, "Disallow: /private");
+  hosts_finished(hosts, open);
+  hosts_detach(hosts, open);
+  hosts_detach(hosts, closed);
+  job_free(open);
+  job_free(closed);
+  hosts_free(hosts);
+  event_base_free(base);
+}
 static void job_list_removes_from_anywhere(void **state) {
   (void)state;
   struct job_list list = {0};
@@ -107,10 +214,10 @@ static void job_list_removes_from_anywhere(void **state) {
 static void job_adds_http_only_when_the_line_names_no_scheme(void **state) {
   (void)state;
   struct job *bare = make_job(0, "example.com/a?u=http://x");
-  assert_string_equal(bare->url, "http://example.com/a?u=http://x");
-  assert_string_equal(job_given_url(bare), "example.com/a?u=http://x");
+  assert_string_equal(bare->request->url, "http://example.com/a?u=http://x");
+  assert_string_equal(request_given_url(bare->request), "example.com/a?u=http://x");
   struct job *full = make_job(1, "HTTPS://example.com/");
-  assert_string_equal(full->url, "HTTPS://example.com/");
+  assert_string_equal(full->request->url, "HTTPS://example.com/");
   job_free(bare);
   job_free(full);
 }
@@ -133,6 +240,7 @@ int main(void) {
       cmocka_unit_test(same_key_shares_one_entry_until_released),
       cmocka_unit_test(many_hosts_stay_distinct_as_the_table_grows),
       cmocka_unit_test(waiting_jobs_are_taken_in_order),
+      cmocka_unit_test(robots_txt_comes_first_and_its_rules_decide),
       cmocka_unit_test(job_list_removes_from_anywhere),
       cmocka_unit_test(job_adds_http_only_when_the_line_names_no_scheme),
       cmocka_unit_test(host_key_is_scheme_host_and_port),

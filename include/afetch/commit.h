@@ -1,0 +1,66 @@
+/* The commit step: every result passes through here, in one place and in this order: the
+ * run's tally (any not ok), the statistics (--stats, the progress line), the output sink,
+ * the --if-changed state's validators. What a run leaves behind (a resume journal, a queue
+ * acknowledgement) is added here, not in the scheduler. It also owns what reports on the
+ * run: the progress line, warnings (which clear it first) and the summary at the end.
+ *
+ * Threading: the scheduler's thread only. */
+#ifndef AFETCH_COMMIT_H
+#define AFETCH_COMMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "afetch/progress.h"
+
+struct afetch_options;
+struct event_base;
+struct outcome;
+struct request;
+struct sink;
+struct state;
+struct stats_sample;
+
+struct commit;
+
+/* Everything is borrowed and must outlive the commit; `state` may be NULL (no --if-changed):
+ * else it is saved now and then from a timer and at commit_finish(). NULL when out of
+ * memory. */
+struct commit *commit_new(struct event_base *base, const struct afetch_options *options,
+                          struct sink *sink, struct state *state);
+
+/* Starts what --stats, --stats-json and the progress line need; `in_flight` gives the
+ * figures only the scheduler knows (in flight, body bytes). False when out of memory. */
+bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, void *arg);
+
+/* One result: `json` (NULL or empty: it could not be made) for the request's index, `sample`
+ * (NULL: not counted, as a robots.txt skip). False when the output failed: the run must stop
+ * (a warning was given unless the pipe was closed). */
+bool commit_result(struct commit *commit, uint64_t index, bool ok, const char *json, size_t length,
+                   const struct stats_sample *sample);
+
+/* A request that writes no result (disallowed by robots.txt without --show-skipped). */
+void commit_skip(struct commit *commit, uint64_t index);
+
+/* --if-changed: records the validators an outcome brought. False when out of memory. */
+bool commit_validators(struct commit *commit, const struct request *request,
+                       const struct outcome *outcome);
+
+/* Marks the run as not all ok (the deadline passed) / whether any result was not ok. */
+void commit_mark_not_ok(struct commit *commit);
+bool commit_any_not_ok(const struct commit *commit);
+/* Sets whether any was not ok (a robots.txt skip does not count against the exit status). */
+void commit_set_any_not_ok(struct commit *commit, bool any_not_ok);
+
+/* A warning on stderr ("afetch: ..."), unless -q; the progress bar is cleared first. */
+void commit_warn(const struct commit *commit, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* At the end: saves the state, ends the progress line, writes the summary. False when a file
+ * could not be written (after a message). */
+bool commit_finish(struct commit *commit);
+
+void commit_free(struct commit *commit);
+
+#endif
