@@ -176,7 +176,8 @@ fuzz: $(FUZZ_BINS)
 fuzz-check: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
 
-# The binary, the man page and the bash completion (loaded on demand by bash-completion).
+# The binary, the man page (its title line given the version being installed) and the bash
+# completion (loaded on demand by bash-completion).
 BINDIR         = $(PREFIX)/bin
 MAN1DIR        = $(PREFIX)/share/man/man1
 COMPLETIONSDIR = $(PREFIX)/share/bash-completion/completions
@@ -184,7 +185,9 @@ COMPLETIONSDIR = $(PREFIX)/share/bash-completion/completions
 install: $(AFETCH_BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPLETIONSDIR)
 	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(BINDIR)/afetch
-	install -m 644 docs/afetch.1 $(DESTDIR)$(MAN1DIR)/afetch.1
+	sed '/^\.TH /s/"afetch [^"]*"/"afetch $(AFETCH_VERSION)"/' docs/afetch.1 \
+		> $(DESTDIR)$(MAN1DIR)/afetch.1
+	chmod 644 $(DESTDIR)$(MAN1DIR)/afetch.1
 	install -m 644 completions/afetch.bash $(DESTDIR)$(COMPLETIONSDIR)/afetch
 
 uninstall:
