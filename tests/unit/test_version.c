@@ -36,7 +36,8 @@ static void version_names_each_library_with_its_run_time_version(void **state) {
   const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
   char expected[6][128];
   snprintf(expected[0], sizeof expected[0], "libcurl %s", curl->version);
-  snprintf(expected[1], sizeof expected[1], "(TLS: %s)", curl->ssl_version);
+  snprintf(expected[1], sizeof expected[1], "(TLS: %s)",
+           curl->ssl_version ? curl->ssl_version : "none");
   snprintf(expected[2], sizeof expected[2], "libevent %s", event_get_version());
   snprintf(expected[3], sizeof expected[3], "cJSON %s", cJSON_Version());
   snprintf(expected[4], sizeof expected[4], "libpsl %s", psl_get_version());
