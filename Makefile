@@ -11,11 +11,23 @@ AFETCH_PKGS      := libcurl libevent_core libcjson libcrypto libxml-2.0 libpsl l
 TEST_SERVER_PKGS := libevent libevent_openssl openssl
 UNIT_TEST_PKGS   := $(AFETCH_PKGS) cmocka
 
+# The version, in one place: `git describe --tags` in a git checkout with a v* tag (0.2.0,
+# or 0.2.0-3-gabc1234 three commits after v0.2.0), else the VERSION file. `make
+# AFETCH_VERSION=...` (or the environment) overrides it; debian/rules passes the package's.
+ifeq ($(origin AFETCH_VERSION),undefined)
+AFETCH_VERSION := $(patsubst v%,%,$(if $(wildcard .git),$(shell \
+	git describe --tags --match 'v[0-9]*' 2>/dev/null)))
+AFETCH_VERSION := $(or $(AFETCH_VERSION),$(shell cat VERSION))
+endif
+VERSION_DEFINE := -DAFETCH_VERSION='"$(AFETCH_VERSION)"'
+
+# CFLAGS, CPPFLAGS and LDFLAGS from the command line or the environment are used as given
+# (dpkg-buildflags' hardening among them); CFLAGS defaults to $(OPTIMIZE).
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPTIMIZE ?= -O2 -g
 CFLAGS   ?= $(OPTIMIZE)
-ALL_CFLAGS = $(CSTD) $(WARNINGS) $(CFLAGS) -Iinclude -MMD -MP
+ALL_CFLAGS = $(CSTD) $(CPPFLAGS) $(VERSION_DEFINE) $(WARNINGS) $(CFLAGS) -Iinclude -MMD -MP
 
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
@@ -47,12 +59,23 @@ INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
 .PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps bench-tables \
-	fuzz fuzz-build fuzz-check install uninstall clean format
+	fuzz fuzz-build fuzz-check install uninstall clean format version FORCE
 
 all: $(AFETCH_BIN)
 
+version:
+	@echo '$(AFETCH_VERSION)'
+
+# Holds the version the objects were built with, rewritten only when it changes, so that a new
+# version rebuilds the files that use AFETCH_VERSION (and only those).
+VERSION_STAMP := build/version
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(AFETCH_VERSION)' ] || echo '$(AFETCH_VERSION)' > $@
+VERSION_USERS := $(shell grep -l AFETCH_VERSION src/*.c tests/unit/*.c)
+
 $(AFETCH_BIN): $(MAIN_OBJ) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -62,6 +85,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(UNIT_TEST_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
 		$(call pkg_libs,$(UNIT_TEST_PKGS)) -pthread -lm
+
+$(patsubst src/%.c,$(BUILD)/src/%.o,$(filter src/%,$(VERSION_USERS))) \
+$(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter tests/unit/%,$(VERSION_USERS))): $(VERSION_STAMP)
 
 $(TEST_SERVER_BIN): tests/server/test_server.c
 	@mkdir -p $(dir $@)
@@ -135,13 +161,14 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= source json_line links robots output_name state resolve
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS   = $(CSTD) $(WARNINGS) -O1 -g $(FUZZ_SAN) -Iinclude -MMD -MP \
+FUZZ_CFLAGS   = $(CSTD) $(VERSION_DEFINE) $(WARNINGS) -O1 -g $(FUZZ_SAN) -Iinclude -MMD -MP \
 	$(if $(filter 1,$(WERROR)),-Werror) $(call pkg_cflags,$(AFETCH_PKGS))
 FUZZ_LIB_OBJS := $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/src/%.o)
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Built only through the harnesses' pattern rule: without this, make deletes them as
 # intermediate files and every `make fuzz` compiles every module again.
 .SECONDARY: $(FUZZ_LIB_OBJS)
+$(patsubst src/%.c,$(FUZZ_BUILD)/src/%.o,$(filter src/%,$(VERSION_USERS))): $(VERSION_STAMP)
 
 $(FUZZ_BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -160,7 +187,8 @@ fuzz: $(FUZZ_BINS)
 fuzz-check: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
 
-# The binary, the man page and the bash completion (loaded on demand by bash-completion).
+# The binary, the man page (its title line given the version being installed) and the bash
+# completion (loaded on demand by bash-completion).
 BINDIR         = $(PREFIX)/bin
 MAN1DIR        = $(PREFIX)/share/man/man1
 COMPLETIONSDIR = $(PREFIX)/share/bash-completion/completions
@@ -168,7 +196,9 @@ COMPLETIONSDIR = $(PREFIX)/share/bash-completion/completions
 install: $(AFETCH_BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPLETIONSDIR)
 	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(BINDIR)/afetch
-	install -m 644 docs/afetch.1 $(DESTDIR)$(MAN1DIR)/afetch.1
+	sed '/^\.TH /s/"afetch [^"]*"/"afetch $(AFETCH_VERSION)"/' docs/afetch.1 \
+		> $(DESTDIR)$(MAN1DIR)/afetch.1
+	chmod 644 $(DESTDIR)$(MAN1DIR)/afetch.1
 	install -m 644 completions/afetch.bash $(DESTDIR)$(COMPLETIONSDIR)/afetch
 
 uninstall:

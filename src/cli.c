@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* getopt_long */
 #include "afetch/cli.h"
 #include "afetch/http_token.h"
+#include "afetch/version.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,9 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <event2/event.h>
 
 #define CLI_MAX_CONCURRENCY 100000
 #define CLI_MAX_THREADS 64
@@ -482,12 +481,6 @@ static void cli_resolve_time_limits(struct afetch_options *options) {
   }
 }
 
-static void cli_print_version(FILE *out) {
-  curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
-  fprintf(out, "afetch %s (libcurl %s, libevent %s, cJSON %s)\n", AFETCH_VERSION, curl->version,
-          event_get_version(), cJSON_Version());
-}
-
 /* Applies one parsed option. False after printing a message about a bad value. */
 static bool cli_apply(struct afetch_options *options, int option, const char *value,
                       const char *name, FILE *err) {
@@ -854,7 +847,7 @@ static enum cli_outcome cli_parse_arguments(struct afetch_options *options, int 
       return CLI_EXIT_OK;
     }
     if (option == 'V') {
-      cli_print_version(out);
+      version_print(out);
       cli_options_free(options);
       return CLI_EXIT_OK;
     }

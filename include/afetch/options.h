@@ -10,8 +10,6 @@
 
 struct curl_slist;
 
-#define AFETCH_VERSION "0.1.0"
-
 enum afetch_output_mode {
   AFETCH_OUTPUT_GATHER, /* one JSON array, input order, written incrementally */
   AFETCH_OUTPUT_NDJSON, /* one object per line, completion order */

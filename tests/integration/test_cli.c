@@ -82,6 +82,12 @@ void help_and_version_exit_0(void **state) {
     if (strpbrk(proc->out.data, "0123456789") == NULL)
       fail_msg("%s: should print a version number on stdout, got: %s", proc->cmdline,
                proc->out.data);
+    static const char *const names[] = {
+        "afetch ",  "libcurl ", "TLS: ",      "libevent ",   "cJSON ",
+        "libxml2 ", "libpsl ",  "libcrypto ", "xxHash ",   "License: MIT"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+      if (strstr(proc->out.data, names[k]) == NULL)
+        fail_msg("%s: should name '%s', got: %s", proc->cmdline, names[k], proc->out.data);
   }
 }
 
