@@ -4,9 +4,7 @@
 #include "afetch/cli.h"
 #include "afetch/cli_table.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,7 +13,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#define CLI_BODY_DEFAULT_MAX_SIZE 1048576  /* --body without --max-size: 1 MiB */
+#define CLI_BODY_DEFAULT_MAX_SIZE 1048576 /* --body without --max-size: 1 MiB */
 /* -t's default depends on -o: a download is not failed for taking long, only for stalling. */
 #define CLI_TIMEOUT_UNSET (-1)
 #define CLI_DEFAULT_TIMEOUT_MS 30000
@@ -42,7 +40,7 @@ static const char cli_help_intro[] =
     "comments), '-' or none for stdin; read lazily, in order.\n";
 
 static const char *const cli_help_group_titles[] = {
-    [CLI_GROUP_INPUT] = NULL,
+    [CLI_GROUP_INPUT] = NULL, /* right under the introduction */
     [CLI_GROUP_LIMITS] = "Concurrency, time, retries:",
     [CLI_GROUP_OUTPUT] = "Output:",
     [CLI_GROUP_SAVING] = "Saving bodies:",
@@ -108,6 +106,7 @@ static enum cli_outcome cli_apply(struct cli_parse *parse, const struct cli_opti
     parse->first_crawl_option = option;
   if (option->value == CLI_VALUE_CUSTOM)
     return option->apply(parse, value, name);
+  /* CLI_ONCE is for string options: given once, the field is no longer NULL. */
   if ((option->flags & CLI_ONCE) && *(const char **)((char *)parse->options + option->target)) {
     fprintf(parse->err, "afetch: %s may be given once\n", name);
     return CLI_EXIT_USAGE;
@@ -178,7 +177,6 @@ static void cli_resolve_time_limits(struct afetch_options *options) {
   }
 }
 
-
 /* Sends the User-Agent as one of the -H headers: given to CURLOPT_USERAGENT, libcurl 7.88
  * formats its header anew for every request (docs/benchmarks.md). A -H "User-Agent: ..." wins
  * over -A, as in curl. */
@@ -209,19 +207,19 @@ struct cli_getopt {
   char *short_options;
 };
 
-static void cli_getopt_free(struct cli_getopt *getopt) {
-  free(getopt->long_options);
-  free(getopt->short_options);
+static void cli_getopt_free(struct cli_getopt *tables) {
+  free(tables->long_options);
+  free(tables->short_options);
 }
 
-static bool cli_getopt_build(struct cli_getopt *getopt) {
-  getopt->long_options = calloc(cli_option_count + 1, sizeof *getopt->long_options);
+static bool cli_getopt_build(struct cli_getopt *tables) {
+  tables->long_options = calloc(cli_option_count + 1, sizeof *tables->long_options);
   /* '-' first: operands come back in order among the options (as CLI_OPERAND), so that
    * URLs, FILEs, -i and --url keep the order they were given in. ':' for a missing value. */
-  getopt->short_options = calloc(2 * cli_option_count + 3, 1);
-  if (!getopt->long_options || !getopt->short_options)
+  tables->short_options = calloc(2 * cli_option_count + 3, 1);
+  if (!tables->long_options || !tables->short_options)
     return false;
-  char *next_short = getopt->short_options;
+  char *next_short = tables->short_options;
   *next_short++ = '-';
   *next_short++ = ':';
   for (size_t i = 0; i < cli_option_count; i++) {
@@ -229,7 +227,7 @@ static bool cli_getopt_build(struct cli_getopt *getopt) {
     int has_arg = option->flags & CLI_OPTIONAL_VALUE ? optional_argument
                   : option->arg                      ? required_argument
                                                      : no_argument;
-    getopt->long_options[i] = (struct option){
+    tables->long_options[i] = (struct option){
         .name = cli_option_table[i].name, .has_arg = has_arg, .val = CLI_LONG_CODE + (int)i};
     if (cli_option_table[i].short_name) {
       *next_short++ = cli_option_table[i].short_name;
@@ -267,9 +265,9 @@ static void cli_report_bad_option(int code, char **argv, FILE *err) {
 
 /* The options and operands before any "--", in order. */
 static enum cli_outcome cli_parse_arguments(struct cli_parse *parse, int argc, char **argv) {
-  struct cli_getopt getopt;
-  if (!cli_getopt_build(&getopt)) {
-    cli_getopt_free(&getopt);
+  struct cli_getopt tables;
+  if (!cli_getopt_build(&tables)) {
+    cli_getopt_free(&tables);
     fprintf(parse->err, "afetch: out of memory\n");
     return CLI_EXIT_USAGE;
   }
@@ -278,7 +276,7 @@ static enum cli_outcome cli_parse_arguments(struct cli_parse *parse, int argc, c
   enum cli_outcome outcome = CLI_RUN;
   while (outcome == CLI_RUN) {
     int long_index = -1;
-    int code = getopt_long(argc, argv, getopt.short_options, getopt.long_options, &long_index);
+    int code = getopt_long(argc, argv, tables.short_options, tables.long_options, &long_index);
     if (code == -1)
       break;
     if (code == '?' || code == ':') {
@@ -297,7 +295,7 @@ static enum cli_outcome cli_parse_arguments(struct cli_parse *parse, int argc, c
       outcome = cli_apply(parse, cli_resolve_alias(given), optarg, name);
     }
   }
-  cli_getopt_free(&getopt);
+  cli_getopt_free(&tables);
   return outcome;
 }
 
@@ -331,17 +329,19 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
   /* Every argument could be an input or a -d value: neither array grows. */
   options->inputs = calloc((size_t)argc + 1, sizeof *options->inputs);
   parse.data_values = calloc((size_t)argc + 1, sizeof *parse.data_values);
-  enum cli_outcome outcome = CLI_EXIT_USAGE;
-  if (!options->inputs || !parse.data_values)
+  if (!options->inputs || !parse.data_values) {
     fprintf(err, "afetch: out of memory\n");
-  else
-    outcome = cli_parse_arguments(&parse, argc, argv);
+    free(parse.data_values);
+    cli_options_free(options);
+    return CLI_EXIT_USAGE;
+  }
+  enum cli_outcome outcome = cli_parse_arguments(&parse, argc, argv);
   if (outcome == CLI_RUN)
     outcome = cli_finish(&parse, argc, argv);
-  if (outcome == CLI_EXIT_USAGE && options->inputs && parse.data_values)
+  if (outcome == CLI_EXIT_USAGE) /* under the message that said why */
     cli_print_usage_hint(err);
   if (outcome == CLI_RUN && !cli_add_user_agent_header(options, err))
-    outcome = CLI_EXIT_USAGE;
+    outcome = CLI_EXIT_USAGE; /* out of memory: no usage error */
   free(parse.data_values);
   if (outcome != CLI_RUN)
     cli_options_free(options);

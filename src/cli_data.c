@@ -97,8 +97,8 @@ bool cli_add_data(struct afetch_options *options, const char *value, FILE *err) 
       return false;
     }
     if (!loaded) {
-      fprintf(err, "afetch: cannot read data file '%s': %s\n",
-              from_stdin ? "standard input" : path, strerror(errno));
+      fprintf(err, "afetch: cannot read data file '%s': %s\n", from_stdin ? "standard input" : path,
+              strerror(errno));
       return false;
     }
     value = loaded;

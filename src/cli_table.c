@@ -17,11 +17,14 @@
 #define CLI_MAX_SPEED_LIMIT ((long)INT32_MAX) /* -Y: bytes per second */
 #define CLI_MAX_SPEED_TIME 2000000            /* -y: seconds, as CLI_MAX_SECONDS */
 
-/* .target and .store for a field of struct afetch_options, refused at compile time unless the
- * field has type `type` (a negative array size otherwise). */
+/* 1 when the field of struct afetch_options has type `type`, else -1: as an array size, a
+ * compile-time error. */
+#define CLI_TYPE_CHECK(field, type)                                                                \
+  _Generic(((struct afetch_options *)0)->field, type : 1, default : -1)
+/* .target and .store for a field of struct afetch_options of type `type`. */
 #define CLI_FIELD(field, type, store_kind)                                                         \
-  .target = offsetof(struct afetch_options, field) +                                               \
-            0 * sizeof(char[_Generic(((struct afetch_options *)0)->field, type: 1, default: -1)]), \
+  .target =                                                                                        \
+      offsetof(struct afetch_options, field) + 0 * sizeof(char[CLI_TYPE_CHECK(field, type)]),      \
   .store = store_kind
 #define CLI_BOOL(field) CLI_FIELD(field, bool, CLI_STORE_BOOL)
 #define CLI_UNSIGNED(field) CLI_FIELD(field, unsigned, CLI_STORE_UNSIGNED)
@@ -72,7 +75,7 @@ static bool cli_looks_like_url(const char *argument) {
 }
 
 bool cli_add_operand(struct afetch_options *options, const char *value, FILE *err) {
-  enum afetch_input_kind kind = cli_looks_like_url(value)   ? AFETCH_INPUT_URL
+  enum afetch_input_kind kind = cli_looks_like_url(value) ? AFETCH_INPUT_URL
                                 : strcmp(value, "-") == 0 ? AFETCH_INPUT_STDIN
                                                           : AFETCH_INPUT_FILE;
   return cli_append_input(options, kind, value, err);
@@ -88,7 +91,7 @@ static enum cli_outcome cli_opt_input_file(struct cli_parse *parse, const char *
 static enum cli_outcome cli_opt_url(struct cli_parse *parse, const char *value, const char *name) {
   (void)name; /* also without a scheme */
   return cli_append_input(parse->options, AFETCH_INPUT_URL, value, parse->err) ? CLI_RUN
-                                                                                : CLI_EXIT_USAGE;
+                                                                               : CLI_EXIT_USAGE;
 }
 
 static enum cli_outcome cli_opt_header(struct cli_parse *parse, const char *value,
@@ -104,8 +107,7 @@ static enum cli_outcome cli_opt_header(struct cli_parse *parse, const char *valu
 }
 
 /* -d values wait until every input is known (see cli_add_data). */
-static enum cli_outcome cli_opt_data(struct cli_parse *parse, const char *value,
-                                     const char *name) {
+static enum cli_outcome cli_opt_data(struct cli_parse *parse, const char *value, const char *name) {
   (void)name;
   parse->data_values[parse->data_count++] = value;
   return CLI_RUN;
@@ -131,8 +133,7 @@ static enum cli_outcome cli_opt_location_trusted(struct cli_parse *parse, const 
   return CLI_RUN;
 }
 
-static enum cli_outcome cli_opt_help(struct cli_parse *parse, const char *value,
-                                     const char *name) {
+static enum cli_outcome cli_opt_help(struct cli_parse *parse, const char *value, const char *name) {
   (void)value, (void)name;
   cli_print_help(parse->out);
   return CLI_EXIT_OK;
@@ -147,6 +148,8 @@ static enum cli_outcome cli_opt_version(struct cli_parse *parse, const char *val
 
 #define CLI_SECONDS_WANTED "a number of seconds"
 
+/* One option per entry, packed by hand to read as a table. */
+/* clang-format off */
 const struct cli_option cli_option_table[] = {
     /* Input: under the introduction of --help. */
     {.name = "input-file", .short_name = 'i', .value = CLI_VALUE_CUSTOM,
@@ -300,5 +303,6 @@ const struct cli_option cli_option_table[] = {
     {.name = "version", .short_name = 'V', .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CUSTOM,
      .apply = cli_opt_version, .group = CLI_GROUP_REQUESTS},
 };
+/* clang-format on */
 
 const size_t cli_option_count = sizeof cli_option_table / sizeof cli_option_table[0];

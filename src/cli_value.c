@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ static void cli_store_number(struct afetch_options *options, const struct cli_op
 
 /* Reads `value` as the option's kind and stores it. False when the value does not fit. */
 bool cli_read_value(struct afetch_options *options, const struct cli_option *option,
-                           const char *value) {
+                    const char *value) {
   void *field = (char *)options + option->target;
   long number;
   int choice;
@@ -158,6 +159,17 @@ bool cli_read_value(struct afetch_options *options, const struct cli_option *opt
   return false;
 }
 
+/* snprintf at buffer[*used], *used kept inside the buffer when the text is cut short. */
+__attribute__((format(printf, 4, 5))) static void
+cli_append(char *buffer, size_t size, size_t *used, const char *format, ...) {
+  va_list arguments;
+  va_start(arguments, format);
+  int written = vsnprintf(buffer + *used, size - *used, format, arguments);
+  va_end(arguments);
+  if (written > 0)
+    *used += (size_t)written < size - *used ? (size_t)written : size - *used - 1;
+}
+
 /* What a bad value should have been, for "afetch: --name wants WANTED, not 'x'". */
 const char *cli_wanted(const struct cli_option *option, char *buffer, size_t size) {
   if (option->wants)
@@ -165,11 +177,10 @@ const char *cli_wanted(const struct cli_option *option, char *buffer, size_t siz
   size_t used = 0;
   buffer[0] = '\0';
   switch (option->value) {
-  case CLI_VALUE_INTEGER:
+  case CLI_VALUE_INTEGER: /* "'auto' or a whole number from 1 to 64" */
     for (const struct cli_choice *choice = option->choices; choice && choice->word; choice++)
-      used += (size_t)snprintf(buffer + used, size - used, "'%s' or ", choice->word);
-    snprintf(buffer + used, size - used, "a whole number from %ld to %ld", option->min,
-             option->max);
+      cli_append(buffer, size, &used, "'%s' or ", choice->word);
+    cli_append(buffer, size, &used, "a whole number from %ld to %ld", option->min, option->max);
     return buffer;
   case CLI_VALUE_SECONDS:
     return option->min == 0 ? "a number of seconds, 0 or more"
@@ -177,18 +188,17 @@ const char *cli_wanted(const struct cli_option *option, char *buffer, size_t siz
   case CLI_VALUE_SIZE:
     return "a number of bytes (suffix k, M or G allowed)";
   case CLI_VALUE_RATE:
-    snprintf(buffer, size, "N/s or N/m with N > 0 (at most %.0f/s)", CLI_MAX_RATE);
+    cli_append(buffer, size, &used, "N/s or N/m with N > 0 (at most %.0f/s)", CLI_MAX_RATE);
     return buffer;
   case CLI_VALUE_CHOICE: /* "a, b or c" */
     for (const struct cli_choice *choice = option->choices; choice->word; choice++)
-      used += (size_t)snprintf(buffer + used, size - used, "%s%s",
-                               choice == option->choices ? ""
-                               : choice[1].word          ? ", "
-                                                         : " or ",
-                               choice->word);
+      cli_append(buffer, size, &used, "%s%s",
+                 choice == option->choices ? ""
+                 : choice[1].word          ? ", "
+                                           : " or ",
+                 choice->word);
     return buffer;
   default:
     return "another value";
   }
 }
-

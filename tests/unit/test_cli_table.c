@@ -84,8 +84,8 @@ static void help_names(const char *help, struct names *names) {
     const char *first = line + strspn(line, " ");
     if (first >= line + 2 && *first == '-') {
       const char *description = strstr(first, "  ");
-      size_t column = description && description < line + length ? (size_t)(description - line)
-                                                                 : length;
+      size_t column =
+          description && description < line + length ? (size_t)(description - line) : length;
       names_scan(names, line, column);
     }
     line += length + (line[length] ? 1 : 0);
@@ -281,6 +281,8 @@ static void table_entries_are_well_formed(void **state) {
       fail_msg("--%s: an option has its own help text unless it joins a line", option->name);
     if ((option->value == CLI_VALUE_CHOICE) && !option->choices)
       fail_msg("--%s: a choice without choices", option->name);
+    if ((option->flags & CLI_ONCE) && option->store != CLI_STORE_STRING)
+      fail_msg("--%s: only a string option can be refused a second time", option->name);
   }
 }
 
