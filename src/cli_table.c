@@ -146,7 +146,6 @@ static enum cli_outcome cli_opt_version(struct cli_parse *parse, const char *val
   return CLI_EXIT_OK;
 }
 
-#define CLI_SECONDS_WANTED "a number of seconds"
 
 /* One option per entry, packed by hand to read as a table. */
 /* clang-format off */
@@ -162,7 +161,7 @@ const struct cli_option cli_option_table[] = {
      CLI_UNSIGNED(concurrency), .min = 1, .max = CLI_MAX_CONCURRENCY, .group = CLI_GROUP_LIMITS,
      .arg = "N", .help = "at most N requests in flight (default 10)"},
     {.name = "timeout", .short_name = 't', .value = CLI_VALUE_SECONDS, CLI_LONG(timeout_ms),
-     .min = 0, .wants = CLI_SECONDS_WANTED ", 0 (no limit) or more", .group = CLI_GROUP_LIMITS,
+     .min = 0, .wants = "a number of seconds, 0 (no limit) or more", .group = CLI_GROUP_LIMITS,
      .arg = "SEC", .help = "per request, 0: none (30; with -o: none)"},
     {.name = "max-time", .flags = CLI_ALIAS, .group = CLI_GROUP_LIMITS},
     {.name = "connect-timeout", .value = CLI_VALUE_SECONDS, CLI_LONG(connect_timeout_ms), .min = 1,
