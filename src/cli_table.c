@@ -146,7 +146,6 @@ static enum cli_outcome cli_opt_version(struct cli_parse *parse, const char *val
   return CLI_EXIT_OK;
 }
 
-
 /* One option per entry, packed by hand to read as a table. */
 /* clang-format off */
 const struct cli_option cli_option_table[] = {
