@@ -81,9 +81,12 @@ $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) -c -o $@ $<
 
+# AFETCH_SOURCE_DIR: where a unit test finds the files it checks against the code (test_cli_table
+# reads docs/afetch.1 and completions/afetch.bash).
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(UNIT_TEST_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(ALL_CFLAGS) -DAFETCH_SOURCE_DIR='"$(CURDIR)"' $(call pkg_cflags,$(UNIT_TEST_PKGS)) \
+		$(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
 		$(call pkg_libs,$(UNIT_TEST_PKGS)) -pthread -lm
 
 $(patsubst src/%.c,$(BUILD)/src/%.o,$(filter src/%,$(VERSION_USERS))) \
@@ -148,7 +151,8 @@ bench-deps:
 readme-test: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 	@$(TEST_ENV) tests/readme-examples.sh
 
-# completions/afetch.bash: syntax, every option of src/cli.c, value completion.
+# completions/afetch.bash: syntax, every option of its lists, value completion (test_cli_table
+# holds the lists to src/cli_table.c's table).
 completion-test:
 	@tests/completion-test.sh
 

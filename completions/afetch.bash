@@ -4,7 +4,8 @@
 # bash-completion loads it on demand; or source it from ~/.bashrc.
 # Self-contained: it does not need bash-completion's helpers.
 
-# Every option of src/cli.c's table (tests/completion-test.sh checks that none is missing).
+# Every option of src/cli_table.c's table (tests/unit/test_cli_table.c checks that none is
+# missing and none is extra).
 _afetch_long_options='--input-file --url --concurrency --timeout --max-time --speed-limit
   --speed-time --connect-timeout --threads --retries
   --retry-delay --retry-max-delay --per-host --rate --deadline --ndjson --quiet --progress

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks completions/afetch.bash: it parses, it offers every option of src/cli.c's table, and
-# it completes values (--scope, -o directories, FILE arguments, -d @FILE). Run from anywhere;
-# ends with "N passed, N failed" and exits 0 only when nothing failed.
+# Checks completions/afetch.bash: it parses, it offers every option of its lists (which
+# test_cli_table holds to src/cli_table.c's table) and no other, and it completes values
+# (--scope, -o directories, FILE arguments, -d @FILE). Run from anywhere; ends with
+# "N passed, N failed" and exits 0 only when nothing failed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 script=$root/completions/afetch.bash
@@ -61,14 +62,11 @@ check "bash -n" bash -n "$script"
 source "$script" || exit 3
 check "registered for afetch" bash -c "source '$script' && complete -p afetch | grep -q _afetch"
 
-# Every option in the table of src/cli.c (long) and in its getopt string (short).
-table_long=$(sed -n '/cli_long_options\[\] = {/,/{NULL, 0, NULL, 0}/p' "$root/src/cli.c" |
-  grep -o '{"[^"]*"' | sed 's/{"/--/; s/"$//')
-short_string=$(sed -n 's/^static const char cli_short_options\[\] = "\(.*\)";/\1/p' \
-  "$root/src/cli.c")
-# A leading '-' or '+' in the getopt string sets the argument order; it is no option.
-table_short=$(printf '%s' "${short_string#[-+]}" | tr -d ':' | sed 's/./-& /g')
-check "read the option table" test "$(wc -w <<<"$table_long")" -ge 45
+# The completion's two option lists. tests/unit/test_cli_table.c holds them to the option table
+# of src/cli_table.c (no name missing, none extra), so here they stand for the table.
+table_long=$_afetch_long_options
+table_short=$_afetch_short_options
+check "read the long options" test "$(wc -w <<<"$table_long")" -ge 45
 check "read the short options" test "$(wc -w <<<"$table_short")" -ge 13
 complete_words "--"
 # shellcheck disable=SC2086 # one option per word

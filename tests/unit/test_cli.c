@@ -1288,60 +1288,6 @@ static bool names_option(const char *text, const char *option) {
   return false;
 }
 
-/* The long option names of the table in src/cli.c, read from the source itself: the table is
- * private to cli.c, and reading it keeps this check complete as options are added. The path is
- * found from this file's own (tests/unit/test_cli.c); the tests run from the repository root. */
-static size_t read_long_option_names(char names[][32], size_t max) {
-  static const char self[] = "tests/unit/test_cli.c";
-  char path[512];
-  size_t prefix = strlen(__FILE__) >= sizeof self - 1 ? strlen(__FILE__) - (sizeof self - 1) : 0;
-  snprintf(path, sizeof path, "%.*ssrc/cli.c", (int)prefix, __FILE__);
-  FILE *file = fopen(path, "r");
-  if (!file)
-    fail_msg("cannot open %s to read the option table", path);
-  char *source = NULL;
-  size_t size = 0;
-  FILE *copy = open_memstream(&source, &size);
-  assert_non_null(copy);
-  int c;
-  while ((c = getc(file)) != EOF)
-    putc(c, copy);
-  fclose(file);
-  fclose(copy);
-  const char *table = strstr(source, "cli_long_options[] = {");
-  assert_non_null(table);
-  const char *table_end = strstr(table, "{NULL, 0, NULL, 0}");
-  assert_non_null(table_end);
-  size_t count = 0;
-  for (const char *entry = strstr(table, "{\""); entry && entry < table_end;
-       entry = strstr(entry + 1, "{\"")) {
-    const char *name = entry + 2;
-    const char *quote = strchr(name, '"');
-    assert_non_null(quote);
-    assert_true(count < max && (size_t)(quote - name) < 32);
-    snprintf(names[count++], 32, "%.*s", (int)(quote - name), name);
-  }
-  free(source);
-  return count;
-}
-
-static void cli_help_names_every_long_option(void **state) {
-  struct fixture *f = *state;
-  enum cli_outcome outcome;
-  PARSE(f, "--help");
-  assert_int_equal(outcome, CLI_EXIT_OK);
-  char names[128][32];
-  size_t count = read_long_option_names(names, 128);
-  if (count < 45)
-    fail_msg("read only %zu long options from src/cli.c: the table's layout changed?", count);
-  for (size_t i = 0; i < count; i++) {
-    char option[40];
-    snprintf(option, sizeof option, "--%s", names[i]);
-    if (!names_option(f->out_text, option))
-      fail_msg("--help does not name %s", option);
-  }
-}
-
 static void cli_help_lists_output_options_in_their_group(void **state) {
   struct fixture *f = *state;
   enum cli_outcome outcome;
@@ -1514,7 +1460,6 @@ int main(void) {
       T(cli_help_lists_saving_options_within_80_columns),
       T(cli_help_lists_crawling_options_in_their_group),
       T(cli_help_fits_one_screen),
-      T(cli_help_names_every_long_option),
       T(cli_help_lists_output_options_in_their_group),
       T(cli_short_help_prints_usage_to_out),
       T(cli_help_wins_over_operands),

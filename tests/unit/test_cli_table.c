@@ -1,0 +1,298 @@
+/* cli_table.h: --help, the man page's option list (docs/afetch.1) and the bash completion
+ * (completions/afetch.bash) name exactly the options of cli_option_table, long and short. The
+ * two files are read from the source tree the Makefile names (AFETCH_SOURCE_DIR). */
+#include "unit_helpers.h"
+
+#include <ctype.h>
+
+#include "afetch/cli.h"
+#include "afetch/cli_table.h"
+
+#ifndef AFETCH_SOURCE_DIR
+#define AFETCH_SOURCE_DIR "."
+#endif
+
+#define NAMES_MAX 256
+#define NAME_SIZE 40
+
+/* A set of option names as written on a command line: "--name" or "-x". */
+struct names {
+  size_t count;
+  char name[NAMES_MAX][NAME_SIZE];
+};
+
+static bool names_has(const struct names *names, const char *name) {
+  for (size_t i = 0; i < names->count; i++)
+    if (strcmp(names->name[i], name) == 0)
+      return true;
+  return false;
+}
+
+static void names_add(struct names *names, const char *name, size_t length) {
+  char copy[NAME_SIZE];
+  assert_true(length < NAME_SIZE);
+  snprintf(copy, sizeof copy, "%.*s", (int)length, name);
+  if (names_has(names, copy))
+    return;
+  assert_true(names->count < NAMES_MAX);
+  snprintf(names->name[names->count++], NAME_SIZE, "%s", copy);
+}
+
+static bool is_name_char(char c) { return isalnum((unsigned char)c) || c == '-' || c == '.'; }
+
+/* Adds every option word of text[0, length): "--name" (letters, digits, '-' and '.', not
+ * ending in '.') or "-x" (one letter), neither inside another word. */
+static void names_scan(struct names *names, const char *text, size_t length) {
+  for (size_t i = 0; i + 1 < length; i++) {
+    if (text[i] != '-' || (i > 0 && is_name_char(text[i - 1])))
+      continue;
+    if (text[i + 1] == '-' && i + 2 < length && isalnum((unsigned char)text[i + 2])) {
+      size_t end = i + 2;
+      while (end < length && is_name_char(text[end]))
+        end++;
+      while (text[end - 1] == '.')
+        end--;
+      names_add(names, text + i, end - i);
+      i = end;
+    } else if (isalpha((unsigned char)text[i + 1]) &&
+               (i + 2 == length || !is_name_char(text[i + 2]))) {
+      names_add(names, text + i, 2);
+    }
+  }
+}
+
+/* Every name of the table: each entry's "--name", and "-x" for a short letter. */
+static void table_names(struct names *names) {
+  names->count = 0;
+  for (size_t i = 0; i < cli_option_count; i++) {
+    char name[NAME_SIZE];
+    snprintf(name, sizeof name, "--%s", cli_option_table[i].name);
+    names_add(names, name, strlen(name));
+    if (cli_option_table[i].short_name) {
+      snprintf(name, sizeof name, "-%c", cli_option_table[i].short_name);
+      names_add(names, name, 2);
+    }
+  }
+}
+
+/* The options of --help: on each indented line that starts with '-', the column before the
+ * description (which starts after two spaces). */
+static void help_names(const char *help, struct names *names) {
+  names->count = 0;
+  for (const char *line = help; *line;) {
+    size_t length = strcspn(line, "\n");
+    const char *first = line + strspn(line, " ");
+    if (first >= line + 2 && *first == '-') {
+      const char *description = strstr(first, "  ");
+      size_t column =
+          description && description < line + length ? (size_t)(description - line) : length;
+      names_scan(names, line, column);
+    }
+    line += length + (line[length] ? 1 : 0);
+  }
+}
+
+/* The options of the man page's OPTIONS section: the tag lines after .TP and .TQ, with
+ * roff's "\-" read as "-". */
+static void man_names(const char *man, struct names *names) {
+  names->count = 0;
+  const char *section = strstr(man, "\n.SH OPTIONS\n");
+  assert_non_null(section);
+  const char *section_end = strstr(section + 1, "\n.SH ");
+  assert_non_null(section_end);
+  bool tag_line = false;
+  for (const char *line = section + 1; line < section_end;) {
+    size_t length = strcspn(line, "\n");
+    if (tag_line) {
+      char plain[512];
+      size_t used = 0;
+      for (size_t i = 0; i < length && used + 1 < sizeof plain; i++)
+        if (!(line[i] == '\\' && i + 1 < length && line[i + 1] == '-'))
+          plain[used++] = line[i];
+      names_scan(names, plain, used);
+    }
+    tag_line = strncmp(line, ".TP", 3) == 0 || strncmp(line, ".TQ", 3) == 0;
+    line += length + 1;
+  }
+}
+
+/* The words of the completion's two option lists, _afetch_long_options='...' and
+ * _afetch_short_options='...'. */
+static void completion_names(const char *script, struct names *names) {
+  static const char *const lists[] = {"\n_afetch_long_options='", "\n_afetch_short_options='"};
+  names->count = 0;
+  for (size_t i = 0; i < HELPER_COUNT(lists); i++) {
+    const char *list = strstr(script, lists[i]);
+    if (!list)
+      fail_msg("completions/afetch.bash has no %s", lists[i] + 1);
+    list += strlen(lists[i]);
+    const char *end = strchr(list, '\'');
+    assert_non_null(end);
+    names_scan(names, list, (size_t)(end - list));
+  }
+}
+
+/* The first name of `want` that `have` lacks, or NULL. */
+static const char *first_missing(const struct names *have, const struct names *want) {
+  for (size_t i = 0; i < want->count; i++)
+    if (!names_has(have, want->name[i]))
+      return want->name[i];
+  return NULL;
+}
+
+/* Fails unless `names` (read from `where`) are exactly the table's names. */
+static void expect_table_names(const struct names *names, const char *where) {
+  static struct names table;
+  table_names(&table);
+  if (table.count < 60)
+    fail_msg("the table has only %zu names", table.count);
+  const char *missing = first_missing(names, &table);
+  if (missing)
+    fail_msg("%s does not name %s", where, missing);
+  const char *extra = first_missing(&table, names);
+  if (extra)
+    fail_msg("%s names %s, which is not in the option table", where, extra);
+}
+
+static char *read_source_file(const char *relative) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", AFETCH_SOURCE_DIR, relative);
+  FILE *file = fopen(path, "r");
+  if (!file)
+    fail_msg("cannot open %s", path);
+  char *text = NULL;
+  size_t size = 0;
+  FILE *copy = open_memstream(&text, &size);
+  assert_non_null(copy);
+  int c;
+  while ((c = getc(file)) != EOF)
+    putc(c, copy);
+  fclose(file);
+  fclose(copy);
+  return text;
+}
+
+static char *help_text(void) {
+  static char *argv[] = {"afetch", "--help", NULL};
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  assert_non_null(out);
+  struct afetch_options options;
+  assert_int_equal(cli_parse(&options, 2, argv, out, stderr), CLI_EXIT_OK);
+  fclose(out);
+  return text;
+}
+
+/* `text` with its first `from` replaced by `to` (the caller frees it). */
+static char *replaced(const char *text, const char *from, const char *to) {
+  const char *at = strstr(text, from);
+  assert_non_null(at);
+  size_t before = (size_t)(at - text);
+  char *result = malloc(strlen(text) - strlen(from) + strlen(to) + 1);
+  assert_non_null(result);
+  sprintf(result, "%.*s%s%s", (int)before, text, to, at + strlen(from));
+  return result;
+}
+
+static void help_names_every_option_of_the_table_and_no_other(void **state) {
+  (void)state;
+  char *help = help_text();
+  static struct names names;
+  help_names(help, &names);
+  expect_table_names(&names, "--help");
+  free(help);
+}
+
+static void man_page_lists_every_option_of_the_table_and_no_other(void **state) {
+  (void)state;
+  char *man = read_source_file("docs/afetch.1");
+  static struct names names;
+  man_names(man, &names);
+  expect_table_names(&names, "docs/afetch.1 (OPTIONS)");
+  free(man);
+}
+
+static void completion_offers_every_option_of_the_table_and_no_other(void **state) {
+  (void)state;
+  char *script = read_source_file("completions/afetch.bash");
+  static struct names names;
+  completion_names(script, &names);
+  expect_table_names(&names, "completions/afetch.bash");
+  free(script);
+}
+
+/* The readers above must see an option that is missing or one too many. */
+static void the_checks_see_a_missing_and_an_extra_option(void **state) {
+  (void)state;
+  static struct names table, names;
+  table_names(&table);
+  char *help = help_text();
+  char *doctored = replaced(help, "--deadline SEC", "--dead-line SEC");
+  help_names(doctored, &names);
+  assert_string_equal(first_missing(&names, &table), "--deadline");
+  assert_string_equal(first_missing(&table, &names), "--dead-line");
+  free(doctored);
+  free(help);
+
+  char *man = read_source_file("docs/afetch.1");
+  doctored = replaced(man, "\n.SS Other\n", "\n.TP\n.BR \\-Z \", \" \\-\\-bogus\n.SS Other\n");
+  man_names(doctored, &names);
+  assert_null(first_missing(&names, &table));
+  assert_string_equal(first_missing(&table, &names), "-Z");
+  free(doctored);
+  doctored = replaced(man, ".B \\-\\-sha256\n", ".B \\-\\-sha\n");
+  man_names(doctored, &names);
+  assert_string_equal(first_missing(&names, &table), "--sha256");
+  free(doctored);
+  free(man);
+
+  char *script = read_source_file("completions/afetch.bash");
+  doctored = replaced(script, " --http2 ", " ");
+  completion_names(doctored, &names);
+  assert_string_equal(first_missing(&names, &table), "--http2");
+  assert_null(first_missing(&table, &names));
+  free(doctored);
+  free(script);
+}
+
+/* Every table entry is well formed: a unique name, a value kind that fits its fields. */
+static void table_entries_are_well_formed(void **state) {
+  (void)state;
+  for (size_t i = 0; i < cli_option_count; i++) {
+    const struct cli_option *option = &cli_option_table[i];
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(option->name, cli_option_table[j].name) == 0)
+        fail_msg("--%s is in the table twice", option->name);
+      if (option->short_name && option->short_name == cli_option_table[j].short_name)
+        fail_msg("-%c is in the table twice", option->short_name);
+    }
+    if (option->flags & CLI_ALIAS) {
+      if (i == 0 || option->short_name || option->help)
+        fail_msg("--%s: an alias follows its option and has no letter or text", option->name);
+      continue;
+    }
+    if ((option->value == CLI_VALUE_CUSTOM) != (option->apply != NULL))
+      fail_msg("--%s: apply goes with CLI_VALUE_CUSTOM, and only with it", option->name);
+    if ((option->value == CLI_VALUE_NONE) != (option->arg == NULL) &&
+        option->value != CLI_VALUE_CUSTOM)
+      fail_msg("--%s: only an option without a value has no ARG in --help", option->name);
+    if ((option->help == NULL) != ((option->flags & CLI_HELP_JOIN) != 0))
+      fail_msg("--%s: an option has its own help text unless it joins a line", option->name);
+    if ((option->value == CLI_VALUE_CHOICE) && !option->choices)
+      fail_msg("--%s: a choice without choices", option->name);
+    if ((option->flags & CLI_ONCE) && option->store != CLI_STORE_STRING)
+      fail_msg("--%s: only a string option can be refused a second time", option->name);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(help_names_every_option_of_the_table_and_no_other),
+      cmocka_unit_test(man_page_lists_every_option_of_the_table_and_no_other),
+      cmocka_unit_test(completion_offers_every_option_of_the_table_and_no_other),
+      cmocka_unit_test(the_checks_see_a_missing_and_an_extra_option),
+      cmocka_unit_test(table_entries_are_well_formed),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
