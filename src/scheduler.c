@@ -691,9 +691,12 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
   if (!(scheduler->pump_event = event_new(base, -1, 0, scheduler_on_pump, scheduler)))
     return false;
   /* The host table serves --per-host and --robots (robots.txt and Crawl-delay per host). */
-  if ((options->per_host > 0 || options->robots) &&
-      !(scheduler->hosts = hosts_new(base, options->per_host, options->robots,
-                                     scheduler_on_host_release, scheduler)))
+  struct hosts_config hosts_config = {.base = base,
+                                      .limit_per_host = options->per_host,
+                                      .robots = options->robots,
+                                      .on_release = scheduler_on_host_release,
+                                      .release_arg = scheduler};
+  if ((options->per_host > 0 || options->robots) && !(scheduler->hosts = hosts_new(&hosts_config)))
     return false;
   if (options->rate_per_second > 0) {
     rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());
