@@ -11,9 +11,9 @@
 
 #include <event2/event.h>
 
+#include "afetch/clock.h"
 #include "afetch/options.h"
 #include "afetch/outcome.h"
-#include "afetch/rate.h"
 #include "afetch/request.h"
 #include "afetch/sink.h"
 #include "afetch/state.h"
@@ -138,7 +138,7 @@ static void commit_clear_progress(void *arg) {
 
 bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, void *arg) {
   const struct afetch_options *options = commit->options;
-  commit->started_us = rate_now_us();
+  commit->started_us = clock_monotonic_us();
   commit->in_flight = in_flight;
   commit->in_flight_arg = arg;
   bool shares = progress_same_terminal(STDOUT_FILENO, STDERR_FILENO);
@@ -174,7 +174,7 @@ static bool commit_finish_reporting(struct commit *commit) {
   if (!commit->stats)
     return true;
   const struct afetch_options *options = commit->options;
-  double wall = (double)(rate_now_us() - commit->started_us) / 1e6;
+  double wall = (double)(clock_monotonic_us() - commit->started_us) / 1e6;
   if (options->stats)
     stats_print_table(commit->stats, wall, stderr);
   if (options->stats_json_path &&

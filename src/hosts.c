@@ -1,5 +1,5 @@
-/* Per-host policy: a chained hash table of host entries, reference counted by jobs, each
- * with its waiting jobs, transfers in flight, robots.txt rules and Crawl-delay. */
+/* Per-host policy: a hash table of host entries (by "scheme://host:port"), reference counted
+ * by jobs, each with its waiting jobs, transfers in flight, robots.txt rules and Crawl-delay. */
 #include "afetch/hosts.h"
 
 #include <limits.h>
@@ -10,12 +10,11 @@
 
 #include <event2/event.h>
 
+#include "afetch/hash_table.h"
 #include "afetch/outcome.h"
-#include "afetch/rate.h"
 #include "afetch/robots.h"
 #include "afetch/url.h"
 
-#define HOSTS_INITIAL_BUCKETS 64
 /* Longest "scheme://host:port" key; longer hosts go unlimited (and are rare enough). */
 #define HOSTS_KEY_SIZE 512
 /* robots.txt read at most (RFC 9309 asks for at least 500 KiB). */
@@ -29,8 +28,6 @@ enum host_robots {
 };
 
 struct host {
-  struct host *next_in_bucket;
-  size_t hash;
   struct hosts *table; /* for the wake timer's callback */
   unsigned references; /* jobs pointing here */
   unsigned in_flight;
@@ -38,63 +35,23 @@ struct host {
   enum host_robots robots_state;
   struct robots *robots;    /* owned, once READY */
   int64_t delay_us;         /* Crawl-delay: least time between two starts */
-  int64_t next_start_us;    /* no start before this (rate_now_us() clock) */
+  int64_t next_start_us;    /* no start before this (the table's clock) */
+  uint64_t next_ticket;     /* the last place given in `waiting` */
   struct event *wake_timer; /* owned: wakes a host waiting out its delay */
   char key[];               /* "scheme://host:port" */
 };
 
 struct hosts {
-  unsigned limit_per_host;
-  struct host **buckets;
-  size_t bucket_count; /* a power of two */
-  size_t entry_count;
-  struct event_base *base;
-  bool robots;
-  size_t waiting; /* jobs parked across all hosts */
-  hosts_release_fn on_release;
-  void *on_release_arg;
+  struct hosts_config config; /* limit_per_host: UINT_MAX for none */
+  struct hash_table entries;  /* key -> struct host * */
+  size_t waiting;             /* jobs parked across all hosts */
 };
 
-static size_t hosts_hash(const char *key) {
-  uint64_t hash = UINT64_C(14695981039346656037);
-  for (const unsigned char *c = (const unsigned char *)key; *c; c++)
-    hash = (hash ^ *c) * UINT64_C(1099511628211);
-  return (size_t)hash;
-}
-
-static struct hosts *hosts_new_table(unsigned limit_per_host) {
-  struct hosts *hosts = calloc(1, sizeof *hosts);
-  if (!hosts)
-    return NULL;
-  hosts->limit_per_host = limit_per_host;
-  hosts->bucket_count = HOSTS_INITIAL_BUCKETS;
-  hosts->buckets = calloc(hosts->bucket_count, sizeof *hosts->buckets);
-  if (!hosts->buckets) {
-    free(hosts);
-    return NULL;
-  }
-  return hosts;
-}
-
-/* Doubles the bucket array when entries outnumber buckets; on failure keeps the old one. */
-static void hosts_grow(struct hosts *hosts) {
-  size_t count = hosts->bucket_count * 2;
-  struct host **buckets = calloc(count, sizeof *buckets);
-  if (!buckets)
-    return;
-  for (size_t i = 0; i < hosts->bucket_count; i++) {
-    struct host *host = hosts->buckets[i];
-    while (host) {
-      struct host *next = host->next_in_bucket;
-      struct host **bucket = &buckets[host->hash & (count - 1)];
-      host->next_in_bucket = *bucket;
-      *bucket = host;
-      host = next;
-    }
-  }
-  free(hosts->buckets);
-  hosts->buckets = buckets;
-  hosts->bucket_count = count;
+static bool hosts_entry_matches(const void *context, uint64_t value, const void *key,
+                                size_t length) {
+  (void)context;
+  const char *entry_key = ((const struct host *)(uintptr_t)value)->key;
+  return strncmp(entry_key, key, length) == 0 && entry_key[length] == '\0';
 }
 
 static void hosts_free_entry(struct host *host) {
@@ -105,47 +62,42 @@ static void hosts_free_entry(struct host *host) {
 }
 
 static struct host *hosts_acquire(struct hosts *hosts, const char *key) {
-  size_t hash = hosts_hash(key);
-  struct host **bucket = &hosts->buckets[hash & (hosts->bucket_count - 1)];
-  for (struct host *host = *bucket; host; host = host->next_in_bucket)
-    if (host->hash == hash && strcmp(host->key, key) == 0) {
-      host->references++;
-      return host;
-    }
   size_t key_length = strlen(key);
-  struct host *host = calloc(1, sizeof *host + key_length + 1);
+  uint64_t hash = hash_string(key);
+  struct host *host =
+      (struct host *)(uintptr_t)hash_table_find(&hosts->entries, hash, key, key_length);
+  if (host) {
+    host->references++;
+    return host;
+  }
+  host = calloc(1, sizeof *host + key_length + 1);
   if (!host)
     return NULL;
-  host->hash = hash;
+  host->table = hosts;
   host->references = 1;
   memcpy(host->key, key, key_length + 1);
-  host->next_in_bucket = *bucket;
-  *bucket = host;
-  if (++hosts->entry_count > hosts->bucket_count)
-    hosts_grow(hosts);
+  if (!hash_table_insert(&hosts->entries, hash, (uintptr_t)host)) {
+    free(host);
+    return NULL;
+  }
   return host;
 }
 
 static void hosts_release(struct hosts *hosts, struct host *host) {
   if (--host->references > 0)
     return;
-  struct host **link = &hosts->buckets[host->hash & (hosts->bucket_count - 1)];
-  while (*link != host)
-    link = &(*link)->next_in_bucket;
-  *link = host->next_in_bucket;
-  hosts->entry_count--;
+  hash_table_remove(&hosts->entries, hash_string(host->key), (uintptr_t)host);
   hosts_free_entry(host);
 }
 
-struct hosts *hosts_new(struct event_base *base, unsigned limit_per_host, bool robots,
-                        hosts_release_fn on_release, void *arg) {
-  struct hosts *hosts = hosts_new_table(limit_per_host ? limit_per_host : UINT_MAX);
+struct hosts *hosts_new(const struct hosts_config *config) {
+  struct hosts *hosts = calloc(1, sizeof *hosts);
   if (!hosts)
     return NULL;
-  hosts->base = base;
-  hosts->robots = robots;
-  hosts->on_release = on_release;
-  hosts->on_release_arg = arg;
+  hosts->config = *config;
+  if (!config->limit_per_host)
+    hosts->config.limit_per_host = UINT_MAX;
+  hash_table_init(&hosts->entries, hosts_entry_matches, NULL);
   return hosts;
 }
 
@@ -154,8 +106,6 @@ bool hosts_attach(struct hosts *hosts, struct job *job) {
   if (!url_host_key(job->request->url, key, sizeof key))
     return true;
   job->host = hosts_acquire(hosts, key);
-  if (job->host)
-    job->host->table = hosts;
   return job->host != NULL;
 }
 
@@ -165,9 +115,16 @@ void hosts_detach(struct hosts *hosts, struct job *job) {
   job->host = NULL;
 }
 
-/* Keeps a job until its host lets it go. */
+/* Keeps a job until its host lets it go, in the order jobs came: a job let go that must wait
+ * again takes back its place (its ticket) ahead of those that came after it. */
 static void hosts_park(struct hosts *hosts, struct host *host, struct job *job) {
-  job_list_push_back(&host->waiting, job);
+  struct job *before = NULL;
+  if (!job->host_ticket)
+    job->host_ticket = ++host->next_ticket;
+  else
+    for (before = host->waiting.head; before && before->host_ticket < job->host_ticket;)
+      before = before->next;
+  job_list_insert_before(&host->waiting, before, job);
   hosts->waiting++;
 }
 
@@ -177,7 +134,7 @@ static void hosts_release_one(struct hosts *hosts, struct host *host) {
   if (!next)
     return;
   hosts->waiting--;
-  hosts->on_release(hosts->on_release_arg, next);
+  hosts->config.on_release(hosts->config.release_arg, next);
 }
 
 static void hosts_on_wake(evutil_socket_t fd, short what, void *arg) {
@@ -187,19 +144,24 @@ static void hosts_on_wake(evutil_socket_t fd, short what, void *arg) {
   hosts_release_one(host->table, host);
 }
 
-/* Crawl-delay: false (after setting the host's wake-up) while the host must still wait. */
-static bool hosts_delay_passed(struct hosts *hosts, struct host *host) {
-  if (host->delay_us <= 0)
-    return true;
-  int64_t wait_us = host->next_start_us - rate_now_us();
-  if (wait_us <= 0)
-    return true;
+/* Sets the host's wake-up timer for `wait_us` from now, unless it is set already. */
+static void hosts_wake_later(struct hosts *hosts, struct host *host, int64_t wait_us) {
   if (!host->wake_timer)
-    host->wake_timer = evtimer_new(hosts->base, hosts_on_wake, host);
+    host->wake_timer = evtimer_new(hosts->config.base, hosts_on_wake, host);
   if (host->wake_timer && !evtimer_pending(host->wake_timer, NULL)) {
     struct timeval delay = {.tv_sec = wait_us / 1000000, .tv_usec = wait_us % 1000000};
     evtimer_add(host->wake_timer, &delay);
   }
+}
+
+/* Crawl-delay: false (after setting the host's wake-up) while the host must still wait. */
+static bool hosts_delay_passed(struct hosts *hosts, struct host *host) {
+  if (host->delay_us <= 0)
+    return true;
+  int64_t wait_us = host->next_start_us - clock_now_us(&hosts->config.clock);
+  if (wait_us <= 0)
+    return true;
+  hosts_wake_later(hosts, host, wait_us);
   return false;
 }
 
@@ -242,7 +204,7 @@ enum host_verdict hosts_admit(struct hosts *hosts, struct job *job, struct job *
   struct host *host = job->host;
   if (!host || job->robots_for)
     return HOST_START;
-  if (hosts->robots) {
+  if (hosts->config.robots) {
     if (host->robots_state == HOST_ROBOTS_UNKNOWN) {
       hosts_park(hosts, host, job);
       *robots_job = hosts_robots_job(host);
@@ -258,21 +220,34 @@ enum host_verdict hosts_admit(struct hosts *hosts, struct job *job, struct job *
       job->robots_checked = true;
     }
   }
-  if (host->in_flight >= hosts->limit_per_host || !hosts_delay_passed(hosts, host)) {
+  /* A job not queued before goes behind those waiting (they may be waiting out the gap). */
+  bool queue_first = !job->host_ticket && host->waiting.head;
+  if (queue_first || host->in_flight >= hosts->config.limit_per_host ||
+      !hosts_delay_passed(hosts, host)) {
     hosts_park(hosts, host, job);
     return HOST_WAIT;
   }
   return HOST_START;
 }
 
-void hosts_started(struct hosts *hosts, struct job *job) {
+int64_t hosts_wake_time_us(const struct hosts *hosts, const struct job *job) {
   (void)hosts;
+  const struct host *host = job->host;
+  return host && host->delay_us > 0 ? host->next_start_us : 0;
+}
+
+void hosts_started(struct hosts *hosts, struct job *job) {
   struct host *host = job->host;
   if (!host)
     return;
   host->in_flight++;
-  if (host->delay_us > 0)
-    host->next_start_us = rate_now_us() + host->delay_us;
+  job->host_ticket = 0; /* a retry queues anew */
+  if (host->delay_us <= 0)
+    return;
+  host->next_start_us = clock_now_us(&hosts->config.clock) + host->delay_us;
+  /* The next waiting job goes when the gap ends, not when a transfer finishes. */
+  if (host->waiting.head)
+    hosts_wake_later(hosts, host, host->delay_us);
 }
 
 void hosts_finished(struct hosts *hosts, struct job *job) {
@@ -304,26 +279,21 @@ bool hosts_robots_done(struct hosts *hosts, struct job *robots_job, const struct
 
 size_t hosts_waiting(const struct hosts *hosts) { return hosts->waiting; }
 
-size_t hosts_entries(const struct hosts *hosts) { return hosts->entry_count; }
+size_t hosts_entries(const struct hosts *hosts) { return hash_table_count(&hosts->entries); }
 
 void hosts_take_all_waiting(struct hosts *hosts, struct job_list *into) {
-  for (size_t i = 0; i < hosts->bucket_count; i++)
-    for (struct host *host = hosts->buckets[i]; host; host = host->next_in_bucket)
-      job_list_take_all(into, &host->waiting);
+  size_t cursor = 0;
+  for (uint64_t host; (host = hash_table_next(&hosts->entries, &cursor));)
+    job_list_take_all(into, &((struct host *)(uintptr_t)host)->waiting);
   hosts->waiting = 0;
 }
 
 void hosts_free(struct hosts *hosts) {
   if (!hosts)
     return;
-  for (size_t i = 0; i < hosts->bucket_count; i++) {
-    struct host *host = hosts->buckets[i];
-    while (host) {
-      struct host *next = host->next_in_bucket;
-      hosts_free_entry(host);
-      host = next;
-    }
-  }
-  free(hosts->buckets);
+  size_t cursor = 0;
+  for (uint64_t host; (host = hash_table_next(&hosts->entries, &cursor));)
+    hosts_free_entry((struct host *)(uintptr_t)host);
+  hash_table_free(&hosts->entries);
   free(hosts);
 }

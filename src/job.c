@@ -38,6 +38,21 @@ void job_list_push_back(struct job_list *list, struct job *job) {
   list->count++;
 }
 
+void job_list_insert_before(struct job_list *list, struct job *before, struct job *job) {
+  if (!before) {
+    job_list_push_back(list, job);
+    return;
+  }
+  job->next = before;
+  job->prev = before->prev;
+  if (before->prev)
+    before->prev->next = job;
+  else
+    list->head = job;
+  before->prev = job;
+  list->count++;
+}
+
 void job_list_remove(struct job_list *list, struct job *job) {
   if (job->prev)
     job->prev->next = job->next;

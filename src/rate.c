@@ -2,7 +2,8 @@
 #include "afetch/rate.h"
 
 #include <math.h>
-#include <time.h>
+
+#include "afetch/clock.h"
 
 /* The bucket's size: 20 ms of requests, at least 1.5 tokens. Never two starts at once below
  * 75/s, and half a token of slack: a timer that wakes a little late loses no time (with a
@@ -44,8 +45,4 @@ bool rate_bucket_take(struct rate_bucket *bucket, int64_t now_us) {
   return true;
 }
 
-int64_t rate_now_us(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
+int64_t rate_now_us(void) { return clock_monotonic_us(); }

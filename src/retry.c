@@ -46,6 +46,15 @@ int64_t retry_backoff_ms(unsigned attempts, long first_ms, long max_ms, uint64_t
   return (int64_t)(random % ((uint64_t)ceiling + 1));
 }
 
+int64_t retry_wait_ms(const struct retry_policy *policy, unsigned attempts, bool has_retry_after,
+                      int64_t retry_after_s, uint64_t *random_state) {
+  if (attempts > policy->retries)
+    return -1;
+  if (has_retry_after) /* compared in seconds: a huge Retry-After must not overflow */
+    return retry_after_s <= policy->max_ms / 1000 ? retry_after_s * 1000 : -1;
+  return retry_backoff_ms(attempts, policy->first_ms, policy->max_ms, retry_random(random_state));
+}
+
 uint64_t retry_random(uint64_t *state) {
   uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
   z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);

@@ -21,6 +21,7 @@
 
 #include "afetch/commit.h"
 #include "afetch/crawler.h"
+#include "afetch/deadline.h"
 #include "afetch/hosts.h"
 #include "afetch/job.h"
 #include "afetch/json_line.h"
@@ -84,6 +85,7 @@ struct scheduler {
   struct rate_bucket rate;      /* --rate */
   struct event *rate_timer;     /* wakes the pump when the bucket has a token again */
   struct event *deadline_timer;
+  struct deadline deadline; /* --deadline, from scheduler_run() on */
   struct state *state;     /* --if-changed, borrowed */
   struct crawler *crawler; /* --crawl */
   struct event *signal_events[SCHEDULER_STOP_SIGNAL_COUNT];
@@ -491,15 +493,10 @@ static void scheduler_on_retry_due(evutil_socket_t fd, short what, void *arg) {
 static int64_t scheduler_retry_wait_ms(struct scheduler *scheduler, const struct job *job,
                                        const struct outcome *outcome) {
   const struct afetch_options *options = scheduler->options;
-  if (job->attempts > options->retries)
-    return -1;
-  /* A Retry-After of this attempt's response replaces the backoff. */
-  if (outcome->has_retry_after) {
-    int64_t asked_ms = outcome->retry_after_s * 1000;
-    return asked_ms <= options->retry_max_delay_ms ? asked_ms : -1;
-  }
-  return retry_backoff_ms(job->attempts, options->retry_delay_ms, options->retry_max_delay_ms,
-                          retry_random(&scheduler->random_state));
+  struct retry_policy policy = {options->retries, options->retry_delay_ms,
+                                options->retry_max_delay_ms};
+  return retry_wait_ms(&policy, job->attempts, outcome->has_retry_after, outcome->retry_after_s,
+                       &scheduler->random_state);
 }
 
 /* Sets the job's retry timer. False when the timer cannot be made. */
@@ -623,6 +620,12 @@ static void scheduler_on_deadline(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   struct scheduler *scheduler = arg;
+  int64_t wait_us = deadline_wait_us(&scheduler->deadline, rate_now_us());
+  if (wait_us > 0) {
+    struct timeval rest = {.tv_sec = wait_us / 1000000, .tv_usec = wait_us % 1000000};
+    evtimer_add(scheduler->deadline_timer, &rest);
+    return;
+  }
   scheduler->deadline_fired = true;
   scheduler_post_pump(scheduler);
 }
@@ -691,9 +694,12 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
   if (!(scheduler->pump_event = event_new(base, -1, 0, scheduler_on_pump, scheduler)))
     return false;
   /* The host table serves --per-host and --robots (robots.txt and Crawl-delay per host). */
-  if ((options->per_host > 0 || options->robots) &&
-      !(scheduler->hosts = hosts_new(base, options->per_host, options->robots,
-                                     scheduler_on_host_release, scheduler)))
+  struct hosts_config hosts_config = {.base = base,
+                                      .limit_per_host = options->per_host,
+                                      .robots = options->robots,
+                                      .on_release = scheduler_on_host_release,
+                                      .release_arg = scheduler};
+  if ((options->per_host > 0 || options->robots) && !(scheduler->hosts = hosts_new(&hosts_config)))
     return false;
   if (options->rate_per_second > 0) {
     rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());
@@ -750,9 +756,8 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *sourc
                 "be sent as a header: ignored, those URLs are fetched in full",
                 scheduler->options->state_path, dropped, dropped == 1 ? "y" : "ies");
   if (scheduler->deadline_timer) {
-    long ms = scheduler->options->deadline_ms;
-    struct timeval deadline = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    evtimer_add(scheduler->deadline_timer, &deadline);
+    deadline_init(&scheduler->deadline, scheduler->options->deadline_ms, rate_now_us());
+    scheduler_on_deadline(-1, EV_TIMEOUT, scheduler); /* sets the timer */
   }
   scheduler_post_pump(scheduler);
   event_base_dispatch(scheduler->base);

@@ -13,7 +13,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "afetch/clock.h"
 #include "afetch/job.h"
 
 struct event_base;
@@ -30,9 +32,17 @@ enum host_verdict {
 /* A parked job may try again (its host has room, its delay passed, its rules arrived). */
 typedef void (*hosts_release_fn)(void *arg, struct job *job);
 
-/* `limit_per_host` 0: no limit; `robots`: honour robots.txt. NULL when out of memory. */
-struct hosts *hosts_new(struct event_base *base, unsigned limit_per_host, bool robots,
-                        hosts_release_fn on_release, void *arg);
+struct hosts_config {
+  struct event_base *base;     /* runs the hosts' wake-up timers */
+  unsigned limit_per_host;     /* transfers in flight per host; 0: no limit */
+  bool robots;                 /* honour robots.txt */
+  hosts_release_fn on_release; /* given every job a host lets go, with release_arg */
+  void *release_arg;
+  struct clock clock; /* the Crawl-delay gaps' time; zero: the monotonic clock */
+};
+
+/* A table that keeps what `config` says (copied). NULL when out of memory. */
+struct hosts *hosts_new(const struct hosts_config *config);
 
 /* Points job->host at the entry for its URL's scheme://host:port (created when new). A URL
  * with no such key (unparsable, or a host too long) has no host and no limit. False when out
@@ -47,6 +57,11 @@ void hosts_detach(struct hosts *hosts, struct job *job);
  * memory. */
 enum host_verdict hosts_admit(struct hosts *hosts, struct job *job, struct job **robots_job,
                               char *rule, size_t rule_size);
+
+/* When a job its host parked for the Crawl-delay gap may start (a time of the hosts' clock,
+ * when the wake-up timer lets one of its host's jobs go), or 0 when nothing but room or
+ * robots.txt holds its host back. */
+int64_t hosts_wake_time_us(const struct hosts *hosts, const struct job *job);
 
 /* The job's transfer starts / its outcome is back (a retry is admitted again). */
 void hosts_started(struct hosts *hosts, struct job *job);

@@ -22,6 +22,7 @@ struct job {
   int64_t retry_after_s;
   bool robots_checked;       /* its host's robots.txt allows it */
   struct host *host;         /* --per-host, --robots: the host it counts against */
+  uint64_t host_ticket;      /* its place in its host's queue, kept when let go (0: none yet) */
   struct host *robots_for;   /* a host's own robots.txt fetch (its host's business) */
   struct scheduler *owner;   /* for the retry timer's callback */
   struct event *retry_timer; /* while waiting for a retry */
@@ -47,6 +48,8 @@ void job_stopped_result(const struct job *job, enum result_error why, struct afe
 void job_list_push_back(struct job_list *list, struct job *job);
 struct job *job_list_pop_front(struct job_list *list);
 void job_list_remove(struct job_list *list, struct job *job);
+/* Puts `job` in front of `before` (in the list; NULL: at the back). */
+void job_list_insert_before(struct job_list *list, struct job *before, struct job *job);
 /* Moves every job of `from` to the back of `to`. */
 void job_list_take_all(struct job_list *to, struct job_list *from);
 

@@ -24,7 +24,7 @@ int64_t rate_bucket_wait_us(struct rate_bucket *bucket, int64_t now_us);
 /* Takes a token if there is one. */
 bool rate_bucket_take(struct rate_bucket *bucket, int64_t now_us);
 
-/* Microseconds on CLOCK_MONOTONIC. */
+/* The scheduler's clock for the bucket: clock_monotonic_us() (clock.h). */
 int64_t rate_now_us(void);
 
 #endif

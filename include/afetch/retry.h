@@ -17,6 +17,21 @@ bool retry_is_transient(const struct afetch_result *result);
  * 2^(attempts-1))], drawn from `random`. */
 int64_t retry_backoff_ms(unsigned attempts, long first_ms, long max_ms, uint64_t random);
 
+/* -r and its waits. */
+struct retry_policy {
+  unsigned retries; /* tries after the first */
+  long first_ms;    /* --retry-delay: the backoff's first ceiling */
+  long max_ms;      /* --retry-max-delay: the backoff's cap, and the longest Retry-After */
+};
+
+/* The wait in milliseconds before the next try of a request whose `attempts` tries so far
+ * ended in a transient failure, or -1 for none: the tries are used up, or the last response's
+ * Retry-After (`has_retry_after`: `retry_after_s` seconds; curl turns an HTTP date into the
+ * seconds from now) asks for longer than max_ms. A Retry-After replaces the backoff;
+ * otherwise the backoff draws from *random_state. */
+int64_t retry_wait_ms(const struct retry_policy *policy, unsigned attempts, bool has_retry_after,
+                      int64_t retry_after_s, uint64_t *random_state);
+
 /* The next number of a splitmix64 sequence kept in *state. */
 uint64_t retry_random(uint64_t *state);
 

@@ -185,6 +185,89 @@ static void crawler_moves_a_link_up_when_a_shallower_page_finds_it_late(void **s
   assert_int_equal(late->depth, 0);
 }
 
+static void assert_no_page_yet(struct fixture *f) {
+  bool failed;
+  assert_null(crawler_next_page(f->crawler, 0, &failed));
+  assert_false(failed);
+}
+
+static void crawler_hands_out_levels_in_order_behind_the_depth_barrier(void **state) {
+  /* Lowest depth first, in the order found; depth d waits only for pages below d-1. */
+  struct fixture *f = *state;
+  start_crawler(f, 0);
+  struct request *seed = admit_seed(f, "http://h/");
+  page_done_with_links(f, seed, "a", 2);
+  struct request *a0 = next_page(f, "http://h/a0");
+  struct request *a1 = next_page(f, "http://h/a1");
+  page_done_with_links(f, a0, "b", 2);
+  assert_no_page_yet(f); /* depth 2 waits while the seed (depth 0) is alive */
+  crawler_page_gone(f->crawler, seed);
+  struct request *b0 = next_page(f, "http://h/b0"); /* a1 (depth 1) holds nothing back */
+  assert_int_equal(b0->depth, 2);
+  assert_string_equal(b0->parent, "http://h/a0");
+  page_done_with_links(f, b0, "c", 1);
+  struct request *b1 = next_page(f, "http://h/b1"); /* depth 2 before depth 3 */
+  assert_no_page_yet(f);                            /* c0 (depth 3) waits for a0 and a1 */
+  crawler_page_gone(f->crawler, a0);
+  assert_no_page_yet(f);
+  crawler_page_gone(f->crawler, a1);
+  struct request *c0 = next_page(f, "http://h/c0");
+  assert_int_equal(c0->depth, 3);
+  (void)b1;
+}
+
+static void crawler_keeps_each_url_once_at_the_shallowest_depth(void **state) {
+  struct fixture *f = *state;
+  start_crawler(f, 0);
+  struct request *seed = admit_seed(f, "http://h/");
+  assert_true(page_links_add_link(links_of(f, seed), "http://h/a"));
+  assert_true(page_links_add_link(links_of(f, seed), "http://h/b"));
+  assert_true(page_links_add_link(links_of(f, seed), "http://h/a")); /* twice on one page */
+  assert_true(page_done(f, seed));
+  assert_int_equal(frontier_queued(f->frontier), 2);
+  struct request *a = next_page(f, "http://h/a");
+  struct request *b = next_page(f, "http://h/b");
+  crawler_page_gone(f->crawler, seed);
+  /* Links back to the seed and to a page already handed out are not queued again. */
+  assert_true(page_links_add_link(links_of(f, a), "http://h/"));
+  assert_true(page_links_add_link(links_of(f, a), "http://h/b"));
+  page_done_with_link(f, a, "http://h/c");
+  page_done_with_link(f, b, "http://h/c"); /* found twice at depth 2: queued once */
+  assert_int_equal(frontier_queued(f->frontier), 1);
+  struct request *c = next_page(f, "http://h/c");
+  assert_int_equal(c->depth, 2);
+  assert_string_equal(c->parent, "http://h/a"); /* the first page that found it */
+  assert_no_page_yet(f);
+}
+
+static void crawler_follows_links_only_within_depth_and_from_ok_pages(void **state) {
+  struct fixture *f = *state;
+  f->options.depth = 1;
+  start_crawler(f, 0);
+  struct request *seed = admit_seed(f, "http://h/");
+  page_done_with_links(f, seed, "a", 2);
+  struct request *a0 = next_page(f, "http://h/a0");
+  struct request *a1 = next_page(f, "http://h/a1");
+  page_done_with_links(f, a0, "b", 3); /* depth 1 is the last: its links go nowhere */
+  assert_int_equal(frontier_queued(f->frontier), 0);
+  assert_false(frontier_seen(f->frontier, "http://h/b0"));
+  /* A failed page's links are not followed either. */
+  f->options.depth = 1000;
+  crawler_free(f->crawler);
+  start_crawler(f, 0);
+  struct request *other = admit_seed(f, "http://h/other");
+  assert_true(page_links_add_link(links_of(f, other), "http://h/z"));
+  struct outcome *failed = outcome_new(&(struct outcome){.ok = false, .status = 500,
+                                                         .found = *links_of(f, other)},
+                                       "", 0);
+  assert_non_null(failed);
+  *links_of(f, other) = (struct page_links){0};
+  assert_true(crawler_page_done(f->crawler, other, failed));
+  outcome_free(failed);
+  assert_int_equal(frontier_queued(f->frontier), 0);
+  (void)a1;
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -193,6 +276,9 @@ int main(void) {
       T(crawler_without_max_pages_queues_every_link),
       T(crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one),
       T(crawler_moves_a_link_up_when_a_shallower_page_finds_it_late),
+      T(crawler_hands_out_levels_in_order_behind_the_depth_barrier),
+      T(crawler_keeps_each_url_once_at_the_shallowest_depth),
+      T(crawler_follows_links_only_within_depth_and_from_ok_pages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

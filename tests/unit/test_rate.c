@@ -55,12 +55,51 @@ static void clock_going_backwards_adds_nothing(void **state) {
   assert_true(rate_bucket_wait_us(&bucket, 1000000) > 0);
 }
 
+static void tokens_accrue_by_the_microsecond_up_to_the_bucket_size(void **state) {
+  (void)state;
+  struct rate_bucket bucket;
+  rate_bucket_init(&bucket, 4.0, 1000000); /* a token per 250 ms, from a clock at 1 s */
+  assert_true(rate_bucket_take(&bucket, 1000000));
+  assert_int_equal(rate_bucket_wait_us(&bucket, 1000000), 250000);
+  assert_int_equal(rate_bucket_wait_us(&bucket, 1125000), 125000); /* half a token in */
+  /* Rounded up, never early (the floating-point token count may cost a microsecond). */
+  assert_in_range(rate_bucket_wait_us(&bucket, 1249999), 1, 2);
+  assert_false(rate_bucket_take(&bucket, 1249999));
+  assert_int_equal(rate_bucket_wait_us(&bucket, 1250000), 0);
+  assert_true(rate_bucket_take(&bucket, 1250000));
+  /* A minute idle fills the bucket to its size (1.5), no further. */
+  assert_true(rate_bucket_take(&bucket, 61250000));
+  assert_int_equal(rate_bucket_wait_us(&bucket, 61250000), 125000);
+}
+
+static void bucket_size_is_twenty_milliseconds_of_the_rate(void **state) {
+  (void)state;
+  /* 200/s: 4 tokens, all there at the start; then one per 5 ms. */
+  struct rate_bucket bucket;
+  rate_bucket_init(&bucket, 200.0, 0);
+  for (int i = 0; i < 4; i++)
+    assert_true(rate_bucket_take(&bucket, 0));
+  assert_false(rate_bucket_take(&bucket, 0));
+  assert_int_equal(rate_bucket_wait_us(&bucket, 0), 5000);
+  /* 50 ms idle refills 4, not 10. */
+  int burst = 0;
+  while (rate_bucket_take(&bucket, 50000))
+    burst++;
+  assert_int_equal(burst, 4);
+  /* 75/s and below: 1.5 tokens, one of them there at the start. */
+  rate_bucket_init(&bucket, 75.0, 0);
+  assert_true(rate_bucket_take(&bucket, 0));
+  assert_false(rate_bucket_take(&bucket, 0));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(low_rate_bucket_never_starts_two_at_once),
       cmocka_unit_test(high_rate_bucket_holds_twenty_milliseconds),
       cmocka_unit_test(starts_over_a_window_match_the_rate),
       cmocka_unit_test(clock_going_backwards_adds_nothing),
+      cmocka_unit_test(tokens_accrue_by_the_microsecond_up_to_the_bucket_size),
+      cmocka_unit_test(bucket_size_is_twenty_milliseconds_of_the_rate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

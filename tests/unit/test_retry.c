@@ -1,4 +1,5 @@
-/* retry.h: which failures are retried, and the full-jitter backoff. */
+/* retry.h: which failures are retried, the full-jitter backoff, and the wait before a try
+ * (tries, Retry-After, caps) with a seeded random sequence. */
 #include "unit_helpers.h"
 
 #include <curl/curl.h>
@@ -95,6 +96,51 @@ static void backoff_is_spread_over_the_whole_range(void **state) {
     fail_msg("mean wait %.1f ms, expected about 500", mean);
 }
 
+static const struct retry_policy two_retries = {.retries = 2, .first_ms = 1000, .max_ms = 30000};
+
+static void tries_run_out_after_the_retries(void **state) {
+  (void)state;
+  uint64_t random_state = 7;
+  assert_in_range(retry_wait_ms(&two_retries, 1, false, 0, &random_state), 0, 1000);
+  assert_in_range(retry_wait_ms(&two_retries, 2, false, 0, &random_state), 0, 2000);
+  assert_int_equal(retry_wait_ms(&two_retries, 3, false, 0, &random_state), -1);
+  assert_int_equal(retry_wait_ms(&two_retries, 3, true, 1, &random_state), -1);
+  const struct retry_policy none = {.retries = 0, .first_ms = 1000, .max_ms = 30000};
+  assert_int_equal(retry_wait_ms(&none, 1, false, 0, &random_state), -1);
+}
+
+static void backoff_wait_is_the_seeded_draw(void **state) {
+  (void)state;
+  /* The wait is the backoff of the next number of the caller's sequence: same seed, same
+   * waits; and the sequence moves on only when the backoff is used. */
+  uint64_t seeded = 12345, mirror = 12345;
+  for (unsigned attempts = 1; attempts <= 2; attempts++) {
+    int64_t expected = retry_backoff_ms(attempts, 1000, 30000, retry_random(&mirror));
+    assert_int_equal(retry_wait_ms(&two_retries, attempts, false, 0, &seeded), expected);
+  }
+  uint64_t before = seeded;
+  assert_int_equal(retry_wait_ms(&two_retries, 1, true, 3, &seeded), 3000);
+  assert_int_equal(seeded, before);
+}
+
+static void retry_after_replaces_the_backoff_up_to_the_cap(void **state) {
+  (void)state;
+  uint64_t random_state = 1;
+  /* Seconds as curl gives them (an HTTP date already turned into seconds from now). */
+  assert_int_equal(retry_wait_ms(&two_retries, 1, true, 1, &random_state), 1000);
+  assert_int_equal(retry_wait_ms(&two_retries, 2, true, 29, &random_state), 29000);
+  /* Exactly the cap is still waited; a second more ends the retries. */
+  assert_int_equal(retry_wait_ms(&two_retries, 1, true, 30, &random_state), 30000);
+  assert_int_equal(retry_wait_ms(&two_retries, 1, true, 31, &random_state), -1);
+  /* A cap that is not whole seconds: 30.5 s allows 30 s, not 31. */
+  const struct retry_policy odd_cap = {.retries = 1, .first_ms = 100, .max_ms = 30500};
+  assert_int_equal(retry_wait_ms(&odd_cap, 1, true, 30, &random_state), 30000);
+  assert_int_equal(retry_wait_ms(&odd_cap, 1, true, 31, &random_state), -1);
+  /* An absurd Retry-After neither overflows nor waits. */
+  assert_int_equal(retry_wait_ms(&two_retries, 1, true, INT64_MAX, &random_state), -1);
+  assert_int_equal(retry_wait_ms(&two_retries, 1, true, INT64_MAX / 1000 + 1, &random_state), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(network_failures_are_transient),
@@ -103,6 +149,9 @@ int main(void) {
       cmocka_unit_test(backoff_ceiling_doubles_up_to_the_cap),
       cmocka_unit_test(proxy_refusals_are_transient_only_for_transient_statuses),
       cmocka_unit_test(backoff_is_spread_over_the_whole_range),
+      cmocka_unit_test(tries_run_out_after_the_retries),
+      cmocka_unit_test(backoff_wait_is_the_seeded_draw),
+      cmocka_unit_test(retry_after_replaces_the_backoff_up_to_the_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
