@@ -58,8 +58,8 @@ INTEGRATION_SRCS := $(wildcard tests/integration/*.c)
 INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
-.PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps bench-tables \
-	fuzz fuzz-build fuzz-check install uninstall clean format version FORCE
+.PHONY: all test unit-test integration-test readme-test completion-test completions demo bench \
+	bench-deps bench-tables fuzz fuzz-build fuzz-check install uninstall clean format version FORCE
 
 all: $(AFETCH_BIN)
 
@@ -72,7 +72,7 @@ VERSION_STAMP := build/version
 $(VERSION_STAMP): FORCE
 	@mkdir -p $(dir $@)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(AFETCH_VERSION)' ] || echo '$(AFETCH_VERSION)' > $@
-VERSION_USERS := $(shell grep -l AFETCH_VERSION src/*.c tests/unit/*.c)
+VERSION_USERS := $(shell grep -l AFETCH_VERSION src/*.c tests/unit/*.c tools/*.c)
 
 $(AFETCH_BIN): $(MAIN_OBJ) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
@@ -82,7 +82,7 @@ $(BUILD)/src/%.o: src/%.c
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) -c -o $@ $<
 
 # AFETCH_SOURCE_DIR: where a unit test finds the files it checks against the code (test_cli_table
-# reads docs/afetch.1 and completions/afetch.bash).
+# reads docs/afetch.1 and completions/).
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DAFETCH_SOURCE_DIR='"$(CURDIR)"' $(call pkg_cflags,$(UNIT_TEST_PKGS)) \
@@ -91,6 +91,24 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 
 $(patsubst src/%.c,$(BUILD)/src/%.o,$(filter src/%,$(VERSION_USERS))) \
 $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter tests/unit/%,$(VERSION_USERS))): $(VERSION_STAMP)
+
+# The zsh and fish completions are written from the option table by tools/completions.c (the
+# bash one is written by hand; test_cli_table holds its lists to the table). `make completions`
+# rewrites completions/_afetch and completions/afetch.fish, which are committed (installed
+# without building the generator); test_cli_table fails while they differ from its output.
+GEN_COMPLETIONS_BIN := $(BUILD)/tools/gen_completions
+$(GEN_COMPLETIONS_BIN): tools/gen_completions.c tools/completions.c tools/completions.h \
+		$(LIB_OBJS) $(VERSION_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
+
+$(BUILD)/tests/test_cli_table: tools/completions.c tools/completions.h $(VERSION_STAMP)
+
+completions: $(GEN_COMPLETIONS_BIN)
+	$(GEN_COMPLETIONS_BIN) zsh > completions/_afetch.new && mv completions/_afetch.new completions/_afetch
+	$(GEN_COMPLETIONS_BIN) fish > completions/afetch.fish.new && \
+		mv completions/afetch.fish.new completions/afetch.fish
 
 $(TEST_SERVER_BIN): tests/server/test_server.c
 	@mkdir -p $(dir $@)
