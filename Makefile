@@ -126,11 +126,11 @@ TEST_ENV = AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_
 
 # The integration suite runs three times: as is (--threads auto), on one loop (run-inline.sh)
 # and on two worker threads (run-threaded.sh); then every README example runs against the
-# test server, and the bash completion is checked.
+# test server, and the bash, zsh and fish completions are checked.
 INTEGRATION_RUNS = $(INTEGRATION_BIN) tests/integration/run-inline.sh tests/integration/run-threaded.sh
 test: $(AFETCH_BIN) $(UNIT_TEST_BINS) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
 	@$(TEST_ENV) tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_RUNS) \
-		tests/readme-examples.sh tests/completion-test.sh
+		tests/readme-examples.sh tests/completion-test.sh tests/completion-test-shells.sh
 
 unit-test: $(UNIT_TEST_BINS)
 	@tests/run-tests.sh $(UNIT_TEST_BINS)
@@ -169,10 +169,10 @@ bench-deps:
 readme-test: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 	@$(TEST_ENV) tests/readme-examples.sh
 
-# completions/afetch.bash: syntax, every option of its lists, value completion (test_cli_table
-# holds the lists to src/cli_table.c's table).
+# completions/: syntax, every option, value completion in bash, zsh and fish (test_cli_table
+# holds them to src/cli_table.c's table; a shell that is not installed is skipped).
 completion-test:
-	@tests/completion-test.sh
+	@tests/run-tests.sh tests/completion-test.sh tests/completion-test-shells.sh
 
 # libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) linked with every module, all built by clang
 # with ASan + UBSan under build/fuzz/. `make fuzz` runs each for FUZZ_SECONDS on a copy of its
@@ -209,23 +209,30 @@ fuzz: $(FUZZ_BINS)
 fuzz-check: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
 
-# The binary, the man page (its title line given the version being installed) and the bash
-# completion (loaded on demand by bash-completion).
+# The binary, the man page (its title line given the version being installed) and the
+# completions: bash (loaded on demand by bash-completion), zsh and fish (their vendor
+# directories, which Debian's zsh and fish read).
 BINDIR         = $(PREFIX)/bin
 MAN1DIR        = $(PREFIX)/share/man/man1
 COMPLETIONSDIR = $(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETIONSDIR  = $(PREFIX)/share/zsh/vendor-completions
+FISH_COMPLETIONSDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 install: $(AFETCH_BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPLETIONSDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPLETIONSDIR) \
+		$(DESTDIR)$(ZSH_COMPLETIONSDIR) $(DESTDIR)$(FISH_COMPLETIONSDIR)
 	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(BINDIR)/afetch
 	sed '/^\.TH /s/"afetch [^"]*"/"afetch $(AFETCH_VERSION)"/' docs/afetch.1 \
 		> $(DESTDIR)$(MAN1DIR)/afetch.1
 	chmod 644 $(DESTDIR)$(MAN1DIR)/afetch.1
 	install -m 644 completions/afetch.bash $(DESTDIR)$(COMPLETIONSDIR)/afetch
+	install -m 644 completions/_afetch $(DESTDIR)$(ZSH_COMPLETIONSDIR)/_afetch
+	install -m 644 completions/afetch.fish $(DESTDIR)$(FISH_COMPLETIONSDIR)/afetch.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/afetch $(DESTDIR)$(MAN1DIR)/afetch.1 \
-		$(DESTDIR)$(COMPLETIONSDIR)/afetch
+		$(DESTDIR)$(COMPLETIONSDIR)/afetch $(DESTDIR)$(ZSH_COMPLETIONSDIR)/_afetch \
+		$(DESTDIR)$(FISH_COMPLETIONSDIR)/afetch.fish
 
 format:
 	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h
