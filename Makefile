@@ -72,7 +72,7 @@ VERSION_STAMP := build/version
 $(VERSION_STAMP): FORCE
 	@mkdir -p $(dir $@)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(AFETCH_VERSION)' ] || echo '$(AFETCH_VERSION)' > $@
-VERSION_USERS := $(shell grep -l AFETCH_VERSION src/*.c tests/unit/*.c tools/*.c)
+VERSION_USERS := $(shell grep -l AFETCH_VERSION src/*.c tests/unit/*.c)
 
 $(AFETCH_BIN): $(MAIN_OBJ) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
