@@ -235,7 +235,7 @@ uninstall:
 		$(DESTDIR)$(FISH_COMPLETIONSDIR)/afetch.fish
 
 format:
-	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h
+	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h tools/*.c tools/*.h
 
 clean:
 	rm -rf build afetch

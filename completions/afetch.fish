@@ -1,5 +1,5 @@
 # fish completion for afetch(1): every option with its --help text, the fixed values of
-# --scope, --progress=, --threads and -X, directories for -o, files for FILE values and
+# options such as --scope and -X, directories for DIR values, files for FILE values and
 # operands, -d @FILE.
 # Written from the option table (src/cli_table.c) by tools/completions.c: do not edit;
 # run `make completions` (tests/unit/test_cli_table.c fails until this file is current).

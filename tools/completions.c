@@ -89,7 +89,8 @@ static void completion_option_at(size_t index, struct completion_option *out) {
                                     .optional = (option->flags & CLI_OPTIONAL_VALUE) != 0,
                                     .repeatable = option->value == CLI_VALUE_CUSTOM && option->arg,
                                     .kind = option->arg ? COMPLETE_TEXT : COMPLETE_NONE};
-  completion_copy_text(out->help, sizeof out->help, cli_option_table[described].help);
+  const char *help = cli_option_table[described].help; /* test_cli_table: never NULL */
+  completion_copy_text(out->help, sizeof out->help, help ? help : "");
   if (!option->arg)
     return;
   if (option->choices) {
@@ -124,7 +125,7 @@ static void completion_put_quoted(FILE *out, const char *text, const char *speci
 static const char completions_zsh_head[] =
     "#compdef afetch\n"
     "# zsh completion for afetch(1): every option with its --help text, the fixed values of\n"
-    "# --scope, --progress=, --threads and -X, directories for -o, files for FILE values and\n"
+    "# options such as --scope and -X, directories for DIR values, files for FILE values and\n"
     "# operands, -d @FILE.\n"
     "# Written from the option table (src/cli_table.c) by tools/completions.c: do not edit;\n"
     "# run `make completions` (tests/unit/test_cli_table.c fails until this file is current).\n"
@@ -219,7 +220,7 @@ void completions_write_zsh(FILE *out) {
 
 static const char completions_fish_head[] =
     "# fish completion for afetch(1): every option with its --help text, the fixed values of\n"
-    "# --scope, --progress=, --threads and -X, directories for -o, files for FILE values and\n"
+    "# options such as --scope and -X, directories for DIR values, files for FILE values and\n"
     "# operands, -d @FILE.\n"
     "# Written from the option table (src/cli_table.c) by tools/completions.c: do not edit;\n"
     "# run `make completions` (tests/unit/test_cli_table.c fails until this file is current).\n"
