@@ -58,8 +58,8 @@ INTEGRATION_SRCS := $(wildcard tests/integration/*.c)
 INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
-.PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps bench-tables \
-	fuzz fuzz-build fuzz-check install uninstall clean format version FORCE
+.PHONY: all test unit-test integration-test readme-test completion-test completions demo bench \
+	bench-deps bench-tables fuzz fuzz-build fuzz-check install uninstall clean format version FORCE
 
 all: $(AFETCH_BIN)
 
@@ -82,7 +82,7 @@ $(BUILD)/src/%.o: src/%.c
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) -c -o $@ $<
 
 # AFETCH_SOURCE_DIR: where a unit test finds the files it checks against the code (test_cli_table
-# reads docs/afetch.1 and completions/afetch.bash).
+# reads docs/afetch.1 and completions/).
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DAFETCH_SOURCE_DIR='"$(CURDIR)"' $(call pkg_cflags,$(UNIT_TEST_PKGS)) \
@@ -91,6 +91,24 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 
 $(patsubst src/%.c,$(BUILD)/src/%.o,$(filter src/%,$(VERSION_USERS))) \
 $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter tests/unit/%,$(VERSION_USERS))): $(VERSION_STAMP)
+
+# The zsh and fish completions are written from the option table by tools/completions.c (the
+# bash one is written by hand; test_cli_table holds its lists to the table). `make completions`
+# rewrites completions/_afetch and completions/afetch.fish, which are committed (installed
+# without building the generator); test_cli_table fails while they differ from its output.
+GEN_COMPLETIONS_BIN := $(BUILD)/tools/gen_completions
+$(GEN_COMPLETIONS_BIN): tools/gen_completions.c tools/completions.c tools/completions.h \
+		$(LIB_OBJS) $(VERSION_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
+
+$(BUILD)/tests/test_cli_table: tools/completions.c tools/completions.h $(VERSION_STAMP)
+
+completions: $(GEN_COMPLETIONS_BIN)
+	$(GEN_COMPLETIONS_BIN) zsh > completions/_afetch.new && mv completions/_afetch.new completions/_afetch
+	$(GEN_COMPLETIONS_BIN) fish > completions/afetch.fish.new && \
+		mv completions/afetch.fish.new completions/afetch.fish
 
 $(TEST_SERVER_BIN): tests/server/test_server.c
 	@mkdir -p $(dir $@)
@@ -108,11 +126,11 @@ TEST_ENV = AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_
 
 # The integration suite runs three times: as is (--threads auto), on one loop (run-inline.sh)
 # and on two worker threads (run-threaded.sh); then every README example runs against the
-# test server, and the bash completion is checked.
+# test server, and the bash, zsh and fish completions are checked.
 INTEGRATION_RUNS = $(INTEGRATION_BIN) tests/integration/run-inline.sh tests/integration/run-threaded.sh
 test: $(AFETCH_BIN) $(UNIT_TEST_BINS) $(TEST_SERVER_BIN) $(INTEGRATION_BIN)
 	@$(TEST_ENV) tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_RUNS) \
-		tests/readme-examples.sh tests/completion-test.sh
+		tests/readme-examples.sh tests/completion-test.sh tests/completion-test-shells.sh
 
 unit-test: $(UNIT_TEST_BINS)
 	@tests/run-tests.sh $(UNIT_TEST_BINS)
@@ -151,10 +169,10 @@ bench-deps:
 readme-test: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 	@$(TEST_ENV) tests/readme-examples.sh
 
-# completions/afetch.bash: syntax, every option of its lists, value completion (test_cli_table
-# holds the lists to src/cli_table.c's table).
+# completions/: syntax, every option, value completion in bash, zsh and fish (test_cli_table
+# holds them to src/cli_table.c's table; a shell that is not installed is skipped).
 completion-test:
-	@tests/completion-test.sh
+	@tests/run-tests.sh tests/completion-test.sh tests/completion-test-shells.sh
 
 # libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) linked with every module, all built by clang
 # with ASan + UBSan under build/fuzz/. `make fuzz` runs each for FUZZ_SECONDS on a copy of its
@@ -191,26 +209,33 @@ fuzz: $(FUZZ_BINS)
 fuzz-check: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
 
-# The binary, the man page (its title line given the version being installed) and the bash
-# completion (loaded on demand by bash-completion).
+# The binary, the man page (its title line given the version being installed) and the
+# completions: bash (loaded on demand by bash-completion), zsh and fish (their vendor
+# directories, which Debian's zsh and fish read).
 BINDIR         = $(PREFIX)/bin
 MAN1DIR        = $(PREFIX)/share/man/man1
 COMPLETIONSDIR = $(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETIONSDIR  = $(PREFIX)/share/zsh/vendor-completions
+FISH_COMPLETIONSDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 install: $(AFETCH_BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPLETIONSDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPLETIONSDIR) \
+		$(DESTDIR)$(ZSH_COMPLETIONSDIR) $(DESTDIR)$(FISH_COMPLETIONSDIR)
 	install -m 755 $(AFETCH_BIN) $(DESTDIR)$(BINDIR)/afetch
 	sed '/^\.TH /s/"afetch [^"]*"/"afetch $(AFETCH_VERSION)"/' docs/afetch.1 \
 		> $(DESTDIR)$(MAN1DIR)/afetch.1
 	chmod 644 $(DESTDIR)$(MAN1DIR)/afetch.1
 	install -m 644 completions/afetch.bash $(DESTDIR)$(COMPLETIONSDIR)/afetch
+	install -m 644 completions/_afetch $(DESTDIR)$(ZSH_COMPLETIONSDIR)/_afetch
+	install -m 644 completions/afetch.fish $(DESTDIR)$(FISH_COMPLETIONSDIR)/afetch.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/afetch $(DESTDIR)$(MAN1DIR)/afetch.1 \
-		$(DESTDIR)$(COMPLETIONSDIR)/afetch
+		$(DESTDIR)$(COMPLETIONSDIR)/afetch $(DESTDIR)$(ZSH_COMPLETIONSDIR)/_afetch \
+		$(DESTDIR)$(FISH_COMPLETIONSDIR)/afetch.fish
 
 format:
-	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h
+	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h tools/*.c tools/*.h
 
 clean:
 	rm -rf build afetch

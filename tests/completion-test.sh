@@ -6,19 +6,8 @@
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 script=$root/completions/afetch.bash
-passed=0
-failed=0
-
-check() { # check NAME COMMAND...: one test, passed when COMMAND succeeds
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAILED: $name"
-  fi
-}
+# shellcheck source=tests/completion-lib.sh
+source "$root/tests/completion-lib.sh"
 
 # complete WORD...: COMP_WORDS is "afetch WORD...", the cursor on the last word.
 complete_words() {
@@ -27,34 +16,6 @@ complete_words() {
   COMP_LINE="${COMP_WORDS[*]}"
   COMP_POINT=${#COMP_LINE}
   _afetch
-}
-
-# offers WORD...: COMPREPLY holds each WORD.
-offers() {
-  local want have
-  for want in "$@"; do
-    for have in "${COMPREPLY[@]}"; do
-      [[ $have == "$want" ]] && continue 2
-    done
-    echo "  COMPREPLY (${COMPREPLY[*]}) lacks '$want'"
-    return 1
-  done
-}
-
-# offers_only WORD...: COMPREPLY is exactly the WORDs, in any order.
-offers_only() {
-  offers "$@" || return 1
-  if ((${#COMPREPLY[@]} != $#)); then
-    echo "  COMPREPLY (${COMPREPLY[*]}) is not just ($*)"
-    return 1
-  fi
-}
-
-offers_nothing() {
-  ((${#COMPREPLY[@]} == 0)) || {
-    echo "  COMPREPLY should be empty: (${COMPREPLY[*]})"
-    return 1
-  }
 }
 
 check "bash -n" bash -n "$script"
@@ -130,8 +91,4 @@ check "FILE operand" offers_only urls.txt
 complete_words "--" "-"
 check "after --: files" offers_nothing
 
-# cmocka's summary lines too, so that tests/run-tests.sh can count this script like a suite.
-echo "[  PASSED  ] $passed test(s)."
-((failed == 0)) || echo "[  FAILED  ] $failed test(s), listed below:"
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary

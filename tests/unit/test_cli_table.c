@@ -1,12 +1,15 @@
-/* cli_table.h: --help, the man page's option list (docs/afetch.1) and the bash completion
- * (completions/afetch.bash) name exactly the options of cli_option_table, long and short. The
- * two files are read from the source tree the Makefile names (AFETCH_SOURCE_DIR). */
+/* cli_table.h: --help, the man page's option list (docs/afetch.1) and the bash, zsh and fish
+ * completions (completions/) name exactly the options of cli_option_table, long and short; the
+ * zsh and fish files are what tools/completions.c writes from the table now. The files are read
+ * from the source tree the Makefile names (AFETCH_SOURCE_DIR). */
 #include "unit_helpers.h"
 
 #include <ctype.h>
 
 #include "afetch/cli.h"
 #include "afetch/cli_table.h"
+
+#include "../../tools/completions.h"
 
 #ifndef AFETCH_SOURCE_DIR
 #define AFETCH_SOURCE_DIR "."
@@ -130,6 +133,72 @@ static void completion_names(const char *script, struct names *names) {
     assert_non_null(end);
     names_scan(names, list, (size_t)(end - list));
   }
+}
+
+/* The options of the zsh completion's _arguments specs: on each spec line (it has a
+ * "[description]"), the names before the '[' and after an exclusion list "'(-x --name)'". */
+static void zsh_names(const char *script, struct names *names) {
+  names->count = 0;
+  const char *specs = strstr(script, "\n  _arguments ");
+  if (!specs)
+    fail_msg("completions/_afetch has no _arguments call");
+  for (const char *line = specs + 1; *line;) {
+    size_t length = strcspn(line, "\n");
+    const char *names_start = line + strspn(line, " ");
+    if (strncmp(names_start, "'(", 2) == 0) /* an exclusion list: not the names themselves */
+      names_start += strcspn(names_start, ")");
+    const char *description = memchr(line, '[', length);
+    if (description && names_start < description)
+      names_scan(names, names_start, (size_t)(description - names_start));
+    if (length < 2 || line[length - 1] != '\\') /* the last spec */
+      break;
+    line += length + 1;
+  }
+}
+
+/* The options of the fish completion: "-s X" and "-l NAME" of each "complete -c afetch" line
+ * (before its "-d" description). */
+static void fish_names(const char *script, struct names *names) {
+  static const char command[] = "complete -c afetch ";
+  names->count = 0;
+  for (const char *line = script; *line;) {
+    size_t length = strcspn(line, "\n");
+    if (strncmp(line, command, strlen(command)) == 0) {
+      const char *description = strstr(line, " -d ");
+      const char *end = description && description < line + length ? description : line + length;
+      for (const char *at = line; (at = strstr(at, " -")) && at < end; at++) {
+        size_t name_length = strcspn(at + 4, " \n");
+        char name[NAME_SIZE];
+        if (at[2] == 's' && at[3] == ' ')
+          snprintf(name, sizeof name, "-%.*s", (int)name_length, at + 4);
+        else if (at[2] == 'l' && at[3] == ' ')
+          snprintf(name, sizeof name, "--%.*s", (int)name_length, at + 4);
+        else
+          continue;
+        names_add(names, name, strlen(name));
+      }
+    }
+    line += length + (line[length] ? 1 : 0);
+  }
+}
+
+/* The 1-based number of the first line where `have` and `want` differ, or 0 when equal. */
+static size_t first_different_line(const char *have, const char *want) {
+  size_t line = 1;
+  for (; *have && *have == *want; have++, want++)
+    line += *have == '\n';
+  return *have == *want ? 0 : line;
+}
+
+/* What `write` prints now (the caller frees it). */
+static char *written(void (*write)(FILE *out)) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  assert_non_null(out);
+  write(out);
+  fclose(out);
+  return text;
 }
 
 /* The first name of `want` that `have` lacks, or NULL. */
@@ -256,6 +325,86 @@ static void the_checks_see_a_missing_and_an_extra_option(void **state) {
   free(script);
 }
 
+static void zsh_completion_offers_every_option_of_the_table_and_no_other(void **state) {
+  (void)state;
+  char *script = read_source_file("completions/_afetch");
+  static struct names names;
+  zsh_names(script, &names);
+  expect_table_names(&names, "completions/_afetch");
+  free(script);
+}
+
+static void fish_completion_offers_every_option_of_the_table_and_no_other(void **state) {
+  (void)state;
+  char *script = read_source_file("completions/afetch.fish");
+  static struct names names;
+  fish_names(script, &names);
+  expect_table_names(&names, "completions/afetch.fish");
+  free(script);
+}
+
+/* Fails unless the file `relative` is what `write` prints from the table now. */
+static void expect_generated(const char *relative, void (*write)(FILE *out)) {
+  char *file = read_source_file(relative);
+  char *now = written(write);
+  size_t line = first_different_line(file, now);
+  if (line)
+    fail_msg("%s differs from tools/completions.c's output from line %zu: run `make "
+             "completions`",
+             relative, line);
+  free(now);
+  free(file);
+}
+
+static void zsh_and_fish_completions_are_written_from_the_table(void **state) {
+  (void)state;
+  expect_generated("completions/_afetch", completions_write_zsh);
+  expect_generated("completions/afetch.fish", completions_write_fish);
+}
+
+/* The zsh and fish readers see a missing and an extra option, and a changed file is seen. */
+static void the_completion_checks_see_a_change(void **state) {
+  (void)state;
+  static struct names table, names;
+  table_names(&table);
+  char *zsh = read_source_file("completions/_afetch");
+  char *doctored = replaced(zsh, "    '--http2[", "    '--http-two[");
+  zsh_names(doctored, &names);
+  assert_string_equal(first_missing(&names, &table), "--http2");
+  assert_string_equal(first_missing(&table, &names), "--http-two");
+  assert_int_not_equal(first_different_line(zsh, doctored), 0);
+  free(doctored);
+  doctored = replaced(zsh, "(-k --insecure)'{-k,", "(-k --insecure)'{-Z,");
+  zsh_names(doctored, &names);
+  assert_string_equal(first_missing(&names, &table), "-k");
+  assert_string_equal(first_missing(&table, &names), "-Z");
+  free(doctored);
+  free(zsh);
+
+  char *fish = read_source_file("completions/afetch.fish");
+  doctored = replaced(fish, "complete -c afetch -l http2 ", "complete -c afetch -l http-two ");
+  fish_names(doctored, &names);
+  assert_string_equal(first_missing(&names, &table), "--http2");
+  assert_string_equal(first_missing(&table, &names), "--http-two");
+  free(doctored);
+  doctored = replaced(fish, "complete -c afetch -s k ", "complete -c afetch -s Z ");
+  fish_names(doctored, &names);
+  assert_string_equal(first_missing(&names, &table), "-k");
+  assert_string_equal(first_missing(&table, &names), "-Z");
+  free(doctored);
+  /* A description naming an option is not an option. */
+  doctored = replaced(fish, "-d 'add a request header", "-d '-Z / --bogus: add a request header");
+  fish_names(doctored, &names);
+  assert_null(first_missing(&table, &names));
+  size_t header_line = 1;
+  for (const char *c = fish; c < strstr(fish, "-s H -l header"); c++)
+    header_line += *c == '\n';
+  assert_int_equal(first_different_line(fish, doctored), header_line);
+  assert_int_equal(first_different_line(fish, fish), 0);
+  free(doctored);
+  free(fish);
+}
+
 /* Every table entry is well formed: a unique name, a value kind that fits its fields. */
 static void table_entries_are_well_formed(void **state) {
   (void)state;
@@ -292,6 +441,10 @@ int main(void) {
       cmocka_unit_test(man_page_lists_every_option_of_the_table_and_no_other),
       cmocka_unit_test(completion_offers_every_option_of_the_table_and_no_other),
       cmocka_unit_test(the_checks_see_a_missing_and_an_extra_option),
+      cmocka_unit_test(zsh_completion_offers_every_option_of_the_table_and_no_other),
+      cmocka_unit_test(fish_completion_offers_every_option_of_the_table_and_no_other),
+      cmocka_unit_test(zsh_and_fish_completions_are_written_from_the_table),
+      cmocka_unit_test(the_completion_checks_see_a_change),
       cmocka_unit_test(table_entries_are_well_formed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
