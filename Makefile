@@ -92,18 +92,20 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 $(patsubst src/%.c,$(BUILD)/src/%.o,$(filter src/%,$(VERSION_USERS))) \
 $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(filter tests/unit/%,$(VERSION_USERS))): $(VERSION_STAMP)
 
-# The zsh and fish completions are written from the option table by tools/completions.c (the
-# bash one is written by hand; test_cli_table holds its lists to the table). `make completions`
+# The zsh and fish completions are written from the option table by
+# completions/generator/completions.c (the bash one is written by hand; test_cli_table holds its
+# lists to the table). `make completions`
 # rewrites completions/_afetch and completions/afetch.fish, which are committed (installed
 # without building the generator); test_cli_table fails while they differ from its output.
-GEN_COMPLETIONS_BIN := $(BUILD)/tools/gen_completions
-$(GEN_COMPLETIONS_BIN): tools/gen_completions.c tools/completions.c tools/completions.h \
-		$(LIB_OBJS) $(VERSION_STAMP)
+GEN_COMPLETIONS_BIN := $(BUILD)/completions/gen_completions
+$(GEN_COMPLETIONS_BIN): completions/generator/gen_completions.c completions/generator/completions.c \
+		completions/generator/completions.h $(LIB_OBJS) $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) \
 		$(call pkg_libs,$(AFETCH_PKGS)) -pthread -lm
 
-$(BUILD)/tests/test_cli_table: tools/completions.c tools/completions.h $(VERSION_STAMP)
+$(BUILD)/tests/test_cli_table: completions/generator/completions.c \
+		completions/generator/completions.h $(VERSION_STAMP)
 
 completions: $(GEN_COMPLETIONS_BIN)
 	$(GEN_COMPLETIONS_BIN) zsh > completions/_afetch.new && mv completions/_afetch.new completions/_afetch
@@ -235,7 +237,8 @@ uninstall:
 		$(DESTDIR)$(FISH_COMPLETIONSDIR)/afetch.fish
 
 format:
-	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h tools/*.c tools/*.h
+	clang-format -i src/*.c include/afetch/*.h tests/*/*.c tests/*/*.h \
+		completions/generator/*.[ch]
 
 clean:
 	rm -rf build afetch

@@ -1,7 +1,7 @@
 # fish completion for afetch(1): every option with its --help text, the fixed values of
 # options such as --scope and -X, directories for DIR values, files for FILE values and
 # operands, -d @FILE.
-# Written from the option table (src/cli_table.c) by tools/completions.c: do not edit;
+# Written from the option table (src/cli_table.c) by completions/generator/: do not edit;
 # run `make completions` (tests/unit/test_cli_table.c fails until this file is current).
 # `make install` puts it in $(PREFIX)/share/fish/vendor_completions.d/afetch.fish; or
 # source this file.

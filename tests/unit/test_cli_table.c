@@ -1,6 +1,6 @@
 /* cli_table.h: --help, the man page's option list (docs/afetch.1) and the bash, zsh and fish
  * completions (completions/) name exactly the options of cli_option_table, long and short; the
- * zsh and fish files are what tools/completions.c writes from the table now. The files are read
+ * zsh and fish files are what completions/generator/completions.c writes from the table now. The files are read
  * from the source tree the Makefile names (AFETCH_SOURCE_DIR). */
 #include "unit_helpers.h"
 
@@ -9,7 +9,7 @@
 #include "afetch/cli.h"
 #include "afetch/cli_table.h"
 
-#include "../../tools/completions.h"
+#include "../../completions/generator/completions.h"
 
 #ifndef AFETCH_SOURCE_DIR
 #define AFETCH_SOURCE_DIR "."
@@ -349,7 +349,7 @@ static void expect_generated(const char *relative, void (*write)(FILE *out)) {
   char *now = written(write);
   size_t line = first_different_line(file, now);
   if (line)
-    fail_msg("%s differs from tools/completions.c's output from line %zu: run `make "
+    fail_msg("%s differs from completions/generator/completions.c's output from line %zu: run `make "
              "completions`",
              relative, line);
   free(now);

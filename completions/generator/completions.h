@@ -1,5 +1,5 @@
 /* The zsh and fish completions of afetch, written from the option table (src/cli_table.c):
- * tools/gen_completions.c prints them into completions/ (`make completions`), and
+ * completions/generator/gen_completions.c prints them into completions/ (`make completions`), and
  * tests/unit/test_cli_table.c checks that the files there are what they print now. */
 #ifndef AFETCH_TOOLS_COMPLETIONS_H
 #define AFETCH_TOOLS_COMPLETIONS_H
