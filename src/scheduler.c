@@ -1,4 +1,4 @@
-/* The run: requests from the source -> a worker with a free slot -> the commit step, with
+/* The run: requests from the work sources -> a worker with a free slot -> the commit step, with
  * retries, per-host policy, a rate, a deadline, signals and shutdown.
  *
  * Every request becomes a job when it is read and stays one until its result is committed.
@@ -20,10 +20,8 @@
 #include <event2/event.h>
 
 #include "afetch/commit.h"
-#include "afetch/crawler.h"
 #include "afetch/hosts.h"
 #include "afetch/job.h"
-#include "afetch/json_line.h"
 #include "afetch/json_writer.h"
 #include "afetch/limiter.h"
 #include "afetch/open_files.h"
@@ -33,8 +31,8 @@
 #include "afetch/request_setup.h"
 #include "afetch/retry.h"
 #include "afetch/sink.h"
-#include "afetch/source.h"
 #include "afetch/state.h"
+#include "afetch/work_source.h"
 #include "afetch/worker.h"
 
 struct scheduler;
@@ -67,7 +65,8 @@ struct scheduler {
   struct event_base *base;
   const struct afetch_options *options;
   struct sink *sink;
-  struct source *source;
+  struct work_source *const *sources; /* pulled in this order; borrowed */
+  size_t source_count;
   struct commit *commit;
   struct request_setup *setup;
   struct scheduler_worker *workers;
@@ -84,14 +83,12 @@ struct scheduler {
   struct rate_bucket rate;      /* --rate */
   struct event *rate_timer;     /* wakes the pump when the bucket has a token again */
   struct event *deadline_timer;
-  struct state *state;     /* --if-changed, borrowed */
-  struct crawler *crawler; /* --crawl */
+  struct state *state; /* --if-changed, borrowed */
   struct event *signal_events[SCHEDULER_STOP_SIGNAL_COUNT];
   struct json_writer json; /* results the scheduler writes itself (jobs that do not run) */
   uint64_t random_state;   /* backoff jitter */
   uint64_t next_index;     /* index the next request will get */
-  bool input_done;
-  bool input_failed; /* a read error ended the input early: exit 3 once the rest is done */
+  bool input_failed; /* a source failed: exit 3 once the rest is done */
   bool workers_stopped;
   bool deadline_passed; /* nothing starts any more; every unfinished URL gets "deadline" */
   bool finished;
@@ -103,51 +100,70 @@ static void scheduler_post_pump(struct scheduler *scheduler) {
   event_active(scheduler->pump_event, EV_TIMEOUT, 0);
 }
 
-/* A failure: warn, and stop the run where the pump next looks (nothing half done). */
+static void scheduler_end_sources(struct scheduler *scheduler, enum work_end how) {
+  for (size_t i = 0; i < scheduler->source_count; i++)
+    work_source_end(scheduler->sources[i], how);
+}
+
+/* The run is stopping early: nothing more is pulled. The rest is done where the pump next
+ * looks (nothing half done). */
+static void scheduler_mark_stopping(struct scheduler *scheduler, enum afetch_exit reason) {
+  if (scheduler->stop_reason)
+    return;
+  scheduler->stop_reason = reason;
+  scheduler_end_sources(scheduler, WORK_END_STOP);
+}
+
+/* A failure: warn, and stop the run. */
 static void scheduler_fail(struct scheduler *scheduler, const char *what) {
   if (scheduler->stop_reason)
     return;
   commit_warn(scheduler->commit, "%s", what);
-  scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+  scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
 }
 
-/* --crawl: discovered pages are still to be fetched. */
-static bool scheduler_crawl_pending(const struct scheduler *scheduler) {
-  return scheduler->crawler && !scheduler->stop_reason && !scheduler->deadline_passed &&
-         crawler_has_pages(scheduler->crawler);
+/* No source has anything to hand out, nor expects anything but results still to come. */
+static bool scheduler_sources_idle(const struct scheduler *scheduler) {
+  for (size_t i = 0; i < scheduler->source_count; i++)
+    if (!work_source_idle(scheduler->sources[i]))
+      return false;
+  return true;
 }
 
 /* Closes the output once nothing is left to come back. */
 static void scheduler_finish_if_done(struct scheduler *scheduler) {
   if (scheduler->finished || scheduler->jobs_alive > 0 ||
-      !(scheduler->input_done || scheduler->stop_reason) || scheduler_crawl_pending(scheduler))
+      !(scheduler->stop_reason || scheduler_sources_idle(scheduler)))
     return;
   scheduler->finished = true;
-  source_stop(scheduler->source);
-  if (sink_finish(scheduler->sink) < 0 && !scheduler->stop_reason)
-    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+  scheduler_end_sources(scheduler, WORK_END_STOP);
+  if (sink_finish(scheduler->sink) < 0)
+    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
   event_base_loopbreak(scheduler->base);
 }
 
 /* ---- results ------------------------------------------------------------------------- */
 
-/* The job is gone: its host reference, its crawl depth count, its memory. */
-static void scheduler_forget(struct scheduler *scheduler, struct job *job) {
-  if (scheduler->crawler)
-    crawler_page_gone(scheduler->crawler, job->request);
+/* The job is gone: its source is told (`outcome` NULL: it did not run), then its host
+ * reference and its memory go. */
+static void scheduler_forget(struct scheduler *scheduler, struct job *job,
+                             const struct outcome *outcome) {
+  if (job->source && !work_source_done(job->source, job->request, outcome))
+    scheduler_fail(scheduler, "out of memory");
   if (scheduler->hosts)
     hosts_detach(scheduler->hosts, job);
   job_free(job);
   scheduler->jobs_alive--;
 }
 
-/* Commits a job's result and lets the job go. `json` NULL means it could not be made. */
+/* Commits a job's result and lets the job go. `json` NULL means it could not be made;
+ * `outcome` NULL that the job did not run. */
 static void scheduler_emit(struct scheduler *scheduler, struct job *job, bool ok, const char *json,
-                           size_t length, const struct stats_sample *sample) {
-  uint64_t index = job->request->index;
-  scheduler_forget(scheduler, job);
-  if (!commit_result(scheduler->commit, index, ok, json, length, sample) && !scheduler->stop_reason)
-    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+                           size_t length, const struct stats_sample *sample,
+                           const struct outcome *outcome) {
+  if (!commit_result(scheduler->commit, job->request->index, ok, json, length, sample))
+    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
+  scheduler_forget(scheduler, job, outcome);
 }
 
 /* Reports a job that will not run (any more): cancelled by a signal, past the deadline,
@@ -165,7 +181,7 @@ static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
   json_writer_reset(&scheduler->json);
   result_write_json(&result, &scheduler->json);
   scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length,
-                 why == RESULT_ROBOTS ? NULL : &sample);
+                 why == RESULT_ROBOTS ? NULL : &sample, NULL);
 }
 
 static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
@@ -189,7 +205,7 @@ static void scheduler_skip_by_robots(struct scheduler *scheduler, struct job *jo
                                      const char *rule) {
   if (!scheduler->options->show_skipped) {
     commit_skip(scheduler->commit, job->request->index);
-    scheduler_forget(scheduler, job);
+    scheduler_forget(scheduler, job, NULL);
     return;
   }
   char message[300];
@@ -228,10 +244,7 @@ static void scheduler_stop_workers(struct scheduler *scheduler, enum result_erro
 /* Stops reading and cancels everything unfinished; the run ends when the cancelled outcomes
  * are back (inline workers queue them at once: the pump takes them in this pass). */
 static void scheduler_stop(struct scheduler *scheduler, enum afetch_exit reason) {
-  if (!scheduler->stop_reason)
-    scheduler->stop_reason = reason;
-  scheduler->input_done = true;
-  source_stop(scheduler->source);
+  scheduler_mark_stopping(scheduler, reason);
   scheduler_flush_waiting_jobs(scheduler, RESULT_CANCELLED);
   scheduler_stop_workers(scheduler, RESULT_CANCELLED);
 }
@@ -246,7 +259,7 @@ static void scheduler_pass_deadline(struct scheduler *scheduler) {
   commit_warn(scheduler->commit,
               "the deadline of %.3g s passed: unfinished URLs are reported as \"deadline\"",
               (double)scheduler->options->deadline_ms / 1000.0);
-  source_end_at_streams(scheduler->source);
+  scheduler_end_sources(scheduler, WORK_END_AT_STREAMS);
   scheduler_flush_waiting_jobs(scheduler, RESULT_DEADLINE);
   scheduler_stop_workers(scheduler, RESULT_DEADLINE);
 }
@@ -255,7 +268,8 @@ static void scheduler_pass_deadline(struct scheduler *scheduler) {
 
 /* Counts a new job alive and gives it what the options ask: file, validators, host. NULL
  * (the run failing) when out of memory. */
-static struct job *scheduler_setup_job(struct scheduler *scheduler, struct request *request) {
+static struct job *scheduler_setup_job(struct scheduler *scheduler, struct request *request,
+                                       struct work_source *source) {
   struct job *job = job_new(request);
   if (!job) {
     scheduler_fail(scheduler, "out of memory");
@@ -263,6 +277,8 @@ static struct job *scheduler_setup_job(struct scheduler *scheduler, struct reque
   }
   scheduler->jobs_alive++;
   job->owner = scheduler;
+  job->source = source;
+  request->index = scheduler->next_index++;
   if (scheduler->deadline_passed)
     return job;
   if (!request_setup_apply(scheduler->setup, request) ||
@@ -274,61 +290,23 @@ static struct job *scheduler_setup_job(struct scheduler *scheduler, struct reque
   return job;
 }
 
-/* The request of the next input line, or NULL (input pending, ended or failed). */
-static struct request *scheduler_read_line(struct scheduler *scheduler) {
-  struct source_line line;
-  enum source_status status = source_next(scheduler->source, &line);
-  if (status == SOURCE_PENDING)
-    return NULL;
-  if (status == SOURCE_ERROR) {
-    commit_warn(scheduler->commit, "%s", source_error(scheduler->source));
-    scheduler->input_failed = true;
-  }
-  if (status != SOURCE_LINE) {
-    scheduler->input_done = true;
-    return NULL;
-  }
-  struct request *request = json_line_is_object(&line)
-                                ? json_line_request(&line, scheduler->options)
-                                : request_new(&line);
-  if (!request)
-    scheduler_fail(scheduler, "out of memory");
-  else if (!scheduler->crawler)
-    scheduler->next_index = line.index + 1;
-  return request;
-}
-
-/* A new job for the next input line, or NULL (input pending, ended or failed). */
-static struct job *scheduler_read_job(struct scheduler *scheduler) {
-  struct request *request;
-  while (!scheduler->stop_reason && (request = scheduler_read_line(scheduler))) {
-    if (!scheduler->crawler)
-      return scheduler_setup_job(scheduler, request);
-    if (scheduler->deadline_passed || crawler_admit_seed(scheduler->crawler, request)) {
-      /* Crawl results are numbered as pages start: seeds, then the pages found. */
-      request->index = scheduler->next_index++;
-      return scheduler_setup_job(scheduler, request);
+/* A new job from the first source that has a request now, or NULL (none has one, or the
+ * run is stopping). */
+static struct job *scheduler_pull_job(struct scheduler *scheduler) {
+  for (size_t i = 0; i < scheduler->source_count && !scheduler->stop_reason; i++) {
+    struct work_source *source = scheduler->sources[i];
+    struct request *request;
+    enum work_status status;
+    while ((status = work_source_next(source, &request)) == WORK_FAILED) {
+      commit_warn(scheduler->commit, "%s", work_source_error(source));
+      scheduler->input_failed = true;
     }
-    request_free(request); /* a repeated seed (fetched once), or --max-pages used up */
-    if (!crawler_has_budget(scheduler->crawler)) {
-      scheduler->input_done = true;
-      source_stop(scheduler->source);
-      return NULL;
-    }
+    if (status == WORK_REQUEST)
+      return scheduler_setup_job(scheduler, request, source);
+    if (status == WORK_NO_MEMORY)
+      scheduler_fail(scheduler, "out of memory");
   }
   return NULL;
-}
-
-/* A new job for the next page the crawler found, or NULL. */
-static struct job *scheduler_next_crawl_page(struct scheduler *scheduler) {
-  bool failed;
-  struct request *page = crawler_next_page(scheduler->crawler, scheduler->next_index, &failed);
-  if (failed)
-    scheduler_fail(scheduler, "out of memory");
-  if (!page)
-    return NULL;
-  scheduler->next_index++;
-  return scheduler_setup_job(scheduler, page);
 }
 
 /* ---- starting jobs ------------------------------------------------------------------- */
@@ -373,8 +351,7 @@ static bool scheduler_may_read(const struct scheduler *scheduler) {
          sink_accepts(scheduler->sink, scheduler->next_index);
 }
 
-/* The next job that may start now: one from `ready`, else a new line, else (--crawl) a page
- * found. Jobs whose host cannot take them yet are parked, and reading goes on for another
+/* The next job that may start now: one from `ready`, else a new one from the sources. Jobs whose host cannot take them yet are parked, and reading goes on for another
  * host, as far as the look-ahead and the gather window allow. */
 static struct job *scheduler_next_startable(struct scheduler *scheduler) {
   struct job *job;
@@ -382,10 +359,7 @@ static struct job *scheduler_next_startable(struct scheduler *scheduler) {
     if ((job = scheduler_route(scheduler, job)))
       return job;
   while (scheduler_may_read(scheduler)) {
-    job = scheduler->input_done ? NULL : scheduler_read_job(scheduler);
-    if (!job && scheduler_crawl_pending(scheduler))
-      job = scheduler_next_crawl_page(scheduler);
-    if (!job)
+    if (!(job = scheduler_pull_job(scheduler)))
       return NULL;
     if ((job = scheduler_route(scheduler, job)))
       return job;
@@ -444,11 +418,11 @@ static void scheduler_start(struct scheduler *scheduler, struct scheduler_worker
   scheduler_fail(scheduler, "cannot start a transfer: out of memory or a libcurl failure");
 }
 
-/* After the deadline: lines still readable without waiting get their "deadline" result. */
+/* After the deadline: requests the sources still have without waiting get their "deadline"
+ * result. */
 static void scheduler_drain_after_deadline(struct scheduler *scheduler) {
-  while (!scheduler->input_done && !scheduler->stop_reason &&
-         sink_accepts(scheduler->sink, scheduler->next_index)) {
-    struct job *job = scheduler_read_job(scheduler);
+  while (!scheduler->stop_reason && sink_accepts(scheduler->sink, scheduler->next_index)) {
+    struct job *job = scheduler_pull_job(scheduler);
     if (!job)
       return;
     scheduler_emit_stopped(scheduler, job, RESULT_DEADLINE);
@@ -518,8 +492,8 @@ static bool scheduler_retry_later(struct scheduler *scheduler, struct job *job, 
 
 /* ---- outcomes ------------------------------------------------------------------------ */
 
-/* A job's last attempt is back: a robots.txt sets its host's rules; a page gives the
- * crawler its links; every other job commits its result. */
+/* A job's last attempt is back: a robots.txt sets its host's rules; every other job commits
+ * its result (and its source gets the outcome: a page's links for the crawl). */
 static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
                                  const struct outcome *outcome) {
   if (hosts_is_robots_job(job)) {
@@ -530,11 +504,8 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
       scheduler_fail(scheduler, "out of memory");
     return;
   }
-  if (scheduler->crawler && !scheduler->stop_reason && !scheduler->deadline_passed &&
-      !crawler_page_done(scheduler->crawler, job->request, outcome))
-    scheduler_fail(scheduler, "out of memory");
   scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->json_length,
-                 &outcome->sample);
+                 &outcome->sample, outcome);
 }
 
 /* One outcome: the slot and the host are free again; then a retry, or the commit. */
@@ -602,7 +573,7 @@ static void scheduler_on_outcomes(void *arg) {
   scheduler_post_pump(from->scheduler);
 }
 
-void scheduler_input_ready(void *arg) { scheduler_post_pump(arg); }
+struct event *scheduler_wake_event(struct scheduler *scheduler) { return scheduler->pump_event; }
 
 static void scheduler_on_signal(evutil_socket_t signal_number, short what, void *arg) {
   (void)what;
@@ -707,7 +678,7 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
 }
 
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink, struct state *state, struct frontier *frontier) {
+                                struct sink *sink, struct state *state) {
   struct scheduler *scheduler = calloc(1, sizeof *scheduler);
   if (!scheduler)
     return NULL;
@@ -717,7 +688,6 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->state = state;
   json_writer_init(&scheduler->json);
   if (!(scheduler->commit = commit_new(base, options, sink, state)) ||
-      (options->crawl && !(scheduler->crawler = crawler_new(options, frontier))) ||
       !scheduler_catch_stop_signals(scheduler) || !scheduler_start_policies(scheduler) ||
       !scheduler_start_workers(scheduler)) {
     scheduler_free(scheduler);
@@ -737,8 +707,10 @@ static void scheduler_count_in_flight(void *arg, struct progress_counts *counts)
   *counts = (struct progress_counts){.in_flight = in_flight, .bytes = bytes};
 }
 
-enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *source) {
-  scheduler->source = source;
+enum afetch_exit scheduler_run(struct scheduler *scheduler, struct work_source *const *sources,
+                               size_t source_count) {
+  scheduler->sources = sources;
+  scheduler->source_count = source_count;
   if (!commit_start_reporting(scheduler->commit, scheduler_count_in_flight, scheduler)) {
     commit_warn(scheduler->commit, "out of memory");
     return AFETCH_EXIT_INTERNAL;
@@ -791,7 +763,6 @@ void scheduler_free(struct scheduler *scheduler) {
   if (scheduler->deadline_timer)
     event_free(scheduler->deadline_timer);
   request_setup_free(scheduler->setup);
-  crawler_free(scheduler->crawler);
   commit_free(scheduler->commit);
   for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++)
     if (scheduler->signal_events[i])

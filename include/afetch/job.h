@@ -14,6 +14,7 @@
 struct event;
 struct host;
 struct scheduler;
+struct work_source;
 
 struct job {
   struct request *request; /* owned */
@@ -23,6 +24,7 @@ struct job {
   bool robots_checked;       /* its host's robots.txt allows it */
   struct host *host;         /* --per-host, --robots: the host it counts against */
   struct host *robots_for;   /* a host's own robots.txt fetch (its host's business) */
+  struct work_source *source; /* where it came from (told when it is done); NULL: a robots.txt */
   struct scheduler *owner;   /* for the retry timer's callback */
   struct event *retry_timer; /* while waiting for a retry */
   struct job *prev, *next;   /* in at most one job_list */
