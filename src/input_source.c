@@ -34,8 +34,8 @@ static enum work_status input_source_next(struct work_source *base, struct reque
   case SOURCE_LINE:
     break;
   }
-  *request = json_line_is_object(&line) ? json_line_request(&line, input->options)
-                                        : request_new(&line);
+  *request =
+      json_line_is_object(&line) ? json_line_request(&line, input->options) : request_new(&line);
   return *request ? WORK_REQUEST : WORK_NO_MEMORY;
 }
 
@@ -84,9 +84,8 @@ static const struct work_source_ops input_source_ops = {
 /* The reader's callback: input arrived on a pipe or terminal. */
 static void input_source_on_readable(void *arg) { work_source_wake(arg); }
 
-struct work_source *input_source_open(struct event_base *base,
-                                      const struct afetch_options *options, struct event *wake,
-                                      char *errbuf, size_t errbuf_size) {
+struct work_source *input_source_open(struct event_base *base, const struct afetch_options *options,
+                                      struct event *wake, char *errbuf, size_t errbuf_size) {
   struct input_source *input = calloc(1, sizeof *input);
   if (!input) {
     snprintf(errbuf, errbuf_size, "out of memory");
@@ -94,8 +93,8 @@ struct work_source *input_source_open(struct event_base *base,
   }
   input->base = (struct work_source){.ops = &input_source_ops, .wake = wake};
   input->options = options;
-  input->lines = source_open(base, options->inputs, options->input_count,
-                             input_source_on_readable, &input->base, errbuf, errbuf_size);
+  input->lines = source_open(base, options->inputs, options->input_count, input_source_on_readable,
+                             &input->base, errbuf, errbuf_size);
   if (!input->lines) {
     free(input);
     return NULL;

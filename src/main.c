@@ -96,6 +96,27 @@ static struct work_source *main_crawl_from(const struct afetch_options *options,
   return crawl;
 }
 
+/* Opens the input (and the crawl over it) and runs the scheduler over it: the exit status. */
+static int main_run(const struct afetch_options *options, struct event_base *base,
+                    struct scheduler *scheduler, struct frontier *frontier) {
+  char error[512];
+  struct work_source *source =
+      input_source_open(base, options, scheduler_wake_event(scheduler), error, sizeof error);
+  if (!source) {
+    /* Not a usage error: the command line was right, the file is missing or unreadable. */
+    fprintf(stderr, "afetch: %s\n", error);
+    return AFETCH_EXIT_USAGE;
+  }
+  if (!(source = main_crawl_from(options, frontier, source))) {
+    fprintf(stderr, "afetch: cannot start: out of memory\n");
+    return AFETCH_EXIT_INTERNAL;
+  }
+  main_tell_when_reading_a_terminal(options);
+  int status = scheduler_run(scheduler, &source, 1);
+  work_source_free(source);
+  return status;
+}
+
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
   main_use_utf8_characters();
@@ -139,7 +160,6 @@ int main(int argc, char **argv) {
                                       sink_window_for(options.concurrency))
                            : NULL;
   struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state) : NULL;
-  struct work_source *source = NULL;
   if (!usable) {
     fprintf(stderr, "afetch: %s\n", error);
     /* A bad --include/--exclude is the command line's fault; a state file that cannot be
@@ -149,20 +169,11 @@ int main(int argc, char **argv) {
     status = AFETCH_EXIT_USAGE;
   } else if (!scheduler) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
-  } else if (!(source = input_source_open(base, &options, scheduler_wake_event(scheduler), error,
-                                          sizeof error))) {
-    /* Not a usage error: the command line was right, the file is missing or unreadable. */
-    fprintf(stderr, "afetch: %s\n", error);
-    status = AFETCH_EXIT_USAGE;
-  } else if (!(source = main_crawl_from(&options, frontier, source))) {
-    fprintf(stderr, "afetch: cannot start: out of memory\n");
   } else {
-    main_tell_when_reading_a_terminal(&options);
-    status = scheduler_run(scheduler, &source, 1);
+    status = main_run(&options, base, scheduler, frontier);
   }
 
   scheduler_free(scheduler);
-  work_source_free(source);
   sink_free(sink);
   state_free(state);
   frontier_free(frontier);

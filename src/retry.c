@@ -3,6 +3,8 @@
 
 #include <curl/curl.h>
 
+#include "afetch/options.h"
+
 /* A status that says "later" rather than "no", from the server or from a proxy. */
 static bool retry_status_is_transient(long status) {
   switch (status) {
@@ -51,4 +53,16 @@ uint64_t retry_random(uint64_t *state) {
   z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
   z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
   return z ^ (z >> 31);
+}
+
+int64_t retry_wait_ms(const struct afetch_options *options, unsigned attempts, bool has_retry_after,
+                      int64_t retry_after_s, uint64_t *random_state) {
+  if (attempts > options->retries)
+    return -1;
+  if (has_retry_after) {
+    int64_t asked_ms = retry_after_s * 1000;
+    return asked_ms <= options->retry_max_delay_ms ? asked_ms : -1;
+  }
+  return retry_backoff_ms(attempts, options->retry_delay_ms, options->retry_max_delay_ms,
+                          retry_random(random_state));
 }

@@ -11,8 +11,6 @@
  * outcomes, commits them and starts work, once per pass. Nothing calls back into it. */
 #include "afetch/scheduler.h"
 
-#include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,44 +20,18 @@
 #include "afetch/commit.h"
 #include "afetch/hosts.h"
 #include "afetch/job.h"
-#include "afetch/json_writer.h"
-#include "afetch/limiter.h"
 #include "afetch/open_files.h"
 #include "afetch/options.h"
 #include "afetch/outcome.h"
 #include "afetch/rate.h"
 #include "afetch/request_setup.h"
 #include "afetch/retry.h"
+#include "afetch/retry_queue.h"
 #include "afetch/sink.h"
 #include "afetch/state.h"
+#include "afetch/stop_signals.h"
 #include "afetch/work_source.h"
-#include "afetch/worker.h"
-
-struct scheduler;
-
-/* A worker and its share of -c: the slots it may fill (its transfers in flight). */
-struct scheduler_worker {
-  struct scheduler *scheduler;
-  struct worker *worker;
-  struct limiter slots;
-};
-
-/* The signals that end a run, each with its exit status (128 + the signal, as a shell
- * reports a process killed by it). All of them end the run the same way: what is in flight
- * is reported as cancelled, the output is closed as valid JSON and state files are saved.
- * SIGHUP is among them because a closed terminal, a dropped ssh session or a cron wrapper
- * sends it to a run that must still leave its results. */
-static const struct scheduler_stop_signal {
-  int number;
-  enum afetch_exit exit_status;
-} scheduler_stop_signals[] = {
-    {SIGHUP, AFETCH_EXIT_SIGHUP},
-    {SIGINT, AFETCH_EXIT_SIGINT},
-    {SIGTERM, AFETCH_EXIT_SIGTERM},
-};
-enum {
-  SCHEDULER_STOP_SIGNAL_COUNT = sizeof scheduler_stop_signals / sizeof scheduler_stop_signals[0]
-};
+#include "afetch/worker_pool.h"
 
 struct scheduler {
   struct event_base *base;
@@ -69,26 +41,24 @@ struct scheduler {
   size_t source_count;
   struct commit *commit;
   struct request_setup *setup;
-  struct scheduler_worker *workers;
-  unsigned worker_count;
+  struct worker_pool *workers;
   struct event *pump_event;     /* activated by every handler; runs scheduler_on_pump */
   bool outcomes_posted;         /* a worker's outcome queue turned non-empty */
   enum afetch_exit signal_exit; /* a stop signal arrived: the pump stops the run */
   bool deadline_fired;          /* the deadline timer fired: the pump acts on it */
   unsigned long jobs_alive;     /* requests read whose result is not committed yet */
   struct job_list ready;        /* may start now */
-  struct job_list retrying;     /* waiting for their retry timer */
+  struct retry_queue retrying;  /* waiting for their retry timer */
   struct hosts *hosts;          /* --per-host, --robots */
   size_t look_ahead_limit;      /* at most this many parked or retrying before reading pauses */
   struct rate_bucket rate;      /* --rate */
   struct event *rate_timer;     /* wakes the pump when the bucket has a token again */
   struct event *deadline_timer;
   struct state *state; /* --if-changed, borrowed */
-  struct event *signal_events[SCHEDULER_STOP_SIGNAL_COUNT];
-  struct json_writer json; /* results the scheduler writes itself (jobs that do not run) */
-  uint64_t random_state;   /* backoff jitter */
-  uint64_t next_index;     /* index the next request will get */
-  bool input_failed; /* a source failed: exit 3 once the rest is done */
+  struct stop_signals *signals;
+  uint64_t random_state; /* backoff jitter */
+  uint64_t next_index;   /* index the next request will get */
+  bool input_failed;     /* a source failed: exit 3 once the rest is done */
   bool workers_stopped;
   bool deadline_passed; /* nothing starts any more; every unfinished URL gets "deadline" */
   bool finished;
@@ -172,16 +142,13 @@ static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
                                    enum result_error why, const char *message) {
   struct afetch_result result;
   job_stopped_result(job, why, &result);
-  result_enable_optional_keys(&result, scheduler->options);
   if (message)
     result.error_message = message;
   if (why == RESULT_INVALID_INPUT) /* its "url" only if it gave one */
     result.url = *request_given_url(job->request) ? job->request->url : NULL;
-  struct stats_sample sample = stats_sample_of(&result);
-  json_writer_reset(&scheduler->json);
-  result_write_json(&result, &scheduler->json);
-  scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length,
-                 why == RESULT_ROBOTS ? NULL : &sample, NULL);
+  if (!commit_not_run(scheduler->commit, job->request->index, &result, why != RESULT_ROBOTS))
+    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
+  scheduler_forget(scheduler, job, NULL);
 }
 
 static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
@@ -222,12 +189,8 @@ static void scheduler_flush_waiting_jobs(struct scheduler *scheduler, enum resul
   job_list_take_all(&stopped, &scheduler->ready);
   if (scheduler->hosts)
     hosts_take_all_waiting(scheduler->hosts, &stopped);
+  retry_queue_take_all(&scheduler->retrying, &stopped);
   struct job *job;
-  while ((job = job_list_pop_front(&scheduler->retrying))) {
-    event_free(job->retry_timer);
-    job->retry_timer = NULL;
-    job_list_push_back(&stopped, job);
-  }
   /* Ready, then parked, then retrying: gather output holds any that come early. */
   while ((job = job_list_pop_front(&stopped)))
     scheduler_drop(scheduler, job, why);
@@ -237,8 +200,7 @@ static void scheduler_stop_workers(struct scheduler *scheduler, enum result_erro
   if (scheduler->workers_stopped)
     return;
   scheduler->workers_stopped = true;
-  for (unsigned i = 0; i < scheduler->worker_count; i++)
-    worker_stop_all(scheduler->workers[i].worker, why);
+  worker_pool_stop_all(scheduler->workers, why);
 }
 
 /* Stops reading and cancels everything unfinished; the run ends when the cancelled outcomes
@@ -276,7 +238,6 @@ static struct job *scheduler_setup_job(struct scheduler *scheduler, struct reque
     return NULL;
   }
   scheduler->jobs_alive++;
-  job->owner = scheduler;
   job->source = source;
   request->index = scheduler->next_index++;
   if (scheduler->deadline_passed)
@@ -332,7 +293,6 @@ static struct job *scheduler_route(struct scheduler *scheduler, struct job *job)
       scheduler_fail(scheduler, "out of memory");
       return NULL;
     }
-    robots_job->owner = scheduler;
     scheduler->jobs_alive++; /* so the run waits for it, though it writes no result */
     return robots_job;
   case HOST_DISALLOWED:
@@ -345,14 +305,15 @@ static struct job *scheduler_route(struct scheduler *scheduler, struct job *job)
 /* Jobs waiting for their host or for a retry hold no slot, so without this bound a dead
  * host (or a busy one) would let reading run ahead through the whole input. */
 static bool scheduler_may_read(const struct scheduler *scheduler) {
-  size_t waiting =
-      scheduler->retrying.count + (scheduler->hosts ? hosts_waiting(scheduler->hosts) : 0);
+  size_t waiting = retry_queue_count(&scheduler->retrying) +
+                   (scheduler->hosts ? hosts_waiting(scheduler->hosts) : 0);
   return !scheduler->stop_reason && waiting < scheduler->look_ahead_limit &&
          sink_accepts(scheduler->sink, scheduler->next_index);
 }
 
-/* The next job that may start now: one from `ready`, else a new one from the sources. Jobs whose host cannot take them yet are parked, and reading goes on for another
- * host, as far as the look-ahead and the gather window allow. */
+/* The next job that may start now: one from `ready`, else a new one from the sources. Jobs whose
+ * host cannot take them yet are parked, and reading goes on for another host, as far as the
+ * look-ahead and the gather window allow. */
 static struct job *scheduler_next_startable(struct scheduler *scheduler) {
   struct job *job;
   while (!scheduler->stop_reason && (job = job_list_pop_front(&scheduler->ready)))
@@ -381,37 +342,20 @@ static bool scheduler_rate_allows(struct scheduler *scheduler) {
   return false;
 }
 
-/* The worker with the most free slots, or NULL when every slot is taken. */
-static struct scheduler_worker *scheduler_pick_worker(struct scheduler *scheduler) {
-  struct scheduler_worker *best = NULL;
-  unsigned best_free = 0;
-  for (unsigned i = 0; i < scheduler->worker_count; i++) {
-    unsigned free_slots = limiter_available(&scheduler->workers[i].slots);
-    if (free_slots > best_free) {
-      best = &scheduler->workers[i];
-      best_free = free_slots;
-    }
-  }
-  return best;
-}
-
-/* Hands the job's next attempt to the worker (which has a free slot). */
-static void scheduler_start(struct scheduler *scheduler, struct scheduler_worker *target,
-                            struct job *job) {
+/* Hands the job's next attempt to a worker with a free slot. */
+static void scheduler_start(struct scheduler *scheduler, struct job *job) {
   if (scheduler->rate_timer)
     rate_bucket_take(&scheduler->rate, rate_now_us());
   job->attempts++;
   if (scheduler->hosts)
     hosts_started(scheduler->hosts, job);
-  limiter_try_acquire(&target->slots); /* scheduler_pick_worker() found it free */
   struct attempt attempt = {.request = job->request,
                             .tag = job,
                             .number = job->attempts,
                             .has_retry_after = job->has_retry_after,
                             .retry_after_s = job->retry_after_s};
-  if (worker_submit(target->worker, &attempt))
+  if (worker_pool_submit(scheduler->workers, &attempt))
     return;
-  limiter_release(&target->slots);
   if (scheduler->hosts)
     hosts_finished(scheduler->hosts, job);
   scheduler_drop(scheduler, job, RESULT_OTHER);
@@ -436,58 +380,22 @@ static void scheduler_fill_slots(struct scheduler *scheduler) {
     return;
   }
   while (!scheduler->stop_reason) {
-    struct scheduler_worker *target = scheduler_pick_worker(scheduler);
-    if (!target || !scheduler_rate_allows(scheduler))
+    if (!worker_pool_has_slot(scheduler->workers) || !scheduler_rate_allows(scheduler))
       return;
     struct job *job = scheduler_next_startable(scheduler);
     if (!job)
       return;
-    scheduler_start(scheduler, target, job);
+    scheduler_start(scheduler, job);
   }
 }
 
 /* ---- retries ------------------------------------------------------------------------- */
 
-static void scheduler_on_retry_due(evutil_socket_t fd, short what, void *arg) {
-  (void)fd;
-  (void)what;
-  struct job *job = arg;
-  struct scheduler *scheduler = job->owner;
-  job_list_remove(&scheduler->retrying, job);
-  event_free(job->retry_timer);
-  job->retry_timer = NULL;
+/* A job whose retry came due. */
+static void scheduler_on_retry_due(void *arg, struct job *job) {
+  struct scheduler *scheduler = arg;
   job_list_push_back(&scheduler->ready, job);
   scheduler_post_pump(scheduler);
-}
-
-/* The wait before the job's next try in milliseconds, or -1 for no retry: tries used up, or
- * a Retry-After longer than --retry-max-delay. */
-static int64_t scheduler_retry_wait_ms(struct scheduler *scheduler, const struct job *job,
-                                       const struct outcome *outcome) {
-  const struct afetch_options *options = scheduler->options;
-  if (job->attempts > options->retries)
-    return -1;
-  /* A Retry-After of this attempt's response replaces the backoff. */
-  if (outcome->has_retry_after) {
-    int64_t asked_ms = outcome->retry_after_s * 1000;
-    return asked_ms <= options->retry_max_delay_ms ? asked_ms : -1;
-  }
-  return retry_backoff_ms(job->attempts, options->retry_delay_ms, options->retry_max_delay_ms,
-                          retry_random(&scheduler->random_state));
-}
-
-/* Sets the job's retry timer. False when the timer cannot be made. */
-static bool scheduler_retry_later(struct scheduler *scheduler, struct job *job, int64_t wait_ms) {
-  job->retry_timer = evtimer_new(scheduler->base, scheduler_on_retry_due, job);
-  struct timeval delay = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
-  if (!job->retry_timer || evtimer_add(job->retry_timer, &delay) < 0) {
-    if (job->retry_timer)
-      event_free(job->retry_timer);
-    job->retry_timer = NULL;
-    return false;
-  }
-  job_list_push_back(&scheduler->retrying, job);
-  return true;
 }
 
 /* ---- outcomes ------------------------------------------------------------------------ */
@@ -504,15 +412,13 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
       scheduler_fail(scheduler, "out of memory");
     return;
   }
-  scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->json_length,
-                 &outcome->sample, outcome);
+  scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->json_length, &outcome->sample,
+                 outcome);
 }
 
 /* One outcome: the slot and the host are free again; then a retry, or the commit. */
-static void scheduler_take_outcome(struct scheduler *scheduler, struct scheduler_worker *from,
-                                   struct outcome *outcome) {
+static void scheduler_take_outcome(struct scheduler *scheduler, struct outcome *outcome) {
   struct job *job = outcome->tag;
-  limiter_release(&from->slots);
   if (scheduler->hosts)
     hosts_finished(scheduler->hosts, job);
   if (outcome->has_retry_after) {
@@ -522,22 +428,20 @@ static void scheduler_take_outcome(struct scheduler *scheduler, struct scheduler
   if (!commit_validators(scheduler->commit, job->request, outcome))
     scheduler_fail(scheduler, "out of memory");
   bool stopping = scheduler->stop_reason || scheduler->deadline_passed;
-  int64_t wait_ms =
-      outcome->transient && !stopping ? scheduler_retry_wait_ms(scheduler, job, outcome) : -1;
-  if (wait_ms < 0 || !scheduler_retry_later(scheduler, job, wait_ms))
+  int64_t wait_ms = outcome->transient && !stopping
+                        ? retry_wait_ms(scheduler->options, job->attempts, outcome->has_retry_after,
+                                        outcome->retry_after_s, &scheduler->random_state)
+                        : -1;
+  if (wait_ms < 0 || !retry_queue_add(&scheduler->retrying, job, wait_ms))
     scheduler_finish_job(scheduler, job, outcome);
   outcome_free(outcome);
 }
 
 /* Every outcome the workers have queued, in the order each worker queued them. */
 static void scheduler_take_outcomes(struct scheduler *scheduler) {
-  for (unsigned i = 0; i < scheduler->worker_count; i++) {
-    struct outcome_queue arrived = {0};
-    worker_take_outcomes(scheduler->workers[i].worker, &arrived);
-    struct outcome *outcome;
-    while ((outcome = outcome_queue_pop(&arrived)))
-      scheduler_take_outcome(scheduler, &scheduler->workers[i], outcome);
-  }
+  struct outcome *outcome;
+  while ((outcome = worker_pool_take_outcome(scheduler->workers)))
+    scheduler_take_outcome(scheduler, outcome);
 }
 
 /* ---- the pump and the event handlers ------------------------------------------------- */
@@ -568,19 +472,19 @@ static void scheduler_on_pump(evutil_socket_t fd, short what, void *arg) {
 }
 
 static void scheduler_on_outcomes(void *arg) {
-  struct scheduler_worker *from = arg;
-  from->scheduler->outcomes_posted = true;
-  scheduler_post_pump(from->scheduler);
+  struct scheduler *scheduler = arg;
+  scheduler->outcomes_posted = true;
+  scheduler_post_pump(scheduler);
 }
 
-struct event *scheduler_wake_event(struct scheduler *scheduler) { return scheduler->pump_event; }
+struct event *scheduler_wake_event(struct scheduler *scheduler) {
+  return scheduler->pump_event;
+}
 
-static void scheduler_on_signal(evutil_socket_t signal_number, short what, void *arg) {
-  (void)what;
+static void scheduler_on_signal(void *arg, int exit_status) {
   struct scheduler *scheduler = arg;
-  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++)
-    if (scheduler_stop_signals[i].number == signal_number && !scheduler->signal_exit)
-      scheduler->signal_exit = scheduler_stop_signals[i].exit_status;
+  if (!scheduler->signal_exit)
+    scheduler->signal_exit = (enum afetch_exit)exit_status;
   scheduler_post_pump(scheduler);
 }
 
@@ -607,27 +511,9 @@ static void scheduler_on_host_release(void *arg, struct job *job) {
 
 /* ---- set-up -------------------------------------------------------------------------- */
 
-/* A signal ignored when afetch starts stays ignored: nohup ignores SIGHUP so that a hang-up
- * does not end the run, and a shell ignores SIGINT for a job it starts in the background. */
-static bool scheduler_catch_stop_signals(struct scheduler *scheduler) {
-  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++) {
-    struct sigaction inherited;
-    if (sigaction(scheduler_stop_signals[i].number, NULL, &inherited) == 0 &&
-        inherited.sa_handler == SIG_IGN)
-      continue;
-    scheduler->signal_events[i] = evsignal_new(scheduler->base, scheduler_stop_signals[i].number,
-                                               scheduler_on_signal, scheduler);
-    if (!scheduler->signal_events[i] || evsignal_add(scheduler->signal_events[i], NULL) < 0)
-      return false;
-  }
-  return true;
-}
-
 /* One inline worker, or --threads workers splitting -c between them. */
 static bool scheduler_start_workers(struct scheduler *scheduler) {
   const struct afetch_options *options = scheduler->options;
-  unsigned count = open_files_worker_count(options->concurrency, options->threads);
-  bool threaded = options->threads > 1;
   unsigned long short_of, limit;
   unsigned connections = open_files_connection_budget(options, &short_of, &limit);
   if (short_of)
@@ -635,22 +521,9 @@ static bool scheduler_start_workers(struct scheduler *scheduler) {
                 "open-file limit %lu is below the %lu that -c %u needs; some connections "
                 "may fail",
                 limit, short_of, options->concurrency);
-  scheduler->workers = calloc(count, sizeof *scheduler->workers);
-  if (!scheduler->workers)
-    return false;
-  for (unsigned i = 0; i < count; i++) {
-    struct scheduler_worker *slot = &scheduler->workers[i];
-    unsigned share = open_files_worker_part(options->concurrency, count, i);
-    unsigned connection_share = open_files_worker_part(connections, count, i);
-    slot->scheduler = scheduler;
-    limiter_init(&slot->slots, share);
-    slot->worker = worker_new(scheduler->base, options, share, connection_share, threaded,
-                              scheduler_on_outcomes, slot);
-    if (!slot->worker)
-      return false;
-    scheduler->worker_count = i + 1;
-  }
-  return true;
+  scheduler->workers =
+      worker_pool_new(scheduler->base, options, connections, scheduler_on_outcomes, scheduler);
+  return scheduler->workers != NULL;
 }
 
 /* The pump, the host table, the rate bucket and the deadline timer, as the options ask. */
@@ -686,10 +559,10 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->options = options;
   scheduler->sink = sink;
   scheduler->state = state;
-  json_writer_init(&scheduler->json);
+  retry_queue_init(&scheduler->retrying, base, scheduler_on_retry_due, scheduler);
   if (!(scheduler->commit = commit_new(base, options, sink, state)) ||
-      !scheduler_catch_stop_signals(scheduler) || !scheduler_start_policies(scheduler) ||
-      !scheduler_start_workers(scheduler)) {
+      !(scheduler->signals = stop_signals_catch(base, scheduler_on_signal, scheduler)) ||
+      !scheduler_start_policies(scheduler) || !scheduler_start_workers(scheduler)) {
     scheduler_free(scheduler);
     return NULL;
   }
@@ -699,11 +572,8 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
 /* The progress line's figures only the scheduler knows. */
 static void scheduler_count_in_flight(void *arg, struct progress_counts *counts) {
   struct scheduler *scheduler = arg;
-  uint64_t in_flight = 0, bytes = 0;
-  for (unsigned i = 0; i < scheduler->worker_count; i++) {
-    in_flight += limiter_in_use(&scheduler->workers[i].slots);
-    bytes += worker_body_bytes(scheduler->workers[i].worker);
-  }
+  uint64_t in_flight, bytes;
+  worker_pool_count(scheduler->workers, &in_flight, &bytes);
   *counts = (struct progress_counts){.in_flight = in_flight, .bytes = bytes};
 }
 
@@ -715,12 +585,7 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct work_source *
     commit_warn(scheduler->commit, "out of memory");
     return AFETCH_EXIT_INTERNAL;
   }
-  size_t dropped = scheduler->state ? state_dropped_entries(scheduler->state) : 0;
-  if (dropped)
-    commit_warn(scheduler->commit,
-                "the state file '%s' has %zu entr%s with an ETag or Last-Modified that cannot "
-                "be sent as a header: ignored, those URLs are fetched in full",
-                scheduler->options->state_path, dropped, dropped == 1 ? "y" : "ies");
+  commit_warn_unusable_state(scheduler->commit);
   if (scheduler->deadline_timer) {
     long ms = scheduler->options->deadline_ms;
     struct timeval deadline = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
@@ -740,21 +605,16 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct work_source *
 void scheduler_free(struct scheduler *scheduler) {
   if (!scheduler)
     return;
-  for (unsigned i = 0; i < scheduler->worker_count; i++)
-    worker_free(scheduler->workers[i].worker);
-  free(scheduler->workers);
+  worker_pool_free(scheduler->workers);
   /* Jobs left only after an early failure: free them with their timers. */
   struct job_list left = {0};
   job_list_take_all(&left, &scheduler->ready);
-  job_list_take_all(&left, &scheduler->retrying);
+  retry_queue_take_all(&scheduler->retrying, &left);
   if (scheduler->hosts)
     hosts_take_all_waiting(scheduler->hosts, &left);
   struct job *job;
-  while ((job = job_list_pop_front(&left))) {
-    if (job->retry_timer)
-      event_free(job->retry_timer);
+  while ((job = job_list_pop_front(&left)))
     job_free(job);
-  }
   hosts_free(scheduler->hosts);
   if (scheduler->pump_event)
     event_free(scheduler->pump_event);
@@ -764,9 +624,6 @@ void scheduler_free(struct scheduler *scheduler) {
     event_free(scheduler->deadline_timer);
   request_setup_free(scheduler->setup);
   commit_free(scheduler->commit);
-  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++)
-    if (scheduler->signal_events[i])
-      event_free(scheduler->signal_events[i]);
-  json_writer_free(&scheduler->json);
+  stop_signals_free(scheduler->signals);
   free(scheduler);
 }

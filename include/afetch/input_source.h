@@ -17,8 +17,7 @@ struct work_source;
  * is fetched. `wake` is the scheduler's (scheduler_wake_event()); `options` is borrowed (the
  * -H headers JSON lines merge into). NULL, with a message naming the file in errbuf, when an
  * input cannot be opened or memory is short. Free with work_source_free(). */
-struct work_source *input_source_open(struct event_base *base,
-                                      const struct afetch_options *options, struct event *wake,
-                                      char *errbuf, size_t errbuf_size);
+struct work_source *input_source_open(struct event_base *base, const struct afetch_options *options,
+                                      struct event *wake, char *errbuf, size_t errbuf_size);
 
 #endif

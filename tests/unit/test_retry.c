@@ -3,10 +3,41 @@
 
 #include <curl/curl.h>
 
+#include "afetch/options.h"
 #include "afetch/retry.h"
 
 static struct afetch_result failure(enum result_error error, long status, long curl_code) {
   return (struct afetch_result){.error = error, .status = status, .curl_code = curl_code};
+}
+
+static void no_retry_once_the_tries_are_used_up(void **state) {
+  (void)state;
+  struct afetch_options options = {.retries = 2, .retry_delay_ms = 100, .retry_max_delay_ms = 1000};
+  uint64_t random_state = 1;
+  assert_true(retry_wait_ms(&options, 2, false, 0, &random_state) >= 0);
+  assert_int_equal(retry_wait_ms(&options, 3, false, 0, &random_state), -1);
+  assert_int_equal(retry_wait_ms(&options, 3, true, 0, &random_state), -1);
+}
+
+static void retry_after_replaces_the_backoff_up_to_the_cap(void **state) {
+  (void)state;
+  struct afetch_options options = {.retries = 5, .retry_delay_ms = 100, .retry_max_delay_ms = 3000};
+  uint64_t random_state = 1;
+  assert_int_equal(retry_wait_ms(&options, 1, true, 3, &random_state), 3000);
+  assert_int_equal(retry_wait_ms(&options, 1, true, 0, &random_state), 0);
+  assert_int_equal(retry_wait_ms(&options, 1, true, 4, &random_state), -1);
+}
+
+static void retry_wait_without_retry_after_is_the_backoff(void **state) {
+  (void)state;
+  struct afetch_options options = {.retries = 5, .retry_delay_ms = 100, .retry_max_delay_ms = 250};
+  uint64_t random_state = 7, expected_state = 7;
+  for (unsigned attempts = 1; attempts <= 5; attempts++) {
+    int64_t expected = retry_backoff_ms(attempts, 100, 250, retry_random(&expected_state));
+    int64_t wait = retry_wait_ms(&options, attempts, false, 0, &random_state);
+    assert_int_equal(wait, expected);
+    assert_true(wait >= 0 && wait <= 250);
+  }
 }
 
 static void network_failures_are_transient(void **state) {
@@ -103,6 +134,9 @@ int main(void) {
       cmocka_unit_test(backoff_ceiling_doubles_up_to_the_cap),
       cmocka_unit_test(proxy_refusals_are_transient_only_for_transient_statuses),
       cmocka_unit_test(backoff_is_spread_over_the_whole_range),
+      cmocka_unit_test(no_retry_once_the_tries_are_used_up),
+      cmocka_unit_test(retry_after_replaces_the_backoff_up_to_the_cap),
+      cmocka_unit_test(retry_wait_without_retry_after_is_the_backoff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
