@@ -199,62 +199,6 @@ struct task *task_of_easy(CURL *easy) {
   return task;
 }
 
-static enum result_error task_classify(CURLcode code) {
-  switch (code) {
-  case CURLE_OK:
-    return RESULT_OK;
-  case CURLE_URL_MALFORMAT:
-  case CURLE_UNSUPPORTED_PROTOCOL:
-    return RESULT_INVALID_URL;
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY:
-    return RESULT_DNS;
-  case CURLE_COULDNT_CONNECT:
-    return RESULT_CONNECT;
-  case CURLE_OPERATION_TIMEDOUT:
-    return RESULT_TIMEOUT;
-  case CURLE_TOO_MANY_REDIRECTS:
-    return RESULT_TOO_MANY_REDIRECTS;
-  case CURLE_FILESIZE_EXCEEDED:
-    return RESULT_TOO_LARGE;
-  case CURLE_WRITE_ERROR:
-    return RESULT_WRITE;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_ENGINE_NOTFOUND:
-  case CURLE_SSL_ENGINE_SETFAILED:
-  case CURLE_SSL_ENGINE_INITFAILED:
-  case CURLE_SSL_SHUTDOWN_FAILED:
-  case CURLE_SSL_CRL_BADFILE:
-  case CURLE_SSL_ISSUER_ERROR:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-  case CURLE_SSL_INVALIDCERTSTATUS:
-  case CURLE_SSL_CLIENTCERT:
-  case CURLE_USE_SSL_FAILED:
-    return RESULT_TLS;
-  default:
-    return RESULT_OTHER;
-  }
-}
-
-static const char *task_http_version_name(long version) {
-  switch (version) {
-  case CURL_HTTP_VERSION_1_0:
-    return "1.0";
-  case CURL_HTTP_VERSION_1_1:
-    return "1.1";
-  case CURL_HTTP_VERSION_2_0:
-    return "2";
-  case CURL_HTTP_VERSION_3:
-    return "3";
-  default:
-    return NULL;
-  }
-}
-
 static int64_t task_microseconds(CURL *easy, CURLINFO info) {
   curl_off_t microseconds = 0;
   curl_easy_getinfo(easy, info, &microseconds);
@@ -274,7 +218,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &number) == CURLE_OK)
     result->status = number;
   if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &number) == CURLE_OK)
-    result->http_version = task_http_version_name(number);
+    result->http_version = result_http_version_name(number);
   if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &text) == CURLE_OK && text && *text)
     result->remote_ip = text;
   if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &number) == CURLE_OK)
@@ -510,7 +454,7 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     task_invalid_result(task, CURLE_URL_MALFORMAT, result);
     return;
   }
-  enum result_error error = task_classify(code);
+  enum result_error error = result_error_of_curl(code);
   if (error == RESULT_INVALID_URL && task_request_bytes(task) == 0) {
     /* curl refused the URL itself before sending anything. */
     if (code == CURLE_URL_MALFORMAT)
