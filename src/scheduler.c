@@ -126,16 +126,6 @@ static void scheduler_forget(struct scheduler *scheduler, struct job *job,
   scheduler->jobs_alive--;
 }
 
-/* Commits a job's result and lets the job go. `json` NULL means it could not be made;
- * `outcome` NULL that the job did not run. */
-static void scheduler_emit(struct scheduler *scheduler, struct job *job, bool ok, const char *json,
-                           size_t length, const struct stats_sample *sample,
-                           const struct outcome *outcome) {
-  if (!commit_result(scheduler->commit, job->request->index, ok, json, length, sample))
-    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
-  scheduler_forget(scheduler, job, outcome);
-}
-
 /* Reports a job that will not run (any more): cancelled by a signal, past the deadline,
  * blocked by robots.txt or no usable request. `message` NULL: the error's usual text. */
 static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
@@ -151,15 +141,10 @@ static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
   scheduler_forget(scheduler, job, NULL);
 }
 
-static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
-                                   enum result_error why) {
-  scheduler_emit_not_run(scheduler, job, why, NULL);
-}
-
 /* A job that will not run: a robots.txt fetch goes quietly (its host keeps its entry). */
 static void scheduler_drop(struct scheduler *scheduler, struct job *job, enum result_error why) {
   if (!hosts_is_robots_job(job)) {
-    scheduler_emit_stopped(scheduler, job, why);
+    scheduler_emit_not_run(scheduler, job, why, NULL);
     return;
   }
   job_free(job);
@@ -244,7 +229,7 @@ static struct job *scheduler_setup_job(struct scheduler *scheduler, struct reque
     return job;
   if (!request_setup_apply(scheduler->setup, request) ||
       (scheduler->hosts && !hosts_attach(scheduler->hosts, job))) {
-    scheduler_emit_stopped(scheduler, job, RESULT_OTHER);
+    scheduler_emit_not_run(scheduler, job, RESULT_OTHER, NULL);
     scheduler_fail(scheduler, "out of memory");
     return NULL;
   }
@@ -369,7 +354,7 @@ static void scheduler_drain_after_deadline(struct scheduler *scheduler) {
     struct job *job = scheduler_pull_job(scheduler);
     if (!job)
       return;
-    scheduler_emit_stopped(scheduler, job, RESULT_DEADLINE);
+    scheduler_emit_not_run(scheduler, job, RESULT_DEADLINE, NULL);
   }
 }
 
@@ -389,15 +374,6 @@ static void scheduler_fill_slots(struct scheduler *scheduler) {
   }
 }
 
-/* ---- retries ------------------------------------------------------------------------- */
-
-/* A job whose retry came due. */
-static void scheduler_on_retry_due(void *arg, struct job *job) {
-  struct scheduler *scheduler = arg;
-  job_list_push_back(&scheduler->ready, job);
-  scheduler_post_pump(scheduler);
-}
-
 /* ---- outcomes ------------------------------------------------------------------------ */
 
 /* A job's last attempt is back: a robots.txt sets its host's rules; every other job commits
@@ -412,8 +388,10 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
       scheduler_fail(scheduler, "out of memory");
     return;
   }
-  scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->json_length, &outcome->sample,
-                 outcome);
+  if (!commit_result(scheduler->commit, job->request->index, outcome->ok, outcome->json,
+                     outcome->json_length, &outcome->sample))
+    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
+  scheduler_forget(scheduler, job, outcome);
 }
 
 /* One outcome: the slot and the host are free again; then a retry, or the commit. */
@@ -502,8 +480,9 @@ static void scheduler_on_deadline(evutil_socket_t fd, short what, void *arg) {
   scheduler_post_pump(scheduler);
 }
 
-/* A job its host let go (room again, a delay passed, robots.txt arrived). */
-static void scheduler_on_host_release(void *arg, struct job *job) {
+/* A job that may start again: its host let it go (room again, a delay passed, robots.txt
+ * arrived), or its retry came due. */
+static void scheduler_on_job_ready(void *arg, struct job *job) {
   struct scheduler *scheduler = arg;
   job_list_push_back(&scheduler->ready, job);
   scheduler_post_pump(scheduler);
@@ -536,8 +515,8 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
     return false;
   /* The host table serves --per-host and --robots (robots.txt and Crawl-delay per host). */
   if ((options->per_host > 0 || options->robots) &&
-      !(scheduler->hosts = hosts_new(base, options->per_host, options->robots,
-                                     scheduler_on_host_release, scheduler)))
+      !(scheduler->hosts =
+            hosts_new(base, options->per_host, options->robots, scheduler_on_job_ready, scheduler)))
     return false;
   if (options->rate_per_second > 0) {
     rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());
@@ -559,7 +538,7 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->options = options;
   scheduler->sink = sink;
   scheduler->state = state;
-  retry_queue_init(&scheduler->retrying, base, scheduler_on_retry_due, scheduler);
+  retry_queue_init(&scheduler->retrying, base, scheduler_on_job_ready, scheduler);
   if (!(scheduler->commit = commit_new(base, options, sink, state)) ||
       !(scheduler->signals = stop_signals_catch(base, scheduler_on_signal, scheduler)) ||
       !scheduler_start_policies(scheduler) || !scheduler_start_workers(scheduler)) {
