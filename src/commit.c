@@ -12,8 +12,11 @@
 #include <event2/event.h>
 
 #include "afetch/clock.h"
+#include "afetch/json_writer.h"
 #include "afetch/options.h"
 #include "afetch/outcome.h"
+#include "afetch/rate.h"
+#include "afetch/result.h"
 #include "afetch/request.h"
 #include "afetch/sink.h"
 #include "afetch/state.h"
@@ -36,6 +39,7 @@ struct commit {
   progress_query_fn in_flight; /* the scheduler's figures for the progress line */
   void *in_flight_arg;
   bool any_not_ok;
+  struct json_writer json; /* results of requests that did not run */
 };
 
 void commit_warn(const struct commit *commit, const char *format, ...) {
@@ -74,6 +78,7 @@ struct commit *commit_new(struct event_base *base, const struct afetch_options *
   if (!commit)
     return NULL;
   *commit = (struct commit){.base = base, .options = options, .sink = sink, .state = state};
+  json_writer_init(&commit->json);
   if (state) {
     commit->state_timer = event_new(base, -1, EV_PERSIST, commit_on_state_timer, commit);
     struct timeval every = {.tv_sec = COMMIT_STATE_SAVE_SECONDS};
@@ -97,6 +102,25 @@ bool commit_result(struct commit *commit, uint64_t index, bool ok, const char *j
   if (error != EPIPE) /* a closed pipe (`| head`) ends the run quietly */
     commit_warn(commit, "cannot write results: %s", strerror(error));
   return false;
+}
+
+bool commit_not_run(struct commit *commit, uint64_t index, struct afetch_result *result,
+                    bool counted) {
+  result_enable_optional_keys(result, commit->options);
+  struct stats_sample sample = stats_sample_of(result);
+  json_writer_reset(&commit->json);
+  result_write_json(result, &commit->json);
+  return commit_result(commit, index, false, commit->json.data, commit->json.length,
+                       counted ? &sample : NULL);
+}
+
+void commit_warn_unusable_state(const struct commit *commit) {
+  size_t dropped = commit->state ? state_dropped_entries(commit->state) : 0;
+  if (dropped)
+    commit_warn(commit,
+                "the state file '%s' has %zu entr%s with an ETag or Last-Modified that cannot "
+                "be sent as a header: ignored, those URLs are fetched in full",
+                commit->options->state_path, dropped, dropped == 1 ? "y" : "ies");
 }
 
 void commit_skip(struct commit *commit, uint64_t index) { sink_skip(commit->sink, index); }
@@ -199,5 +223,6 @@ void commit_free(struct commit *commit) {
     event_free(commit->state_timer);
   progress_free(commit->progress);
   stats_free(commit->stats);
+  json_writer_free(&commit->json);
   free(commit);
 }

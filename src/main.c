@@ -14,13 +14,15 @@
 #include <event2/event.h>
 
 #include "afetch/cli.h"
+#include "afetch/crawl_source.h"
 #include "afetch/frontier.h"
+#include "afetch/input_source.h"
 #include "afetch/open_files.h"
 #include "afetch/options.h"
 #include "afetch/scheduler.h"
 #include "afetch/sink.h"
-#include "afetch/source.h"
 #include "afetch/state.h"
+#include "afetch/work_source.h"
 
 /* Started with fd 0, 1 or 2 closed, the event loop's descriptor or a file afetch opens would
  * take that number and be read as URL input, or get the JSON or the warnings: /dev/null
@@ -82,6 +84,39 @@ static void main_tell_when_reading_a_terminal(const struct afetch_options *optio
                     "list; see afetch --help)\n");
 }
 
+/* --crawl: the crawl seeded from the input; else the input itself. NULL (the input freed) when
+ * out of memory. */
+static struct work_source *main_crawl_from(const struct afetch_options *options,
+                                           struct frontier *frontier, struct work_source *input) {
+  if (!options->crawl)
+    return input;
+  struct work_source *crawl = crawl_source_new(options, frontier, input);
+  if (!crawl)
+    work_source_free(input);
+  return crawl;
+}
+
+/* Opens the input (and the crawl over it) and runs the scheduler over it: the exit status. */
+static int main_run(const struct afetch_options *options, struct event_base *base,
+                    struct scheduler *scheduler, struct frontier *frontier) {
+  char error[512];
+  struct work_source *source =
+      input_source_open(base, options, scheduler_wake_event(scheduler), error, sizeof error);
+  if (!source) {
+    /* Not a usage error: the command line was right, the file is missing or unreadable. */
+    fprintf(stderr, "afetch: %s\n", error);
+    return AFETCH_EXIT_USAGE;
+  }
+  if (!(source = main_crawl_from(options, frontier, source))) {
+    fprintf(stderr, "afetch: cannot start: out of memory\n");
+    return AFETCH_EXIT_INTERNAL;
+  }
+  main_tell_when_reading_a_terminal(options);
+  int status = scheduler_run(scheduler, &source, 1);
+  work_source_free(source);
+  return status;
+}
+
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
   main_use_utf8_characters();
@@ -124,8 +159,7 @@ int main(int argc, char **argv) {
   struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options.output_mode,
                                       sink_window_for(options.concurrency))
                            : NULL;
-  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state, frontier) : NULL;
-  struct source *source = NULL;
+  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state) : NULL;
   if (!usable) {
     fprintf(stderr, "afetch: %s\n", error);
     /* A bad --include/--exclude is the command line's fault; a state file that cannot be
@@ -135,18 +169,11 @@ int main(int argc, char **argv) {
     status = AFETCH_EXIT_USAGE;
   } else if (!scheduler) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
-  } else if (!(source = source_open(base, options.inputs, options.input_count,
-                                    scheduler_input_ready, scheduler, error, sizeof error))) {
-    /* Not a usage error: the command line was right, the file is missing or unreadable. */
-    fprintf(stderr, "afetch: %s\n", error);
-    status = AFETCH_EXIT_USAGE;
   } else {
-    main_tell_when_reading_a_terminal(&options);
-    status = scheduler_run(scheduler, source);
+    status = main_run(&options, base, scheduler, frontier);
   }
 
   scheduler_free(scheduler);
-  source_close(source);
   sink_free(sink);
   state_free(state);
   frontier_free(frontier);

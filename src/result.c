@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "afetch/json_writer.h"
@@ -204,4 +205,60 @@ void result_write_json(const struct afetch_result *result, struct json_writer *w
   result_write_times(result, writer);
   result_write_optional(result, writer);
   json_writer_object_end(writer);
+}
+
+enum result_error result_error_of_curl(long curl_code) {
+  switch (curl_code) {
+  case CURLE_OK:
+    return RESULT_OK;
+  case CURLE_URL_MALFORMAT:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+    return RESULT_INVALID_URL;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return RESULT_DNS;
+  case CURLE_COULDNT_CONNECT:
+    return RESULT_CONNECT;
+  case CURLE_OPERATION_TIMEDOUT:
+    return RESULT_TIMEOUT;
+  case CURLE_TOO_MANY_REDIRECTS:
+    return RESULT_TOO_MANY_REDIRECTS;
+  case CURLE_FILESIZE_EXCEEDED:
+    return RESULT_TOO_LARGE;
+  case CURLE_WRITE_ERROR:
+    return RESULT_WRITE;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_CLIENTCERT:
+  case CURLE_USE_SSL_FAILED:
+    return RESULT_TLS;
+  default:
+    return RESULT_OTHER;
+  }
+}
+
+const char *result_http_version_name(long curl_http_version) {
+  switch (curl_http_version) {
+  case CURL_HTTP_VERSION_1_0:
+    return "1.0";
+  case CURL_HTTP_VERSION_1_1:
+    return "1.1";
+  case CURL_HTTP_VERSION_2_0:
+    return "2";
+  case CURL_HTTP_VERSION_3:
+    return "3";
+  default:
+    return NULL;
+  }
 }

@@ -1,4 +1,4 @@
-/* The run: requests from the source -> a worker with a free slot -> the commit step, with
+/* The run: requests from the work sources -> a worker with a free slot -> the commit step, with
  * retries, per-host policy, a rate, a deadline, signals and shutdown.
  *
  * Every request becomes a job when it is read and stays one until its result is committed.
@@ -11,8 +11,6 @@
  * outcomes, commits them and starts work, once per pass. Nothing calls back into it. */
 #include "afetch/scheduler.h"
 
-#include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,80 +18,49 @@
 #include <event2/event.h>
 
 #include "afetch/commit.h"
-#include "afetch/crawler.h"
 #include "afetch/deadline.h"
 #include "afetch/hosts.h"
 #include "afetch/job.h"
-#include "afetch/json_line.h"
-#include "afetch/json_writer.h"
-#include "afetch/limiter.h"
 #include "afetch/open_files.h"
 #include "afetch/options.h"
 #include "afetch/outcome.h"
 #include "afetch/rate.h"
 #include "afetch/request_setup.h"
 #include "afetch/retry.h"
+#include "afetch/retry_queue.h"
 #include "afetch/sink.h"
-#include "afetch/source.h"
 #include "afetch/state.h"
-#include "afetch/worker.h"
-
-struct scheduler;
-
-/* A worker and its share of -c: the slots it may fill (its transfers in flight). */
-struct scheduler_worker {
-  struct scheduler *scheduler;
-  struct worker *worker;
-  struct limiter slots;
-};
-
-/* The signals that end a run, each with its exit status (128 + the signal, as a shell
- * reports a process killed by it). All of them end the run the same way: what is in flight
- * is reported as cancelled, the output is closed as valid JSON and state files are saved.
- * SIGHUP is among them because a closed terminal, a dropped ssh session or a cron wrapper
- * sends it to a run that must still leave its results. */
-static const struct scheduler_stop_signal {
-  int number;
-  enum afetch_exit exit_status;
-} scheduler_stop_signals[] = {
-    {SIGHUP, AFETCH_EXIT_SIGHUP},
-    {SIGINT, AFETCH_EXIT_SIGINT},
-    {SIGTERM, AFETCH_EXIT_SIGTERM},
-};
-enum {
-  SCHEDULER_STOP_SIGNAL_COUNT = sizeof scheduler_stop_signals / sizeof scheduler_stop_signals[0]
-};
+#include "afetch/stop_signals.h"
+#include "afetch/work_source.h"
+#include "afetch/worker_pool.h"
 
 struct scheduler {
   struct event_base *base;
   const struct afetch_options *options;
   struct sink *sink;
-  struct source *source;
+  struct work_source *const *sources; /* pulled in this order; borrowed */
+  size_t source_count;
   struct commit *commit;
   struct request_setup *setup;
-  struct scheduler_worker *workers;
-  unsigned worker_count;
+  struct worker_pool *workers;
   struct event *pump_event;     /* activated by every handler; runs scheduler_on_pump */
   bool outcomes_posted;         /* a worker's outcome queue turned non-empty */
   enum afetch_exit signal_exit; /* a stop signal arrived: the pump stops the run */
   bool deadline_fired;          /* the deadline timer fired: the pump acts on it */
   unsigned long jobs_alive;     /* requests read whose result is not committed yet */
   struct job_list ready;        /* may start now */
-  struct job_list retrying;     /* waiting for their retry timer */
+  struct retry_queue retrying;  /* waiting for their retry timer */
   struct hosts *hosts;          /* --per-host, --robots */
   size_t look_ahead_limit;      /* at most this many parked or retrying before reading pauses */
   struct rate_bucket rate;      /* --rate */
   struct event *rate_timer;     /* wakes the pump when the bucket has a token again */
   struct event *deadline_timer;
   struct deadline deadline; /* --deadline, from scheduler_run() on */
-  struct state *state;     /* --if-changed, borrowed */
-  struct crawler *crawler; /* --crawl */
-  struct event *signal_events[SCHEDULER_STOP_SIGNAL_COUNT];
-  struct json_writer json; /* results the scheduler writes itself (jobs that do not run) */
-  uint64_t random_state;   /* backoff jitter */
-  uint64_t next_index;     /* index the next request will get */
-  bool input_done;
-  bool input_failed; /* a read error ended the input early: exit 3 once the rest is done */
+  struct state *state; /* --if-changed, borrowed */
+  struct stop_signals *signals;
+  uint64_t random_state; /* backoff jitter */
+  uint64_t next_index;   /* index the next request will get */
+  bool input_failed;     /* a source failed: exit 3 once the rest is done */
   bool workers_stopped;
   bool deadline_passed; /* nothing starts any more; every unfinished URL gets "deadline" */
   bool finished;
@@ -105,51 +72,60 @@ static void scheduler_post_pump(struct scheduler *scheduler) {
   event_active(scheduler->pump_event, EV_TIMEOUT, 0);
 }
 
-/* A failure: warn, and stop the run where the pump next looks (nothing half done). */
+static void scheduler_end_sources(struct scheduler *scheduler, enum work_end how) {
+  for (size_t i = 0; i < scheduler->source_count; i++)
+    work_source_end(scheduler->sources[i], how);
+}
+
+/* The run is stopping early: nothing more is pulled. The rest is done where the pump next
+ * looks (nothing half done). */
+static void scheduler_mark_stopping(struct scheduler *scheduler, enum afetch_exit reason) {
+  if (scheduler->stop_reason)
+    return;
+  scheduler->stop_reason = reason;
+  scheduler_end_sources(scheduler, WORK_END_STOP);
+}
+
+/* A failure: warn, and stop the run. */
 static void scheduler_fail(struct scheduler *scheduler, const char *what) {
   if (scheduler->stop_reason)
     return;
   commit_warn(scheduler->commit, "%s", what);
-  scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+  scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
 }
 
-/* --crawl: discovered pages are still to be fetched. */
-static bool scheduler_crawl_pending(const struct scheduler *scheduler) {
-  return scheduler->crawler && !scheduler->stop_reason && !scheduler->deadline_passed &&
-         crawler_has_pages(scheduler->crawler);
+/* No source has anything to hand out, nor expects anything but results still to come. */
+static bool scheduler_sources_idle(const struct scheduler *scheduler) {
+  for (size_t i = 0; i < scheduler->source_count; i++)
+    if (!work_source_idle(scheduler->sources[i]))
+      return false;
+  return true;
 }
 
 /* Closes the output once nothing is left to come back. */
 static void scheduler_finish_if_done(struct scheduler *scheduler) {
   if (scheduler->finished || scheduler->jobs_alive > 0 ||
-      !(scheduler->input_done || scheduler->stop_reason) || scheduler_crawl_pending(scheduler))
+      !(scheduler->stop_reason || scheduler_sources_idle(scheduler)))
     return;
   scheduler->finished = true;
-  source_stop(scheduler->source);
-  if (sink_finish(scheduler->sink) < 0 && !scheduler->stop_reason)
-    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
+  scheduler_end_sources(scheduler, WORK_END_STOP);
+  if (sink_finish(scheduler->sink) < 0)
+    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
   event_base_loopbreak(scheduler->base);
 }
 
 /* ---- results ------------------------------------------------------------------------- */
 
-/* The job is gone: its host reference, its crawl depth count, its memory. */
-static void scheduler_forget(struct scheduler *scheduler, struct job *job) {
-  if (scheduler->crawler)
-    crawler_page_gone(scheduler->crawler, job->request);
+/* The job is gone: its source is told (`outcome` NULL: it did not run), then its host
+ * reference and its memory go. */
+static void scheduler_forget(struct scheduler *scheduler, struct job *job,
+                             const struct outcome *outcome) {
+  if (job->source && !work_source_done(job->source, job->request, outcome))
+    scheduler_fail(scheduler, "out of memory");
   if (scheduler->hosts)
     hosts_detach(scheduler->hosts, job);
   job_free(job);
   scheduler->jobs_alive--;
-}
-
-/* Commits a job's result and lets the job go. `json` NULL means it could not be made. */
-static void scheduler_emit(struct scheduler *scheduler, struct job *job, bool ok, const char *json,
-                           size_t length, const struct stats_sample *sample) {
-  uint64_t index = job->request->index;
-  scheduler_forget(scheduler, job);
-  if (!commit_result(scheduler->commit, index, ok, json, length, sample) && !scheduler->stop_reason)
-    scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
 }
 
 /* Reports a job that will not run (any more): cancelled by a signal, past the deadline,
@@ -158,27 +134,19 @@ static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
                                    enum result_error why, const char *message) {
   struct afetch_result result;
   job_stopped_result(job, why, &result);
-  result_enable_optional_keys(&result, scheduler->options);
   if (message)
     result.error_message = message;
   if (why == RESULT_INVALID_INPUT) /* its "url" only if it gave one */
     result.url = *request_given_url(job->request) ? job->request->url : NULL;
-  struct stats_sample sample = stats_sample_of(&result);
-  json_writer_reset(&scheduler->json);
-  result_write_json(&result, &scheduler->json);
-  scheduler_emit(scheduler, job, false, scheduler->json.data, scheduler->json.length,
-                 why == RESULT_ROBOTS ? NULL : &sample);
-}
-
-static void scheduler_emit_stopped(struct scheduler *scheduler, struct job *job,
-                                   enum result_error why) {
-  scheduler_emit_not_run(scheduler, job, why, NULL);
+  if (!commit_not_run(scheduler->commit, job->request->index, &result, why != RESULT_ROBOTS))
+    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
+  scheduler_forget(scheduler, job, NULL);
 }
 
 /* A job that will not run: a robots.txt fetch goes quietly (its host keeps its entry). */
 static void scheduler_drop(struct scheduler *scheduler, struct job *job, enum result_error why) {
   if (!hosts_is_robots_job(job)) {
-    scheduler_emit_stopped(scheduler, job, why);
+    scheduler_emit_not_run(scheduler, job, why, NULL);
     return;
   }
   job_free(job);
@@ -191,7 +159,7 @@ static void scheduler_skip_by_robots(struct scheduler *scheduler, struct job *jo
                                      const char *rule) {
   if (!scheduler->options->show_skipped) {
     commit_skip(scheduler->commit, job->request->index);
-    scheduler_forget(scheduler, job);
+    scheduler_forget(scheduler, job, NULL);
     return;
   }
   char message[300];
@@ -208,12 +176,8 @@ static void scheduler_flush_waiting_jobs(struct scheduler *scheduler, enum resul
   job_list_take_all(&stopped, &scheduler->ready);
   if (scheduler->hosts)
     hosts_take_all_waiting(scheduler->hosts, &stopped);
+  retry_queue_take_all(&scheduler->retrying, &stopped);
   struct job *job;
-  while ((job = job_list_pop_front(&scheduler->retrying))) {
-    event_free(job->retry_timer);
-    job->retry_timer = NULL;
-    job_list_push_back(&stopped, job);
-  }
   /* Ready, then parked, then retrying: gather output holds any that come early. */
   while ((job = job_list_pop_front(&stopped)))
     scheduler_drop(scheduler, job, why);
@@ -223,17 +187,13 @@ static void scheduler_stop_workers(struct scheduler *scheduler, enum result_erro
   if (scheduler->workers_stopped)
     return;
   scheduler->workers_stopped = true;
-  for (unsigned i = 0; i < scheduler->worker_count; i++)
-    worker_stop_all(scheduler->workers[i].worker, why);
+  worker_pool_stop_all(scheduler->workers, why);
 }
 
 /* Stops reading and cancels everything unfinished; the run ends when the cancelled outcomes
  * are back (inline workers queue them at once: the pump takes them in this pass). */
 static void scheduler_stop(struct scheduler *scheduler, enum afetch_exit reason) {
-  if (!scheduler->stop_reason)
-    scheduler->stop_reason = reason;
-  scheduler->input_done = true;
-  source_stop(scheduler->source);
+  scheduler_mark_stopping(scheduler, reason);
   scheduler_flush_waiting_jobs(scheduler, RESULT_CANCELLED);
   scheduler_stop_workers(scheduler, RESULT_CANCELLED);
 }
@@ -248,7 +208,7 @@ static void scheduler_pass_deadline(struct scheduler *scheduler) {
   commit_warn(scheduler->commit,
               "the deadline of %.3g s passed: unfinished URLs are reported as \"deadline\"",
               (double)scheduler->options->deadline_ms / 1000.0);
-  source_end_at_streams(scheduler->source);
+  scheduler_end_sources(scheduler, WORK_END_AT_STREAMS);
   scheduler_flush_waiting_jobs(scheduler, RESULT_DEADLINE);
   scheduler_stop_workers(scheduler, RESULT_DEADLINE);
 }
@@ -257,80 +217,44 @@ static void scheduler_pass_deadline(struct scheduler *scheduler) {
 
 /* Counts a new job alive and gives it what the options ask: file, validators, host. NULL
  * (the run failing) when out of memory. */
-static struct job *scheduler_setup_job(struct scheduler *scheduler, struct request *request) {
+static struct job *scheduler_setup_job(struct scheduler *scheduler, struct request *request,
+                                       struct work_source *source) {
   struct job *job = job_new(request);
   if (!job) {
     scheduler_fail(scheduler, "out of memory");
     return NULL;
   }
   scheduler->jobs_alive++;
-  job->owner = scheduler;
+  job->source = source;
+  request->index = scheduler->next_index++;
   if (scheduler->deadline_passed)
     return job;
   if (!request_setup_apply(scheduler->setup, request) ||
       (scheduler->hosts && !hosts_attach(scheduler->hosts, job))) {
-    scheduler_emit_stopped(scheduler, job, RESULT_OTHER);
+    scheduler_emit_not_run(scheduler, job, RESULT_OTHER, NULL);
     scheduler_fail(scheduler, "out of memory");
     return NULL;
   }
   return job;
 }
 
-/* The request of the next input line, or NULL (input pending, ended or failed). */
-static struct request *scheduler_read_line(struct scheduler *scheduler) {
-  struct source_line line;
-  enum source_status status = source_next(scheduler->source, &line);
-  if (status == SOURCE_PENDING)
-    return NULL;
-  if (status == SOURCE_ERROR) {
-    commit_warn(scheduler->commit, "%s", source_error(scheduler->source));
-    scheduler->input_failed = true;
-  }
-  if (status != SOURCE_LINE) {
-    scheduler->input_done = true;
-    return NULL;
-  }
-  struct request *request = json_line_is_object(&line)
-                                ? json_line_request(&line, scheduler->options)
-                                : request_new(&line);
-  if (!request)
-    scheduler_fail(scheduler, "out of memory");
-  else if (!scheduler->crawler)
-    scheduler->next_index = line.index + 1;
-  return request;
-}
-
-/* A new job for the next input line, or NULL (input pending, ended or failed). */
-static struct job *scheduler_read_job(struct scheduler *scheduler) {
-  struct request *request;
-  while (!scheduler->stop_reason && (request = scheduler_read_line(scheduler))) {
-    if (!scheduler->crawler)
-      return scheduler_setup_job(scheduler, request);
-    if (scheduler->deadline_passed || crawler_admit_seed(scheduler->crawler, request)) {
-      /* Crawl results are numbered as pages start: seeds, then the pages found. */
-      request->index = scheduler->next_index++;
-      return scheduler_setup_job(scheduler, request);
+/* A new job from the first source that has a request now, or NULL (none has one, or the
+ * run is stopping). */
+static struct job *scheduler_pull_job(struct scheduler *scheduler) {
+  for (size_t i = 0; i < scheduler->source_count && !scheduler->stop_reason; i++) {
+    struct work_source *source = scheduler->sources[i];
+    struct request *request;
+    enum work_status status;
+    while ((status = work_source_next(source, &request)) == WORK_FAILED) {
+      commit_warn(scheduler->commit, "%s", work_source_error(source));
+      scheduler->input_failed = true;
     }
-    request_free(request); /* a repeated seed (fetched once), or --max-pages used up */
-    if (!crawler_has_budget(scheduler->crawler)) {
-      scheduler->input_done = true;
-      source_stop(scheduler->source);
-      return NULL;
-    }
+    if (status == WORK_REQUEST)
+      return scheduler_setup_job(scheduler, request, source);
+    if (status == WORK_NO_MEMORY)
+      scheduler_fail(scheduler, "out of memory");
   }
   return NULL;
-}
-
-/* A new job for the next page the crawler found, or NULL. */
-static struct job *scheduler_next_crawl_page(struct scheduler *scheduler) {
-  bool failed;
-  struct request *page = crawler_next_page(scheduler->crawler, scheduler->next_index, &failed);
-  if (failed)
-    scheduler_fail(scheduler, "out of memory");
-  if (!page)
-    return NULL;
-  scheduler->next_index++;
-  return scheduler_setup_job(scheduler, page);
 }
 
 /* ---- starting jobs ------------------------------------------------------------------- */
@@ -356,7 +280,6 @@ static struct job *scheduler_route(struct scheduler *scheduler, struct job *job)
       scheduler_fail(scheduler, "out of memory");
       return NULL;
     }
-    robots_job->owner = scheduler;
     scheduler->jobs_alive++; /* so the run waits for it, though it writes no result */
     return robots_job;
   case HOST_DISALLOWED:
@@ -369,25 +292,22 @@ static struct job *scheduler_route(struct scheduler *scheduler, struct job *job)
 /* Jobs waiting for their host or for a retry hold no slot, so without this bound a dead
  * host (or a busy one) would let reading run ahead through the whole input. */
 static bool scheduler_may_read(const struct scheduler *scheduler) {
-  size_t waiting =
-      scheduler->retrying.count + (scheduler->hosts ? hosts_waiting(scheduler->hosts) : 0);
+  size_t waiting = retry_queue_count(&scheduler->retrying) +
+                   (scheduler->hosts ? hosts_waiting(scheduler->hosts) : 0);
   return !scheduler->stop_reason && waiting < scheduler->look_ahead_limit &&
          sink_accepts(scheduler->sink, scheduler->next_index);
 }
 
-/* The next job that may start now: one from `ready`, else a new line, else (--crawl) a page
- * found. Jobs whose host cannot take them yet are parked, and reading goes on for another
- * host, as far as the look-ahead and the gather window allow. */
+/* The next job that may start now: one from `ready`, else a new one from the sources. Jobs whose
+ * host cannot take them yet are parked, and reading goes on for another host, as far as the
+ * look-ahead and the gather window allow. */
 static struct job *scheduler_next_startable(struct scheduler *scheduler) {
   struct job *job;
   while (!scheduler->stop_reason && (job = job_list_pop_front(&scheduler->ready)))
     if ((job = scheduler_route(scheduler, job)))
       return job;
   while (scheduler_may_read(scheduler)) {
-    job = scheduler->input_done ? NULL : scheduler_read_job(scheduler);
-    if (!job && scheduler_crawl_pending(scheduler))
-      job = scheduler_next_crawl_page(scheduler);
-    if (!job)
+    if (!(job = scheduler_pull_job(scheduler)))
       return NULL;
     if ((job = scheduler_route(scheduler, job)))
       return job;
@@ -409,51 +329,34 @@ static bool scheduler_rate_allows(struct scheduler *scheduler) {
   return false;
 }
 
-/* The worker with the most free slots, or NULL when every slot is taken. */
-static struct scheduler_worker *scheduler_pick_worker(struct scheduler *scheduler) {
-  struct scheduler_worker *best = NULL;
-  unsigned best_free = 0;
-  for (unsigned i = 0; i < scheduler->worker_count; i++) {
-    unsigned free_slots = limiter_available(&scheduler->workers[i].slots);
-    if (free_slots > best_free) {
-      best = &scheduler->workers[i];
-      best_free = free_slots;
-    }
-  }
-  return best;
-}
-
-/* Hands the job's next attempt to the worker (which has a free slot). */
-static void scheduler_start(struct scheduler *scheduler, struct scheduler_worker *target,
-                            struct job *job) {
+/* Hands the job's next attempt to a worker with a free slot. */
+static void scheduler_start(struct scheduler *scheduler, struct job *job) {
   if (scheduler->rate_timer)
     rate_bucket_take(&scheduler->rate, rate_now_us());
   job->attempts++;
   if (scheduler->hosts)
     hosts_started(scheduler->hosts, job);
-  limiter_try_acquire(&target->slots); /* scheduler_pick_worker() found it free */
   struct attempt attempt = {.request = job->request,
                             .tag = job,
                             .number = job->attempts,
                             .has_retry_after = job->has_retry_after,
                             .retry_after_s = job->retry_after_s};
-  if (worker_submit(target->worker, &attempt))
+  if (worker_pool_submit(scheduler->workers, &attempt))
     return;
-  limiter_release(&target->slots);
   if (scheduler->hosts)
     hosts_finished(scheduler->hosts, job);
   scheduler_drop(scheduler, job, RESULT_OTHER);
   scheduler_fail(scheduler, "cannot start a transfer: out of memory or a libcurl failure");
 }
 
-/* After the deadline: lines still readable without waiting get their "deadline" result. */
+/* After the deadline: requests the sources still have without waiting get their "deadline"
+ * result. */
 static void scheduler_drain_after_deadline(struct scheduler *scheduler) {
-  while (!scheduler->input_done && !scheduler->stop_reason &&
-         sink_accepts(scheduler->sink, scheduler->next_index)) {
-    struct job *job = scheduler_read_job(scheduler);
+  while (!scheduler->stop_reason && sink_accepts(scheduler->sink, scheduler->next_index)) {
+    struct job *job = scheduler_pull_job(scheduler);
     if (!job)
       return;
-    scheduler_emit_stopped(scheduler, job, RESULT_DEADLINE);
+    scheduler_emit_not_run(scheduler, job, RESULT_DEADLINE, NULL);
   }
 }
 
@@ -464,59 +367,19 @@ static void scheduler_fill_slots(struct scheduler *scheduler) {
     return;
   }
   while (!scheduler->stop_reason) {
-    struct scheduler_worker *target = scheduler_pick_worker(scheduler);
-    if (!target || !scheduler_rate_allows(scheduler))
+    if (!worker_pool_has_slot(scheduler->workers) || !scheduler_rate_allows(scheduler))
       return;
     struct job *job = scheduler_next_startable(scheduler);
     if (!job)
       return;
-    scheduler_start(scheduler, target, job);
+    scheduler_start(scheduler, job);
   }
-}
-
-/* ---- retries ------------------------------------------------------------------------- */
-
-static void scheduler_on_retry_due(evutil_socket_t fd, short what, void *arg) {
-  (void)fd;
-  (void)what;
-  struct job *job = arg;
-  struct scheduler *scheduler = job->owner;
-  job_list_remove(&scheduler->retrying, job);
-  event_free(job->retry_timer);
-  job->retry_timer = NULL;
-  job_list_push_back(&scheduler->ready, job);
-  scheduler_post_pump(scheduler);
-}
-
-/* The wait before the job's next try in milliseconds, or -1 for no retry: tries used up, or
- * a Retry-After longer than --retry-max-delay. */
-static int64_t scheduler_retry_wait_ms(struct scheduler *scheduler, const struct job *job,
-                                       const struct outcome *outcome) {
-  const struct afetch_options *options = scheduler->options;
-  struct retry_policy policy = {options->retries, options->retry_delay_ms,
-                                options->retry_max_delay_ms};
-  return retry_wait_ms(&policy, job->attempts, outcome->has_retry_after, outcome->retry_after_s,
-                       &scheduler->random_state);
-}
-
-/* Sets the job's retry timer. False when the timer cannot be made. */
-static bool scheduler_retry_later(struct scheduler *scheduler, struct job *job, int64_t wait_ms) {
-  job->retry_timer = evtimer_new(scheduler->base, scheduler_on_retry_due, job);
-  struct timeval delay = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
-  if (!job->retry_timer || evtimer_add(job->retry_timer, &delay) < 0) {
-    if (job->retry_timer)
-      event_free(job->retry_timer);
-    job->retry_timer = NULL;
-    return false;
-  }
-  job_list_push_back(&scheduler->retrying, job);
-  return true;
 }
 
 /* ---- outcomes ------------------------------------------------------------------------ */
 
-/* A job's last attempt is back: a robots.txt sets its host's rules; a page gives the
- * crawler its links; every other job commits its result. */
+/* A job's last attempt is back: a robots.txt sets its host's rules; every other job commits
+ * its result (and its source gets the outcome: a page's links for the crawl). */
 static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
                                  const struct outcome *outcome) {
   if (hosts_is_robots_job(job)) {
@@ -527,18 +390,15 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
       scheduler_fail(scheduler, "out of memory");
     return;
   }
-  if (scheduler->crawler && !scheduler->stop_reason && !scheduler->deadline_passed &&
-      !crawler_page_done(scheduler->crawler, job->request, outcome))
-    scheduler_fail(scheduler, "out of memory");
-  scheduler_emit(scheduler, job, outcome->ok, outcome->json, outcome->json_length,
-                 &outcome->sample);
+  if (!commit_result(scheduler->commit, job->request->index, outcome->ok, outcome->json,
+                     outcome->json_length, &outcome->sample))
+    scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
+  scheduler_forget(scheduler, job, outcome);
 }
 
 /* One outcome: the slot and the host are free again; then a retry, or the commit. */
-static void scheduler_take_outcome(struct scheduler *scheduler, struct scheduler_worker *from,
-                                   struct outcome *outcome) {
+static void scheduler_take_outcome(struct scheduler *scheduler, struct outcome *outcome) {
   struct job *job = outcome->tag;
-  limiter_release(&from->slots);
   if (scheduler->hosts)
     hosts_finished(scheduler->hosts, job);
   if (outcome->has_retry_after) {
@@ -548,22 +408,23 @@ static void scheduler_take_outcome(struct scheduler *scheduler, struct scheduler
   if (!commit_validators(scheduler->commit, job->request, outcome))
     scheduler_fail(scheduler, "out of memory");
   bool stopping = scheduler->stop_reason || scheduler->deadline_passed;
-  int64_t wait_ms =
-      outcome->transient && !stopping ? scheduler_retry_wait_ms(scheduler, job, outcome) : -1;
-  if (wait_ms < 0 || !scheduler_retry_later(scheduler, job, wait_ms))
+  const struct afetch_options *options = scheduler->options;
+  struct retry_policy policy = {options->retries, options->retry_delay_ms,
+                                options->retry_max_delay_ms};
+  int64_t wait_ms = outcome->transient && !stopping
+                        ? retry_wait_ms(&policy, job->attempts, outcome->has_retry_after,
+                                        outcome->retry_after_s, &scheduler->random_state)
+                        : -1;
+  if (wait_ms < 0 || !retry_queue_add(&scheduler->retrying, job, wait_ms))
     scheduler_finish_job(scheduler, job, outcome);
   outcome_free(outcome);
 }
 
 /* Every outcome the workers have queued, in the order each worker queued them. */
 static void scheduler_take_outcomes(struct scheduler *scheduler) {
-  for (unsigned i = 0; i < scheduler->worker_count; i++) {
-    struct outcome_queue arrived = {0};
-    worker_take_outcomes(scheduler->workers[i].worker, &arrived);
-    struct outcome *outcome;
-    while ((outcome = outcome_queue_pop(&arrived)))
-      scheduler_take_outcome(scheduler, &scheduler->workers[i], outcome);
-  }
+  struct outcome *outcome;
+  while ((outcome = worker_pool_take_outcome(scheduler->workers)))
+    scheduler_take_outcome(scheduler, outcome);
 }
 
 /* ---- the pump and the event handlers ------------------------------------------------- */
@@ -594,19 +455,19 @@ static void scheduler_on_pump(evutil_socket_t fd, short what, void *arg) {
 }
 
 static void scheduler_on_outcomes(void *arg) {
-  struct scheduler_worker *from = arg;
-  from->scheduler->outcomes_posted = true;
-  scheduler_post_pump(from->scheduler);
+  struct scheduler *scheduler = arg;
+  scheduler->outcomes_posted = true;
+  scheduler_post_pump(scheduler);
 }
 
-void scheduler_input_ready(void *arg) { scheduler_post_pump(arg); }
+struct event *scheduler_wake_event(struct scheduler *scheduler) {
+  return scheduler->pump_event;
+}
 
-static void scheduler_on_signal(evutil_socket_t signal_number, short what, void *arg) {
-  (void)what;
+static void scheduler_on_signal(void *arg, int exit_status) {
   struct scheduler *scheduler = arg;
-  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++)
-    if (scheduler_stop_signals[i].number == signal_number && !scheduler->signal_exit)
-      scheduler->signal_exit = scheduler_stop_signals[i].exit_status;
+  if (!scheduler->signal_exit)
+    scheduler->signal_exit = (enum afetch_exit)exit_status;
   scheduler_post_pump(scheduler);
 }
 
@@ -630,8 +491,9 @@ static void scheduler_on_deadline(evutil_socket_t fd, short what, void *arg) {
   scheduler_post_pump(scheduler);
 }
 
-/* A job its host let go (room again, a delay passed, robots.txt arrived). */
-static void scheduler_on_host_release(void *arg, struct job *job) {
+/* A job that may start again: its host let it go (room again, a delay passed, robots.txt
+ * arrived), or its retry came due. */
+static void scheduler_on_job_ready(void *arg, struct job *job) {
   struct scheduler *scheduler = arg;
   job_list_push_back(&scheduler->ready, job);
   scheduler_post_pump(scheduler);
@@ -639,27 +501,9 @@ static void scheduler_on_host_release(void *arg, struct job *job) {
 
 /* ---- set-up -------------------------------------------------------------------------- */
 
-/* A signal ignored when afetch starts stays ignored: nohup ignores SIGHUP so that a hang-up
- * does not end the run, and a shell ignores SIGINT for a job it starts in the background. */
-static bool scheduler_catch_stop_signals(struct scheduler *scheduler) {
-  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++) {
-    struct sigaction inherited;
-    if (sigaction(scheduler_stop_signals[i].number, NULL, &inherited) == 0 &&
-        inherited.sa_handler == SIG_IGN)
-      continue;
-    scheduler->signal_events[i] = evsignal_new(scheduler->base, scheduler_stop_signals[i].number,
-                                               scheduler_on_signal, scheduler);
-    if (!scheduler->signal_events[i] || evsignal_add(scheduler->signal_events[i], NULL) < 0)
-      return false;
-  }
-  return true;
-}
-
 /* One inline worker, or --threads workers splitting -c between them. */
 static bool scheduler_start_workers(struct scheduler *scheduler) {
   const struct afetch_options *options = scheduler->options;
-  unsigned count = open_files_worker_count(options->concurrency, options->threads);
-  bool threaded = options->threads > 1;
   unsigned long short_of, limit;
   unsigned connections = open_files_connection_budget(options, &short_of, &limit);
   if (short_of)
@@ -667,22 +511,9 @@ static bool scheduler_start_workers(struct scheduler *scheduler) {
                 "open-file limit %lu is below the %lu that -c %u needs; some connections "
                 "may fail",
                 limit, short_of, options->concurrency);
-  scheduler->workers = calloc(count, sizeof *scheduler->workers);
-  if (!scheduler->workers)
-    return false;
-  for (unsigned i = 0; i < count; i++) {
-    struct scheduler_worker *slot = &scheduler->workers[i];
-    unsigned share = open_files_worker_part(options->concurrency, count, i);
-    unsigned connection_share = open_files_worker_part(connections, count, i);
-    slot->scheduler = scheduler;
-    limiter_init(&slot->slots, share);
-    slot->worker = worker_new(scheduler->base, options, share, connection_share, threaded,
-                              scheduler_on_outcomes, slot);
-    if (!slot->worker)
-      return false;
-    scheduler->worker_count = i + 1;
-  }
-  return true;
+  scheduler->workers =
+      worker_pool_new(scheduler->base, options, connections, scheduler_on_outcomes, scheduler);
+  return scheduler->workers != NULL;
 }
 
 /* The pump, the host table, the rate bucket and the deadline timer, as the options ask. */
@@ -697,7 +528,7 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
   struct hosts_config hosts_config = {.base = base,
                                       .limit_per_host = options->per_host,
                                       .robots = options->robots,
-                                      .on_release = scheduler_on_host_release,
+                                      .on_release = scheduler_on_job_ready,
                                       .release_arg = scheduler};
   if ((options->per_host > 0 || options->robots) && !(scheduler->hosts = hosts_new(&hosts_config)))
     return false;
@@ -713,7 +544,7 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
 }
 
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink, struct state *state, struct frontier *frontier) {
+                                struct sink *sink, struct state *state) {
   struct scheduler *scheduler = calloc(1, sizeof *scheduler);
   if (!scheduler)
     return NULL;
@@ -721,11 +552,10 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->options = options;
   scheduler->sink = sink;
   scheduler->state = state;
-  json_writer_init(&scheduler->json);
+  retry_queue_init(&scheduler->retrying, base, scheduler_on_job_ready, scheduler);
   if (!(scheduler->commit = commit_new(base, options, sink, state)) ||
-      (options->crawl && !(scheduler->crawler = crawler_new(options, frontier))) ||
-      !scheduler_catch_stop_signals(scheduler) || !scheduler_start_policies(scheduler) ||
-      !scheduler_start_workers(scheduler)) {
+      !(scheduler->signals = stop_signals_catch(base, scheduler_on_signal, scheduler)) ||
+      !scheduler_start_policies(scheduler) || !scheduler_start_workers(scheduler)) {
     scheduler_free(scheduler);
     return NULL;
   }
@@ -735,26 +565,20 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
 /* The progress line's figures only the scheduler knows. */
 static void scheduler_count_in_flight(void *arg, struct progress_counts *counts) {
   struct scheduler *scheduler = arg;
-  uint64_t in_flight = 0, bytes = 0;
-  for (unsigned i = 0; i < scheduler->worker_count; i++) {
-    in_flight += limiter_in_use(&scheduler->workers[i].slots);
-    bytes += worker_body_bytes(scheduler->workers[i].worker);
-  }
+  uint64_t in_flight, bytes;
+  worker_pool_count(scheduler->workers, &in_flight, &bytes);
   *counts = (struct progress_counts){.in_flight = in_flight, .bytes = bytes};
 }
 
-enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *source) {
-  scheduler->source = source;
+enum afetch_exit scheduler_run(struct scheduler *scheduler, struct work_source *const *sources,
+                               size_t source_count) {
+  scheduler->sources = sources;
+  scheduler->source_count = source_count;
   if (!commit_start_reporting(scheduler->commit, scheduler_count_in_flight, scheduler)) {
     commit_warn(scheduler->commit, "out of memory");
     return AFETCH_EXIT_INTERNAL;
   }
-  size_t dropped = scheduler->state ? state_dropped_entries(scheduler->state) : 0;
-  if (dropped)
-    commit_warn(scheduler->commit,
-                "the state file '%s' has %zu entr%s with an ETag or Last-Modified that cannot "
-                "be sent as a header: ignored, those URLs are fetched in full",
-                scheduler->options->state_path, dropped, dropped == 1 ? "y" : "ies");
+  commit_warn_unusable_state(scheduler->commit);
   if (scheduler->deadline_timer) {
     deadline_init(&scheduler->deadline, scheduler->options->deadline_ms, rate_now_us());
     scheduler_on_deadline(-1, EV_TIMEOUT, scheduler); /* sets the timer */
@@ -773,21 +597,16 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *sourc
 void scheduler_free(struct scheduler *scheduler) {
   if (!scheduler)
     return;
-  for (unsigned i = 0; i < scheduler->worker_count; i++)
-    worker_free(scheduler->workers[i].worker);
-  free(scheduler->workers);
+  worker_pool_free(scheduler->workers);
   /* Jobs left only after an early failure: free them with their timers. */
   struct job_list left = {0};
   job_list_take_all(&left, &scheduler->ready);
-  job_list_take_all(&left, &scheduler->retrying);
+  retry_queue_take_all(&scheduler->retrying, &left);
   if (scheduler->hosts)
     hosts_take_all_waiting(scheduler->hosts, &left);
   struct job *job;
-  while ((job = job_list_pop_front(&left))) {
-    if (job->retry_timer)
-      event_free(job->retry_timer);
+  while ((job = job_list_pop_front(&left)))
     job_free(job);
-  }
   hosts_free(scheduler->hosts);
   if (scheduler->pump_event)
     event_free(scheduler->pump_event);
@@ -796,11 +615,7 @@ void scheduler_free(struct scheduler *scheduler) {
   if (scheduler->deadline_timer)
     event_free(scheduler->deadline_timer);
   request_setup_free(scheduler->setup);
-  crawler_free(scheduler->crawler);
   commit_free(scheduler->commit);
-  for (size_t i = 0; i < SCHEDULER_STOP_SIGNAL_COUNT; i++)
-    if (scheduler->signal_events[i])
-      event_free(scheduler->signal_events[i]);
-  json_writer_free(&scheduler->json);
+  stop_signals_free(scheduler->signals);
   free(scheduler);
 }

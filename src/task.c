@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "afetch/body.h"
+#include "afetch/easy_options.h"
 #include "afetch/outcome.h"
 #include "afetch/options.h"
 #include "afetch/request.h"
@@ -18,8 +19,6 @@
 /* Times one URL's request may be sent again after curl lost it unsent (task_replay_unsent),
  * as many as curl's own retries on a fresh connection. */
 #define TASK_MAX_REPLAYS 5
-/* CURLOPT_BUFFERSIZE with -o (curl's default is 16 KiB). */
-#define TASK_DOWNLOAD_BUFFER_SIZE (256L * 1024)
 
 struct task {
   CURL *easy;
@@ -63,22 +62,9 @@ static size_t task_on_header(char *data, size_t size, size_t count, void *arg) {
   return size * count;
 }
 
-/* True when the environment names a proxy curl would use for http or https. */
-static bool task_environment_has_proxy(void) {
-  static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
-                                      "ALL_PROXY"};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-    const char *value = getenv(names[i]);
-    if (value && *value)
-      return true;
-  }
-  return false;
-}
-
 /* The run's settings, the same for every request: set on a new handle and again after each
  * curl_easy_reset() (the share handle survives a reset; it is set in task_new()). */
 static bool task_configure(struct task *task) {
-  const struct afetch_options *options = task->options;
   CURL *easy = task->easy;
   bool ok = true;
 #define TASK_SET(option, value) ok = ok && curl_easy_setopt(easy, option, value) == CURLE_OK
@@ -88,64 +74,8 @@ static bool task_configure(struct task *task) {
   TASK_SET(CURLOPT_HEADERFUNCTION, task_on_header);
   TASK_SET(CURLOPT_HEADERDATA, task);
   TASK_SET(CURLOPT_ERRORBUFFER, task->message);
-  TASK_SET(CURLOPT_NOSIGNAL, 1L);
-  TASK_SET(CURLOPT_PROTOCOLS_STR, "http,https");
-  TASK_SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  TASK_SET(CURLOPT_TIMEOUT_MS, options->timeout_ms);
-  TASK_SET(CURLOPT_CONNECTTIMEOUT_MS, options->connect_timeout_ms);
-  if (options->speed_limit) {
-    TASK_SET(CURLOPT_LOW_SPEED_LIMIT, options->speed_limit);
-    TASK_SET(CURLOPT_LOW_SPEED_TIME, options->speed_time);
-  }
-  TASK_SET(CURLOPT_FOLLOWLOCATION, options->follow_redirects ? 1L : 0L);
-  TASK_SET(CURLOPT_MAXREDIRS, options->max_redirects);
-  /* curl drops Authorization and Cookie headers on a redirect to another host unless told;
-   * other -H headers go to every host of the chain, as with curl. */
-  if (options->location_trusted)
-    TASK_SET(CURLOPT_UNRESTRICTED_AUTH, 1L);
-  /* The User-Agent travels in options->headers (see cli.c). */
-  /* Without proxy variables, say "no proxy" (and an empty no_proxy list) once rather than
-   * let curl read the environment again for every request (no_proxy alone cost two getenv
-   * calls, ~650 instructions). With them, curl applies them (and no_proxy) as usual. */
-  if (!task->proxy_in_environment) {
-    TASK_SET(CURLOPT_PROXY, "");
-    TASK_SET(CURLOPT_NOPROXY, "");
-  }
-  if (options->headers)
-    TASK_SET(CURLOPT_HTTPHEADER, options->headers);
-  if (options->data) {
-    TASK_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)options->data_length);
-    TASK_SET(CURLOPT_POSTFIELDS, options->data);
-  }
-  if (options->method) {
-    /* As curl's own advice goes: HEAD means "no body", not a custom verb that then waits
-     * for a body that never comes. */
-    if (strcasecmp(options->method, "HEAD") == 0)
-      TASK_SET(CURLOPT_NOBODY, 1L);
-    else
-      TASK_SET(CURLOPT_CUSTOMREQUEST, options->method);
-  }
-  /* Saving bodies: bigger reads, so a 1 MiB body takes a few reads and polls instead of 64
-   * (D1 benchmark: afetch/curl 0.78 -> 0.98; curl's own tool also raises it). Memory: this
-   * much per handle, so only with -o. */
-  if (options->output_dir)
-    TASK_SET(CURLOPT_BUFFERSIZE, TASK_DOWNLOAD_BUFFER_SIZE);
-  /* A Content-Length over --max-size fails at once; bodies without one (or lying) are
-   * counted as they arrive (body.c). */
-  if (options->max_size)
-    TASK_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)options->max_size);
-  if (options->insecure) {
-    TASK_SET(CURLOPT_SSL_VERIFYPEER, 0L);
-    TASK_SET(CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (options->cacert)
-    TASK_SET(CURLOPT_CAINFO, options->cacert);
-  if (options->http_version == AFETCH_HTTP_1_1)
-    TASK_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  else if (options->http_version == AFETCH_HTTP_2)
-    TASK_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
 #undef TASK_SET
-  return ok;
+  return ok && easy_options_apply_run(easy, task->options, task->proxy_in_environment);
 }
 
 /* --crawl: a link of the page in flight. Out of memory loses the link, not the page. */
@@ -166,7 +96,7 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
     return NULL;
   task->id = id;
   task->options = options;
-  task->proxy_in_environment = task_environment_has_proxy();
+  task->proxy_in_environment = easy_options_environment_has_proxy();
   task->easy = curl_easy_init();
   if (!body_init(&task->body, options, task_on_link, task_on_requisite, task) || !task->easy ||
       (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
@@ -175,42 +105,6 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
     return NULL;
   }
   return task;
-}
-
-/* --if-changed: the request's If-None-Match / If-Modified-Since lines go in front of the
- * run's own header list (shared, never copied: these two nodes live in the task). */
-static void task_set_conditional_headers(struct task *task, const struct request *request) {
-  struct curl_slist *list = request->headers ? request->headers : task->options->headers;
-  char *lines[] = {request->if_modified_since, request->if_none_match};
-  for (size_t i = 0; i < 2; i++)
-    if (lines[i]) {
-      task->conditional[i] = (struct curl_slist){.data = lines[i], .next = list};
-      list = &task->conditional[i];
-    }
-  if (list != task->options->headers)
-    curl_easy_setopt(task->easy, CURLOPT_HTTPHEADER, list);
-}
-
-/* A JSON line's method, body and timeout, over the run's (which the handle holds). */
-static void task_apply_request_settings(struct task *task, const struct request *request) {
-  if (!request->method && !request->body && !request->timeout_ms)
-    return;
-  CURL *easy = task->easy;
-  if (request->body) {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request->body);
-  }
-  /* The method after the body: POSTFIELDS turns a HEAD back into a POST. */
-  const char *method = request->method ? request->method : task->options->method;
-  if (method && strcasecmp(method, "HEAD") == 0) {
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  } else if (method) {
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
-  }
-  if (request->timeout_ms)
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request->timeout_ms);
 }
 
 static bool task_reject(struct task *task, const char *reason) {
@@ -271,8 +165,8 @@ static bool task_start(struct task *task, const struct request *request) {
                        (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
   if (may_multiplex)
     curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
-  task_set_conditional_headers(task, request);
-  task_apply_request_settings(task, request);
+  easy_options_set_conditional_headers(task->easy, task->options, request, task->conditional);
+  easy_options_apply_request(task->easy, task->options, request);
   return true;
 }
 
@@ -305,62 +199,6 @@ struct task *task_of_easy(CURL *easy) {
   return task;
 }
 
-static enum result_error task_classify(CURLcode code) {
-  switch (code) {
-  case CURLE_OK:
-    return RESULT_OK;
-  case CURLE_URL_MALFORMAT:
-  case CURLE_UNSUPPORTED_PROTOCOL:
-    return RESULT_INVALID_URL;
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY:
-    return RESULT_DNS;
-  case CURLE_COULDNT_CONNECT:
-    return RESULT_CONNECT;
-  case CURLE_OPERATION_TIMEDOUT:
-    return RESULT_TIMEOUT;
-  case CURLE_TOO_MANY_REDIRECTS:
-    return RESULT_TOO_MANY_REDIRECTS;
-  case CURLE_FILESIZE_EXCEEDED:
-    return RESULT_TOO_LARGE;
-  case CURLE_WRITE_ERROR:
-    return RESULT_WRITE;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_ENGINE_NOTFOUND:
-  case CURLE_SSL_ENGINE_SETFAILED:
-  case CURLE_SSL_ENGINE_INITFAILED:
-  case CURLE_SSL_SHUTDOWN_FAILED:
-  case CURLE_SSL_CRL_BADFILE:
-  case CURLE_SSL_ISSUER_ERROR:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-  case CURLE_SSL_INVALIDCERTSTATUS:
-  case CURLE_SSL_CLIENTCERT:
-  case CURLE_USE_SSL_FAILED:
-    return RESULT_TLS;
-  default:
-    return RESULT_OTHER;
-  }
-}
-
-static const char *task_http_version_name(long version) {
-  switch (version) {
-  case CURL_HTTP_VERSION_1_0:
-    return "1.0";
-  case CURL_HTTP_VERSION_1_1:
-    return "1.1";
-  case CURL_HTTP_VERSION_2_0:
-    return "2";
-  case CURL_HTTP_VERSION_3:
-    return "3";
-  default:
-    return NULL;
-  }
-}
-
 static int64_t task_microseconds(CURL *easy, CURLINFO info) {
   curl_off_t microseconds = 0;
   curl_easy_getinfo(easy, info, &microseconds);
@@ -380,7 +218,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &number) == CURLE_OK)
     result->status = number;
   if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &number) == CURLE_OK)
-    result->http_version = task_http_version_name(number);
+    result->http_version = result_http_version_name(number);
   if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &text) == CURLE_OK && text && *text)
     result->remote_ip = text;
   if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &number) == CURLE_OK)
@@ -616,7 +454,7 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
     task_invalid_result(task, CURLE_URL_MALFORMAT, result);
     return;
   }
-  enum result_error error = task_classify(code);
+  enum result_error error = result_error_of_curl(code);
   if (error == RESULT_INVALID_URL && task_request_bytes(task) == 0) {
     /* curl refused the URL itself before sending anything. */
     if (code == CURLE_URL_MALFORMAT)

@@ -15,6 +15,7 @@
 #include "afetch/progress.h"
 
 struct afetch_options;
+struct afetch_result;
 struct event_base;
 struct outcome;
 struct request;
@@ -40,6 +41,12 @@ bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, 
 bool commit_result(struct commit *commit, uint64_t index, bool ok, const char *json, size_t length,
                    const struct stats_sample *sample);
 
+/* A request that did not run (cut short, skipped by robots.txt, an invalid line): `result`,
+ * completed with the keys the options ask for, is written as its result (commit_result());
+ * `counted` false leaves it out of the statistics (a robots.txt skip). */
+bool commit_not_run(struct commit *commit, uint64_t index, struct afetch_result *result,
+                    bool counted);
+
 /* A request that writes no result (disallowed by robots.txt without --show-skipped). */
 void commit_skip(struct commit *commit, uint64_t index);
 
@@ -52,6 +59,9 @@ void commit_mark_not_ok(struct commit *commit);
 bool commit_any_not_ok(const struct commit *commit);
 /* Sets whether any was not ok (a robots.txt skip does not count against the exit status). */
 void commit_set_any_not_ok(struct commit *commit, bool any_not_ok);
+
+/* Warns when the --if-changed state dropped entries whose validators cannot be sent. */
+void commit_warn_unusable_state(const struct commit *commit);
 
 /* A warning on stderr ("afetch: ..."), unless -q; the progress bar is cleared first. */
 void commit_warn(const struct commit *commit, const char *format, ...)

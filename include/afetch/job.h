@@ -13,20 +13,22 @@
 
 struct event;
 struct host;
-struct scheduler;
+struct retry_queue;
+struct work_source;
 
 struct job {
   struct request *request; /* owned */
   unsigned attempts;       /* transfers started */
   bool has_retry_after;    /* the latest Retry-After a response gave */
   int64_t retry_after_s;
-  bool robots_checked;       /* its host's robots.txt allows it */
-  struct host *host;         /* --per-host, --robots: the host it counts against */
-  uint64_t host_ticket;      /* its place in its host's queue, kept when let go (0: none yet) */
-  struct host *robots_for;   /* a host's own robots.txt fetch (its host's business) */
-  struct scheduler *owner;   /* for the retry timer's callback */
-  struct event *retry_timer; /* while waiting for a retry */
-  struct job *prev, *next;   /* in at most one job_list */
+  bool robots_checked;        /* its host's robots.txt allows it */
+  struct host *host;          /* --per-host, --robots: the host it counts against */
+  uint64_t host_ticket;       /* its place in its host's queue, kept when let go (0: none yet) */
+  struct host *robots_for;    /* a host's own robots.txt fetch (its host's business) */
+  struct work_source *source; /* where it came from (told when it is done); NULL: a robots.txt */
+  struct retry_queue *retry_queue; /* while waiting for a retry (retry_queue.h) */
+  struct event *retry_timer;       /* its timer, meanwhile */
+  struct job *prev, *next;         /* in at most one job_list */
 };
 
 /* A doubly linked FIFO of jobs: O(1) push, pop and removal from the middle. */

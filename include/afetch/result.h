@@ -44,7 +44,7 @@ struct afetch_result {
   bool has_retry_after;  /* a response carried Retry-After: the key "retry_after" is written */
   int64_t retry_after_s; /* its wait in seconds (the latest one) */
   const char *content_type;
-  uint64_t size; /* body bytes received */
+  uint64_t size;     /* body bytes received */
   long proxy_status; /* a proxy's answer to CONNECT when it refused the tunnel; 0: none */
   /* Keys written only when their option is on (the has_ flag), null when the value is. */
   bool has_file; /* -o */
@@ -58,9 +58,9 @@ struct afetch_result {
   unsigned depth;
   const char *parent;
   size_t links;
-  bool has_requisite;      /* -p: "requisite" */
-  const char *requisite;  /* what asked for it ("img", "css" ...); NULL: a page */
-  bool has_link_urls; /* --links */
+  bool has_requisite;    /* -p: "requisite" */
+  const char *requisite; /* what asked for it ("img", "css" ...); NULL: a page */
+  bool has_link_urls;    /* --links */
   char *const *link_urls;
   bool has_body;    /* --body: "body" and "body_encoding" */
   const char *body; /* NUL-terminated, body_length bytes; NULL: none */
@@ -83,5 +83,12 @@ const char *result_error_name(enum result_error error);
 /* Appends the result object (compact, one line) to the writer. Invalid UTF-8 in any string is
  * replaced with U+FFFD, so the text is always valid JSON. */
 void result_write_json(const struct afetch_result *result, struct json_writer *writer);
+
+/* The error a curl code (CURLcode) stands for; CURLE_OK is RESULT_OK, a code not listed
+ * RESULT_OTHER. */
+enum result_error result_error_of_curl(long curl_code);
+
+/* "1.0", "1.1", "2" or "3" for CURLINFO_HTTP_VERSION's value; NULL for another. */
+const char *result_http_version_name(long curl_http_version);
 
 #endif

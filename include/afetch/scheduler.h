@@ -1,17 +1,19 @@
-/* The run: pulls requests from the source while a worker has a free slot and the hosts
+/* The run: pulls requests from its work sources while a worker has a free slot and the hosts
  * allow, hands each attempt to a worker, passes every outcome through the commit step, and
  * stops cleanly on SIGHUP/SIGINT/SIGTERM or a failed output. Everything runs on the caller's
  * thread, in one pump per event loop pass (see scheduler.c). */
 #ifndef AFETCH_SCHEDULER_H
 #define AFETCH_SCHEDULER_H
 
+#include <stddef.h>
+
 struct afetch_options;
+struct event;
 struct event_base;
 struct scheduler;
-struct frontier;
 struct sink;
-struct source;
 struct state;
+struct work_source;
 
 /* The contract's exit statuses. */
 enum afetch_exit {
@@ -25,18 +27,20 @@ enum afetch_exit {
 };
 
 /* Everything passed in is borrowed and must outlive the scheduler; `state` is the loaded
- * --if-changed state (NULL without it), saved now and then and at the end of the run;
- * `frontier` is --crawl's (NULL without it). NULL when out of memory or when libcurl cannot
- * start. */
+ * --if-changed state (NULL without it), saved now and then and at the end of the run. NULL
+ * when out of memory or when libcurl cannot start. */
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink, struct state *state, struct frontier *frontier);
+                                struct sink *sink, struct state *state);
 
-/* Pass as the source's on_readable callback, with the scheduler as its argument. */
-void scheduler_input_ready(void *scheduler);
+/* The event a work source activates when it has requests again (work_source.h, "Waking");
+ * owned by the scheduler. */
+struct event *scheduler_wake_event(struct scheduler *scheduler);
 
-/* Runs until every input line has a result, or a signal or an output failure stops it.
- * The source is borrowed. */
-enum afetch_exit scheduler_run(struct scheduler *scheduler, struct source *source);
+/* Runs until every source is exhausted and every request pulled has its result, or a signal
+ * or an output failure stops it. The sources are pulled in this order; the array and the
+ * sources are borrowed. */
+enum afetch_exit scheduler_run(struct scheduler *scheduler, struct work_source *const *sources,
+                               size_t source_count);
 
 void scheduler_free(struct scheduler *scheduler);
 

@@ -2,6 +2,7 @@
 #include "unit_helpers.h"
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 #include "afetch/json_writer.h"
 #include "afetch/result.h"
@@ -397,6 +398,30 @@ static void result_json_replaces_overlong_and_surrogate_sequences(void **state) 
   cJSON_Delete(json);
 }
 
+static void curl_codes_map_to_the_contract_errors(void **state) {
+  (void)state;
+  assert_int_equal(result_error_of_curl(CURLE_OK), RESULT_OK);
+  assert_int_equal(result_error_of_curl(CURLE_URL_MALFORMAT), RESULT_INVALID_URL);
+  assert_int_equal(result_error_of_curl(CURLE_UNSUPPORTED_PROTOCOL), RESULT_INVALID_URL);
+  assert_int_equal(result_error_of_curl(CURLE_COULDNT_RESOLVE_HOST), RESULT_DNS);
+  assert_int_equal(result_error_of_curl(CURLE_COULDNT_CONNECT), RESULT_CONNECT);
+  assert_int_equal(result_error_of_curl(CURLE_OPERATION_TIMEDOUT), RESULT_TIMEOUT);
+  assert_int_equal(result_error_of_curl(CURLE_TOO_MANY_REDIRECTS), RESULT_TOO_MANY_REDIRECTS);
+  assert_int_equal(result_error_of_curl(CURLE_FILESIZE_EXCEEDED), RESULT_TOO_LARGE);
+  assert_int_equal(result_error_of_curl(CURLE_WRITE_ERROR), RESULT_WRITE);
+  assert_int_equal(result_error_of_curl(CURLE_PEER_FAILED_VERIFICATION), RESULT_TLS);
+  assert_int_equal(result_error_of_curl(CURLE_RECV_ERROR), RESULT_OTHER);
+}
+
+static void http_versions_have_their_contract_names(void **state) {
+  (void)state;
+  assert_string_equal(result_http_version_name(CURL_HTTP_VERSION_1_0), "1.0");
+  assert_string_equal(result_http_version_name(CURL_HTTP_VERSION_1_1), "1.1");
+  assert_string_equal(result_http_version_name(CURL_HTTP_VERSION_2_0), "2");
+  assert_string_equal(result_http_version_name(CURL_HTTP_VERSION_3), "3");
+  assert_null(result_http_version_name(0));
+}
+
 static void result_json_keeps_valid_utf8_and_ascii_unchanged(void **state) {
   (void)state;
   struct afetch_result r = sample_ok();
@@ -499,6 +524,8 @@ int main(void) {
       cmocka_unit_test(result_json_replaces_overlong_and_surrogate_sequences),
       cmocka_unit_test(result_json_keeps_valid_utf8_and_ascii_unchanged),
       cmocka_unit_test(result_json_escapes_quotes_backslashes_and_controls),
+      cmocka_unit_test(curl_codes_map_to_the_contract_errors),
+      cmocka_unit_test(http_versions_have_their_contract_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,35 @@
+/* The libcurl options of a transfer, set on a task's easy handle: the run's, the same for
+ * every request (set again after each curl_easy_reset()), and what one request adds (a JSON
+ * line's method, body and timeout; --if-changed's conditional headers). Called on the thread
+ * that runs the handle; the options and the request are only read. */
+#ifndef AFETCH_EASY_OPTIONS_H
+#define AFETCH_EASY_OPTIONS_H
+
+#include <stdbool.h>
+
+#include <curl/curl.h>
+
+struct afetch_options;
+struct request;
+
+/* True when the environment names a proxy curl would use for http or https: read once per
+ * handle, since the environment does not change during a run. */
+bool easy_options_environment_has_proxy(void);
+
+/* The run's settings (not the handle's callbacks, which are its owner's). False when curl
+ * refuses one (out of memory). */
+bool easy_options_apply_run(CURL *easy, const struct afetch_options *options,
+                            bool proxy_in_environment);
+
+/* --if-changed: the request's If-None-Match / If-Modified-Since lines go in front of the
+ * run's own header list (shared, never copied), as the two nodes of `conditional`, which
+ * must live as long as the transfer. */
+void easy_options_set_conditional_headers(CURL *easy, const struct afetch_options *options,
+                                          const struct request *request,
+                                          struct curl_slist conditional[2]);
+
+/* A JSON line's method, body and timeout, over the run's (which the handle holds). */
+void easy_options_apply_request(CURL *easy, const struct afetch_options *options,
+                                const struct request *request);
+
+#endif

@@ -1,0 +1,18 @@
+/* The signals that end a run (SIGHUP, SIGINT, SIGTERM) as libevent signal events on the
+ * caller's event base. A handler only records: it hands the signal's exit status (128 + the
+ * signal, as a shell reports a process killed by it) to `on_stop`, which posts the pump. */
+#ifndef AFETCH_STOP_SIGNALS_H
+#define AFETCH_STOP_SIGNALS_H
+
+struct event_base;
+struct stop_signals;
+
+typedef void (*stop_signal_fn)(void *arg, int exit_status);
+
+/* Watches every stop signal not ignored when afetch started. NULL when out of memory or
+ * when libevent cannot watch one. */
+struct stop_signals *stop_signals_catch(struct event_base *base, stop_signal_fn on_stop, void *arg);
+
+void stop_signals_free(struct stop_signals *signals);
+
+#endif
