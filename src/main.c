@@ -117,6 +117,17 @@ static int main_run(const struct afetch_options *options, struct event_base *bas
   return status;
 }
 
+/* -c within the hard open-file limit, said unless -q. */
+static void main_fit_open_files(struct afetch_options *options) {
+  unsigned asked_concurrency = options->concurrency;
+  unsigned long hard_limit = open_files_fit(options, main_usable_cpus());
+  if (hard_limit && !options->quiet)
+    fprintf(stderr,
+            "afetch: the hard open-file limit (%lu) leaves room for -c %u, not -c %u: running "
+            "with -c %u\n",
+            hard_limit, options->concurrency, asked_concurrency, options->concurrency);
+}
+
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
   main_use_utf8_characters();
@@ -129,13 +140,7 @@ int main(int argc, char **argv) {
   case CLI_RUN:
     break;
   }
-  unsigned asked_concurrency = options.concurrency;
-  unsigned long hard_limit = open_files_fit(&options, main_usable_cpus());
-  if (hard_limit && !options.quiet)
-    fprintf(stderr,
-            "afetch: the hard open-file limit (%lu) leaves room for -c %u, not -c %u: running "
-            "with -c %u\n",
-            hard_limit, options.concurrency, asked_concurrency, options.concurrency);
+  main_fit_open_files(&options);
   /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON; a file over
    * RLIMIT_FSIZE as EFBIG (a "write" result), not kill us mid-download. */
   signal(SIGPIPE, SIG_IGN);

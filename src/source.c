@@ -243,6 +243,15 @@ static bool source_take_line(struct source *source, size_t length, size_t eol_le
   return true;
 }
 
+/* Drops what is buffered of the current input and moves on to the next one. */
+static void source_go_to_next_input(struct source *source) {
+  evbuffer_drain(source->buffer, evbuffer_get_length(source->buffer));
+  source->discarding = false;
+  source->current++;
+  source->current_at_eof = false;
+  source->at_input_start = true;
+}
+
 enum source_status source_next(struct source *source, struct source_line *line) {
   while (!source->stopped && source->current < source->input_count) {
     if (source->error[0])
@@ -275,17 +284,13 @@ enum source_status source_next(struct source *source, struct source_line *line) 
       continue;
     }
     if (source->current_at_eof) {
+      /* The last line without a line end; the input ends on the next call. */
       bool had_tail = buffered > 0 && !source->discarding;
-      bool is_url = had_tail && source_take_line(source, buffered, 0, line);
-      evbuffer_drain(source->buffer, evbuffer_get_length(source->buffer));
-      source->discarding = false;
-      if (!had_tail || !is_url) {
-        source->current++;
-        source->current_at_eof = false;
-        source->at_input_start = true;
-      }
-      if (is_url)
+      if (had_tail && source_take_line(source, buffered, 0, line)) {
+        evbuffer_drain(source->buffer, evbuffer_get_length(source->buffer));
         return SOURCE_LINE;
+      }
+      source_go_to_next_input(source);
       continue;
     }
     struct source_input *input = &source->inputs[source->current];
@@ -296,11 +301,7 @@ enum source_status source_next(struct source *source, struct source_line *line) 
         event_del(source->read_event);
         source->read_event_armed = false;
       }
-      evbuffer_drain(source->buffer, evbuffer_get_length(source->buffer));
-      source->discarding = false;
-      source->current++;
-      source->current_at_eof = false;
-      source->at_input_start = true;
+      source_go_to_next_input(source);
       continue;
     }
     if (!input->read_on_demand && source_watch_current(source))
