@@ -90,13 +90,13 @@ struct commit *commit_new(struct event_base *base, const struct afetch_options *
   return commit;
 }
 
-bool commit_result(struct commit *commit, uint64_t index, bool ok, const char *json, size_t length,
-                   const struct stats_sample *sample) {
+bool commit_result(struct commit *commit, uint64_t position, bool ok, const char *json,
+                   size_t length, const struct stats_sample *sample) {
   if (!ok)
     commit->any_not_ok = true;
   if (commit->stats && sample)
     stats_record(commit->stats, sample);
-  if (json && length > 0 && sink_emit_json(commit->sink, index, json, length) == 0)
+  if (json && length > 0 && sink_emit_json(commit->sink, position, json, length) == 0)
     return true;
   int error = json && length > 0 ? sink_error(commit->sink) : ENOMEM;
   if (error != EPIPE) /* a closed pipe (`| head`) ends the run quietly */
@@ -104,13 +104,13 @@ bool commit_result(struct commit *commit, uint64_t index, bool ok, const char *j
   return false;
 }
 
-bool commit_not_run(struct commit *commit, uint64_t index, struct afetch_result *result,
+bool commit_not_run(struct commit *commit, uint64_t position, struct afetch_result *result,
                     bool counted) {
   result_enable_optional_keys(result, commit->options);
   struct stats_sample sample = stats_sample_of(result);
   json_writer_reset(&commit->json);
   result_write_json(result, &commit->json);
-  return commit_result(commit, index, false, commit->json.data, commit->json.length,
+  return commit_result(commit, position, false, commit->json.data, commit->json.length,
                        counted ? &sample : NULL);
 }
 
@@ -123,7 +123,7 @@ void commit_warn_unusable_state(const struct commit *commit) {
                 commit->options->state_path, dropped, dropped == 1 ? "y" : "ies");
 }
 
-void commit_skip(struct commit *commit, uint64_t index) { sink_skip(commit->sink, index); }
+void commit_skip(struct commit *commit, uint64_t position) { sink_skip(commit->sink, position); }
 
 bool commit_validators(struct commit *commit, const struct request *request,
                        const struct outcome *outcome) {

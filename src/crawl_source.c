@@ -26,6 +26,7 @@ static enum work_status crawl_source_next_seed(struct crawl_source *crawl,
     if (status != WORK_REQUEST)
       return status;
     /* After the deadline a seed is only reported, so the crawler does not count it. */
+    (*request)->index_set = false; /* a crawl numbers its results in the order they start */
     if (crawl->at_deadline || crawler_admit_seed(crawl->crawler, *request))
       return WORK_REQUEST;
     request_free(*request); /* a repeated seed (fetched once), or --max-pages used up */

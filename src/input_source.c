@@ -36,7 +36,10 @@ static enum work_status input_source_next(struct work_source *base, struct reque
   }
   *request =
       json_line_is_object(&line) ? json_line_request(&line, input->options) : request_new(&line);
-  return *request ? WORK_REQUEST : WORK_NO_MEMORY;
+  if (!*request)
+    return WORK_NO_MEMORY;
+  (*request)->index_set = true; /* the line's number */
+  return WORK_REQUEST;
 }
 
 /* A line's request needs nothing back. */

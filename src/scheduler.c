@@ -56,11 +56,11 @@ struct scheduler {
   struct event *rate_timer;     /* wakes the pump when the bucket has a token again */
   struct event *deadline_timer;
   struct deadline deadline; /* --deadline, from scheduler_run() on */
-  struct state *state; /* --if-changed, borrowed */
+  struct state *state;      /* --if-changed, borrowed */
   struct stop_signals *signals;
-  uint64_t random_state; /* backoff jitter */
-  uint64_t next_index;   /* index the next request will get */
-  bool input_failed;     /* a source failed: exit 3 once the rest is done */
+  uint64_t random_state;  /* backoff jitter */
+  uint64_t next_position; /* position (sink order) the next request will get */
+  bool input_failed;      /* a source failed: exit 3 once the rest is done */
   bool workers_stopped;
   bool deadline_passed; /* nothing starts any more; every unfinished URL gets "deadline" */
   bool finished;
@@ -138,7 +138,7 @@ static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
     result.error_message = message;
   if (why == RESULT_INVALID_INPUT) /* its "url" only if it gave one */
     result.url = *request_given_url(job->request) ? job->request->url : NULL;
-  if (!commit_not_run(scheduler->commit, job->request->index, &result, why != RESULT_ROBOTS))
+  if (!commit_not_run(scheduler->commit, job->request->position, &result, why != RESULT_ROBOTS))
     scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
   scheduler_forget(scheduler, job, NULL);
 }
@@ -158,7 +158,7 @@ static void scheduler_drop(struct scheduler *scheduler, struct job *job, enum re
 static void scheduler_skip_by_robots(struct scheduler *scheduler, struct job *job,
                                      const char *rule) {
   if (!scheduler->options->show_skipped) {
-    commit_skip(scheduler->commit, job->request->index);
+    commit_skip(scheduler->commit, job->request->position);
     scheduler_forget(scheduler, job, NULL);
     return;
   }
@@ -226,7 +226,9 @@ static struct job *scheduler_setup_job(struct scheduler *scheduler, struct reque
   }
   scheduler->jobs_alive++;
   job->source = source;
-  request->index = scheduler->next_index++;
+  request->position = scheduler->next_position++;
+  if (!request->index_set)
+    request->index = request->position;
   if (scheduler->deadline_passed)
     return job;
   if (!request_setup_apply(scheduler->setup, request) ||
@@ -295,7 +297,7 @@ static bool scheduler_may_read(const struct scheduler *scheduler) {
   size_t waiting = retry_queue_count(&scheduler->retrying) +
                    (scheduler->hosts ? hosts_waiting(scheduler->hosts) : 0);
   return !scheduler->stop_reason && waiting < scheduler->look_ahead_limit &&
-         sink_accepts(scheduler->sink, scheduler->next_index);
+         sink_accepts(scheduler->sink, scheduler->next_position);
 }
 
 /* The next job that may start now: one from `ready`, else a new one from the sources. Jobs whose
@@ -352,7 +354,7 @@ static void scheduler_start(struct scheduler *scheduler, struct job *job) {
 /* After the deadline: requests the sources still have without waiting get their "deadline"
  * result. */
 static void scheduler_drain_after_deadline(struct scheduler *scheduler) {
-  while (!scheduler->stop_reason && sink_accepts(scheduler->sink, scheduler->next_index)) {
+  while (!scheduler->stop_reason && sink_accepts(scheduler->sink, scheduler->next_position)) {
     struct job *job = scheduler_pull_job(scheduler);
     if (!job)
       return;
@@ -390,7 +392,7 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
       scheduler_fail(scheduler, "out of memory");
     return;
   }
-  if (!commit_result(scheduler->commit, job->request->index, outcome->ok, outcome->json,
+  if (!commit_result(scheduler->commit, job->request->position, outcome->ok, outcome->json,
                      outcome->json_length, &outcome->sample))
     scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
   scheduler_forget(scheduler, job, outcome);

@@ -35,20 +35,20 @@ struct commit *commit_new(struct event_base *base, const struct afetch_options *
  * figures only the scheduler knows (in flight, body bytes). False when out of memory. */
 bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, void *arg);
 
-/* One result: `json` (NULL or empty: it could not be made) for the request's index, `sample`
+/* One result: `json` (NULL or empty: it could not be made) at the request's position, `sample`
  * (NULL: not counted, as a robots.txt skip). False when the output failed: the run must stop
  * (a warning was given unless the pipe was closed). */
-bool commit_result(struct commit *commit, uint64_t index, bool ok, const char *json, size_t length,
-                   const struct stats_sample *sample);
+bool commit_result(struct commit *commit, uint64_t position, bool ok, const char *json,
+                   size_t length, const struct stats_sample *sample);
 
 /* A request that did not run (cut short, skipped by robots.txt, an invalid line): `result`,
  * completed with the keys the options ask for, is written as its result (commit_result());
  * `counted` false leaves it out of the statistics (a robots.txt skip). */
-bool commit_not_run(struct commit *commit, uint64_t index, struct afetch_result *result,
+bool commit_not_run(struct commit *commit, uint64_t position, struct afetch_result *result,
                     bool counted);
 
 /* A request that writes no result (disallowed by robots.txt without --show-skipped). */
-void commit_skip(struct commit *commit, uint64_t index);
+void commit_skip(struct commit *commit, uint64_t position);
 
 /* --if-changed: records the validators an outcome brought. False when out of memory. */
 bool commit_validators(struct commit *commit, const struct request *request,

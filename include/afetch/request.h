@@ -15,7 +15,14 @@ struct curl_slist;
 struct source_line;
 
 struct request {
+  /* The result's "index". A source may number its requests (index_set: an input line keeps
+   * its line's number even when lines before it are not fetched in this run); otherwise the
+   * scheduler gives the position. */
   uint64_t index;
+  bool index_set;
+  /* The order the scheduler took it in (every request it takes gets the next one): where
+   * the output sink places its result. */
+  uint64_t position;
   size_t length;       /* bytes in url */
   size_t scheme_added; /* bytes of "http://" put in front of the line */
   bool too_long;       /* the line was cut at SOURCE_MAX_LINE */
