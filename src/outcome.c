@@ -4,48 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a, never 0 (0 marks an empty slot). */
-static uint64_t url_set_hash(const char *url) {
-  uint64_t hash = UINT64_C(14695981039346656037);
-  for (const unsigned char *c = (const unsigned char *)url; *c; c++)
-    hash = (hash ^ *c) * UINT64_C(1099511628211);
-  return hash ? hash : 1;
-}
-
-/* Doubles the hash slots (kept at most half full). */
-static bool url_set_grow(struct url_set *links) {
-  size_t slots = links->hash_slots ? links->hash_slots * 2 : 64;
-  uint64_t *hashes = calloc(slots, sizeof *hashes);
-  if (!hashes)
-    return false;
-  for (size_t i = 0; i < links->hash_slots; i++) {
-    if (!links->hashes[i])
-      continue;
-    size_t slot = links->hashes[i] & (slots - 1);
-    while (hashes[slot])
-      slot = (slot + 1) & (slots - 1);
-    hashes[slot] = links->hashes[i];
-  }
-  free(links->hashes);
-  links->hashes = hashes;
-  links->hash_slots = slots;
-  return true;
+/* A slot's value is the URL's copy in `urls` (stable while the set lives). */
+static bool url_set_match(const void *context, uint64_t value, const void *key, size_t length) {
+  (void)context;
+  const char *url = (const char *)(uintptr_t)value;
+  return strncmp(url, key, length) == 0 && url[length] == '\0';
 }
 
 /* Adds `url` to the list unless it is there; *added says whether it was. */
 static bool url_set_add(struct url_set *links, const char *url, bool *added) {
   *added = false;
-  if (2 * (links->count + 1) > links->hash_slots && !url_set_grow(links))
-    return false;
-  uint64_t hash = url_set_hash(url);
-  size_t slot = hash & (links->hash_slots - 1);
-  for (; links->hashes[slot]; slot = (slot + 1) & (links->hash_slots - 1))
-    if (links->hashes[slot] == hash) {
-      /* Same hash: the same link, unless a rare collision (then compare the text). */
-      for (size_t i = 0; i < links->count; i++)
-        if (strcmp(links->urls[i], url) == 0)
-          return true;
-    }
+  if (!links->seen.match) /* a set made with {0} */
+    hash_table_init(&links->seen, url_set_match, NULL);
+  size_t length = strlen(url);
+  uint64_t hash = hash_bytes(url, length);
+  if (hash_table_find(&links->seen, hash, url, length))
+    return true;
   if (links->count == links->capacity) {
     size_t capacity = links->capacity ? links->capacity * 2 : 16;
     char **grown = realloc(links->urls, capacity * sizeof *grown);
@@ -55,10 +29,11 @@ static bool url_set_add(struct url_set *links, const char *url, bool *added) {
     links->capacity = capacity;
   }
   char *copy = strdup(url);
-  if (!copy)
+  if (!copy || !hash_table_insert(&links->seen, hash, (uintptr_t)copy)) {
+    free(copy);
     return false;
+  }
   links->urls[links->count++] = copy;
-  links->hashes[slot] = hash;
   *added = true;
   return true;
 }
@@ -91,7 +66,7 @@ static void url_set_clear(struct url_set *set) {
   for (size_t i = 0; i < set->count; i++)
     free(set->urls[i]);
   free(set->urls);
-  free(set->hashes);
+  hash_table_free(&set->seen);
   *set = (struct url_set){0};
 }
 

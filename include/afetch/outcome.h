@@ -11,14 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "afetch/hash_table.h"
 #include "afetch/stats.h"
 
-/* Distinct URLs, each once: a list in document order and a set of their hashes. */
+/* Distinct URLs, each once: a list in document order and a table of them. */
 struct url_set {
   char **urls;
   size_t count, capacity;
-  uint64_t *hashes; /* open addressing, 0 = empty slot */
-  size_t hash_slots;
+  struct hash_table seen; /* values: the copies in `urls` */
 };
 
 /* What a page showed: its links (--crawl) and requisites (-p), each with what asked for it
