@@ -207,6 +207,76 @@ static void css_normal_step(struct css_scanner *scanner, unsigned char c) {
 
 /* One byte of the text. True when it is used up; false when a state ended before it and it
  * is to be read again in the new state. */
+/* Inside a quoted string (a url("...") or an @import "..." value, or any other string). */
+static void css_string_step(struct css_scanner *scanner, unsigned char c) {
+  if (c == (unsigned char)scanner->quote) {
+    if (scanner->collecting)
+      css_report(scanner);
+    scanner->state = CSS_NORMAL;
+  } else if (c == '\\') {
+    scanner->escape = CSS_ESCAPE_START;
+  } else if (css_is_newline(c)) {
+    scanner->state = CSS_NORMAL; /* a bad string: dropped */
+  } else if (scanner->collecting) {
+    css_append(scanner, (const char *)&c, 1);
+  }
+}
+
+/* After "url(" and its spaces: a quoted value, an unquoted one, or nothing. False when `c`
+ * is to be looked at again in the new state. */
+static bool css_url_space_step(struct css_scanner *scanner, unsigned char c) {
+  if (css_is_space(c))
+    return true;
+  if (c == '"' || c == '\'') {
+    scanner->state = CSS_STRING;
+    scanner->quote = (char)c;
+    scanner->collecting = true;
+    css_start_value(scanner);
+    return true;
+  }
+  if (c == ')') {
+    scanner->state = CSS_NORMAL; /* url(): nothing */
+    return true;
+  }
+  scanner->state = CSS_URL_UNQUOTED;
+  css_start_value(scanner);
+  return false;
+}
+
+/* An unquoted url(...) value, the spaces after it, or a bad one skipped to its ')'. */
+static void css_url_step(struct css_scanner *scanner, unsigned char c) {
+  switch (scanner->state) {
+  case CSS_URL_UNQUOTED:
+    if (c == ')') {
+      css_report(scanner);
+      scanner->state = CSS_NORMAL;
+    } else if (css_is_space(c)) {
+      scanner->state = CSS_URL_UNQUOTED_END;
+    } else if (c == '\\') {
+      scanner->escape = CSS_ESCAPE_START;
+    } else if (c == '"' || c == '\'' || c == '(' || c < 0x20 || c == 0x7F) {
+      scanner->state = CSS_BAD_URL;
+    } else {
+      css_append(scanner, (const char *)&c, 1);
+    }
+    return;
+  case CSS_URL_UNQUOTED_END:
+    if (c == ')') {
+      css_report(scanner);
+      scanner->state = CSS_NORMAL;
+    } else if (!css_is_space(c)) {
+      scanner->state = CSS_BAD_URL;
+    }
+    return;
+  default: /* CSS_BAD_URL */
+    if (c == ')')
+      scanner->state = CSS_NORMAL;
+    else if (c == '\\')
+      scanner->escape = CSS_ESCAPE_START; /* "\)" does not end it */
+    return;
+  }
+}
+
 static bool css_step(struct css_scanner *scanner, unsigned char c) {
   if (scanner->escape != CSS_ESCAPE_NONE)
     return css_escape_step(scanner, c);
@@ -229,62 +299,14 @@ static bool css_step(struct css_scanner *scanner, unsigned char c) {
     scanner->state = c == '/' ? CSS_NORMAL : c == '*' ? CSS_COMMENT_STAR : CSS_COMMENT;
     return true;
   case CSS_STRING:
-    if (c == (unsigned char)scanner->quote) {
-      if (scanner->collecting)
-        css_report(scanner);
-      scanner->state = CSS_NORMAL;
-    } else if (c == '\\') {
-      scanner->escape = CSS_ESCAPE_START;
-    } else if (css_is_newline(c)) {
-      scanner->state = CSS_NORMAL; /* a bad string: dropped */
-    } else if (scanner->collecting) {
-      css_append(scanner, (const char *)&c, 1);
-    }
+    css_string_step(scanner, c);
     return true;
   case CSS_URL_SPACE:
-    if (css_is_space(c))
-      return true;
-    if (c == '"' || c == '\'') {
-      scanner->state = CSS_STRING;
-      scanner->quote = (char)c;
-      scanner->collecting = true;
-      css_start_value(scanner);
-      return true;
-    }
-    if (c == ')') {
-      scanner->state = CSS_NORMAL; /* url(): nothing */
-      return true;
-    }
-    scanner->state = CSS_URL_UNQUOTED;
-    css_start_value(scanner);
-    return false;
+    return css_url_space_step(scanner, c);
   case CSS_URL_UNQUOTED:
-    if (c == ')') {
-      css_report(scanner);
-      scanner->state = CSS_NORMAL;
-    } else if (css_is_space(c)) {
-      scanner->state = CSS_URL_UNQUOTED_END;
-    } else if (c == '\\') {
-      scanner->escape = CSS_ESCAPE_START;
-    } else if (c == '"' || c == '\'' || c == '(' || c < 0x20 || c == 0x7F) {
-      scanner->state = CSS_BAD_URL;
-    } else {
-      css_append(scanner, (const char *)&c, 1);
-    }
-    return true;
   case CSS_URL_UNQUOTED_END:
-    if (c == ')') {
-      css_report(scanner);
-      scanner->state = CSS_NORMAL;
-    } else if (!css_is_space(c)) {
-      scanner->state = CSS_BAD_URL;
-    }
-    return true;
   case CSS_BAD_URL:
-    if (c == ')')
-      scanner->state = CSS_NORMAL;
-    else if (c == '\\')
-      scanner->escape = CSS_ESCAPE_START; /* "\)" does not end it */
+    css_url_step(scanner, c);
     return true;
   }
   return true;
