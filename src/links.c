@@ -230,13 +230,100 @@ static bool links_rel_has_token(const char *rel, const char *token) {
   return false;
 }
 
-/* The value of attribute `name` among libxml2's NULL-terminated name/value pairs: NULL when
- * absent, "" when present without a value. Borrowed from `attributes`. */
-static const char *links_attribute(const xmlChar **attributes, const char *name) {
-  for (size_t i = 0; attributes && attributes[i]; i += 2)
-    if (xmlStrcasecmp(attributes[i], BAD_CAST name) == 0)
-      return attributes[i + 1] ? (const char *)attributes[i + 1] : "";
-  return NULL;
+/* The tags whose attributes are read; LINKS_TAG_OTHER: any other. */
+enum links_tag {
+  LINKS_TAG_OTHER,
+  LINKS_TAG_A,
+  LINKS_TAG_AREA,
+  LINKS_TAG_AUDIO,
+  LINKS_TAG_BASE,
+  LINKS_TAG_EMBED,
+  LINKS_TAG_FRAME,
+  LINKS_TAG_IFRAME,
+  LINKS_TAG_IMG,
+  LINKS_TAG_LINK,
+  LINKS_TAG_OBJECT,
+  LINKS_TAG_SCRIPT,
+  LINKS_TAG_SOURCE,
+  LINKS_TAG_STYLE,
+  LINKS_TAG_TRACK,
+  LINKS_TAG_VIDEO,
+  LINKS_TAG_COUNT
+};
+
+/* Lower case, as libxml2 passes names; also the `via` of a requisite. */
+static const char *const links_tag_names[LINKS_TAG_COUNT] = {
+    [LINKS_TAG_A] = "a",          [LINKS_TAG_AREA] = "area",     [LINKS_TAG_AUDIO] = "audio",
+    [LINKS_TAG_BASE] = "base",    [LINKS_TAG_EMBED] = "embed",   [LINKS_TAG_FRAME] = "frame",
+    [LINKS_TAG_IFRAME] = "iframe", [LINKS_TAG_IMG] = "img",      [LINKS_TAG_LINK] = "link",
+    [LINKS_TAG_OBJECT] = "object", [LINKS_TAG_SCRIPT] = "script", [LINKS_TAG_SOURCE] = "source",
+    [LINKS_TAG_STYLE] = "style",  [LINKS_TAG_TRACK] = "track",   [LINKS_TAG_VIDEO] = "video",
+};
+
+/* The attributes read. */
+enum links_attribute {
+  LINKS_ATTRIBUTE_HREF,
+  LINKS_ATTRIBUTE_REL,
+  LINKS_ATTRIBUTE_SRC,
+  LINKS_ATTRIBUTE_SRCSET,
+  LINKS_ATTRIBUTE_POSTER,
+  LINKS_ATTRIBUTE_DATA,
+  LINKS_ATTRIBUTE_STYLE,
+  LINKS_ATTRIBUTE_COUNT
+};
+
+static const char *const links_attribute_names[LINKS_ATTRIBUTE_COUNT] = {
+    [LINKS_ATTRIBUTE_HREF] = "href",     [LINKS_ATTRIBUTE_REL] = "rel",
+    [LINKS_ATTRIBUTE_SRC] = "src",       [LINKS_ATTRIBUTE_SRCSET] = "srcset",
+    [LINKS_ATTRIBUTE_POSTER] = "poster", [LINKS_ATTRIBUTE_DATA] = "data",
+    [LINKS_ATTRIBUTE_STYLE] = "style",
+};
+
+/* True when `name` is `wanted` (lower case) but for the case of ASCII letters, as
+ * strcasecmp() compares in the C locale. */
+static bool links_name_is(const char *name, const char *wanted) {
+  for (; *wanted; name++, wanted++) {
+    unsigned char c = (unsigned char)*name;
+    if (c >= 'A' && c <= 'Z')
+      c = (unsigned char)(c - 'A' + 'a');
+    if (c != (unsigned char)*wanted)
+      return false;
+  }
+  return *name == '\0';
+}
+
+/* The index of `name` in names[first..count) (compared without case), else `count`. Most
+ * names of a page match none: a strcasecmp() call for each of them and each name wanted was
+ * a visible part of the cost. */
+static size_t links_name_index(const char *name, const char *const *names, size_t count,
+                               size_t first) {
+  unsigned char initial = (unsigned char)name[0];
+  if (initial >= 'A' && initial <= 'Z')
+    initial = (unsigned char)(initial - 'A' + 'a');
+  for (size_t i = first; i < count; i++)
+    if ((unsigned char)names[i][0] == initial && links_name_is(name + 1, names[i] + 1))
+      return i;
+  return count;
+}
+
+static enum links_tag links_tag_of(const char *name) {
+  size_t index = links_name_index(name, links_tag_names, LINKS_TAG_COUNT, 1);
+  return index == LINKS_TAG_COUNT ? LINKS_TAG_OTHER : (enum links_tag)index;
+}
+
+/* The values of the attributes read, from libxml2's NULL-terminated name/value pairs:
+ * values[k] is NULL when attribute k is absent, "" when present without a value; the first
+ * one counts. Borrowed from `attributes`. */
+static void links_read_attributes(const xmlChar **attributes,
+                                  const char *values[LINKS_ATTRIBUTE_COUNT]) {
+  for (size_t k = 0; k < LINKS_ATTRIBUTE_COUNT; k++)
+    values[k] = NULL;
+  for (size_t i = 0; attributes && attributes[i]; i += 2) {
+    size_t k = links_name_index((const char *)attributes[i], links_attribute_names,
+                                LINKS_ATTRIBUTE_COUNT, 0);
+    if (k < LINKS_ATTRIBUTE_COUNT && !values[k])
+      values[k] = attributes[i + 1] ? (const char *)attributes[i + 1] : "";
+  }
 }
 
 /* Hands `url` to the extractor's callback for links or, with a `via`, for requisites. */
@@ -276,8 +363,7 @@ static void links_report(struct link_extractor *extractor, const char *value) {
   links_resolve_once(extractor, &extractor->seen, value, NULL);
 }
 
-static void links_on_base(struct link_extractor *extractor, const xmlChar **attributes) {
-  const char *href = links_attribute(attributes, "href");
+static void links_on_base(struct link_extractor *extractor, const char *href) {
   if (!href || extractor->base_seen)
     return;
   extractor->base_seen = true;
@@ -341,40 +427,41 @@ static bool links_rel_is_requisite(const char *rel) {
 
 /* Element attributes that name what the page shows with (srcset: a list of them). */
 static const struct {
-  const char *tag, *attribute;
+  enum links_tag tag;
+  enum links_attribute attribute;
 } links_requisite_attributes[] = {
-    {"img", "src"},      {"img", "srcset"},  {"script", "src"}, {"video", "src"},
-    {"video", "poster"}, {"audio", "src"},   {"source", "src"}, {"source", "srcset"},
-    {"track", "src"},    {"object", "data"}, {"embed", "src"},
+    {LINKS_TAG_IMG, LINKS_ATTRIBUTE_SRC},       {LINKS_TAG_IMG, LINKS_ATTRIBUTE_SRCSET},
+    {LINKS_TAG_SCRIPT, LINKS_ATTRIBUTE_SRC},    {LINKS_TAG_VIDEO, LINKS_ATTRIBUTE_SRC},
+    {LINKS_TAG_VIDEO, LINKS_ATTRIBUTE_POSTER},  {LINKS_TAG_AUDIO, LINKS_ATTRIBUTE_SRC},
+    {LINKS_TAG_SOURCE, LINKS_ATTRIBUTE_SRC},    {LINKS_TAG_SOURCE, LINKS_ATTRIBUTE_SRCSET},
+    {LINKS_TAG_TRACK, LINKS_ATTRIBUTE_SRC},     {LINKS_TAG_OBJECT, LINKS_ATTRIBUTE_DATA},
+    {LINKS_TAG_EMBED, LINKS_ATTRIBUTE_SRC},
 };
 
 /* The requisites of one start tag, and where <style> text begins. */
-static void links_on_requisite_element(struct link_extractor *extractor, const char *tag,
-                                       const xmlChar **attributes) {
+static void links_on_requisite_element(struct link_extractor *extractor, enum links_tag tag,
+                                       const char *const values[LINKS_ATTRIBUTE_COUNT]) {
   if (extractor->in_style)
     css_scanner_finish(extractor->style);
-  extractor->in_style = strcasecmp(tag, "style") == 0;
+  extractor->in_style = tag == LINKS_TAG_STYLE;
   if (extractor->in_style && !extractor->style)
     extractor->style = css_scanner_new(links_on_style_reference, extractor);
   extractor->in_style = extractor->in_style && extractor->style;
   for (size_t i = 0; i < sizeof links_requisite_attributes / sizeof *links_requisite_attributes;
        i++) {
-    if (strcasecmp(tag, links_requisite_attributes[i].tag) != 0)
+    if (links_requisite_attributes[i].tag != tag)
       continue;
-    const char *name = links_requisite_attributes[i].attribute;
-    const char *value = links_attribute(attributes, name);
-    if (value && strcmp(name, "srcset") == 0)
-      links_report_srcset(extractor, value, links_requisite_attributes[i].tag);
+    enum links_attribute attribute = links_requisite_attributes[i].attribute;
+    const char *value = values[attribute];
+    if (value && attribute == LINKS_ATTRIBUTE_SRCSET)
+      links_report_srcset(extractor, value, links_tag_names[tag]);
     else if (value)
-      links_report_requisite(extractor, value, links_requisite_attributes[i].tag);
+      links_report_requisite(extractor, value, links_tag_names[tag]);
   }
-  if (strcasecmp(tag, "link") == 0) {
-    const char *rel = links_attribute(attributes, "rel");
-    const char *href = links_attribute(attributes, "href");
-    if (rel && href && links_rel_is_requisite(rel))
-      links_report_requisite(extractor, href, "link");
-  }
-  const char *style = links_attribute(attributes, "style");
+  const char *rel = values[LINKS_ATTRIBUTE_REL], *href = values[LINKS_ATTRIBUTE_HREF];
+  if (tag == LINKS_TAG_LINK && rel && href && links_rel_is_requisite(rel))
+    links_report_requisite(extractor, href, "link");
+  const char *style = values[LINKS_ATTRIBUTE_STYLE];
   if (style)
     css_links_scan(style, strlen(style), links_on_style_reference, extractor);
 }
@@ -386,25 +473,37 @@ static void links_on_raw_text(void *context, const xmlChar *text, int length) {
     css_scanner_feed(extractor->style, (const char *)text, (size_t)length);
 }
 
-/* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case. */
+/* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case.
+ * Nearly every element of a page is none of those read: it costs a look at its name. */
 static void links_on_start_element(void *context, const xmlChar *name, const xmlChar **attributes) {
   struct link_extractor *extractor = context;
-  const char *tag = (const char *)name;
-  if (!tag)
+  if (!name)
     return;
+  enum links_tag tag = links_tag_of((const char *)name);
+  if (tag == LINKS_TAG_OTHER && !extractor->on_requisite)
+    return;
+  const char *values[LINKS_ATTRIBUTE_COUNT];
+  links_read_attributes(attributes, values);
   if (extractor->on_requisite)
-    links_on_requisite_element(extractor, tag, attributes);
-  if (strcasecmp(tag, "a") == 0 || strcasecmp(tag, "link") == 0 || strcasecmp(tag, "area") == 0) {
-    const char *href = links_attribute(attributes, "href");
-    const char *rel = links_attribute(attributes, "rel");
-    if (href && !(rel && links_rel_has_token(rel, "nofollow")))
-      links_report(extractor, href);
-  } else if (strcasecmp(tag, "iframe") == 0 || strcasecmp(tag, "frame") == 0) {
-    const char *src = links_attribute(attributes, "src");
-    if (src)
-      links_report(extractor, src);
-  } else if (strcasecmp(tag, "base") == 0) {
-    links_on_base(extractor, attributes);
+    links_on_requisite_element(extractor, tag, values);
+  const char *rel = values[LINKS_ATTRIBUTE_REL];
+  switch (tag) {
+  case LINKS_TAG_A:
+  case LINKS_TAG_LINK:
+  case LINKS_TAG_AREA:
+    if (values[LINKS_ATTRIBUTE_HREF] && !(rel && links_rel_has_token(rel, "nofollow")))
+      links_report(extractor, values[LINKS_ATTRIBUTE_HREF]);
+    break;
+  case LINKS_TAG_IFRAME:
+  case LINKS_TAG_FRAME:
+    if (values[LINKS_ATTRIBUTE_SRC])
+      links_report(extractor, values[LINKS_ATTRIBUTE_SRC]);
+    break;
+  case LINKS_TAG_BASE:
+    links_on_base(extractor, values[LINKS_ATTRIBUTE_HREF]);
+    break;
+  default:
+    break;
   }
 }
 
