@@ -76,7 +76,12 @@ struct link_extractor {
 
 static pthread_once_t links_once = PTHREAD_ONCE_INIT;
 
-static void links_init_libxml(void) { xmlInitParser(); }
+static void links_init_tags(void);
+
+static void links_init(void) {
+  xmlInitParser();
+  links_init_tags();
+}
 
 static void links_ignore_error(void *context, const char *message, ...) {
   (void)context;
@@ -251,7 +256,8 @@ enum links_tag {
   LINKS_TAG_COUNT
 };
 
-/* Lower case, as libxml2 passes names; also the `via` of a requisite. */
+/* Lower case, as libxml2 passes names; also the `via` of a requisite. Names with the same
+ * first letter are next to each other (links_tag_of() looks only there). */
 static const char *const links_tag_names[LINKS_TAG_COUNT] = {
     [LINKS_TAG_A] = "a",          [LINKS_TAG_AREA] = "area",     [LINKS_TAG_AUDIO] = "audio",
     [LINKS_TAG_BASE] = "base",    [LINKS_TAG_EMBED] = "embed",   [LINKS_TAG_FRAME] = "frame",
@@ -306,9 +312,27 @@ static size_t links_name_index(const char *name, const char *const *names, size_
   return count;
 }
 
+/* links_tag_first[c]: the first tag whose name begins with byte c, else 0. */
+static unsigned char links_tag_first[UCHAR_MAX + 1];
+
+static void links_init_tags(void) {
+  for (size_t tag = LINKS_TAG_COUNT - 1; tag > LINKS_TAG_OTHER; tag--)
+    links_tag_first[(unsigned char)links_tag_names[tag][0]] = (unsigned char)tag;
+}
+
+/* A page has one tag name or two of these for many of the others: only the names with the
+ * same first letter are compared. */
 static enum links_tag links_tag_of(const char *name) {
-  size_t index = links_name_index(name, links_tag_names, LINKS_TAG_COUNT, 1);
-  return index == LINKS_TAG_COUNT ? LINKS_TAG_OTHER : (enum links_tag)index;
+  unsigned char initial = (unsigned char)name[0];
+  if (initial >= 'A' && initial <= 'Z')
+    initial = (unsigned char)(initial - 'A' + 'a');
+  for (size_t tag = links_tag_first[initial];
+       tag != LINKS_TAG_OTHER && tag < LINKS_TAG_COUNT &&
+       (unsigned char)links_tag_names[tag][0] == initial;
+       tag++)
+    if (links_name_is(name + 1, links_tag_names[tag] + 1))
+      return (enum links_tag)tag;
+  return LINKS_TAG_OTHER;
 }
 
 /* The values of the attributes read, from libxml2's NULL-terminated name/value pairs:
@@ -676,7 +700,7 @@ static htmlParserCtxtPtr links_new_parser(struct link_extractor *extractor) {
 }
 
 struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on_link, void *arg) {
-  pthread_once(&links_once, links_init_libxml);
+  pthread_once(&links_once, links_init);
   links_silence_thread();
   struct link_extractor *extractor = calloc(1, sizeof *extractor);
   if (!extractor)
