@@ -46,7 +46,7 @@ INTEGRATION_SRCS := $(wildcard tests/integration/*.c)
 INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
-.PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-deps \
+.PHONY: all test unit-test integration-test readme-test completion-test demo bench bench-extract bench-deps \
 	fuzz fuzz-build fuzz-check install uninstall clean format
 
 all: $(AFETCH_BIN)
@@ -100,6 +100,14 @@ demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 bench: $(AFETCH_BIN)
 	/usr/bin/python3 bench/run_bench.py
 	/usr/bin/python3 bench/crawl_docs.py
+
+# Link extraction alone, for profiles and differential checks (docs/benchmarks.md, C2).
+EXTRACT_LINKS_BIN := $(BUILD)/bench/extract_links
+bench-extract: $(EXTRACT_LINKS_BIN)
+$(EXTRACT_LINKS_BIN): bench/extract_links.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -lm
 
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:
