@@ -19,6 +19,7 @@
 #include <libxml/xmlerror.h>
 
 #include "afetch/css_links.h"
+#include "afetch/link_tags.h"
 #include "afetch/url.h"
 
 /* Bytes held back at the end of a piece, at most. */
@@ -76,11 +77,9 @@ struct link_extractor {
 
 static pthread_once_t links_once = PTHREAD_ONCE_INIT;
 
-static void links_init_tags(void);
-
 static void links_init(void) {
   xmlInitParser();
-  links_init_tags();
+  link_tags_init();
 }
 
 static void links_ignore_error(void *context, const char *message, ...) {
@@ -235,121 +234,6 @@ static bool links_rel_has_token(const char *rel, const char *token) {
   return false;
 }
 
-/* The tags whose attributes are read; LINKS_TAG_OTHER: any other. */
-enum links_tag {
-  LINKS_TAG_OTHER,
-  LINKS_TAG_A,
-  LINKS_TAG_AREA,
-  LINKS_TAG_AUDIO,
-  LINKS_TAG_BASE,
-  LINKS_TAG_EMBED,
-  LINKS_TAG_FRAME,
-  LINKS_TAG_IFRAME,
-  LINKS_TAG_IMG,
-  LINKS_TAG_LINK,
-  LINKS_TAG_OBJECT,
-  LINKS_TAG_SCRIPT,
-  LINKS_TAG_SOURCE,
-  LINKS_TAG_STYLE,
-  LINKS_TAG_TRACK,
-  LINKS_TAG_VIDEO,
-  LINKS_TAG_COUNT
-};
-
-/* Lower case, as libxml2 passes names; also the `via` of a requisite. Names with the same
- * first letter are next to each other (links_tag_of() looks only there). */
-static const char *const links_tag_names[LINKS_TAG_COUNT] = {
-    [LINKS_TAG_A] = "a",          [LINKS_TAG_AREA] = "area",     [LINKS_TAG_AUDIO] = "audio",
-    [LINKS_TAG_BASE] = "base",    [LINKS_TAG_EMBED] = "embed",   [LINKS_TAG_FRAME] = "frame",
-    [LINKS_TAG_IFRAME] = "iframe", [LINKS_TAG_IMG] = "img",      [LINKS_TAG_LINK] = "link",
-    [LINKS_TAG_OBJECT] = "object", [LINKS_TAG_SCRIPT] = "script", [LINKS_TAG_SOURCE] = "source",
-    [LINKS_TAG_STYLE] = "style",  [LINKS_TAG_TRACK] = "track",   [LINKS_TAG_VIDEO] = "video",
-};
-
-/* The attributes read. */
-enum links_attribute {
-  LINKS_ATTRIBUTE_HREF,
-  LINKS_ATTRIBUTE_REL,
-  LINKS_ATTRIBUTE_SRC,
-  LINKS_ATTRIBUTE_SRCSET,
-  LINKS_ATTRIBUTE_POSTER,
-  LINKS_ATTRIBUTE_DATA,
-  LINKS_ATTRIBUTE_STYLE,
-  LINKS_ATTRIBUTE_COUNT
-};
-
-static const char *const links_attribute_names[LINKS_ATTRIBUTE_COUNT] = {
-    [LINKS_ATTRIBUTE_HREF] = "href",     [LINKS_ATTRIBUTE_REL] = "rel",
-    [LINKS_ATTRIBUTE_SRC] = "src",       [LINKS_ATTRIBUTE_SRCSET] = "srcset",
-    [LINKS_ATTRIBUTE_POSTER] = "poster", [LINKS_ATTRIBUTE_DATA] = "data",
-    [LINKS_ATTRIBUTE_STYLE] = "style",
-};
-
-/* True when `name` is `wanted` (lower case) but for the case of ASCII letters, as
- * strcasecmp() compares in the C locale. */
-static bool links_name_is(const char *name, const char *wanted) {
-  for (; *wanted; name++, wanted++) {
-    unsigned char c = (unsigned char)*name;
-    if (c >= 'A' && c <= 'Z')
-      c = (unsigned char)(c - 'A' + 'a');
-    if (c != (unsigned char)*wanted)
-      return false;
-  }
-  return *name == '\0';
-}
-
-/* The index of `name` in names[first..count) (compared without case), else `count`. Most
- * names of a page match none: a strcasecmp() call for each of them and each name wanted was
- * a visible part of the cost. */
-static size_t links_name_index(const char *name, const char *const *names, size_t count,
-                               size_t first) {
-  unsigned char initial = (unsigned char)name[0];
-  if (initial >= 'A' && initial <= 'Z')
-    initial = (unsigned char)(initial - 'A' + 'a');
-  for (size_t i = first; i < count; i++)
-    if ((unsigned char)names[i][0] == initial && links_name_is(name + 1, names[i] + 1))
-      return i;
-  return count;
-}
-
-/* links_tag_first[c]: the first tag whose name begins with byte c, else 0. */
-static unsigned char links_tag_first[UCHAR_MAX + 1];
-
-static void links_init_tags(void) {
-  for (size_t tag = LINKS_TAG_COUNT - 1; tag > LINKS_TAG_OTHER; tag--)
-    links_tag_first[(unsigned char)links_tag_names[tag][0]] = (unsigned char)tag;
-}
-
-/* A page has one tag name or two of these for many of the others: only the names with the
- * same first letter are compared. */
-static enum links_tag links_tag_of(const char *name) {
-  unsigned char initial = (unsigned char)name[0];
-  if (initial >= 'A' && initial <= 'Z')
-    initial = (unsigned char)(initial - 'A' + 'a');
-  for (size_t tag = links_tag_first[initial];
-       tag != LINKS_TAG_OTHER && tag < LINKS_TAG_COUNT &&
-       (unsigned char)links_tag_names[tag][0] == initial;
-       tag++)
-    if (links_name_is(name + 1, links_tag_names[tag] + 1))
-      return (enum links_tag)tag;
-  return LINKS_TAG_OTHER;
-}
-
-/* The values of the attributes read, from libxml2's NULL-terminated name/value pairs:
- * values[k] is NULL when attribute k is absent, "" when present without a value; the first
- * one counts. Borrowed from `attributes`. */
-static void links_read_attributes(const xmlChar **attributes,
-                                  const char *values[LINKS_ATTRIBUTE_COUNT]) {
-  for (size_t k = 0; k < LINKS_ATTRIBUTE_COUNT; k++)
-    values[k] = NULL;
-  for (size_t i = 0; attributes && attributes[i]; i += 2) {
-    size_t k = links_name_index((const char *)attributes[i], links_attribute_names,
-                                LINKS_ATTRIBUTE_COUNT, 0);
-    if (k < LINKS_ATTRIBUTE_COUNT && !values[k])
-      values[k] = attributes[i + 1] ? (const char *)attributes[i + 1] : "";
-  }
-}
-
 /* Hands `url` to the extractor's callback for links or, with a `via`, for requisites. */
 static void links_emit(struct link_extractor *extractor, const char *url, const char *via) {
   if (via)
@@ -451,23 +335,23 @@ static bool links_rel_is_requisite(const char *rel) {
 
 /* Element attributes that name what the page shows with (srcset: a list of them). */
 static const struct {
-  enum links_tag tag;
-  enum links_attribute attribute;
+  enum link_tag tag;
+  enum link_attribute attribute;
 } links_requisite_attributes[] = {
-    {LINKS_TAG_IMG, LINKS_ATTRIBUTE_SRC},       {LINKS_TAG_IMG, LINKS_ATTRIBUTE_SRCSET},
-    {LINKS_TAG_SCRIPT, LINKS_ATTRIBUTE_SRC},    {LINKS_TAG_VIDEO, LINKS_ATTRIBUTE_SRC},
-    {LINKS_TAG_VIDEO, LINKS_ATTRIBUTE_POSTER},  {LINKS_TAG_AUDIO, LINKS_ATTRIBUTE_SRC},
-    {LINKS_TAG_SOURCE, LINKS_ATTRIBUTE_SRC},    {LINKS_TAG_SOURCE, LINKS_ATTRIBUTE_SRCSET},
-    {LINKS_TAG_TRACK, LINKS_ATTRIBUTE_SRC},     {LINKS_TAG_OBJECT, LINKS_ATTRIBUTE_DATA},
-    {LINKS_TAG_EMBED, LINKS_ATTRIBUTE_SRC},
+    {LINK_TAG_IMG, LINK_ATTRIBUTE_SRC},       {LINK_TAG_IMG, LINK_ATTRIBUTE_SRCSET},
+    {LINK_TAG_SCRIPT, LINK_ATTRIBUTE_SRC},    {LINK_TAG_VIDEO, LINK_ATTRIBUTE_SRC},
+    {LINK_TAG_VIDEO, LINK_ATTRIBUTE_POSTER},  {LINK_TAG_AUDIO, LINK_ATTRIBUTE_SRC},
+    {LINK_TAG_SOURCE, LINK_ATTRIBUTE_SRC},    {LINK_TAG_SOURCE, LINK_ATTRIBUTE_SRCSET},
+    {LINK_TAG_TRACK, LINK_ATTRIBUTE_SRC},     {LINK_TAG_OBJECT, LINK_ATTRIBUTE_DATA},
+    {LINK_TAG_EMBED, LINK_ATTRIBUTE_SRC},
 };
 
 /* The requisites of one start tag, and where <style> text begins. */
-static void links_on_requisite_element(struct link_extractor *extractor, enum links_tag tag,
-                                       const char *const values[LINKS_ATTRIBUTE_COUNT]) {
+static void links_on_requisite_element(struct link_extractor *extractor, enum link_tag tag,
+                                       const char *const values[LINK_ATTRIBUTE_COUNT]) {
   if (extractor->in_style)
     css_scanner_finish(extractor->style);
-  extractor->in_style = tag == LINKS_TAG_STYLE;
+  extractor->in_style = tag == LINK_TAG_STYLE;
   if (extractor->in_style && !extractor->style)
     extractor->style = css_scanner_new(links_on_style_reference, extractor);
   extractor->in_style = extractor->in_style && extractor->style;
@@ -475,17 +359,17 @@ static void links_on_requisite_element(struct link_extractor *extractor, enum li
        i++) {
     if (links_requisite_attributes[i].tag != tag)
       continue;
-    enum links_attribute attribute = links_requisite_attributes[i].attribute;
+    enum link_attribute attribute = links_requisite_attributes[i].attribute;
     const char *value = values[attribute];
-    if (value && attribute == LINKS_ATTRIBUTE_SRCSET)
-      links_report_srcset(extractor, value, links_tag_names[tag]);
+    if (value && attribute == LINK_ATTRIBUTE_SRCSET)
+      links_report_srcset(extractor, value, link_tag_name(tag));
     else if (value)
-      links_report_requisite(extractor, value, links_tag_names[tag]);
+      links_report_requisite(extractor, value, link_tag_name(tag));
   }
-  const char *rel = values[LINKS_ATTRIBUTE_REL], *href = values[LINKS_ATTRIBUTE_HREF];
-  if (tag == LINKS_TAG_LINK && rel && href && links_rel_is_requisite(rel))
+  const char *rel = values[LINK_ATTRIBUTE_REL], *href = values[LINK_ATTRIBUTE_HREF];
+  if (tag == LINK_TAG_LINK && rel && href && links_rel_is_requisite(rel))
     links_report_requisite(extractor, href, "link");
-  const char *style = values[LINKS_ATTRIBUTE_STYLE];
+  const char *style = values[LINK_ATTRIBUTE_STYLE];
   if (style)
     css_links_scan(style, strlen(style), links_on_style_reference, extractor);
 }
@@ -503,28 +387,28 @@ static void links_on_start_element(void *context, const xmlChar *name, const xml
   struct link_extractor *extractor = context;
   if (!name)
     return;
-  enum links_tag tag = links_tag_of((const char *)name);
-  if (tag == LINKS_TAG_OTHER && !extractor->on_requisite)
+  enum link_tag tag = link_tag_of((const char *)name);
+  if (tag == LINK_TAG_OTHER && !extractor->on_requisite)
     return;
-  const char *values[LINKS_ATTRIBUTE_COUNT];
-  links_read_attributes(attributes, values);
+  const char *values[LINK_ATTRIBUTE_COUNT];
+  link_attributes_read(attributes, values);
   if (extractor->on_requisite)
     links_on_requisite_element(extractor, tag, values);
-  const char *rel = values[LINKS_ATTRIBUTE_REL];
+  const char *rel = values[LINK_ATTRIBUTE_REL];
   switch (tag) {
-  case LINKS_TAG_A:
-  case LINKS_TAG_LINK:
-  case LINKS_TAG_AREA:
-    if (values[LINKS_ATTRIBUTE_HREF] && !(rel && links_rel_has_token(rel, "nofollow")))
-      links_report(extractor, values[LINKS_ATTRIBUTE_HREF]);
+  case LINK_TAG_A:
+  case LINK_TAG_LINK:
+  case LINK_TAG_AREA:
+    if (values[LINK_ATTRIBUTE_HREF] && !(rel && links_rel_has_token(rel, "nofollow")))
+      links_report(extractor, values[LINK_ATTRIBUTE_HREF]);
     break;
-  case LINKS_TAG_IFRAME:
-  case LINKS_TAG_FRAME:
-    if (values[LINKS_ATTRIBUTE_SRC])
-      links_report(extractor, values[LINKS_ATTRIBUTE_SRC]);
+  case LINK_TAG_IFRAME:
+  case LINK_TAG_FRAME:
+    if (values[LINK_ATTRIBUTE_SRC])
+      links_report(extractor, values[LINK_ATTRIBUTE_SRC]);
     break;
-  case LINKS_TAG_BASE:
-    links_on_base(extractor, values[LINKS_ATTRIBUTE_HREF]);
+  case LINK_TAG_BASE:
+    links_on_base(extractor, values[LINK_ATTRIBUTE_HREF]);
     break;
   default:
     break;
