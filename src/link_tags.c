@@ -9,11 +9,11 @@
 /* Lower case, as libxml2 passes names. Names with the same first letter are next to each
  * other: link_tag_of() looks only there. */
 static const char *const link_tag_names[LINK_TAG_COUNT] = {
-    [LINK_TAG_A] = "a",          [LINK_TAG_AREA] = "area",     [LINK_TAG_AUDIO] = "audio",
-    [LINK_TAG_BASE] = "base",    [LINK_TAG_EMBED] = "embed",   [LINK_TAG_FRAME] = "frame",
-    [LINK_TAG_IFRAME] = "iframe", [LINK_TAG_IMG] = "img",      [LINK_TAG_LINK] = "link",
+    [LINK_TAG_A] = "a",           [LINK_TAG_AREA] = "area",     [LINK_TAG_AUDIO] = "audio",
+    [LINK_TAG_BASE] = "base",     [LINK_TAG_EMBED] = "embed",   [LINK_TAG_FRAME] = "frame",
+    [LINK_TAG_IFRAME] = "iframe", [LINK_TAG_IMG] = "img",       [LINK_TAG_LINK] = "link",
     [LINK_TAG_OBJECT] = "object", [LINK_TAG_SCRIPT] = "script", [LINK_TAG_SOURCE] = "source",
-    [LINK_TAG_STYLE] = "style",  [LINK_TAG_TRACK] = "track",   [LINK_TAG_VIDEO] = "video",
+    [LINK_TAG_STYLE] = "style",   [LINK_TAG_TRACK] = "track",   [LINK_TAG_VIDEO] = "video",
 };
 
 static const char *const link_attribute_names[LINK_ATTRIBUTE_COUNT] = {
@@ -45,10 +45,10 @@ static bool link_tags_name_is(const char *name, const char *wanted) {
 
 enum link_tag link_tag_of(const char *name) {
   unsigned char initial = link_tags_lower((unsigned char)name[0]);
-  for (size_t tag = link_tag_first[initial];
-       tag != LINK_TAG_OTHER && tag < LINK_TAG_COUNT &&
-       (unsigned char)link_tag_names[tag][0] == initial;
-       tag++)
+  size_t tag = link_tag_first[initial];
+  if (tag == LINK_TAG_OTHER)
+    return LINK_TAG_OTHER;
+  for (; tag < LINK_TAG_COUNT && (unsigned char)link_tag_names[tag][0] == initial; tag++)
     if (link_tags_name_is(name + 1, link_tag_names[tag] + 1))
       return (enum link_tag)tag;
   return LINK_TAG_OTHER;

@@ -50,8 +50,9 @@ enum link_tag link_tag_of(const char *name);
 const char *link_tag_name(enum link_tag tag);
 
 /* The values of the attributes read, from NULL-terminated name/value pairs (libxml2's
- * startElement `attributes`, xmlChar being unsigned char; NULL for none): values[k] is NULL when attribute k is absent, ""
- * when present without a value; the first one of a name counts. Borrowed from `attributes`. */
+ * startElement `attributes`, xmlChar being unsigned char; NULL for none): values[k] is NULL when
+ * attribute k is absent, "" when present without a value; the first one of a name counts. Borrowed
+ * from `attributes`. */
 void link_attributes_read(const unsigned char *const *attributes,
                           const char *values[LINK_ATTRIBUTE_COUNT]);
 

@@ -32,11 +32,11 @@ static void every_tag_is_found_by_its_name_in_any_case(void **state) {
 static void other_names_are_other_tags(void **state) {
   (void)state;
   static const char *const others[] = {
-      "",       "abbr",  "address", "areas", "are",  "b",      "bas",   "basefont",
-      "div",    "em",    "embeds",  "frames", "iframes", "i",  "im",    "imgs",
-      "lin",    "links", "object1", "s",     "scrip", "scripts", "span", "sourc",
-      "styles", "t",     "td",      "track-", "v",    "vide",   "videos", "\xe1",
-      "a\xe1",  "@",     "A ",      "img\t", "1a",
+      "",       "abbr",  "address", "areas",  "are",     "b",       "bas",    "basefont",
+      "div",    "em",    "embeds",  "frames", "iframes", "i",       "im",     "imgs",
+      "lin",    "links", "object1", "s",      "scrip",   "scripts", "span",   "sourc",
+      "styles", "t",     "td",      "track-", "v",       "vide",    "videos", "\xe1",
+      "a\xe1",  "@",     "A ",      "img\t",  "1a",
   };
   for (size_t i = 0; i < sizeof others / sizeof *others; i++)
     if (link_tag_of(others[i]) != LINK_TAG_OTHER)
@@ -48,9 +48,9 @@ static void other_names_are_other_tags(void **state) {
 static void wanted_attributes_are_read_in_any_case(void **state) {
   (void)state;
   const unsigned char *attributes[] = {
-      U("class"), U("x"),     U("HREF"), U("/h"),  U("Rel"),   U("next"),   U("src"),
-      U("/s"),    U("srcSet"), U("a 1x"), U("poster"), U("p.jpg"), U("DATA"), U("o.svg"),
-      U("style"), U("color: red"), NULL,  NULL,
+      U("class"), U("x"),     U("HREF"),   U("/h"),         U("Rel"),    U("next"),
+      U("src"),   U("/s"),    U("srcSet"), U("a 1x"),       U("poster"), U("p.jpg"),
+      U("DATA"),  U("o.svg"), U("style"),  U("color: red"), NULL,        NULL,
   };
   const char *values[LINK_ATTRIBUTE_COUNT];
   link_attributes_read(attributes, values);
@@ -67,8 +67,8 @@ static void wanted_attributes_are_read_in_any_case(void **state) {
 static void first_value_counts_and_lookalikes_are_skipped(void **state) {
   (void)state;
   const unsigned char *attributes[] = {
-      U("hrefx"), U("/x"), U("data-src"), U("/d"), U("sr"), U("/sr"), U("href"), NULL,
-      U("href"), U("/second"), U("srcsets"), U("/ss"), U("s"), U("/s"), NULL, NULL,
+      U("hrefx"), U("/x"),      U("data-src"), U("/d"),  U("sr"), U("/sr"), U("href"), NULL,
+      U("href"),  U("/second"), U("srcsets"),  U("/ss"), U("s"),  U("/s"),  NULL,      NULL,
   };
   const char *values[LINK_ATTRIBUTE_COUNT];
   link_attributes_read(attributes, values);

@@ -677,23 +677,22 @@ static void every_kind_of_requisite_is_found_with_what_asked_for_it(void **state
  * any case: <abbr>, <span>, <sourcex>, <tr> and data-src, hrefx, srcsetx name nothing. */
 static void names_that_only_begin_like_wanted_ones_are_not_read(void **state) {
   (void)state;
-  struct requisites found = extract_requisites(
-      "<abbr href=/abbr src=/abbr><areax href=/areax><AREA HREF=/area>"
-      "<span src=/span><sourcex src=/sourcex><SOURCE SRC=/source><tr src=/tr>"
-      "<Track SRC=/track><styles>x</styles><baser href=/baser/>"
-      "<img data-src=/data-src srcx=/srcx srcsetx=/srcsetx src=/img>"
-      "<a hrefx=/hrefx href=/a><video posterx=/px POSTER=/poster></video>"
-      "<object datax=/dx DATA=/data></object><a rel=nofollowx href=/kept>k</a>"
-      "<EMBED SRC=/embed><iFrame sRc=/iframe></iFrame>");
+  struct requisites found =
+      extract_requisites("<abbr href=/abbr src=/abbr><areax href=/areax><AREA HREF=/area>"
+                         "<span src=/span><sourcex src=/sourcex><SOURCE SRC=/source><tr src=/tr>"
+                         "<Track SRC=/track><styles>x</styles><baser href=/baser/>"
+                         "<img data-src=/data-src srcx=/srcx srcsetx=/srcsetx src=/img>"
+                         "<a hrefx=/hrefx href=/a><video posterx=/px POSTER=/poster></video>"
+                         "<object datax=/dx DATA=/data></object><a rel=nofollowx href=/kept>k</a>"
+                         "<EMBED SRC=/embed><iFrame sRc=/iframe></iFrame>");
   expect_links(&found.found,
                HELPER_LIST(const char *const, "source http://example.com/source",
                            "track http://example.com/track", "img http://example.com/img",
                            "video http://example.com/poster", "object http://example.com/data",
                            "embed http://example.com/embed"));
   expect_links(&found.links,
-               HELPER_LIST(const char *const, "http://example.com/area",
-                           "http://example.com/a", "http://example.com/kept",
-                           "http://example.com/iframe"));
+               HELPER_LIST(const char *const, "http://example.com/area", "http://example.com/a",
+                           "http://example.com/kept", "http://example.com/iframe"));
 }
 
 static void srcset_candidates_are_split_as_html_does(void **state) {
