@@ -59,7 +59,8 @@ INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
 .PHONY: all test unit-test integration-test readme-test completion-test completions demo bench \
-	bench-deps bench-tables fuzz fuzz-build fuzz-check install uninstall clean format version FORCE
+	bench-deps bench-tables bench-extract fuzz fuzz-build fuzz-check install uninstall clean format \
+	version FORCE
 
 all: $(AFETCH_BIN)
 
@@ -160,6 +161,14 @@ $(TABLE_BENCH_BIN): bench/table_bench.c $(LIB_OBJS)
 
 bench-tables: $(TABLE_BENCH_BIN)
 	$(TABLE_BENCH_BIN)
+
+# Link extraction alone, for profiles and differential checks (docs/benchmarks.md, C2).
+EXTRACT_LINKS_BIN := $(BUILD)/bench/extract_links
+bench-extract: $(EXTRACT_LINKS_BIN)
+$(EXTRACT_LINKS_BIN): bench/extract_links.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -lm
 
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:

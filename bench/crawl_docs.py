@@ -1,15 +1,22 @@
 #!/usr/bin/python3
 """C2: a real site. Crawls Python's HTML documentation as Debian's python3-doc ships it, served
 by a private nginx on 127.0.0.1, with afetch and with wget2 side by side, in interleaved rounds;
-prints one markdown table of medians: wall time, pages/s, user and system CPU, peak RSS.
+prints a markdown table of medians per mode: wall time, pages/s, user and system CPU, peak RSS,
+and for afetch the p90 of its results' ttfb next to the p90 of nginx's own request time.
 
-A run counts only if nginx's access log shows each HTML page fetched once, with a 200, and none
-outside the tree; afetch's and wget2's sets of HTML pages must be equal (a few pages of the tree
-are linked from nowhere: neither fetches them).
-(wget2 -r also fetches images and scripts, which afetch fetches only with -p: only the pages are
-compared.) Skipped, with a note, when python3-doc or wget2 is missing. See bench/README.md."""
+Two modes. "pages": afetch --crawl next to wget2 -r; a run counts only if nginx's access log
+shows each HTML page fetched once, with a 200, and none outside the tree, and afetch's and
+wget2's sets of HTML pages must be equal (a few pages of the tree are linked from nowhere:
+neither fetches them; wget2 -r also fetches images and scripts, which afetch fetches only with
+-p: only the pages are compared). "requisites": afetch --crawl -p next to wget2 -r -p; every URL
+(pages, images, scripts, stylesheets) fetched once, and the same set of URLs. wget2 1.99.1's
+-r -p follows no link from any page but the last level's (an inverted level test): when its set
+lacks pages, afetch -p is compared with wget2 -r, which follows img, script and link references
+as links and so fetches what -p should. Skipped, with a note, when python3-doc or wget2 is
+missing. See bench/README.md."""
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -32,7 +39,7 @@ error_log {prefix}/error.log warn;
 events {{ use epoll; worker_connections 4096; }}
 http {{
     include /etc/nginx/mime.types;
-    log_format crawl '$request_method $request_uri $status';
+    log_format crawl '$request_method $request_uri $status $request_time';
     access_log {prefix}/access.log crawl;
     client_body_temp_path {prefix}/tmp; proxy_temp_path {prefix}/tmp;
     fastcgi_temp_path {prefix}/tmp; uwsgi_temp_path {prefix}/tmp; scgi_temp_path {prefix}/tmp;
@@ -90,35 +97,148 @@ def start_nginx(prefix, docs):
     raise RuntimeError("nginx did not start: " + open(os.path.join(prefix, "error.log")).read())
 
 
-def run_once(name, argv, prefix, expected, timeout):
+def percentile(values, fraction):
+    """The value below which `fraction` of `values` lie (nearest rank); None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def result_ttfbs(path):
+    """The ttfb of each result in afetch's JSON array (one result a line), in seconds."""
+    ttfbs = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip().rstrip(",")
+            if line.startswith("{"):
+                ttfbs.append(json.loads(line)["time"]["ttfb"])
+    return ttfbs
+
+
+def run_once(name, argv, prefix, expected, timeout, all_urls):
+    """One run of `argv`, timed by GNU time, and what nginx's log says it fetched: the HTML
+    pages (all_urls False) or every URL (all_urls True) with a 200, each expected once."""
     log = os.path.join(prefix, "access.log")
     offset = os.path.getsize(log) if os.path.exists(log) else 0
-    times = os.path.join(prefix, name + ".time")
+    times = os.path.join(prefix, "run.time")
+    output = os.path.join(prefix, "run.out")
     started = time.monotonic()
-    completed = subprocess.run([GNU_TIME, "-f", "%U %S %M", "-o", times] + argv,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=timeout)
+    with open(output, "wb") as out:
+        completed = subprocess.run([GNU_TIME, "-f", "%U %S %M", "-o", times] + argv,
+                                   stdout=out, stderr=subprocess.DEVNULL, timeout=timeout)
     wall = time.monotonic() - started
     user, system, rss_kib = open(times).read().split()[-3:]
     with open(log, "rb") as f:
         f.seek(offset)
         lines = f.read().decode("utf-8", "replace").splitlines()
     fetched = {}
+    served = []
     for line in lines:
-        method, uri, status = line.split(" ")[:3]
-        if method == "GET" and status == "200" and uri.endswith(".html"):
+        method, uri, status, request_time = line.split(" ")[:4]
+        served.append(float(request_time))
+        if method == "GET" and status == "200" and (all_urls or uri.endswith(".html")):
             fetched[uri] = fetched.get(uri, 0) + 1
     problems = []
     # A few pages of the tree are linked from nowhere: "missing" is no problem by itself;
     # both tools must fetch the same set (checked at the end).
-    if set(fetched) - expected:
+    if not all_urls and set(fetched) - expected:
         problems.append("%d pages outside the tree" % len(set(fetched) - expected))
     twice = sum(1 for n in fetched.values() if n > 1)
     if twice:
-        problems.append("%d pages fetched twice" % twice)
+        problems.append("%d URLs fetched twice" % twice)
+    ttfb = percentile(result_ttfbs(output), 0.9) if name.startswith("afetch") else None
     return {"tool": name, "wall": wall, "user": float(user), "sys": float(system),
-            "rss_mib": int(rss_kib) / 1024, "pages": set(fetched), "exit": completed.returncode,
+            "rss_mib": int(rss_kib) / 1024, "urls": set(fetched),
+            "pages": {u for u in fetched if u.endswith(".html")}, "exit": completed.returncode,
+            "ttfb_p90_ms": ttfb * 1000 if ttfb is not None else None,
+            "served_p90_ms": (percentile(served, 0.9) or 0) * 1000,
             "problem": "; ".join(problems) or None}
+
+
+def tool_commands(args, seed, seed_file, out):
+    """The commands of each mode: (name, argv), afetch first."""
+    afetch = [args.afetch, "--crawl", "--depth", args.depth, "-c", args.concurrency,
+              # --scope prefix: the pages under /doc/, as wget2's --no-parent.
+              "--scope", "prefix"]
+    # wget2 has no mode that fetches without saving (see C1): it saves into the temp dir,
+    # removed after each run.
+    wget2 = ["wget2", "--recursive", "--level", args.depth, "--max-threads", args.concurrency,
+             "--no-parent", "--robots=off", "-q", "-P", out]
+    return {
+        "pages": [("afetch", afetch + [seed_file]), ("wget2 -r", wget2 + [seed])],
+        "requisites": [("afetch -p", afetch + ["-p", seed_file]),
+                       ("wget2 -r -p", wget2 + ["--page-requisites", seed]),
+                       ("wget2 -r", wget2 + [seed])],
+    }
+
+
+def run_rounds(commands, args, prefix, expected, out, all_urls):
+    """args.runs rounds, the tools' order reversed every other round."""
+    records = []
+    for round_index in range(args.runs):
+        order = commands if round_index % 2 == 0 else list(reversed(commands))
+        for name, argv in order:
+            record = run_once(name, argv, prefix, expected, args.timeout, all_urls)
+            shutil.rmtree(out, ignore_errors=True)
+            records.append(record)
+            print("C2 %s round %d: %.2f s wall, %.2f s user, %.1f MiB, %d URLs%s" % (
+                name, round_index + 1, record["wall"], record["user"], record["rss_mib"],
+                len(record["urls"]), ", " + record["problem"] if record["problem"] else ""),
+                file=sys.stderr)
+    return records
+
+
+def same_sets(records, key, names):
+    """True when every run of the tools `names` fetched one and the same set."""
+    sets = {frozenset(r[key]) for r in records if r["tool"] in names}
+    return len(sets) == 1 and all(not r["problem"] for r in records if r["tool"] in names)
+
+
+def print_table(mode, commands, records, args, sets_note):
+    pages = max((len(r["pages"]) for r in records), default=0)
+    urls = max((len(r["urls"]) for r in records if r["tool"].startswith("afetch")), default=0)
+    print("\nC2 %s: %d HTML pages, %d URLs (afetch), depth %s, C=%s, median of %d interleaved "
+          "runs\n" % (mode, pages, urls, args.depth, args.concurrency, args.runs))
+    print("| tool | wall s | pages/s | user CPU s | sys CPU s | peak RSS MiB | ttfb p90 ms "
+          "| nginx p90 ms | URLs | runs ok |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    status = 0
+    for name, _ in commands:
+        ok = [r for r in records if r["tool"] == name and not r["problem"]]
+        if not ok:
+            print("| %s | — | — | — | — | — | — | — | — | 0/%d |" % (name, args.runs))
+            status = 1 if name.startswith("afetch") else status
+            continue
+        med = lambda key: statistics.median(r[key] for r in ok)
+        ttfb = "%.1f" % med("ttfb_p90_ms") if name.startswith("afetch") else "—"
+        print("| %s | %.2f | %.0f | %.2f | %.2f | %.1f | %s | %.1f | %d | %d/%d |" % (
+            name, med("wall"), len(ok[0]["pages"]) / med("wall"), med("user"), med("sys"),
+            med("rss_mib"), ttfb, med("served_p90_ms"), len(ok[0]["urls"]), len(ok),
+            args.runs))
+    print("\n" + sets_note)
+    return status
+
+
+def compare_sets(mode, records):
+    """(ok, note): whether afetch fetched what wget2 did, in every run."""
+    if mode == "pages":
+        same = same_sets(records, "pages", ("afetch", "wget2 -r"))
+        return same, "Every run of both fetched the same set of pages: %s" % (
+            "yes" if same else "NO")
+    with_p = [r for r in records if r["tool"] == "wget2 -r -p"]
+    recursive = [r for r in records if r["tool"] == "wget2 -r"]
+    peer = "wget2 -r -p"
+    note = ""
+    if with_p and recursive and len(with_p[0]["pages"]) < len(recursive[0]["pages"]):
+        peer = "wget2 -r"
+        note = ("wget2 -r -p fetched %d pages of %d (wget2 1.99.1 follows no link from a page "
+                "above the last level with -p): afetch -p is compared with wget2 -r, which "
+                "follows img, script and link references as links. " % (
+                    len(with_p[0]["pages"]), len(recursive[0]["pages"])))
+    same = same_sets(records, "urls", ("afetch -p", peer))
+    return same, note + "Every run of afetch -p and %s fetched the same set of URLs: %s" % (
+        peer, "yes" if same else "NO")
 
 
 def main():
@@ -129,6 +249,8 @@ def main():
     parser.add_argument("--concurrency", "-c", default="10")
     parser.add_argument("--depth", default="20")
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--modes", default="pages,requisites",
+                        help="comma-separated: pages, requisites")
     args = parser.parse_args()
 
     docs = doc_tree()
@@ -147,48 +269,17 @@ def main():
         with open(seed_file, "w") as f:
             f.write(seed + "\n")
         out = os.path.join(prefix, "wget2.out")
-        tools = {
-            # --scope prefix: the pages under /doc/, as wget2's --no-parent.
-            "afetch": [args.afetch, "--crawl", "--depth", args.depth, "-c", args.concurrency,
-                       "--scope", "prefix", seed_file],
-            # wget2 has no mode that fetches without saving (see C1): it saves into the temp
-            # dir, removed after each run.
-            "wget2": ["wget2", "--recursive", "--level", args.depth, "--max-threads",
-                      args.concurrency, "--no-parent", "--robots=off", "-q", "-P", out, seed],
-        }
-        records = []
-        for round_index in range(args.runs):
-            order = list(tools) if round_index % 2 == 0 else list(reversed(list(tools)))
-            for name in order:
-                record = run_once(name, tools[name], prefix, expected, args.timeout)
-                shutil.rmtree(out, ignore_errors=True)
-                records.append(record)
-                print("C2 %s round %d: %.2f s wall, %.2f s user, %.1f MiB%s" % (
-                    name, round_index + 1, record["wall"], record["user"], record["rss_mib"],
-                    ", " + record["problem"] if record["problem"] else ""), file=sys.stderr)
-        sets = [frozenset(r["pages"]) for r in records if not r["problem"]]
-        same = len(set(sets)) == 1 and len(sets) == len(records)
-        fetched = len(sets[0]) if sets else 0
-        print("\nC2: crawl of python3-doc's HTML (%d pages reachable of %d, %.0f MiB), depth %s, "
-              "C=%s, median of %d interleaved runs\n" % (
-                  fetched, len(expected), sum(os.path.getsize(os.path.join(docs, p[len("/doc/"):]))
-                                     for p in expected) / 1048576, args.depth,
-                  args.concurrency, args.runs))
-        print("| tool | wall s | pages/s | user CPU s | sys CPU s | peak RSS MiB | runs ok |")
-        print("|---|--:|--:|--:|--:|--:|--:|")
+        print("C2: crawl of python3-doc's HTML (%d pages, %.0f MiB)" % (
+            len(expected), sum(os.path.getsize(os.path.join(docs, p[len("/doc/"):]))
+                               for p in expected) / 1048576))
         status = 0
-        for name in tools:
-            ok = [r for r in records if r["tool"] == name and not r["problem"]]
-            if not ok:
-                print("| %s | — | — | — | — | — | 0/%d |" % (name, args.runs))
-                status = 1 if name == "afetch" else status
-                continue
-            med = lambda key: statistics.median(r[key] for r in ok)
-            print("| %s | %.2f | %.0f | %.2f | %.2f | %.1f | %d/%d |" % (
-                name, med("wall"), fetched / med("wall"), med("user"), med("sys"),
-                med("rss_mib"), len(ok), args.runs))
-        print("\nEvery run of both fetched the same set of pages: %s" % ("yes" if same else "NO"))
-        return status if same else 1
+        for mode in args.modes.split(","):
+            commands = tool_commands(args, seed, seed_file, out)[mode]
+            records = run_rounds(commands, args, prefix, expected, out, mode == "requisites")
+            same, note = compare_sets(mode, records)
+            status = max(status, print_table(mode, commands, records, args, note),
+                         0 if same else 1)
+        return status
     finally:
         nginx.send_signal(signal.SIGQUIT)
         try:

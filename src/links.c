@@ -20,6 +20,7 @@
 
 #include "afetch/css_links.h"
 #include "afetch/hash_table.h"
+#include "afetch/link_tags.h"
 #include "afetch/url.h"
 
 /* Bytes held back at the end of a piece, at most. */
@@ -77,7 +78,10 @@ struct link_extractor {
 
 static pthread_once_t links_once = PTHREAD_ONCE_INIT;
 
-static void links_init_libxml(void) { xmlInitParser(); }
+static void links_init(void) {
+  xmlInitParser();
+  link_tags_init();
+}
 
 static void links_ignore_error(void *context, const char *message, ...) {
   (void)context;
@@ -200,15 +204,6 @@ static bool links_rel_has_token(const char *rel, const char *token) {
   return false;
 }
 
-/* The value of attribute `name` among libxml2's NULL-terminated name/value pairs: NULL when
- * absent, "" when present without a value. Borrowed from `attributes`. */
-static const char *links_attribute(const xmlChar **attributes, const char *name) {
-  for (size_t i = 0; attributes && attributes[i]; i += 2)
-    if (xmlStrcasecmp(attributes[i], BAD_CAST name) == 0)
-      return attributes[i + 1] ? (const char *)attributes[i + 1] : "";
-  return NULL;
-}
-
 /* Hands `url` to the extractor's callback for links or, with a `via`, for requisites. */
 static void links_emit(struct link_extractor *extractor, const char *url, const char *via) {
   if (via)
@@ -246,8 +241,7 @@ static void links_report(struct link_extractor *extractor, const char *value) {
   links_resolve_once(extractor, &extractor->seen, value, NULL);
 }
 
-static void links_on_base(struct link_extractor *extractor, const xmlChar **attributes) {
-  const char *href = links_attribute(attributes, "href");
+static void links_on_base(struct link_extractor *extractor, const char *href) {
   if (!href || extractor->base_seen)
     return;
   extractor->base_seen = true;
@@ -311,40 +305,41 @@ static bool links_rel_is_requisite(const char *rel) {
 
 /* Element attributes that name what the page shows with (srcset: a list of them). */
 static const struct {
-  const char *tag, *attribute;
+  enum link_tag tag;
+  enum link_attribute attribute;
 } links_requisite_attributes[] = {
-    {"img", "src"},      {"img", "srcset"},  {"script", "src"}, {"video", "src"},
-    {"video", "poster"}, {"audio", "src"},   {"source", "src"}, {"source", "srcset"},
-    {"track", "src"},    {"object", "data"}, {"embed", "src"},
+    {LINK_TAG_IMG, LINK_ATTRIBUTE_SRC},      {LINK_TAG_IMG, LINK_ATTRIBUTE_SRCSET},
+    {LINK_TAG_SCRIPT, LINK_ATTRIBUTE_SRC},   {LINK_TAG_VIDEO, LINK_ATTRIBUTE_SRC},
+    {LINK_TAG_VIDEO, LINK_ATTRIBUTE_POSTER}, {LINK_TAG_AUDIO, LINK_ATTRIBUTE_SRC},
+    {LINK_TAG_SOURCE, LINK_ATTRIBUTE_SRC},   {LINK_TAG_SOURCE, LINK_ATTRIBUTE_SRCSET},
+    {LINK_TAG_TRACK, LINK_ATTRIBUTE_SRC},    {LINK_TAG_OBJECT, LINK_ATTRIBUTE_DATA},
+    {LINK_TAG_EMBED, LINK_ATTRIBUTE_SRC},
 };
 
 /* The requisites of one start tag, and where <style> text begins. */
-static void links_on_requisite_element(struct link_extractor *extractor, const char *tag,
-                                       const xmlChar **attributes) {
+static void links_on_requisite_element(struct link_extractor *extractor, enum link_tag tag,
+                                       const char *const values[LINK_ATTRIBUTE_COUNT]) {
   if (extractor->in_style)
     css_scanner_finish(extractor->style);
-  extractor->in_style = strcasecmp(tag, "style") == 0;
+  extractor->in_style = tag == LINK_TAG_STYLE;
   if (extractor->in_style && !extractor->style)
     extractor->style = css_scanner_new(links_on_style_reference, extractor);
   extractor->in_style = extractor->in_style && extractor->style;
   for (size_t i = 0; i < sizeof links_requisite_attributes / sizeof *links_requisite_attributes;
        i++) {
-    if (strcasecmp(tag, links_requisite_attributes[i].tag) != 0)
+    if (links_requisite_attributes[i].tag != tag)
       continue;
-    const char *name = links_requisite_attributes[i].attribute;
-    const char *value = links_attribute(attributes, name);
-    if (value && strcmp(name, "srcset") == 0)
-      links_report_srcset(extractor, value, links_requisite_attributes[i].tag);
+    enum link_attribute attribute = links_requisite_attributes[i].attribute;
+    const char *value = values[attribute];
+    if (value && attribute == LINK_ATTRIBUTE_SRCSET)
+      links_report_srcset(extractor, value, link_tag_name(tag));
     else if (value)
-      links_report_requisite(extractor, value, links_requisite_attributes[i].tag);
+      links_report_requisite(extractor, value, link_tag_name(tag));
   }
-  if (strcasecmp(tag, "link") == 0) {
-    const char *rel = links_attribute(attributes, "rel");
-    const char *href = links_attribute(attributes, "href");
-    if (rel && href && links_rel_is_requisite(rel))
-      links_report_requisite(extractor, href, "link");
-  }
-  const char *style = links_attribute(attributes, "style");
+  const char *rel = values[LINK_ATTRIBUTE_REL], *href = values[LINK_ATTRIBUTE_HREF];
+  if (tag == LINK_TAG_LINK && rel && href && links_rel_is_requisite(rel))
+    links_report_requisite(extractor, href, "link");
+  const char *style = values[LINK_ATTRIBUTE_STYLE];
   if (style)
     css_links_scan(style, strlen(style), links_on_style_reference, extractor);
 }
@@ -356,25 +351,37 @@ static void links_on_raw_text(void *context, const xmlChar *text, int length) {
     css_scanner_feed(extractor->style, (const char *)text, (size_t)length);
 }
 
-/* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case. */
+/* SAX startElement: libxml2's HTML parser passes tag and attribute names in lower case.
+ * Nearly every element of a page is none of those read: it costs a look at its name. */
 static void links_on_start_element(void *context, const xmlChar *name, const xmlChar **attributes) {
   struct link_extractor *extractor = context;
-  const char *tag = (const char *)name;
-  if (!tag)
+  if (!name)
     return;
+  enum link_tag tag = link_tag_of((const char *)name);
+  if (tag == LINK_TAG_OTHER && !extractor->on_requisite)
+    return;
+  const char *values[LINK_ATTRIBUTE_COUNT];
+  link_attributes_read(attributes, values);
   if (extractor->on_requisite)
-    links_on_requisite_element(extractor, tag, attributes);
-  if (strcasecmp(tag, "a") == 0 || strcasecmp(tag, "link") == 0 || strcasecmp(tag, "area") == 0) {
-    const char *href = links_attribute(attributes, "href");
-    const char *rel = links_attribute(attributes, "rel");
-    if (href && !(rel && links_rel_has_token(rel, "nofollow")))
-      links_report(extractor, href);
-  } else if (strcasecmp(tag, "iframe") == 0 || strcasecmp(tag, "frame") == 0) {
-    const char *src = links_attribute(attributes, "src");
-    if (src)
-      links_report(extractor, src);
-  } else if (strcasecmp(tag, "base") == 0) {
-    links_on_base(extractor, attributes);
+    links_on_requisite_element(extractor, tag, values);
+  const char *rel = values[LINK_ATTRIBUTE_REL];
+  switch (tag) {
+  case LINK_TAG_A:
+  case LINK_TAG_LINK:
+  case LINK_TAG_AREA:
+    if (values[LINK_ATTRIBUTE_HREF] && !(rel && links_rel_has_token(rel, "nofollow")))
+      links_report(extractor, values[LINK_ATTRIBUTE_HREF]);
+    break;
+  case LINK_TAG_IFRAME:
+  case LINK_TAG_FRAME:
+    if (values[LINK_ATTRIBUTE_SRC])
+      links_report(extractor, values[LINK_ATTRIBUTE_SRC]);
+    break;
+  case LINK_TAG_BASE:
+    links_on_base(extractor, values[LINK_ATTRIBUTE_HREF]);
+    break;
+  default:
+    break;
   }
 }
 
@@ -547,7 +554,7 @@ static htmlParserCtxtPtr links_new_parser(struct link_extractor *extractor) {
 }
 
 struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on_link, void *arg) {
-  pthread_once(&links_once, links_init_libxml);
+  pthread_once(&links_once, links_init);
   links_silence_thread();
   struct link_extractor *extractor = calloc(1, sizeof *extractor);
   if (!extractor)

@@ -673,6 +673,28 @@ static void every_kind_of_requisite_is_found_with_what_asked_for_it(void **state
                            "http://example.com/dir/next.html", "http://example.com/dir/page.html"));
 }
 
+/* Tag and attribute names are told apart by more than their first letter or a prefix, in
+ * any case: <abbr>, <span>, <sourcex>, <tr> and data-src, hrefx, srcsetx name nothing. */
+static void names_that_only_begin_like_wanted_ones_are_not_read(void **state) {
+  (void)state;
+  struct requisites found =
+      extract_requisites("<abbr href=/abbr src=/abbr><areax href=/areax><AREA HREF=/area>"
+                         "<span src=/span><sourcex src=/sourcex><SOURCE SRC=/source><tr src=/tr>"
+                         "<Track SRC=/track><styles>x</styles><baser href=/baser/>"
+                         "<img data-src=/data-src srcx=/srcx srcsetx=/srcsetx src=/img>"
+                         "<a hrefx=/hrefx href=/a><video posterx=/px POSTER=/poster></video>"
+                         "<object datax=/dx DATA=/data></object><a rel=nofollowx href=/kept>k</a>"
+                         "<EMBED SRC=/embed><iFrame sRc=/iframe></iFrame>");
+  expect_links(&found.found,
+               HELPER_LIST(const char *const, "source http://example.com/source",
+                           "track http://example.com/track", "img http://example.com/img",
+                           "video http://example.com/poster", "object http://example.com/data",
+                           "embed http://example.com/embed"));
+  expect_links(&found.links,
+               HELPER_LIST(const char *const, "http://example.com/area", "http://example.com/a",
+                           "http://example.com/kept", "http://example.com/iframe"));
+}
+
 static void srcset_candidates_are_split_as_html_does(void **state) {
   (void)state;
   struct requisites found = extract_requisites(
@@ -780,6 +802,7 @@ int main(void) {
       cmocka_unit_test(a_link_does_not_hide_a_requisite_to_the_same_url),
       cmocka_unit_test(references_are_cleaned_as_html_does),
       cmocka_unit_test(requisites_are_not_reported_unless_asked),
+      cmocka_unit_test(names_that_only_begin_like_wanted_ones_are_not_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
