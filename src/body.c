@@ -115,6 +115,8 @@ static void body_stop_css(struct body *body) {
   body->css_base = NULL;
 }
 
+bool body_parses_page(const struct body *body) { return body->links || body->css; }
+
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count) {
   body->bytes += count;
   const struct afetch_options *options = body->options;

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "afetch/body.h"
 #include "afetch/easy_options.h"
 #include "afetch/outcome.h"
@@ -19,6 +21,9 @@
 /* Times one URL's request may be sent again after curl lost it unsent (task_replay_unsent),
  * as many as curl's own retries on a fresh connection. */
 #define TASK_MAX_REPLAYS 5
+
+/* Bytes of a page parsed for links before its transfer yields to the loop's others. */
+#define TASK_PARSE_BUDGET (64 * 1024)
 
 struct task {
   CURL *easy;
@@ -41,10 +46,36 @@ struct task {
    * outcome: links and requisites found, and (--if-changed) the validators to record. */
   struct page_links found;
   char *new_etag, *new_last_modified;
+  /* Parsing a page runs on the loop's thread: after TASK_PARSE_BUDGET bytes parsed the
+   * transfer pauses until `resume` (a zero timer) lets the loop's other transfers run. */
+  struct event *resume;
+  size_t parsed_this_turn;
+  bool paused;
 };
+
+static void task_on_resume(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct task *task = arg;
+  task->paused = false;
+  task->parsed_this_turn = 0;
+  curl_easy_pause(task->easy, CURLPAUSE_CONT); /* may hand over the held data at once */
+}
 
 static size_t task_on_body(char *data, size_t size, size_t count, void *arg) {
   struct task *task = arg;
+  /* curl reads a socket for as long as it has data: without a pause one busy page could be
+   * parsed for many milliseconds while the loop's other transfers wait for their turn. */
+  if (body_parses_page(&task->body)) {
+    if (task->parsed_this_turn >= TASK_PARSE_BUDGET) {
+      static const struct timeval now = {0, 0};
+      if (!task->paused && event_add(task->resume, &now) == 0)
+        task->paused = true;
+      if (task->paused)
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps this piece and hands it over again */
+    }
+    task->parsed_this_turn += size * count;
+  }
   if (task->bytes_total) /* one writer: a plain load and store, no locked add */
     atomic_store_explicit(task->bytes_total,
                           atomic_load_explicit(task->bytes_total, memory_order_relaxed) +
@@ -90,7 +121,8 @@ static void task_on_requisite(void *arg, const char *url, const char *via) {
   page_links_add_requisite(&task->found, url, via);
 }
 
-struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share) {
+struct task *task_new(struct event_base *base, const struct afetch_options *options, unsigned id,
+                      CURLSH *share) {
   struct task *task = calloc(1, sizeof *task);
   if (!task)
     return NULL;
@@ -98,7 +130,9 @@ struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH 
   task->options = options;
   task->proxy_in_environment = easy_options_environment_has_proxy();
   task->easy = curl_easy_init();
+  task->resume = evtimer_new(base, task_on_resume, task);
   if (!body_init(&task->body, options, task_on_link, task_on_requisite, task) || !task->easy ||
+      !task->resume ||
       (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
       !task_configure(task)) {
     task_free(task);
@@ -121,6 +155,9 @@ static int64_t task_now_us(void) {
 
 /* Sets the handle up for the request's transfer, from a fresh handle. */
 static bool task_start(struct task *task, const struct request *request) {
+  event_del(task->resume); /* a paused transfer that ended another way */
+  task->paused = false;
+  task->parsed_this_turn = 0;
   task->request = request;
   task->index = request->index;
   page_links_clear(&task->found);
@@ -548,6 +585,8 @@ void task_free(struct task *task) {
     return;
   if (task->easy)
     curl_easy_cleanup(task->easy);
+  if (task->resume)
+    event_free(task->resume);
   body_free(&task->body);
   page_links_clear(&task->found);
   free(task->new_etag);

@@ -190,7 +190,7 @@ static struct task *worker_take_idle_task(struct worker *worker) {
     return worker->idle[--worker->idle_count];
   if (worker->task_count >= worker->capacity)
     return NULL;
-  struct task *task = task_new(worker->options, worker->task_count, worker->share);
+  struct task *task = task_new(worker->run_base, worker->options, worker->task_count, worker->share);
   if (!task)
     return NULL;
   task_count_bytes_into(task, &worker->body_bytes);

@@ -59,6 +59,9 @@ bool body_init(struct body *body, const struct afetch_options *options, link_fou
 void body_start(struct body *body, const char *path, size_t capture_max, bool find_links,
                 bool find_requisites);
 
+/* True while the body is being parsed for links or requisites (an HTML page, a stylesheet). */
+bool body_parses_page(const struct body *body);
+
 /* curl's write callback's work: returns `count`, or 0 to abort the transfer (too large, or a
  * write failed: see too_large / write_error). */
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count);

@@ -14,12 +14,15 @@
 struct afetch_options;
 struct outcome;
 struct request;
+struct event_base;
 struct task;
 
 /* A task with its easy handle configured from options (borrowed; must outlive the task).
- * `id` is the owner's number for it (task_id() gives it back). `share` (may be NULL) is the
- * loop's CURLSH: TLS sessions reused across handles. NULL when out of memory. */
-struct task *task_new(const struct afetch_options *options, unsigned id, CURLSH *share);
+ * `base` is the event loop its transfers run on. `id` is the owner's number for it (task_id()
+ * gives it back). `share` (may be NULL) is the loop's CURLSH: TLS sessions reused across
+ * handles. NULL when out of memory. */
+struct task *task_new(struct event_base *base, const struct afetch_options *options, unsigned id,
+                      CURLSH *share);
 
 unsigned task_id(const struct task *task);
 

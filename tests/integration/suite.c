@@ -137,6 +137,7 @@ int main(void) {
       TEST(crawl_page_requisites_are_fetched_one_level_beyond),
       TEST(crawl_depth_is_exact_while_a_shallow_page_is_slow),
       TEST(crawl_depth_is_exact_on_random_graphs_with_slow_pages),
+      TEST(crawl_big_page_is_parsed_whole_in_slices),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -1345,3 +1345,36 @@ void crawl_depth_is_exact_on_random_graphs_with_slow_pages(void **state) {
     expect_graph_crawl(port, graphs, 5, rounds[round].depth, rounds[round].concurrency);
   }
 }
+
+/* A big page is parsed in slices, its transfer paused between them so that the loop's other
+ * transfers get their turn: every byte still reaches the parser (the link after 4 MiB of text
+ * is found), next to pages fetched at the same time, with or without -p. */
+void crawl_big_page_is_parsed_whole_in_slices(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const char *page = h_url(port, "/padded/4096.html");
+  const char *first = h_url(port, "/padded/first.html");
+  const char *last = h_url(port, "/padded/last.html");
+  const char *plain[] = {"--crawl", "--depth", "1", "-c", "4", page,
+                         h_url(port, "/site/1.html"), h_url(port, "/site/2.html"), NULL};
+  const char *requisites[] = {"--crawl", "-p", "--depth", "1", "-c", "4", page,
+                              h_url(port, "/site/1.html"), NULL};
+  const char *const *runs[] = {plain, requisites};
+  for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+    struct h_proc *proc = h_afetch_run(runs[r], NULL);
+    h_expect_exit(proc, 0);
+    cJSON *results = h_gather_output(proc);
+    const cJSON *big = result_for(results, page);
+    if (big == NULL || h_number(big, "status") != 200 || h_number(big, "size") < 4096 * 1024)
+      fail_msg("%s: expected %s whole (200, over 4 MiB), got %s", proc->cmdline, page,
+               big ? result_text(big) : "no result");
+    const char *expected[] = {first, last};
+    for (size_t i = 0; i < 2; i++) {
+      const cJSON *leaf = result_for(results, expected[i]);
+      if (leaf == NULL || h_number(leaf, "depth") != 1 || h_number(leaf, "status") != 200)
+        fail_msg("%s: expected %s at depth 1 (linked from %s), got %s", proc->cmdline,
+                 expected[i], page, leaf ? result_text(leaf) : "no result");
+    }
+  }
+}

@@ -109,4 +109,7 @@ void crawl_depth_is_exact_on_random_graphs_with_slow_pages(void **state);
 /* test_crawl.c: -p */
 void crawl_page_requisites_are_fetched_one_level_beyond(void **state);
 
+/* test_crawl.c: a big page parsed in slices */
+void crawl_big_page_is_parsed_whole_in_slices(void **state);
+
 #endif

@@ -154,6 +154,11 @@
  *     (canonical decimal); anything else is 404. E.g. /graph/0-1-2_500-2_0/0.html
  *     links to pages 1 and 2; page 1 answers after half a second.
  *
+ * /padded/KIB.html: a big page, for parsing in slices
+ *     text/html: <a href="first.html">, then KIB (1..16384) KiB of <p> text,
+ *     then <a href="last.html"> just before </body>. /padded/first.html and
+ *     /padded/last.html are small pages without links; anything else is 404.
+ *
  * /robots.txt (as /setrobots/KIND chose; "default" after start and /reset)
  *     default  200 text/plain:
  *                  User-agent: *
@@ -1500,6 +1505,34 @@ static void send_leaf_page(struct evhttp_request *req, const char *name) {
                  name, name);
 }
 
+/* /padded/KIB.html and its two leaf pages (see "/padded" in the header comment). */
+static void handle_padded(struct exchange *ex, const char *name) {
+  struct evhttp_request *req = ex->req;
+  if (strcmp(name, "first.html") == 0 || strcmp(name, "last.html") == 0) {
+    send_leaf_page(req, name);
+    return;
+  }
+  char *end = NULL;
+  unsigned long kib = strtoul(name, &end, 10);
+  struct evbuffer *body = NULL;
+  if (!end || end == name || strcmp(end, ".html") != 0 || kib < 1 || kib > 16384 ||
+      !(body = evbuffer_new())) {
+    send_not_found(req);
+    return;
+  }
+  evbuffer_add_printf(body, "<!DOCTYPE html>\n<html><head><title>padded</title></head><body>\n"
+                            "<p><a href=\"first.html\">first</a></p>\n");
+  static const char paragraph[] = "<p>Padding text between the first and the last link, with "
+                                  "<b>some</b> markup, so that it is parsed as a page is.</p>\n";
+  for (size_t written = 0; written < kib * 1024; written += sizeof paragraph - 1)
+    evbuffer_add(body, paragraph, sizeof paragraph - 1);
+  evbuffer_add_printf(body, "<p><a href=\"last.html\">last</a></p>\n</body></html>\n");
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                    "text/html; charset=utf-8");
+  evhttp_send_reply(req, HTTP_OK, "OK", body);
+  evbuffer_free(body);
+}
+
 /* /site/N.html, /site/b/N.html, /site/data.json and the leaf pages under /site/. */
 static void handle_site(struct exchange *ex, const struct listener_ctx *lc, const char *name) {
   struct evhttp_request *req = ex->req;
@@ -1850,6 +1883,8 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_chunked(ex, rest);
   else if ((rest = path_argument(path, "/site/")) != NULL)
     handle_site(ex, lc, rest);
+  else if ((rest = path_argument(path, "/padded/")) != NULL)
+    handle_padded(ex, rest);
   else if (path_argument(path, "/private/") != NULL)
     send_leaf_page(req, path);
   else if ((rest = path_argument(path, "/redirect-to/")) != NULL)
