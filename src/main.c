@@ -21,6 +21,7 @@
 #include "afetch/sink.h"
 #include "afetch/source.h"
 #include "afetch/state.h"
+#include "afetch/transfer_options.h"
 
 /* Started with fd 0, 1 or 2 closed, the event loop's descriptor or a file afetch opens would
  * take that number and be read as URL input, or get the JSON or the warnings: /dev/null
@@ -117,6 +118,8 @@ int main(int argc, char **argv) {
   struct state *state = NULL;
   struct frontier *frontier = NULL;
   bool usable =
+      (!transfer_share_wanted(&options) ||
+       (options.transfer_share = transfer_share_new(&options, stderr))) &&
       (!options.state_path || (state = state_load(options.state_path, error, sizeof error))) &&
       (!options.crawl || (frontier = frontier_new(options.scope, options.include_regex,
                                                   options.exclude_regex, error, sizeof error)));
@@ -126,7 +129,9 @@ int main(int argc, char **argv) {
                            : NULL;
   struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state, frontier) : NULL;
   struct source *source = NULL;
-  if (!usable) {
+  if (!usable && transfer_share_wanted(&options) && !options.transfer_share) {
+    status = AFETCH_EXIT_USAGE; /* an unreadable -b file: said why */
+  } else if (!usable) {
     fprintf(stderr, "afetch: %s\n", error);
     /* A bad --include/--exclude is the command line's fault; a state file that cannot be
      * read or is in use by another run is not. */
@@ -143,6 +148,11 @@ int main(int argc, char **argv) {
   } else {
     main_tell_when_reading_a_terminal(&options);
     status = scheduler_run(scheduler, source);
+    /* Once, at the end, also of a run a signal ended. */
+    if (options.cookie_jar &&
+        !transfer_share_save_cookies(options.transfer_share, options.cookie_jar, stderr) &&
+        (status == AFETCH_EXIT_ALL_OK || status == AFETCH_EXIT_SOME_FAILED))
+      status = AFETCH_EXIT_INTERNAL;
   }
 
   scheduler_free(scheduler);
@@ -150,6 +160,7 @@ int main(int argc, char **argv) {
   sink_free(sink);
   state_free(state);
   frontier_free(frontier);
+  transfer_share_free(options.transfer_share); /* after every handle that used it */
   if (base)
     event_base_free(base);
   curl_global_cleanup();

@@ -14,6 +14,7 @@
 #include "afetch/options.h"
 #include "afetch/request.h"
 #include "afetch/source.h"
+#include "afetch/transfer_options.h"
 
 /* Times one URL's request may be sent again after curl lost it unsent (task_replay_unsent),
  * as many as curl's own retries on a fresh connection. */
@@ -145,7 +146,7 @@ static bool task_configure(struct task *task) {
   else if (options->http_version == AFETCH_HTTP_2)
     TASK_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
 #undef TASK_SET
-  return ok;
+  return ok && transfer_options_apply(easy, options);
 }
 
 /* --crawl: a link of the page in flight. Out of memory loses the link, not the page. */
@@ -392,6 +393,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   result->time_us.tls = task_microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
   result->time_us.ttfb = task_microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
   result->time_us.total = task_microseconds(easy, CURLINFO_TOTAL_TIME_T);
+  transfer_options_read_result(easy, task->options, result);
 }
 
 /* Fills an invalid_url result: the line as it was given, the reason, nothing fetched. */
