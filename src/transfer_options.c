@@ -34,8 +34,16 @@ bool transfer_options_apply(CURL *easy, const struct afetch_options *options) {
   /* Not sent to another host on a redirect unless --location-trusted (task.c). */
   if (options->user)
     TRANSFER_SET(CURLOPT_USERPWD, options->user);
-  if (options->transfer_share)
-    TRANSFER_SET(CURLOPT_COOKIEFILE, ""); /* the cookie engine, on the share's store */
+  /* The cookie engine, on the share's store: a cookie file "" (none) turns it on once
+   * loaded, which RELOAD does at once. The list of files is then dropped (NULL), else
+   * curl_easy_reset would lose it unfreed (libcurl 7.88); dropping it detaches the share's
+   * cookies, which setting the share again brings back. */
+  if (options->transfer_share) {
+    TRANSFER_SET(CURLOPT_COOKIEFILE, "");
+    TRANSFER_SET(CURLOPT_COOKIELIST, "RELOAD");
+    TRANSFER_SET(CURLOPT_COOKIEFILE, (char *)NULL);
+    TRANSFER_SET(CURLOPT_SHARE, transfer_share_handle(options->transfer_share));
+  }
   if (options->cookie && transfer_cookie_is_text(options->cookie))
     TRANSFER_SET(CURLOPT_COOKIE, options->cookie);
   if (options->resolve)
