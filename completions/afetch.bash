@@ -13,8 +13,12 @@ _afetch_long_options='--input-file --url --concurrency --timeout --max-time --sp
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
   --show-skipped --links --page-requisites --span-hosts --location --no-location --location-trusted --max-redirs --header
   --user-agent
-  --request --data --insecure --cacert --http1.1 --http2 --help --version'
-_afetch_short_options='-i -c -t -Y -y -r -q -o -p -L -H -A -X -d -k -h -V'
+  --request --data --insecure --cacert --http1.1 --http2 --help --version
+  --proxy --noproxy --proxy-user --user --cookie --cookie-jar --resolve --connect-to --ipv4
+  --ipv6 --interface --cert --key --cert-type --capath --compressed --limit-rate --head
+  --config --disable'
+_afetch_short_options='-i -c -t -Y -y -r -q -o -p -L -H -A -X -d -k -h -V -x -U -u -b -4 -6 -E
+  -I -K'
 
 # Sets COMPREPLY to the lines of compgen's output ($1...: compgen's arguments), so that names
 # with spaces stay whole.
@@ -36,7 +40,13 @@ _afetch_value() {
     compopt -o filenames 2>/dev/null
     _afetch_compgen -d -- "$cur"
     ;;
-  -i | --input-file | --cacert | --if-changed | --stats-json)
+  --cert-type) _afetch_compgen -W 'PEM DER P12' -- "$cur" ;;
+  --capath)
+    compopt -o filenames 2>/dev/null
+    _afetch_compgen -d -- "$cur"
+    ;;
+  -i | --input-file | --cacert | --if-changed | --stats-json | -b | --cookie | --cookie-jar | \
+    -E | --cert | --key | -K | --config)
     compopt -o filenames 2>/dev/null
     _afetch_compgen -f -- "$cur"
     ;;
@@ -51,7 +61,8 @@ _afetch_value() {
     --speed-time | --connect-timeout | --threads | -r | --retries | \
     --retry-delay | --retry-max-delay | --per-host | --rate | --deadline | --output-template | \
     --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
-    -A | --user-agent | --progress-interval) ;; # a value of the user's own
+    -A | --user-agent | --progress-interval | -x | --proxy | --noproxy | -U | --proxy-user | \
+    -u | --user | --resolve | --connect-to | --interface | --limit-rate) ;; # the user's own
   *) return 1 ;;
   esac
   return 0

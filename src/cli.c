@@ -44,12 +44,17 @@ static const char *const cli_help_group_titles[] = {
     [CLI_GROUP_SAVING] = "Saving bodies:",
     [CLI_GROUP_CRAWLING] = "Crawling:",
     [CLI_GROUP_REQUESTS] = "Requests and TLS:",
+    [CLI_GROUP_NETWORK] = "Network (curl's options):",
+    [CLI_GROUP_CONFIG] = "Config files:",
 };
 
 static const char cli_help_exit_status[] =
     "\n"
     "Exit status: 0 all ok, 1 some results not ok, 2 usage error, 3 internal or\n"
     "output error, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM. See afetch(1).\n";
+/* Under the short --help only. */
+static const char cli_help_more[] =
+    "Proxies, -u, cookies, --resolve, -E, --compressed, -K...: afetch --help all\n";
 
 /* Options that mean nothing without another one, checked in this order once argv is read
  * (after the options that need --crawl). */
@@ -285,6 +290,7 @@ static enum cli_outcome cli_parse_arguments(struct cli_parse *parse, int argc, c
         outcome = CLI_EXIT_USAGE;
     } else {
       const struct cli_option *given = cli_option_for_code(code);
+      parse->next_argument = optind < argc ? &argv[optind] : NULL;
       char name[64]; /* as the user wrote it, for messages */
       if (long_index >= 0)
         snprintf(name, sizeof name, "--%s", given->name);
@@ -295,6 +301,55 @@ static enum cli_outcome cli_parse_arguments(struct cli_parse *parse, int argc, c
   }
   cli_getopt_free(&tables);
   return outcome;
+}
+
+/* The -K FILEs of argv, found by getopt_long itself (so abbreviations and bundles read as in
+ * the real pass), read into `words`. Other errors are left to the real pass. */
+static bool cli_collect_config_files(int argc, char **argv, struct cli_words *words, FILE *err) {
+  struct cli_getopt tables;
+  bool ok = cli_getopt_build(&tables);
+  if (!ok)
+    fprintf(err, "afetch: out of memory\n");
+  optind = 0;
+  opterr = 0;
+  for (int code; ok && (code = getopt_long(argc, argv, tables.short_options, tables.long_options,
+                                           NULL)) != -1;) {
+    const struct cli_option *given =
+        code == '?' || code == ':' || code == CLI_OPERAND ? NULL : cli_option_for_code(code);
+    if (given && strcmp(given->name, "config") == 0)
+      ok = cli_config_read(optarg, false, words, err);
+  }
+  cli_getopt_free(&tables);
+  return ok;
+}
+
+/* The default config file (unless argv starts with --disable, curl's rule) and the -K FILEs,
+ * in front of argv's own arguments: the command line wins. *argv becomes owned by options. */
+static bool cli_expand_config(struct cli_parse *parse, int *argc, char ***argv) {
+  struct cli_words words = {0};
+  char path[4096];
+  bool ok = true;
+  if (!(*argc > 1 && strcmp((*argv)[1], "--disable") == 0) &&
+      cli_config_default_path(path, sizeof path))
+    ok = cli_config_read(path, true, &words, parse->err);
+  ok = ok && cli_collect_config_files(*argc, *argv, &words, parse->err);
+  char **expanded = ok && words.count ? calloc((size_t)*argc + words.count + 1, sizeof *expanded)
+                                      : NULL;
+  if (!ok || !expanded) {
+    if (ok && words.count)
+      fprintf(parse->err, "afetch: out of memory\n");
+    bool done = ok && !words.count;
+    cli_words_free(&words);
+    return done;
+  }
+  expanded[0] = (*argv)[0];
+  memcpy(expanded + 1, words.word, words.count * sizeof *expanded);
+  memcpy(expanded + 1 + words.count, *argv + 1, (size_t)(*argc - 1) * sizeof *expanded);
+  parse->options->config_argv = expanded;
+  parse->options->config_words = words.word;
+  *argc += (int)words.count;
+  *argv = expanded;
+  return true;
 }
 
 /* What comes once argv is read: the checks across options, defaults that depend on other
@@ -324,6 +379,11 @@ enum cli_outcome cli_parse(struct afetch_options *options, int argc, char **argv
                            FILE *err) {
   cli_defaults(options);
   struct cli_parse parse = {.options = options, .out = out, .err = err};
+  if (!cli_expand_config(&parse, &argc, &argv)) {
+    cli_print_usage_hint(err);
+    cli_options_free(options);
+    return CLI_EXIT_USAGE;
+  }
   /* Every argument could be an input or a -d value: neither array grows. */
   options->inputs = calloc((size_t)argc + 1, sizeof *options->inputs);
   parse.data_values = calloc((size_t)argc + 1, sizeof *parse.data_values);
@@ -387,11 +447,15 @@ static size_t cli_print_help_line(FILE *out, size_t first) {
   return next;
 }
 
-void cli_print_help(FILE *out) {
+void cli_print_help(FILE *out, bool all) {
   fputs(cli_usage_line, out);
   fputs(cli_help_intro, out);
   enum cli_help_group group = CLI_GROUP_INPUT;
   for (size_t i = 0; i < cli_option_count;) {
+    if (!all && cli_option_table[i].group >= CLI_GROUP_NETWORK) {
+      i++;
+      continue;
+    }
     if (cli_option_table[i].group != group) {
       group = cli_option_table[i].group;
       fprintf(out, "\n%s\n", cli_help_group_titles[group]);
@@ -399,6 +463,8 @@ void cli_print_help(FILE *out) {
     i = cli_print_help_line(out, i);
   }
   fputs(cli_help_exit_status, out);
+  if (!all)
+    fputs(cli_help_more, out);
 }
 
 void cli_options_free(struct afetch_options *options) {
@@ -409,6 +475,17 @@ void cli_options_free(struct afetch_options *options) {
   options->headers = NULL;
   free(options->data);
   options->data = NULL;
+  curl_slist_free_all(options->resolve);
+  options->resolve = NULL;
+  curl_slist_free_all(options->connect_to);
+  options->connect_to = NULL;
+  free(options->config_argv);
+  options->config_argv = NULL;
+  struct cli_words words = {.word = options->config_words};
+  while (words.word && words.word[words.count])
+    words.count++;
+  cli_words_free(&words);
+  options->config_words = NULL;
 }
 
 /* Below CLI_TRANSFERS_PER_THREAD transfers a loop, handing work between threads costs more

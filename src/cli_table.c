@@ -48,7 +48,21 @@ static const struct cli_choice cli_scope_choices[] = {{"host", CRAWL_SCOPE_HOST}
                                                       {"prefix", CRAWL_SCOPE_PREFIX},
                                                       {NULL, 0}};
 
+static const struct cli_choice cli_cert_type_choices[] = {
+    {"PEM", 0}, {"DER", 0}, {"P12", 0}, {NULL, 0}};
+
 static bool cli_is_not_empty(const char *value) { return value[0] != '\0'; }
+
+/* --cert-type: one of curl's names, as libcurl takes them. */
+static bool cli_is_cert_type(const char *value) {
+  for (const struct cli_choice *choice = cli_cert_type_choices; choice->word; choice++)
+    if (strcmp(choice->word, value) == 0)
+      return true;
+  return false;
+}
+
+/* -u, -U: "user:password" (curl's tool would ask for a missing password; afetch does not). */
+static bool cli_is_credentials(const char *value) { return strchr(value, ':') != NULL; }
 
 static bool cli_is_method(const char *value) { return http_is_token(value); }
 
@@ -134,9 +148,61 @@ static enum cli_outcome cli_opt_location_trusted(struct cli_parse *parse, const 
   return CLI_RUN;
 }
 
+/* --resolve and --connect-to: curl_slists of "A:B:C" (resolve) or "A:B:C:D" (connect-to). */
+static enum cli_outcome cli_opt_host_list(struct cli_parse *parse, const char *value,
+                                          const char *name) {
+  bool resolve = strcmp(name, "--resolve") == 0;
+  size_t colons = 0;
+  for (const char *c = value; *c; c++)
+    colons += *c == ':';
+  if (colons < (resolve ? 2u : 3u)) {
+    fprintf(parse->err, "afetch: %s wants %s, not '%s'\n", name,
+            resolve ? "HOST:PORT:ADDRESS[,ADDRESS]..." : "HOST1:PORT1:HOST2:PORT2", value);
+    return CLI_EXIT_USAGE;
+  }
+  struct curl_slist **list = resolve ? &parse->options->resolve : &parse->options->connect_to;
+  struct curl_slist *grown = curl_slist_append(*list, value);
+  if (!grown) {
+    fprintf(parse->err, "afetch: out of memory\n");
+    return CLI_EXIT_USAGE;
+  }
+  *list = grown;
+  return CLI_RUN;
+}
+
+/* --capath: a directory that can be read. */
+static enum cli_outcome cli_opt_capath(struct cli_parse *parse, const char *value,
+                                       const char *name) {
+  (void)name;
+  if (access(value, R_OK | X_OK) != 0) {
+    fprintf(parse->err, "afetch: cannot read CA directory '%s': %s\n", value, strerror(errno));
+    return CLI_EXIT_USAGE;
+  }
+  parse->options->capath = value;
+  return CLI_RUN;
+}
+
+/* -I: as -X HEAD, which afetch already reads as curl's -I (headers only). */
+static enum cli_outcome cli_opt_head(struct cli_parse *parse, const char *value,
+                                     const char *name) {
+  (void)value, (void)name;
+  parse->options->method = "HEAD";
+  return CLI_RUN;
+}
+
+/* -K and the default config file were read before argv (cli_config.c): here, nothing. */
+static enum cli_outcome cli_opt_read_already(struct cli_parse *parse, const char *value,
+                                             const char *name) {
+  (void)parse, (void)value, (void)name;
+  return CLI_RUN;
+}
+
 static enum cli_outcome cli_opt_help(struct cli_parse *parse, const char *value, const char *name) {
   (void)value, (void)name;
-  cli_print_help(parse->out);
+  /* curl's "--help all": the next argument, when it is "all". */
+  bool all = parse->next_argument && *parse->next_argument &&
+             strcmp(*parse->next_argument, "all") == 0;
+  cli_print_help(parse->out, all);
   return CLI_EXIT_OK;
 }
 
@@ -186,8 +252,8 @@ const struct cli_option cli_option_table[] = {
      .max = CLI_MAX_CONCURRENCY, .group = CLI_GROUP_LIMITS, .arg = "N",
      .help = "at most N in flight per scheme+host+port"},
     {.name = "rate", .value = CLI_VALUE_RATE, CLI_DOUBLE(rate_per_second),
-     .group = CLI_GROUP_LIMITS, .arg = "N[/s|/m]",
-     .help = "start at most N requests per second (or minute)"},
+     .group = CLI_GROUP_LIMITS, .arg = "N[/s|/m|/h|/d]",
+     .help = "start at most N requests per second (or m, h, d)"},
     {.name = "deadline", .value = CLI_VALUE_SECONDS, CLI_LONG(deadline_ms), .min = 1,
      .group = CLI_GROUP_LIMITS, .arg = "SEC",
      .help = "stop the whole run after SEC; unfinished: deadline"},
@@ -301,6 +367,58 @@ const struct cli_option cli_option_table[] = {
      .group = CLI_GROUP_REQUESTS, .help = "this text / versions of afetch and its libraries"},
     {.name = "version", .short_name = 'V', .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CUSTOM,
      .apply = cli_opt_version, .group = CLI_GROUP_REQUESTS},
+
+    /* curl's network options, under --help all. */
+    {.name = "proxy", .short_name = 'x', .value = CLI_VALUE_STRING, CLI_STRING(proxy),
+     .group = CLI_GROUP_NETWORK, .arg = "URL",
+     .help = "proxy: http(s)://, socks4(a)://, socks5(h)://"},
+    {.name = "noproxy", .value = CLI_VALUE_STRING, CLI_STRING(noproxy), .group = CLI_GROUP_NETWORK,
+     .arg = "LIST", .help = "hosts (comma-separated, * for all) not proxied"},
+    {.name = "proxy-user", .short_name = 'U', .value = CLI_VALUE_STRING, CLI_STRING(proxy_user),
+     .check = cli_is_credentials, .wants = "USER:PASSWORD", .group = CLI_GROUP_NETWORK,
+     .arg = "U:P", .help = "the proxy's user and password"},
+    {.name = "user", .short_name = 'u', .value = CLI_VALUE_STRING, CLI_STRING(user),
+     .check = cli_is_credentials, .wants = "USER:PASSWORD", .group = CLI_GROUP_NETWORK,
+     .arg = "U:P", .help = "server user and password (Basic; not to other hosts)"},
+    {.name = "cookie", .short_name = 'b', .value = CLI_VALUE_STRING, CLI_STRING(cookie),
+     .check = cli_is_not_empty, .wants = "'NAME=VALUE[; ...]' or a file",
+     .group = CLI_GROUP_NETWORK, .arg = "S|FILE",
+     .help = "cookies to send: 'N=V; ...' or a file; kept\nfor the run / all written to FILE at the end"},
+    {.name = "cookie-jar", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_STRING,
+     CLI_STRING(cookie_jar), .check = cli_is_not_empty, .wants = "a file name",
+     .group = CLI_GROUP_NETWORK, .arg = "FILE"},
+    {.name = "resolve", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_host_list,
+     .group = CLI_GROUP_NETWORK, .arg = "H:P:ADDR", .help = "use ADDR for host H, port P"},
+    {.name = "connect-to", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_host_list,
+     .group = CLI_GROUP_NETWORK, .arg = "H:P:H2:P2", .help = "connect to H2:P2 for H:P"},
+    {.name = "ipv4", .short_name = '4', .value = CLI_VALUE_NONE, CLI_ENUM(ip_version, int),
+     .set_to = 4, .group = CLI_GROUP_NETWORK, .help = "IPv4 / IPv6 addresses only"},
+    {.name = "ipv6", .short_name = '6', .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE,
+     CLI_ENUM(ip_version, int), .set_to = 6, .group = CLI_GROUP_NETWORK},
+    {.name = "interface", .value = CLI_VALUE_STRING, CLI_STRING(interface),
+     .check = cli_is_not_empty, .wants = "an interface, address or host name",
+     .group = CLI_GROUP_NETWORK, .arg = "NAME", .help = "send from this interface or address"},
+    {.name = "cert", .short_name = 'E', .value = CLI_VALUE_STRING, CLI_STRING(cert),
+     .check = cli_is_not_empty, .wants = "a certificate file", .group = CLI_GROUP_NETWORK,
+     .arg = "FILE", .help = "client certificate / its private key"},
+    {.name = "key", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_STRING, CLI_STRING(key),
+     .check = cli_is_not_empty, .wants = "a key file", .group = CLI_GROUP_NETWORK, .arg = "FILE"},
+    {.name = "cert-type", .value = CLI_VALUE_STRING, CLI_STRING(cert_type),
+     .check = cli_is_cert_type, .wants = "PEM, DER or P12", .group = CLI_GROUP_NETWORK,
+     .arg = "T", .help = "-E's format: PEM (default), DER or P12"},
+    {.name = "capath", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_capath,
+     .group = CLI_GROUP_NETWORK, .arg = "DIR", .help = "trust the CAs of DIR (c_rehash'd)"},
+    {.name = "compressed", .value = CLI_VALUE_NONE, CLI_BOOL(compressed), .set_to = true,
+     .group = CLI_GROUP_NETWORK, .help = "ask for compressed bodies, decode them; adds wire_size"},
+    {.name = "limit-rate", .value = CLI_VALUE_SIZE, CLI_UINT64(limit_rate),
+     .group = CLI_GROUP_NETWORK, .arg = "B", .help = "receive at most B bytes/s per transfer (k/M/G)"},
+    {.name = "head", .short_name = 'I', .value = CLI_VALUE_CUSTOM, .apply = cli_opt_head,
+     .group = CLI_GROUP_NETWORK, .help = "HEAD requests (as -X HEAD)"},
+
+    {.name = "config", .short_name = 'K', .value = CLI_VALUE_CUSTOM, .apply = cli_opt_read_already,
+     .group = CLI_GROUP_CONFIG, .arg = "FILE", .help = "read options from FILE (curl's syntax)"},
+    {.name = "disable", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_read_already,
+     .group = CLI_GROUP_CONFIG, .help = "first: skip ~/.config/afetch/afetchrc"},
 };
 /* clang-format on */
 

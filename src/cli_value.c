@@ -37,7 +37,7 @@ static bool cli_parse_seconds(const char *text, bool allow_zero, long *milliseco
   return true;
 }
 
-/* --rate: N, N/s or N/m with N > 0, as starts per second. Also refuses rates above
+/* --rate: N, N/s, N/m, N/h or N/d with N > 0, as starts per second. Also refuses rates above
  * CLI_MAX_RATE, and rates so low that one start interval would not fit CLI_MAX_SECONDS. */
 static bool cli_parse_rate(const char *text, double *per_second) {
   char *end;
@@ -45,10 +45,16 @@ static bool cli_parse_rate(const char *text, double *per_second) {
   double rate = strtod(text, &end);
   if (errno || end == text || !isfinite(rate) || rate <= 0)
     return false;
-  if (strcmp(end, "/m") == 0)
-    rate /= 60.0;
-  else if (*end != '\0' && strcmp(end, "/s") != 0)
+  static const struct {
+    const char *suffix;
+    double seconds;
+  } units[] = {{"", 1}, {"/s", 1}, {"/m", 60}, {"/h", 3600}, {"/d", 86400}};
+  size_t unit = 0;
+  while (unit < sizeof units / sizeof *units && strcmp(end, units[unit].suffix) != 0)
+    unit++;
+  if (unit == sizeof units / sizeof *units)
     return false;
+  rate /= units[unit].seconds;
   if (rate > CLI_MAX_RATE || rate < 1.0 / CLI_MAX_SECONDS)
     return false;
   *per_second = rate;
@@ -188,7 +194,8 @@ const char *cli_wanted(const struct cli_option *option, char *buffer, size_t siz
   case CLI_VALUE_SIZE:
     return "a number of bytes (suffix k, M or G allowed)";
   case CLI_VALUE_RATE:
-    cli_append(buffer, size, &used, "N/s or N/m with N > 0 (at most %.0f/s)", CLI_MAX_RATE);
+    cli_append(buffer, size, &used, "N/s, N/m, N/h or N/d with N > 0 (at most %.0f/s)",
+               CLI_MAX_RATE);
     return buffer;
   case CLI_VALUE_CHOICE: /* "a, b or c" */
     for (const struct cli_choice *choice = option->choices; choice->word; choice++)

@@ -22,6 +22,7 @@
 #include "afetch/scheduler.h"
 #include "afetch/sink.h"
 #include "afetch/state.h"
+#include "afetch/transfer_options.h"
 #include "afetch/work_source.h"
 
 /* Started with fd 0, 1 or 2 closed, the event loop's descriptor or a file afetch opens would
@@ -128,6 +129,16 @@ static void main_fit_open_files(struct afetch_options *options) {
             hard_limit, options->concurrency, asked_concurrency, options->concurrency);
 }
 
+/* --cookie-jar: written once, at the end of the run, also of one a signal ended. Returns the
+ * run's exit status, made 3 when the jar could not be written. */
+static int main_save_cookies(const struct afetch_options *options, int status) {
+  if (options->cookie_jar &&
+      !transfer_share_save_cookies(options->transfer_share, options->cookie_jar, stderr) &&
+      (status == AFETCH_EXIT_ALL_OK || status == AFETCH_EXIT_SOME_FAILED))
+    return AFETCH_EXIT_INTERNAL;
+  return status;
+}
+
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
   main_use_utf8_characters();
@@ -157,6 +168,8 @@ int main(int argc, char **argv) {
   struct state *state = NULL;
   struct frontier *frontier = NULL;
   bool usable =
+      (!transfer_share_wanted(&options) ||
+       (options.transfer_share = transfer_share_new(&options, stderr))) &&
       (!options.state_path || (state = state_load(options.state_path, error, sizeof error))) &&
       (!options.crawl || (frontier = frontier_new(options.scope, options.include_regex,
                                                   options.exclude_regex, error, sizeof error)));
@@ -165,7 +178,9 @@ int main(int argc, char **argv) {
                                       sink_window_for(options.concurrency))
                            : NULL;
   struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state) : NULL;
-  if (!usable) {
+  if (!usable && transfer_share_wanted(&options) && !options.transfer_share) {
+    status = AFETCH_EXIT_USAGE; /* an unreadable -b file: said why */
+  } else if (!usable) {
     fprintf(stderr, "afetch: %s\n", error);
     /* A bad --include/--exclude is the command line's fault; a state file that cannot be
      * read or is in use by another run is not. */
@@ -175,13 +190,14 @@ int main(int argc, char **argv) {
   } else if (!scheduler) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
   } else {
-    status = main_run(&options, base, scheduler, frontier);
+    status = main_save_cookies(&options, main_run(&options, base, scheduler, frontier));
   }
 
   scheduler_free(scheduler);
   sink_free(sink);
   state_free(state);
   frontier_free(frontier);
+  transfer_share_free(options.transfer_share); /* after every handle that used it */
   if (base)
     event_base_free(base);
   curl_global_cleanup();

@@ -202,6 +202,10 @@ void result_write_json(const struct afetch_result *result, struct json_writer *w
   json_writer_string(writer, result->content_type);
   json_writer_key(writer, "size");
   json_writer_uint(writer, result->size);
+  if (result->has_wire_size) {
+    json_writer_key(writer, "wire_size");
+    json_writer_uint(writer, result->wire_size);
+  }
   result_write_times(result, writer);
   result_write_optional(result, writer);
   json_writer_object_end(writer);

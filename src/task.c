@@ -17,6 +17,7 @@
 #include "afetch/options.h"
 #include "afetch/request.h"
 #include "afetch/source.h"
+#include "afetch/transfer_options.h"
 
 /* Times one URL's request may be sent again after curl lost it unsent (task_replay_unsent),
  * as many as curl's own retries on a fresh connection. */
@@ -106,7 +107,8 @@ static bool task_configure(struct task *task) {
   TASK_SET(CURLOPT_HEADERDATA, task);
   TASK_SET(CURLOPT_ERRORBUFFER, task->message);
 #undef TASK_SET
-  return ok && easy_options_apply_run(easy, task->options, task->proxy_in_environment);
+  return ok && easy_options_apply_run(easy, task->options, task->proxy_in_environment) &&
+         transfer_options_apply(easy, task->options);
 }
 
 /* --crawl: a link of the page in flight. Out of memory loses the link, not the page. */
@@ -132,8 +134,7 @@ struct task *task_new(struct event_base *base, const struct afetch_options *opti
   task->easy = curl_easy_init();
   task->resume = evtimer_new(base, task_on_resume, task);
   if (!body_init(&task->body, options, task_on_link, task_on_requisite, task) || !task->easy ||
-      !task->resume ||
-      (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
+      !task->resume || (share && curl_easy_setopt(task->easy, CURLOPT_SHARE, share) != CURLE_OK) ||
       !task_configure(task)) {
     task_free(task);
     return NULL;
@@ -267,6 +268,7 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   result->time_us.tls = task_microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
   result->time_us.ttfb = task_microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
   result->time_us.total = task_microseconds(easy, CURLINFO_TOTAL_TIME_T);
+  transfer_options_read_result(easy, task->options, result);
 }
 
 /* Fills an invalid_url result: the line as it was given, the reason, nothing fetched. */

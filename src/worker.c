@@ -20,6 +20,7 @@
 #include "afetch/options.h"
 #include "afetch/request.h"
 #include "afetch/retry.h"
+#include "afetch/transfer_options.h"
 #include "afetch/task.h"
 #include "afetch/url.h"
 
@@ -190,7 +191,9 @@ static struct task *worker_take_idle_task(struct worker *worker) {
     return worker->idle[--worker->idle_count];
   if (worker->task_count >= worker->capacity)
     return NULL;
-  struct task *task = task_new(worker->run_base, worker->options, worker->task_count, worker->share);
+  struct task *task = task_new(
+      worker->run_base, worker->options, worker->task_count,
+      worker->share ? worker->share : transfer_share_handle(worker->options->transfer_share));
   if (!task)
     return NULL;
   task_count_bytes_into(task, &worker->body_bytes);
@@ -469,7 +472,7 @@ struct worker *worker_new(struct event_base *base, const struct afetch_options *
                    worker_start_shards(worker, connections > capacity ? connections : capacity);
   /* TLS sessions, and the DNS cache, so that a host spread over several shards is resolved
    * once. Connections stay per shard: that is the point of shards. */
-  worker->share = curl_share_init();
+  worker->share = options->transfer_share ? NULL : curl_share_init(); /* NULL: the run's */
   if (worker->share &&
       (curl_share_setopt(worker->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
            CURLSHE_OK ||

@@ -39,7 +39,7 @@ check "every short option" offers $table_short $table_long
 check "no option beyond the table" offers_only $table_short $table_long
 
 complete_words "--con"
-check "--con" offers_only --concurrency --connect-timeout
+check "--con" offers_only --concurrency --connect-timeout --connect-to --config
 complete_words "--stats"
 check "--stats" offers_only --stats --stats-json
 complete_words "--no-"

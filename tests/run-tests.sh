@@ -10,7 +10,10 @@ set -u
 total_passed=0
 total_failed=0
 log=$(mktemp "${TMPDIR:-/tmp}/run-tests.XXXXXX") || exit 3
-trap 'rm -f "$log"' EXIT
+# No test reads the user's own config file (afetchrc): an empty config directory.
+XDG_CONFIG_HOME=$(mktemp -d "${TMPDIR:-/tmp}/run-tests-config.XXXXXX") || exit 3
+export XDG_CONFIG_HOME
+trap 'rm -f "$log"; rmdir "$XDG_CONFIG_HOME"' EXIT
 
 for bin in "$@"; do
   echo "=== $bin"

@@ -21,7 +21,7 @@ enum cli_value {
   CLI_VALUE_INTEGER, /* a whole number in [min, max], or one of `choices` */
   CLI_VALUE_SECONDS, /* seconds, fractions allowed, as milliseconds; min 0 allows 0 */
   CLI_VALUE_SIZE,    /* bytes >= 1, suffix k, M or G allowed */
-  CLI_VALUE_RATE,    /* N, N/s or N/m with N > 0: starts per second */
+  CLI_VALUE_RATE,    /* N, N/s, N/m, N/h or N/d with N > 0: starts per second */
   CLI_VALUE_CHOICE,  /* one of `choices` (or `set_to` when an optional value is left out) */
   CLI_VALUE_STRING,  /* borrowed from argv, refused when `check` says no */
   CLI_VALUE_CUSTOM,  /* `apply` does it all */
@@ -48,6 +48,8 @@ enum cli_help_group {
   CLI_GROUP_SAVING,
   CLI_GROUP_CRAWLING,
   CLI_GROUP_REQUESTS,
+  CLI_GROUP_NETWORK, /* this group and the next: only in "--help all" */
+  CLI_GROUP_CONFIG,
 };
 
 /* Flags of an option. */
@@ -94,6 +96,7 @@ struct cli_parse {
   const char **data_values; /* -d values, read once the inputs are known (room for argc) */
   size_t data_count;
   const struct cli_option *first_crawl_option; /* the first CLI_NEEDS_CRAWL one given */
+  char **next_argument; /* argv after the option being applied (--help all) */
 };
 
 /* Reads `value` (NULL: an optional value left out) as the option's kind into its field of
@@ -106,8 +109,9 @@ bool cli_read_value(struct afetch_options *options, const struct cli_option *opt
  * `wants`, or its kind's own words (written into `buffer` when they need numbers). */
 const char *cli_wanted(const struct cli_option *option, char *buffer, size_t size);
 
-/* "--help" (cli.c); "--version" is version_print() (version.c). */
-void cli_print_help(FILE *out);
+/* "--help" (cli.c): the common options; with `all` ("--help all", as curl's), every one.
+ * "--version" is version_print() (version.c). */
+void cli_print_help(FILE *out, bool all);
 
 /* Appends an operand (a URL when it has a scheme://, else a FILE or '-') to the inputs, in
  * command-line order with -i and --url (cli_table.c). False after printing why not. */
@@ -117,5 +121,21 @@ bool cli_add_operand(struct afetch_options *options, const char *value, FILE *er
  * (cli_data.c). Called once every input is known: @- is refused when standard input carries
  * the URLs. False after printing why not. */
 bool cli_add_data(struct afetch_options *options, const char *value, FILE *err);
+
+/* The words of config files (-K, the default file) as arguments: "--name" and its value. */
+struct cli_words {
+  char **word; /* owned, NULL-terminated once any word is in */
+  size_t count, capacity;
+};
+
+/* Appends the options of config file `path`, in curl's syntax, to `words`. A missing file is
+ * no error when `missing_ok`. False after printing why (cli_config.c). */
+bool cli_config_read(const char *path, bool missing_ok, struct cli_words *words, FILE *err);
+
+/* The default config file: $XDG_CONFIG_HOME/afetch/afetchrc, else
+ * $HOME/.config/afetch/afetchrc; NULL when neither variable is set. */
+const char *cli_config_default_path(char *buffer, size_t size);
+
+void cli_words_free(struct cli_words *words);
 
 #endif

@@ -9,6 +9,7 @@
 #include "afetch/frontier.h"
 
 struct curl_slist;
+struct transfer_share;
 
 enum afetch_output_mode {
   AFETCH_OUTPUT_GATHER, /* one JSON array, input order, written incrementally */
@@ -63,6 +64,31 @@ struct afetch_options {
   const char *cacert; /* --cacert, borrowed */
   enum afetch_http_version http_version;
   bool quiet; /* -q */
+  /* Network options as curl's (transfer_options.c sets them; NULL/0/false = libcurl's
+   * default). Strings borrowed from argv or the config files' text. */
+  const char *proxy;             /* -x */
+  const char *noproxy;           /* --noproxy */
+  const char *proxy_user;        /* -U: user:password */
+  const char *user;              /* -u: user:password */
+  const char *cookie;            /* -b: "name=value; ..." or a file of cookies */
+  const char *cookie_jar;        /* --cookie-jar: written once, at the end of the run */
+  struct curl_slist *resolve;    /* --resolve HOST:PORT:ADDR, owned */
+  struct curl_slist *connect_to; /* --connect-to HOST1:PORT1:HOST2:PORT2, owned */
+  int ip_version;                /* -4 / -6: 4 or 6; 0 = either */
+  const char *interface;         /* --interface */
+  const char *cert;              /* -E: client certificate[:password] */
+  const char *key;               /* --key: its private key */
+  const char *cert_type;         /* --cert-type: PEM, DER or P12 */
+  const char *capath;            /* --capath: a directory of CA certificates */
+  bool compressed;               /* --compressed: ask for and decode compressed bodies */
+  uint64_t limit_rate;           /* --limit-rate: bytes per second per transfer */
+  /* Cookies shared by every handle of the run (transfer_options.h); set by main.c when -b or
+   * --cookie-jar is given, else NULL. */
+  struct transfer_share *transfer_share;
+  /* argv with the config files' options in front (owned array), and those options' words
+   * (owned, NULL-terminated); NULL without config files. See cli_config.c. */
+  char **config_argv;
+  char **config_words;
   /* Politeness and resilience (0 = off for each). */
   unsigned retries;        /* -r: extra tries for transient failures */
   long retry_delay_ms;     /* --retry-delay: first backoff step (default 1000) */

@@ -138,6 +138,14 @@ int main(void) {
       TEST(crawl_depth_is_exact_while_a_shallow_page_is_slow),
       TEST(crawl_depth_is_exact_on_random_graphs_with_slow_pages),
       TEST(crawl_big_page_is_parsed_whole_in_slices),
+      TEST(proxy_option_sends_requests_through_the_proxy),
+      TEST(user_credentials_stay_with_the_first_host_unless_location_trusted),
+      TEST(cookies_are_kept_for_the_run_and_written_to_the_jar),
+      TEST(cookie_jar_is_written_when_a_signal_ends_the_run),
+      TEST(compressed_bodies_are_decoded_and_the_wire_size_reported),
+      TEST(client_certificate_and_head_and_limit_rate),
+      TEST(config_files_are_read_and_the_command_line_wins),
+      TEST(bad_network_option_values_exit_2_with_a_usage_line),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

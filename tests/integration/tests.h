@@ -111,5 +111,14 @@ void crawl_page_requisites_are_fetched_one_level_beyond(void **state);
 
 /* test_crawl.c: a big page parsed in slices */
 void crawl_big_page_is_parsed_whole_in_slices(void **state);
+/* test_curl_options.c: curl's network options */
+void proxy_option_sends_requests_through_the_proxy(void **state);
+void user_credentials_stay_with_the_first_host_unless_location_trusted(void **state);
+void cookies_are_kept_for_the_run_and_written_to_the_jar(void **state);
+void cookie_jar_is_written_when_a_signal_ends_the_run(void **state);
+void compressed_bodies_are_decoded_and_the_wire_size_reported(void **state);
+void client_certificate_and_head_and_limit_rate(void **state);
+void config_files_are_read_and_the_command_line_wins(void **state);
+void bad_network_option_values_exit_2_with_a_usage_line(void **state);
 
 #endif

@@ -55,6 +55,11 @@
  *     /req/...           a small site with page requisites, for -p (below)
  *     /graph/SPEC/N.html page N of a small link graph the URL itself describes,
  *                        answered after that page's delay (below)
+ *     /cookie-set/N/V    200 "set\n" with "Set-Cookie: N=V; Path=/"
+ *     /redirect-host/H   302 to http://H:PORT/headers (another host name for
+ *                        this server, reached with afetch --resolve)
+ *     /encoded/KIND      a fixed body (ENCODED_PLAIN below) encoded as KIND
+ *                        (gzip or zstd), with Content-Encoding: KIND
  *     /  /any/...        200 "any\n" (text/plain): a catch-all for any path
  *                        under /any/, and for the root
  *     ...?any=1          any path not listed here, with "any=1" in its query:
@@ -1752,6 +1757,65 @@ static void handle_redirect_to(struct exchange *ex, const char *path) {
   free(location);
 }
 
+static void handle_cookie_set(struct exchange *ex, const char *arg) {
+  const char *slash = strchr(arg, '/');
+  char cookie[256];
+  if (slash == NULL || slash == arg ||
+      snprintf(cookie, sizeof(cookie), "%.*s=%s; Path=/", (int)(slash - arg), arg, slash + 1) >=
+          (int)sizeof(cookie)) {
+    send_not_found(ex->req);
+    return;
+  }
+  evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Set-Cookie", cookie);
+  send_formatted(ex->req, HTTP_OK, "text/plain", "set\n");
+}
+
+static void handle_redirect_host(struct exchange *ex, const struct listener_ctx *lc,
+                                 const char *host) {
+  char location[512];
+  if (*host == '\0' || strpbrk(host, "/\r\n") != NULL ||
+      snprintf(location, sizeof(location), "%s://%s:%u/headers", lc->scheme, host, lc->port) >=
+          (int)sizeof(location)) {
+    send_not_found(ex->req);
+    return;
+  }
+  evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Location", location);
+  send_formatted(ex->req, HTTP_MOVETEMP, "text/plain", "redirect to %s\n", location);
+}
+
+/* ENCODED_PLAIN, compressed once with gzip -9 -n and zstd -19 (the server links no
+ * compression library). */
+#define ENCODED_PLAIN                                                                              \
+  "compressed body, compressed body, compressed body, compressed body, compressed body\n"
+static const unsigned char encoded_gzip[] = {
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x4b, 0xce, 0xcf, 0x2d,
+    0x28, 0x4a, 0x2d, 0x2e, 0x4e, 0x4d, 0x51, 0x48, 0xca, 0x4f, 0xa9, 0xd4, 0x51, 0x48,
+    0xa6, 0x58, 0x80, 0x0b, 0x00, 0x89, 0x14, 0x1a, 0x39, 0x54, 0x00, 0x00, 0x00};
+static const unsigned char encoded_zstd[] = {
+    0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x54, 0xcd, 0x00, 0x00, 0x90, 0x63, 0x6f, 0x6d,
+    0x70, 0x72, 0x65, 0x73, 0x73, 0x65, 0x64, 0x20, 0x62, 0x6f, 0x64, 0x79, 0x2c,
+    0x20, 0x0a, 0x01, 0x00, 0x4f, 0xd2, 0x5c, 0x02, 0xd4, 0x2f, 0xde, 0xa3};
+
+static void handle_encoded(struct exchange *ex, const char *kind) {
+  bool gzip = strcmp(kind, "gzip") == 0;
+  struct evbuffer *body;
+  if (!gzip && strcmp(kind, "zstd") != 0) {
+    send_not_found(ex->req);
+    return;
+  }
+  body = evbuffer_new();
+  if (body == NULL) {
+    send_formatted(ex->req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  evbuffer_add(body, gzip ? encoded_gzip : encoded_zstd,
+               gzip ? sizeof(encoded_gzip) : sizeof(encoded_zstd));
+  evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Content-Type", "text/plain");
+  evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Content-Encoding", kind);
+  send_complete_reply(ex->req, HTTP_OK, body);
+  evbuffer_free(body);
+}
+
 static void handle_robots(struct exchange *ex) {
   server.robots++;
   switch (robots_kind) {
@@ -1897,6 +1961,12 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_requisites(ex, lc, rest);
   else if ((rest = path_argument(path, "/graph/")) != NULL)
     handle_graph(ex, rest);
+  else if ((rest = path_argument(path, "/cookie-set/")) != NULL)
+    handle_cookie_set(ex, rest);
+  else if ((rest = path_argument(path, "/redirect-host/")) != NULL)
+    handle_redirect_host(ex, lc, rest);
+  else if ((rest = path_argument(path, "/encoded/")) != NULL)
+    handle_encoded(ex, rest);
   else if (strcmp(path, "/") == 0 || path_argument(path, "/any/") != NULL ||
            query_asks_for_any(req))
     send_formatted(req, HTTP_OK, "text/plain", "any\n");

@@ -340,6 +340,10 @@ static void cli_rate_is_stored_per_second(void **state) {
   assert_true(f->options.rate_per_second == 5.0);
   RUN(f, "--rate=0.5/s");
   assert_true(f->options.rate_per_second == 0.5);
+  RUN(f, "--rate", "7200/h");
+  assert_true(f->options.rate_per_second == 2.0);
+  RUN(f, "--rate", "43200/d");
+  assert_true(f->options.rate_per_second == 0.5);
 }
 
 static void cli_deadline_accepts_fractional_seconds(void **state) {
@@ -919,7 +923,8 @@ static void cli_rejects_per_host_out_of_range(void **state) {
 static void cli_rejects_bad_rates(void **state) {
   struct fixture *f = *state;
   USAGE_ERROR_NAMING(f, "--rate", "--rate", "0/s");
-  USAGE_ERROR_NAMING(f, "--rate", "--rate", "5/h");
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "5/w"); /* /h is an hour now; /w no unit */
+  USAGE_ERROR_NAMING(f, "--rate", "--rate", "5/hour");
   USAGE_ERROR_NAMING(f, "--rate", "--rate", "abc");
   USAGE_ERROR_NAMING(f, "--rate", "--rate", "-3");
   USAGE_ERROR_NAMING(f, "--rate", "--rate", "/s");

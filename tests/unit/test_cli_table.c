@@ -44,7 +44,7 @@ static void names_add(struct names *names, const char *name, size_t length) {
 static bool is_name_char(char c) { return isalnum((unsigned char)c) || c == '-' || c == '.'; }
 
 /* Adds every option word of text[0, length): "--name" (letters, digits, '-' and '.', not
- * ending in '.') or "-x" (one letter), neither inside another word. */
+ * ending in '.') or "-x" (one letter or digit: -4, -6), neither inside another word. */
 static void names_scan(struct names *names, const char *text, size_t length) {
   for (size_t i = 0; i + 1 < length; i++) {
     if (text[i] != '-' || (i > 0 && is_name_char(text[i - 1])))
@@ -57,7 +57,7 @@ static void names_scan(struct names *names, const char *text, size_t length) {
         end--;
       names_add(names, text + i, end - i);
       i = end;
-    } else if (isalpha((unsigned char)text[i + 1]) &&
+    } else if (isalnum((unsigned char)text[i + 1]) &&
                (i + 2 == length || !is_name_char(text[i + 2]))) {
       names_add(names, text + i, 2);
     }
@@ -241,14 +241,15 @@ static char *read_source_file(const char *relative) {
   return text;
 }
 
-static char *help_text(void) {
-  static char *argv[] = {"afetch", "--help", NULL};
+/* "--help all" (every option), or the short "--help". */
+static char *help_text(bool all) {
+  static char *argv[] = {"afetch", "--help", "all", NULL};
   char *text = NULL;
   size_t size = 0;
   FILE *out = open_memstream(&text, &size);
   assert_non_null(out);
   struct afetch_options options;
-  assert_int_equal(cli_parse(&options, 2, argv, out, stderr), CLI_EXIT_OK);
+  assert_int_equal(cli_parse(&options, all ? 3 : 2, argv, out, stderr), CLI_EXIT_OK);
   fclose(out);
   return text;
 }
@@ -266,10 +267,39 @@ static char *replaced(const char *text, const char *from, const char *to) {
 
 static void help_names_every_option_of_the_table_and_no_other(void **state) {
   (void)state;
-  char *help = help_text();
+  char *help = help_text(true);
   static struct names names;
   help_names(help, &names);
-  expect_table_names(&names, "--help");
+  expect_table_names(&names, "--help all");
+  free(help);
+}
+
+/* The short --help: the table's options of the groups before the network one, and only
+ * them; then a pointer to --help all. */
+static void short_help_names_the_common_options_only(void **state) {
+  (void)state;
+  char *help = help_text(false);
+  static struct names names, common;
+  help_names(help, &names);
+  common.count = 0;
+  for (size_t i = 0; i < cli_option_count; i++) {
+    const struct cli_option *option = &cli_option_table[i];
+    char name[NAME_SIZE];
+    snprintf(name, sizeof name, "--%s", option->name);
+    if (option->group >= CLI_GROUP_NETWORK) {
+      if (names_has(&names, name))
+        fail_msg("the short --help names %s", name);
+      continue;
+    }
+    names_add(&common, name, strlen(name));
+    if (option->short_name) {
+      snprintf(name, sizeof name, "-%c", option->short_name);
+      names_add(&common, name, 2);
+    }
+  }
+  assert_null(first_missing(&names, &common));
+  assert_null(first_missing(&common, &names));
+  assert_non_null(strstr(help, "afetch --help all"));
   free(help);
 }
 
@@ -296,7 +326,7 @@ static void the_checks_see_a_missing_and_an_extra_option(void **state) {
   (void)state;
   static struct names table, names;
   table_names(&table);
-  char *help = help_text();
+  char *help = help_text(true);
   char *doctored = replaced(help, "--deadline SEC", "--dead-line SEC");
   help_names(doctored, &names);
   assert_string_equal(first_missing(&names, &table), "--deadline");
@@ -438,6 +468,7 @@ static void table_entries_are_well_formed(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(help_names_every_option_of_the_table_and_no_other),
+      cmocka_unit_test(short_help_names_the_common_options_only),
       cmocka_unit_test(man_page_lists_every_option_of_the_table_and_no_other),
       cmocka_unit_test(completion_offers_every_option_of_the_table_and_no_other),
       cmocka_unit_test(the_checks_see_a_missing_and_an_extra_option),
