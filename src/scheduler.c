@@ -54,6 +54,10 @@ struct scheduler {
   size_t look_ahead_limit;      /* at most this many parked or retrying before reading pauses */
   struct rate_bucket rate;      /* --rate */
   struct event *rate_timer;     /* wakes the pump when the bucket has a token again */
+  /* --rate: the next job to start, taken and routed but waiting for a token. Taking it
+   * before the token is there shows when the sources have run dry, so the run ends with its
+   * last result instead of at the next token. */
+  struct job *rate_held;
   struct event *deadline_timer;
   struct deadline deadline; /* --deadline, from scheduler_run() on */
   struct state *state;      /* --if-changed, borrowed */
@@ -173,6 +177,9 @@ static void scheduler_skip_by_robots(struct scheduler *scheduler, struct job *jo
  * reported with `why`. */
 static void scheduler_flush_waiting_jobs(struct scheduler *scheduler, enum result_error why) {
   struct job_list stopped = {0};
+  if (scheduler->rate_held)
+    job_list_push_back(&stopped, scheduler->rate_held);
+  scheduler->rate_held = NULL;
   job_list_take_all(&stopped, &scheduler->ready);
   if (scheduler->hosts)
     hosts_take_all_waiting(scheduler->hosts, &stopped);
@@ -368,12 +375,16 @@ static void scheduler_fill_slots(struct scheduler *scheduler) {
     scheduler_drain_after_deadline(scheduler);
     return;
   }
-  while (!scheduler->stop_reason) {
-    if (!worker_pool_has_slot(scheduler->workers) || !scheduler_rate_allows(scheduler))
-      return;
-    struct job *job = scheduler_next_startable(scheduler);
+  while (!scheduler->stop_reason && worker_pool_has_slot(scheduler->workers)) {
+    struct job *job = scheduler->rate_held ? scheduler->rate_held
+                                           : scheduler_next_startable(scheduler);
+    scheduler->rate_held = NULL;
     if (!job)
       return;
+    if (!scheduler_rate_allows(scheduler)) {
+      scheduler->rate_held = job;
+      return;
+    }
     scheduler_start(scheduler, job);
   }
 }

@@ -146,6 +146,7 @@ int main(void) {
       TEST(client_certificate_and_head_and_limit_rate),
       TEST(config_files_are_read_and_the_command_line_wins),
       TEST(bad_network_option_values_exit_2_with_a_usage_line),
+      TEST(rate_run_ends_with_its_last_result),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

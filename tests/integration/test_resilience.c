@@ -473,3 +473,37 @@ void connections_are_reused(void **state) {
              "most 20 at -c 10: connections should be reused)",
              proc->cmdline, stats.requests, N, stats.connections);
 }
+
+/* --rate at a slow rate (1/h, 1/d): the run ends with its last result, not at the next token
+ * (which the last request never needs); a signal still ends a run that waits for a token. */
+void rate_run_ends_with_its_last_result(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const char *rates[] = {"1/h", "1/d"};
+  for (size_t i = 0; i < 2; i++) {
+    const char *args[] = {"--ndjson", "--rate", rates[i], h_url(port, "/status/200"), NULL};
+    struct h_proc *proc = h_afetch_run(args, NULL);
+    h_expect_exit(proc, 0);
+    cJSON *results = h_parse_ndjson(proc->out.data);
+    if (cJSON_GetArraySize(results) != 1 || h_number(h_result(results, 0), "status") != 200)
+      fail_msg("%s: expected one 200 result, got %s", proc->cmdline, proc->out.data);
+  }
+  /* The second URL waits an hour for its token: SIGTERM ends the run, the first result and a
+   * "cancelled" one for the second are written. */
+  const char *waiting[] = {
+      "--ndjson", "--rate", "1/h", h_url(port, "/status/200"), h_url(port, "/status/201"), NULL};
+  struct h_proc *proc = h_afetch_start(waiting);
+  if (!h_wait_output(proc, "\n", 1, H_SAFETY_MS))
+    fail_msg("%s: expected the first result at once", proc->cmdline);
+  h_signal(proc, SIGTERM);
+  h_wait_exit(proc, H_SAFETY_MS);
+  h_expect_exit(proc, 143);
+  cJSON *results = h_parse_ndjson(proc->out.data);
+  const cJSON *second = h_result(results, 1);
+  const cJSON *error = second ? h_field(second, "error") : NULL;
+  const char *code = error ? h_string(error, "code") : NULL;
+  if (cJSON_GetArraySize(results) != 2 || code == NULL || strcmp(code, "cancelled") != 0)
+    fail_msg("%s: expected the first result and a cancelled second, got %s", proc->cmdline,
+             proc->out.data);
+}

@@ -121,4 +121,7 @@ void client_certificate_and_head_and_limit_rate(void **state);
 void config_files_are_read_and_the_command_line_wins(void **state);
 void bad_network_option_values_exit_2_with_a_usage_line(void **state);
 
+/* test_resilience.c: --rate ends with the last result */
+void rate_run_ends_with_its_last_result(void **state);
+
 #endif
