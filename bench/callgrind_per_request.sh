@@ -12,15 +12,8 @@ server=${TEST_SERVER_BIN:-build/release/tests/test-server}
 work=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null; rm -rf "$work"' EXIT
 
-# The server prints "http PORT" then "ready", and exits when its standard input closes.
-coproc SERVER { "$server"; }
-exec 3>&"${SERVER[1]}"
-port=
-while read -r word value <&"${SERVER[0]}"; do
-  [ "$word" = http ] && port=$value
-  [ "$word" = ready ] && break
-done
-[ -n "$port" ] || { echo "callgrind_per_request: the test server did not start" >&2; exit 1; }
+. "$(dirname "$0")/../tests/server/start.sh"
+test_server_start callgrind_per_request
 
 for ((i = 0; i < requests; i++)); do echo "http://127.0.0.1:$port/status/200?i=$i"; done \
   >"$work/urls.txt"

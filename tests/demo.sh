@@ -7,15 +7,8 @@ server=${TEST_SERVER_BIN:-build/release/tests/test-server}
 work=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null; rm -rf "$work"' EXIT
 
-# The server prints "http PORT" then "ready", and exits when its standard input closes.
-coproc SERVER { "$server"; }
-exec 3>&"${SERVER[1]}"
-port=
-while read -r word value <&"${SERVER[0]}"; do
-  [ "$word" = http ] && port=$value
-  [ "$word" = ready ] && break
-done
-[ -n "$port" ] || { echo "demo: the test server did not start" >&2; exit 1; }
+. "$(dirname "$0")/server/start.sh"
+test_server_start demo
 
 base="http://127.0.0.1:$port"
 cat >"$work/urls.txt" <<URLS
