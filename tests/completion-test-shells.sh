@@ -54,7 +54,7 @@ common_cases() {
   check "$shell: every short option" offers $table_short
   check "$shell: no option beyond the table" within $table_short $table_long
   $complete "--con"
-  check "$shell: --con" offers_only --concurrency --connect-timeout
+  check "$shell: --con" offers_only --concurrency --config --connect-timeout --connect-to
   $complete "--no-"
   check "$shell: --no-" offers_only --no-progress --no-location
   $complete "--scope "

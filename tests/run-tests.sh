@@ -13,7 +13,7 @@ log=$(mktemp "${TMPDIR:-/tmp}/run-tests.XXXXXX") || exit 3
 # No test reads the user's own config file (afetchrc): an empty config directory.
 XDG_CONFIG_HOME=$(mktemp -d "${TMPDIR:-/tmp}/run-tests-config.XXXXXX") || exit 3
 export XDG_CONFIG_HOME
-trap 'rm -f "$log"; rmdir "$XDG_CONFIG_HOME"' EXIT
+trap 'rm -f "$log"; rm -rf "$XDG_CONFIG_HOME"' EXIT  # fish makes its own directory there
 
 for bin in "$@"; do
   echo "=== $bin"
