@@ -137,6 +137,13 @@ int main(void) {
       TEST(crawl_page_requisites_are_fetched_one_level_beyond),
       TEST(crawl_depth_is_exact_while_a_shallow_page_is_slow),
       TEST(crawl_depth_is_exact_on_random_graphs_with_slow_pages),
+      TEST(result_fields_are_absent_without_their_options),
+      TEST(include_headers_keeps_repeated_names_in_lower_case),
+      TEST(include_headers_is_capped_at_100_kib),
+      TEST(location_is_given_for_a_redirect_not_followed),
+      TEST(redirects_chain_lists_every_hop),
+      TEST(method_and_started_at_describe_the_attempt),
+      TEST(result_fields_rejects_unknown_keys),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -109,4 +109,13 @@ void crawl_depth_is_exact_on_random_graphs_with_slow_pages(void **state);
 /* test_crawl.c: -p */
 void crawl_page_requisites_are_fetched_one_level_beyond(void **state);
 
+/* test_result_fields.c: --include-headers, --result-fields */
+void result_fields_are_absent_without_their_options(void **state);
+void include_headers_keeps_repeated_names_in_lower_case(void **state);
+void include_headers_is_capped_at_100_kib(void **state);
+void location_is_given_for_a_redirect_not_followed(void **state);
+void redirects_chain_lists_every_hop(void **state);
+void method_and_started_at_describe_the_attempt(void **state);
+void result_fields_rejects_unknown_keys(void **state);
+
 #endif
