@@ -1,5 +1,5 @@
-# bash completion for afetch(1): options, --scope, --progress= and -X values, files and
-# directories.
+# bash completion for afetch(1): options, --scope, --progress=, --result-fields and -X
+# values, files and directories.
 # `make install` puts it in $(PREFIX)/share/bash-completion/completions/afetch, where
 # bash-completion loads it on demand; or source it from ~/.bashrc.
 # Self-contained: it does not need bash-completion's helpers.
@@ -9,7 +9,8 @@
 _afetch_long_options='--input-file --url --concurrency --timeout --max-time --speed-limit
   --speed-time --connect-timeout --threads --retries
   --retry-delay --retry-max-delay --per-host --rate --deadline --ndjson --quiet --progress
-  --no-progress --progress-interval --stats --stats-json --output-dir --output-template --fsync --if-changed
+  --no-progress --progress-interval --stats --stats-json --include-headers --result-fields
+  --output-dir --output-template --fsync --if-changed
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
   --show-skipped --links --page-requisites --span-hosts --location --no-location --location-trusted --max-redirs --header
   --user-agent
@@ -34,6 +35,10 @@ _afetch_value() {
   --progress) # its value only after '=': "--progress lines" is a FILE operand
     [[ -n $with_equals ]] || return 1
     _afetch_compgen -W 'bar lines none' -- "$cur"
+    ;;
+  --result-fields) # a comma-separated list: completes its last item
+    _afetch_compgen -W 'headers location redirects_chain method started_at all' \
+      -P "${cur%"${cur##*,}"}" -- "${cur##*,}"
     ;;
   -X | --request) _afetch_compgen -W 'GET HEAD POST PUT PATCH DELETE OPTIONS' -- "$cur" ;;
   -o | --output-dir)

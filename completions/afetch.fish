@@ -35,6 +35,8 @@ complete -c afetch -l no-progress -d 'progress bar (on a tty by default) or stat
 complete -c afetch -l progress-interval -x -d 'seconds between status lines (default 10)'
 complete -c afetch -l stats -d 'summary at the end: stderr table / JSON file'
 complete -c afetch -l stats-json -r -F -d 'summary at the end: stderr table / JSON file'
+complete -c afetch -l include-headers -d 'add headers / these result keys'
+complete -c afetch -l result-fields -x -a 'headers location redirects_chain method started_at all' -d 'add headers / these result keys'
 complete -c afetch -s o -l output-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'save each 2xx body to DIR/host/path, atomically'
 complete -c afetch -l output-template -x -d 'names: {host} {path} {name} {index} {url_hash}'
 complete -c afetch -l fsync -d 'fsync saved files and their directory (needs -o)'

@@ -50,11 +50,10 @@ static const char *const cli_help_group_titles[] = {
 
 static const char cli_help_exit_status[] =
     "\n"
-    "Exit status: 0 all ok, 1 some results not ok, 2 usage error, 3 internal or\n"
-    "output error, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM. See afetch(1).\n";
-/* Under the short --help only. */
-static const char cli_help_more[] =
-    "Proxies, -u, cookies, --resolve, -E, --compressed, -K...: afetch --help all\n";
+    "Exit status: 0 all ok, 1 some results not ok, 2 usage, 3 internal or output\n"
+    "error, 129/130/143 SIGHUP/SIGINT/SIGTERM. More: afetch(1)";
+/* The short --help's last words: where the other options are. */
+static const char cli_help_more[] = ", afetch --help all\n";
 
 /* Options that mean nothing without another one, checked in this order once argv is read
  * (after the options that need --crawl). */
@@ -463,8 +462,7 @@ void cli_print_help(FILE *out, bool all) {
     i = cli_print_help_line(out, i);
   }
   fputs(cli_help_exit_status, out);
-  if (!all)
-    fputs(cli_help_more, out);
+  fputs(all ? ".\n" : cli_help_more, out);
 }
 
 void cli_options_free(struct afetch_options *options) {

@@ -2,6 +2,7 @@
  * is more than a field to fill (inputs, -H, -d, --cacert, --location-trusted, -h, -V). */
 #include "afetch/cli_table.h"
 #include "afetch/http_token.h"
+#include "afetch/result.h"
 #include "afetch/version.h"
 
 #include <errno.h>
@@ -50,6 +51,15 @@ static const struct cli_choice cli_scope_choices[] = {{"host", CRAWL_SCOPE_HOST}
 
 static const struct cli_choice cli_cert_type_choices[] = {
     {"PEM", 0}, {"DER", 0}, {"P12", 0}, {NULL, 0}};
+/* --result-fields: the keys by their JSON names, and all of them. */
+static const struct cli_choice cli_result_field_choices[] = {
+    {"headers", RESULT_FIELD_HEADERS},
+    {"location", RESULT_FIELD_LOCATION},
+    {"redirects_chain", RESULT_FIELD_REDIRECTS_CHAIN},
+    {"method", RESULT_FIELD_METHOD},
+    {"started_at", RESULT_FIELD_STARTED_AT},
+    {"all", RESULT_FIELDS_ALL},
+    {NULL, 0}};
 
 static bool cli_is_not_empty(const char *value) { return value[0] != '\0'; }
 
@@ -197,6 +207,38 @@ static enum cli_outcome cli_opt_read_already(struct cli_parse *parse, const char
   return CLI_RUN;
 }
 
+static enum cli_outcome cli_opt_include_headers(struct cli_parse *parse, const char *value,
+                                                const char *name) {
+  (void)value, (void)name;
+  parse->options->result_fields |= RESULT_FIELD_HEADERS;
+  return CLI_RUN;
+}
+
+/* A comma-separated list of cli_result_field_choices; repeated options add up. */
+static enum cli_outcome cli_opt_result_fields(struct cli_parse *parse, const char *value,
+                                              const char *name) {
+  unsigned fields = 0;
+  for (const char *item = value;; item++) {
+    size_t length = strcspn(item, ",");
+    const struct cli_choice *choice = cli_result_field_choices;
+    while (choice->word && !(strlen(choice->word) == length && !strncmp(choice->word, item, length)))
+      choice++;
+    if (!choice->word) {
+      fprintf(parse->err,
+              "afetch: %s wants a comma-separated list of headers, location, redirects_chain, "
+              "method, started_at or all, not '%.*s'\n",
+              name, (int)length, item);
+      return CLI_EXIT_USAGE;
+    }
+    fields |= (unsigned)choice->value;
+    item += length;
+    if (!*item)
+      break;
+  }
+  parse->options->result_fields |= fields;
+  return CLI_RUN;
+}
+
 static enum cli_outcome cli_opt_help(struct cli_parse *parse, const char *value, const char *name) {
   (void)value, (void)name;
   /* curl's "--help all": the next argument, when it is "all". */
@@ -279,6 +321,11 @@ const struct cli_option cli_option_table[] = {
     {.name = "stats-json", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_STRING,
      CLI_STRING(stats_json_path), .check = cli_is_not_empty, .wants = "a file name",
      .group = CLI_GROUP_OUTPUT, .arg = "FILE"},
+    {.name = "include-headers", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_include_headers,
+     .group = CLI_GROUP_OUTPUT, .help = "add headers / these result keys"},
+    {.name = "result-fields", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CUSTOM,
+     .apply = cli_opt_result_fields, .choices = cli_result_field_choices,
+     .group = CLI_GROUP_OUTPUT, .arg = "KEYS"},
 
     {.name = "output-dir", .short_name = 'o', .value = CLI_VALUE_STRING, CLI_STRING(output_dir),
      .check = cli_is_not_empty, .wants = "a directory", .group = CLI_GROUP_SAVING, .arg = "DIR",

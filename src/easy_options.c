@@ -8,6 +8,7 @@
 
 #include "afetch/options.h"
 #include "afetch/request.h"
+#include "afetch/result.h"
 
 /* CURLOPT_BUFFERSIZE with -o (curl's default is 16 KiB). */
 #define EASY_OPTIONS_DOWNLOAD_BUFFER_SIZE (256L * 1024)
@@ -53,6 +54,10 @@ static bool easy_options_apply_transfer(CURL *easy, const struct afetch_options 
     EASY_SET(CURLOPT_PROXY, "");
     EASY_SET(CURLOPT_NOPROXY, "");
   }
+  /* "redirects_chain" records the server's responses from the header callback: a proxy's
+   * answer to CONNECT is not one of them. */
+  if (options->result_fields & RESULT_FIELD_REDIRECTS_CHAIN)
+    EASY_SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   return ok;
 }
 
@@ -138,4 +143,13 @@ void easy_options_apply_request(CURL *easy, const struct afetch_options *options
   }
   if (request->timeout_ms)
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request->timeout_ms);
+}
+
+const char *easy_options_method(const struct afetch_options *options,
+                                const struct request *request) {
+  if (request && request->method)
+    return request->method;
+  if (options->method)
+    return options->method;
+  return (request && request->body) || options->data ? "POST" : "GET";
 }

@@ -2,7 +2,10 @@
 #include "afetch/result.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -48,6 +51,7 @@ void result_enable_optional_keys(struct afetch_result *result,
   result->has_crawl = options->crawl;
   result->has_link_urls = options->crawl && options->links;
   result->has_requisite = options->crawl && options->page_requisites;
+  result->fields = options->result_fields;
 }
 
 bool result_is_ok(const struct afetch_result *result) {
@@ -130,6 +134,49 @@ static void result_write_body(const struct afetch_result *result, struct json_wr
   json_writer_string(writer, encoding);
 }
 
+/* "started_at": RFC 3339 in UTC, with milliseconds ("2024-05-01T12:00:00.123Z"). */
+static void result_write_started_at(const struct afetch_result *result,
+                                    struct json_writer *writer) {
+  json_writer_key(writer, "started_at");
+  struct tm utc;
+  time_t seconds = (time_t)(result->started_at_ms / 1000);
+  char text[64];
+  if (result->started_at_ms <= 0 || !gmtime_r(&seconds, &utc) ||
+      !strftime(text, sizeof text - 5, "%Y-%m-%dT%H:%M:%S", &utc)) {
+    json_writer_null(writer);
+    return;
+  }
+  size_t length = strlen(text);
+  snprintf(text + length, sizeof text - length, ".%03dZ", (int)(result->started_at_ms % 1000));
+  json_writer_string(writer, text);
+}
+
+/* The keys of --include-headers and --result-fields, each when asked for. */
+static void result_write_fields(const struct afetch_result *result, struct json_writer *writer) {
+  if (result->fields & RESULT_FIELD_METHOD) {
+    json_writer_key(writer, "method");
+    json_writer_string(writer, result->method);
+  }
+  if (result->fields & RESULT_FIELD_STARTED_AT)
+    result_write_started_at(result, writer);
+  if (result->fields & RESULT_FIELD_LOCATION) {
+    json_writer_key(writer, "location");
+    json_writer_string(writer, result->location);
+  }
+  if (result->fields & RESULT_FIELD_REDIRECTS_CHAIN) {
+    json_writer_key(writer, "redirects_chain");
+    json_writer_raw(writer, result->chain_json ? result->chain_json : "[]");
+  }
+  if (result->fields & RESULT_FIELD_HEADERS) {
+    json_writer_key(writer, "headers");
+    json_writer_raw(writer, result->headers_json ? result->headers_json : "{}");
+    if (result->headers_truncated) {
+      json_writer_key(writer, "headers_truncated");
+      json_writer_bool(writer, true);
+    }
+  }
+}
+
 static void result_write_optional(const struct afetch_result *result, struct json_writer *writer) {
   if (result->id_json) {
     json_writer_key(writer, "id");
@@ -166,6 +213,7 @@ static void result_write_optional(const struct afetch_result *result, struct jso
       json_writer_string(writer, result->link_urls[i]);
     json_writer_array_end(writer);
   }
+  result_write_fields(result, writer);
   if (result->has_body)
     result_write_body(result, writer);
 }

@@ -16,6 +16,7 @@
 #include "afetch/outcome.h"
 #include "afetch/options.h"
 #include "afetch/request.h"
+#include "afetch/response_fields.h"
 #include "afetch/source.h"
 #include "afetch/transfer_options.h"
 
@@ -52,6 +53,7 @@ struct task {
   struct event *resume;
   size_t parsed_this_turn;
   bool paused;
+  struct response_fields fields; /* --include-headers, --result-fields */
 };
 
 static void task_on_resume(evutil_socket_t fd, short what, void *arg) {
@@ -88,9 +90,9 @@ static size_t task_on_body(char *data, size_t size, size_t count, void *arg) {
 /* Marks that a response began. Until the multi handle has run a transfer, curl's info still
  * describes the handle's previous one, so a transfer stopped early must not report it. */
 static size_t task_on_header(char *data, size_t size, size_t count, void *arg) {
-  (void)data;
   struct task *task = arg;
   task->response_started = true;
+  response_fields_on_header(&task->fields, task->easy, data, size * count);
   return size * count;
 }
 
@@ -130,6 +132,7 @@ struct task *task_new(struct event_base *base, const struct afetch_options *opti
     return NULL;
   task->id = id;
   task->options = options;
+  response_fields_init(&task->fields, options->result_fields);
   task->proxy_in_environment = easy_options_environment_has_proxy();
   task->easy = curl_easy_init();
   task->resume = evtimer_new(base, task_on_resume, task);
@@ -173,6 +176,7 @@ static bool task_start(struct task *task, const struct request *request) {
   task->invalid = false;
   task->message[0] = '\0';
   task->started_us = task_now_us();
+  response_fields_start(&task->fields);
   /* A handle keeps per-transfer state that outlives its transfer: libcurl 7.88 (before 8.17)
    * counts "connection died, retry on a fresh connection" (a GOAWAY, a refused HTTP/2 stream,
    * a keep-alive connection closed under us) per handle and never clears it, so a long-lived
@@ -487,7 +491,8 @@ static void task_explain_proxy_failure(struct task *task, CURLcode code,
   result->error_message = task->message;
 }
 
-void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
+/* The contract's keys of task_result(). */
+static void task_describe(struct task *task, CURLcode code, struct afetch_result *result) {
   *result = (struct afetch_result){.index = task->index, .curl_code = -1};
   if (task->invalid) {
     task_invalid_result(task, CURLE_URL_MALFORMAT, result);
@@ -535,6 +540,12 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
   task_finish_body(task, code, result);
 }
 
+void task_result(struct task *task, CURLcode code, struct afetch_result *result) {
+  task_describe(task, code, result);
+  response_fields_read(&task->fields, task->easy, task->response_started && !task->invalid,
+                       result);
+}
+
 /* True when sending the request a second time cannot do what the first did twice: it
  * sent no byte, or it is a GET or HEAD without a body (RFC 9110 safe methods). */
 static bool task_may_resend(struct task *task) {
@@ -579,6 +590,7 @@ void task_stopped_result(struct task *task, enum result_error why, struct afetch
   }
   result->error = why;
   result->error_message = why == RESULT_CANCELLED ? "cancelled: afetch was interrupted" : NULL;
+  response_fields_read(&task->fields, task->easy, task->response_started, result);
   body_discard(&task->body);
 }
 
@@ -591,6 +603,7 @@ void task_free(struct task *task) {
     event_free(task->resume);
   body_free(&task->body);
   page_links_clear(&task->found);
+  response_fields_free(&task->fields);
   free(task->new_etag);
   free(task->new_last_modified);
   free(task);

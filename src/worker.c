@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "afetch/easy_options.h"
 #include "afetch/hash_table.h"
 #include "afetch/json_writer.h"
 #include "afetch/loop.h"
@@ -165,6 +166,8 @@ static void worker_deliver(struct worker *worker, const struct attempt *attempt,
   }
   result_enable_optional_keys(result, worker->options);
   result->id_json = request->id_json;
+  if (!result->method) /* no response told which method went out last */
+    result->method = easy_options_method(worker->options, request);
   if (task)
     task_take_response(task, &fields);
   if (worker->options->crawl)

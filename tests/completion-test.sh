@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks completions/afetch.bash: it parses, it offers every option of its lists (which
 # test_cli_table holds to src/cli_table.c's table) and no other, and it completes values
-# (--scope, -o directories, FILE arguments, -d @FILE). Run from anywhere; ends with
-# "N passed, N failed" and exits 0 only when nothing failed.
+# (--scope, --result-fields lists, -o directories, FILE arguments, -d @FILE). Run from
+# anywhere; ends with "N passed, N failed" and exits 0 only when nothing failed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 script=$root/completions/afetch.bash
@@ -61,6 +61,12 @@ complete_words "--progress" "=" ""
 check "--progress= (split at =)" offers_only bar lines none
 complete_words "--progress=l"
 check "--progress=l (one word)" offers_only --progress=lines
+complete_words "--result-fields" ""
+check "--result-fields keys" offers_only headers location redirects_chain method started_at all
+complete_words "--result-fields" "headers,m"
+check "--result-fields: the list's last item" offers_only headers,method
+complete_words "--result-fields=location,redirects_chain,s"
+check "--result-fields=LIST (one word)" offers_only --result-fields=location,redirects_chain,started_at
 
 work=$(mktemp -d) || exit 3
 trap 'rm -rf "$work"' EXIT

@@ -32,4 +32,9 @@ void easy_options_set_conditional_headers(CURL *easy, const struct afetch_option
 void easy_options_apply_request(CURL *easy, const struct afetch_options *options,
                                 const struct request *request);
 
+/* The method the request is sent with first, as curl will name it: the JSON line's, else -X,
+ * else POST with a body, else GET. Static or borrowed from the request or the options. */
+const char *easy_options_method(const struct afetch_options *options,
+                                const struct request *request);
+
 #endif

@@ -121,6 +121,7 @@ struct afetch_options {
   long progress_interval_ms;     /* --progress-interval: between status lines (default 10 s) */
   bool stats;                    /* --stats: a summary table at the end */
   const char *stats_json_path;   /* --stats-json FILE, borrowed */
+  unsigned result_fields;        /* --include-headers, --result-fields: RESULT_FIELD_* bits */
   /* The inputs in command-line order, owned; at least one (standard input when none is
    * named). */
   struct afetch_input *inputs;

@@ -27,6 +27,17 @@ enum result_error {
   RESULT_OTHER,
 };
 
+/* The opt-in keys (--include-headers, --result-fields): bits of afetch_options' result_fields
+ * and of a result's `fields`. */
+enum result_field {
+  RESULT_FIELD_HEADERS = 1 << 0,         /* "headers" (and "headers_truncated") */
+  RESULT_FIELD_LOCATION = 1 << 1,        /* "location" */
+  RESULT_FIELD_REDIRECTS_CHAIN = 1 << 2, /* "redirects_chain" */
+  RESULT_FIELD_METHOD = 1 << 3,          /* "method" */
+  RESULT_FIELD_STARTED_AT = 1 << 4,      /* "started_at" */
+};
+#define RESULT_FIELDS_ALL 0x1f
+
 /* Strings are borrowed: they must stay valid until result_to_json() returns. NULL strings
  * and negative numbers marked "or -1" become JSON null. */
 struct afetch_result {
@@ -70,12 +81,20 @@ struct afetch_result {
   struct {
     int64_t dns, connect, tls, ttfb, total; /* microseconds, as curl measures them */
   } time_us;
+  unsigned fields;          /* RESULT_FIELD_* bits: the opt-in keys written */
+  const char *method;       /* "method"; NULL: null */
+  int64_t started_at_ms;    /* "started_at", milliseconds since 1970 (UTC); 0: null */
+  const char *location;     /* "location": a 3xx's Location not followed; NULL: null */
+  const char *chain_json;   /* "redirects_chain" as JSON text; NULL: [] */
+  const char *headers_json; /* "headers" as JSON text; NULL: {} */
+  bool headers_truncated;   /* "headers_truncated": true, written only when true */
 };
 
 /* The contract's "ok": completed without error and final status 100..399. */
 bool result_is_ok(const struct afetch_result *result);
 
-/* Turns on the optional keys the options ask for (file, sha256, not_modified, body). */
+/* Turns on the optional keys the options ask for (file, sha256, not_modified, body, and the
+ * --result-fields ones). */
 void result_enable_optional_keys(struct afetch_result *result,
                                  const struct afetch_options *options);
 

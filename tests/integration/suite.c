@@ -147,6 +147,13 @@ int main(void) {
       TEST(config_files_are_read_and_the_command_line_wins),
       TEST(bad_network_option_values_exit_2_with_a_usage_line),
       TEST(rate_run_ends_with_its_last_result),
+      TEST(result_fields_are_absent_without_their_options),
+      TEST(include_headers_keeps_repeated_names_in_lower_case),
+      TEST(include_headers_is_capped_at_100_kib),
+      TEST(location_is_given_for_a_redirect_not_followed),
+      TEST(redirects_chain_lists_every_hop),
+      TEST(method_and_started_at_describe_the_attempt),
+      TEST(result_fields_rejects_unknown_keys),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -123,5 +123,13 @@ void bad_network_option_values_exit_2_with_a_usage_line(void **state);
 
 /* test_resilience.c: --rate ends with the last result */
 void rate_run_ends_with_its_last_result(void **state);
+/* test_result_fields.c: --include-headers, --result-fields */
+void result_fields_are_absent_without_their_options(void **state);
+void include_headers_keeps_repeated_names_in_lower_case(void **state);
+void include_headers_is_capped_at_100_kib(void **state);
+void location_is_given_for_a_redirect_not_followed(void **state);
+void redirects_chain_lists_every_hop(void **state);
+void method_and_started_at_describe_the_attempt(void **state);
+void result_fields_rejects_unknown_keys(void **state);
 
 #endif

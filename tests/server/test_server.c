@@ -18,6 +18,10 @@
  *     /redirect/N        302 to /redirect/N-1 (relative); N == 0: 200 "done\n"
  *     /absredirect/N     same with an absolute http(s)://127.0.0.1:PORT URL
  *     /headers           200 JSON echo of method, uri, headers and body
+ *     /manyheaders/N     200 "many\n" with repeated headers: "Set-Cookie: a=1",
+ *                        "X-Mixed-Case: Yes", "Set-Cookie: b=2", then N
+ *                        (N <= 1000) "X-Many: I-" lines, I from 0, each value
+ *                        1000 bytes long (ending in 'x's)
  *     /badutf8           200 with raw invalid UTF-8 in Content-Type
  *     /close             connection dropped without any response
  *     /flaky/KEY/N       fails the first N requests for KEY, then succeeds (below)
@@ -1186,6 +1190,31 @@ static void handle_redirect(struct exchange *ex, const struct listener_ctx *lc, 
   send_formatted(req, HTTP_MOVETEMP, "text/plain", "redirect to %s\n", location);
 }
 
+/* Longest /manyheaders/N: 1000 KiB of X-Many lines stays within libcurl's own limit for a
+ * response's headers only below N = 300; larger N tests that limit. */
+#define MANY_HEADERS_MAX 1000
+#define MANY_HEADERS_VALUE 1000
+
+static void handle_many_headers(struct exchange *ex, const char *arg) {
+  uint64_t n;
+  if (!parse_decimal(arg, MANY_HEADERS_MAX, &n)) {
+    send_not_found(ex->req);
+    return;
+  }
+  struct evkeyvalq *headers = evhttp_request_get_output_headers(ex->req);
+  evhttp_add_header(headers, "Set-Cookie", "a=1");
+  evhttp_add_header(headers, "X-Mixed-Case", "Yes");
+  evhttp_add_header(headers, "Set-Cookie", "b=2");
+  char value[MANY_HEADERS_VALUE + 1];
+  for (uint64_t i = 0; i < n; i++) {
+    int length = snprintf(value, sizeof value, "%" PRIu64 "-", i);
+    memset(value + length, 'x', MANY_HEADERS_VALUE - (size_t)length);
+    value[MANY_HEADERS_VALUE] = '\0';
+    evhttp_add_header(headers, "X-Many", value);
+  }
+  send_formatted(ex->req, HTTP_OK, "text/plain", "many\n");
+}
+
 static void handle_headers(struct exchange *ex) {
   struct evhttp_request *req = ex->req;
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -1925,6 +1954,8 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_redirect(ex, lc, rest, true);
   else if (strcmp(path, "/headers") == 0)
     handle_headers(ex);
+  else if ((rest = path_argument(path, "/manyheaders/")) != NULL)
+    handle_many_headers(ex, rest);
   else if (strcmp(path, "/badutf8") == 0)
     handle_bad_utf8(ex);
   else if (strcmp(path, "/close") == 0)

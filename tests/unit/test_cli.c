@@ -7,6 +7,7 @@
 
 #include "afetch/cli.h"
 #include "afetch/options.h"
+#include "afetch/result.h"
 
 struct fixture {
   FILE *out, *err;
@@ -529,6 +530,28 @@ static void cli_progress_takes_a_style(void **state) {
   RUN(f, "--progress", "lines");
   assert_int_equal(f->options.progress, AFETCH_PROGRESS_ON);
   assert_int_equal(f->options.input_count, 1);
+}
+
+static void cli_result_fields_add_up(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "x");
+  assert_int_equal(f->options.result_fields, 0);
+  RUN(f, "--include-headers");
+  assert_int_equal(f->options.result_fields, RESULT_FIELD_HEADERS);
+  RUN(f, "--result-fields", "location,redirects_chain", "--result-fields=method");
+  assert_int_equal(f->options.result_fields,
+                   RESULT_FIELD_LOCATION | RESULT_FIELD_REDIRECTS_CHAIN | RESULT_FIELD_METHOD);
+  RUN(f, "--result-fields", "started_at", "--include-headers");
+  assert_int_equal(f->options.result_fields, RESULT_FIELD_STARTED_AT | RESULT_FIELD_HEADERS);
+  RUN(f, "--result-fields", "all");
+  assert_int_equal(f->options.result_fields, RESULT_FIELDS_ALL);
+  USAGE_ERROR(f, "--result-fields", "method,Headers");
+  if (!strstr(f->err_text, "--result-fields") || !strstr(f->err_text, "'Headers'"))
+    fail_msg("err does not name --result-fields and the bad key: %s", f->err_text);
+  USAGE_ERROR(f, "--result-fields", "");
+  USAGE_ERROR(f, "--result-fields", "method,");
+  USAGE_ERROR(f, "--result-fields", ",method");
+  USAGE_ERROR(f, "--result-fields");
 }
 
 static void cli_progress_interval_is_seconds_above_zero(void **state) {
@@ -1465,6 +1488,7 @@ int main(void) {
       T(cli_help_lists_saving_options_within_80_columns),
       T(cli_help_lists_crawling_options_in_their_group),
       T(cli_help_fits_one_screen),
+      T(cli_result_fields_add_up),
       T(cli_help_lists_output_options_in_their_group),
       T(cli_short_help_prints_usage_to_out),
       T(cli_help_wins_over_operands),

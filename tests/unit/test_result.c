@@ -501,6 +501,58 @@ static void result_json_body_is_text_when_utf8_else_base64(void **state) {
   cJSON_Delete(json);
 }
 
+/* ---- --include-headers, --result-fields ---- */
+
+static void result_json_writes_the_fields_asked_for_after_the_contract_keys(void **state) {
+  (void)state;
+  struct afetch_result r = sample_ok();
+  r.fields = RESULT_FIELDS_ALL;
+  r.method = "POST";
+  r.started_at_ms = 1714564800123; /* 2024-05-01T12:00:00.123Z */
+  r.location = "http://127.0.0.1:8080/next";
+  r.chain_json = "[{\"url\":\"http://127.0.0.1:8080/a\",\"status\":302}]";
+  r.headers_json = "{\"set-cookie\":[\"a=1\",\"b=2\"]}";
+  cJSON *json = to_json(&r);
+  json_expect_string(json, "method", "POST");
+  json_expect_string(json, "started_at", "2024-05-01T12:00:00.123Z");
+  json_expect_string(json, "location", "http://127.0.0.1:8080/next");
+  const cJSON *chain = key(json, "redirects_chain");
+  assert_int_equal(cJSON_GetArraySize(chain), 1);
+  json_expect_number(cJSON_GetArrayItem(chain, 0), "status", 302);
+  const cJSON *cookies = key(key(json, "headers"), "set-cookie");
+  assert_int_equal(cJSON_GetArraySize(cookies), 2);
+  assert_null(cJSON_GetObjectItemCaseSensitive(json, "headers_truncated"));
+  /* The contract's keys come first, unchanged. */
+  const cJSON *item = json->child;
+  for (size_t i = 0; i < sizeof contract_keys / sizeof contract_keys[0]; i++, item = item->next)
+    assert_string_equal(item->string, contract_keys[i]);
+  cJSON_Delete(json);
+}
+
+static void result_fields_without_values_are_null_or_empty(void **state) {
+  (void)state;
+  struct afetch_result r = sample_ok();
+  r.fields = RESULT_FIELDS_ALL;
+  r.headers_truncated = true;
+  cJSON *json = to_json(&r);
+  json_expect_null(json, "method");
+  json_expect_null(json, "started_at");
+  json_expect_null(json, "location");
+  assert_true(cJSON_IsArray(key(json, "redirects_chain")));
+  assert_null(key(json, "redirects_chain")->child);
+  assert_true(cJSON_IsObject(key(json, "headers")));
+  assert_null(key(json, "headers")->child);
+  assert_true(cJSON_IsTrue(key(json, "headers_truncated")));
+  cJSON_Delete(json);
+  /* Only the keys asked for. */
+  r.fields = RESULT_FIELD_STARTED_AT;
+  r.started_at_ms = 86400000 + 5; /* 1970-01-02T00:00:00.005Z */
+  json = to_json(&r);
+  json_expect_string(json, "started_at", "1970-01-02T00:00:00.005Z");
+  assert_int_equal(cJSON_GetArraySize(json), sizeof contract_keys / sizeof contract_keys[0] + 1);
+  cJSON_Delete(json);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(result_json_has_every_contract_key_with_its_type),
@@ -526,6 +578,8 @@ int main(void) {
       cmocka_unit_test(result_json_escapes_quotes_backslashes_and_controls),
       cmocka_unit_test(curl_codes_map_to_the_contract_errors),
       cmocka_unit_test(http_versions_have_their_contract_names),
+      cmocka_unit_test(result_json_writes_the_fields_asked_for_after_the_contract_keys),
+      cmocka_unit_test(result_fields_without_values_are_null_or_empty),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
