@@ -420,15 +420,18 @@ static void scheduler_take_outcome(struct scheduler *scheduler, struct outcome *
   }
   if (!commit_validators(scheduler->commit, job->request, outcome))
     scheduler_fail(scheduler, "out of memory");
-  bool stopping = scheduler->stop_reason || scheduler->deadline_passed;
   const struct afetch_options *options = scheduler->options;
   struct retry_policy policy = {options->retries, options->retry_delay_ms,
                                 options->retry_max_delay_ms};
-  int64_t wait_ms = outcome->transient && !stopping
+  int64_t wait_ms = outcome->transient && !scheduler->deadline_passed
                         ? retry_wait_ms(&policy, job->attempts, outcome->has_retry_after,
                                         outcome->retry_after_s, &scheduler->random_state)
                         : -1;
-  if (wait_ms < 0 || !retry_queue_add(&scheduler->retrying, job, wait_ms))
+  /* A stop came first in this pass: a job that would wait for its retry ends as those
+   * waiting do, "cancelled", whether its outcome was taken before the signal or after. */
+  if (wait_ms >= 0 && scheduler->stop_reason)
+    scheduler_drop(scheduler, job, RESULT_CANCELLED);
+  else if (wait_ms < 0 || !retry_queue_add(&scheduler->retrying, job, wait_ms))
     scheduler_finish_job(scheduler, job, outcome);
   outcome_free(outcome);
 }
