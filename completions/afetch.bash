@@ -8,7 +8,7 @@
 # missing and none is extra).
 _afetch_long_options='--input-file --url --concurrency --timeout --max-time --speed-limit
   --speed-time --connect-timeout --threads --retries
-  --retry-delay --retry-max-delay --per-host --rate --deadline --ndjson --quiet --progress
+  --retry-delay --retry-max-delay --retry-all-errors --per-host --rate --deadline --ndjson --quiet --progress
   --no-progress --progress-interval --stats --stats-json --include-headers --result-fields
   --output-dir --output-template --fsync --if-changed
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots

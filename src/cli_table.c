@@ -193,8 +193,7 @@ static enum cli_outcome cli_opt_capath(struct cli_parse *parse, const char *valu
 }
 
 /* -I: as -X HEAD, which afetch already reads as curl's -I (headers only). */
-static enum cli_outcome cli_opt_head(struct cli_parse *parse, const char *value,
-                                     const char *name) {
+static enum cli_outcome cli_opt_head(struct cli_parse *parse, const char *value, const char *name) {
   (void)value, (void)name;
   parse->options->method = "HEAD";
   return CLI_RUN;
@@ -221,7 +220,8 @@ static enum cli_outcome cli_opt_result_fields(struct cli_parse *parse, const cha
   for (const char *item = value;; item++) {
     size_t length = strcspn(item, ",");
     const struct cli_choice *choice = cli_result_field_choices;
-    while (choice->word && !(strlen(choice->word) == length && !strncmp(choice->word, item, length)))
+    while (choice->word &&
+           !(strlen(choice->word) == length && !strncmp(choice->word, item, length)))
       choice++;
     if (!choice->word) {
       fprintf(parse->err,
@@ -242,8 +242,8 @@ static enum cli_outcome cli_opt_result_fields(struct cli_parse *parse, const cha
 static enum cli_outcome cli_opt_help(struct cli_parse *parse, const char *value, const char *name) {
   (void)value, (void)name;
   /* curl's "--help all": the next argument, when it is "all". */
-  bool all = parse->next_argument && *parse->next_argument &&
-             strcmp(*parse->next_argument, "all") == 0;
+  bool all =
+      parse->next_argument && *parse->next_argument && strcmp(*parse->next_argument, "all") == 0;
   cli_print_help(parse->out, all);
   return CLI_EXIT_OK;
 }
@@ -416,6 +416,9 @@ const struct cli_option cli_option_table[] = {
      .apply = cli_opt_version, .group = CLI_GROUP_REQUESTS},
 
     /* curl's network options, under --help all. */
+    {.name = "retry-all-errors", .value = CLI_VALUE_NONE, CLI_BOOL(retry_all_errors),
+     .set_to = true, .group = CLI_GROUP_NETWORK,
+     .help = "with -r: retry every failed transfer (any status)"},
     {.name = "proxy", .short_name = 'x', .value = CLI_VALUE_STRING, CLI_STRING(proxy),
      .group = CLI_GROUP_NETWORK, .arg = "URL",
      .help = "proxy: http(s)://, socks4(a)://, socks5(h)://"},

@@ -35,6 +35,21 @@ bool retry_is_transient(const struct afetch_result *result) {
   }
 }
 
+bool retry_is_any_transfer_error(const struct afetch_result *result) {
+  switch (result->error) {
+  case RESULT_DNS:
+  case RESULT_CONNECT:
+  case RESULT_TLS:
+  case RESULT_TIMEOUT:
+  case RESULT_HTTP:
+  case RESULT_TOO_MANY_REDIRECTS:
+  case RESULT_OTHER:
+    return true;
+  default:
+    return false;
+  }
+}
+
 int64_t retry_backoff_ms(unsigned attempts, long first_ms, long max_ms, uint64_t random) {
   int64_t ceiling = first_ms;
   for (unsigned i = 1; i < attempts && ceiling < max_ms; i++)

@@ -177,7 +177,9 @@ static void worker_deliver(struct worker *worker, const struct attempt *attempt,
   json_writer_reset(&worker->json);
   result_write_json(result, &worker->json);
   fields.ok = result_is_ok(result);
-  fields.transient = !fields.ok && retry_is_transient(result);
+  fields.transient =
+      !fields.ok && (worker->options->retry_all_errors ? retry_is_any_transfer_error(result)
+                                                       : retry_is_transient(result));
   fields.sample = stats_sample_of(result);
   struct outcome *outcome = outcome_new(&fields, worker->json.data, worker->json.length);
   if (!outcome) /* the caller reports the lost result as an output failure */

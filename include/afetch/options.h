@@ -93,6 +93,7 @@ struct afetch_options {
   unsigned retries;        /* -r: extra tries for transient failures */
   long retry_delay_ms;     /* --retry-delay: first backoff step (default 1000) */
   long retry_max_delay_ms; /* --retry-max-delay: backoff cap (default 30000) */
+  bool retry_all_errors;   /* --retry-all-errors: -r retries every failed transfer */
   unsigned per_host;       /* --per-host: in flight per scheme+host+port */
   double rate_per_second;  /* --rate: request starts per second (token bucket) */
   long deadline_ms;        /* --deadline: the whole run */

@@ -13,6 +13,11 @@
  * redirect loops, stopped transfers. */
 bool retry_is_transient(const struct afetch_result *result);
 
+/* --retry-all-errors (curl's): every failure of the transfer or the server is worth another
+ * try, any HTTP status, TLS and redirect failures included. Not: what the input or afetch
+ * decided (invalid URL or input, a body over --max-size, a failed write, a stop, robots). */
+bool retry_is_any_transfer_error(const struct afetch_result *result);
+
 /* "Full jitter" backoff after `attempts` tries: uniform in [0, min(max_ms, first_ms *
  * 2^(attempts-1))], drawn from `random`. */
 int64_t retry_backoff_ms(unsigned attempts, long first_ms, long max_ms, uint64_t random);

@@ -147,6 +147,7 @@ int main(void) {
       TEST(config_files_are_read_and_the_command_line_wins),
       TEST(bad_network_option_values_exit_2_with_a_usage_line),
       TEST(rate_run_ends_with_its_last_result),
+      TEST(retry_all_errors_retries_any_status),
       TEST(result_fields_are_absent_without_their_options),
       TEST(include_headers_keeps_repeated_names_in_lower_case),
       TEST(include_headers_is_capped_at_100_kib),

@@ -507,3 +507,24 @@ void rate_run_ends_with_its_last_result(void **state) {
     fail_msg("%s: expected the first result and a cancelled second, got %s", proc->cmdline,
              proc->out.data);
 }
+
+/* --retry-all-errors: a 404 is retried like a 503 (curl's option); without it, never. An
+ * invalid URL is not retried either way. */
+void retry_all_errors_retries_any_status(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  struct h_proc *proc;
+  h_reset(port);
+  const char *all[] = {"-r", "2", "--retry-delay", "0.01", "--retry-all-errors", NULL};
+  const cJSON *r = run_one(all, h_url(port, "/status/404"), 1, &proc);
+  expect_result(proc, r, "http", 404, 3);
+  expect_requests(proc, port, 3);
+  h_reset(port);
+  const char *transient_only[] = {"-r", "2", "--retry-delay", "0.01", NULL};
+  r = run_one(transient_only, h_url(port, "/status/404"), 1, &proc);
+  expect_result(proc, r, "http", 404, 1);
+  expect_requests(proc, port, 1);
+  r = run_one(all, "http://exa mple.invalid/", 1, &proc);
+  expect_result(proc, r, "invalid_url", ANY, 0);
+}

@@ -132,4 +132,7 @@ void redirects_chain_lists_every_hop(void **state);
 void method_and_started_at_describe_the_attempt(void **state);
 void result_fields_rejects_unknown_keys(void **state);
 
+/* test_resilience.c: --retry-all-errors */
+void retry_all_errors_retries_any_status(void **state);
+
 #endif

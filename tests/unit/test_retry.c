@@ -27,6 +27,28 @@ static void network_failures_are_transient(void **state) {
   assert_false(retry_is_transient(&other));
 }
 
+/* --retry-all-errors: every failure of the transfer or the server; never what the input or
+ * afetch itself decided. */
+static void all_errors_take_in_every_transfer_failure(void **state) {
+  (void)state;
+  const enum result_error retried[] = {RESULT_DNS,     RESULT_CONNECT, RESULT_TLS,
+                                       RESULT_TIMEOUT, RESULT_HTTP,    RESULT_TOO_MANY_REDIRECTS,
+                                       RESULT_OTHER};
+  for (size_t i = 0; i < HELPER_COUNT(retried); i++) {
+    struct afetch_result result = failure(retried[i], retried[i] == RESULT_HTTP ? 404 : 0, -1);
+    if (!retry_is_any_transfer_error(&result))
+      fail_msg("error %d should be retried with --retry-all-errors", (int)retried[i]);
+  }
+  const enum result_error final[] = {RESULT_OK,        RESULT_INVALID_URL, RESULT_INVALID_INPUT,
+                                     RESULT_TOO_LARGE, RESULT_WRITE,       RESULT_CANCELLED,
+                                     RESULT_DEADLINE,  RESULT_ROBOTS};
+  for (size_t i = 0; i < HELPER_COUNT(final); i++) {
+    struct afetch_result result = failure(final[i], 0, -1);
+    if (retry_is_any_transfer_error(&result))
+      fail_msg("error %d must never be retried", (int) final[i]);
+  }
+}
+
 static void only_listed_statuses_are_transient(void **state) {
   (void)state;
   for (long status = 400; status <= 599; status++) {
@@ -150,6 +172,7 @@ int main(void) {
       cmocka_unit_test(proxy_refusals_are_transient_only_for_transient_statuses),
       cmocka_unit_test(backoff_is_spread_over_the_whole_range),
       cmocka_unit_test(tries_run_out_after_the_retries),
+      cmocka_unit_test(all_errors_take_in_every_transfer_failure),
       cmocka_unit_test(backoff_wait_is_the_seeded_draw),
       cmocka_unit_test(retry_after_replaces_the_backoff_up_to_the_cap),
   };
