@@ -17,6 +17,7 @@
 #define CLI_MAX_DEPTH 1000
 #define CLI_MAX_SPEED_LIMIT ((long)INT32_MAX) /* -Y: bytes per second */
 #define CLI_MAX_SPEED_TIME 2000000            /* -y: seconds, as CLI_MAX_SECONDS */
+#define CLI_MAX_JOURNAL_SYNC 100000000
 
 /* 1 when the field of struct afetch_options has type `type`, else -1: as an array size, a
  * compile-time error. */
@@ -301,6 +302,14 @@ const struct cli_option cli_option_table[] = {
      .group = CLI_GROUP_REQUESTS, .help = "this text / versions of afetch and its libraries"},
     {.name = "version", .short_name = 'V', .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CUSTOM,
      .apply = cli_opt_version, .group = CLI_GROUP_REQUESTS},
+    {.name = "journal", .value = CLI_VALUE_STRING, CLI_STRING(journal_path),
+     .check = cli_is_not_empty, .wants = "a journal file path", .group = CLI_GROUP_REQUESTS,
+     .arg = "FILE", .help = "resumable run; sync each N / merge"},
+    {.name = "journal-sync", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_INTEGER,
+     CLI_UNSIGNED(journal_sync_every), .min = 1, .max = CLI_MAX_JOURNAL_SYNC,
+     .group = CLI_GROUP_REQUESTS, .arg = "N"},
+    {.name = "merge", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(merge),
+     .set_to = true, .group = CLI_GROUP_REQUESTS},
 };
 /* clang-format on */
 
