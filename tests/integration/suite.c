@@ -137,6 +137,11 @@ int main(void) {
       TEST(crawl_page_requisites_are_fetched_one_level_beyond),
       TEST(crawl_depth_is_exact_while_a_shallow_page_is_slow),
       TEST(crawl_depth_is_exact_on_random_graphs_with_slow_pages),
+      TEST(journal_resumes_after_sigkills_with_each_line_once),
+      TEST(journal_torn_last_line_is_cut_and_refetched),
+      TEST(journal_refuses_other_inputs_options_stdin_and_foreign_files),
+      TEST(journal_on_a_full_disk_exits_3_and_keeps_whole_lines),
+      TEST(merge_orders_unsorted_inputs_through_small_runs),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

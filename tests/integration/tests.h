@@ -109,4 +109,11 @@ void crawl_depth_is_exact_on_random_graphs_with_slow_pages(void **state);
 /* test_crawl.c: -p */
 void crawl_page_requisites_are_fetched_one_level_beyond(void **state);
 
+/* test_journal.c: --journal, --merge */
+void journal_resumes_after_sigkills_with_each_line_once(void **state);
+void journal_torn_last_line_is_cut_and_refetched(void **state);
+void journal_refuses_other_inputs_options_stdin_and_foreign_files(void **state);
+void journal_on_a_full_disk_exits_3_and_keeps_whole_lines(void **state);
+void merge_orders_unsorted_inputs_through_small_runs(void **state);
+
 #endif
