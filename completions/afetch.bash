@@ -13,7 +13,8 @@ _afetch_long_options='--input-file --url --concurrency --timeout --max-time --sp
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
   --show-skipped --links --page-requisites --span-hosts --location --no-location --location-trusted --max-redirs --header
   --user-agent
-  --request --data --insecure --cacert --http1.1 --http2 --help --version'
+  --request --data --insecure --cacert --http1.1 --http2 --help --version
+  --journal --journal-sync --merge'
 _afetch_short_options='-i -c -t -Y -y -r -q -o -p -L -H -A -X -d -k -h -V'
 
 # Sets COMPREPLY to the lines of compgen's output ($1...: compgen's arguments), so that names
@@ -36,7 +37,7 @@ _afetch_value() {
     compopt -o filenames 2>/dev/null
     _afetch_compgen -d -- "$cur"
     ;;
-  -i | --input-file | --cacert | --if-changed | --stats-json)
+  -i | --input-file | --cacert | --if-changed | --stats-json | --journal)
     compopt -o filenames 2>/dev/null
     _afetch_compgen -f -- "$cur"
     ;;
@@ -51,7 +52,7 @@ _afetch_value() {
     --speed-time | --connect-timeout | --threads | -r | --retries | \
     --retry-delay | --retry-max-delay | --per-host | --rate | --deadline | --output-template | \
     --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
-    -A | --user-agent | --progress-interval) ;; # a value of the user's own
+    -A | --user-agent | --progress-interval | --journal-sync) ;; # a value of the user's own
   *) return 1 ;;
   esac
   return 0

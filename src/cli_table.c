@@ -304,7 +304,7 @@ const struct cli_option cli_option_table[] = {
      .apply = cli_opt_version, .group = CLI_GROUP_REQUESTS},
     {.name = "journal", .value = CLI_VALUE_STRING, CLI_STRING(journal_path),
      .check = cli_is_not_empty, .wants = "a journal file path", .group = CLI_GROUP_REQUESTS,
-     .arg = "FILE", .help = "resumable run; sync each N / merge"},
+     .arg = "FILE", .help = "resume, sync each N / merge"},
     {.name = "journal-sync", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_INTEGER,
      CLI_UNSIGNED(journal_sync_every), .min = 1, .max = CLI_MAX_JOURNAL_SYNC,
      .group = CLI_GROUP_REQUESTS, .arg = "N"},
