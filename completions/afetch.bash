@@ -17,7 +17,7 @@ _afetch_long_options='--input-file --url --concurrency --timeout --max-time --sp
   --request --data --insecure --cacert --http1.1 --http2 --help --version
   --proxy --noproxy --proxy-user --user --cookie --cookie-jar --resolve --connect-to --ipv4
   --ipv6 --interface --cert --key --cert-type --capath --compressed --limit-rate --head
-  --config --disable'
+  --config --disable --journal --journal-sync --merge'
 _afetch_short_options='-i -c -t -Y -y -r -q -o -p -L -H -A -X -d -k -h -V -x -U -u -b -4 -6 -E
   -I -K'
 
@@ -51,7 +51,7 @@ _afetch_value() {
     _afetch_compgen -d -- "$cur"
     ;;
   -i | --input-file | --cacert | --if-changed | --stats-json | -b | --cookie | --cookie-jar | \
-    -E | --cert | --key | -K | --config)
+    -E | --cert | --key | -K | --config | --journal)
     compopt -o filenames 2>/dev/null
     _afetch_compgen -f -- "$cur"
     ;;
@@ -67,7 +67,7 @@ _afetch_value() {
     --retry-delay | --retry-max-delay | --per-host | --rate | --deadline | --output-template | \
     --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
     -A | --user-agent | --progress-interval | -x | --proxy | --noproxy | -U | --proxy-user | \
-    -u | --user | --resolve | --connect-to | --interface | --limit-rate) ;; # the user's own
+    -u | --user | --resolve | --connect-to | --interface | --limit-rate | --journal-sync) ;;
   *) return 1 ;;
   esac
   return 0

@@ -20,6 +20,8 @@
 /* --crawl without --max-pages: a crawl trap (pages that link to ever new pages) ends here,
  * and so does the memory the frontier takes. */
 #define CLI_CRAWL_DEFAULT_MAX_PAGES 100000
+/* --journal: results between two fdatasyncs at most (a second is the other bound). */
+#define CLI_DEFAULT_JOURNAL_SYNC 10000
 
 /* getopt_long's code for an operand when options and operands are returned in order. */
 #define CLI_OPERAND 1
@@ -84,6 +86,7 @@ static void cli_defaults(struct afetch_options *options) {
       .scope = CRAWL_SCOPE_HOST,
       .progress = AFETCH_PROGRESS_AUTO,
       .progress_interval_ms = 10000,
+      .journal_sync_every = CLI_DEFAULT_JOURNAL_SYNC,
   };
 }
 
@@ -101,8 +104,34 @@ static const struct cli_option *cli_find_option(const char *name) {
   return NULL;
 }
 
+/* Options that change how a run goes, not what its results say: a resumed run may change
+ * them (the inputs are recorded apart). Any other option is part of result_options. */
+static const char *const cli_result_neutral[] = {
+    "input-file", "url",         "concurrency", "threads",           "rate",
+    "per-host",   "deadline",    "quiet",       "progress",          "no-progress",
+    "progress-interval",         "stats",       "stats-json",        "ndjson",
+    "journal",    "journal-sync", "fsync",      "merge",
+};
+
+/* Appends " --name[=value]" to result_options unless the option is neutral. */
+static bool cli_record_result_option(struct afetch_options *options,
+                                     const struct cli_option *option, const char *value) {
+  for (size_t i = 0; i < sizeof cli_result_neutral / sizeof cli_result_neutral[0]; i++)
+    if (strcmp(option->name, cli_result_neutral[i]) == 0)
+      return true;
+  size_t old = options->result_options ? strlen(options->result_options) : 0;
+  size_t added = (old ? 1 : 0) + 2 + strlen(option->name) + (value ? 1 + strlen(value) : 0);
+  char *grown = realloc(options->result_options, old + added + 1);
+  if (!grown)
+    return false;
+  snprintf(grown + old, added + 1, "%s--%s%s%s", old ? " " : "", option->name, value ? "=" : "",
+           value ? value : "");
+  options->result_options = grown;
+  return true;
+}
+
 /* Applies one option of argv, given as `name`. */
-static enum cli_outcome cli_apply(struct cli_parse *parse, const struct cli_option *option,
+static enum cli_outcome cli_apply_value(struct cli_parse *parse, const struct cli_option *option,
                                   const char *value, const char *name) {
   if ((option->flags & CLI_NEEDS_CRAWL) && !parse->first_crawl_option)
     parse->first_crawl_option = option;
@@ -120,6 +149,17 @@ static enum cli_outcome cli_apply(struct cli_parse *parse, const struct cli_opti
     return CLI_EXIT_USAGE;
   }
   return CLI_RUN;
+}
+
+/* Applies one option of argv and records it for a journal. */
+static enum cli_outcome cli_apply(struct cli_parse *parse, const struct cli_option *option,
+                                  const char *value, const char *name) {
+  enum cli_outcome outcome = cli_apply_value(parse, option, value, name);
+  if (outcome == CLI_RUN && !cli_record_result_option(parse->options, option, value)) {
+    fprintf(parse->err, "afetch: out of memory\n");
+    return CLI_EXIT_USAGE;
+  }
+  return outcome;
 }
 
 /* True when the option was given (only for the flags and strings the dependencies name). */
@@ -157,7 +197,8 @@ static bool cli_check_dependencies(const struct cli_parse *parse) {
   for (size_t i = 0; i < sizeof cli_dependencies / sizeof cli_dependencies[0]; i++) {
     const struct cli_option *option = cli_find_option(cli_dependencies[i].option);
     const struct cli_option *needed = cli_find_option(cli_dependencies[i].needs);
-    if (cli_option_given(options, option) && !cli_option_given(options, needed))
+    bool journal_fsync = options->journal_path && strcmp(option->name, "fsync") == 0;
+    if (cli_option_given(options, option) && !cli_option_given(options, needed) && !journal_fsync)
       return cli_complain_needs(parse->err, option, needed);
   }
   return true;
@@ -351,6 +392,29 @@ static bool cli_expand_config(struct cli_parse *parse, int *argc, char ***argv) 
   return true;
 }
 
+/* --journal and --merge: what each can work with (the rest of the rules are journal_open's:
+ * the inputs must be regular files). */
+static bool cli_check_durable(const struct afetch_options *options, FILE *err) {
+  const char *refusal = NULL;
+  if (options->merge && options->journal_path)
+    refusal = "--merge and --journal cannot be used together";
+  else if (options->journal_path && options->crawl)
+    refusal = "--journal cannot be used with --crawl (a crawl cannot be resumed yet)";
+  else if (options->merge && options->crawl)
+    refusal = "--merge cannot be used with --crawl";
+  for (size_t i = 0; !refusal && i < options->input_count; i++) {
+    enum afetch_input_kind kind = options->inputs[i].kind;
+    if (options->merge && kind != AFETCH_INPUT_FILE)
+      refusal = "--merge reads FILEs of results (no URL, no standard input)";
+    else if (options->journal_path && kind == AFETCH_INPUT_STDIN)
+      refusal = "--journal needs input FILEs or URL arguments: standard input cannot be read "
+                "again when the run is resumed";
+  }
+  if (refusal)
+    fprintf(err, "afetch: %s\n", refusal);
+  return refusal == NULL;
+}
+
 /* What comes once argv is read: the checks across options, defaults that depend on other
  * options, the operands after "--", and the -d values. */
 static enum cli_outcome cli_finish(struct cli_parse *parse, int argc, char **argv) {
@@ -367,6 +431,8 @@ static enum cli_outcome cli_finish(struct cli_parse *parse, int argc, char **arg
   if (options->input_count == 0)
     options->inputs[options->input_count++] =
         (struct afetch_input){.kind = AFETCH_INPUT_STDIN, .value = "-"};
+  if (!cli_check_durable(options, parse->err))
+    return CLI_EXIT_USAGE;
   cli_resolve_time_limits(options);
   for (size_t i = 0; i < parse->data_count; i++)
     if (!cli_add_data(options, parse->data_values[i], parse->err))
@@ -484,6 +550,8 @@ void cli_options_free(struct afetch_options *options) {
     words.count++;
   cli_words_free(&words);
   options->config_words = NULL;
+  free(options->result_options);
+  options->result_options = NULL;
 }
 
 /* Below CLI_TRANSFERS_PER_THREAD transfers a loop, handing work between threads costs more

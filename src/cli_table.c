@@ -18,6 +18,7 @@
 #define CLI_MAX_DEPTH 1000
 #define CLI_MAX_SPEED_LIMIT ((long)INT32_MAX) /* -Y: bytes per second */
 #define CLI_MAX_SPEED_TIME 2000000            /* -y: seconds, as CLI_MAX_SECONDS */
+#define CLI_MAX_JOURNAL_SYNC 100000000
 
 /* 1 when the field of struct afetch_options has type `type`, else -1: as an array size, a
  * compile-time error. */
@@ -386,8 +387,6 @@ const struct cli_option cli_option_table[] = {
     {.name = "max-redirs", .value = CLI_VALUE_INTEGER, CLI_LONG(max_redirects), .min = -1,
      .max = INT_MAX, .wants = "a whole number, -1 for no limit", .group = CLI_GROUP_REQUESTS,
      .arg = "N", .help = "at most N redirects, -1 for no limit (default 10)"},
-    {.name = "location-trusted", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_location_trusted,
-     .group = CLI_GROUP_REQUESTS, .help = "send Authorization and Cookie to other hosts too"},
     {.name = "header", .short_name = 'H', .value = CLI_VALUE_CUSTOM, .apply = cli_opt_header,
      .group = CLI_GROUP_REQUESTS, .arg = "'K: V'", .help = "add a request header (repeatable)"},
     {.name = "user-agent", .short_name = 'A', .value = CLI_VALUE_STRING, CLI_STRING(user_agent),
@@ -404,18 +403,20 @@ const struct cli_option cli_option_table[] = {
      .help = "no certificate check / trust FILE's CAs"},
     {.name = "cacert", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CUSTOM, .apply = cli_opt_cacert,
      .group = CLI_GROUP_REQUESTS, .arg = "FILE"},
-    {.name = "http1.1", .value = CLI_VALUE_NONE,
-     CLI_ENUM(http_version, enum afetch_http_version), .set_to = AFETCH_HTTP_1_1,
-     .group = CLI_GROUP_REQUESTS, .help = "HTTP version (default: libcurl's choice)"},
-    {.name = "http2", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE,
-     CLI_ENUM(http_version, enum afetch_http_version), .set_to = AFETCH_HTTP_2,
-     .group = CLI_GROUP_REQUESTS},
     {.name = "help", .short_name = 'h', .value = CLI_VALUE_CUSTOM, .apply = cli_opt_help,
      .group = CLI_GROUP_REQUESTS, .help = "this text / versions of afetch and its libraries"},
     {.name = "version", .short_name = 'V', .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CUSTOM,
      .apply = cli_opt_version, .group = CLI_GROUP_REQUESTS},
 
     /* curl's network options, under --help all. */
+    {.name = "location-trusted", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_location_trusted,
+     .group = CLI_GROUP_NETWORK, .help = "send Authorization and Cookie to other hosts too"},
+    {.name = "http1.1", .value = CLI_VALUE_NONE,
+     CLI_ENUM(http_version, enum afetch_http_version), .set_to = AFETCH_HTTP_1_1,
+     .group = CLI_GROUP_NETWORK, .help = "HTTP version (default: libcurl's choice)"},
+    {.name = "http2", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE,
+     CLI_ENUM(http_version, enum afetch_http_version), .set_to = AFETCH_HTTP_2,
+     .group = CLI_GROUP_NETWORK},
     {.name = "retry-all-errors", .value = CLI_VALUE_NONE, CLI_BOOL(retry_all_errors),
      .set_to = true, .group = CLI_GROUP_NETWORK,
      .help = "with -r: retry every failed transfer (any status)"},
@@ -469,6 +470,14 @@ const struct cli_option cli_option_table[] = {
      .group = CLI_GROUP_CONFIG, .arg = "FILE", .help = "read options from FILE (curl's syntax)"},
     {.name = "disable", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_read_already,
      .group = CLI_GROUP_CONFIG, .help = "first: skip ~/.config/afetch/afetchrc"},
+    {.name = "journal", .value = CLI_VALUE_STRING, CLI_STRING(journal_path),
+     .check = cli_is_not_empty, .wants = "a journal file path", .group = CLI_GROUP_REQUESTS,
+     .arg = "FILE", .help = "resume, sync each N / merge"},
+    {.name = "journal-sync", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_INTEGER,
+     CLI_UNSIGNED(journal_sync_every), .min = 1, .max = CLI_MAX_JOURNAL_SYNC,
+     .group = CLI_GROUP_REQUESTS, .arg = "N"},
+    {.name = "merge", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(merge),
+     .set_to = true, .group = CLI_GROUP_REQUESTS},
 };
 /* clang-format on */
 

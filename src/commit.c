@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "afetch/clock.h"
+#include "afetch/journal.h"
 #include "afetch/json_writer.h"
 #include "afetch/options.h"
 #include "afetch/outcome.h"
@@ -40,6 +41,9 @@ struct commit {
   void *in_flight_arg;
   bool any_not_ok;
   struct json_writer json; /* results of requests that did not run */
+  struct journal *journal;     /* --journal, borrowed */
+  struct event *journal_timer; /* writes and syncs a quiet journal's batch */
+  bool journal_failed;         /* said once; the run stops */
 };
 
 void commit_warn(const struct commit *commit, const char *format, ...) {
@@ -72,13 +76,56 @@ static void commit_on_state_timer(evutil_socket_t fd, short what, void *arg) {
   commit_save_state(arg);
 }
 
+/* --journal: this pass's results go to the journal (and reach the disk when due). False
+ * when it cannot be written (said once). */
+bool commit_flush(struct commit *commit) {
+  if (!commit->journal || commit->journal_failed)
+    return !commit->journal_failed;
+  if (journal_flush(commit->journal, false) == 0)
+    return true;
+  commit->journal_failed = true;
+  commit_warn(commit, "cannot write the journal '%s': %s (what it holds is kept)",
+              journal_path(commit->journal), strerror(errno));
+  return false;
+}
+
+static void commit_on_journal_timer(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  commit_flush(arg);
+}
+
+/* The sink's hook, before each write to stdout: the journal first (a result on stdout is in
+ * the journal), then the progress bar goes if it shares the terminal. */
+static void commit_before_output(void *arg) {
+  struct commit *commit = arg;
+  commit_flush(commit);
+  if (commit->progress_shares_output)
+    progress_clear(commit->progress);
+}
+
+/* Every second, what a quiet run committed is written and synced. */
+static bool commit_start_journal(struct commit *commit) {
+  if (!commit->journal)
+    return true;
+  sink_before_write(commit->sink, commit_before_output, commit);
+  commit->journal_timer = event_new(commit->base, -1, EV_PERSIST, commit_on_journal_timer, commit);
+  struct timeval every = {.tv_sec = 1};
+  return commit->journal_timer && evtimer_add(commit->journal_timer, &every) == 0;
+}
+
 struct commit *commit_new(struct event_base *base, const struct afetch_options *options,
-                          struct sink *sink, struct state *state) {
+                          struct sink *sink, struct state *state, struct journal *journal) {
   struct commit *commit = calloc(1, sizeof *commit);
   if (!commit)
     return NULL;
-  *commit = (struct commit){.base = base, .options = options, .sink = sink, .state = state};
+  *commit = (struct commit){
+      .base = base, .options = options, .sink = sink, .state = state, .journal = journal};
   json_writer_init(&commit->json);
+  if (!commit_start_journal(commit)) {
+    commit_free(commit);
+    return NULL;
+  }
   if (state) {
     commit->state_timer = event_new(base, -1, EV_PERSIST, commit_on_state_timer, commit);
     struct timeval every = {.tv_sec = COMMIT_STATE_SAVE_SECONDS};
@@ -90,18 +137,35 @@ struct commit *commit_new(struct event_base *base, const struct afetch_options *
   return commit;
 }
 
-bool commit_result(struct commit *commit, uint64_t position, bool ok, const char *json,
-                   size_t length, const struct stats_sample *sample) {
+/* A result that stands (not cut short by a signal or the deadline) is the journal's. */
+static bool commit_stands(enum result_error error) {
+  return error != RESULT_CANCELLED && error != RESULT_DEADLINE;
+}
+
+/* commit_result(), with `stands` saying whether the journal takes it. */
+static bool commit_emit(struct commit *commit, uint64_t position, bool ok, const char *json,
+                        size_t length, const struct stats_sample *sample, bool stands) {
+  if (commit->journal && stands && json && length > 0 && !commit->journal_failed &&
+      !journal_append(commit->journal, json, length)) {
+    commit_warn(commit, "out of memory");
+    return false;
+  }
   if (!ok)
     commit->any_not_ok = true;
   if (commit->stats && sample)
     stats_record(commit->stats, sample);
   if (json && length > 0 && sink_emit_json(commit->sink, position, json, length) == 0)
-    return true;
+    return !commit->journal_failed; /* the run stops: the journal takes nothing more */
   int error = json && length > 0 ? sink_error(commit->sink) : ENOMEM;
   if (error != EPIPE) /* a closed pipe (`| head`) ends the run quietly */
     commit_warn(commit, "cannot write results: %s", strerror(error));
   return false;
+}
+
+bool commit_result(struct commit *commit, uint64_t position, bool ok, const char *json,
+                   size_t length, const struct stats_sample *sample) {
+  return commit_emit(commit, position, ok, json, length, sample,
+                     !sample || commit_stands(sample->error));
 }
 
 bool commit_not_run(struct commit *commit, uint64_t position, struct afetch_result *result,
@@ -110,8 +174,8 @@ bool commit_not_run(struct commit *commit, uint64_t position, struct afetch_resu
   struct stats_sample sample = stats_sample_of(result);
   json_writer_reset(&commit->json);
   result_write_json(result, &commit->json);
-  return commit_result(commit, position, false, commit->json.data, commit->json.length,
-                       counted ? &sample : NULL);
+  return commit_emit(commit, position, false, commit->json.data, commit->json.length,
+                     counted ? &sample : NULL, commit_stands(result->error));
 }
 
 void commit_warn_unusable_state(const struct commit *commit) {
@@ -182,7 +246,7 @@ bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, 
     if (!commit->progress)
       return false;
     commit->progress_shares_output = style == PROGRESS_BAR && shares;
-    if (commit->progress_shares_output)
+    if (commit->progress_shares_output && !commit->journal)
       sink_before_write(commit->sink, commit_clear_progress, commit);
   }
   return true;
@@ -192,6 +256,9 @@ bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, 
  * when the file cannot be written. */
 static bool commit_finish_reporting(struct commit *commit) {
   sink_before_write(commit->sink, NULL, NULL);
+  if (commit->stats && commit->journal)
+    stats_set_journal(commit->stats, journal_earlier_results(commit->journal),
+                      journal_results_now(commit->journal));
   progress_finish(commit->progress);
   progress_free(commit->progress);
   commit->progress = NULL;
@@ -210,9 +277,22 @@ static bool commit_finish_reporting(struct commit *commit) {
   return true;
 }
 
+/* --journal: the rest of the batch, on disk. */
+static bool commit_finish_journal(struct commit *commit) {
+  if (!commit->journal || commit->journal_failed)
+    return !commit->journal_failed;
+  if (journal_flush(commit->journal, true) == 0)
+    return true;
+  commit->journal_failed = true;
+  commit_warn(commit, "cannot write the journal '%s': %s (what it holds is kept)",
+              journal_path(commit->journal), strerror(errno));
+  return false;
+}
+
 bool commit_finish(struct commit *commit) {
   /* What finished is recorded, also after a signal. */
   bool saved = commit_save_state(commit);
+  saved = commit_finish_journal(commit) && saved;
   return commit_finish_reporting(commit) && saved;
 }
 
@@ -221,6 +301,8 @@ void commit_free(struct commit *commit) {
     return;
   if (commit->state_timer)
     event_free(commit->state_timer);
+  if (commit->journal_timer)
+    event_free(commit->journal_timer);
   progress_free(commit->progress);
   stats_free(commit->stats);
   json_writer_free(&commit->json);

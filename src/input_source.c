@@ -15,6 +15,8 @@ struct input_source {
   const struct afetch_options *options;
   struct source *lines;
   bool ended; /* the reader said SOURCE_END or SOURCE_ERROR (once) */
+  input_skip_fn skip; /* lines passed over (NULL: none) */
+  const void *skip_arg;
 };
 
 static enum work_status input_source_next(struct work_source *base, struct request **request) {
@@ -22,18 +24,20 @@ static enum work_status input_source_next(struct work_source *base, struct reque
   if (input->ended)
     return WORK_EXHAUSTED;
   struct source_line line;
-  switch (source_next(input->lines, &line)) {
-  case SOURCE_PENDING:
-    return WORK_WAIT;
-  case SOURCE_END:
-    input->ended = true;
-    return WORK_EXHAUSTED;
-  case SOURCE_ERROR:
-    input->ended = true;
-    return WORK_FAILED;
-  case SOURCE_LINE:
-    break;
-  }
+  do {
+    switch (source_next(input->lines, &line)) {
+    case SOURCE_PENDING:
+      return WORK_WAIT;
+    case SOURCE_END:
+      input->ended = true;
+      return WORK_EXHAUSTED;
+    case SOURCE_ERROR:
+      input->ended = true;
+      return WORK_FAILED;
+    case SOURCE_LINE:
+      break;
+    }
+  } while (input->skip && input->skip(input->skip_arg, line.index));
   *request =
       json_line_is_object(&line) ? json_line_request(&line, input->options) : request_new(&line);
   if (!*request)
@@ -103,4 +107,10 @@ struct work_source *input_source_open(struct event_base *base, const struct afet
     return NULL;
   }
   return &input->base;
+}
+
+void input_source_skip_if(struct work_source *source, input_skip_fn skip, const void *arg) {
+  struct input_source *input = (struct input_source *)source;
+  input->skip = skip;
+  input->skip_arg = arg;
 }

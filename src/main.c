@@ -17,6 +17,8 @@
 #include "afetch/crawl_source.h"
 #include "afetch/frontier.h"
 #include "afetch/input_source.h"
+#include "afetch/journal.h"
+#include "afetch/merge.h"
 #include "afetch/open_files.h"
 #include "afetch/options.h"
 #include "afetch/scheduler.h"
@@ -97,9 +99,15 @@ static struct work_source *main_crawl_from(const struct afetch_options *options,
   return crawl;
 }
 
+/* --journal: a line an earlier run committed is not fetched again. */
+static bool main_committed_earlier(const void *journal, uint64_t index) {
+  return journal_committed(journal, index);
+}
+
 /* Opens the input (and the crawl over it) and runs the scheduler over it: the exit status. */
 static int main_run(const struct afetch_options *options, struct event_base *base,
-                    struct scheduler *scheduler, struct frontier *frontier) {
+                    struct scheduler *scheduler, struct frontier *frontier,
+                    const struct journal *journal) {
   char error[512];
   struct work_source *source =
       input_source_open(base, options, scheduler_wake_event(scheduler), error, sizeof error);
@@ -108,6 +116,8 @@ static int main_run(const struct afetch_options *options, struct event_base *bas
     fprintf(stderr, "afetch: %s\n", error);
     return AFETCH_EXIT_USAGE;
   }
+  if (journal)
+    input_source_skip_if(source, main_committed_earlier, journal);
   if (!(source = main_crawl_from(options, frontier, source))) {
     fprintf(stderr, "afetch: cannot start: out of memory\n");
     return AFETCH_EXIT_INTERNAL;
@@ -151,6 +161,12 @@ int main(int argc, char **argv) {
   case CLI_RUN:
     break;
   }
+  if (options.merge) {
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout ends the merge with EPIPE */
+    int merged = merge_run(&options);
+    cli_options_free(&options);
+    return merged;
+  }
   main_fit_open_files(&options);
   /* Writes to a closed pipe must come back as EPIPE, not kill us mid-JSON; a file over
    * RLIMIT_FSIZE as EFBIG (a "write" result), not kill us mid-download. */
@@ -167,35 +183,38 @@ int main(int argc, char **argv) {
   /* What a bad setting can refuse, before anything is fetched: exit 2. */
   struct state *state = NULL;
   struct frontier *frontier = NULL;
+  struct journal *journal = NULL;
   bool usable =
       (!transfer_share_wanted(&options) ||
        (options.transfer_share = transfer_share_new(&options, stderr))) &&
       (!options.state_path || (state = state_load(options.state_path, error, sizeof error))) &&
+      (!options.journal_path || (journal = journal_open(&options, error, sizeof error))) &&
       (!options.crawl || (frontier = frontier_new(options.scope, options.include_regex,
                                                   options.exclude_regex, error, sizeof error)));
   struct event_base *base = usable ? main_new_event_base(&options) : NULL;
   struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options.output_mode,
                                       sink_window_for(options.concurrency))
                            : NULL;
-  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state) : NULL;
+  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state, journal) : NULL;
   if (!usable && transfer_share_wanted(&options) && !options.transfer_share) {
     status = AFETCH_EXIT_USAGE; /* an unreadable -b file: said why */
   } else if (!usable) {
     fprintf(stderr, "afetch: %s\n", error);
-    /* A bad --include/--exclude is the command line's fault; a state file that cannot be
-     * read or is in use by another run is not. */
-    if (!options.state_path || state)
+    /* A bad --include/--exclude is the command line's fault; a state file or journal that
+     * cannot be read, is refused or is in use by another run is not. */
+    if ((!options.state_path || state) && (!options.journal_path || journal))
       cli_print_usage_hint(stderr);
     status = AFETCH_EXIT_USAGE;
   } else if (!scheduler) {
     fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
   } else {
-    status = main_save_cookies(&options, main_run(&options, base, scheduler, frontier));
+    status = main_save_cookies(&options, main_run(&options, base, scheduler, frontier, journal));
   }
 
   scheduler_free(scheduler);
   sink_free(sink);
   state_free(state);
+  journal_close(journal);
   frontier_free(frontier);
   transfer_share_free(options.transfer_share); /* after every handle that used it */
   if (base)

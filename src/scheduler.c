@@ -462,6 +462,8 @@ static void scheduler_on_pump(evutil_socket_t fd, short what, void *arg) {
     scheduler->outcomes_posted = false;
     scheduler_take_outcomes(scheduler);
     scheduler_fill_slots(scheduler);
+    if (!commit_flush(scheduler->commit)) /* the batch into the journal */
+      scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
     /* A failure marked on the way (the output, memory) stops the run here, where nothing of
      * a result is half committed. */
     if (scheduler->stop_reason && !scheduler->workers_stopped)
@@ -560,7 +562,7 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
 }
 
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink, struct state *state) {
+                                struct sink *sink, struct state *state, struct journal *journal) {
   struct scheduler *scheduler = calloc(1, sizeof *scheduler);
   if (!scheduler)
     return NULL;
@@ -569,7 +571,7 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
   scheduler->sink = sink;
   scheduler->state = state;
   retry_queue_init(&scheduler->retrying, base, scheduler_on_job_ready, scheduler);
-  if (!(scheduler->commit = commit_new(base, options, sink, state)) ||
+  if (!(scheduler->commit = commit_new(base, options, sink, state, journal)) ||
       !(scheduler->signals = stop_signals_catch(base, scheduler_on_signal, scheduler)) ||
       !scheduler_start_policies(scheduler) || !scheduler_start_workers(scheduler)) {
     scheduler_free(scheduler);

@@ -34,6 +34,8 @@
 
 struct stats {
   uint64_t results, ok, bytes, retries;
+  bool journaled; /* --journal: the results of earlier runs and of this one */
+  uint64_t journal_earlier, journal_now;
   uint64_t by_class[STATS_CLASSES];
   uint64_t by_error[STATS_ERRORS];
   uint64_t latency_count; /* results with a response */
@@ -243,11 +245,22 @@ static cJSON *stats_to_json(const struct stats *stats, double wall_seconds) {
        cJSON_AddNumberToObject(root, "wall", round(wall_seconds * 1e6) / 1e6) &&
        cJSON_AddNumberToObject(root, "requests_per_second",
                                round(stats_rate(stats, wall_seconds) * 1e3) / 1e3);
+  cJSON *journal = ok && stats->journaled ? cJSON_AddObjectToObject(root, "journal") : NULL;
+  if (stats->journaled)
+    ok = journal && stats_add_count(journal, "earlier", stats->journal_earlier) &&
+         stats_add_count(journal, "now", stats->journal_now) &&
+         stats_add_count(journal, "total", stats->journal_earlier + stats->journal_now);
   if (!ok) {
     cJSON_Delete(root);
     return NULL;
   }
   return root;
+}
+
+void stats_set_journal(struct stats *stats, uint64_t earlier, uint64_t now) {
+  stats->journaled = true;
+  stats->journal_earlier = earlier;
+  stats->journal_now = now;
 }
 
 static bool stats_write_text(FILE *file, void *arg) {

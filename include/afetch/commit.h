@@ -17,6 +17,7 @@
 struct afetch_options;
 struct afetch_result;
 struct event_base;
+struct journal;
 struct outcome;
 struct request;
 struct sink;
@@ -26,10 +27,16 @@ struct stats_sample;
 struct commit;
 
 /* Everything is borrowed and must outlive the commit; `state` may be NULL (no --if-changed):
- * else it is saved now and then from a timer and at commit_finish(). NULL when out of
- * memory. */
+ * else it is saved now and then from a timer and at commit_finish(); `journal` may be NULL
+ * (no --journal): else every result that stands (not "cancelled" nor "deadline") is appended
+ * to it, written at commit_flush() and before stdout is written, synced when due and at
+ * commit_finish(). NULL when out of memory. */
 struct commit *commit_new(struct event_base *base, const struct afetch_options *options,
-                          struct sink *sink, struct state *state);
+                          struct sink *sink, struct state *state, struct journal *journal);
+
+/* The end of a batch (one scheduler pass): --journal's lines are written. False when they
+ * cannot be (after a warning): the run must stop with exit status 3. */
+bool commit_flush(struct commit *commit);
 
 /* Starts what --stats, --stats-json and the progress line need; `in_flight` gives the
  * figures only the scheduler knows (in flight, body bytes). False when out of memory. */

@@ -6,7 +6,9 @@
 #ifndef AFETCH_INPUT_SOURCE_H
 #define AFETCH_INPUT_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct afetch_options;
 struct event;
@@ -19,5 +21,12 @@ struct work_source;
  * input cannot be opened or memory is short. Free with work_source_free(). */
 struct work_source *input_source_open(struct event_base *base, const struct afetch_options *options,
                                       struct event *wake, char *errbuf, size_t errbuf_size);
+
+/* Says whether the input line numbered `index` is passed over. */
+typedef bool (*input_skip_fn)(const void *arg, uint64_t index);
+
+/* From now on, lines for which skip(arg, index) is true are read and passed over; the lines
+ * after them keep their numbers (a --journal's earlier results). `arg` is borrowed. */
+void input_source_skip_if(struct work_source *source, input_skip_fn skip, const void *arg);
 
 #endif

@@ -127,6 +127,14 @@ struct afetch_options {
    * named). */
   struct afetch_input *inputs;
   size_t input_count;
+  /* Durable runs (journal.h, merge.h). */
+  const char *journal_path;    /* --journal FILE, borrowed; NULL: none */
+  unsigned journal_sync_every; /* --journal-sync N: fdatasync after N results (or 1 s) */
+  bool merge;                  /* --merge: the FILEs are results to merge, nothing is fetched */
+  /* The options given that change results, in command-line order ("--name=value" each,
+   * separated by a space; inputs and options such as -c left out): what a journal records and a resumed
+   * run must repeat. Owned; NULL when none was given. */
+  char *result_options;
 };
 
 #endif

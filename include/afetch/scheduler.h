@@ -10,6 +10,7 @@
 struct afetch_options;
 struct event;
 struct event_base;
+struct journal;
 struct scheduler;
 struct sink;
 struct state;
@@ -27,10 +28,11 @@ enum afetch_exit {
 };
 
 /* Everything passed in is borrowed and must outlive the scheduler; `state` is the loaded
- * --if-changed state (NULL without it), saved now and then and at the end of the run. NULL
- * when out of memory or when libcurl cannot start. */
+ * --if-changed state (NULL without it), saved now and then and at the end of the run;
+ * `journal` the opened --journal (NULL without it), written once per pass. NULL when out of
+ * memory or when libcurl cannot start. */
 struct scheduler *scheduler_new(struct event_base *base, const struct afetch_options *options,
-                                struct sink *sink, struct state *state);
+                                struct sink *sink, struct state *state, struct journal *journal);
 
 /* The event a work source activates when it has requests again (work_source.h, "Waking");
  * owned by the scheduler. */

@@ -59,6 +59,10 @@ void stats_print_table(const struct stats *stats, double wall_seconds, FILE *out
  * with errno set. */
 int stats_write_json(const struct stats *stats, double wall_seconds, const char *path);
 
+/* --journal: the --stats-json object gets "journal": {"earlier": results committed by earlier
+ * runs, "now": by this one, "total"}. */
+void stats_set_journal(struct stats *stats, uint64_t earlier, uint64_t now);
+
 /* NULL is allowed. */
 /* Bytes for people: "512 B", "12.3 MiB" (the table's and the progress line's unit). */
 void stats_format_bytes(uint64_t bytes, char *buf, size_t size);

@@ -155,6 +155,11 @@ int main(void) {
       TEST(redirects_chain_lists_every_hop),
       TEST(method_and_started_at_describe_the_attempt),
       TEST(result_fields_rejects_unknown_keys),
+      TEST(journal_resumes_after_sigkills_with_each_line_once),
+      TEST(journal_torn_last_line_is_cut_and_refetched),
+      TEST(journal_refuses_other_inputs_options_stdin_and_foreign_files),
+      TEST(journal_on_a_full_disk_exits_3_and_keeps_whole_lines),
+      TEST(merge_orders_unsorted_inputs_through_small_runs),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -134,5 +134,11 @@ void result_fields_rejects_unknown_keys(void **state);
 
 /* test_resilience.c: --retry-all-errors */
 void retry_all_errors_retries_any_status(void **state);
+/* test_journal.c: --journal, --merge */
+void journal_resumes_after_sigkills_with_each_line_once(void **state);
+void journal_torn_last_line_is_cut_and_refetched(void **state);
+void journal_refuses_other_inputs_options_stdin_and_foreign_files(void **state);
+void journal_on_a_full_disk_exits_3_and_keeps_whole_lines(void **state);
+void merge_orders_unsorted_inputs_through_small_runs(void **state);
 
 #endif
