@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "afetch/frontier.h"
+#include "afetch/shard.h"
 
 struct curl_slist;
 
@@ -99,6 +100,8 @@ struct afetch_options {
    * named). */
   struct afetch_input *inputs;
   size_t input_count;
+  /* --shard K/N|env and --shard-by: the lines this run takes (count 0: all of them). */
+  struct shard_spec shard;
 };
 
 #endif
