@@ -10,8 +10,8 @@
 #include <xxhash.h>
 
 /* A whole number in [min, max] written with decimal digits only (no sign, no blanks). */
-static bool shard_read_number(const char *text, size_t length, unsigned long min,
-                              unsigned long max, unsigned long *number) {
+static bool shard_read_number(const char *text, size_t length, unsigned long min, unsigned long max,
+                              unsigned long *number) {
   if (length == 0 || length > 10 || strspn(text, "0123456789") < length)
     return false;
   char digits[11];
@@ -55,8 +55,7 @@ static bool shard_from_kubernetes(shard_getenv_fn lookup, struct shard_spec *spe
   }
   if (!shard_env_number(lookup, "AFETCH_SHARD_COUNT", 1, SHARD_MAX_COUNT, &count, errbuf,
                         errbuf_size) ||
-      !shard_env_number(lookup, "JOB_COMPLETION_INDEX", 0, count - 1, &index, errbuf,
-                        errbuf_size))
+      !shard_env_number(lookup, "JOB_COMPLETION_INDEX", 0, count - 1, &index, errbuf, errbuf_size))
     return false;
   spec->index = (unsigned)index + 1;
   spec->count = (unsigned)count;
@@ -79,8 +78,8 @@ static bool shard_from_slurm(shard_getenv_fn lookup, struct shard_spec *spec, ch
   const char *step = lookup("SLURM_ARRAY_TASK_STEP");
   bool gaps = step && strcmp(step, "1") != 0;
   if (!gaps && lookup("SLURM_ARRAY_TASK_MAX"))
-    gaps = !shard_env_number(lookup, "SLURM_ARRAY_TASK_MAX", min + count - 1, min + count - 1,
-                             &max, errbuf, errbuf_size);
+    gaps = !shard_env_number(lookup, "SLURM_ARRAY_TASK_MAX", min + count - 1, min + count - 1, &max,
+                             errbuf, errbuf_size);
   if (gaps) {
     snprintf(errbuf, errbuf_size,
              "--shard env: the Slurm array's task IDs are not consecutive (a step or a list): "
@@ -109,9 +108,8 @@ bool shard_parse(const char *value, shard_getenv_fn lookup, struct shard_spec *s
   unsigned long index, count;
   if (!slash || !shard_read_number(slash + 1, strlen(slash + 1), 1, SHARD_MAX_COUNT, &count) ||
       !shard_read_number(value, (size_t)(slash - value), 1, count, &index)) {
-    snprintf(errbuf, errbuf_size,
-             "--shard wants K/N with 1 <= K <= N <= %u, or env, not '%.40s'", SHARD_MAX_COUNT,
-             value);
+    snprintf(errbuf, errbuf_size, "--shard wants K/N with 1 <= K <= N <= %u, or env, not '%.40s'",
+             SHARD_MAX_COUNT, value);
     return false;
   }
   spec->index = (unsigned)index;

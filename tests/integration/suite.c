@@ -137,6 +137,10 @@ int main(void) {
       TEST(crawl_page_requisites_are_fetched_one_level_beyond),
       TEST(crawl_depth_is_exact_while_a_shallow_page_is_slow),
       TEST(crawl_depth_is_exact_on_random_graphs_with_slow_pages),
+      TEST(shards_together_fetch_each_line_once),
+      TEST(shard_by_line_splits_evenly),
+      TEST(shard_env_reads_batch_variables_and_bad_values_exit_2),
+      TEST(crawl_shards_split_seeds_by_host),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -109,4 +109,10 @@ void crawl_depth_is_exact_on_random_graphs_with_slow_pages(void **state);
 /* test_crawl.c: -p */
 void crawl_page_requisites_are_fetched_one_level_beyond(void **state);
 
+/* test_shard.c: --shard, --shard-by, --shard env */
+void shards_together_fetch_each_line_once(void **state);
+void shard_by_line_splits_evenly(void **state);
+void shard_env_reads_batch_variables_and_bad_values_exit_2(void **state);
+void crawl_shards_split_seeds_by_host(void **state);
+
 #endif

@@ -76,7 +76,7 @@ static void lines_without_a_host_go_by_their_index(void **state) {
   assert_int_equal(shard_of(&spec, NULL, 0), 1);
   assert_int_equal(shard_of(&spec, NULL, 4), 2);
   assert_int_equal(shard_of(&spec, "http://exa mple.com/", 5), 3); /* curl rejects it */
-  assert_int_equal(shard_of(&spec, "file:///etc/hosts", 6), 1);     /* no host */
+  assert_int_equal(shard_of(&spec, "file:///etc/hosts", 6), 1);    /* no host */
   spec.by = SHARD_BY_LINE;
   for (uint64_t index = 0; index < 9; index++)
     assert_int_equal(shard_of(&spec, "http://example.com/", index), index % 3 + 1);
@@ -133,7 +133,10 @@ static void k_of_n_is_parsed_within_its_range(void **state) {
   static const struct {
     const char *text;
     unsigned index, count;
-  } good[] = {{"1/1", 1, 1}, {"3/3", 3, 3}, {"2/8", 2, 8}, {"1000000/1000000", 1000000, 1000000},
+  } good[] = {{"1/1", 1, 1},
+              {"3/3", 3, 3},
+              {"2/8", 2, 8},
+              {"1000000/1000000", 1000000, 1000000},
               {"07/010", 7, 10}};
   for (size_t i = 0; i < HELPER_COUNT(good); i++) {
     struct shard_spec spec = {.by = SHARD_BY_LINE};
@@ -143,9 +146,9 @@ static void k_of_n_is_parsed_within_its_range(void **state) {
     assert_int_equal(spec.count, good[i].count);
     assert_int_equal(spec.by, SHARD_BY_LINE); /* --shard-by's, left alone */
   }
-  static const char *const bad[] = {"0/3",  "4/3", "1/0",  "3",     "/3",   "1/",
-                                    "a/b",  "1/3x", " 1/3", "+1/3", "-1/3", "1/1000001",
-                                    "1//3", "99999999999/3", "1/3/3", "", "ENV"};
+  static const char *const bad[] = {"0/3",  "4/3",           "1/0",   "3",    "/3",   "1/",
+                                    "a/b",  "1/3x",          " 1/3",  "+1/3", "-1/3", "1/1000001",
+                                    "1//3", "99999999999/3", "1/3/3", "",     "ENV"};
   for (size_t i = 0; i < HELPER_COUNT(bad); i++) {
     struct shard_spec spec = {.index = 9, .count = 9};
     char message[256] = "";
@@ -224,19 +227,18 @@ static void kubernetes_index_counts_from_zero(void **state) {
 /* Slurm: the task's place among consecutive IDs from SLURM_ARRAY_TASK_MIN. */
 static void slurm_task_counts_from_the_array_minimum(void **state) {
   (void)state;
-  expect_env_shard(ENV("SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_MIN=0",
-                       "SLURM_ARRAY_TASK_COUNT=3"),
-                   1, 3);
+  expect_env_shard(
+      ENV("SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_COUNT=3"), 1, 3);
   expect_env_shard(ENV("SLURM_ARRAY_TASK_ID=7", "SLURM_ARRAY_TASK_MIN=5",
                        "SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MAX=7",
                        "SLURM_ARRAY_TASK_STEP=1"),
                    3, 3);
-  expect_env_error(ENV("SLURM_ARRAY_TASK_ID=8", "SLURM_ARRAY_TASK_MIN=5",
-                       "SLURM_ARRAY_TASK_COUNT=3"),
-                   "SLURM_ARRAY_TASK_ID is '8', not a whole number from 5 to 7");
-  expect_env_error(ENV("SLURM_ARRAY_TASK_ID=4", "SLURM_ARRAY_TASK_MIN=5",
-                       "SLURM_ARRAY_TASK_COUNT=3"),
-                   "SLURM_ARRAY_TASK_ID is '4'");
+  expect_env_error(
+      ENV("SLURM_ARRAY_TASK_ID=8", "SLURM_ARRAY_TASK_MIN=5", "SLURM_ARRAY_TASK_COUNT=3"),
+      "SLURM_ARRAY_TASK_ID is '8', not a whole number from 5 to 7");
+  expect_env_error(
+      ENV("SLURM_ARRAY_TASK_ID=4", "SLURM_ARRAY_TASK_MIN=5", "SLURM_ARRAY_TASK_COUNT=3"),
+      "SLURM_ARRAY_TASK_ID is '4'");
   expect_env_error(ENV("SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_MIN=0"),
                    "SLURM_ARRAY_TASK_COUNT is not set");
   expect_env_error(ENV("SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_COUNT=2"),
@@ -282,8 +284,8 @@ static void shard_options_reach_the_options(void **state) {
   assert_int_equal(parse_args(3, by_alone, &options, &errors), CLI_EXIT_USAGE);
   assert_non_null(strstr(errors, "--shard-by needs --shard"));
   free(errors);
-  static char *crawl_by_line[] = {"afetch", "--crawl", "--shard", "1/2", "--shard-by", "line",
-                                  NULL};
+  static char *crawl_by_line[] = {"afetch",     "--crawl", "--shard", "1/2",
+                                  "--shard-by", "line",    NULL};
   assert_int_equal(parse_args(6, crawl_by_line, &options, &errors), CLI_EXIT_USAGE);
   assert_non_null(strstr(errors, "cannot split a crawl"));
   free(errors);
