@@ -184,8 +184,7 @@ static char *crawler_host_of(const char *url) {
  * port, as wget's), or any host with --span-hosts; never a URL --exclude matches. */
 static bool crawler_accepts_requisite(const struct crawler *crawler, const char *page_host,
                                       const char *url) {
-  if (frontier_excludes(crawler->frontier, url) ||
-      !shard_takes_link(&crawler->options->shard, url))
+  if (frontier_excludes(crawler->frontier, url) || !shard_takes_link(&crawler->options->shard, url))
     return false;
   if (crawler->options->span_hosts)
     return true;
