@@ -6,7 +6,7 @@
 
 # Every option of src/cli_table.c's table (tests/unit/test_cli_table.c checks that none is
 # missing and none is extra).
-_afetch_long_options='--input-file --url --concurrency --timeout --max-time --speed-limit
+_afetch_long_options='--input-file --url --shard --shard-by --concurrency --timeout --max-time --speed-limit
   --speed-time --connect-timeout --threads --retries
   --retry-delay --retry-max-delay --retry-all-errors --per-host --rate --deadline --ndjson --quiet --progress
   --no-progress --progress-interval --stats --stats-json --include-headers --result-fields
@@ -32,6 +32,8 @@ _afetch_value() {
   local option=$1 cur=$2
   case $option in
   --scope) _afetch_compgen -W 'host domain prefix' -- "$cur" ;;
+  --shard) _afetch_compgen -W 'env' -- "$cur" ;; # or K/N, the user's own
+  --shard-by) _afetch_compgen -W 'host line' -- "$cur" ;;
   --progress) # its value only after '=': "--progress lines" is a FILE operand
     [[ -n $with_equals ]] || return 1
     _afetch_compgen -W 'bar lines none' -- "$cur"

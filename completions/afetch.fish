@@ -15,6 +15,8 @@ end
 
 complete -c afetch -s i -l input-file -r -F -d 'name a FILE / a URL explicitly'
 complete -c afetch -l url -x -d 'name a FILE / a URL explicitly'
+complete -c afetch -l shard -x -a 'env' -d 'take only part K of N of the input'
+complete -c afetch -l shard-by -x -a 'host line' -d 'take only part K of N of the input'
 complete -c afetch -s c -l concurrency -x -d 'at most N requests in flight (default 10)'
 complete -c afetch -s t -l timeout -x -d 'per request, 0: none (30; with -o: none)'
 complete -c afetch -l max-time -x -d 'per request, 0: none (30; with -o: none)'

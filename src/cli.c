@@ -204,6 +204,19 @@ static bool cli_check_dependencies(const struct cli_parse *parse) {
   return true;
 }
 
+/* --shard-by means nothing without --shard; the pages a crawl finds have no line to split by. */
+static bool cli_check_shard(const struct cli_parse *parse) {
+  const struct shard_spec *shard = &parse->options->shard;
+  if (shard->by != SHARD_BY_UNSET && shard->count == 0)
+    return cli_complain_needs(parse->err, cli_find_option("shard-by"), cli_find_option("shard"));
+  if (shard->by == SHARD_BY_LINE && parse->options->crawl) {
+    fprintf(parse->err, "afetch: --shard-by line cannot split a crawl (the pages it finds have "
+                        "no line): use --shard-by host\n");
+    return false;
+  }
+  return true;
+}
+
 /* Defaults that depend on other options: -t, -Y and -y for downloads, and curl's pairing
  * of -Y and -y (either one alone takes the other's default). */
 static void cli_resolve_time_limits(struct afetch_options *options) {
@@ -420,6 +433,8 @@ static bool cli_check_durable(const struct afetch_options *options, FILE *err) {
 static enum cli_outcome cli_finish(struct cli_parse *parse, int argc, char **argv) {
   struct afetch_options *options = parse->options;
   if (!cli_check_dependencies(parse))
+    return CLI_EXIT_USAGE;
+  if (!cli_check_shard(parse))
     return CLI_EXIT_USAGE;
   if (!options->crawl)
     options->max_pages = 0;

@@ -3,11 +3,13 @@
 #include "afetch/cli_table.h"
 #include "afetch/http_token.h"
 #include "afetch/result.h"
+#include "afetch/shard.h"
 #include "afetch/version.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,6 +63,9 @@ static const struct cli_choice cli_result_field_choices[] = {
     {"started_at", RESULT_FIELD_STARTED_AT},
     {"all", RESULT_FIELDS_ALL},
     {NULL, 0}};
+static const struct cli_choice cli_shard_choices[] = {{"env", 0}, {NULL, 0}};
+static const struct cli_choice cli_shard_by_choices[] = {
+    {"host", SHARD_BY_HOST}, {"line", SHARD_BY_LINE}, {NULL, 0}};
 
 static bool cli_is_not_empty(const char *value) { return value[0] != '\0'; }
 
@@ -256,6 +261,18 @@ static enum cli_outcome cli_opt_version(struct cli_parse *parse, const char *val
   return CLI_EXIT_OK;
 }
 
+/* --shard K/N or env (shard.h): read when given, so that a bad variable is a usage error. */
+static enum cli_outcome cli_opt_shard(struct cli_parse *parse, const char *value,
+                                      const char *name) {
+  (void)name;
+  char message[256];
+  if (!shard_parse(value, getenv, &parse->options->shard, message, sizeof message)) {
+    fprintf(parse->err, "afetch: %s\n", message);
+    return CLI_EXIT_USAGE;
+  }
+  return CLI_RUN;
+}
+
 /* One option per entry, packed by hand to read as a table. */
 /* clang-format off */
 const struct cli_option cli_option_table[] = {
@@ -265,6 +282,12 @@ const struct cli_option cli_option_table[] = {
      .help = "name a FILE / a URL explicitly"},
     {.name = "url", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CUSTOM, .apply = cli_opt_url,
      .group = CLI_GROUP_INPUT, .arg = "URL"},
+    {.name = "shard", .value = CLI_VALUE_CUSTOM, .apply = cli_opt_shard,
+     .choices = cli_shard_choices, .group = CLI_GROUP_INPUT, .arg = "K/N|env",
+     .help = "take only part K of N of the input"},
+    {.name = "shard-by", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CHOICE,
+     CLI_ENUM(shard.by, enum shard_by), .choices = cli_shard_by_choices,
+     .group = CLI_GROUP_INPUT, .arg = "host|line"},
 
     {.name = "concurrency", .short_name = 'c', .value = CLI_VALUE_INTEGER,
      CLI_UNSIGNED(concurrency), .min = 1, .max = CLI_MAX_CONCURRENCY, .group = CLI_GROUP_LIMITS,

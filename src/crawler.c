@@ -12,6 +12,7 @@
 #include "afetch/outcome.h"
 #include "afetch/request.h"
 #include "afetch/options.h"
+#include "afetch/shard.h"
 #include "afetch/url.h"
 
 /* -p: an @import chain (a stylesheet importing one that imports ...) ends at this many
@@ -183,7 +184,7 @@ static char *crawler_host_of(const char *url) {
  * port, as wget's), or any host with --span-hosts; never a URL --exclude matches. */
 static bool crawler_accepts_requisite(const struct crawler *crawler, const char *page_host,
                                       const char *url) {
-  if (frontier_excludes(crawler->frontier, url))
+  if (frontier_excludes(crawler->frontier, url) || !shard_takes_link(&crawler->options->shard, url))
     return false;
   if (crawler->options->span_hosts)
     return true;
@@ -273,7 +274,9 @@ bool crawler_page_done(struct crawler *crawler, const struct request *page,
         return false;
       continue;
     }
-    if (!frontier_accepts(frontier, page->scope_key, link))
+    /* --shard: a host of another shard is that shard's to crawl. */
+    if (!frontier_accepts(frontier, page->scope_key, link) ||
+        !shard_takes_link(&crawler->options->shard, link))
       continue;
     if (crawler_frontier_full(crawler) && !frontier_drop_last_deeper_than(frontier, link_depth))
       break;

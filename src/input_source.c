@@ -7,6 +7,7 @@
 #include "afetch/json_line.h"
 #include "afetch/options.h"
 #include "afetch/request.h"
+#include "afetch/shard.h"
 #include "afetch/source.h"
 #include "afetch/work_source.h"
 
@@ -46,6 +47,29 @@ static enum work_status input_source_next(struct work_source *base, struct reque
   return WORK_REQUEST;
 }
 
+/* --shard: the lines of other shards are read and dropped, keeping their numbers. So that a
+ * long run of them (an input sorted by host) does not hold the loop, the pump is woken to come
+ * back after this many. */
+#define INPUT_SOURCE_SKIPS_PER_CALL 4096
+
+static enum work_status input_source_next_in_shard(struct work_source *base,
+                                                   struct request **request) {
+  const struct shard_spec *shard = &((struct input_source *)base)->options->shard;
+  for (unsigned skipped = 0; skipped < INPUT_SOURCE_SKIPS_PER_CALL; skipped++) {
+    enum work_status status = input_source_next(base, request);
+    if (status != WORK_REQUEST)
+      return status;
+    /* A line with an invalid_input or invalid_url result goes by its number. */
+    bool usable = !(*request)->input_error && !(*request)->too_long;
+    if (shard_takes(shard, usable ? (*request)->url : NULL, (*request)->index))
+      return WORK_REQUEST;
+    request_free(*request);
+    *request = NULL;
+  }
+  work_source_wake(base);
+  return WORK_WAIT;
+}
+
 /* A line's request needs nothing back. */
 static bool input_source_done(struct work_source *base, const struct request *request,
                               const struct outcome *outcome) {
@@ -80,7 +104,7 @@ static void input_source_free(struct work_source *base) {
 }
 
 static const struct work_source_ops input_source_ops = {
-    .next = input_source_next,
+    .next = input_source_next_in_shard,
     .done = input_source_done,
     .idle = input_source_idle,
     .end = input_source_end,

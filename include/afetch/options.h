@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "afetch/frontier.h"
+#include "afetch/shard.h"
 
 struct curl_slist;
 struct transfer_share;
@@ -132,9 +133,11 @@ struct afetch_options {
   unsigned journal_sync_every; /* --journal-sync N: fdatasync after N results (or 1 s) */
   bool merge;                  /* --merge: the FILEs are results to merge, nothing is fetched */
   /* The options given that change results, in command-line order ("--name=value" each,
-   * separated by a space; inputs and options such as -c left out): what a journal records and a resumed
-   * run must repeat. Owned; NULL when none was given. */
+   * separated by a space; inputs and options such as -c left out): what a journal records and a
+   * resumed run must repeat. Owned; NULL when none was given. */
   char *result_options;
+  /* --shard K/N|env and --shard-by: the lines this run takes (count 0: all of them). */
+  struct shard_spec shard;
 };
 
 #endif

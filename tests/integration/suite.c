@@ -160,6 +160,10 @@ int main(void) {
       TEST(journal_refuses_other_inputs_options_stdin_and_foreign_files),
       TEST(journal_on_a_full_disk_exits_3_and_keeps_whole_lines),
       TEST(merge_orders_unsorted_inputs_through_small_runs),
+      TEST(shards_together_fetch_each_line_once),
+      TEST(shard_by_line_splits_evenly),
+      TEST(shard_env_reads_batch_variables_and_bad_values_exit_2),
+      TEST(crawl_shards_split_seeds_by_host),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -140,5 +140,10 @@ void journal_torn_last_line_is_cut_and_refetched(void **state);
 void journal_refuses_other_inputs_options_stdin_and_foreign_files(void **state);
 void journal_on_a_full_disk_exits_3_and_keeps_whole_lines(void **state);
 void merge_orders_unsorted_inputs_through_small_runs(void **state);
+/* test_shard.c: --shard, --shard-by, --shard env */
+void shards_together_fetch_each_line_once(void **state);
+void shard_by_line_splits_evenly(void **state);
+void shard_env_reads_batch_variables_and_bad_values_exit_2(void **state);
+void crawl_shards_split_seeds_by_host(void **state);
 
 #endif
