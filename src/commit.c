@@ -40,7 +40,7 @@ struct commit {
   progress_query_fn in_flight; /* the scheduler's figures for the progress line */
   void *in_flight_arg;
   bool any_not_ok;
-  struct json_writer json; /* results of requests that did not run */
+  struct json_writer json;     /* results of requests that did not run */
   struct journal *journal;     /* --journal, borrowed */
   struct event *journal_timer; /* writes and syncs a quiet journal's batch */
   bool journal_failed;         /* said once; the run stops */
@@ -97,11 +97,12 @@ static void commit_on_journal_timer(evutil_socket_t fd, short what, void *arg) {
 
 /* The sink's hook, before each write to stdout: the journal first (a result on stdout is in
  * the journal), then the progress bar goes if it shares the terminal. */
-static void commit_before_output(void *arg) {
+static bool commit_before_output(void *arg) {
   struct commit *commit = arg;
-  commit_flush(commit);
+  bool journaled = commit_flush(commit);
   if (commit->progress_shares_output)
     progress_clear(commit->progress);
+  return journaled;
 }
 
 /* Every second, what a quiet run committed is written and synced. */
@@ -219,9 +220,10 @@ static void commit_count_progress(void *arg, struct progress_counts *counts) {
 }
 
 /* The sink's hook: a bar on the terminal the results go to is cleared before they are. */
-static void commit_clear_progress(void *arg) {
+static bool commit_clear_progress(void *arg) {
   struct commit *commit = arg;
   progress_clear(commit->progress);
+  return true;
 }
 
 bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, void *arg) {

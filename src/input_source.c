@@ -15,17 +15,27 @@ struct input_source {
   struct work_source base;
   const struct afetch_options *options;
   struct source *lines;
-  bool ended; /* the reader said SOURCE_END or SOURCE_ERROR (once) */
+  bool ended;         /* the reader said SOURCE_END or SOURCE_ERROR (once) */
   input_skip_fn skip; /* lines passed over (NULL: none) */
   const void *skip_arg;
 };
+
+/* Lines passed over (committed in a journal, of another shard) are read and dropped, keeping
+ * their numbers. So that a long run of them does not hold the loop, the pump is woken to come
+ * back after this many. */
+#define INPUT_SOURCE_SKIPS_PER_CALL 4096
 
 static enum work_status input_source_next(struct work_source *base, struct request **request) {
   struct input_source *input = (struct input_source *)base;
   if (input->ended)
     return WORK_EXHAUSTED;
   struct source_line line;
+  unsigned skipped = 0;
   do {
+    if (skipped++ == INPUT_SOURCE_SKIPS_PER_CALL) {
+      work_source_wake(base);
+      return WORK_WAIT;
+    }
     switch (source_next(input->lines, &line)) {
     case SOURCE_PENDING:
       return WORK_WAIT;
@@ -46,11 +56,6 @@ static enum work_status input_source_next(struct work_source *base, struct reque
   (*request)->index_set = true; /* the line's number */
   return WORK_REQUEST;
 }
-
-/* --shard: the lines of other shards are read and dropped, keeping their numbers. So that a
- * long run of them (an input sorted by host) does not hold the loop, the pump is woken to come
- * back after this many. */
-#define INPUT_SOURCE_SKIPS_PER_CALL 4096
 
 static enum work_status input_source_next_in_shard(struct work_source *base,
                                                    struct request **request) {

@@ -25,13 +25,13 @@
 #define JOURNAL_HASHED_BYTES 65536
 /* With --journal-sync N, a second is the other bound on what a power cut can take. */
 #define JOURNAL_SYNC_INTERVAL_US 1000000
-/* An index beyond this is damage, not a line number (the bitmap would be 8 GiB). */
-#define JOURNAL_MAX_INDEX ((uint64_t)1 << 36)
+/* An index beyond this is damage, not a line number (the bitmap stays within 1 GiB). */
+#define JOURNAL_MAX_INDEX ((uint64_t)1 << 33)
 
 struct journal {
-  const char *path; /* borrowed from the options */
-  int fd;           /* O_APPEND, flock'ed */
-  off_t size;       /* bytes of whole lines in the file */
+  const char *path;   /* borrowed from the options */
+  int fd;             /* O_APPEND, flock'ed */
+  off_t size;         /* bytes of whole lines in the file */
   uint8_t *committed; /* bit i: an earlier run committed index i */
   size_t committed_bytes;
   uint64_t earlier, now; /* results of earlier runs, of this one */
@@ -56,9 +56,11 @@ bool journal_committed(const struct journal *journal, uint64_t index) {
 static bool journal_mark(struct journal *journal, uint64_t index) {
   size_t byte = (size_t)(index / 8);
   if (byte >= journal->committed_bytes) {
-    size_t bytes = journal->committed_bytes ? journal->committed_bytes : 4096;
-    while (bytes <= byte)
-      bytes *= 2;
+    /* Grows by half at least, to the next 4 KiB past the byte: a far index costs no more
+     * than it needs. */
+    size_t bytes = journal->committed_bytes + journal->committed_bytes / 2;
+    if (bytes <= byte)
+      bytes = (byte / 4096 + 1) * 4096;
     uint8_t *grown = realloc(journal->committed, bytes);
     if (!grown)
       return false;
@@ -97,6 +99,8 @@ static bool journal_hash_range(int fd, off_t offset, size_t length, char out[17]
   char *bytes = malloc(length ? length : 1);
   ssize_t got = bytes ? pread(fd, bytes, length, offset) : -1;
   bool ok = got == (ssize_t)length;
+  if (!ok && got >= 0)
+    errno = EIO; /* the file shrank since it was measured */
   if (ok)
     journal_hex(XXH64(bytes, length, 0), out);
   free(bytes);
@@ -262,7 +266,9 @@ static bool journal_lock(struct journal *journal, char *errbuf, size_t errbuf_si
 static int journal_write_all(int fd, const char *text, size_t length) {
   for (size_t done = 0; done < length;) {
     ssize_t wrote = write(fd, text + done, length - done);
-    if (wrote < 0 && errno != EINTR)
+    if (wrote == 0)
+      errno = EIO; /* no progress and no error: do not spin */
+    if (wrote == 0 || (wrote < 0 && errno != EINTR))
       return -1;
     if (wrote > 0)
       done += (size_t)wrote;
@@ -277,8 +283,8 @@ static bool journal_start(struct journal *journal, const cJSON *header, char *er
   size_t length = text ? strlen(text) : 0;
   if (text)
     text[length++] = '\n'; /* in place of the NUL: the write below takes a length */
-  int written = text && ftruncate(journal->fd, 0) == 0 ? journal_write_all(journal->fd, text, length)
-                                                        : -1;
+  int written =
+      text && ftruncate(journal->fd, 0) == 0 ? journal_write_all(journal->fd, text, length) : -1;
   if (written == 0)
     written = fdatasync(journal->fd);
   int error = text ? errno : ENOMEM;
@@ -310,8 +316,9 @@ static bool journal_load_results(struct journal *journal, FILE *file, off_t offs
         snprintf(errbuf, errbuf_size, "cannot repair the journal '%s': %s", journal->path,
                  strerror(errno));
       else if (!options->quiet)
-        fprintf(stderr, "afetch: the journal '%s' ended in a torn line (line %zu; a run was "
-                        "killed while writing it): cut off, that URL is fetched again\n",
+        fprintf(stderr,
+                "afetch: the journal '%s' ended in a torn line (line %zu; a run was "
+                "killed while writing it): cut off, that URL is fetched again\n",
                 journal->path, number);
       break;
     }
@@ -332,8 +339,7 @@ static bool journal_load_results(struct journal *journal, FILE *file, off_t offs
 
 /* An existing journal: its header must be this run's; then its results are loaded. */
 static bool journal_resume(struct journal *journal, const cJSON *wanted,
-                           const struct afetch_options *options, char *errbuf,
-                           size_t errbuf_size) {
+                           const struct afetch_options *options, char *errbuf, size_t errbuf_size) {
   int fd = dup(journal->fd);
   FILE *file = fd >= 0 ? fdopen(fd, "r") : NULL;
   if (!file) {
@@ -354,8 +360,7 @@ static bool journal_resume(struct journal *journal, const cJSON *wanted,
   } else {
     cJSON *found = ours ? cJSON_ParseWithLength(line, (size_t)got - 1) : NULL;
     if (!found)
-      snprintf(errbuf, errbuf_size, "'%s' is not an afetch journal: left untouched",
-               journal->path);
+      snprintf(errbuf, errbuf_size, "'%s' is not an afetch journal: left untouched", journal->path);
     ok = found && journal_check_header(found, wanted, journal->path, errbuf, errbuf_size) &&
          journal_load_results(journal, file, got, options, errbuf, errbuf_size);
     cJSON_Delete(found);
@@ -430,9 +435,8 @@ int journal_flush(struct journal *journal, bool force_sync) {
     journal->length = 0;
   }
   int64_t now_us = clock_monotonic_us();
-  if (journal->unsynced > 0 &&
-      (force_sync || journal->unsynced >= journal->sync_every ||
-       now_us - journal->synced_us >= JOURNAL_SYNC_INTERVAL_US)) {
+  if (journal->unsynced > 0 && (force_sync || journal->unsynced >= journal->sync_every ||
+                                now_us - journal->synced_us >= JOURNAL_SYNC_INTERVAL_US)) {
     if (fdatasync(journal->fd) != 0) {
       journal->failed = true;
       return -1;

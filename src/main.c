@@ -149,6 +149,64 @@ static int main_save_cookies(const struct afetch_options *options, int status) {
   return status;
 }
 
+/* What a run opens before anything is fetched, and may refuse (exit 2). */
+struct main_settings {
+  struct state *state;       /* --if-changed */
+  struct frontier *frontier; /* --crawl */
+  struct journal *journal;   /* --journal */
+};
+
+/* Opens what the options name. AFETCH_EXIT_ALL_OK, or AFETCH_EXIT_USAGE after saying why. */
+static int main_open_settings(struct afetch_options *options, struct main_settings *settings) {
+  char error[512];
+  if (transfer_share_wanted(options) &&
+      !(options->transfer_share = transfer_share_new(options, stderr)))
+    return AFETCH_EXIT_USAGE; /* an unreadable -b file: said why */
+  bool usable = (!options->state_path ||
+                 (settings->state = state_load(options->state_path, error, sizeof error))) &&
+                (!options->journal_path ||
+                 (settings->journal = journal_open(options, error, sizeof error))) &&
+                (!options->crawl ||
+                 (settings->frontier = frontier_new(options->scope, options->include_regex,
+                                                    options->exclude_regex, error, sizeof error)));
+  if (usable)
+    return AFETCH_EXIT_ALL_OK;
+  fprintf(stderr, "afetch: %s\n", error);
+  /* A bad --include/--exclude is the command line's fault; a state file or journal that
+   * cannot be read, is refused or is in use by another run is not. */
+  if ((!options->state_path || settings->state) && (!options->journal_path || settings->journal))
+    cli_print_usage_hint(stderr);
+  return AFETCH_EXIT_USAGE;
+}
+
+/* The run itself, once libcurl is set up: its exit status. */
+static int main_fetch(struct afetch_options *options) {
+  struct main_settings settings = {0};
+  int status = main_open_settings(options, &settings);
+  struct event_base *base = status == AFETCH_EXIT_ALL_OK ? main_new_event_base(options) : NULL;
+  struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options->output_mode,
+                                      sink_window_for(options->concurrency))
+                           : NULL;
+  struct scheduler *scheduler =
+      sink ? scheduler_new(base, options, sink, settings.state, settings.journal) : NULL;
+  if (status == AFETCH_EXIT_ALL_OK && !scheduler) {
+    fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
+    status = AFETCH_EXIT_INTERNAL;
+  } else if (scheduler) {
+    status = main_save_cookies(
+        options, main_run(options, base, scheduler, settings.frontier, settings.journal));
+  }
+  scheduler_free(scheduler);
+  sink_free(sink);
+  state_free(settings.state);
+  journal_close(settings.journal);
+  frontier_free(settings.frontier);
+  transfer_share_free(options->transfer_share); /* after every handle that used it */
+  if (base)
+    event_base_free(base);
+  return status;
+}
+
 int main(int argc, char **argv) {
   main_fill_closed_stdio();
   main_use_utf8_characters();
@@ -178,47 +236,7 @@ int main(int argc, char **argv) {
     return AFETCH_EXIT_INTERNAL;
   }
 
-  int status = AFETCH_EXIT_INTERNAL;
-  char error[512];
-  /* What a bad setting can refuse, before anything is fetched: exit 2. */
-  struct state *state = NULL;
-  struct frontier *frontier = NULL;
-  struct journal *journal = NULL;
-  bool usable =
-      (!transfer_share_wanted(&options) ||
-       (options.transfer_share = transfer_share_new(&options, stderr))) &&
-      (!options.state_path || (state = state_load(options.state_path, error, sizeof error))) &&
-      (!options.journal_path || (journal = journal_open(&options, error, sizeof error))) &&
-      (!options.crawl || (frontier = frontier_new(options.scope, options.include_regex,
-                                                  options.exclude_regex, error, sizeof error)));
-  struct event_base *base = usable ? main_new_event_base(&options) : NULL;
-  struct sink *sink = base ? sink_new(base, STDOUT_FILENO, options.output_mode,
-                                      sink_window_for(options.concurrency))
-                           : NULL;
-  struct scheduler *scheduler = sink ? scheduler_new(base, &options, sink, state, journal) : NULL;
-  if (!usable && transfer_share_wanted(&options) && !options.transfer_share) {
-    status = AFETCH_EXIT_USAGE; /* an unreadable -b file: said why */
-  } else if (!usable) {
-    fprintf(stderr, "afetch: %s\n", error);
-    /* A bad --include/--exclude is the command line's fault; a state file or journal that
-     * cannot be read, is refused or is in use by another run is not. */
-    if ((!options.state_path || state) && (!options.journal_path || journal))
-      cli_print_usage_hint(stderr);
-    status = AFETCH_EXIT_USAGE;
-  } else if (!scheduler) {
-    fprintf(stderr, "afetch: cannot start: out of memory or libcurl/libevent failure\n");
-  } else {
-    status = main_save_cookies(&options, main_run(&options, base, scheduler, frontier, journal));
-  }
-
-  scheduler_free(scheduler);
-  sink_free(sink);
-  state_free(state);
-  journal_close(journal);
-  frontier_free(frontier);
-  transfer_share_free(options.transfer_share); /* after every handle that used it */
-  if (base)
-    event_base_free(base);
+  int status = main_fetch(&options);
   curl_global_cleanup();
   cli_options_free(&options);
   return status;

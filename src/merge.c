@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -69,6 +70,12 @@ static int merge_parse_file_line(struct merge_reader *reader, char *text, size_t
 static int merge_parse_run_line(struct merge_reader *reader, char *text, size_t length) {
   char *rest;
   reader->index = strtoull(text, &rest, 10);
+  /* Written by merge_spill(): anything else is a temp file damaged under us. */
+  if (rest == text || *rest != ' ' || length < 2 || text[length - 1] != '\n') {
+    fprintf(stderr, "afetch: a temp file of the merge is damaged (line %zu)\n",
+            reader->line_number);
+    return -1;
+  }
   reader->text = rest + 1;
   reader->length = length - (size_t)(rest + 1 - text) - 1; /* without its '\n' */
   return 1;
@@ -100,10 +107,20 @@ static void merge_reader_close(struct merge_reader *reader) {
   *reader = (struct merge_reader){0};
 }
 
+/* A FILE is read twice (checked, then merged): only a regular file reads the same again. */
 static bool merge_reader_open(struct merge_reader *reader, const char *path, size_t order) {
   *reader = (struct merge_reader){.path = path, .order = order, .file = fopen(path, "r")};
-  if (!reader->file)
+  struct stat status;
+  if (!reader->file) {
     fprintf(stderr, "afetch: cannot read '%s': %s\n", path, strerror(errno));
+  } else if (fstat(fileno(reader->file), &status) != 0 || !S_ISREG(status.st_mode)) {
+    fprintf(stderr,
+            "afetch: --merge reads regular files; '%s' is not one (save a pipe's output "
+            "to a file first)\n",
+            path);
+    fclose(reader->file);
+    reader->file = NULL;
+  }
   return reader->file != NULL;
 }
 
@@ -161,7 +178,8 @@ static int merge_entry_compare(const void *a, const void *b) {
 static FILE *merge_temp_file(void) {
   const char *directory = getenv("TMPDIR");
   char path[4096];
-  snprintf(path, sizeof path, "%s/afetch-merge-XXXXXX", directory && *directory ? directory : "/tmp");
+  snprintf(path, sizeof path, "%s/afetch-merge-XXXXXX",
+           directory && *directory ? directory : "/tmp");
   int fd = mkstemp(path);
   FILE *file = fd >= 0 ? fdopen(fd, "w+") : NULL;
   if (fd >= 0)
@@ -195,7 +213,7 @@ static int merge_spill(struct merge_runs *runs) {
     fprintf(file, "%" PRIu64 " %.*s\n", entry->index, (int)entry->length,
             runs->arena + entry->offset);
   }
-  if (fflush(file) != 0 || fseek(file, 0, SEEK_SET) != 0) {
+  if (fflush(file) != 0 || ferror(file) || fseek(file, 0, SEEK_SET) != 0) {
     fprintf(stderr, "afetch: cannot write a temp file: %s\n", strerror(errno));
     return -1;
   }

@@ -376,8 +376,8 @@ static void scheduler_fill_slots(struct scheduler *scheduler) {
     return;
   }
   while (!scheduler->stop_reason && worker_pool_has_slot(scheduler->workers)) {
-    struct job *job = scheduler->rate_held ? scheduler->rate_held
-                                           : scheduler_next_startable(scheduler);
+    struct job *job =
+        scheduler->rate_held ? scheduler->rate_held : scheduler_next_startable(scheduler);
     scheduler->rate_held = NULL;
     if (!job)
       return;
@@ -423,14 +423,15 @@ static void scheduler_take_outcome(struct scheduler *scheduler, struct outcome *
   const struct afetch_options *options = scheduler->options;
   struct retry_policy policy = {options->retries, options->retry_delay_ms,
                                 options->retry_max_delay_ms};
-  int64_t wait_ms = outcome->transient && !scheduler->deadline_passed
+  int64_t wait_ms = outcome->transient
                         ? retry_wait_ms(&policy, job->attempts, outcome->has_retry_after,
                                         outcome->retry_after_s, &scheduler->random_state)
                         : -1;
-  /* A stop came first in this pass: a job that would wait for its retry ends as those
-   * waiting do, "cancelled", whether its outcome was taken before the signal or after. */
-  if (wait_ms >= 0 && scheduler->stop_reason)
-    scheduler_drop(scheduler, job, RESULT_CANCELLED);
+  /* A stop or the deadline came first in this pass: a job that would wait for its retry ends
+   * as those waiting do ("cancelled", "deadline"), whether its outcome was taken before or
+   * after. */
+  if (wait_ms >= 0 && (scheduler->stop_reason || scheduler->deadline_passed))
+    scheduler_drop(scheduler, job, scheduler->stop_reason ? RESULT_CANCELLED : RESULT_DEADLINE);
   else if (wait_ms < 0 || !retry_queue_add(&scheduler->retrying, job, wait_ms))
     scheduler_finish_job(scheduler, job, outcome);
   outcome_free(outcome);

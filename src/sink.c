@@ -24,7 +24,7 @@ struct sink {
   struct event *flush_event;
   bool flush_scheduled;
   int error; /* errno of the failed write, 0 while healthy */
-  void (*before_write)(void *arg);
+  bool (*before_write)(void *arg);
   void *before_write_arg;
   bool at_line_start; /* the last byte written was '\n', or none was written */
   /* gather only */
@@ -73,9 +73,12 @@ static void sink_wait_writable(int fd) {
 /* Writes everything pending. Blocking on a slow reader is deliberate: it is back-pressure. */
 static int sink_write_pending(struct sink *sink) {
   size_t length = evbuffer_get_length(sink->pending);
-  /* Only a progress bar on the same terminal needs the hook and the last byte. */
+  /* The hook: the journal first, and a progress bar on the same terminal (then the last byte
+   * tells whether the output ends a line). */
   if (length > 0 && !sink->error && sink->before_write) {
-    sink->before_write(sink->before_write_arg);
+    /* A result on the output is one the journal holds: when it failed, none goes out. */
+    if (!sink->before_write(sink->before_write_arg))
+      sink->error = EIO;
     struct evbuffer_ptr last;
     char byte = '\0';
     if (evbuffer_ptr_set(sink->pending, &last, length - 1, EVBUFFER_PTR_SET) == 0)
@@ -201,7 +204,7 @@ int sink_finish(struct sink *sink) {
 
 int sink_error(const struct sink *sink) { return sink->error; }
 
-void sink_before_write(struct sink *sink, void (*before_write)(void *arg), void *arg) {
+void sink_before_write(struct sink *sink, bool (*before_write)(void *arg), void *arg) {
   sink->before_write = before_write;
   sink->before_write_arg = arg;
 }

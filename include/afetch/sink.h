@@ -39,8 +39,9 @@ void sink_skip(struct sink *sink, uint64_t index);
 int sink_finish(struct sink *sink);
 
 /* Calls before_write(arg) before each write to the output (NULL: nothing): a progress bar on
- * the terminal the output shares is cleared first. */
-void sink_before_write(struct sink *sink, void (*before_write)(void *arg), void *arg);
+ * the terminal the output shares is cleared first, the journal written. When it returns
+ * false (the journal failed) nothing more is written: the sink fails with EIO. */
+void sink_before_write(struct sink *sink, bool (*before_write)(void *arg), void *arg);
 
 /* True when what was written since sink_before_write() set a hook ends with a newline (or
  * nothing was written): a terminal's cursor is then at the start of a line. Tracked only

@@ -164,6 +164,7 @@ int main(void) {
       TEST(shard_by_line_splits_evenly),
       TEST(shard_env_reads_batch_variables_and_bad_values_exit_2),
       TEST(crawl_shards_split_seeds_by_host),
+      TEST(merge_refuses_a_pipe),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

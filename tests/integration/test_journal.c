@@ -83,7 +83,8 @@ void journal_resumes_after_sigkills_with_each_line_once(void **state) {
     fail_msg("the server saw %ld requests for %d lines and %d kills at -c %d", arrivals, LINES,
              KILLS, CONCURRENCY);
   const cJSON *counts = h_field(h_parse_json(h_read_file(stats, NULL)), "journal");
-  if (h_number(counts, "total") != LINES || h_number(counts, "earlier") < kill_at[KILLS - 1] - 1 || /* lines less the header */
+  if (h_number(counts, "total") != LINES ||
+      h_number(counts, "earlier") < kill_at[KILLS - 1] - 1 || /* lines less the header */
       h_number(counts, "earlier") + h_number(counts, "now") != LINES)
     fail_msg("--stats-json's journal counts are wrong: %s", h_read_file(stats, NULL));
 }
@@ -106,8 +107,8 @@ void journal_torn_last_line_is_cut_and_refetched(void **state) {
   if (!strstr(again->err.data, "torn"))
     fail_msg("%s: stderr should say the last line was torn: %s", again->cmdline, again->err.data);
   if (h_stats(port).requests != 1)
-    fail_msg("%s: %ld requests, only the torn line's URL should be fetched again",
-             again->cmdline, h_stats(port).requests);
+    fail_msg("%s: %ld requests, only the torn line's URL should be fetched again", again->cmdline,
+             h_stats(port).requests);
   /* This run's output: the one result, under its line's index. */
   if (cJSON_GetArraySize(h_gather_output(again)) != 1)
     fail_msg("%s: the output should hold one result: %s", again->cmdline, again->out.data);
@@ -241,4 +242,16 @@ void merge_orders_unsorted_inputs_through_small_runs(void **state) {
   if (!strstr(refused->err.data, h_fmt("%s, line 2", bad)) || refused->out.len != 0)
     fail_msg("%s: should name %s, line 2 and write nothing: %s", refused->cmdline, bad,
              refused->err.data);
+}
+
+/* --merge reads each FILE twice (checked, then merged): a pipe would come back empty the second
+ * time, so it is refused with exit 2 and nothing is written. */
+void merge_refuses_a_pipe(void **state) {
+  (void)state;
+  const char *args[] = {"--merge", "/dev/stdin", NULL};
+  struct h_proc *proc = h_afetch_run(args, "{\"index\":0,\"url\":\"http://a/\"}\n");
+  h_expect_exit(proc, 2);
+  if (proc->out.data[0] != '\0' || strstr(proc->err.data, "regular file") == NULL)
+    fail_msg("%s: expected no output and a message naming regular files, got out '%s' err '%s'",
+             proc->cmdline, proc->out.data, proc->err.data);
 }

@@ -146,4 +146,7 @@ void shard_by_line_splits_evenly(void **state);
 void shard_env_reads_batch_variables_and_bad_values_exit_2(void **state);
 void crawl_shards_split_seeds_by_host(void **state);
 
+/* test_journal.c: --merge and pipes */
+void merge_refuses_a_pipe(void **state);
+
 #endif

@@ -488,12 +488,13 @@ struct write_watch {
   size_t length_at_last_call;
 };
 
-static void before_write(void *arg) {
+static bool before_write(void *arg) {
   struct write_watch *watch = arg;
   watch->calls++;
   size_t length;
   free(helper_file_content(watch->f->fd, &length));
   watch->length_at_last_call = length;
+  return true;
 }
 
 /* The hook runs before each write (a progress bar on the same terminal is cleared first), and
