@@ -168,18 +168,6 @@ struct request *crawler_next_page(struct crawler *crawler, uint64_t index, bool 
   return page;
 }
 
-/* The host of a URL in lower case (a new string for curl_free()), or NULL. */
-static char *crawler_host_of(const char *url) {
-  CURLU *parsed = curl_url();
-  char *host = NULL;
-  if (parsed && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK)
-    curl_url_get(parsed, CURLUPART_HOST, &host, 0);
-  curl_url_cleanup(parsed);
-  for (char *c = host; c && *c; c++)
-    *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-  return host;
-}
-
 /* -p: the requisites' own scope: the host of the page that asked for them (any scheme or
  * port, as wget's), or any host with --span-hosts; never a URL --exclude matches. */
 static bool crawler_accepts_requisite(const struct crawler *crawler, const char *page_host,
@@ -188,7 +176,7 @@ static bool crawler_accepts_requisite(const struct crawler *crawler, const char 
     return false;
   if (crawler->options->span_hosts)
     return true;
-  char *host = crawler_host_of(url);
+  char *host = url_host_lowercase(url);
   bool same = host && page_host && strcmp(host, page_host) == 0;
   curl_free(host);
   return same;
@@ -227,7 +215,7 @@ static bool crawler_queue_requisites(struct crawler *crawler, const struct reque
   const struct page_links *found = &outcome->found;
   if (found->requisites.count == 0 || page->requisite_level >= CRAWLER_REQUISITE_LEVELS)
     return true;
-  char *page_host = crawler_host_of(outcome->final_url ? outcome->final_url : page->url);
+  char *page_host = url_host_lowercase(outcome->final_url ? outcome->final_url : page->url);
   bool ok = true;
   for (size_t i = 0; ok && i < found->requisites.count; i++) {
     if (!crawler_has_budget(crawler))

@@ -9,6 +9,8 @@
 #include <curl/curl.h>
 #include <xxhash.h>
 
+#include "afetch/url.h"
+
 /* A whole number in [min, max] written with decimal digits only (no sign, no blanks). */
 static bool shard_read_number(const char *text, size_t length, unsigned long min, unsigned long max,
                               unsigned long *number) {
@@ -134,21 +136,8 @@ unsigned shard_of_host(const char *host, size_t length, unsigned count) {
 
 unsigned shard_of_line(uint64_t index, unsigned count) { return (unsigned)(index % count) + 1; }
 
-/* The URL's host name in lower case (curl_free()), or NULL when curl cannot parse it. */
-static char *shard_host_of(const char *url) {
-  CURLU *parsed = curl_url();
-  char *host = NULL;
-  if (parsed && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK)
-    curl_url_get(parsed, CURLUPART_HOST, &host, 0);
-  curl_url_cleanup(parsed);
-  for (char *c = host; c && *c; c++)
-    if (*c >= 'A' && *c <= 'Z')
-      *c = (char)(*c - 'A' + 'a');
-  return host;
-}
-
 unsigned shard_of(const struct shard_spec *spec, const char *url, uint64_t index) {
-  char *host = spec->by != SHARD_BY_LINE && url ? shard_host_of(url) : NULL;
+  char *host = spec->by != SHARD_BY_LINE && url ? url_host_lowercase(url) : NULL;
   unsigned shard = host && *host ? shard_of_host(host, strlen(host), spec->count)
                                  : shard_of_line(index, spec->count);
   curl_free(host);
@@ -162,7 +151,7 @@ bool shard_takes(const struct shard_spec *spec, const char *url, uint64_t index)
 bool shard_takes_link(const struct shard_spec *spec, const char *url) {
   if (spec->count == 0)
     return true;
-  char *host = shard_host_of(url);
+  char *host = url_host_lowercase(url);
   bool takes = host && *host && shard_of_host(host, strlen(host), spec->count) == spec->index;
   curl_free(host);
   return takes;

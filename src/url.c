@@ -29,6 +29,18 @@ bool url_host_key(const char *url, char *key, size_t key_size) {
   return ok;
 }
 
+char *url_host_lowercase(const char *url) {
+  CURLU *parsed = curl_url();
+  char *host = NULL;
+  if (parsed && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK)
+    curl_url_get(parsed, CURLUPART_HOST, &host, 0);
+  curl_url_cleanup(parsed);
+  for (char *c = host; c && *c; c++)
+    if (*c >= 'A' && *c <= 'Z')
+      *c = (char)(*c - 'A' + 'a');
+  return host;
+}
+
 /* The normalised URL of a parsed one: http(s) only, host in lower case, no fragment, no
  * default port. Takes `parsed` (cleaned up here); NULL when it does not qualify. */
 static char *url_finish_normalising(CURLU *parsed) {

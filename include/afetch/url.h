@@ -10,6 +10,10 @@
  * limit (it fails as invalid_url at once anyway). */
 bool url_host_key(const char *url, char *key, size_t key_size);
 
+/* The URL's host name as curl's parser gives it, ASCII letters in lower case (free with
+ * curl_free()), or NULL when curl cannot parse the URL. */
+char *url_host_lowercase(const char *url);
+
 /* The crawler's form of a URL, for dedupe: resolved against `base` (NULL: `url` must be
  * absolute), scheme and host in lower case, the fragment dropped, a default port dropped.
  * Returns a new string (free with curl_free()), or NULL when curl's URL parser rejects it or
