@@ -19,28 +19,12 @@
 #include <libxml/xmlerror.h>
 
 #include "afetch/css_links.h"
-#include "afetch/hash_table.h"
 #include "afetch/link_tags.h"
+#include "afetch/reference_set.h"
 #include "afetch/url.h"
 
 /* Bytes held back at the end of a piece, at most. */
 #define LINKS_HELD_MAX 32
-
-/* The references a page reported already, each kept once: a link repeated on a page (a
- * navigation bar, an index pointing at many fragments of one page) is resolved once. The keys
- * live end to end in one arena, `text` (one allocation, not one per key); the table's values
- * are a key's offset + 1. Once `text` would pass LINKS_SEEN_TEXT_MAX, or the keys
- * LINKS_SEEN_KEYS_MAX, later references are resolved without being kept, so a page's memory
- * stays bounded whatever it holds. */
-#define LINKS_SEEN_TEXT_MAX (1024 * 1024)
-/* ... or once it holds this many keys: the table's slots stay within 2 MiB too. */
-#define LINKS_SEEN_KEYS_MAX (64 * 1024)
-
-struct links_seen {
-  struct hash_table keys; /* its match function's context is this struct */
-  char *text;
-  size_t text_length, text_capacity;
-};
 
 struct link_extractor {
   htmlParserCtxtPtr parser;
@@ -60,10 +44,10 @@ struct link_extractor {
   char *joined;
   size_t joined_capacity;
   size_t parsed_since_rescan; /* see links_rescan_pending() */
-  struct links_seen seen;
+  struct reference_set seen;
   /* -p: the requisites reported, apart from the links: an <a href=x> must not hide an
    * <img src=x> (nor the other way round). */
-  struct links_seen requisites_seen;
+  struct reference_set requisites_seen;
   /* The attribute value being reported, cleaned (grown as needed, free()): one buffer for
    * all of them. */
   char *reference;
@@ -139,54 +123,6 @@ static const char *links_clean_reference(struct link_extractor *extractor, const
   return extractor->reference;
 }
 
-static bool links_seen_matches(const void *context, uint64_t value, const void *key,
-                               size_t length) {
-  const char *kept = ((const struct links_seen *)context)->text + value - 1;
-  return strncmp(kept, key, length) == 0 && kept[length] == '\0';
-}
-
-static void links_seen_init(struct links_seen *seen) {
-  hash_table_init(&seen->keys, links_seen_matches, seen);
-}
-
-/* False when key[0..length) was added before; else adds it (when there is room) and returns
- * true. */
-static bool links_seen_add(struct links_seen *seen, const char *key, size_t length) {
-  uint64_t hash = hash_bytes(key, length);
-  if (hash_table_find(&seen->keys, hash, key, length))
-    return false;
-  if (seen->text_length + length + 1 > LINKS_SEEN_TEXT_MAX ||
-      hash_table_count(&seen->keys) >= LINKS_SEEN_KEYS_MAX)
-    return true;
-  if (seen->text_length + length + 1 > seen->text_capacity) {
-    size_t capacity = seen->text_capacity ? seen->text_capacity : 4096;
-    while (capacity < seen->text_length + length + 1)
-      capacity *= 2;
-    char *grown = realloc(seen->text, capacity);
-    if (!grown)
-      return true;
-    seen->text = grown;
-    seen->text_capacity = capacity;
-  }
-  if (!hash_table_insert(&seen->keys, hash, seen->text_length + 1))
-    return true;
-  memcpy(seen->text + seen->text_length, key, length);
-  seen->text[seen->text_length + length] = '\0';
-  seen->text_length += length + 1;
-  return true;
-}
-
-/* Forgets every key (the base changed: the same reference may now resolve elsewhere). */
-static void links_seen_clear(struct links_seen *seen) {
-  hash_table_clear(&seen->keys);
-  seen->text_length = 0;
-}
-
-static void links_seen_free(struct links_seen *seen) {
-  hash_table_free(&seen->keys);
-  free(seen->text);
-}
-
 /* True when a rel attribute holds `token` (tokens split on whitespace, compared without
  * case). */
 static bool links_rel_has_token(const char *rel, const char *token) {
@@ -217,12 +153,12 @@ static void links_emit(struct link_extractor *extractor, const char *url, const 
  * reported before from this page (`seen`: the same reference but for a fragment that cannot
  * change the result: see url_reference_key_length()). Common relative references are
  * resolved without curl. */
-static void links_resolve_once(struct link_extractor *extractor, struct links_seen *seen,
+static void links_resolve_once(struct link_extractor *extractor, struct reference_set *seen,
                                const char *value, const char *via) {
   size_t length;
   const char *reference = links_clean_reference(extractor, value, &length);
   if (!reference || reference[0] == '\0' || reference[0] == '#' ||
-      !links_seen_add(seen, reference, url_reference_key_length(reference, length)))
+      !reference_set_add(seen, reference, url_reference_key_length(reference, length)))
     return;
   const char *simple =
       extractor->base ? url_base_resolve_simple(extractor->base, reference, length) : NULL;
@@ -252,8 +188,8 @@ static void links_on_base(struct link_extractor *extractor, const char *href) {
   if (extractor->base_url) {
     url_base_free(extractor->base);
     extractor->base = url_base_new(extractor->base_url);
-    links_seen_clear(&extractor->seen);
-    links_seen_clear(&extractor->requisites_seen);
+    reference_set_clear(&extractor->seen);
+    reference_set_clear(&extractor->requisites_seen);
   }
 }
 
@@ -563,8 +499,8 @@ struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on
   extractor->base = extractor->page_url ? url_base_new(extractor->page_url) : NULL;
   extractor->on_link = on_link;
   extractor->arg = arg;
-  links_seen_init(&extractor->seen);
-  links_seen_init(&extractor->requisites_seen);
+  reference_set_init(&extractor->seen);
+  reference_set_init(&extractor->requisites_seen);
   extractor->parser = links_new_parser(extractor);
   if (!extractor->parser) {
     link_extractor_free(extractor);
@@ -608,8 +544,8 @@ void link_extractor_free(struct link_extractor *extractor) {
   curl_free(extractor->base_url);
   curl_free(extractor->page_url);
   url_base_free(extractor->base);
-  links_seen_free(&extractor->seen);
-  links_seen_free(&extractor->requisites_seen);
+  reference_set_free(&extractor->seen);
+  reference_set_free(&extractor->requisites_seen);
   free(extractor->reference);
   free(extractor->joined);
   css_scanner_free(extractor->style);
