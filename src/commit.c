@@ -145,9 +145,10 @@ static bool commit_stands(enum result_error error) {
 
 /* commit_result(), with `stands` saying whether the journal takes it. */
 static bool commit_emit(struct commit *commit, uint64_t position, bool ok, const char *json,
-                        size_t length, const struct stats_sample *sample, bool stands) {
+                        size_t length, const struct stats_sample *sample, bool stands,
+                        const char *note) {
   if (commit->journal && stands && json && length > 0 && !commit->journal_failed &&
-      !journal_append(commit->journal, json, length)) {
+      !journal_append(commit->journal, json, length, note)) {
     commit_warn(commit, "out of memory");
     return false;
   }
@@ -164,19 +165,19 @@ static bool commit_emit(struct commit *commit, uint64_t position, bool ok, const
 }
 
 bool commit_result(struct commit *commit, uint64_t position, bool ok, const char *json,
-                   size_t length, const struct stats_sample *sample) {
+                   size_t length, const struct stats_sample *sample, const char *note) {
   return commit_emit(commit, position, ok, json, length, sample,
-                     !sample || commit_stands(sample->error));
+                     !sample || commit_stands(sample->error), note);
 }
 
 bool commit_not_run(struct commit *commit, uint64_t position, struct afetch_result *result,
-                    bool counted) {
+                    bool counted, const char *note) {
   result_enable_optional_keys(result, commit->options);
   struct stats_sample sample = stats_sample_of(result);
   json_writer_reset(&commit->json);
   result_write_json(result, &commit->json);
   return commit_emit(commit, position, false, commit->json.data, commit->json.length,
-                     counted ? &sample : NULL, commit_stands(result->error));
+                     counted ? &sample : NULL, commit_stands(result->error), note);
 }
 
 void commit_warn_unusable_state(const struct commit *commit) {

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "afetch/frontier.h"
+#include "afetch/json_writer.h"
 #include "afetch/outcome.h"
 #include "afetch/request.h"
 #include "afetch/options.h"
@@ -38,6 +39,10 @@ struct crawler {
    * they find no pages, so no level waits for them. */
   struct crawler_requisite *requisites_head, *requisites_tail;
   size_t requisites_queued;
+  /* --journal: what the last crawler_page_done() changed (crawler_last_changes()). */
+  bool recording;
+  struct json_writer queued, lowered, dropped; /* JSON strings, comma-separated */
+  char *final_url;                             /* marked seen by it, owned */
 };
 
 struct crawler *crawler_new(const struct afetch_options *options, struct frontier *frontier) {
@@ -46,12 +51,61 @@ struct crawler *crawler_new(const struct afetch_options *options, struct frontie
     return NULL;
   crawler->options = options;
   crawler->frontier = frontier;
+  json_writer_init(&crawler->queued);
+  json_writer_init(&crawler->lowered);
+  json_writer_init(&crawler->dropped);
   crawler->alive = calloc((size_t)options->depth + 1, sizeof *crawler->alive);
   if (!crawler->alive) {
     free(crawler);
     return NULL;
   }
   return crawler;
+}
+
+void crawler_record_changes(struct crawler *crawler) { crawler->recording = true; }
+
+/* Empties the record of what a page changed. */
+static void crawler_clear_changes(struct crawler *crawler) {
+  json_writer_reset(&crawler->queued);
+  json_writer_reset(&crawler->lowered);
+  json_writer_reset(&crawler->dropped);
+  free(crawler->final_url);
+  crawler->final_url = NULL;
+}
+
+/* Records `url` in `list` (one of the crawler's) when recording. */
+static void crawler_record(const struct crawler *crawler, struct json_writer *list,
+                           const char *url) {
+  if (crawler->recording)
+    json_writer_string(list, url);
+}
+
+bool crawler_last_changes(const struct crawler *crawler, struct crawler_changes *changes) {
+  *changes = (struct crawler_changes){.queued = crawler->queued.data,
+                                      .lowered = crawler->lowered.data,
+                                      .dropped = crawler->dropped.data,
+                                      .final_url = crawler->final_url};
+  return !crawler->queued.failed && !crawler->lowered.failed && !crawler->dropped.failed;
+}
+
+/* Makes room in a full frontier: drops the page queued last deeper than `depth` (recorded). */
+static bool crawler_drop_deeper(struct crawler *crawler, unsigned depth) {
+  const char *url = frontier_last_deeper_than(crawler->frontier, depth);
+  if (!url)
+    return false;
+  crawler_record(crawler, &crawler->dropped, url);
+  return frontier_drop_last_deeper_than(crawler->frontier, depth);
+}
+
+void crawler_replay_committed(struct crawler *crawler, const char *url, bool seed) {
+  char *normalised = seed ? url_normalise(NULL, url) : NULL;
+  const char *page = seed ? normalised : url;
+  if (page) {
+    frontier_take(crawler->frontier, page);
+    frontier_mark_seen(crawler->frontier, page);
+  }
+  curl_free(normalised);
+  crawler->pages++;
 }
 
 bool crawler_has_budget(const struct crawler *crawler) {
@@ -223,7 +277,7 @@ static bool crawler_queue_requisites(struct crawler *crawler, const struct reque
     const char *url = found->requisites.urls[i];
     if (frontier_seen(frontier, url) || !crawler_accepts_requisite(crawler, page_host, url))
       continue;
-    if (crawler_frontier_full(crawler) && !frontier_drop_last_deeper_than(frontier, page->depth))
+    if (crawler_frontier_full(crawler) && !crawler_drop_deeper(crawler, page->depth))
       break;
     if (frontier_mark_seen(frontier, url))
       ok = crawler_push_requisite(crawler, page, url, found->requisite_vias[i]);
@@ -236,10 +290,13 @@ bool crawler_page_done(struct crawler *crawler, const struct request *page,
                        const struct outcome *outcome) {
   struct frontier *frontier = crawler->frontier;
   bool ok = outcome->ok;
+  crawler_clear_changes(crawler);
   /* A requisite's redirect target (a missing image sent to an HTML page, say) stays free to
    * be crawled as a page when one links to it. */
-  if (outcome->final_url && !page->requisite_via)
-    frontier_mark_seen(frontier, outcome->final_url);
+  if (outcome->final_url && !page->requisite_via &&
+      frontier_mark_seen(frontier, outcome->final_url) && crawler->recording &&
+      !(crawler->final_url = strdup(outcome->final_url)))
+    return false;
   /* Requisites first: a stylesheet that is also a link is fetched as a requisite. */
   if (ok && !crawler_queue_requisites(crawler, page, outcome))
     return false;
@@ -258,20 +315,24 @@ bool crawler_page_done(struct crawler *crawler, const struct request *page,
      * check, which parses the URL. A seen one may still wait deeper, found by a deeper page
      * first (the depth rule above). */
     if (frontier_seen(frontier, link)) {
-      if (frontier_lower(frontier, link, link_depth, page->url, page->scope_key) < 0)
+      int lowered = frontier_lower(frontier, link, link_depth, page->url, page->scope_key);
+      if (lowered < 0)
         return false;
+      if (lowered)
+        crawler_record(crawler, &crawler->lowered, link);
       continue;
     }
     /* --shard: a host of another shard is that shard's to crawl. */
     if (!frontier_accepts(frontier, page->scope_key, link) ||
         !shard_takes_link(&crawler->options->shard, link))
       continue;
-    if (crawler_frontier_full(crawler) && !frontier_drop_last_deeper_than(frontier, link_depth))
+    if (crawler_frontier_full(crawler) && !crawler_drop_deeper(crawler, link_depth))
       break;
     if (!frontier_mark_seen(frontier, link))
       continue;
     if (!frontier_push(frontier, link, link_depth, page->url, page->scope_key))
       return false;
+    crawler_record(crawler, &crawler->queued, link);
   }
   return true;
 }
@@ -285,6 +346,10 @@ void crawler_free(struct crawler *crawler) {
     free(crawler->requisites_head);
     crawler->requisites_head = next;
   }
+  crawler_clear_changes(crawler);
+  json_writer_free(&crawler->queued);
+  json_writer_free(&crawler->lowered);
+  json_writer_free(&crawler->dropped);
   free(crawler->alive);
   free(crawler);
 }

@@ -396,13 +396,26 @@ bool frontier_pop(struct frontier *frontier, struct frontier_entry *entry) {
   return true;
 }
 
-bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth) {
+/* The entry frontier_pop() would take last, when its depth is greater than `depth`. */
+static struct queued *last_deeper_than(struct frontier *frontier, unsigned depth) {
   while (frontier->highest > depth && frontier->highest < frontier->depths &&
          !frontier->queues[frontier->highest].tail)
     frontier->highest--;
   if (frontier->highest <= depth || frontier->highest >= frontier->depths)
+    return NULL;
+  return frontier->queues[frontier->highest].tail;
+}
+
+const char *frontier_last_deeper_than(struct frontier *frontier, unsigned depth) {
+  struct queued *node = last_deeper_than(frontier, depth);
+  return node ? node->entry.url : NULL;
+}
+
+bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth) {
+  struct queued *node = last_deeper_than(frontier, depth);
+  if (!node)
     return false;
-  queue_discard(frontier, frontier->queues[frontier->highest].tail);
+  queue_discard(frontier, node);
   return true;
 }
 

@@ -35,6 +35,8 @@ struct journal {
   uint8_t *committed; /* bit i: an earlier run committed index i */
   size_t committed_bytes;
   uint64_t earlier, now; /* results of earlier runs, of this one */
+  uint64_t index_end;    /* one past the largest index of an earlier run */
+  off_t results_offset;  /* where the result lines start (after the header) */
   char *buffer;          /* this batch's lines */
   size_t length, capacity;
   unsigned sync_every; /* results between fdatasyncs at most; 1: --fsync */
@@ -46,6 +48,7 @@ struct journal {
 const char *journal_path(const struct journal *journal) { return journal->path; }
 uint64_t journal_earlier_results(const struct journal *journal) { return journal->earlier; }
 uint64_t journal_results_now(const struct journal *journal) { return journal->now; }
+uint64_t journal_index_end(const struct journal *journal) { return journal->index_end; }
 
 bool journal_committed(const struct journal *journal, uint64_t index) {
   return index / 8 < journal->committed_bytes && (journal->committed[index / 8] >> (index % 8)) & 1;
@@ -72,6 +75,8 @@ static bool journal_mark(struct journal *journal, uint64_t index) {
     return false;
   journal->committed[byte] |= (uint8_t)(1u << (index % 8));
   journal->earlier++;
+  if (index >= journal->index_end)
+    journal->index_end = index + 1;
   return true;
 }
 
@@ -88,6 +93,46 @@ bool journal_line_index(const char *line, size_t length, uint64_t *index) {
     return false;
   *index = value;
   return true;
+}
+
+/* The note's member, between the result's members and its closing '}'. */
+static const char journal_note_member[] = ",\"" JOURNAL_NOTE_KEY "\":";
+
+const char *journal_line_note(const char *line, size_t length) {
+  size_t member = sizeof journal_note_member - 1;
+  /* A note holds no such member of its own, and no string can hold it unescaped: the last
+   * one found is the note's. */
+  for (size_t at = length > member ? length - member : 0; at-- > 0;)
+    if (line[at] == ',' && memcmp(line + at, journal_note_member, member) == 0)
+      return line + at;
+  return NULL;
+}
+
+bool journal_for_each_result(const struct journal *journal, journal_line_fn each, void *arg) {
+  int fd = dup(journal->fd);
+  FILE *file = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (!file) {
+    if (fd >= 0)
+      close(fd);
+    return false;
+  }
+  char *line = NULL;
+  size_t capacity = 0, number = 1;
+  off_t offset = journal->results_offset;
+  bool ok = fseeko(file, offset, SEEK_SET) == 0;
+  ssize_t got;
+  /* Up to the whole lines loaded at opening: this run's appends are not earlier results. */
+  while (ok && offset < journal->size && (got = getline(&line, &capacity, file)) > 0) {
+    offset += got;
+    if (!each(arg, line, (size_t)got - (line[got - 1] == '\n'), ++number)) {
+      errno = EILSEQ;
+      ok = false;
+    }
+  }
+  ok = ok && !ferror(file);
+  free(line);
+  fclose(file);
+  return ok;
 }
 
 /* ---- the header -------------------------------------------------------------------- */
@@ -294,7 +339,7 @@ static bool journal_start(struct journal *journal, const cJSON *header, char *er
              strerror(error));
     return false;
   }
-  journal->size = (off_t)length;
+  journal->size = journal->results_offset = (off_t)length;
   return true;
 }
 
@@ -361,6 +406,7 @@ static bool journal_resume(struct journal *journal, const cJSON *wanted,
     cJSON *found = ours ? cJSON_ParseWithLength(line, (size_t)got - 1) : NULL;
     if (!found)
       snprintf(errbuf, errbuf_size, "'%s' is not an afetch journal: left untouched", journal->path);
+    journal->results_offset = got;
     ok = found && journal_check_header(found, wanted, journal->path, errbuf, errbuf_size) &&
          journal_load_results(journal, file, got, options, errbuf, errbuf_size);
     cJSON_Delete(found);
@@ -396,10 +442,12 @@ struct journal *journal_open(const struct afetch_options *options, char *errbuf,
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-bool journal_append(struct journal *journal, const char *json, size_t length) {
-  if (journal->length + length + 1 > journal->capacity) {
+bool journal_append(struct journal *journal, const char *json, size_t length, const char *note) {
+  size_t note_length = note ? sizeof journal_note_member - 1 + strlen(note) : 0;
+  size_t line = length + note_length + 1;
+  if (journal->length + line > journal->capacity) {
     size_t capacity = journal->capacity ? journal->capacity : 65536;
-    while (capacity < journal->length + length + 1)
+    while (capacity < journal->length + line)
       capacity *= 2;
     char *grown = realloc(journal->buffer, capacity);
     if (!grown)
@@ -407,9 +455,21 @@ bool journal_append(struct journal *journal, const char *json, size_t length) {
     journal->buffer = grown;
     journal->capacity = capacity;
   }
-  memcpy(journal->buffer + journal->length, json, length);
-  journal->buffer[journal->length + length] = '\n';
-  journal->length += length + 1;
+  char *at = journal->buffer + journal->length;
+  if (note && length > 0 && json[length - 1] == '}') {
+    memcpy(at, json, length - 1);
+    at += length - 1;
+    memcpy(at, journal_note_member, sizeof journal_note_member - 1);
+    at += sizeof journal_note_member - 1;
+    memcpy(at, note, note_length - (sizeof journal_note_member - 1));
+    at += note_length - (sizeof journal_note_member - 1);
+    *at++ = '}';
+  } else {
+    memcpy(at, json, length);
+    at += length;
+  }
+  *at++ = '\n';
+  journal->length = (size_t)(at - journal->buffer);
   journal->now++;
   journal->unsynced++;
   return true;

@@ -87,21 +87,32 @@ static void main_tell_when_reading_a_terminal(const struct afetch_options *optio
                     "list; see afetch --help)\n");
 }
 
-/* --crawl: the crawl seeded from the input; else the input itself. NULL (the input freed) when
- * out of memory. */
-static struct work_source *main_crawl_from(const struct afetch_options *options,
-                                           struct frontier *frontier, struct work_source *input) {
-  if (!options->crawl)
-    return input;
-  struct work_source *crawl = crawl_source_new(options, frontier, input);
-  if (!crawl)
-    work_source_free(input);
-  return crawl;
-}
-
 /* --journal: a line an earlier run committed is not fetched again. */
 static bool main_committed_earlier(const void *journal, uint64_t index) {
   return journal_committed(journal, index);
+}
+
+/* --crawl: the crawl seeded from the input (resumed from the journal); else the input itself,
+ * its committed lines passed over. NULL (the input freed) after a message, with the exit
+ * status in *status. */
+static struct work_source *main_source_from(const struct afetch_options *options,
+                                            struct frontier *frontier,
+                                            const struct journal *journal,
+                                            struct work_source *input, int *status) {
+  if (!options->crawl) {
+    if (journal)
+      input_source_skip_if(input, main_committed_earlier, journal);
+    return input;
+  }
+  char error[512];
+  struct work_source *crawl =
+      crawl_source_new(options, frontier, input, journal, error, sizeof error);
+  if (!crawl) {
+    work_source_free(input);
+    *status = *error ? AFETCH_EXIT_USAGE : AFETCH_EXIT_INTERNAL;
+    fprintf(stderr, "afetch: %s\n", *error ? error : "cannot start: out of memory");
+  }
+  return crawl;
 }
 
 /* Opens the input (and the crawl over it) and runs the scheduler over it: the exit status. */
@@ -116,14 +127,11 @@ static int main_run(const struct afetch_options *options, struct event_base *bas
     fprintf(stderr, "afetch: %s\n", error);
     return AFETCH_EXIT_USAGE;
   }
-  if (journal)
-    input_source_skip_if(source, main_committed_earlier, journal);
-  if (!(source = main_crawl_from(options, frontier, source))) {
-    fprintf(stderr, "afetch: cannot start: out of memory\n");
-    return AFETCH_EXIT_INTERNAL;
-  }
+  int status;
+  if (!(source = main_source_from(options, frontier, journal, source, &status)))
+    return status;
   main_tell_when_reading_a_terminal(options);
-  int status = scheduler_run(scheduler, &source, 1);
+  status = scheduler_run(scheduler, &source, 1);
   work_source_free(source);
   return status;
 }

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "afetch/journal.h"
 #include "afetch/options.h"
 #include "afetch/scheduler.h"
 
@@ -63,6 +64,12 @@ static int merge_parse_file_line(struct merge_reader *reader, char *text, size_t
   reader->index = (uint64_t)value;
   reader->text = text;
   reader->length = length;
+  /* A crawl journal's note is the journal's own: the result is what stdout had. */
+  const char *note = journal_line_note(text, length);
+  if (note) {
+    text[note - text] = '}';
+    reader->length = (size_t)(note - text) + 1;
+  }
   return 1;
 }
 

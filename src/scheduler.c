@@ -120,12 +120,20 @@ static void scheduler_finish_if_done(struct scheduler *scheduler) {
 
 /* ---- results ------------------------------------------------------------------------- */
 
-/* The job is gone: its source is told (`outcome` NULL: it did not run), then its host
- * reference and its memory go. */
-static void scheduler_forget(struct scheduler *scheduler, struct job *job,
-                             const struct outcome *outcome) {
-  if (job->source && !work_source_done(job->source, job->request, outcome))
+/* The job is finished: its source is told (`outcome` NULL: it did not run), before its
+ * result is committed, so that the note the source keeps beside it in the journal (the
+ * links a crawled page queued) goes into the same line. Returns that note, or NULL. */
+static const char *scheduler_acknowledge(struct scheduler *scheduler, struct job *job,
+                                         const struct outcome *outcome) {
+  if (!job->source)
+    return NULL;
+  if (!work_source_done(job->source, job->request, outcome))
     scheduler_fail(scheduler, "out of memory");
+  return work_source_journal_note(job->source);
+}
+
+/* The job is gone, its result committed: its host reference and its memory go. */
+static void scheduler_release(struct scheduler *scheduler, struct job *job) {
   if (scheduler->hosts)
     hosts_detach(scheduler->hosts, job);
   job_free(job);
@@ -142,9 +150,11 @@ static void scheduler_emit_not_run(struct scheduler *scheduler, struct job *job,
     result.error_message = message;
   if (why == RESULT_INVALID_INPUT) /* its "url" only if it gave one */
     result.url = *request_given_url(job->request) ? job->request->url : NULL;
-  if (!commit_not_run(scheduler->commit, job->request->position, &result, why != RESULT_ROBOTS))
+  const char *note = scheduler_acknowledge(scheduler, job, NULL);
+  if (!commit_not_run(scheduler->commit, job->request->position, &result, why != RESULT_ROBOTS,
+                      note))
     scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
-  scheduler_forget(scheduler, job, NULL);
+  scheduler_release(scheduler, job);
 }
 
 /* A job that will not run: a robots.txt fetch goes quietly (its host keeps its entry). */
@@ -162,8 +172,9 @@ static void scheduler_drop(struct scheduler *scheduler, struct job *job, enum re
 static void scheduler_skip_by_robots(struct scheduler *scheduler, struct job *job,
                                      const char *rule) {
   if (!scheduler->options->show_skipped) {
+    scheduler_acknowledge(scheduler, job, NULL);
     commit_skip(scheduler->commit, job->request->position);
-    scheduler_forget(scheduler, job, NULL);
+    scheduler_release(scheduler, job);
     return;
   }
   char message[300];
@@ -403,10 +414,11 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
       scheduler_fail(scheduler, "out of memory");
     return;
   }
+  const char *note = scheduler_acknowledge(scheduler, job, outcome);
   if (!commit_result(scheduler->commit, job->request->position, outcome->ok, outcome->json,
-                     outcome->json_length, &outcome->sample))
+                     outcome->json_length, &outcome->sample, note))
     scheduler_mark_stopping(scheduler, AFETCH_EXIT_INTERNAL);
-  scheduler_forget(scheduler, job, outcome);
+  scheduler_release(scheduler, job);
 }
 
 /* One outcome: the slot and the host are free again; then a retry, or the commit. */

@@ -43,16 +43,17 @@ bool commit_flush(struct commit *commit);
 bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, void *arg);
 
 /* One result: `json` (NULL or empty: it could not be made) at the request's position, `sample`
- * (NULL: not counted, as a robots.txt skip). False when the output failed: the run must stop
- * (a warning was given unless the pipe was closed). */
+ * (NULL: not counted, as a robots.txt skip), `note` (NULL: none) what its work source keeps
+ * beside it in the journal (journal_append()). False when the output failed: the run must
+ * stop (a warning was given unless the pipe was closed). */
 bool commit_result(struct commit *commit, uint64_t position, bool ok, const char *json,
-                   size_t length, const struct stats_sample *sample);
+                   size_t length, const struct stats_sample *sample, const char *note);
 
 /* A request that did not run (cut short, skipped by robots.txt, an invalid line): `result`,
  * completed with the keys the options ask for, is written as its result (commit_result());
  * `counted` false leaves it out of the statistics (a robots.txt skip). */
 bool commit_not_run(struct commit *commit, uint64_t position, struct afetch_result *result,
-                    bool counted);
+                    bool counted, const char *note);
 
 /* A request that writes no result (disallowed by robots.txt without --show-skipped). */
 void commit_skip(struct commit *commit, uint64_t position);

@@ -8,13 +8,22 @@
 #ifndef AFETCH_CRAWL_SOURCE_H
 #define AFETCH_CRAWL_SOURCE_H
 
+#include <stddef.h>
+
 struct afetch_options;
 struct frontier;
+struct journal;
 struct work_source;
 
-/* A crawl seeded from `seeds`, which it takes over (frees with itself). `options` and
- * `frontier` are borrowed. NULL when out of memory (`seeds` is then still the caller's). */
+/* A crawl seeded from `seeds` (an input source), which it takes over (frees with itself).
+ * `options`, `frontier` and `journal` are borrowed. With a `journal` (--journal; NULL: none)
+ * the crawl its earlier runs left is replayed first (crawl_journal.h): the seeds they
+ * committed are passed over, the pages they queued come out, numbered after theirs; and each
+ * result this run commits carries its note. NULL with a message in errbuf (a damaged
+ * journal), or with "" there when out of memory; `seeds` is then still the caller's. */
 struct work_source *crawl_source_new(const struct afetch_options *options,
-                                     struct frontier *frontier, struct work_source *seeds);
+                                     struct frontier *frontier, struct work_source *seeds,
+                                     const struct journal *journal, char *errbuf,
+                                     size_t errbuf_size);
 
 #endif

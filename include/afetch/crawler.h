@@ -45,6 +45,24 @@ void crawler_page_gone(struct crawler *crawler, const struct request *page);
 bool crawler_page_done(struct crawler *crawler, const struct request *page,
                        const struct outcome *outcome);
 
+/* --journal: from now on crawler_page_done() records what it changes in the frontier, so that
+ * a resumed crawl can replay it (crawl_journal.h). */
+void crawler_record_changes(struct crawler *crawler);
+
+/* What the last crawler_page_done() changed, borrowed until the next one: the links it queued
+ * (at the page's depth + 1, with the page as parent), moved up to that depth and dropped to
+ * make room (each a list of JSON strings separated by commas; NULL or "" for none), and the final
+ * URL it marked seen (NULL: none, or seen already). False when recording ran out of memory. */
+struct crawler_changes {
+  const char *queued, *lowered, *dropped;
+  const char *final_url;
+};
+bool crawler_last_changes(const struct crawler *crawler, struct crawler_changes *changes);
+
+/* A resumed crawl: a page an earlier run committed (`url` as handed out; a seed's as read) is
+ * taken out of the queue if it waits there, counts as seen and as one of --max-pages. */
+void crawler_replay_committed(struct crawler *crawler, const char *url, bool seed);
+
 void crawler_free(struct crawler *crawler);
 
 #endif

@@ -81,6 +81,10 @@ bool frontier_pop(struct frontier *frontier, struct frontier_entry *entry);
  * dropped. Its URL stays seen. */
 bool frontier_drop_last_deeper_than(struct frontier *frontier, unsigned depth);
 
+/* The URL frontier_drop_last_deeper_than() would drop (borrowed until the frontier changes),
+ * or NULL: none is deeper. */
+const char *frontier_last_deeper_than(struct frontier *frontier, unsigned depth);
+
 /* When `url` waits in the queues at a depth greater than `depth` and is within `scope_key`'s
  * scope and the filters (frontier_accepts()), moves it to the end of the queue of `depth`
  * with this parent and scope key (copied): a shorter path to it was found before it started.

@@ -40,9 +40,28 @@ bool journal_committed(const struct journal *journal, uint64_t index);
 uint64_t journal_earlier_results(const struct journal *journal);
 uint64_t journal_results_now(const struct journal *journal);
 
-/* Adds one result (`json`, one line without its '\n') to the buffer. False when out of
+/* The key of a note a work source keeps with a result in the journal (journal_append()): the
+ * last member of the line's object, never on stdout; --merge drops it. */
+#define JOURNAL_NOTE_KEY "afetch_note"
+
+/* Adds one result (`json`, one object without its '\n') to the buffer; `note` (JSON text,
+ * NULL: none) goes into the line as its last member, JOURNAL_NOTE_KEY. False when out of
  * memory. */
-bool journal_append(struct journal *journal, const char *json, size_t length);
+bool journal_append(struct journal *journal, const char *json, size_t length, const char *note);
+
+/* One past the largest index an earlier run committed; 0 when none did. */
+uint64_t journal_index_end(const struct journal *journal);
+
+/* Calls `each` with every result line earlier runs committed (without its '\n'; the buffer
+ * is the callee's to change, valid for the call), in the order written, and its line number.
+ * Stops at the first false: false then; false also on a read error, with errno set
+ * (EILSEQ: `each` refused a line). */
+typedef bool (*journal_line_fn)(void *arg, char *line, size_t length, size_t number);
+bool journal_for_each_result(const struct journal *journal, journal_line_fn each, void *arg);
+
+/* Where a result line's note starts (the ',' before JOURNAL_NOTE_KEY), or NULL: it has none.
+ * Cutting the line there and closing it with '}' gives the result as stdout had it. */
+const char *journal_line_note(const char *line, size_t length);
 
 /* Writes what is buffered; fdatasyncs when due (`force_sync`: now). 0, or -1 with errno
  * set: the journal keeps only whole lines and takes nothing more. */

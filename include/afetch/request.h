@@ -40,6 +40,7 @@ struct request {
   char *scope_key;           /* its seed's scope (frontier_scope_key()) */
   const char *requisite_via; /* a requisite: what asked for it (static); NULL: a page */
   unsigned requisite_level;  /* a requisite: 1 for a page's, 2 for those of its CSS ... */
+  uint64_t seed_line;        /* a seed: the input line it was read from (index: the crawl's) */
   /* JSON-lines input (owned; NULL/0 for a plain URL line). */
   char *id_json;              /* "id" as JSON text, echoed into the result */
   char *method;               /* "method" */

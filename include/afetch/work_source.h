@@ -53,13 +53,17 @@ enum work_end {
 
 struct work_source_ops {
   enum work_status (*next)(struct work_source *source, struct request **request);
-  /* A request it handed out is finished: its result is committed (or it was skipped), and
-   * it will not run again. `outcome` is its last attempt's, NULL when it did not run (cut
-   * short by a signal, the deadline, robots.txt or an invalid line). The acknowledgement a
-   * queue or journal needs; the crawl queues the page's links. False when out of memory (the
-   * run fails). The request is freed after this returns. */
+  /* A request it handed out is finished and will not run again: its result is committed
+   * right after this returns (or it was skipped). `outcome` is its last attempt's, NULL when
+   * it did not run (cut short by a signal, the deadline, robots.txt or an invalid line). The
+   * acknowledgement a queue needs; the crawl queues the page's links. False when out of
+   * memory (the run fails). The request is freed after the commit. */
   bool (*done)(struct work_source *source, const struct request *request,
                const struct outcome *outcome);
+  /* Optional (NULL: none). After done(): what the source keeps beside that request's result
+   * in a --journal (JSON text, the source's, valid until its next done()), or NULL: the crawl's
+   * record of what the page changed, which a resumed crawl replays. */
+  const char *(*journal_note)(const struct work_source *source);
   /* True when it has nothing to hand out and expects nothing but the results of requests it
    * handed out (done()). The run ends when no request is unfinished and every source is
    * idle. */
@@ -88,6 +92,10 @@ static inline enum work_status work_source_next(struct work_source *source,
 static inline bool work_source_done(struct work_source *source, const struct request *request,
                                     const struct outcome *outcome) {
   return source->ops->done(source, request, outcome);
+}
+
+static inline const char *work_source_journal_note(const struct work_source *source) {
+  return source->ops->journal_note ? source->ops->journal_note(source) : NULL;
 }
 
 static inline bool work_source_idle(const struct work_source *source) {
