@@ -16,6 +16,7 @@
 #include "afetch/journal.h"
 #include "afetch/options.h"
 #include "afetch/scheduler.h"
+#include "afetch/stop_signals.h"
 
 #define MERGE_DEFAULT_RUN_BYTES ((size_t)64 << 20)
 #define MERGE_MIN_RUN_BYTES ((size_t)4096)
@@ -140,10 +141,10 @@ static int merge_check(const struct afetch_options *options, bool *sorted) {
     struct merge_reader reader;
     if (!merge_reader_open(&reader, options->inputs[i].value, i))
       return -1;
-    int got;
+    int got = 0;
     bool first = true;
     uint64_t last = 0;
-    while ((got = merge_next(&reader)) > 0) {
+    while (!stop_signals_caught() && (got = merge_next(&reader)) > 0) {
       if (!first && reader.index < last)
         *sorted = false;
       last = reader.index;
@@ -268,8 +269,9 @@ static int merge_make_runs(const struct afetch_options *options, struct merge_ru
     struct merge_reader reader;
     if (!merge_reader_open(&reader, options->inputs[i].value, i))
       return -1;
-    int got;
-    while ((got = merge_next(&reader)) > 0 && merge_gather(runs, &reader) == 0)
+    int got = 0;
+    while (!stop_signals_caught() && (got = merge_next(&reader)) > 0 &&
+           merge_gather(runs, &reader) == 0)
       ;
     merge_reader_close(&reader);
     if (got != 0)
@@ -344,7 +346,7 @@ static int merge_readers(struct merge_reader *readers, size_t count, struct merg
       heap[live++] = &readers[i];
   for (size_t i = live / 2; i-- > 0;)
     merge_sift_down(heap, live, i);
-  while (live > 0 && got >= 0) {
+  while (live > 0 && got >= 0 && !stop_signals_caught()) {
     merge_emit(output, heap[0]);
     if ((got = merge_next(heap[0])) == 0)
       heap[0] = heap[--live];
@@ -388,33 +390,44 @@ static struct merge_reader *merge_open_readers(const struct afetch_options *opti
   return readers;
 }
 
+/* The end of the output: the array closed (also after a signal: valid JSON for what was
+ * written, as a fetch run's), flushed. False when stdout failed (said, unless a closed pipe). */
+static bool merge_finish_output(const struct merge_output *output, bool started, bool closing) {
+  if (!output->ndjson && closing)
+    fputs(!started ? "[\n]\n" : output->any ? "\n]\n" : "]\n", stdout);
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return true;
+  if (errno != EPIPE)
+    fprintf(stderr, "afetch: cannot write results: %s\n", strerror(errno));
+  return false;
+}
+
 int merge_run(const struct afetch_options *options) {
+  stop_signals_catch_plain();
+  struct merge_output output = {.out = stdout,
+                                .ndjson = options->output_mode == AFETCH_OUTPUT_NDJSON};
   bool sorted;
   if (merge_check(options, &sorted) != 0)
     return AFETCH_EXIT_USAGE;
   size_t count = 0;
-  struct merge_reader *readers = merge_open_readers(options, sorted, &count);
-  if (!readers)
+  struct merge_reader *readers =
+      stop_signals_caught() ? NULL : merge_open_readers(options, sorted, &count);
+  if (!readers && !stop_signals_caught())
     return AFETCH_EXIT_INTERNAL;
-  struct merge_output output = {.out = stdout,
-                                .ndjson = options->output_mode == AFETCH_OUTPUT_NDJSON};
-  if (!output.ndjson)
+  if (!output.ndjson && readers)
     fputs("[\n", stdout);
-  int merged = merge_readers(readers, count, &output);
+  int merged = readers ? merge_readers(readers, count, &output) : 0;
   for (size_t i = 0; i < count; i++)
     merge_reader_close(&readers[i]);
   free(readers);
-  if (!output.ndjson && merged == 0)
-    fputs(output.any ? "\n]\n" : "]\n", stdout);
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    if (errno != EPIPE)
-      fprintf(stderr, "afetch: cannot write results: %s\n", strerror(errno));
+  if (!merge_finish_output(&output, readers != NULL, merged == 0))
     return AFETCH_EXIT_INTERNAL;
-  }
   if (output.duplicates && !options->quiet)
     fprintf(stderr,
             "afetch: %" PRIu64 " result(s) had an index already merged (the first at index %" PRIu64
             "): the first one of each was kept\n",
             output.duplicates, output.first_duplicate);
+  if (stop_signals_caught() && merged == 0)
+    return stop_signals_caught();
   return merged == 0 ? AFETCH_EXIT_ALL_OK : AFETCH_EXIT_INTERNAL;
 }

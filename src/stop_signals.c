@@ -68,3 +68,26 @@ void stop_signals_free(struct stop_signals *signals) {
       event_free(signals->events[i]);
   free(signals);
 }
+
+/* The exit status of the first stop signal stop_signals_catch_plain() caught. */
+static volatile sig_atomic_t stop_signals_first;
+
+static void stop_signals_record(int signal_number) {
+  for (size_t i = 0; i < STOP_SIGNAL_COUNT; i++)
+    if (stop_signal_table[i].number == signal_number && !stop_signals_first)
+      stop_signals_first = (sig_atomic_t)stop_signal_table[i].exit_status;
+}
+
+void stop_signals_catch_plain(void) {
+  struct sigaction action = {.sa_handler = stop_signals_record, .sa_flags = SA_RESTART};
+  sigemptyset(&action.sa_mask);
+  for (size_t i = 0; i < STOP_SIGNAL_COUNT; i++) {
+    struct sigaction inherited;
+    if (sigaction(stop_signal_table[i].number, NULL, &inherited) == 0 &&
+        inherited.sa_handler == SIG_IGN)
+      continue;
+    sigaction(stop_signal_table[i].number, &action, NULL);
+  }
+}
+
+int stop_signals_caught(void) { return (int)stop_signals_first; }

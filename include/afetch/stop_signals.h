@@ -15,4 +15,11 @@ struct stop_signals *stop_signals_catch(struct event_base *base, stop_signal_fn 
 
 void stop_signals_free(struct stop_signals *signals);
 
+/* For work without an event loop (--merge): catches the same signals (not one ignored when
+ * afetch started) with a handler that only records the first; interrupted reads and writes
+ * restart. The work asks stop_signals_caught() between steps: that signal's exit status, 0
+ * while none came. */
+void stop_signals_catch_plain(void);
+int stop_signals_caught(void);
+
 #endif
