@@ -165,6 +165,8 @@ int main(void) {
       TEST(shard_env_reads_batch_variables_and_bad_values_exit_2),
       TEST(crawl_shards_split_seeds_by_host),
       TEST(merge_refuses_a_pipe),
+      TEST(crawl_journal_resumes_after_sigkills_with_each_page_once),
+      TEST(merge_ends_its_array_on_a_signal),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

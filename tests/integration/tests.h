@@ -149,4 +149,8 @@ void crawl_shards_split_seeds_by_host(void **state);
 /* test_journal.c: --merge and pipes */
 void merge_refuses_a_pipe(void **state);
 
+/* test_crawl_journal.c: --crawl --journal, --merge and signals */
+void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state);
+void merge_ends_its_array_on_a_signal(void **state);
+
 #endif
