@@ -145,6 +145,33 @@ static void crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one(vo
   assert_false(crawler_has_budget(f->crawler));
 }
 
+static void crawler_records_what_each_page_changed_and_replays_a_committed_one(void **state) {
+  /* --journal: the links a page queued and the ones it dropped to make room are recorded,
+   * and a page committed earlier is taken out of the queue and counted when replayed. */
+  struct fixture *f = *state;
+  start_crawler(f, 4);
+  crawler_record_changes(f->crawler);
+  struct request *first = admit_seed(f, "http://h/s1");
+  struct request *second = admit_seed(f, "http://h/s2");
+  page_done_with_links(f, first, "a", 1);
+  struct crawler_changes changes;
+  assert_true(crawler_last_changes(f->crawler, &changes));
+  assert_string_equal(changes.queued, "\"http://h/a0\"");
+  assert_true(!changes.dropped || !*changes.dropped);
+  struct request *a0 = next_page(f, "http://h/a0");
+  page_done_with_links(f, a0, "b", 2);
+  page_done_with_links(f, second, "c", 1); /* c0 takes b0's place */
+  assert_true(crawler_last_changes(f->crawler, &changes));
+  assert_string_equal(changes.queued, "\"http://h/c0\"");
+  assert_string_equal(changes.dropped, "\"http://h/b0\"");
+  assert_true(!changes.lowered || !*changes.lowered);
+  assert_null(changes.final_url);
+  crawler_replay_committed(f->crawler, "http://h/c0", false);
+  assert_int_equal(frontier_queued(f->frontier), 0);
+  assert_true(frontier_seen(f->frontier, "http://h/c0"));
+  assert_false(crawler_has_budget(f->crawler)); /* 3 handed out and 1 replayed */
+}
+
 /* The page came back ok with this one link. */
 static void page_done_with_link(struct fixture *f, struct request *page, const char *url) {
   assert_true(page_links_add_link(links_of(f, page), url));
@@ -274,6 +301,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(crawler_queues_no_more_pages_than_max_pages_has_left),
       T(crawler_without_max_pages_queues_every_link),
+      T(crawler_records_what_each_page_changed_and_replays_a_committed_one),
       T(crawler_gives_a_shallow_link_found_late_the_place_of_a_deeper_one),
       T(crawler_moves_a_link_up_when_a_shallower_page_finds_it_late),
       T(crawler_hands_out_levels_in_order_behind_the_depth_barrier),
