@@ -139,8 +139,9 @@ static bool crawl_journal_replay_line(void *arg, char *line, size_t length, size
   const cJSON *depth = cJSON_GetObjectItemCaseSensitive(note, "depth");
   const cJSON *seed = cJSON_GetObjectItemCaseSensitive(note, "seed");
   bool ok = cJSON_IsString(url) && cJSON_IsNumber(depth) && depth->valuedouble >= 0 &&
-            depth->valuedouble <= 1000000 && (!seed || (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
-                                             seed->valuedouble < (double)CRAWL_JOURNAL_MAX_LINE));
+            depth->valuedouble <= 1000000 &&
+            (!seed || (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
+                       seed->valuedouble < (double)CRAWL_JOURNAL_MAX_LINE));
   if (ok && seed && !crawl_resume_mark_seed(replay->resume, (uint64_t)seed->valuedouble))
     replay->no_memory = true;
   if (ok && !replay->no_memory) {

@@ -88,8 +88,8 @@ static bool crawl_source_done(struct work_source *base, const struct request *re
   crawler_page_gone(crawl->crawler, request);
   crawl->note_made = false;
   if (ok && crawl->journaled)
-    ok = crawl->note_made = crawl_journal_note(&crawl->note, request, request->seed_line,
-                                               crawl->crawler, parsed);
+    ok = crawl->note_made =
+        crawl_journal_note(&crawl->note, request, request->seed_line, crawl->crawler, parsed);
   return ok;
 }
 
@@ -145,8 +145,7 @@ static bool crawl_source_resume(struct crawl_source *crawl, const struct journal
   crawl->journaled = true;
   json_writer_init(&crawl->note);
   crawler_record_changes(crawl->crawler);
-  if (!crawl_journal_replay(journal, crawl->crawler, frontier, &crawl->resume, errbuf,
-                            errbuf_size))
+  if (!crawl_journal_replay(journal, crawl->crawler, frontier, &crawl->resume, errbuf, errbuf_size))
     return false;
   crawl->next_index = crawl->resume.next_index;
   input_source_skip_if(crawl->seeds, crawl_resume_seed_committed, &crawl->resume);

@@ -102,8 +102,8 @@ void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state) {
     fail_msg("%s: the uninterrupted crawl found %zu pages", full_run->cmdline, pages);
   /* --rate (not an option the journal records) lets the kills land mid-way. */
   const char *journal = h_fmt("%s/crawl.journal", h_temp_dir());
-  const char *args[] = {"-q", "-c",        "8",     "--crawl", "--depth", "20", "--rate",
-                        "300", "--journal", journal, seeds,     NULL};
+  const char *args[] = {"-q",     "-c",  "8",         "--crawl", "--depth", "20",
+                        "--rate", "300", "--journal", journal,   seeds,     NULL};
   h_reset(port);
   for (size_t k = 0; k < KILLS; k++) {
     size_t kill_at = 1 + pages * (2 * k + 1) / (2 * KILLS); /* the header and some results */
@@ -118,8 +118,8 @@ void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state) {
     if (!run->signaled || run->term_signal != SIGKILL)
       fail_msg("%s: finished before it was killed at %zu lines", run->cmdline, kill_at);
   }
-  const char *last[] = {"-q", "-c", "8", "--crawl", "--depth", "20", "--journal", journal, seeds,
-                        NULL};
+  const char *last[] = {"-q", "-c",        "8",     "--crawl", "--depth",
+                        "20", "--journal", journal, seeds,     NULL};
   struct h_proc *rest = h_afetch_run(last, NULL);
   if (!rest->exited || rest->exit_code > 1)
     fail_msg("%s: exit %d: %s", rest->cmdline, rest->exit_code, rest->err.data);
@@ -138,8 +138,8 @@ void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state) {
   /* Other crawl options, another seed file: refused, the journal untouched. */
   const char *deeper[] = {"-q", "--crawl", "--depth", "21", "--journal", journal, seeds, NULL};
   crawl_journal_expect_refusal(deeper, journal, "other options");
-  const char *scope[] = {"-q",          "--crawl", "--depth", "20",    "--scope",
-                         "domain",      "--journal", journal,  seeds,   NULL};
+  const char *scope[] = {"-q",     "--crawl",   "--depth", "20",  "--scope",
+                         "domain", "--journal", journal,   seeds, NULL};
   crawl_journal_expect_refusal(scope, journal, "other options");
   const char *other_seed = h_url(port, "/site/1.html");
   const char *other_seeds = h_temp_file(h_fmt("%s\n", other_seed), strlen(other_seed) + 1);

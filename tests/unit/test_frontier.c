@@ -125,9 +125,9 @@ static void drop_takes_the_last_entry_of_the_deepest_queue(void **state) {
   assert_false(frontier_drop_last_deeper_than(frontier, 3)); /* none deeper than 3 */
   assert_null(frontier_last_deeper_than(frontier, 3));
   assert_string_equal(frontier_last_deeper_than(frontier, 1), "http://h/c2");
-  assert_true(frontier_drop_last_deeper_than(frontier, 1));  /* c2 */
+  assert_true(frontier_drop_last_deeper_than(frontier, 1)); /* c2 */
   assert_string_equal(frontier_last_deeper_than(frontier, 2), "http://h/c1");
-  assert_true(frontier_drop_last_deeper_than(frontier, 2));  /* c1 */
+  assert_true(frontier_drop_last_deeper_than(frontier, 2)); /* c1 */
   assert_false(frontier_drop_last_deeper_than(frontier, 2));
   assert_int_equal(frontier_queued(frontier), 3);
   /* The queues stay usable at both ends. */
