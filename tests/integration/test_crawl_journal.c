@@ -92,8 +92,9 @@ void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state) {
   enum { KILLS = 4, CONCURRENCY = 8 };
   struct h_server *server = h_private_server(false);
   int port = server->http_port;
-  const char *seed = h_url(port, "/site/0.html");
-  const char *seeds = h_temp_file(h_fmt("%s\n", seed), strlen(seed) + 1);
+  /* A seed curl cannot parse is still one result (invalid_url), once across the runs. */
+  const char *seed_lines = h_fmt("%s\nhttp://[bad\n", h_url(port, "/site/0.html"));
+  const char *seeds = h_temp_file(seed_lines, strlen(seed_lines));
   const char *full_args[] = {"-q", "--crawl", "--depth", "20", "-c", "8", seeds, NULL};
   struct h_proc *full_run = h_afetch_run(full_args, NULL);
   cJSON *full = h_gather_output(full_run);
