@@ -86,11 +86,12 @@ static bool crawl_source_done(struct work_source *base, const struct request *re
   if (parsed)
     ok = crawler_page_done(crawl->crawler, request, outcome);
   crawler_page_gone(crawl->crawler, request);
-  crawl->note_made = false;
-  if (ok && crawl->journaled)
-    ok = crawl->note_made =
-        crawl_journal_note(&crawl->note, request, request->seed_line, crawl->crawler, parsed);
-  return ok;
+  /* Out of memory (the run fails), the note still names the page, without what it found, so
+   * that the journal stays resumable. */
+  crawl->note_made =
+      crawl->journaled &&
+      crawl_journal_note(&crawl->note, request, request->seed_line, crawl->crawler, parsed && ok);
+  return ok && (!crawl->journaled || crawl->note_made);
 }
 
 static const char *crawl_source_journal_note(const struct work_source *base) {
