@@ -58,6 +58,12 @@ static int merge_parse_file_line(struct merge_reader *reader, char *text, size_t
   double value = cJSON_IsNumber(index) ? index->valuedouble : -1;
   bool whole = end == text + length && cJSON_IsObject(result) && value >= 0 &&
                value <= 9007199254740992.0 && floor(value) == value;
+  /* A crawl journal's note (its last member) is the journal's own: the result is what stdout
+   * had. Only a note at the top level is one (a header of that name is not). */
+  const cJSON *last = whole ? result->child : NULL;
+  while (last && last->next)
+    last = last->next;
+  bool noted = last && last->string && strcmp(last->string, JOURNAL_NOTE_KEY) == 0;
   cJSON_Delete(result);
   if (!whole)
     return merge_bad_line(reader, result ? "not a result object with a whole-number \"index\""
@@ -65,8 +71,7 @@ static int merge_parse_file_line(struct merge_reader *reader, char *text, size_t
   reader->index = (uint64_t)value;
   reader->text = text;
   reader->length = length;
-  /* A crawl journal's note is the journal's own: the result is what stdout had. */
-  const char *note = journal_line_note(text, length);
+  const char *note = noted ? journal_line_note(text, length) : NULL;
   if (note) {
     text[note - text] = '}';
     reader->length = (size_t)(note - text) + 1;
@@ -416,11 +421,12 @@ int merge_run(const struct afetch_options *options) {
     return AFETCH_EXIT_INTERNAL;
   if (!output.ndjson && readers)
     fputs("[\n", stdout);
+  bool started = readers != NULL;
   int merged = readers ? merge_readers(readers, count, &output) : 0;
   for (size_t i = 0; i < count; i++)
     merge_reader_close(&readers[i]);
   free(readers);
-  if (!merge_finish_output(&output, readers != NULL, merged == 0))
+  if (!merge_finish_output(&output, started, merged == 0))
     return AFETCH_EXIT_INTERNAL;
   if (output.duplicates && !options->quiet)
     fprintf(stderr,

@@ -130,6 +130,14 @@ void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state) {
   if (strstr(merge->out.data, "afetch_note"))
     fail_msg("%s: the merged results carry the journal's notes", merge->cmdline);
   crawl_journal_expect_same_pages(full, h_gather_output(merge));
+  /* Only a top-level note is the journal's: a member of that name inside a result stays. */
+  const char *nested = "{\"index\":0,\"headers\":{\"a\":\"1\",\"afetch_note\":{\"b\":2}}}\n";
+  const char *nested_args[] = {"--merge", h_temp_file(nested, strlen(nested)), NULL};
+  struct h_proc *nested_merge = h_afetch_run(nested_args, NULL);
+  h_expect_exit(nested_merge, 0);
+  if (!strstr(nested_merge->out.data, "\"afetch_note\":{\"b\":2}}}"))
+    fail_msg("%s: a header named afetch_note was cut: %s", nested_merge->cmdline,
+             nested_merge->out.data);
   /* Refetches: at most what each kill found in flight, plus the batch it had not written. */
   long arrivals = cJSON_GetArraySize(h_arrivals(port));
   if (arrivals < (long)pages || arrivals > (long)pages + KILLS * 2 * CONCURRENCY)
