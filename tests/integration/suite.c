@@ -165,6 +165,11 @@ int main(void) {
       TEST(shard_env_reads_batch_variables_and_bad_values_exit_2),
       TEST(crawl_shards_split_seeds_by_host),
       TEST(merge_refuses_a_pipe),
+      TEST(download_killed_at_half_resumes_with_range_and_if_range),
+      TEST(download_dropped_at_half_is_resumed_by_the_retry),
+      TEST(download_from_a_server_without_ranges_is_fetched_whole),
+      TEST(download_whose_validator_changed_is_fetched_whole),
+      TEST(partial_of_another_url_or_behind_a_symlink_is_never_used),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -149,4 +149,11 @@ void crawl_shards_split_seeds_by_host(void **state);
 /* test_journal.c: --merge and pipes */
 void merge_refuses_a_pipe(void **state);
 
+/* test_resume.c: -o downloads resumed with Range + If-Range */
+void download_killed_at_half_resumes_with_range_and_if_range(void **state);
+void download_dropped_at_half_is_resumed_by_the_retry(void **state);
+void download_from_a_server_without_ranges_is_fetched_whole(void **state);
+void download_whose_validator_changed_is_fetched_whole(void **state);
+void partial_of_another_url_or_behind_a_symlink_is_never_used(void **state);
+
 #endif

@@ -1144,6 +1144,7 @@ static enum file_range requested_range(struct evhttp_request *req, const struct 
   const char *if_range = evhttp_find_header(in, "If-Range");
   char digits[32];
   size_t length;
+  uint64_t from;
   if (!query->ranges || range == NULL || strncmp(range, "bytes=", 6) != 0)
     return RANGE_WHOLE;
   length = strlen(range + 6);
@@ -1151,12 +1152,13 @@ static enum file_range requested_range(struct evhttp_request *req, const struct 
     return RANGE_WHOLE;
   memcpy(digits, range + 6, length - 1);
   digits[length - 1] = '\0';
-  if (!parse_decimal(digits, UINT64_MAX, start))
+  if (!parse_decimal(digits, UINT64_MAX, &from))
     return RANGE_WHOLE;
   if (if_range != NULL && strcmp(if_range, query->etag) != 0 &&
       strcmp(if_range, query->modified) != 0)
     return RANGE_WHOLE;
-  return *start >= size ? RANGE_UNSATISFIABLE : RANGE_FROM;
+  *start = from;
+  return from >= size ? RANGE_UNSATISFIABLE : RANGE_FROM;
 }
 
 /* Streams /file's body (ex->line set), or the part of it the Range asks for, cut as the query

@@ -1,0 +1,279 @@
+/* Resuming -o downloads: a partial kept after a kill or a dropped connection is continued with
+ * Range + If-Range, by a retry in the same run or by the next run; a server that ignores the
+ * range, or a changed validator, gets a whole fetch; a partial that is not afetch's own for the
+ * URL (another URL's, a symbolic link) is never continued or followed.
+ *
+ * The bodies come from the test server's /file/NAME (tests/server/test_server.c), whose
+ * cut=stall sends half the body and then nothing (the run is killed there), and cut=drop half
+ * and then closes the connection; its /arrivals log shows each request's Range and If-Range. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "tests.h"
+
+#define RESUME_NAME "big"
+#define RESUME_SIZE 4000000
+#define RESUME_HALF (RESUME_SIZE / 2)
+
+/* What /file/NAME?size=N sends at version V (tracked). */
+static const char *resume_body(unsigned long version) {
+  struct h_buf *text = h_text();
+  for (unsigned long k = 0; text->len < RESUME_SIZE; k++)
+    h_text_add(text, "%s-%lu:%010lu\n", RESUME_NAME, version, k);
+  text->len = RESUME_SIZE;
+  text->data[RESUME_SIZE] = '\0';
+  return text->data;
+}
+
+/* The ETag /file/NAME?size=N sends at version V: FNV-1a of "NAME/V/N" (tracked). */
+static const char *resume_etag(unsigned long version) {
+  const char *key = h_fmt("%s/%lu/%d", RESUME_NAME, version, RESUME_SIZE);
+  unsigned long long hash = 0xcbf29ce484222325ULL;
+  for (const char *c = key; *c; c++)
+    hash = (hash ^ (unsigned char)*c) * 0x100000001b3ULL;
+  return h_fmt("\"%016llx\"", hash);
+}
+
+/* The one result of a finished run, which must have exited 0. */
+static const cJSON *resume_result(const struct h_proc *proc) {
+  h_expect_exit(proc, 0);
+  cJSON *results = h_gather_output(proc);
+  h_check_results(results, 1);
+  const cJSON *r = h_result(results, 0);
+  if (!h_ok(r))
+    fail_msg("%s: expected an ok result: %s", proc->cmdline, proc->out.data);
+  return r;
+}
+
+/* Fails unless the result saved the whole version-V body with its right sha256, and (when
+ * resumed_from > 0) says it continued that many kept bytes, else says nothing of resuming. */
+static void expect_whole_file(const struct h_proc *proc, const cJSON *r, unsigned long version,
+                              long resumed_from) {
+  const char *body = resume_body(version);
+  size_t length = 0;
+  const char *file = h_string(r, "file");
+  const char *saved = file ? h_read_file(file, &length) : NULL;
+  if (!saved || length != RESUME_SIZE || memcmp(saved, body, RESUME_SIZE) != 0)
+    fail_msg("%s: %s should hold the %d bytes of version %lu (it holds %zu%s)", proc->cmdline,
+             file ? file : "(no file)", RESUME_SIZE, version, length,
+             saved && length >= 20 ? h_fmt(", starting \"%.16s\"", saved) : "");
+  const char *expected = h_sha256_hex(body, RESUME_SIZE);
+  if (strcmp(h_string(r, "sha256"), expected) != 0 || h_number(r, "size") != RESUME_SIZE)
+    fail_msg("%s: expected sha256 %s and size %d (the whole file): %s", proc->cmdline, expected,
+             RESUME_SIZE, proc->out.data);
+  const cJSON *from = cJSON_GetObjectItemCaseSensitive(r, "resumed_from");
+  if (resumed_from > 0 ? !cJSON_IsNumber(from) || from->valuedouble != resumed_from : from != NULL)
+    fail_msg("%s: expected %s: %s", proc->cmdline,
+             resumed_from > 0 ? h_fmt("\"resumed_from\": %ld", resumed_from)
+                              : "no \"resumed_from\"",
+             proc->out.data);
+}
+
+/* The arrival at `at` in the server's log since its last /reset, checked to be for `path`. */
+static const cJSON *resume_arrival(int port, int at, int count, const char *path) {
+  const cJSON *log = h_arrivals(port);
+  if (cJSON_GetArraySize(log) != count)
+    fail_msg("the server saw %d requests, expected %d", cJSON_GetArraySize(log), count);
+  const cJSON *arrival = cJSON_GetArrayItem(log, at);
+  if (strcmp(h_string(arrival, "path"), path) != 0)
+    fail_msg("request %d was for %s, expected %s", at, h_string(arrival, "path"), path);
+  return arrival;
+}
+
+/* Fails unless the arrival asked for the rest after `from` bytes with If-Range `etag`, or
+ * (from 0) asked for no range at all. */
+static void expect_range(const cJSON *arrival, long from, const char *etag) {
+  const char *range = h_string(arrival, "range"), *if_range = h_string(arrival, "if_range");
+  if (from == 0 ? range || if_range
+                : !range || strcmp(range, h_fmt("bytes=%ld-", from)) != 0 || !if_range ||
+                      strcmp(if_range, etag) != 0)
+    fail_msg("request for %s: expected %s, got Range %s, If-Range %s", h_string(arrival, "path"),
+             from == 0 ? "no Range" : h_fmt("Range bytes=%ld- and If-Range %s", from, etag),
+             range ? range : "(none)", if_range ? if_range : "(none)");
+}
+
+/* A file under dir (recursively) whose name ends in ".afetch-part", as a tracked path; NULL
+ * when there is none. */
+static const char *find_partial(const char *dir) {
+  DIR *stream = opendir(dir);
+  if (!stream)
+    return NULL;
+  const char *found = NULL;
+  for (struct dirent *entry; !found && (entry = readdir(stream));) {
+    const char *name = entry->d_name;
+    size_t length = strlen(name);
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+      continue;
+    const char *path = h_fmt("%s/%s", dir, name);
+    struct stat info;
+    if (lstat(path, &info) != 0)
+      continue;
+    if (S_ISDIR(info.st_mode))
+      found = find_partial(path);
+    else if (length > 12 && strcmp(name + length - 12, ".afetch-part") == 0)
+      found = path;
+  }
+  closedir(stream);
+  return found;
+}
+
+static bool half_is_kept(void *arg) {
+  const char *partial = find_partial(arg);
+  struct stat info;
+  return partial && stat(partial, &info) == 0 && info.st_size >= RESUME_HALF;
+}
+
+/* Starts afetch on the URL, waits until its partial holds the half the server sent before
+ * stalling, and kills it with SIGKILL. */
+static void run_killed_at_half(const char *const *args, const char *dir) {
+  struct h_proc *first = h_afetch_start(args);
+  h_close_stdin(first);
+  if (!h_wait_for(half_is_kept, (void *)dir, 20000))
+    fail_msg("%s: no partial with %d bytes appeared under %s: %s", first->cmdline, RESUME_HALF,
+             dir, h_list_files(dir, true));
+  h_signal(first, SIGKILL);
+  h_wait_exit(first, 10000);
+  if (!first->signaled || first->term_signal != SIGKILL)
+    fail_msg("%s: ended before it was killed", first->cmdline);
+}
+
+void download_killed_at_half_resumes_with_range_and_if_range(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *path = "/file/" RESUME_NAME "?size=4000000&cut=stall";
+  const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
+  run_killed_at_half(args, dir);
+  struct h_proc *rerun = h_afetch_run(args, NULL);
+  expect_whole_file(rerun, resume_result(rerun), 1, RESUME_HALF);
+  expect_range(resume_arrival(port, 1, 2, path), RESUME_HALF, resume_etag(1));
+  if (h_count_files(dir, true) != 1)
+    fail_msg("%s: expected the file alone under %s (no partial, no sidecar): %s", rerun->cmdline,
+             dir, h_list_files(dir, true));
+}
+
+void download_dropped_at_half_is_resumed_by_the_retry(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *path = "/file/" RESUME_NAME "?size=4000000&cut=drop";
+  const char *args[] = {"-q",       "-o", dir, "--sha256", "-r", "1", "--retry-delay", "0.01",
+                        h_url(port, path), NULL};
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  const cJSON *r = resume_result(proc);
+  expect_whole_file(proc, r, 1, RESUME_HALF);
+  if (h_number(r, "attempts") != 2)
+    fail_msg("%s: expected 2 attempts: %s", proc->cmdline, proc->out.data);
+  expect_range(resume_arrival(port, 0, 2, path), 0, NULL);
+  expect_range(resume_arrival(port, 1, 2, path), RESUME_HALF, resume_etag(1));
+}
+
+void download_from_a_server_without_ranges_is_fetched_whole(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *path = "/file/" RESUME_NAME "?size=4000000&cut=stall&ranges=0";
+  const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
+  run_killed_at_half(args, dir);
+  struct h_proc *rerun = h_afetch_run(args, NULL);
+  expect_whole_file(rerun, resume_result(rerun), 1, 0);
+  /* Asked (nothing said the server takes no ranges); it answered 200 with the whole body. */
+  expect_range(resume_arrival(port, 1, 2, path), RESUME_HALF, resume_etag(1));
+  if (h_count_files(dir, true) != 1)
+    fail_msg("%s: expected the file alone under %s: %s", rerun->cmdline, dir,
+             h_list_files(dir, true));
+}
+
+void download_whose_validator_changed_is_fetched_whole(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *path = "/file/" RESUME_NAME "?size=4000000&cut=stall";
+  const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
+  run_killed_at_half(args, dir);
+  h_http_get(port, "/setversion/" RESUME_NAME "/2");
+  struct h_proc *rerun = h_afetch_run(args, NULL);
+  expect_whole_file(rerun, resume_result(rerun), 2, 0);
+  expect_range(resume_arrival(port, 1, 2, path), RESUME_HALF, resume_etag(1));
+}
+
+static void write_bytes(const char *path, const char *bytes) {
+  FILE *file = fopen(path, "w");
+  if (!file || fputs(bytes, file) < 0 || fclose(file) != 0)
+    fail_msg("cannot write %s: %s", path, strerror(errno));
+}
+
+static void make_symlink(const char *target, const char *path) {
+  if (symlink(target, path) != 0)
+    fail_msg("symlink %s: %s", path, strerror(errno));
+}
+
+/* Plants at the target's partial and sidecar names what `plant` (0, 1, 2) says, reruns and
+ * checks that the whole file was fetched without a Range and nothing planted was written. */
+static void expect_planted_partial_unused(int port, const char *dir, const char *file, int plant) {
+  const char *url = h_url(port, "/file/" RESUME_NAME "?size=4000000");
+  const char *slash = strrchr(file, '/');
+  const char *base = h_fmt("%.*s/.%s", (int)(slash - file), file, slash + 1);
+  const char *part = h_fmt("%s.afetch-part", base), *sidecar = h_fmt("%s.afetch-part.json", base);
+  const char *victim = h_fmt("%s/victim", h_temp_dir());
+  unlink(part); /* what the last plant left (a link is not ours to write through) */
+  unlink(sidecar);
+  const char *junk = "not this file's bytes\n";
+  const char *vouch = h_fmt("{\"afetch_partial\":1,\"url\":\"%s\",\"if_range\":\"%s\"}", url,
+                            h_fmt("\\\"%.16s\\\"", resume_etag(1) + 1));
+  if (plant == 0) { /* another URL's partial, with this URL's validator */
+    write_bytes(part, junk);
+    write_bytes(sidecar, h_fmt("{\"afetch_partial\":1,\"url\":\"%s\",\"if_range\":\"%s\"}",
+                               h_url(port, "/file/other"), h_fmt("\\\"%.16s\\\"",
+                                                                 resume_etag(1) + 1)));
+  } else if (plant == 1) { /* the partial a symbolic link to a file elsewhere */
+    write_bytes(victim, junk);
+    make_symlink(victim, part);
+    write_bytes(sidecar, vouch);
+  } else { /* the sidecar a symbolic link to one that vouches for the partial */
+    write_bytes(part, junk);
+    write_bytes(victim, vouch);
+    make_symlink(victim, sidecar);
+  }
+  h_reset(port);
+  const char *args[] = {"-q", "-o", dir, "--sha256", url, NULL};
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  expect_whole_file(proc, resume_result(proc), 1, 0);
+  expect_range(resume_arrival(port, 0, 1, "/file/" RESUME_NAME "?size=4000000"), 0, NULL);
+  if (plant != 0) {
+    size_t length = 0;
+    const char *kept = h_read_file(victim, &length);
+    if (!kept || strcmp(kept, plant == 1 ? junk : vouch) != 0)
+      fail_msg("%s: the link's target %s was written to: %s", proc->cmdline, victim,
+               kept ? kept : strerror(errno));
+  }
+}
+
+void partial_of_another_url_or_behind_a_symlink_is_never_used(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *args[] = {"-q", "-o", dir, h_url(port, "/file/" RESUME_NAME "?size=4000000"), NULL};
+  struct h_proc *first = h_afetch_run(args, NULL);
+  const char *file = h_string(resume_result(first), "file");
+  /* Another target's partial in the same directory is left alone, by the sweep of temp files
+   * of killed runs too. */
+  const char *slash = strrchr(file, '/');
+  const char *other = h_fmt("%.*s/.other.afetch-part", (int)(slash - file), file);
+  write_bytes(other, "another download's first bytes\n");
+  write_bytes(h_fmt("%s.json", other), "{}");
+  for (int plant = 0; plant < 3; plant++) {
+    if (unlink(file) != 0)
+      fail_msg("unlink %s: %s", file, strerror(errno));
+    expect_planted_partial_unused(port, dir, file, plant);
+    if (!h_file_exists(other) || !h_file_exists(h_fmt("%s.json", other)))
+      fail_msg("another target's partial %s (or its sidecar) was removed", other);
+  }
+}
