@@ -256,13 +256,18 @@ static void expect_planted_partial_unused(int port, const char *dir, const char 
   }
 }
 
+/* Where -o saves the URL of /file/big?size=N under dir: a first run saves it there. */
+static const char *saved_file(int port, const char *dir) {
+  const char *args[] = {"-q", "-o", dir, h_url(port, "/file/" RESUME_NAME "?size=4000000"), NULL};
+  struct h_proc *first = h_afetch_run(args, NULL);
+  return h_string(resume_result(first), "file");
+}
+
 void partial_of_another_url_or_behind_a_symlink_is_never_used(void **state) {
   (void)state;
   int port = h_private_server(false)->http_port;
   const char *dir = h_fmt("%s/out", h_temp_dir());
-  const char *args[] = {"-q", "-o", dir, h_url(port, "/file/" RESUME_NAME "?size=4000000"), NULL};
-  struct h_proc *first = h_afetch_run(args, NULL);
-  const char *file = h_string(resume_result(first), "file");
+  const char *file = saved_file(port, dir);
   /* Another target's partial in the same directory is left alone, by the sweep of temp files
    * of killed runs too. */
   const char *slash = strrchr(file, '/');
@@ -276,4 +281,46 @@ void partial_of_another_url_or_behind_a_symlink_is_never_used(void **state) {
     if (!h_file_exists(other) || !h_file_exists(h_fmt("%s.json", other)))
       fail_msg("another target's partial %s (or its sidecar) was removed", other);
   }
+}
+
+/* Plants beside `file` a partial of the URL holding `bytes` of version 1, with its sidecar. */
+static void plant_partial(int port, const char *file, size_t bytes) {
+  const char *slash = strrchr(file, '/');
+  const char *part = h_fmt("%.*s/.%s.afetch-part", (int)(slash - file), file, slash + 1);
+  FILE *out = fopen(part, "w");
+  if (!out || fwrite(resume_body(1), 1, bytes, out) != bytes || fclose(out) != 0)
+    fail_msg("cannot write %s: %s", part, strerror(errno));
+  write_bytes(h_fmt("%s.json", part),
+              h_fmt("{\"afetch_partial\":1,\"url\":\"%s\",\"if_range\":\"\\\"%.16s\\\"\"}",
+                    h_url(port, "/file/" RESUME_NAME "?size=4000000"), resume_etag(1) + 1));
+}
+
+void partial_that_cannot_be_continued_is_fetched_whole(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *file = saved_file(port, dir);
+  const char *path = "/file/" RESUME_NAME "?size=4000000";
+  const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
+  /* All of the body kept (a kill before the rename): 416, then the whole body at once. */
+  plant_partial(port, file, RESUME_SIZE);
+  h_reset(port);
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  const cJSON *r = resume_result(proc);
+  expect_whole_file(proc, r, 1, 0);
+  if (h_number(r, "attempts") != 1)
+    fail_msg("%s: the whole fetch should be the same attempt: %s", proc->cmdline, proc->out.data);
+  expect_range(resume_arrival(port, 0, 2, path), RESUME_SIZE, resume_etag(1));
+  expect_range(resume_arrival(port, 1, 2, path), 0, NULL);
+  /* --compressed: no Range (curl decodes, a range counts encoded bytes); the partial is
+   * left for a run that can use it. */
+  plant_partial(port, file, RESUME_HALF);
+  h_reset(port);
+  const char *compressed[] = {"-q", "-o", dir, "--sha256", "--compressed", h_url(port, path), NULL};
+  proc = h_afetch_run(compressed, NULL);
+  expect_whole_file(proc, resume_result(proc), 1, 0);
+  expect_range(resume_arrival(port, 0, 1, path), 0, NULL);
+  if (h_count_files(dir, true) != 3)
+    fail_msg("%s: expected the file, the partial and its sidecar under %s: %s", proc->cmdline,
+             dir, h_list_files(dir, true));
 }
