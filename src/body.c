@@ -94,6 +94,15 @@ static bool body_range_starts_at(CURL *easy, uint64_t offset) {
   return errno == 0 && *end == '-' && first == offset;
 }
 
+/* True when the response's validator is still `expected`: a server that honours Range but
+ * ignores If-Range would otherwise splice a changed file onto the kept bytes. */
+static bool body_validator_is(CURL *easy, const char *expected) {
+  char *validator = body_validator(easy);
+  bool same = validator && strcmp(validator, expected) == 0;
+  free(validator);
+  return same;
+}
+
 static void body_digest_kept(void *arg, const void *bytes, size_t count) {
   EVP_DigestUpdate(arg, bytes, count);
 }
@@ -105,7 +114,8 @@ static bool body_open_file(struct body *body, CURL *easy, long status) {
   const struct afetch_options *options = body->options;
   body->file_opened = true;
   if (download->partial_length > 0 && status == 206) {
-    if (!body_range_starts_at(easy, download->partial_length)) {
+    if (!body_range_starts_at(easy, download->partial_length) ||
+        !body_validator_is(easy, download->if_range)) {
       download_drop_partial(download);
       body->resume_refused = true;
       return false;

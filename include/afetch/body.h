@@ -81,8 +81,8 @@ bool body_parses_page(const struct body *body);
 /* curl's write callback's work: returns `count`, or 0 to abort the transfer (too large, a
  * write failed, a 206 that does not continue the partial: see too_large, write_error,
  * resume_refused). A 2xx body's first byte chooses its file: after the partial's bytes for a
- * 206 that continues them (Content-Range from where they end; --sha256 reads them back
- * first); for any other 2xx, the partial when the response has a validator (a strong ETag,
+ * 206 that continues them (Content-Range from where they end, and the partial's validator
+ * again; --sha256 reads them back first); for any other 2xx, the partial when the response has a validator (a strong ETag,
  * else Last-Modified) and does not say "Accept-Ranges: none", else a temp file. */
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count);
 

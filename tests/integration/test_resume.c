@@ -324,3 +324,19 @@ void partial_that_cannot_be_continued_is_fetched_whole(void **state) {
     fail_msg("%s: expected the file, the partial and its sidecar under %s: %s", proc->cmdline,
              dir, h_list_files(dir, true));
 }
+
+void server_ignoring_if_range_cannot_splice_two_versions(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *path = "/file/" RESUME_NAME "?size=4000000&cut=stall&ifrange=0";
+  const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
+  run_killed_at_half(args, dir);
+  h_http_get(port, "/setversion/" RESUME_NAME "/2");
+  struct h_proc *rerun = h_afetch_run(args, NULL);
+  const cJSON *r = resume_result(rerun);
+  expect_whole_file(rerun, r, 2, 0);
+  /* The 206 came with version 2's ETag: not the kept bytes' version, so the whole body. */
+  expect_range(resume_arrival(port, 1, 3, path), RESUME_HALF, resume_etag(1));
+  expect_range(resume_arrival(port, 2, 3, path), 0, NULL);
+}

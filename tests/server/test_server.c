@@ -111,6 +111,8 @@
  *     text, is answered 206 with "Content-Range: bytes S-(N-1)/N" and the
  *     body from byte S, or 416 with "Content-Range: bytes * /N" when S >= N
  *     (no space before '/'); any other Range is ignored (200, whole body).
+ *     With ifrange=0 in the query, If-Range is ignored (as by a server that
+ *     does not know it): a Range is answered 206 whatever the validator.
  *     cut=drop or cut=stall in the query: the first response for NAME (since
  *     /reset) that starts at byte 0 sends half its body, then closes the
  *     connection (drop) or sends nothing more, holding it open (stall).
@@ -1117,6 +1119,7 @@ static bool client_has_version(struct evhttp_request *req, const char *etag, tim
 /* /file's range and cut options. */
 struct file_query {
   bool ranges;        /* Range honoured, Accept-Ranges sent (not ranges=0) */
+  bool if_range;      /* If-Range honoured (not ifrange=0) */
   const char *cut;    /* "drop", "stall" or NULL (static strings) */
   char etag[40];      /* filled by handle_file: what If-Range must equal */
   char modified[64];  /* the Last-Modified text, which If-Range may equal too */
@@ -1125,11 +1128,14 @@ struct file_query {
 static bool parse_file_query(struct evkeyvalq *params, struct file_query *query) {
   const char *ranges = evhttp_find_header(params, "ranges");
   const char *cut = evhttp_find_header(params, "cut");
+  const char *if_range = evhttp_find_header(params, "ifrange");
   memset(query, 0, sizeof(*query));
   query->ranges = ranges == NULL || strcmp(ranges, "1") == 0;
+  query->if_range = if_range == NULL || strcmp(if_range, "1") == 0;
   if (cut != NULL)
     query->cut = strcmp(cut, "drop") == 0 ? "drop" : strcmp(cut, "stall") == 0 ? "stall" : NULL;
   return (ranges == NULL || strcmp(ranges, "0") == 0 || strcmp(ranges, "1") == 0) &&
+         (if_range == NULL || strcmp(if_range, "0") == 0 || strcmp(if_range, "1") == 0) &&
          (cut == NULL || query->cut != NULL);
 }
 
@@ -1154,7 +1160,7 @@ static enum file_range requested_range(struct evhttp_request *req, const struct 
   digits[length - 1] = '\0';
   if (!parse_decimal(digits, UINT64_MAX, &from))
     return RANGE_WHOLE;
-  if (if_range != NULL && strcmp(if_range, query->etag) != 0 &&
+  if (query->if_range && if_range != NULL && strcmp(if_range, query->etag) != 0 &&
       strcmp(if_range, query->modified) != 0)
     return RANGE_WHOLE;
   *start = from;
