@@ -166,7 +166,8 @@ static int64_t task_now_us(void) {
 static const char *task_resume_url(const struct task *task, const struct request *request) {
   const struct afetch_options *options = task->options;
   const char *method = request->method ? request->method : options->method;
-  if (!request->output_path || request->internal || options->compressed || request->body ||
+  if (!request->output_path || request->internal || options->no_resume || options->compressed ||
+      request->body ||
       options->data || (method && strcmp(method, "GET") != 0))
     return NULL;
   const struct curl_slist *header = request->headers ? request->headers : options->headers;

@@ -283,8 +283,9 @@ void partial_of_another_url_or_behind_a_symlink_is_never_used(void **state) {
   }
 }
 
-/* Plants beside `file` a partial of the URL holding `bytes` of version 1, with its sidecar. */
-static void plant_partial(int port, const char *file, size_t bytes) {
+/* Plants beside `file` a partial of the URL of `path` holding `bytes` of version 1, with its
+ * sidecar. */
+static void plant_partial(int port, const char *file, const char *path, size_t bytes) {
   const char *slash = strrchr(file, '/');
   const char *part = h_fmt("%.*s/.%s.afetch-part", (int)(slash - file), file, slash + 1);
   FILE *out = fopen(part, "w");
@@ -292,7 +293,7 @@ static void plant_partial(int port, const char *file, size_t bytes) {
     fail_msg("cannot write %s: %s", part, strerror(errno));
   write_bytes(h_fmt("%s.json", part),
               h_fmt("{\"afetch_partial\":1,\"url\":\"%s\",\"if_range\":\"\\\"%.16s\\\"\"}",
-                    h_url(port, "/file/" RESUME_NAME "?size=4000000"), resume_etag(1) + 1));
+                    h_url(port, path), resume_etag(1) + 1));
 }
 
 void partial_that_cannot_be_continued_is_fetched_whole(void **state) {
@@ -303,7 +304,7 @@ void partial_that_cannot_be_continued_is_fetched_whole(void **state) {
   const char *path = "/file/" RESUME_NAME "?size=4000000";
   const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
   /* All of the body kept (a kill before the rename): 416, then the whole body at once. */
-  plant_partial(port, file, RESUME_SIZE);
+  plant_partial(port, file, path, RESUME_SIZE);
   h_reset(port);
   struct h_proc *proc = h_afetch_run(args, NULL);
   const cJSON *r = resume_result(proc);
@@ -314,7 +315,7 @@ void partial_that_cannot_be_continued_is_fetched_whole(void **state) {
   expect_range(resume_arrival(port, 1, 2, path), 0, NULL);
   /* --compressed: no Range (curl decodes, a range counts encoded bytes); the partial is
    * left for a run that can use it. */
-  plant_partial(port, file, RESUME_HALF);
+  plant_partial(port, file, path, RESUME_HALF);
   h_reset(port);
   const char *compressed[] = {"-q", "-o", dir, "--sha256", "--compressed", h_url(port, path), NULL};
   proc = h_afetch_run(compressed, NULL);
@@ -339,4 +340,37 @@ void server_ignoring_if_range_cannot_splice_two_versions(void **state) {
   /* The 206 came with version 2's ETag: not the kept bytes' version, so the whole body. */
   expect_range(resume_arrival(port, 1, 3, path), RESUME_HALF, resume_etag(1));
   expect_range(resume_arrival(port, 2, 3, path), 0, NULL);
+}
+
+void no_resume_keeps_no_partial_and_asks_no_range(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *path = "/file/" RESUME_NAME "?size=4000000&cut=drop";
+  /* A kept partial of the URL is not continued (nor removed: it is left as it is)... */
+  if (mkdir(dir, 0777) != 0)
+    fail_msg("mkdir %s: %s", dir, strerror(errno));
+  plant_partial(port, h_fmt("%s/" RESUME_NAME, dir), path, RESUME_HALF);
+  const char *args[] = {"-q",          "-o", dir, "--output-template", RESUME_NAME, "--sha256",
+                        "--no-resume", "-r", "1", "--retry-delay",     "0.01",      h_url(port, path),
+                        NULL};
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  const cJSON *r = resume_result(proc);
+  /* ... and a body dropped at half is fetched again whole, from the first byte. */
+  if (h_number(r, "attempts") != 2)
+    fail_msg("%s: expected 2 attempts: %s", proc->cmdline, proc->out.data);
+  expect_range(resume_arrival(port, 0, 2, path), 0, NULL);
+  expect_range(resume_arrival(port, 1, 2, path), 0, NULL);
+  const char *saved = h_string(r, "file");
+  size_t length = 0;
+  const char *bytes = h_read_file(saved, &length);
+  if (!bytes || length != RESUME_SIZE || memcmp(bytes, resume_body(1), RESUME_SIZE) != 0 ||
+      cJSON_GetObjectItemCaseSensitive(r, "resumed_from"))
+    fail_msg("%s: expected the whole file in %s, not resumed: %s", proc->cmdline, saved,
+             proc->out.data);
+  /* The run's own download kept no partial: the planted one (and its sidecar) and the file
+   * are all there is. */
+  if (h_count_files(dir, true) != 3)
+    fail_msg("%s: expected the file, the planted partial and its sidecar under %s: %s",
+             proc->cmdline, dir, h_list_files(dir, true));
 }
