@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,17 +49,28 @@ void body_start(struct body *body, const char *path, const char *resume_url, siz
   body->resume_refused = false;
   if (body->digest)
     EVP_DigestInit_ex(body->digest, EVP_sha256(), NULL);
-  if (body->resume_url)
-    download_find_partial(&body->download, body->options->output_dir, path, resume_url);
+  free(body->if_range_line);
+  body->if_range_line = NULL;
+  if (body->resume_url &&
+      download_find_partial(&body->download, body->options->output_dir, path, resume_url)) {
+    size_t size = sizeof "If-Range: " + strlen(body->download.if_range);
+    if ((body->if_range_line = malloc(size)))
+      snprintf(body->if_range_line, size, "If-Range: %s", body->download.if_range);
+    else /* out of memory: the partial stays for another try */
+      download_discard(&body->download);
+  }
 }
 
-uint64_t body_resume_offset(const struct body *body, const char **if_range) {
-  *if_range = body->download.if_range;
-  return body->download.partial_length;
+uint64_t body_resume_offset(const struct body *body, const char **if_range_line) {
+  *if_range_line = body->if_range_line;
+  return body->if_range_line ? body->download.partial_length : 0;
 }
 
-bool body_resume_refused(struct body *body, long status) {
-  if (status == 416 && body->download.partial_length > 0) {
+bool body_resume_refused(struct body *body, CURL *easy, CURLcode code) {
+  long status = 0;
+  if (code == CURLE_OK && body->download.partial_length > 0)
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 416) {
     download_drop_partial(&body->download);
     body->resume_refused = true;
   }
@@ -302,4 +314,5 @@ void body_free(struct body *body) {
   if (body->digest)
     EVP_MD_CTX_free(body->digest);
   free(body->captured);
+  free(body->if_range_line);
 }

@@ -38,7 +38,6 @@ struct task {
   /* --if-changed: If-None-Match / If-Modified-Since, and a resumed download's If-Range, put
    * in front of the -H headers. */
   struct curl_slist conditional[3];
-  char *if_range_line; /* "If-Range: ..." of this transfer, owned; NULL: none */
   uint64_t index;
   struct body body;
   _Atomic uint64_t *bytes_total; /* task_count_bytes_into(); NULL: not counted */
@@ -159,43 +158,6 @@ static int64_t task_now_us(void) {
   return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
-/* -o: the URL whose partial a transfer may continue (partial.h), or NULL when a Range cannot
- * be asked soundly: a method other than GET or a request body (a Range means nothing there),
- * the user's own Range header, or --compressed (curl decodes, so the bytes kept are not the
- * representation's that a Range counts). */
-static const char *task_resume_url(const struct task *task, const struct request *request) {
-  const struct afetch_options *options = task->options;
-  const char *method = request->method ? request->method : options->method;
-  if (!request->output_path || request->internal || options->no_resume || options->compressed ||
-      request->body ||
-      options->data || (method && strcmp(method, "GET") != 0))
-    return NULL;
-  const struct curl_slist *header = request->headers ? request->headers : options->headers;
-  for (; header; header = header->next)
-    if (strncasecmp(header->data, "Range:", 6) == 0)
-      return NULL;
-  return request->url;
-}
-
-/* A kept partial: asks for the bytes after it, if the response is still the one it holds
- * (Range + If-Range). False when out of memory. */
-static bool task_ask_for_the_rest(struct task *task) {
-  free(task->if_range_line);
-  task->if_range_line = NULL;
-  const char *if_range = NULL;
-  uint64_t offset = body_resume_offset(&task->body, &if_range);
-  if (offset == 0)
-    return true;
-  char range[32];
-  snprintf(range, sizeof range, "%llu-", (unsigned long long)offset);
-  size_t size = sizeof "If-Range: " + strlen(if_range);
-  if (!(task->if_range_line = malloc(size)) ||
-      curl_easy_setopt(task->easy, CURLOPT_RANGE, range) != CURLE_OK)
-    return false;
-  snprintf(task->if_range_line, size, "If-Range: %s", if_range);
-  return true;
-}
-
 /* Sets the handle up for the request's transfer, from a fresh handle. */
 static bool task_start(struct task *task, const struct request *request) {
   event_del(task->resume); /* a paused transfer that ended another way */
@@ -209,8 +171,9 @@ static bool task_start(struct task *task, const struct request *request) {
                                              : 0;
   /* A requisite is not parsed for links; only a stylesheet for its own requisites. */
   bool crawled = task->options->crawl && !request->internal;
-  body_start(&task->body, request->output_path, task_resume_url(task, request), capture_max,
-             crawled && !request->requisite_via, crawled && task->options->page_requisites);
+  body_start(&task->body, request->output_path, request->may_resume ? request->url : NULL,
+             capture_max, crawled && !request->requisite_via,
+             crawled && task->options->page_requisites);
   task->response_started = false;
   task->invalid = false;
   task->message[0] = '\0';
@@ -246,10 +209,12 @@ static bool task_start(struct task *task, const struct request *request) {
                        (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
   if (may_multiplex)
     curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
-  if (!task_ask_for_the_rest(task))
+  /* A kept partial: only the bytes after it, if the response is still the one it holds. */
+  const char *if_range_line = NULL;
+  uint64_t resume_offset = body_resume_offset(&task->body, &if_range_line);
+  if (!easy_options_set_conditions(task->easy, task->options, request, resume_offset,
+                                   if_range_line, task->conditional))
     return task_reject(task, "out of memory");
-  easy_options_set_conditional_headers(task->easy, task->options, request, task->if_range_line,
-                                       task->conditional);
   easy_options_apply_request(task->easy, task->options, request);
   return true;
 }
@@ -599,15 +564,6 @@ static bool task_may_resend(struct task *task) {
   return safe || task_request_bytes(task) == 0;
 }
 
-/* -o: the answer to a Range showed that the kept partial cannot be continued (it is gone
- * now): the request is made again at once, for the whole body. */
-static bool task_partial_refused(struct task *task, CURLcode code) {
-  long status = 0;
-  if (code == CURLE_OK || code == CURLE_WRITE_ERROR)
-    curl_easy_getinfo(task->easy, CURLINFO_RESPONSE_CODE, &status);
-  return body_resume_refused(&task->body, status);
-}
-
 bool task_replay_unsent(struct task *task, CURLcode code) {
   /* libcurl 7.88 loses requests to an HTTP/2 connection that received a GOAWAY: a stream
    * nghttp2 closed as refused (opened after the GOAWAY arrived, or above its last stream id)
@@ -622,7 +578,9 @@ bool task_replay_unsent(struct task *task, CURLcode code) {
    * it tries. */
   bool retries_ran_out = (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR) &&
                          strncmp(task->message, "Connection died, tried", 22) == 0;
-  bool whole_body_needed = task_partial_refused(task, code);
+  /* -o: the answer to a Range showed that the kept partial cannot be continued: the request
+   * is made again at once, for the whole body. */
+  bool whole_body_needed = body_resume_refused(&task->body, task->easy, code);
   if (task->replays >= TASK_MAX_REPLAYS ||
       (!whole_body_needed && (!(lost_unsent || retries_ran_out) || task->response_started ||
                               !task_may_resend(task))))
@@ -660,6 +618,5 @@ void task_free(struct task *task) {
   response_fields_free(&task->fields);
   free(task->new_etag);
   free(task->new_last_modified);
-  free(task->if_range_line);
   free(task);
 }

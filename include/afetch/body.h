@@ -49,6 +49,7 @@ struct body {
   bool file_opened;      /* a 2xx body chose its file (at its first byte) */
   uint64_t resumed_from; /* bytes of the file a kept partial gave (a 206 continued it) */
   bool resume_refused;   /* a 206 that does not continue the partial (which is gone) */
+  char *if_range_line;   /* "If-Range: VALIDATOR" for the partial found, owned; NULL: none */
 };
 
 /* Once per task; links found in pages go to on_link, requisites (-p) to on_requisite. False
@@ -66,14 +67,15 @@ bool body_init(struct body *body, const struct afetch_options *options, link_fou
 void body_start(struct body *body, const char *path, const char *resume_url, size_t capture_max,
                 bool find_links, bool find_requisites);
 
-/* The bytes a kept partial holds (ask for the rest, Range: bytes=N-), 0 for none; its
- * validator (If-Range) in *if_range, borrowed. */
-uint64_t body_resume_offset(const struct body *body, const char **if_range);
+/* The bytes a kept partial holds (ask for the rest, Range: bytes=N-), 0 for none; the header
+ * line naming its validator in *if_range_line ("If-Range: ...", borrowed until the next
+ * body_start()). */
+uint64_t body_resume_offset(const struct body *body, const char **if_range_line);
 
-/* After a transfer that asked for the rest of a partial: true when the answer showed the
- * partial cannot be continued (a 206 from another offset, a 416), which is then removed: the
- * request is to be made again from byte 0. */
-bool body_resume_refused(struct body *body, long status);
+/* After a transfer (curl's `code`) that asked for the rest of a partial: true when the answer
+ * showed the partial cannot be continued (a 206 from another offset or validator, a 416),
+ * which is then removed: the request is to be made again from byte 0. */
+bool body_resume_refused(struct body *body, CURL *easy, CURLcode code);
 
 /* True while the body is being parsed for links or requisites (an HTML page, a stylesheet). */
 bool body_parses_page(const struct body *body);
