@@ -284,7 +284,9 @@ int body_finish(struct body *body, bool succeeded, long status) {
   }
   bool save = succeeded && body->path && status >= 200 && status <= 299;
   if (!save) {
-    if (body->too_large) /* a partial over the limit would only grow past it again */
+    /* A partial over the limit would only grow past it again; after a write error (a full
+     * disk, the file size limit) its end is in doubt, and its space is wanted back. */
+    if (body->too_large || body->write_error)
       download_drop_partial(&body->download);
     body_discard(body);
     return 0;
