@@ -307,8 +307,6 @@ int download_write(struct download *download, const void *bytes, size_t count) {
   return 0;
 }
 
-void download_drop_partial(struct download *download);
-
 /* Puts a complete partial in place of the target. On failure it is removed: what could not
  * be renamed now would fail the same way next time. */
 static int download_commit_partial(struct download *download, bool durable) {
@@ -431,9 +429,7 @@ int download_open_partial(struct download *download, const char *root, const cha
 
 int download_continue(struct download *download) {
   off_t end = (off_t)download->partial_length;
-  /* Whatever followed (a write cut short by a kill) is not vouched for by the length found. */
-  return ftruncate(download->fd, end) == 0 && lseek(download->fd, end, SEEK_SET) == end ? 0
-                                                                                           : errno;
+  return lseek(download->fd, end, SEEK_SET) == end ? 0 : errno;
 }
 
 int download_read_kept(struct download *download,

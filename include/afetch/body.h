@@ -84,13 +84,14 @@ bool body_parses_page(const struct body *body);
  * write failed, a 206 that does not continue the partial: see too_large, write_error,
  * resume_refused). A 2xx body's first byte chooses its file: after the partial's bytes for a
  * 206 that continues them (Content-Range from where they end, and the partial's validator
- * again; --sha256 reads them back first); for any other 2xx, the partial when the response has a validator (a strong ETag,
- * else Last-Modified) and does not say "Accept-Ranges: none", else a temp file. */
+ * again; --sha256 reads them back first); for any other 2xx, the partial when the response
+ * has a validator (a strong ETag, else Last-Modified) and does not say "Accept-Ranges: none",
+ * else a temp file. */
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count);
 
 /* After the transfer: puts the file in place when `succeeded` (complete and 2xx), removes
- * the temp file otherwise (a partial is kept for the next try, unless the body was too
- * large); fills sha256. An empty 2xx body still makes an (empty) file.
+ * the temp file otherwise (a partial is kept for the next try, unless the body was too large
+ * or a write failed); fills sha256. An empty 2xx body still makes an (empty) file.
  * Returns 0 or the errno of a failed save. */
 int body_finish(struct body *body, bool succeeded, long status);
 

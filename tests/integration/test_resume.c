@@ -151,9 +151,17 @@ void download_killed_at_half_resumes_with_range_and_if_range(void **state) {
   const char *path = "/file/" RESUME_NAME "?size=4000000&cut=stall";
   const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
   run_killed_at_half(args, dir);
-  struct h_proc *rerun = h_afetch_run(args, NULL);
+  const char *stats = h_fmt("%s/stats.json", h_temp_dir());
+  const char *rerun_args[] = {"-q", "-o", dir, "--sha256", "--stats-json", stats, h_url(port, path),
+                              NULL};
+  struct h_proc *rerun = h_afetch_run(rerun_args, NULL);
   expect_whole_file(rerun, resume_result(rerun), 1, RESUME_HALF);
   expect_range(resume_arrival(port, 1, 2, path), RESUME_HALF, resume_etag(1));
+  /* --stats counts the bytes this run received, not the kept ones. */
+  const char *stats_text = h_read_file(stats, NULL);
+  if (!stats_text || h_number(h_parse_json(stats_text), "bytes") != RESUME_HALF)
+    fail_msg("%s: --stats-json should count %d bytes: %s", rerun->cmdline, RESUME_HALF,
+             stats_text ? stats_text : strerror(errno));
   if (h_count_files(dir, true) != 1)
     fail_msg("%s: expected the file alone under %s (no partial, no sidecar): %s", rerun->cmdline,
              dir, h_list_files(dir, true));
