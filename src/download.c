@@ -413,8 +413,8 @@ int download_open_partial(struct download *download, const char *root, const cha
   int dir_fd, fd = -1;
   int error = download_set_target(download, root, path);
   if (!error && !(error = download_open_directory(download, durable, &dir_fd))) {
-    error = partial_start(dir_fd, download_base_name(download), found_fd, url, if_range, durable,
-                          &fd);
+    error =
+        partial_start(dir_fd, download_base_name(download), found_fd, url, if_range, durable, &fd);
     found_fd = -1; /* partial_start() took it */
     close(dir_fd);
   }
@@ -437,8 +437,8 @@ int download_read_kept(struct download *download,
   char piece[16 * 1024];
   for (uint64_t at = 0; at < download->partial_length;) {
     uint64_t left = download->partial_length - at;
-    ssize_t count = pread(download->fd, piece, left < sizeof piece ? (size_t)left : sizeof piece,
-                          (off_t)at);
+    ssize_t count =
+        pread(download->fd, piece, left < sizeof piece ? (size_t)left : sizeof piece, (off_t)at);
     if (count < 0 && errno == EINTR)
       continue;
     if (count <= 0)

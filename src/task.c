@@ -212,8 +212,8 @@ static bool task_start(struct task *task, const struct request *request) {
   /* A kept partial: only the bytes after it, if the response is still the one it holds. */
   const char *if_range_line = NULL;
   uint64_t resume_offset = body_resume_offset(&task->body, &if_range_line);
-  if (!easy_options_set_conditions(task->easy, task->options, request, resume_offset,
-                                   if_range_line, task->conditional))
+  if (!easy_options_set_conditions(task->easy, task->options, request, resume_offset, if_range_line,
+                                   task->conditional))
     return task_reject(task, "out of memory");
   easy_options_apply_request(task->easy, task->options, request);
   return true;
@@ -582,8 +582,8 @@ bool task_replay_unsent(struct task *task, CURLcode code) {
    * is made again at once, for the whole body. */
   bool whole_body_needed = body_resume_refused(&task->body, task->easy, code);
   if (task->replays >= TASK_MAX_REPLAYS ||
-      (!whole_body_needed && (!(lost_unsent || retries_ran_out) || task->response_started ||
-                              !task_may_resend(task))))
+      (!whole_body_needed &&
+       (!(lost_unsent || retries_ran_out) || task->response_started || !task_may_resend(task))))
     return false;
   task->replays++;
   if (task_start(task, task->request))

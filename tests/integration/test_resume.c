@@ -136,8 +136,8 @@ static void run_killed_at_half(const char *const *args, const char *dir) {
   struct h_proc *first = h_afetch_start(args);
   h_close_stdin(first);
   if (!h_wait_for(half_is_kept, (void *)dir, 20000))
-    fail_msg("%s: no partial with %d bytes appeared under %s: %s", first->cmdline, RESUME_HALF,
-             dir, h_list_files(dir, true));
+    fail_msg("%s: no partial with %d bytes appeared under %s: %s", first->cmdline, RESUME_HALF, dir,
+             h_list_files(dir, true));
   h_signal(first, SIGKILL);
   h_wait_exit(first, 10000);
   if (!first->signaled || first->term_signal != SIGKILL)
@@ -172,8 +172,8 @@ void download_dropped_at_half_is_resumed_by_the_retry(void **state) {
   int port = h_private_server(false)->http_port;
   const char *dir = h_fmt("%s/out", h_temp_dir());
   const char *path = "/file/" RESUME_NAME "?size=4000000&cut=drop";
-  const char *args[] = {"-q",       "-o", dir, "--sha256", "-r", "1", "--retry-delay", "0.01",
-                        h_url(port, path), NULL};
+  const char *args[] = {
+      "-q", "-o", dir, "--sha256", "-r", "1", "--retry-delay", "0.01", h_url(port, path), NULL};
   struct h_proc *proc = h_afetch_run(args, NULL);
   const cJSON *r = resume_result(proc);
   expect_whole_file(proc, r, 1, RESUME_HALF);
@@ -238,9 +238,9 @@ static void expect_planted_partial_unused(int port, const char *dir, const char 
                             h_fmt("\\\"%.16s\\\"", resume_etag(1) + 1));
   if (plant == 0) { /* another URL's partial, with this URL's validator */
     write_bytes(part, junk);
-    write_bytes(sidecar, h_fmt("{\"afetch_partial\":1,\"url\":\"%s\",\"if_range\":\"%s\"}",
-                               h_url(port, "/file/other"), h_fmt("\\\"%.16s\\\"",
-                                                                 resume_etag(1) + 1)));
+    write_bytes(sidecar,
+                h_fmt("{\"afetch_partial\":1,\"url\":\"%s\",\"if_range\":\"%s\"}",
+                      h_url(port, "/file/other"), h_fmt("\\\"%.16s\\\"", resume_etag(1) + 1)));
   } else if (plant == 1) { /* the partial a symbolic link to a file elsewhere */
     write_bytes(victim, junk);
     make_symlink(victim, part);
@@ -330,8 +330,8 @@ void partial_that_cannot_be_continued_is_fetched_whole(void **state) {
   expect_whole_file(proc, resume_result(proc), 1, 0);
   expect_range(resume_arrival(port, 0, 1, path), 0, NULL);
   if (h_count_files(dir, true) != 3)
-    fail_msg("%s: expected the file, the partial and its sidecar under %s: %s", proc->cmdline,
-             dir, h_list_files(dir, true));
+    fail_msg("%s: expected the file, the partial and its sidecar under %s: %s", proc->cmdline, dir,
+             h_list_files(dir, true));
 }
 
 void server_ignoring_if_range_cannot_splice_two_versions(void **state) {
@@ -359,9 +359,10 @@ void no_resume_keeps_no_partial_and_asks_no_range(void **state) {
   if (mkdir(dir, 0777) != 0)
     fail_msg("mkdir %s: %s", dir, strerror(errno));
   plant_partial(port, h_fmt("%s/" RESUME_NAME, dir), path, RESUME_HALF);
-  const char *args[] = {"-q",          "-o", dir, "--output-template", RESUME_NAME, "--sha256",
-                        "--no-resume", "-r", "1", "--retry-delay",     "0.01",      h_url(port, path),
-                        NULL};
+  const char *args[] = {
+      "-q",          "-o", dir, "--output-template", RESUME_NAME, "--sha256",
+      "--no-resume", "-r", "1", "--retry-delay",     "0.01",      h_url(port, path),
+      NULL};
   struct h_proc *proc = h_afetch_run(args, NULL);
   const cJSON *r = resume_result(proc);
   /* ... and a body dropped at half is fetched again whole, from the first byte. */

@@ -352,9 +352,9 @@ struct flaky_key {
 
 /* One counted request, as /arrivals reports it. */
 struct arrival {
-  double t;   /* CLOCK_MONOTONIC seconds */
-  char *host; /* Host header, "" without one */
-  char *path; /* request URI, at most ARRIVAL_MAX_PATH bytes */
+  double t;       /* CLOCK_MONOTONIC seconds */
+  char *host;     /* Host header, "" without one */
+  char *path;     /* request URI, at most ARRIVAL_MAX_PATH bytes */
   char *range;    /* Range header, NULL without one */
   char *if_range; /* If-Range header, NULL without one */
 };
@@ -1118,11 +1118,11 @@ static bool client_has_version(struct evhttp_request *req, const char *etag, tim
 
 /* /file's range and cut options. */
 struct file_query {
-  bool ranges;        /* Range honoured, Accept-Ranges sent (not ranges=0) */
-  bool if_range;      /* If-Range honoured (not ifrange=0) */
-  const char *cut;    /* "drop", "stall" or NULL (static strings) */
-  char etag[40];      /* filled by handle_file: what If-Range must equal */
-  char modified[64];  /* the Last-Modified text, which If-Range may equal too */
+  bool ranges;       /* Range honoured, Accept-Ranges sent (not ranges=0) */
+  bool if_range;     /* If-Range honoured (not ifrange=0) */
+  const char *cut;   /* "drop", "stall" or NULL (static strings) */
+  char etag[40];     /* filled by handle_file: what If-Range must equal */
+  char modified[64]; /* the Last-Modified text, which If-Range may equal too */
 };
 
 static bool parse_file_query(struct evkeyvalq *params, struct file_query *query) {
@@ -1177,7 +1177,8 @@ static void send_file_body(struct exchange *ex, const char *name, struct file_qu
   uint64_t start = 0;
   enum file_range range;
   snprintf(query->etag, sizeof(query->etag), "%s", evhttp_find_header(out, "ETag"));
-  snprintf(query->modified, sizeof(query->modified), "%s", evhttp_find_header(out, "Last-Modified"));
+  snprintf(query->modified, sizeof(query->modified), "%s",
+           evhttp_find_header(out, "Last-Modified"));
   range = requested_range(ex->req, query, size, &start);
   if (query->ranges)
     evhttp_add_header(out, "Accept-Ranges", "bytes");

@@ -118,7 +118,9 @@ static void links_at_the_partial_names_are_never_used(void **state) {
   write_at(dir, "elsewhere", "not ours");
   assert_int_equal(linkat(dir->fd, "elsewhere", dir->fd, ".big.iso.afetch-part", 0), 0);
   write_at(dir, ".big.iso.afetch-part.json",
-           "{\"afetch_partial\":1,\"url\":\"" URL "\",\"if_range\":\"" "\\\"abc\\\"" "\"}");
+           "{\"afetch_partial\":1,\"url\":\"" URL "\",\"if_range\":\""
+           "\\\"abc\\\""
+           "\"}");
   struct partial_found found;
   assert_false(partial_find(dir->fd, "big.iso", URL, &found));
   int fd = -1;
