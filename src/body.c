@@ -14,6 +14,9 @@
 #include "afetch/options.h"
 #include "afetch/url.h"
 
+/* -o: bodies announced smaller than this are not kept to be resumed (body_open_file). */
+#define BODY_RESUME_MIN_BYTES (1024 * 1024)
+
 bool body_init(struct body *body, const struct afetch_options *options, link_found_fn on_link,
                requisite_found_fn on_requisite, void *on_link_arg) {
   *body = (struct body){.options = options,
@@ -138,8 +141,13 @@ static bool body_open_file(struct body *body, CURL *easy, long status) {
       body->write_error = download_read_kept(download, body_digest_kept, body->digest);
     return !body->write_error;
   }
-  /* Any other 2xx is the whole body: the server takes no ranges, or the validator changed. */
-  char *validator = body->resume_url ? body_validator(easy) : NULL;
+  /* Any other 2xx is the whole body: the server takes no ranges, or the validator changed.
+   * A body announced smaller than BODY_RESUME_MIN_BYTES goes to a temp file: fetching it
+   * again costs less than a partial's bookkeeping (a sidecar, a lock) costs every file. */
+  curl_off_t announced = -1;
+  curl_easy_getinfo(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+  bool worth_keeping = body->resume_url && !(announced >= 0 && announced < BODY_RESUME_MIN_BYTES);
+  char *validator = worth_keeping ? body_validator(easy) : NULL;
   if (validator) {
     body->write_error = download_open_partial(download, options->output_dir, body->path,
                                               body->resume_url, validator, options->fsync);
