@@ -173,6 +173,7 @@ int main(void) {
       TEST(partial_that_cannot_be_continued_is_fetched_whole),
       TEST(server_ignoring_if_range_cannot_splice_two_versions),
       TEST(no_resume_keeps_no_partial_and_asks_no_range),
+      TEST(small_body_is_fetched_again_not_resumed),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

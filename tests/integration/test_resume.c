@@ -383,3 +383,21 @@ void no_resume_keeps_no_partial_and_asks_no_range(void **state) {
     fail_msg("%s: expected the file, the planted partial and its sidecar under %s: %s",
              proc->cmdline, dir, h_list_files(dir, true));
 }
+
+void small_body_is_fetched_again_not_resumed(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  /* Under 1 MiB by its Content-Length: dropped at half, the retry asks for all of it. */
+  const char *path = "/file/small?size=1000000&cut=drop";
+  const char *args[] = {"-q", "-o", dir, "-r", "1", "--retry-delay", "0.01", h_url(port, path),
+                        NULL};
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  const cJSON *r = resume_result(proc);
+  expect_range(resume_arrival(port, 0, 2, path), 0, NULL);
+  expect_range(resume_arrival(port, 1, 2, path), 0, NULL);
+  if (h_number(r, "size") != 1000000 || cJSON_GetObjectItemCaseSensitive(r, "resumed_from") ||
+      h_count_files(dir, true) != 1)
+    fail_msg("%s: expected the whole body saved, not resumed, and nothing else under %s: %s (%s)",
+             proc->cmdline, dir, proc->out.data, h_list_files(dir, true));
+}

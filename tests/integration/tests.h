@@ -158,5 +158,6 @@ void partial_of_another_url_or_behind_a_symlink_is_never_used(void **state);
 void partial_that_cannot_be_continued_is_fetched_whole(void **state);
 void server_ignoring_if_range_cannot_splice_two_versions(void **state);
 void no_resume_keeps_no_partial_and_asks_no_range(void **state);
+void small_body_is_fetched_again_not_resumed(void **state);
 
 #endif
