@@ -118,10 +118,6 @@ static bool body_validator_is(CURL *easy, const char *expected) {
   return same;
 }
 
-static void body_digest_kept(void *arg, const void *bytes, size_t count) {
-  EVP_DigestUpdate(arg, bytes, count);
-}
-
 /* -o: the file a 2xx body goes to, chosen at its first byte (body.h). False when the transfer
  * is to stop: write_error or resume_refused says why. */
 static bool body_open_file(struct body *body, CURL *easy, long status) {
@@ -137,8 +133,6 @@ static bool body_open_file(struct body *body, CURL *easy, long status) {
     }
     body->resumed_from = download->partial_length;
     body->write_error = download_continue(download);
-    if (!body->write_error && body->digest)
-      body->write_error = download_read_kept(download, body_digest_kept, body->digest);
     return !body->write_error;
   }
   /* Any other 2xx is the whole body: the server takes no ranges, or the validator changed.
@@ -232,6 +226,37 @@ static void body_stop_css(struct body *body) {
 
 bool body_parses_page(const struct body *body) { return body->links || body->css; }
 
+/* What every byte of the body goes through besides its file: the link extractor or the
+ * stylesheet scanner, the digest, the capture. False when the capture ran out of memory. */
+static bool body_consume(struct body *body, const char *data, size_t count) {
+  if (body->links)
+    link_extractor_feed(body->links, data, count);
+  if (body->css)
+    css_scanner_feed(body->css, data, count);
+  if (body->digest)
+    EVP_DigestUpdate(body->digest, data, count);
+  /* --body keeps any final response's body (an API's error text is worth seeing); -o saves
+   * only a 2xx. */
+  return !body->capture_max || body_capture(body, data, count);
+}
+
+static void body_consume_kept(void *arg, const void *bytes, size_t count) {
+  struct body *body = arg;
+  if (!body_consume(body, bytes, count))
+    body->write_error = ENOMEM;
+}
+
+/* A continued partial: its kept bytes go through body_consume() first, so that the digest,
+ * the links and the capture are the whole file's. False when that failed (write_error). */
+static bool body_consume_partial(struct body *body) {
+  if (!body->links && !body->css && !body->digest && !body->capture_max)
+    return true;
+  int error = download_read_kept(&body->download, body_consume_kept, body);
+  if (error)
+    body->write_error = error;
+  return !body->write_error;
+}
+
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count) {
   body->bytes += count;
   const struct afetch_options *options = body->options;
@@ -244,21 +269,15 @@ size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t coun
       return 0;
     if (body->keep && (body->find_links || body->find_requisites))
       body_start_links(body, easy);
+    if (body->resumed_from > 0 && !body_consume_partial(body))
+      return 0;
   }
   /* The limit is the whole file's, the kept bytes included. */
   if (options->max_size && body->resumed_from + body->bytes > options->max_size) {
     body->too_large = true;
     return 0;
   }
-  if (body->links)
-    link_extractor_feed(body->links, data, count);
-  if (body->css)
-    css_scanner_feed(body->css, data, count);
-  if (body->digest)
-    EVP_DigestUpdate(body->digest, data, count);
-  /* --body keeps any final response's body (an API's error text is worth seeing); -o saves
-   * only a 2xx. */
-  if (body->capture_max && !body_capture(body, data, count)) {
+  if (!body_consume(body, data, count)) {
     body->write_error = ENOMEM;
     return 0;
   }

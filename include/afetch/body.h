@@ -84,9 +84,10 @@ bool body_parses_page(const struct body *body);
  * write failed, a 206 that does not continue the partial: see too_large, write_error,
  * resume_refused). A 2xx body's first byte chooses its file: after the partial's bytes for a
  * 206 that continues them (Content-Range from where they end, and the partial's validator
- * again; --sha256 reads them back first); for any other 2xx, the partial when the response
- * has a validator (a strong ETag, else Last-Modified) and does not say "Accept-Ranges: none",
- * else a temp file. */
+ * again; those bytes are read back first for --sha256, --body and a page's links); for any
+ * other 2xx, the partial when the response has a validator (a strong ETag, else
+ * Last-Modified), does not say "Accept-Ranges: none" and is not announced under 1 MiB, else
+ * a temp file. */
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count);
 
 /* After the transfer: puts the file in place when `succeeded` (complete and 2xx), removes

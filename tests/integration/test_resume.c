@@ -181,6 +181,27 @@ void download_dropped_at_half_is_resumed_by_the_retry(void **state) {
     fail_msg("%s: expected 2 attempts: %s", proc->cmdline, proc->out.data);
   expect_range(resume_arrival(port, 0, 2, path), 0, NULL);
   expect_range(resume_arrival(port, 1, 2, path), RESUME_HALF, resume_etag(1));
+  /* --body holds the whole body too: the kept bytes are read back into it. */
+  h_reset(port);
+  const char *with_body[] = {"-q",
+                             "-o",
+                             h_fmt("%s/again", h_temp_dir()),
+                             "--body",
+                             "--max-size",
+                             "5000000",
+                             "-r",
+                             "1",
+                             "--retry-delay",
+                             "0.01",
+                             h_url(port, path),
+                             NULL};
+  proc = h_afetch_run(with_body, NULL);
+  r = resume_result(proc);
+  const char *body = h_string(r, "body");
+  if (h_number(r, "resumed_from") != RESUME_HALF || !body || strlen(body) != RESUME_SIZE ||
+      strcmp(body, resume_body(1)) != 0)
+    fail_msg("%s: expected the whole %d-byte body in \"body\" of a resumed result, got %zu bytes",
+             proc->cmdline, RESUME_SIZE, body ? strlen(body) : 0);
 }
 
 void download_from_a_server_without_ranges_is_fetched_whole(void **state) {
