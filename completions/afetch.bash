@@ -10,7 +10,7 @@ _afetch_long_options='--input-file --url --shard --shard-by --concurrency --time
   --speed-time --connect-timeout --threads --retries
   --retry-delay --retry-max-delay --retry-all-errors --per-host --rate --deadline --ndjson --quiet --progress
   --no-progress --progress-interval --stats --stats-json --include-headers --result-fields
-  --output-dir --output-template --fsync --if-changed
+  --output-dir --output-template --fsync --no-resume --if-changed
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
   --show-skipped --links --page-requisites --span-hosts --location --no-location --location-trusted --max-redirs --header
   --user-agent

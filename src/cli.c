@@ -66,6 +66,7 @@ static const struct cli_dependency {
     {"span-hosts", "page-requisites"},
     {"output-template", "output-dir"},
     {"fsync", "output-dir"},
+    {"no-resume", "output-dir"},
 };
 
 static void cli_defaults(struct afetch_options *options) {
@@ -110,7 +111,7 @@ static const char *const cli_result_neutral[] = {
     "input-file", "url",         "concurrency", "threads",           "rate",
     "per-host",   "deadline",    "quiet",       "progress",          "no-progress",
     "progress-interval",         "stats",       "stats-json",        "ndjson",
-    "journal",    "journal-sync", "fsync",      "merge",
+    "journal",    "journal-sync", "fsync",      "merge",             "no-resume",
 };
 
 /* Appends " --name[=value]" to result_options unless the option is neutral. */

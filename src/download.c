@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "afetch/partial.h"
 #include "afetch/replace_file.h"
 
 #define DOWNLOAD_SWEPT_INITIAL_SLOTS 64
@@ -227,7 +228,8 @@ static const char *download_base_name(const struct download *download) {
 /* Temp names are unique per process (pid) and per download (a counter shared by threads). */
 static atomic_uint_fast64_t download_counter;
 
-int download_open(struct download *download, const char *root, const char *path, bool durable) {
+/* Closes what the download holds and points it at `path`, below `root`. 0 or an errno. */
+static int download_set_target(struct download *download, const char *root, const char *path) {
   download_discard(download);
   download->path = path;
   download->root = root;
@@ -241,18 +243,29 @@ int download_open(struct download *download, const char *root, const char *path,
   download->relative = path + root_length;
   while (*download->relative == '/')
     download->relative++;
-  const char *base = download_base_name(download);
-  if (!*base)
-    return EISDIR;
-  int dir_fd;
+  return *download_base_name(download) ? 0 : EISDIR;
+}
+
+/* The target's directory, made when missing and swept of killed runs' temp files. */
+static int download_open_directory(struct download *download, bool durable, int *dir_fd) {
   bool made;
-  int error = download_open_parent(download, true, durable, &dir_fd, &made);
-  if (error)
-    return error;
+  int error = download_open_parent(download, true, durable, dir_fd, &made);
   /* A directory made just now holds no killed run's files: neither read nor added to the set
    * (which would otherwise grow with every new directory of a big mirror). */
-  if (!made)
-    download_sweep_once(dir_fd);
+  if (!error && !made)
+    download_sweep_once(*dir_fd);
+  return error;
+}
+
+int download_open(struct download *download, const char *root, const char *path, bool durable) {
+  int error = download_set_target(download, root, path);
+  if (error)
+    return error;
+  const char *base = download_base_name(download);
+  int dir_fd;
+  error = download_open_directory(download, durable, &dir_fd);
+  if (error)
+    return error;
   /* ".<base>.afetch-PID-N": hidden, beside its target (rename stays in one file system), and
    * recognisably ours, with the pid that tells a later run whether its writer is gone. Not
    * mkstemp(): its 0600 would ignore the umask that files saved by curl or wget get. */
@@ -294,6 +307,29 @@ int download_write(struct download *download, const void *bytes, size_t count) {
   return 0;
 }
 
+/* Puts a complete partial in place of the target. On failure it is removed: what could not
+ * be renamed now would fail the same way next time. */
+static int download_commit_partial(struct download *download, bool durable) {
+  int error = durable && fsync(download->fd) != 0 ? errno : 0;
+  int dir_fd = -1;
+  if (!error)
+    error = download_open_parent(download, false, false, &dir_fd, NULL);
+  if (!error)
+    error = partial_complete(dir_fd, download_base_name(download));
+  if (!error && durable)
+    error = replace_file_sync_directory(dir_fd);
+  if (dir_fd >= 0)
+    close(dir_fd);
+  if (error)
+    download_drop_partial(download);
+  /* Closed after the rename, so the lock covers it; close()'s own error is reported. */
+  if (download->fd >= 0 && close(download->fd) != 0 && !error)
+    error = errno;
+  download->fd = -1;
+  download_discard(download);
+  return error;
+}
+
 /* Removes the temp file, found again by the same walk. */
 static void download_remove_temp(struct download *download) {
   int dir_fd;
@@ -306,6 +342,8 @@ static void download_remove_temp(struct download *download) {
 }
 
 int download_commit(struct download *download, bool durable) {
+  if (download->partial)
+    return download_commit_partial(download, durable);
   int error = 0;
   if (durable && fsync(download->fd) != 0)
     error = errno;
@@ -333,9 +371,92 @@ int download_commit(struct download *download, bool durable) {
 
 void download_discard(struct download *download) {
   if (download->fd >= 0) {
-    close(download->fd);
+    close(download->fd); /* a partial's lock goes with it; its files stay */
     download->fd = -1;
   }
   if (download->temp_name)
     download_remove_temp(download);
+  download->partial = false;
+  download->partial_length = 0;
+  free(download->if_range);
+  download->if_range = NULL;
+}
+
+/* ---- resuming --------------------------------------------------------------------------- */
+
+bool download_find_partial(struct download *download, const char *root, const char *path,
+                           const char *url) {
+  int dir_fd;
+  if (download_set_target(download, root, path) != 0 ||
+      download_open_parent(download, false, false, &dir_fd, NULL) != 0)
+    return false; /* no directory yet, no partial */
+  struct partial_found found;
+  bool kept = partial_find(dir_fd, download_base_name(download), url, &found);
+  close(dir_fd);
+  if (kept) {
+    download->fd = found.fd;
+    download->partial = true;
+    download->partial_length = found.length;
+    download->if_range = found.if_range;
+  }
+  return kept;
+}
+
+int download_open_partial(struct download *download, const char *root, const char *path,
+                          const char *url, const char *if_range, bool durable) {
+  int found_fd = -1;
+  if (download->partial && download->path == path) { /* the one found: reused, emptied */
+    found_fd = download->fd;
+    download->fd = -1;
+  }
+  download_discard(download);
+  int dir_fd, fd = -1;
+  int error = download_set_target(download, root, path);
+  if (!error && !(error = download_open_directory(download, durable, &dir_fd))) {
+    error =
+        partial_start(dir_fd, download_base_name(download), found_fd, url, if_range, durable, &fd);
+    found_fd = -1; /* partial_start() took it */
+    close(dir_fd);
+  }
+  if (found_fd >= 0)
+    close(found_fd);
+  if (error) /* no partial to be had: saved as any other body */
+    return download_open(download, root, path, durable);
+  download->fd = fd;
+  download->partial = true;
+  return 0;
+}
+
+int download_continue(struct download *download) {
+  off_t end = (off_t)download->partial_length;
+  return lseek(download->fd, end, SEEK_SET) == end ? 0 : errno;
+}
+
+int download_read_kept(struct download *download,
+                       void (*each)(void *arg, const void *bytes, size_t count), void *arg) {
+  char piece[16 * 1024];
+  for (uint64_t at = 0; at < download->partial_length;) {
+    uint64_t left = download->partial_length - at;
+    ssize_t count =
+        pread(download->fd, piece, left < sizeof piece ? (size_t)left : sizeof piece, (off_t)at);
+    if (count < 0 && errno == EINTR)
+      continue;
+    if (count <= 0)
+      return count < 0 ? errno : EIO; /* shorter than it was found: someone cut it */
+    each(arg, piece, (size_t)count);
+    at += (uint64_t)count;
+  }
+  return 0;
+}
+
+void download_drop_partial(struct download *download) {
+  if (!download->partial)
+    return;
+  int dir_fd;
+  /* Removed while still locked: no other run takes it up in between. */
+  if (download_open_parent(download, false, false, &dir_fd, NULL) == 0) {
+    partial_remove(dir_fd, download_base_name(download));
+    close(dir_fd);
+  }
+  download_discard(download);
 }

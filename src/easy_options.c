@@ -107,20 +107,26 @@ bool easy_options_apply_run(CURL *easy, const struct afetch_options *options,
          easy_options_apply_request_defaults(easy, options);
 }
 
-/* --if-changed: the request's If-None-Match / If-Modified-Since lines go in front of the
- * run's own header list (shared, never copied: these two nodes live in the task). */
-void easy_options_set_conditional_headers(CURL *easy, const struct afetch_options *options,
-                                          const struct request *request,
-                                          struct curl_slist conditional[2]) {
+/* --if-changed's If-None-Match / If-Modified-Since and a resumed download's If-Range go in
+ * front of the run's own header list (shared, never copied: these nodes live in the task). */
+bool easy_options_set_conditions(CURL *easy, const struct afetch_options *options,
+                                 const struct request *request, uint64_t resume_offset,
+                                 const char *if_range_line, struct curl_slist conditional[3]) {
   struct curl_slist *list = request->headers ? request->headers : options->headers;
-  char *lines[] = {request->if_modified_since, request->if_none_match};
-  for (size_t i = 0; i < 2; i++)
+  /* curl's list nodes hold a char *: none of these lines is ever written through it. */
+  char *lines[] = {request->if_modified_since, request->if_none_match, (char *)if_range_line};
+  for (size_t i = 0; i < 3; i++)
     if (lines[i]) {
       conditional[i] = (struct curl_slist){.data = lines[i], .next = list};
       list = &conditional[i];
     }
   if (list != options->headers)
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+  if (!resume_offset)
+    return true;
+  char range[32];
+  snprintf(range, sizeof range, "%llu-", (unsigned long long)resume_offset);
+  return curl_easy_setopt(easy, CURLOPT_RANGE, range) == CURLE_OK; /* curl copies it */
 }
 
 /* A JSON line's method, body and timeout, over the run's (which the handle holds). */

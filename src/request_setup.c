@@ -1,10 +1,14 @@
-/* Requests completed from the options: -o file names and --if-changed validators. */
+/* Requests completed from the options: -o file names (and whether a partial may be resumed)
+ * and --if-changed validators. */
 #include "afetch/request_setup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "afetch/options.h"
 #include "afetch/output_name.h"
@@ -77,9 +81,26 @@ static bool request_setup_validators(struct request_setup *setup, struct request
   return true;
 }
 
+/* -o: whether a Range may be asked for the rest of a kept partial. Not for a method other
+ * than GET or a request body (a Range means nothing there), the user's own Range header, or
+ * --compressed (curl decodes, so the bytes kept are not the encoded ones a Range counts). */
+static bool request_setup_may_resume(const struct afetch_options *options,
+                                     const struct request *request) {
+  const char *method = request->method ? request->method : options->method;
+  if (!request->output_path || request->internal || options->no_resume || options->compressed ||
+      request->body || options->data || (method && strcmp(method, "GET") != 0))
+    return false;
+  const struct curl_slist *header = request->headers ? request->headers : options->headers;
+  for (; header; header = header->next)
+    if (strncasecmp(header->data, "Range:", 6) == 0)
+      return false;
+  return true;
+}
+
 bool request_setup_apply(struct request_setup *setup, struct request *request) {
   if (setup->output_names && !request_setup_output_path(setup, request))
     return false;
+  request->may_resume = request_setup_may_resume(setup->options, request);
   return !setup->state || request_setup_validators(setup, request);
 }
 

@@ -190,6 +190,10 @@ static void result_write_optional(const struct afetch_result *result, struct jso
     json_writer_key(writer, "sha256");
     json_writer_string(writer, result->sha256);
   }
+  if (result->resumed_from) {
+    json_writer_key(writer, "resumed_from");
+    json_writer_uint(writer, result->resumed_from);
+  }
   if (result->has_not_modified) {
     json_writer_key(writer, "not_modified");
     json_writer_bool(writer, result->not_modified);

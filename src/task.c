@@ -35,8 +35,9 @@ struct task {
   bool used;          /* the handle has been pointed at a URL since it was configured */
   unsigned replays;   /* times this URL's request was sent again (task_replay_unsent) */
   int64_t started_us; /* CLOCK_MONOTONIC when the handle was set up for this try */
-  /* --if-changed: If-None-Match / If-Modified-Since put in front of the -H headers. */
-  struct curl_slist conditional[2];
+  /* --if-changed: If-None-Match / If-Modified-Since, and a resumed download's If-Range, put
+   * in front of the -H headers. */
+  struct curl_slist conditional[3];
   uint64_t index;
   struct body body;
   _Atomic uint64_t *bytes_total; /* task_count_bytes_into(); NULL: not counted */
@@ -170,7 +171,8 @@ static bool task_start(struct task *task, const struct request *request) {
                                              : 0;
   /* A requisite is not parsed for links; only a stylesheet for its own requisites. */
   bool crawled = task->options->crawl && !request->internal;
-  body_start(&task->body, request->output_path, capture_max, crawled && !request->requisite_via,
+  body_start(&task->body, request->output_path, request->may_resume ? request->url : NULL,
+             capture_max, crawled && !request->requisite_via,
              crawled && task->options->page_requisites);
   task->response_started = false;
   task->invalid = false;
@@ -207,7 +209,12 @@ static bool task_start(struct task *task, const struct request *request) {
                        (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
   if (may_multiplex)
     curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
-  easy_options_set_conditional_headers(task->easy, task->options, request, task->conditional);
+  /* A kept partial: only the bytes after it, if the response is still the one it holds. */
+  const char *if_range_line = NULL;
+  uint64_t resume_offset = body_resume_offset(&task->body, &if_range_line);
+  if (!easy_options_set_conditions(task->easy, task->options, request, resume_offset, if_range_line,
+                                   task->conditional))
+    return task_reject(task, "out of memory");
   easy_options_apply_request(task->easy, task->options, request);
   return true;
 }
@@ -254,7 +261,8 @@ static void task_read_transfer(struct task *task, struct afetch_result *result) 
   long number = 0;
   result->url = task->request->url;
   result->attempts = 1;
-  result->size = task->body.bytes;
+  result->resumed_from = task->body.resumed_from;
+  result->size = task->body.resumed_from + task->body.bytes; /* the whole file's */
   if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK)
     result->final_url = text;
   if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &number) == CURLE_OK)
@@ -570,8 +578,12 @@ bool task_replay_unsent(struct task *task, CURLcode code) {
    * it tries. */
   bool retries_ran_out = (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR) &&
                          strncmp(task->message, "Connection died, tried", 22) == 0;
-  if (!(lost_unsent || retries_ran_out) || task->response_started ||
-      task->replays >= TASK_MAX_REPLAYS || !task_may_resend(task))
+  /* -o: the answer to a Range showed that the kept partial cannot be continued: the request
+   * is made again at once, for the whole body. */
+  bool whole_body_needed = body_resume_refused(&task->body, task->easy, code);
+  if (task->replays >= TASK_MAX_REPLAYS ||
+      (!whole_body_needed &&
+       (!(lost_unsent || retries_ran_out) || task->response_started || !task_may_resend(task))))
     return false;
   task->replays++;
   if (task_start(task, task->request))

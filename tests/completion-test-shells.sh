@@ -56,7 +56,7 @@ common_cases() {
   $complete "--con"
   check "$shell: --con" offers_only --concurrency --config --connect-timeout --connect-to
   $complete "--no-"
-  check "$shell: --no-" offers_only --no-progress --no-location
+  check "$shell: --no-" offers_only --no-progress --no-location --no-resume
   $complete "--scope "
   check "$shell: --scope values" offers_only host domain prefix
   $complete "--scope d"

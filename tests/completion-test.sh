@@ -43,7 +43,7 @@ check "--con" offers_only --concurrency --connect-timeout --connect-to --config
 complete_words "--stats"
 check "--stats" offers_only --stats --stats-json
 complete_words "--no-"
-check "--no-" offers_only --no-progress --no-location
+check "--no-" offers_only --no-progress --no-location --no-resume
 
 complete_words "--scope" ""
 check "--scope values" offers_only host domain prefix

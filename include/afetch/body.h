@@ -44,6 +44,12 @@ struct body {
   struct download download;
   const char *path; /* -o target of this transfer, borrowed; NULL: not saved */
   bool saved;       /* body_finish() put the file in place */
+  /* Resuming (partial.h): the URL a partial is kept for (borrowed; NULL: none is). */
+  const char *resume_url;
+  bool file_opened;      /* a 2xx body chose its file (at its first byte) */
+  uint64_t resumed_from; /* bytes of the file a kept partial gave (a 206 continued it) */
+  bool resume_refused;   /* a 206 that does not continue the partial (which is gone) */
+  char *if_range_line;   /* "If-Range: VALIDATOR" for the partial found, owned; NULL: none */
 };
 
 /* Once per task; links found in pages go to on_link, requisites (-p) to on_requisite. False
@@ -51,23 +57,42 @@ struct body {
 bool body_init(struct body *body, const struct afetch_options *options, link_found_fn on_link,
                requisite_found_fn on_requisite, void *on_link_arg);
 
-/* Before each transfer: `path` is where -o saves this one (NULL: nowhere); the first
+/* Before each transfer: `path` is where -o saves this one (NULL: nowhere); with
+ * `resume_url`, a partial kept for that URL is looked for (body_resume_offset()), and a 2xx
+ * body with a validator is saved so that it can be continued (see body_on_data()); the first
  * `capture_max` bytes are kept (0: none; more are dropped, --max-size is the error limit);
  * `find_links` parses an HTML 2xx body for links; `find_requisites` also for requisites, and
  * scans a CSS 2xx body (text/css) for its url() and @import references, reported as
  * requisites with via "css". */
-void body_start(struct body *body, const char *path, size_t capture_max, bool find_links,
-                bool find_requisites);
+void body_start(struct body *body, const char *path, const char *resume_url, size_t capture_max,
+                bool find_links, bool find_requisites);
+
+/* The bytes a kept partial holds (ask for the rest, Range: bytes=N-), 0 for none; the header
+ * line naming its validator in *if_range_line ("If-Range: ...", borrowed until the next
+ * body_start()). */
+uint64_t body_resume_offset(const struct body *body, const char **if_range_line);
+
+/* After a transfer (curl's `code`) that asked for the rest of a partial: true when the answer
+ * showed the partial cannot be continued (a 206 from another offset or validator, a 416),
+ * which is then removed: the request is to be made again from byte 0. */
+bool body_resume_refused(struct body *body, CURL *easy, CURLcode code);
 
 /* True while the body is being parsed for links or requisites (an HTML page, a stylesheet). */
 bool body_parses_page(const struct body *body);
 
-/* curl's write callback's work: returns `count`, or 0 to abort the transfer (too large, or a
- * write failed: see too_large / write_error). */
+/* curl's write callback's work: returns `count`, or 0 to abort the transfer (too large, a
+ * write failed, a 206 that does not continue the partial: see too_large, write_error,
+ * resume_refused). A 2xx body's first byte chooses its file: after the partial's bytes for a
+ * 206 that continues them (Content-Range from where they end, and the partial's validator
+ * again; those bytes are read back first for --sha256, --body and a page's links); for any
+ * other 2xx, the partial when the response has a validator (a strong ETag, else
+ * Last-Modified), does not say "Accept-Ranges: none" and is not announced under 1 MiB, else
+ * a temp file. */
 size_t body_on_data(struct body *body, CURL *easy, const char *data, size_t count);
 
 /* After the transfer: puts the file in place when `succeeded` (complete and 2xx), removes
- * the temp file otherwise; fills sha256. An empty 2xx body still makes an (empty) file.
+ * the temp file otherwise (a partial is kept for the next try, unless the body was too large
+ * or a write failed); fills sha256. An empty 2xx body still makes an (empty) file.
  * Returns 0 or the errno of a failed save. */
 int body_finish(struct body *body, bool succeeded, long status);
 

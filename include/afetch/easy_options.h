@@ -6,6 +6,7 @@
 #define AFETCH_EASY_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <curl/curl.h>
 
@@ -21,12 +22,13 @@ bool easy_options_environment_has_proxy(void);
 bool easy_options_apply_run(CURL *easy, const struct afetch_options *options,
                             bool proxy_in_environment);
 
-/* --if-changed: the request's If-None-Match / If-Modified-Since lines go in front of the
- * run's own header list (shared, never copied), as the two nodes of `conditional`, which
- * must live as long as the transfer. */
-void easy_options_set_conditional_headers(CURL *easy, const struct afetch_options *options,
-                                          const struct request *request,
-                                          struct curl_slist conditional[2]);
+/* --if-changed: the request's If-None-Match / If-Modified-Since lines, and a resumed
+ * download's If-Range line (`if_range_line`, NULL: none; with Range: bytes=resume_offset-),
+ * go in front of the run's own header list (shared, never copied), as nodes of `conditional`;
+ * the lines and the nodes must live as long as the transfer. False when out of memory. */
+bool easy_options_set_conditions(CURL *easy, const struct afetch_options *options,
+                                 const struct request *request, uint64_t resume_offset,
+                                 const char *if_range_line, struct curl_slist conditional[3]);
 
 /* A JSON line's method, body and timeout, over the run's (which the handle holds). */
 void easy_options_apply_request(CURL *easy, const struct afetch_options *options,

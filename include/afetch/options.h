@@ -102,6 +102,7 @@ struct afetch_options {
   const char *output_dir;      /* -o: save each ok body under DIR, borrowed */
   const char *output_template; /* --output-template: names under DIR, borrowed */
   bool fsync;                  /* --fsync: files (and their directory) reach the disk */
+  bool no_resume;              /* --no-resume: -o keeps no partial and sends no Range */
   const char *state_path;      /* --if-changed: validators per URL, borrowed */
   bool sha256;                 /* --sha256: the body's digest in the result */
   uint64_t max_size;           /* --max-size: body bytes at most (with --body: 1 MiB default) */

@@ -34,6 +34,7 @@ struct request {
   char *output_path;       /* -o: DIR/name, also reported as "file" */
   char *if_none_match;     /* --if-changed: header lines to send */
   char *if_modified_since; /* (the state knew validators for the URL) */
+  bool may_resume;         /* -o: a partial kept for the URL may be continued (partial.h) */
   /* Crawling (owned, NULL/0 when unused). */
   unsigned depth;            /* links followed from the seed */
   char *parent;              /* the page that linked it; NULL for a seed */

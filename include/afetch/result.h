@@ -55,10 +55,12 @@ struct afetch_result {
   bool has_retry_after;  /* a response carried Retry-After: the key "retry_after" is written */
   int64_t retry_after_s; /* its wait in seconds (the latest one) */
   const char *content_type;
-  uint64_t size;      /* body bytes received (decoded, with --compressed) */
-  bool has_wire_size; /* --compressed: "wire_size" */
-  uint64_t wire_size; /* the body's bytes as they came, before decoding */
-  long proxy_status;  /* a proxy's answer to CONNECT when it refused the tunnel; 0: none */
+  uint64_t size;         /* body bytes received (decoded, with --compressed); a resumed
+                          * download's whole file */
+  uint64_t resumed_from; /* -o: bytes a kept partial gave; > 0 writes "resumed_from" */
+  bool has_wire_size;    /* --compressed: "wire_size" */
+  uint64_t wire_size;    /* the body's bytes as they came, before decoding */
+  long proxy_status;     /* a proxy's answer to CONNECT when it refused the tunnel; 0: none */
   /* Keys written only when their option is on (the has_ flag), null when the value is. */
   bool has_file; /* -o */
   const char *file;

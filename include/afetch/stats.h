@@ -25,7 +25,8 @@ static inline struct stats_sample stats_sample_of(const struct afetch_result *re
                                .status = result->status,
                                .error = result->error,
                                .total_us = result->time_us.total,
-                               .bytes = result->size,
+                               /* this run's: not what a kept partial held */
+                               .bytes = result->size - result->resumed_from,
                                .attempts = result->attempts};
 }
 

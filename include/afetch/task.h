@@ -53,9 +53,11 @@ void task_result(struct task *task, CURLcode code, struct afetch_result *result)
  * outcome. After task_result(). */
 void task_take_response(struct task *task, struct outcome *outcome);
 
-/* After a transfer failed with `code`: when curl lost the request before sending any of it
- * (an HTTP/2 GOAWAY race in libcurl 7.88), sets the task up to send it again and returns
- * true; the caller starts the handle again. False when the result stands (task_result()). */
+/* After a transfer ended with `code`: when curl lost the request before sending any of it
+ * (an HTTP/2 GOAWAY race in libcurl 7.88), or when the answer to a resumed download's Range
+ * showed its partial cannot be continued (body_resume_refused()), sets the task up to send it
+ * again (then for the whole body) and returns true; the caller starts the handle again. False
+ * when the result stands (task_result()). */
 bool task_replay_unsent(struct task *task, CURLcode code);
 
 /* As task_result() for a transfer stopped before it finished (RESULT_CANCELLED or

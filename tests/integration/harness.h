@@ -145,7 +145,8 @@ struct h_stats h_wait_stats(int port, long in_flight, long requests, int timeout
 
 /* GET /arrivals: the server's log of counted requests since its last /reset, oldest first, as
  * a borrowed array (its document is tracked) of {"t": arrival in the server's CLOCK_MONOTONIC
- * seconds, "host": the Host header, "path": the request URI}. Fails the test on errors, and
+ * seconds, "host": the Host header, "path": the request URI, "range" and "if_range": those
+ * headers or null}. Fails the test on errors, and
  * when the server's log overflowed (it dropped entries). */
 cJSON *h_arrivals(int port);
 

@@ -167,6 +167,15 @@ int main(void) {
       TEST(merge_refuses_a_pipe),
       TEST(crawl_journal_resumes_after_sigkills_with_each_page_once),
       TEST(merge_ends_its_array_on_a_signal),
+      TEST(download_killed_at_half_resumes_with_range_and_if_range),
+      TEST(download_dropped_at_half_is_resumed_by_the_retry),
+      TEST(download_from_a_server_without_ranges_is_fetched_whole),
+      TEST(download_whose_validator_changed_is_fetched_whole),
+      TEST(partial_of_another_url_or_behind_a_symlink_is_never_used),
+      TEST(partial_that_cannot_be_continued_is_fetched_whole),
+      TEST(server_ignoring_if_range_cannot_splice_two_versions),
+      TEST(no_resume_keeps_no_partial_and_asks_no_range),
+      TEST(small_body_is_fetched_again_not_resumed),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -152,5 +152,15 @@ void merge_refuses_a_pipe(void **state);
 /* test_crawl_journal.c: --crawl --journal, --merge and signals */
 void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state);
 void merge_ends_its_array_on_a_signal(void **state);
+/* test_resume.c: -o downloads resumed with Range + If-Range */
+void download_killed_at_half_resumes_with_range_and_if_range(void **state);
+void download_dropped_at_half_is_resumed_by_the_retry(void **state);
+void download_from_a_server_without_ranges_is_fetched_whole(void **state);
+void download_whose_validator_changed_is_fetched_whole(void **state);
+void partial_of_another_url_or_behind_a_symlink_is_never_used(void **state);
+void partial_that_cannot_be_continued_is_fetched_whole(void **state);
+void server_ignoring_if_range_cannot_splice_two_versions(void **state);
+void no_resume_keeps_no_partial_and_asks_no_range(void **state);
+void small_body_is_fetched_again_not_resumed(void **state);
 
 #endif

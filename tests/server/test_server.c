@@ -105,6 +105,17 @@
  *     is absent and If-Modified-Since is an IMF-fixdate at or after the
  *     Last-Modified, the reply is 304 with the same ETag and Last-Modified and
  *     no body, counted in "not_modified". Otherwise 200 with the body.
+ *     Ranges (unless the query has ranges=0, which also drops the header):
+ *     "Accept-Ranges: bytes"; a "Range: bytes=S-" (that form only) without
+ *     If-Range, or with an If-Range equal to the ETag or to the Last-Modified
+ *     text, is answered 206 with "Content-Range: bytes S-(N-1)/N" and the
+ *     body from byte S, or 416 with "Content-Range: bytes * /N" when S >= N
+ *     (no space before '/'); any other Range is ignored (200, whole body).
+ *     With ifrange=0 in the query, If-Range is ignored (as by a server that
+ *     does not know it): a Range is answered 206 whatever the validator.
+ *     cut=drop or cut=stall in the query: the first response for NAME (since
+ *     /reset) that starts at byte 0 sends half its body, then closes the
+ *     connection (drop) or sends nothing more, holding it open (stall).
  *
  * /flaky/KEY/N[?status=S][&retry_after=SEC | &retry_after_date=SEC]
  *     KEY is 1..64 characters of [A-Za-z0-9_-]; N <= 1000000. Each KEY has a
@@ -209,11 +220,12 @@
  *     anything else under /req/: 200 "bytes\n" application/octet-stream
  *
  * /arrivals
- *     {"dropped":D,"arrivals":[{"t":T,"host":H,"path":P},...]}: every counted
- *     request in arrival order, T its arrival in CLOCK_MONOTONIC seconds
- *     (microsecond precision), H its Host header ("" without one), P its
- *     request URI (path and query, cut to 4096 bytes). At most 100000 are
- *     kept; D counts the ones dropped beyond that.
+ *     {"dropped":D,"arrivals":[{"t":T,"host":H,"path":P,"range":R,
+ *     "if_range":IR},...]}: every counted request in arrival order, T its
+ *     arrival in CLOCK_MONOTONIC seconds (microsecond precision), H its Host
+ *     header ("" without one), P its request URI (path and query, cut to 4096
+ *     bytes), R and IR its Range and If-Range headers (null without one). At
+ *     most 100000 are kept; D counts the ones dropped beyond that.
  */
 
 /* For POLLRDHUP (Linux): see peer_has_hung_up(). */
@@ -315,6 +327,8 @@ struct exchange {
   size_t line_length;       /* its length */
   long pace_ms;             /* > 0: pause between pieces (/slowbytes) */
   bool drop_when_sent;      /* close the connection after the last byte (/lie) */
+  bool stall_when_sent;     /* after the last byte, hold the connection open (/file cut) */
+  int status;               /* the streamed reply's status; 0: 200 */
   struct event *pace_timer; /* /slowbytes and /lie: the next step */
 };
 
@@ -338,9 +352,11 @@ struct flaky_key {
 
 /* One counted request, as /arrivals reports it. */
 struct arrival {
-  double t;   /* CLOCK_MONOTONIC seconds */
-  char *host; /* Host header, "" without one */
-  char *path; /* request URI, at most ARRIVAL_MAX_PATH bytes */
+  double t;       /* CLOCK_MONOTONIC seconds */
+  char *host;     /* Host header, "" without one */
+  char *path;     /* request URI, at most ARRIVAL_MAX_PATH bytes */
+  char *range;    /* Range header, NULL without one */
+  char *if_range; /* If-Range header, NULL without one */
 };
 
 static struct {
@@ -352,6 +368,7 @@ static struct {
 struct file_version {
   char name[FILE_MAX_NAME_LENGTH + 1];
   uint64_t version;
+  bool cut_done; /* a cut=drop|stall response was sent for NAME */
 };
 
 static struct {
@@ -601,6 +618,14 @@ static void append_json_cstring(struct evbuffer *out, const char *s) {
   append_json_string(out, s, strlen(s));
 }
 
+/* A string, or null for NULL. */
+static void append_json_nullable(struct evbuffer *out, const char *s) {
+  if (s == NULL)
+    evbuffer_add(out, "null", 4);
+  else
+    append_json_cstring(out, s);
+}
+
 static const char *method_name(enum evhttp_cmd_type type) {
   switch (type) {
   case EVHTTP_REQ_GET:
@@ -831,6 +856,8 @@ static void stream_next_chunk(struct exchange *ex) {
   ex->offset += n;
   if (ex->bytes_left > 0 || ex->drop_when_sent) {
     evhttp_send_reply_chunk_with_cb(req, server.chunk, on_stream_drained, ex);
+  } else if (ex->stall_when_sent) {
+    evhttp_send_reply_chunk(req, server.chunk); /* and nothing more, until the client leaves */
   } else {
     evhttp_send_reply_chunk(req, server.chunk);
     /* May complete (and free ex) synchronously. */
@@ -856,7 +883,7 @@ static void start_stream(struct exchange *ex, const char *content_type, const ch
     return;
   }
   ex->bytes_left = n;
-  evhttp_send_reply_start(req, HTTP_OK, NULL);
+  evhttp_send_reply_start(req, ex->status != 0 ? ex->status : HTTP_OK, NULL);
   stream_next_chunk(ex);
 }
 
@@ -1023,6 +1050,7 @@ static struct file_version *version_lookup(const char *name, bool create) {
     return NULL;
   snprintf(versions.items[versions.count].name, sizeof(versions.items[0].name), "%s", name);
   versions.items[versions.count].version = 1;
+  versions.items[versions.count].cut_done = false;
   return &versions.items[versions.count++];
 }
 
@@ -1088,6 +1116,99 @@ static bool client_has_version(struct evhttp_request *req, const char *etag, tim
   return end != NULL && *end == '\0' && timegm(&tm) >= modified;
 }
 
+/* /file's range and cut options. */
+struct file_query {
+  bool ranges;       /* Range honoured, Accept-Ranges sent (not ranges=0) */
+  bool if_range;     /* If-Range honoured (not ifrange=0) */
+  const char *cut;   /* "drop", "stall" or NULL (static strings) */
+  char etag[40];     /* filled by handle_file: what If-Range must equal */
+  char modified[64]; /* the Last-Modified text, which If-Range may equal too */
+};
+
+static bool parse_file_query(struct evkeyvalq *params, struct file_query *query) {
+  const char *ranges = evhttp_find_header(params, "ranges");
+  const char *cut = evhttp_find_header(params, "cut");
+  const char *if_range = evhttp_find_header(params, "ifrange");
+  memset(query, 0, sizeof(*query));
+  query->ranges = ranges == NULL || strcmp(ranges, "1") == 0;
+  query->if_range = if_range == NULL || strcmp(if_range, "1") == 0;
+  if (cut != NULL)
+    query->cut = strcmp(cut, "drop") == 0 ? "drop" : strcmp(cut, "stall") == 0 ? "stall" : NULL;
+  return (ranges == NULL || strcmp(ranges, "0") == 0 || strcmp(ranges, "1") == 0) &&
+         (if_range == NULL || strcmp(if_range, "0") == 0 || strcmp(if_range, "1") == 0) &&
+         (cut == NULL || query->cut != NULL);
+}
+
+enum file_range { RANGE_WHOLE, RANGE_FROM, RANGE_UNSATISFIABLE };
+
+/* What the request's Range and If-Range ask of a body of `size` bytes: the whole body, the
+ * part from *start, or nothing (a start past the end). */
+static enum file_range requested_range(struct evhttp_request *req, const struct file_query *query,
+                                       uint64_t size, uint64_t *start) {
+  struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+  const char *range = evhttp_find_header(in, "Range");
+  const char *if_range = evhttp_find_header(in, "If-Range");
+  char digits[32];
+  size_t length;
+  uint64_t from;
+  if (!query->ranges || range == NULL || strncmp(range, "bytes=", 6) != 0)
+    return RANGE_WHOLE;
+  length = strlen(range + 6);
+  if (length < 2 || length > sizeof(digits) || range[6 + length - 1] != '-')
+    return RANGE_WHOLE;
+  memcpy(digits, range + 6, length - 1);
+  digits[length - 1] = '\0';
+  if (!parse_decimal(digits, UINT64_MAX, &from))
+    return RANGE_WHOLE;
+  if (query->if_range && if_range != NULL && strcmp(if_range, query->etag) != 0 &&
+      strcmp(if_range, query->modified) != 0)
+    return RANGE_WHOLE;
+  *start = from;
+  return from >= size ? RANGE_UNSATISFIABLE : RANGE_FROM;
+}
+
+/* Streams /file's body (ex->line set), or the part of it the Range asks for, cut as the query
+ * says. */
+static void send_file_body(struct exchange *ex, const char *name, struct file_query *query,
+                           uint64_t size) {
+  struct evkeyvalq *out = evhttp_request_get_output_headers(ex->req);
+  struct file_version *slot;
+  char length[32], content_range[96];
+  uint64_t start = 0;
+  enum file_range range;
+  snprintf(query->etag, sizeof(query->etag), "%s", evhttp_find_header(out, "ETag"));
+  snprintf(query->modified, sizeof(query->modified), "%s",
+           evhttp_find_header(out, "Last-Modified"));
+  range = requested_range(ex->req, query, size, &start);
+  if (query->ranges)
+    evhttp_add_header(out, "Accept-Ranges", "bytes");
+  if (range == RANGE_UNSATISFIABLE) {
+    snprintf(content_range, sizeof(content_range), "bytes */%" PRIu64, size);
+    evhttp_add_header(out, "Content-Range", content_range);
+    send_formatted(ex->req, 416, "text/plain", "range not satisfiable\n");
+    return;
+  }
+  if (range == RANGE_FROM) {
+    snprintf(content_range, sizeof(content_range), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start,
+             size - 1, size);
+    evhttp_add_header(out, "Content-Range", content_range);
+    ex->status = 206;
+    ex->offset = start;
+  }
+  snprintf(length, sizeof(length), "%" PRIu64, size - start);
+  slot = query->cut != NULL && start == 0 ? version_lookup(name, true) : NULL;
+  if (slot != NULL && !slot->cut_done && size >= 2) {
+    slot->cut_done = true;
+    if (strcmp(query->cut, "drop") == 0)
+      ex->drop_when_sent = true;
+    else
+      ex->stall_when_sent = true;
+    start_stream(ex, "text/plain", length, size / 2);
+    return;
+  }
+  start_stream(ex, "text/plain", length, size - start);
+}
+
 static void handle_file(struct exchange *ex, const char *name) {
   struct evhttp_request *req = ex->req;
   struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -1097,6 +1218,7 @@ static void handle_file(struct exchange *ex, const char *name) {
   uint64_t size = FILE_DEFAULT_SIZE, version, hash;
   char etag[40], key[128];
   time_t modified;
+  struct file_query query;
   bool ok;
 
   if (!is_file_name(name, strlen(name)) || !parse_request_query(req, &params)) {
@@ -1108,7 +1230,8 @@ static void handle_file(struct exchange *ex, const char *name) {
   size_text = evhttp_find_header(&params, "size");
   version_text = evhttp_find_header(&params, "version");
   ok = (size_text == NULL || parse_decimal(size_text, MAX_FILE_BYTES, &size)) &&
-       (version_text == NULL || parse_decimal(version_text, FILE_MAX_VERSION, &version));
+       (version_text == NULL || parse_decimal(version_text, FILE_MAX_VERSION, &version)) &&
+       parse_file_query(&params, &query);
   evhttp_clear_headers(&params);
   if (!ok) {
     send_not_found(req);
@@ -1128,7 +1251,7 @@ static void handle_file(struct exchange *ex, const char *name) {
   }
   ex->body = BODY_FILE;
   ex->line_length = (size_t)snprintf(ex->line, sizeof(ex->line), "%s-%" PRIu64 ":", name, version);
-  start_stream_with_length(ex, "text/plain", size);
+  send_file_body(ex, name, &query, size);
 }
 
 /* /setversion/NAME/V (not counted). */
@@ -1263,6 +1386,8 @@ static char *copy_prefix(const char *s, size_t max) {
  * log is full (or memory is short). */
 static void record_arrival(struct evhttp_request *req) {
   const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+  const char *range = evhttp_find_header(evhttp_request_get_input_headers(req), "Range");
+  const char *if_range = evhttp_find_header(evhttp_request_get_input_headers(req), "If-Range");
   const char *uri = evhttp_request_get_uri(req);
   struct arrival a;
   if (arrivals.count == arrivals.cap) {
@@ -1280,9 +1405,14 @@ static void record_arrival(struct evhttp_request *req) {
   a.t = monotonic_seconds();
   a.host = copy_prefix(host != NULL ? host : "", ARRIVAL_MAX_PATH);
   a.path = copy_prefix(uri != NULL ? uri : "", ARRIVAL_MAX_PATH);
-  if (a.host == NULL || a.path == NULL) {
+  a.range = range != NULL ? copy_prefix(range, ARRIVAL_MAX_PATH) : NULL;
+  a.if_range = if_range != NULL ? copy_prefix(if_range, ARRIVAL_MAX_PATH) : NULL;
+  if (a.host == NULL || a.path == NULL || (range != NULL && a.range == NULL) ||
+      (if_range != NULL && a.if_range == NULL)) {
     free(a.host);
     free(a.path);
+    free(a.range);
+    free(a.if_range);
     arrivals.dropped++;
     return;
   }
@@ -1294,6 +1424,8 @@ static void clear_arrivals(void) {
   for (i = 0; i < arrivals.count; i++) {
     free(arrivals.items[i].host);
     free(arrivals.items[i].path);
+    free(arrivals.items[i].range);
+    free(arrivals.items[i].if_range);
   }
   free(arrivals.items);
   arrivals.items = NULL;
@@ -1315,6 +1447,10 @@ static void handle_arrivals(struct evhttp_request *req) {
     append_json_cstring(body, a->host);
     evbuffer_add_printf(body, ",\"path\":");
     append_json_cstring(body, a->path);
+    evbuffer_add_printf(body, ",\"range\":");
+    append_json_nullable(body, a->range);
+    evbuffer_add_printf(body, ",\"if_range\":");
+    append_json_nullable(body, a->if_range);
     evbuffer_add(body, "}", 1);
   }
   evbuffer_add_printf(body, "]}\n");

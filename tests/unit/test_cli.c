@@ -1087,6 +1087,18 @@ static void cli_rejects_fsync_without_output_dir(void **state) {
     fail_msg("err does not say --fsync needs -o: %s", f->err_text);
 }
 
+static void cli_no_resume_goes_with_output_dir(void **state) {
+  struct fixture *f = *state;
+  RUN(f, "-o", "out");
+  assert_false(f->options.no_resume);
+  RUN(f, "--no-resume", "-o", "out");
+  assert_true(f->options.no_resume);
+  USAGE_ERROR(f, "--no-resume", "urls.txt");
+  if (strncmp(f->err_text, "afetch: --no-resume needs -o/--output-dir\n",
+              strlen("afetch: --no-resume needs -o/--output-dir\n")) != 0)
+    fail_msg("err does not say --no-resume needs -o: %s", f->err_text);
+}
+
 static void cli_missing_output_dir_after_allocating_options_leaks_nothing(void **state) {
   /* The -o check runs after -H and -d allocated; ASan reports a leak if they stay. */
   struct fixture *f = *state;
@@ -1247,7 +1259,7 @@ static void cli_help_lists_saving_options_within_80_columns(void **state) {
   assert_non_null(group_end);
   static const char *const names[] = {
       "-o, --output-dir", "--output-template", "--fsync", "--if-changed",
-      "--sha256",         "--max-size",        "--body"};
+      "--sha256",         "--max-size",        "--body",  "--no-resume"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     const char *found = strstr(group, names[i]);
     if (!found || found > group_end)
@@ -1471,6 +1483,7 @@ int main(void) {
       T(cli_rejects_empty_output_names),
       T(cli_rejects_output_template_without_output_dir),
       T(cli_rejects_fsync_without_output_dir),
+      T(cli_no_resume_goes_with_output_dir),
       T(cli_missing_output_dir_after_allocating_options_leaks_nothing),
       T(cli_rejects_max_redirs_below_minus_one),
       T(cli_rejects_non_numeric_max_redirs),

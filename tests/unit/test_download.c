@@ -334,6 +334,64 @@ static void directory_that_cannot_be_made_reports_why(void **state) {
   assert_false(download_is_open(&download));
 }
 
+#define PARTIAL_URL "http://example.com/big"
+
+static void partial_is_kept_by_discard_and_continued_by_the_next_download(void **state) {
+  const char *dir = *state;
+  char path[256];
+  snprintf(path, sizeof path, "%s/host/big", dir);
+  struct download first;
+  download_init(&first);
+  assert_false(download_find_partial(&first, dir, path, PARTIAL_URL)); /* no directory yet */
+  assert_int_equal(download_open_partial(&first, dir, path, PARTIAL_URL, "\"v1\"", false), 0);
+  assert_true(first.partial);
+  assert_int_equal(download_write(&first, "first ", 6), 0);
+  download_discard(&first); /* a failed try: the bytes stay */
+  assert_int_not_equal(access(path, F_OK), 0);
+  assert_int_equal(count_entries(dir), 3); /* host, the partial, its sidecar */
+
+  struct download other_url;
+  download_init(&other_url);
+  assert_false(download_find_partial(&other_url, dir, path, PARTIAL_URL "?other"));
+  download_discard(&other_url);
+
+  struct download next;
+  download_init(&next);
+  assert_true(download_find_partial(&next, dir, path, PARTIAL_URL));
+  assert_int_equal(next.partial_length, 6);
+  assert_string_equal(next.if_range, "\"v1\"");
+  assert_int_equal(download_continue(&next), 0);
+  assert_int_equal(download_write(&next, "second", 6), 0);
+  assert_int_equal(download_commit(&next, true), 0);
+  expect_file(path, "first second");
+  assert_int_equal(count_entries(dir), 2); /* host, big: the sidecar went with the partial */
+}
+
+static void partial_held_by_another_download_leaves_it_a_temp_file(void **state) {
+  const char *dir = *state;
+  char path[256];
+  snprintf(path, sizeof path, "%s/big", dir);
+  struct download holder, second;
+  download_init(&holder);
+  download_init(&second);
+  assert_int_equal(download_open_partial(&holder, dir, path, PARTIAL_URL, "\"v1\"", false), 0);
+  assert_int_equal(download_write(&holder, "held", 4), 0);
+  /* The same name at once (a URL listed twice, another run): not the held partial. */
+  assert_false(download_find_partial(&second, dir, path, PARTIAL_URL));
+  assert_int_equal(download_open_partial(&second, dir, path, PARTIAL_URL, "\"v1\"", false), 0);
+  assert_false(second.partial);
+  assert_int_equal(download_write(&second, "whole", 5), 0);
+  assert_int_equal(download_commit(&second, false), 0);
+  expect_file(path, "whole");
+  download_discard(&holder);
+  struct download later;
+  download_init(&later);
+  assert_true(download_find_partial(&later, dir, path, PARTIAL_URL));
+  assert_int_equal(later.partial_length, 4);
+  download_drop_partial(&later);
+  assert_int_equal(count_entries(dir), 1); /* big alone */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(commit_creates_directories_and_replaces_the_target, make_dir,
@@ -351,6 +409,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(directory_that_cannot_be_made_reports_why, make_dir,
                                       unmount_and_remove_dir),
       cmocka_unit_test_setup_teardown(directory_made_by_the_download_is_not_taken_as_swept,
+                                      make_dir, remove_dir),
+      cmocka_unit_test_setup_teardown(partial_is_kept_by_discard_and_continued_by_the_next_download,
+                                      make_dir, remove_dir),
+      cmocka_unit_test_setup_teardown(partial_held_by_another_download_leaves_it_a_temp_file,
                                       make_dir, remove_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
