@@ -349,7 +349,8 @@ static void scheduler_start(struct scheduler *scheduler, struct job *job) {
                             .tag = job,
                             .number = job->attempts,
                             .has_retry_after = job->has_retry_after,
-                            .retry_after_s = job->retry_after_s};
+                            .retry_after_s = job->retry_after_s,
+                            .host_paused_ms = job->host_paused_us / 1000};
   if (worker_pool_submit(scheduler->workers, &attempt))
     return;
   if (scheduler->hosts)
@@ -412,8 +413,10 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
 /* One outcome: the slot and the host are free again; then a retry, or the commit. */
 static void scheduler_take_outcome(struct scheduler *scheduler, struct outcome *outcome) {
   struct job *job = outcome->tag;
-  if (scheduler->hosts)
+  if (scheduler->hosts) {
+    hosts_observe(scheduler->hosts, job, outcome);
     hosts_finished(scheduler->hosts, job);
+  }
   if (outcome->has_retry_after) {
     job->has_retry_after = true;
     job->retry_after_s = outcome->retry_after_s;
@@ -518,6 +521,11 @@ static void scheduler_on_job_ready(void *arg, struct job *job) {
   scheduler_post_pump(scheduler);
 }
 
+static void scheduler_on_host_pause(void *arg, const char *host_key, int64_t added_us) {
+  struct scheduler *scheduler = arg;
+  commit_host_paused(scheduler->commit, host_key, added_us);
+}
+
 /* ---- set-up -------------------------------------------------------------------------- */
 
 /* One inline worker, or --threads workers splitting -c between them. */
@@ -543,13 +551,23 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
   scheduler->random_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
   if (!(scheduler->pump_event = event_new(base, -1, 0, scheduler_on_pump, scheduler)))
     return false;
-  /* The host table serves --per-host and --robots (robots.txt and Crawl-delay per host). */
-  struct hosts_config hosts_config = {.base = base,
-                                      .limit_per_host = options->per_host,
-                                      .robots = options->robots,
-                                      .on_release = scheduler_on_job_ready,
-                                      .release_arg = scheduler};
-  if ((options->per_host > 0 || options->robots) && !(scheduler->hosts = hosts_new(&hosts_config)))
+  /* The host table serves the per-host options (robots.txt and Crawl-delay per host, the
+   * pauses a 429/503 asks for); without one, no URL pays for its host's lookup. */
+  struct hosts_config hosts_config = {
+      .base = base,
+      .limit_per_host = options->per_host,
+      .robots = options->robots,
+      .on_release = scheduler_on_job_ready,
+      .release_arg = scheduler,
+      .rate_per_host = options->per_host_rate,
+      .min_gap_us = (int64_t)options->per_host_delay_ms * 1000,
+      .adaptive_cap = options->adaptive ? (options->per_host ? options->per_host
+                                                              : options->concurrency)
+                                        : 0,
+      .on_pause = scheduler_on_host_pause};
+  if ((options->per_host > 0 || options->robots || options->adaptive ||
+       options->per_host_rate > 0 || options->per_host_delay_ms > 0) &&
+      !(scheduler->hosts = hosts_new(&hosts_config)))
     return false;
   if (options->rate_per_second > 0) {
     rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());
