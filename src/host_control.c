@@ -94,7 +94,7 @@ static void host_control_answer(struct host_control *control, const struct host_
     return;
   }
   if ((double)seen->latency_us > base * HOST_CONTROL_NEAR_RATIO + HOST_CONTROL_NEAR_SLACK_US ||
-      (float)seen->in_flight + 1.0f < control->limit)
+      (float)seen->in_flight < floorf(control->limit))
     return;
   float step = control->decreased_us ? 1.0f / control->limit : 1.0f;
   if (control->busy_limit > 0.0f && floorf(control->limit) + 1.0f >= floorf(control->busy_limit))

@@ -171,16 +171,18 @@ static void hosts_on_wake(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   struct host *host = arg;
   struct hosts *hosts = host->table;
-  hosts_release_room(hosts, host);
-  if (!host->pause_holds_reference)
+  if (!host->pause_holds_reference) { /* a gap ended: the next job's turn */
+    hosts_release_one(hosts, host);
     return;
+  }
   int64_t left_us = host->control.pause_until_us - clock_now_us(&hosts->config.clock);
-  if (left_us > 0) {
+  if (left_us > 0) { /* a gap's timer, set before the pause */
     hosts_wake_later(hosts, host, left_us);
     return;
   }
   host->pause_holds_reference = false;
-  hosts_release(hosts, host); /* last: it may free the host */
+  hosts_release_room(hosts, host); /* the pause ended: as many as may run */
+  hosts_release(hosts, host);      /* last: it may free the host */
 }
 
 /* Sets the host's wake-up timer for `wait_us` from now, unless it is set already. */
@@ -327,7 +329,10 @@ void hosts_finished(struct hosts *hosts, struct job *job) {
   if (!host)
     return;
   host->in_flight--;
-  hosts_release_room(hosts, host);
+  if (hosts->config.adaptive_cap) /* its limit may have grown */
+    hosts_release_room(hosts, host);
+  else
+    hosts_release_one(hosts, host);
 }
 
 /* What an outcome says about its host. */
