@@ -165,6 +165,10 @@ int main(void) {
       TEST(shard_env_reads_batch_variables_and_bad_values_exit_2),
       TEST(crawl_shards_split_seeds_by_host),
       TEST(merge_refuses_a_pipe),
+      TEST(host_pause_holds_every_url_of_its_host_only),
+      TEST(adaptive_settles_below_a_429_limit),
+      TEST(adaptive_follows_a_server_with_four_workers),
+      TEST(per_host_rate_and_delay_space_each_host),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }
