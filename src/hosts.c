@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "afetch/hash_table.h"
+#include "afetch/options.h"
 #include "afetch/host_control.h"
 #include "afetch/outcome.h"
 #include "afetch/rate.h"
@@ -98,6 +99,18 @@ static void hosts_release(struct hosts *hosts, struct host *host) {
     return;
   hash_table_remove(&hosts->entries, hash_string(host->key), (uintptr_t)host);
   hosts_free_entry(host);
+}
+
+bool hosts_configure(struct hosts_config *config, const struct afetch_options *options) {
+  config->limit_per_host = options->per_host;
+  config->robots = options->robots;
+  config->rate_per_host = options->per_host_rate;
+  config->min_gap_us = (int64_t)options->per_host_delay_ms * 1000;
+  config->adaptive_cap = 0;
+  if (options->adaptive) /* -c bounds the run anyway */
+    config->adaptive_cap = options->per_host ? options->per_host : options->concurrency;
+  return options->per_host > 0 || options->robots || options->adaptive ||
+         options->per_host_rate > 0 || options->per_host_delay_ms > 0;
 }
 
 struct hosts *hosts_new(const struct hosts_config *config) {

@@ -551,23 +551,11 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
   scheduler->random_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
   if (!(scheduler->pump_event = event_new(base, -1, 0, scheduler_on_pump, scheduler)))
     return false;
-  /* The host table serves the per-host options (robots.txt and Crawl-delay per host, the
-   * pauses a 429/503 asks for); without one, no URL pays for its host's lookup. */
-  struct hosts_config hosts_config = {
-      .base = base,
-      .limit_per_host = options->per_host,
-      .robots = options->robots,
-      .on_release = scheduler_on_job_ready,
-      .release_arg = scheduler,
-      .rate_per_host = options->per_host_rate,
-      .min_gap_us = (int64_t)options->per_host_delay_ms * 1000,
-      .adaptive_cap = options->adaptive ? (options->per_host ? options->per_host
-                                                              : options->concurrency)
-                                        : 0,
-      .on_pause = scheduler_on_host_pause};
-  if ((options->per_host > 0 || options->robots || options->adaptive ||
-       options->per_host_rate > 0 || options->per_host_delay_ms > 0) &&
-      !(scheduler->hosts = hosts_new(&hosts_config)))
+  struct hosts_config hosts_config = {.base = base,
+                                      .on_release = scheduler_on_job_ready,
+                                      .on_pause = scheduler_on_host_pause,
+                                      .release_arg = scheduler};
+  if (hosts_configure(&hosts_config, options) && !(scheduler->hosts = hosts_new(&hosts_config)))
     return false;
   if (options->rate_per_second > 0) {
     rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());

@@ -18,6 +18,7 @@
 #include "afetch/clock.h"
 #include "afetch/job.h"
 
+struct afetch_options;
 struct event_base;
 struct hosts;
 struct outcome;
@@ -49,6 +50,11 @@ struct hosts_config {
   unsigned adaptive_cap; /* --adaptive: each host's limit moves between 1 and this; 0: off */
   hosts_pause_fn on_pause; /* may be NULL; given release_arg */
 };
+
+/* Sets the policy fields of `config` from the per-host options (--per-host, --robots,
+ * --per-host-rate, --per-host-delay, --adaptive); false when none is given: then no table is
+ * needed, and no URL pays for its host's lookup. */
+bool hosts_configure(struct hosts_config *config, const struct afetch_options *options);
 
 /* A table that keeps what `config` says (copied). NULL when out of memory. */
 struct hosts *hosts_new(const struct hosts_config *config);

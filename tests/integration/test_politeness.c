@@ -213,3 +213,35 @@ void per_host_rate_and_delay_space_each_host(void **state) {
                proc->cmdline, N, end - start, (N - 1) * 0.1);
   }
 }
+
+void connect_failures_in_a_row_pause_their_host(void **state) {
+  (void)state;
+  enum { N = 5 };
+  int dead = h_unused_port();
+  struct h_buf *input = h_text();
+  for (int i = 0; i < N; i++)
+    h_text_add(input, "http://127.0.0.1:%d/%d\n", dead, i);
+  const char *stats_path = h_fmt("%s/stats.json", h_temp_dir());
+  const char *args[] = {"--per-host", "1", "--ndjson", "--stats-json", stats_path, NULL};
+  struct h_proc *proc = h_afetch_run(args, input->data);
+  h_expect_exit(proc, 1);
+  cJSON *results = h_parse_ndjson(proc->out.data);
+  h_check_results(results, N);
+  /* Three refused connections, then the host waits out a pause of 1 s. */
+  for (long index = 0; index < N; index++) {
+    const cJSON *r = h_result(results, index);
+    const cJSON *waited = cJSON_GetObjectItemCaseSensitive(r, "host_paused_ms");
+    double ms = cJSON_IsNumber(waited) ? waited->valuedouble : 0;
+    if (strcmp(h_error_code(r), "connect") != 0 || (index < 3 && ms > 0) ||
+        (index >= 3 && (ms < 900 || ms > 1100)))
+      fail_msg("%s: result %ld is %s with host_paused_ms %.0f; expected a connect error, "
+               "and for the 4th on a pause of about 1000 ms",
+               proc->cmdline, index, h_error_code(r), ms);
+  }
+  if (proc->seconds < 0.9)
+    fail_msg("%s: the run took %.3f s; expected the host's pause of 1 s", proc->cmdline,
+             proc->seconds);
+  cJSON *stats = h_parse_json(h_read_file(stats_path, NULL));
+  if (h_number(h_field(stats, "host_pauses"), "pauses") < 1)
+    fail_msg("%s: --stats-json counts no host pause", proc->cmdline);
+}

@@ -153,5 +153,6 @@ void host_pause_holds_every_url_of_its_host_only(void **state);
 void adaptive_settles_below_a_429_limit(void **state);
 void adaptive_follows_a_server_with_four_workers(void **state);
 void per_host_rate_and_delay_space_each_host(void **state);
+void connect_failures_in_a_row_pause_their_host(void **state);
 
 #endif
