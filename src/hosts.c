@@ -1,5 +1,6 @@
 /* Per-host policy: a hash table of host entries (by "scheme://host:port"), reference counted
- * by jobs, each with its waiting jobs, transfers in flight, robots.txt rules and Crawl-delay. */
+ * by jobs, each with its waiting jobs, transfers in flight, robots.txt rules, its gap
+ * (Crawl-delay, --per-host-delay), rate bucket, pause and --adaptive limit. */
 #include "afetch/hosts.h"
 
 #include <limits.h>
@@ -11,8 +12,8 @@
 #include <event2/event.h>
 
 #include "afetch/hash_table.h"
-#include "afetch/options.h"
 #include "afetch/host_control.h"
+#include "afetch/options.h"
 #include "afetch/outcome.h"
 #include "afetch/rate.h"
 #include "afetch/robots.h"

@@ -1,9 +1,11 @@
-/* Per-host policy (--per-host, --robots, Crawl-delay): one entry per scheme+host+port that
- * some live job names, answering "may this job start now?" and holding the jobs that wait.
- * A host owns its waiting queue, its transfers in flight, its robots.txt (the fetch and the
- * rules), its Crawl-delay gap and the timer that wakes it. An entry lives while a job refers
- * to it, so the table is bounded by the jobs alive, not by the input; with --robots a host's
- * entry (and its rules) stays for the run: one per host crawled.
+/* Per-host policy (--per-host, --robots, Crawl-delay, --per-host-rate, --per-host-delay,
+ * --adaptive, pauses): one entry per scheme+host+port that some live job names, answering
+ * "may this job start now?" and holding the jobs that wait. A host owns its waiting queue,
+ * its transfers in flight, its robots.txt (the fetch and the rules), its gap and rate bucket,
+ * its pause and --adaptive limit (host_control.h), and the timer that wakes it. An entry
+ * lives while a job refers to it, so the table is bounded by the jobs alive, not by the
+ * input; with --robots a host's entry (and its rules) stays for the run: one per host
+ * crawled; a paused host's entry stays until its pause ends.
  *
  * Threading: the scheduler's thread only. Timers run on the event base given to hosts_new();
  * a job a host lets go is handed to `on_release`, which only records it (it may run inside
