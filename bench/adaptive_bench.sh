@@ -12,13 +12,8 @@ afetch=${1:-./afetch}
 requests=${2:-400}
 service_ms=${3:-20}
 rounds=${4:-3}
-server=${TEST_SERVER_BIN:-build/release/tests/test-server}
-[ -x "$server" ] || make -s "$server" >/dev/null
-work=$(mktemp -d)
-trap 'exec 3>&- 2>/dev/null; rm -rf "$work"' EXIT
-
 . "$(dirname "$0")/../tests/server/start.sh"
-test_server_start adaptive_bench
+test_server_with_work adaptive_bench
 get() { curl -s "http://127.0.0.1:$port$1"; }
 
 for ((i = 0; i < requests; i++)); do
