@@ -87,6 +87,8 @@ static void host_control_note_latency(struct host_control *control, int64_t late
  * level of the last 429/503); shrink when latency is well above the baseline. */
 static void host_control_answer(struct host_control *control, const struct host_observation *seen,
                                 int64_t now_us, unsigned cap) {
+  if (seen->latency_us <= 0) /* no time measured: no evidence either way */
+    return;
   host_control_note_latency(control, seen->latency_us, now_us);
   double base = host_control_baseline_us(control);
   if ((double)seen->latency_us > base * HOST_CONTROL_HIGH_RATIO + HOST_CONTROL_HIGH_SLACK_US) {

@@ -139,6 +139,11 @@ static void adaptive_grows_only_while_the_host_uses_its_limit(void **state) {
   struct host_observation seen = answer(BASE_US, T0, 1); /* 1 in flight of 2: no evidence */
   assert_int_equal(host_control_observe(&control, &seen, T0 + BASE_US, CAP), 0);
   assert_int_equal(host_control_limit(&control, CAP), 2);
+  /* An answer without a measured time neither grows the limit nor becomes the baseline. */
+  seen = answer(0, T0, 2);
+  assert_int_equal(host_control_observe(&control, &seen, T0 + BASE_US, CAP), 0);
+  assert_int_equal(host_control_limit(&control, CAP), 2);
+  assert_int_equal(host_control_baseline_us(&control), BASE_US);
 }
 
 static void latency_well_above_the_baseline_shrinks_once_per_round(void **state) {
