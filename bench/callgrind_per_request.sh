@@ -7,13 +7,8 @@ afetch=${1:-./afetch}
 requests=${2:-5000}
 shift $(($# < 2 ? $# : 2))
 extra_flags=("$@")
-server=${TEST_SERVER_BIN:-build/release/tests/test-server}
-[ -x "$server" ] || make -s "$server" >/dev/null
-work=$(mktemp -d)
-trap 'exec 3>&- 2>/dev/null; rm -rf "$work"' EXIT
-
 . "$(dirname "$0")/../tests/server/start.sh"
-test_server_start callgrind_per_request
+test_server_with_work callgrind_per_request
 
 for ((i = 0; i < requests; i++)); do echo "http://127.0.0.1:$port/status/200?i=$i"; done \
   >"$work/urls.txt"

@@ -8,7 +8,8 @@
 # missing and none is extra).
 _afetch_long_options='--input-file --url --shard --shard-by --concurrency --timeout --max-time --speed-limit
   --speed-time --connect-timeout --threads --retries
-  --retry-delay --retry-max-delay --retry-all-errors --per-host --rate --deadline --ndjson --quiet --progress
+  --retry-delay --retry-max-delay --retry-all-errors --per-host --per-host-rate --per-host-delay --adaptive
+  --rate --deadline --ndjson --quiet --progress
   --no-progress --progress-interval --stats --stats-json --include-headers --result-fields
   --output-dir --output-template --fsync --no-resume --if-changed
   --sha256 --max-size --body --crawl --depth --max-pages --scope --include --exclude --robots
@@ -66,7 +67,8 @@ _afetch_value() {
     ;;
   --url | -c | --concurrency | -t | --timeout | --max-time | -Y | --speed-limit | -y | \
     --speed-time | --connect-timeout | --threads | -r | --retries | \
-    --retry-delay | --retry-max-delay | --per-host | --rate | --deadline | --output-template | \
+    --retry-delay | --retry-max-delay | --per-host | --per-host-rate | --per-host-delay | --rate | \
+    --deadline | --output-template | \
     --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
     -A | --user-agent | --progress-interval | -x | --proxy | --noproxy | -U | --proxy-user | \
     -u | --user | --resolve | --connect-to | --interface | --limit-rate | --journal-sync) ;;

@@ -48,6 +48,7 @@ static const char *const cli_help_group_titles[] = {
     [CLI_GROUP_REQUESTS] = "Requests and TLS:",
     [CLI_GROUP_NETWORK] = "Network (curl's options):",
     [CLI_GROUP_CONFIG] = "Config files:",
+    [CLI_GROUP_PACE] = "Per-host pace (with --per-host and --adaptive above):",
 };
 
 static const char cli_help_exit_status[] =

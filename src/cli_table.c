@@ -316,7 +316,9 @@ const struct cli_option cli_option_table[] = {
      CLI_LONG(retry_max_delay_ms), .min = 1, .group = CLI_GROUP_LIMITS, .arg = "SEC"},
     {.name = "per-host", .value = CLI_VALUE_INTEGER, CLI_UNSIGNED(per_host), .min = 1,
      .max = CLI_MAX_CONCURRENCY, .group = CLI_GROUP_LIMITS, .arg = "N",
-     .help = "at most N in flight per scheme+host+port"},
+     .help = "in flight per host: at most N / AIMD"},
+    {.name = "adaptive", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(adaptive),
+     .set_to = true, .group = CLI_GROUP_LIMITS},
     {.name = "rate", .value = CLI_VALUE_RATE, CLI_DOUBLE(rate_per_second),
      .group = CLI_GROUP_LIMITS, .arg = "N[/s|/m|/h|/d]",
      .help = "start at most N requests per second (or m, h, d)"},
@@ -503,6 +505,12 @@ const struct cli_option cli_option_table[] = {
      .group = CLI_GROUP_REQUESTS, .arg = "N"},
     {.name = "merge", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(merge),
      .set_to = true, .group = CLI_GROUP_REQUESTS},
+
+    {.name = "per-host-rate", .value = CLI_VALUE_RATE, CLI_DOUBLE(per_host_rate),
+     .group = CLI_GROUP_PACE, .arg = "N[/s|/m|/h|/d]",
+     .help = "as --rate, for each scheme+host+port"},
+    {.name = "per-host-delay", .value = CLI_VALUE_SECONDS, CLI_LONG(per_host_delay_ms), .min = 0,
+     .group = CLI_GROUP_PACE, .arg = "SEC", .help = "at least SEC between starts to a host"},
 };
 /* clang-format on */
 

@@ -201,6 +201,11 @@ bool commit_validators(struct commit *commit, const struct request *request,
   return state_update(commit->state, request->url, &entry);
 }
 
+void commit_host_paused(struct commit *commit, const char *host_key, int64_t added_us) {
+  if (commit->stats)
+    stats_record_host_pause(commit->stats, host_key, added_us);
+}
+
 void commit_mark_not_ok(struct commit *commit) { commit->any_not_ok = true; }
 bool commit_any_not_ok(const struct commit *commit) { return commit->any_not_ok; }
 void commit_set_any_not_ok(struct commit *commit, bool any_not_ok) {

@@ -1,5 +1,6 @@
 /* Per-host policy: a hash table of host entries (by "scheme://host:port"), reference counted
- * by jobs, each with its waiting jobs, transfers in flight, robots.txt rules and Crawl-delay. */
+ * by jobs, each with its waiting jobs, transfers in flight, robots.txt rules, its gap
+ * (Crawl-delay, --per-host-delay), rate bucket, pause and --adaptive limit. */
 #include "afetch/hosts.h"
 
 #include <limits.h>
@@ -11,7 +12,10 @@
 #include <event2/event.h>
 
 #include "afetch/hash_table.h"
+#include "afetch/host_control.h"
+#include "afetch/options.h"
 #include "afetch/outcome.h"
+#include "afetch/rate.h"
 #include "afetch/robots.h"
 #include "afetch/url.h"
 
@@ -34,10 +38,13 @@ struct host {
   struct job_list waiting; /* jobs that cannot start yet (host full, robots.txt, delay) */
   enum host_robots robots_state;
   struct robots *robots;    /* owned, once READY */
-  int64_t delay_us;         /* Crawl-delay: least time between two starts */
-  int64_t next_start_us;    /* no start before this (the table's clock) */
-  uint64_t next_ticket;     /* the last place given in `waiting` */
-  struct event *wake_timer; /* owned: wakes a host waiting out its delay */
+  bool pause_holds_reference; /* a pause keeps the entry (and so the pause) while it lasts */
+  int64_t delay_us;           /* Crawl-delay, --per-host-delay: least time between two starts */
+  int64_t next_start_us;      /* no start before this (the table's clock) */
+  uint64_t next_ticket;       /* the last place given in `waiting` */
+  struct event *wake_timer;   /* owned: wakes a host waiting out its delay or pause */
+  struct host_control control; /* its pause, and its --adaptive limit */
+  struct rate_bucket bucket;   /* --per-host-rate */
   char key[];               /* "scheme://host:port" */
 };
 
@@ -76,6 +83,11 @@ static struct host *hosts_acquire(struct hosts *hosts, const char *key) {
   host->table = hosts;
   host->references = 1;
   memcpy(host->key, key, key_length + 1);
+  int64_t now_us = clock_now_us(&hosts->config.clock);
+  host_control_init(&host->control, now_us);
+  host->delay_us = hosts->config.min_gap_us;
+  if (hosts->config.rate_per_host > 0)
+    rate_bucket_init(&host->bucket, hosts->config.rate_per_host, now_us);
   if (!hash_table_insert(&hosts->entries, hash, (uintptr_t)host)) {
     free(host);
     return NULL;
@@ -88,6 +100,18 @@ static void hosts_release(struct hosts *hosts, struct host *host) {
     return;
   hash_table_remove(&hosts->entries, hash_string(host->key), (uintptr_t)host);
   hosts_free_entry(host);
+}
+
+bool hosts_configure(struct hosts_config *config, const struct afetch_options *options) {
+  config->limit_per_host = options->per_host;
+  config->robots = options->robots;
+  config->rate_per_host = options->per_host_rate;
+  config->min_gap_us = (int64_t)options->per_host_delay_ms * 1000;
+  config->adaptive_cap = 0;
+  if (options->adaptive) /* -c bounds the run anyway */
+    config->adaptive_cap = options->per_host ? options->per_host : options->concurrency;
+  return options->per_host > 0 || options->robots || options->adaptive ||
+         options->per_host_rate > 0 || options->per_host_delay_ms > 0;
 }
 
 struct hosts *hosts_new(const struct hosts_config *config) {
@@ -126,6 +150,7 @@ static void hosts_park(struct hosts *hosts, struct host *host, struct job *job) 
       before = before->next;
   job_list_insert_before(&host->waiting, before, job);
   hosts->waiting++;
+  job->parked_us = clock_now_us(&hosts->config.clock);
 }
 
 /* Lets the host's oldest waiting job go, if any. */
@@ -137,11 +162,41 @@ static void hosts_release_one(struct hosts *hosts, struct host *host) {
   hosts->config.on_release(hosts->config.release_arg, next);
 }
 
+/* The host's limit on transfers in flight: --per-host, or its --adaptive one. */
+static unsigned hosts_limit(const struct hosts *hosts, const struct host *host) {
+  return hosts->config.adaptive_cap
+             ? host_control_limit(&host->control, hosts->config.adaptive_cap)
+             : hosts->config.limit_per_host;
+}
+
+/* Lets as many waiting jobs go as the host has room for (at least one: it may be waiting
+ * for its delay, not for room). */
+static void hosts_release_room(struct hosts *hosts, struct host *host) {
+  unsigned limit = hosts_limit(hosts, host);
+  unsigned room = host->in_flight < limit ? limit - host->in_flight : 1;
+  while (room-- > 0 && host->waiting.head)
+    hosts_release_one(hosts, host);
+}
+
+static void hosts_wake_later(struct hosts *hosts, struct host *host, int64_t wait_us);
+
 static void hosts_on_wake(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   struct host *host = arg;
-  hosts_release_one(host->table, host);
+  struct hosts *hosts = host->table;
+  if (!host->pause_holds_reference) { /* a gap ended: the next job's turn */
+    hosts_release_one(hosts, host);
+    return;
+  }
+  int64_t left_us = host->control.pause_until_us - clock_now_us(&hosts->config.clock);
+  if (left_us > 0) { /* a gap's timer, set before the pause */
+    hosts_wake_later(hosts, host, left_us);
+    return;
+  }
+  host->pause_holds_reference = false;
+  hosts_release_room(hosts, host); /* the pause ended: as many as may run */
+  hosts_release(hosts, host);      /* last: it may free the host */
 }
 
 /* Sets the host's wake-up timer for `wait_us` from now, unless it is set already. */
@@ -154,14 +209,42 @@ static void hosts_wake_later(struct hosts *hosts, struct host *host, int64_t wai
   }
 }
 
-/* Crawl-delay: false (after setting the host's wake-up) while the host must still wait. */
+/* Crawl-delay, --per-host-delay and --per-host-rate: false (after setting the host's wake-up)
+ * while the host must still wait. */
 static bool hosts_delay_passed(struct hosts *hosts, struct host *host) {
-  if (host->delay_us <= 0)
+  if (host->delay_us <= 0 && hosts->config.rate_per_host <= 0)
     return true;
-  int64_t wait_us = host->next_start_us - clock_now_us(&hosts->config.clock);
+  int64_t now_us = clock_now_us(&hosts->config.clock);
+  int64_t wait_us = host->delay_us > 0 ? host->next_start_us - now_us : 0;
+  if (hosts->config.rate_per_host > 0) {
+    int64_t token_wait_us = rate_bucket_wait_us(&host->bucket, now_us);
+    if (token_wait_us > wait_us)
+      wait_us = token_wait_us;
+  }
   if (wait_us <= 0)
     return true;
   hosts_wake_later(hosts, host, wait_us);
+  return false;
+}
+
+/* A host's pause: false (the host's wake-up set) while it lasts. The time the job was parked
+ * while its host was paused (the latest pause) counts as its "host_paused_ms". */
+static bool hosts_pause_passed(struct hosts *hosts, struct host *host, struct job *job) {
+  int64_t until_us = host->control.pause_until_us;
+  if (!until_us)
+    return true;
+  int64_t now_us = clock_now_us(&hosts->config.clock);
+  if (job->parked_us) {
+    int64_t from_us = job->parked_us > host->control.pause_started_us
+                          ? job->parked_us
+                          : host->control.pause_started_us;
+    int64_t to_us = now_us < until_us ? now_us : until_us;
+    if (to_us > from_us)
+      job->host_paused_us += to_us - from_us;
+  }
+  if (now_us >= until_us)
+    return true;
+  hosts_wake_later(hosts, host, until_us - now_us);
   return false;
 }
 
@@ -222,8 +305,10 @@ enum host_verdict hosts_admit(struct hosts *hosts, struct job *job, struct job *
   }
   /* A job not queued before goes behind those waiting (they may be waiting out the gap). */
   bool queue_first = !job->host_ticket && host->waiting.head;
-  if (queue_first || host->in_flight >= hosts->config.limit_per_host ||
-      !hosts_delay_passed(hosts, host)) {
+  bool paused = !hosts_pause_passed(hosts, host, job);
+  job->parked_us = 0;
+  if (paused || queue_first ||
+      host->in_flight >= hosts_limit(hosts, host) || !hosts_delay_passed(hosts, host)) {
     hosts_park(hosts, host, job);
     return HOST_WAIT;
   }
@@ -242,9 +327,12 @@ void hosts_started(struct hosts *hosts, struct job *job) {
     return;
   host->in_flight++;
   job->host_ticket = 0; /* a retry queues anew */
+  job->started_us = clock_now_us(&hosts->config.clock);
+  if (hosts->config.rate_per_host > 0)
+    rate_bucket_take(&host->bucket, job->started_us);
   if (host->delay_us <= 0)
     return;
-  host->next_start_us = clock_now_us(&hosts->config.clock) + host->delay_us;
+  host->next_start_us = job->started_us + host->delay_us;
   /* The next waiting job goes when the gap ends, not when a transfer finishes. */
   if (host->waiting.head)
     hosts_wake_later(hosts, host, host->delay_us);
@@ -255,7 +343,61 @@ void hosts_finished(struct hosts *hosts, struct job *job) {
   if (!host)
     return;
   host->in_flight--;
-  hosts_release_one(hosts, host);
+  if (hosts->config.adaptive_cap) /* its limit may have grown */
+    hosts_release_room(hosts, host);
+  else
+    hosts_release_one(hosts, host);
+}
+
+/* What an outcome says about its host. */
+static void hosts_observation_of(const struct job *job, const struct outcome *outcome,
+                                 struct host_observation *seen) {
+  const struct stats_sample *sample = &outcome->sample;
+  *seen = (struct host_observation){.signal = HOST_SIGNAL_NONE,
+                                    .latency_us = sample->ttfb_us,
+                                    .started_us = job->started_us,
+                                    .in_flight = job->host->in_flight,
+                                    .has_retry_after = outcome->has_retry_after,
+                                    .retry_after_s = outcome->retry_after_s};
+  if (outcome->status == 429 || outcome->status == 503)
+    seen->signal = HOST_SIGNAL_BUSY;
+  else if (sample->error == RESULT_CONNECT || sample->error == RESULT_TIMEOUT)
+    seen->signal = HOST_SIGNAL_UNREACHED;
+  else if (outcome->status > 0)
+    seen->signal = HOST_SIGNAL_ANSWER;
+}
+
+/* The host pauses until `until_us`: its jobs wait (a parked one is woken then), and the entry
+ * stays while the pause lasts, so a job of it that comes later waits too. */
+static void hosts_pause(struct hosts *hosts, struct host *host, int64_t until_us, int64_t now_us,
+                        int64_t added_us) {
+  if (!host->pause_holds_reference) {
+    host->pause_holds_reference = true;
+    host->references++;
+  }
+  hosts_wake_later(hosts, host, until_us - now_us);
+  if (hosts->config.on_pause)
+    hosts->config.on_pause(hosts->config.release_arg, host->key, added_us);
+}
+
+void hosts_observe(struct hosts *hosts, struct job *job, const struct outcome *outcome) {
+  struct host *host = job->host;
+  if (!host)
+    return;
+  struct host_observation seen;
+  hosts_observation_of(job, outcome, &seen);
+  if (seen.signal == HOST_SIGNAL_NONE)
+    return;
+  int64_t now_us = clock_now_us(&hosts->config.clock);
+  int64_t was_until_us = host->control.pause_until_us;
+  int64_t until_us = host_control_observe(&host->control, &seen, now_us, hosts->config.adaptive_cap);
+  if (until_us)
+    hosts_pause(hosts, host, until_us, now_us,
+                until_us - (was_until_us > now_us ? was_until_us : now_us));
+}
+
+unsigned hosts_limit_of(const struct hosts *hosts, const struct job *job) {
+  return job->host ? hosts_limit(hosts, job->host) : 0;
 }
 
 bool hosts_robots_done(struct hosts *hosts, struct job *robots_job, const struct outcome *outcome) {
@@ -272,6 +414,8 @@ bool hosts_robots_done(struct hosts *hosts, struct job *robots_job, const struct
     return false;
   host->robots_state = HOST_ROBOTS_READY;
   host->delay_us = (int64_t)(robots_crawl_delay(host->robots) * 1e6);
+  if (host->delay_us < hosts->config.min_gap_us) /* the larger gap wins */
+    host->delay_us = hosts->config.min_gap_us;
   while (host->waiting.head)
     hosts_release_one(hosts, host);
   return true;

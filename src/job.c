@@ -25,6 +25,7 @@ void job_stopped_result(const struct job *job, enum result_error why,
   request_stopped_result(job->request, why, job->attempts, result);
   result->has_retry_after = job->has_retry_after;
   result->retry_after_s = job->retry_after_s;
+  result->host_paused_ms = job->host_paused_us / 1000;
 }
 
 void job_list_push_back(struct job_list *list, struct job *job) {

@@ -250,6 +250,10 @@ void result_write_json(const struct afetch_result *result, struct json_writer *w
     json_writer_key(writer, "retry_after");
     json_writer_int(writer, result->retry_after_s);
   }
+  if (result->host_paused_ms > 0) {
+    json_writer_key(writer, "host_paused_ms");
+    json_writer_int(writer, result->host_paused_ms);
+  }
   json_writer_key(writer, "content_type");
   json_writer_string(writer, result->content_type);
   json_writer_key(writer, "size");

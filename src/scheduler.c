@@ -360,7 +360,8 @@ static void scheduler_start(struct scheduler *scheduler, struct job *job) {
                             .tag = job,
                             .number = job->attempts,
                             .has_retry_after = job->has_retry_after,
-                            .retry_after_s = job->retry_after_s};
+                            .retry_after_s = job->retry_after_s,
+                            .host_paused_ms = job->host_paused_us / 1000};
   if (worker_pool_submit(scheduler->workers, &attempt))
     return;
   if (scheduler->hosts)
@@ -424,8 +425,10 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
 /* One outcome: the slot and the host are free again; then a retry, or the commit. */
 static void scheduler_take_outcome(struct scheduler *scheduler, struct outcome *outcome) {
   struct job *job = outcome->tag;
-  if (scheduler->hosts)
+  if (scheduler->hosts) {
+    hosts_observe(scheduler->hosts, job, outcome);
     hosts_finished(scheduler->hosts, job);
+  }
   if (outcome->has_retry_after) {
     job->has_retry_after = true;
     job->retry_after_s = outcome->retry_after_s;
@@ -530,6 +533,11 @@ static void scheduler_on_job_ready(void *arg, struct job *job) {
   scheduler_post_pump(scheduler);
 }
 
+static void scheduler_on_host_pause(void *arg, const char *host_key, int64_t added_us) {
+  struct scheduler *scheduler = arg;
+  commit_host_paused(scheduler->commit, host_key, added_us);
+}
+
 /* ---- set-up -------------------------------------------------------------------------- */
 
 /* One inline worker, or --threads workers splitting -c between them. */
@@ -555,13 +563,11 @@ static bool scheduler_start_policies(struct scheduler *scheduler) {
   scheduler->random_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
   if (!(scheduler->pump_event = event_new(base, -1, 0, scheduler_on_pump, scheduler)))
     return false;
-  /* The host table serves --per-host and --robots (robots.txt and Crawl-delay per host). */
   struct hosts_config hosts_config = {.base = base,
-                                      .limit_per_host = options->per_host,
-                                      .robots = options->robots,
                                       .on_release = scheduler_on_job_ready,
+                                      .on_pause = scheduler_on_host_pause,
                                       .release_arg = scheduler};
-  if ((options->per_host > 0 || options->robots) && !(scheduler->hosts = hosts_new(&hosts_config)))
+  if (hosts_configure(&hosts_config, options) && !(scheduler->hosts = hosts_new(&hosts_config)))
     return false;
   if (options->rate_per_second > 0) {
     rate_bucket_init(&scheduler->rate, options->rate_per_second, rate_now_us());

@@ -32,6 +32,15 @@
 /* One more than the highest enum result_error value. */
 #define STATS_ERRORS (RESULT_OTHER + 1)
 
+/* A host's key as the pause list keeps it (longer ones are cut). */
+#define STATS_HOST_KEY_SIZE 128
+
+struct stats_paused_host {
+  char host[STATS_HOST_KEY_SIZE];
+  uint64_t pauses;
+  int64_t paused_us;
+};
+
 struct stats {
   uint64_t results, ok, bytes, retries;
   bool journaled; /* --journal: the results of earlier runs and of this one */
@@ -41,6 +50,10 @@ struct stats {
   uint64_t latency_count; /* results with a response */
   int64_t latency_min, latency_max;
   uint64_t latency[STATS_BUCKETS];
+  uint64_t pauses; /* host pauses, and their time (hosts.h) */
+  int64_t paused_us;
+  size_t paused_host_count; /* the hosts paused longest, longest first */
+  struct stats_paused_host paused_hosts[STATS_PAUSED_HOSTS];
 };
 
 static const char *const stats_class_names[STATS_CLASSES] = {"1xx", "2xx", "3xx",
@@ -95,6 +108,30 @@ void stats_record(struct stats *stats, const struct stats_sample *sample) {
     stats->latency_max = us;
   stats->latency_count++;
   stats->latency[stats_bucket_of(us)]++;
+}
+
+void stats_record_host_pause(struct stats *stats, const char *host_key, int64_t added_us) {
+  stats->pauses++;
+  stats->paused_us += added_us;
+  struct stats_paused_host *hosts = stats->paused_hosts;
+  size_t at = 0;
+  while (at < stats->paused_host_count && strncmp(hosts[at].host, host_key, STATS_HOST_KEY_SIZE - 1))
+    at++;
+  if (at == stats->paused_host_count) { /* new: in a free place, else instead of the last */
+    if (at == STATS_PAUSED_HOSTS && hosts[--at].paused_us >= added_us)
+      return;
+    hosts[at] = (struct stats_paused_host){0};
+    snprintf(hosts[at].host, sizeof hosts[at].host, "%s", host_key);
+    if (stats->paused_host_count < STATS_PAUSED_HOSTS)
+      stats->paused_host_count++;
+  }
+  hosts[at].pauses++;
+  hosts[at].paused_us += added_us;
+  for (; at > 0 && hosts[at - 1].paused_us < hosts[at].paused_us; at--) { /* longest first */
+    struct stats_paused_host moved = hosts[at - 1];
+    hosts[at - 1] = hosts[at];
+    hosts[at] = moved;
+  }
 }
 
 uint64_t stats_results(const struct stats *stats) { return stats->results; }
@@ -201,6 +238,14 @@ void stats_print_table(const struct stats *stats, double wall_seconds, FILE *out
   stats_format_bytes(stats->bytes, bytes, sizeof bytes);
   fprintf(out, "bytes       %s\n", bytes);
   fprintf(out, "retries     %" PRIu64 "\n", stats->retries);
+  if (stats->pauses > 0) {
+    fprintf(out, "paused      %" PRIu64 " pauses, %.3f s:", stats->pauses,
+            (double)stats->paused_us / 1e6);
+    for (size_t i = 0; i < stats->paused_host_count; i++)
+      fprintf(out, "%s %s %.3f s", i ? "," : "", stats->paused_hosts[i].host,
+              (double)stats->paused_hosts[i].paused_us / 1e6);
+    fputs("\n", out);
+  }
   fprintf(out, "wall        %.3f s  (%.1f req/s)\n", wall_seconds, stats_rate(stats, wall_seconds));
 }
 
@@ -216,6 +261,25 @@ static bool stats_add_seconds(cJSON *object, const char *key, int64_t us) {
   if (us < 0)
     return cJSON_AddNullToObject(object, key) != NULL;
   return cJSON_AddNumberToObject(object, key, (double)us / 1e6) != NULL;
+}
+
+/* "host_pauses": {"pauses", "seconds", "hosts": [{"host", "pauses", "seconds"}, ...]}, the
+ * hosts paused longest first. False when out of memory. */
+static bool stats_add_pauses(cJSON *root, const struct stats *stats) {
+  cJSON *pauses = cJSON_AddObjectToObject(root, "host_pauses");
+  bool ok = pauses && stats_add_count(pauses, "pauses", stats->pauses) &&
+            stats_add_seconds(pauses, "seconds", stats->paused_us);
+  cJSON *hosts = ok ? cJSON_AddArrayToObject(pauses, "hosts") : NULL;
+  ok = hosts != NULL;
+  for (size_t i = 0; ok && i < stats->paused_host_count; i++) {
+    const struct stats_paused_host *host = &stats->paused_hosts[i];
+    cJSON *entry = cJSON_CreateObject();
+    ok = entry && cJSON_AddItemToArray(hosts, entry) &&
+         cJSON_AddStringToObject(entry, "host", host->host) &&
+         stats_add_count(entry, "pauses", host->pauses) &&
+         stats_add_seconds(entry, "seconds", host->paused_us);
+  }
+  return ok;
 }
 
 /* The --stats-json object; NULL when out of memory. The caller deletes it. */
@@ -250,6 +314,8 @@ static cJSON *stats_to_json(const struct stats *stats, double wall_seconds) {
     ok = journal && stats_add_count(journal, "earlier", stats->journal_earlier) &&
          stats_add_count(journal, "now", stats->journal_now) &&
          stats_add_count(journal, "total", stats->journal_earlier + stats->journal_now);
+  if (ok && stats->pauses > 0)
+    ok = stats_add_pauses(root, stats);
   if (!ok) {
     cJSON_Delete(root);
     return NULL;

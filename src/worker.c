@@ -164,6 +164,7 @@ static void worker_deliver(struct worker *worker, const struct attempt *attempt,
     result->has_retry_after = true;
     result->retry_after_s = attempt->retry_after_s;
   }
+  result->host_paused_ms = attempt->host_paused_ms;
   result_enable_optional_keys(result, worker->options);
   result->id_json = request->id_json;
   if (!result->method) /* no response told which method went out last */

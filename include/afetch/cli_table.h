@@ -48,8 +48,9 @@ enum cli_help_group {
   CLI_GROUP_SAVING,
   CLI_GROUP_CRAWLING,
   CLI_GROUP_REQUESTS,
-  CLI_GROUP_NETWORK, /* this group and the next: only in "--help all" */
+  CLI_GROUP_NETWORK, /* this group and the next ones: only in "--help all" */
   CLI_GROUP_CONFIG,
+  CLI_GROUP_PACE,
 };
 
 /* Flags of an option. */

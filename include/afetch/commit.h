@@ -63,6 +63,9 @@ bool commit_validators(struct commit *commit, const struct request *request,
                        const struct outcome *outcome);
 
 /* Marks the run as not all ok (the deadline passed) / whether any result was not ok. */
+/* A host was paused for `added_us` more: --stats counts it (hosts.h). */
+void commit_host_paused(struct commit *commit, const char *host_key, int64_t added_us);
+
 void commit_mark_not_ok(struct commit *commit);
 bool commit_any_not_ok(const struct commit *commit);
 /* Sets whether any was not ok (a robots.txt skip does not count against the exit status). */

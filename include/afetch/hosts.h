@@ -1,9 +1,11 @@
-/* Per-host policy (--per-host, --robots, Crawl-delay): one entry per scheme+host+port that
- * some live job names, answering "may this job start now?" and holding the jobs that wait.
- * A host owns its waiting queue, its transfers in flight, its robots.txt (the fetch and the
- * rules), its Crawl-delay gap and the timer that wakes it. An entry lives while a job refers
- * to it, so the table is bounded by the jobs alive, not by the input; with --robots a host's
- * entry (and its rules) stays for the run: one per host crawled.
+/* Per-host policy (--per-host, --robots, Crawl-delay, --per-host-rate, --per-host-delay,
+ * --adaptive, pauses): one entry per scheme+host+port that some live job names, answering
+ * "may this job start now?" and holding the jobs that wait. A host owns its waiting queue,
+ * its transfers in flight, its robots.txt (the fetch and the rules), its gap and rate bucket,
+ * its pause and --adaptive limit (host_control.h), and the timer that wakes it. An entry
+ * lives while a job refers to it, so the table is bounded by the jobs alive, not by the
+ * input; with --robots a host's entry (and its rules) stays for the run: one per host
+ * crawled; a paused host's entry stays until its pause ends.
  *
  * Threading: the scheduler's thread only. Timers run on the event base given to hosts_new();
  * a job a host lets go is handed to `on_release`, which only records it (it may run inside
@@ -18,6 +20,7 @@
 #include "afetch/clock.h"
 #include "afetch/job.h"
 
+struct afetch_options;
 struct event_base;
 struct hosts;
 struct outcome;
@@ -32,6 +35,10 @@ enum host_verdict {
 /* A parked job may try again (its host has room, its delay passed, its rules arrived). */
 typedef void (*hosts_release_fn)(void *arg, struct job *job);
 
+/* A host was paused (a 429/503 or a run of connect failures and timeouts) for `added_us` more
+ * than it already was: what --stats counts per host. */
+typedef void (*hosts_pause_fn)(void *arg, const char *host_key, int64_t added_us);
+
 struct hosts_config {
   struct event_base *base;     /* runs the hosts' wake-up timers */
   unsigned limit_per_host;     /* transfers in flight per host; 0: no limit */
@@ -39,7 +46,17 @@ struct hosts_config {
   hosts_release_fn on_release; /* given every job a host lets go, with release_arg */
   void *release_arg;
   struct clock clock; /* the Crawl-delay gaps' time; zero: the monotonic clock */
+  double rate_per_host;  /* --per-host-rate: starts per second per host; 0: none */
+  int64_t min_gap_us;    /* --per-host-delay: least time between two starts (with Crawl-delay:
+                            the larger) */
+  unsigned adaptive_cap; /* --adaptive: each host's limit moves between 1 and this; 0: off */
+  hosts_pause_fn on_pause; /* may be NULL; given release_arg */
 };
+
+/* Sets the policy fields of `config` from the per-host options (--per-host, --robots,
+ * --per-host-rate, --per-host-delay, --adaptive); false when none is given: then no table is
+ * needed, and no URL pays for its host's lookup. */
+bool hosts_configure(struct hosts_config *config, const struct afetch_options *options);
 
 /* A table that keeps what `config` says (copied). NULL when out of memory. */
 struct hosts *hosts_new(const struct hosts_config *config);
@@ -66,6 +83,15 @@ int64_t hosts_wake_time_us(const struct hosts *hosts, const struct job *job);
 /* The job's transfer starts / its outcome is back (a retry is admitted again). */
 void hosts_started(struct hosts *hosts, struct job *job);
 void hosts_finished(struct hosts *hosts, struct job *job);
+
+/* What the job's finished attempt says about its host, before hosts_finished(): a 429 or 503
+ * (its Retry-After, capped, else a backoff) or a run of connect failures and timeouts pauses
+ * the host, every job of it; with --adaptive the host's limit follows the latency and errors
+ * (host_control.h). */
+void hosts_observe(struct hosts *hosts, struct job *job, const struct outcome *outcome);
+
+/* --adaptive: the job's host's limit now (0 for a job without a host). */
+unsigned hosts_limit_of(const struct hosts *hosts, const struct job *job);
 
 /* True for a host's robots.txt fetch. */
 bool hosts_is_robots_job(const struct job *job);

@@ -24,6 +24,9 @@ struct job {
   bool robots_checked;        /* its host's robots.txt allows it */
   struct host *host;          /* --per-host, --robots: the host it counts against */
   uint64_t host_ticket;       /* its place in its host's queue, kept when let go (0: none yet) */
+  int64_t host_paused_us;     /* time it waited while its host was paused ("host_paused_ms") */
+  int64_t parked_us;          /* parked by its host at this time (0: not parked) */
+  int64_t started_us;         /* its latest attempt started (the hosts' clock) */
   struct host *robots_for;    /* a host's own robots.txt fetch (its host's business) */
   struct work_source *source; /* where it came from (told when it is done); NULL: a robots.txt */
   struct retry_queue *retry_queue; /* while waiting for a retry (retry_queue.h) */

@@ -97,6 +97,9 @@ struct afetch_options {
   bool retry_all_errors;   /* --retry-all-errors: -r retries every failed transfer */
   unsigned per_host;       /* --per-host: in flight per scheme+host+port */
   double rate_per_second;  /* --rate: request starts per second (token bucket) */
+  double per_host_rate;    /* --per-host-rate: request starts per second per host */
+  long per_host_delay_ms;  /* --per-host-delay: least time between two starts per host */
+  bool adaptive;           /* --adaptive: each host's limit follows its latency and errors */
   long deadline_ms;        /* --deadline: the whole run */
   /* Bodies (NULL/0/false = off). */
   const char *output_dir;      /* -o: save each ok body under DIR, borrowed */

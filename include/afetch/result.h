@@ -54,6 +54,7 @@ struct afetch_result {
   unsigned attempts;     /* transfers started for the URL */
   bool has_retry_after;  /* a response carried Retry-After: the key "retry_after" is written */
   int64_t retry_after_s; /* its wait in seconds (the latest one) */
+  int64_t host_paused_ms; /* > 0: "host_paused_ms", the time it waited out its host's pauses */
   const char *content_type;
   uint64_t size;         /* body bytes received (decoded, with --compressed); a resumed
                           * download's whole file */

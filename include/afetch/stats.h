@@ -15,6 +15,7 @@ struct stats_sample {
   long status; /* 0: no response */
   enum result_error error;
   int64_t total_us; /* time.total, microseconds */
+  int64_t ttfb_us;  /* time.ttfb: the host's latency (--adaptive) */
   uint64_t bytes;   /* size */
   unsigned attempts;
 };
@@ -25,6 +26,7 @@ static inline struct stats_sample stats_sample_of(const struct afetch_result *re
                                .status = result->status,
                                .error = result->error,
                                .total_us = result->time_us.total,
+                               .ttfb_us = result->time_us.ttfb,
                                /* this run's: not what a kept partial held */
                                .bytes = result->size - result->resumed_from,
                                .attempts = result->attempts};
@@ -63,6 +65,12 @@ int stats_write_json(const struct stats *stats, double wall_seconds, const char 
 /* --journal: the --stats-json object gets "journal": {"earlier": results committed by earlier
  * runs, "now": by this one, "total"}. */
 void stats_set_journal(struct stats *stats, uint64_t earlier, uint64_t now);
+
+/* A host ("scheme://host:port") was paused for `added_us` more (hosts.h). The table and the
+ * JSON show the pauses, their time, and the STATS_PAUSED_HOSTS hosts paused longest (when
+ * more hosts pause, one that falls out of the list and comes back restarts its count). */
+#define STATS_PAUSED_HOSTS 10
+void stats_record_host_pause(struct stats *stats, const char *host_key, int64_t added_us);
 
 /* NULL is allowed. */
 /* Bytes for people: "512 B", "12.3 MiB" (the table's and the progress line's unit). */

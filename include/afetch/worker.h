@@ -31,6 +31,7 @@ struct attempt {
   unsigned number;               /* 1 for the first try */
   bool has_retry_after;          /* an earlier try's Retry-After, reported if this one */
   int64_t retry_after_s;         /* gives none */
+  int64_t host_paused_ms;        /* its host's pauses it waited out ("host_paused_ms") */
 };
 
 typedef void (*worker_notify_fn)(void *arg);

@@ -176,6 +176,11 @@ int main(void) {
       TEST(server_ignoring_if_range_cannot_splice_two_versions),
       TEST(no_resume_keeps_no_partial_and_asks_no_range),
       TEST(small_body_is_fetched_again_not_resumed),
+      TEST(host_pause_holds_every_url_of_its_host_only),
+      TEST(adaptive_settles_below_a_429_limit),
+      TEST(adaptive_follows_a_server_with_four_workers),
+      TEST(per_host_rate_and_delay_space_each_host),
+      TEST(connect_failures_in_a_row_pause_their_host),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

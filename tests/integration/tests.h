@@ -148,6 +148,12 @@ void crawl_shards_split_seeds_by_host(void **state);
 
 /* test_journal.c: --merge and pipes */
 void merge_refuses_a_pipe(void **state);
+/* test_politeness.c: host pauses, --adaptive, --per-host-rate, --per-host-delay */
+void host_pause_holds_every_url_of_its_host_only(void **state);
+void adaptive_settles_below_a_429_limit(void **state);
+void adaptive_follows_a_server_with_four_workers(void **state);
+void per_host_rate_and_delay_space_each_host(void **state);
+void connect_failures_in_a_row_pause_their_host(void **state);
 
 /* test_crawl_journal.c: --crawl --journal, --merge and signals */
 void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state);

@@ -62,6 +62,17 @@
  *     /cookie-set/N/V    200 "set\n" with "Set-Cookie: N=V; Path=/"
  *     /redirect-host/H   302 to http://H:PORT/headers (another host name for
  *                        this server, reached with afetch --resolve)
+ *     /workers/KEY/N?ms=T  a model server KEY with N workers (N <= 1000): each
+ *                        request is served for T ms (default 50, <= 600000) by a
+ *                        free worker; beyond N in flight, requests queue (FIFO)
+ *                        for one, so latency grows with the load. 200 "ok\n"
+ *     /limit/KEY/N?ms=T  a model server KEY that answers 429 "busy\n" at once
+ *                        to a request that finds N (<= 1000) of KEY's already in
+ *                        flight, else 200 "ok\n" after T ms (default 50)
+ *     /model/KEY         JSON counters of model server KEY (not counted itself):
+ *                        {"in_flight","max_in_flight","requests","rejected"};
+ *                        404 for a KEY never used. At most 64 KEYs (KEY: like
+ *                        /flaky's); /reset forgets them
  *     /encoded/KIND      a fixed body (ENCODED_PLAIN below) encoded as KIND
  *                        (gzip or zstd), with Content-Encoding: KIND
  *     /  /any/...        200 "any\n" (text/plain): a catch-all for any path
@@ -330,6 +341,10 @@ struct exchange {
   bool stall_when_sent;     /* after the last byte, hold the connection open (/file cut) */
   int status;               /* the streamed reply's status; 0: 200 */
   struct event *pace_timer; /* /slowbytes and /lie: the next step */
+  /* /workers and /limit: its model server, its place in the model's queue, its service. */
+  struct model *model;
+  struct exchange *model_next;
+  long service_ms;
 };
 
 static struct {
@@ -391,6 +406,7 @@ static char scratch[STREAM_CHUNK_SIZE];
 
 static void on_exchange_complete(struct evhttp_request *req, void *arg);
 static void on_connection_closed(struct evhttp_connection *evcon, void *arg);
+static void model_forget(struct exchange *ex);
 
 static void record_arrival(struct evhttp_request *req);
 
@@ -423,6 +439,8 @@ static struct exchange *begin_exchange(struct evhttp_request *req) {
 /* Uncounts the exchange and frees its own resources (not the request). */
 static void finish_exchange(struct exchange *ex) {
   server.in_flight--;
+  if (ex->model != NULL)
+    model_forget(ex);
   if (ex->prev != NULL)
     ex->prev->next = ex->next;
   else
@@ -1579,6 +1597,176 @@ static void handle_flaky(struct exchange *ex, const char *arg) {
                  key->requests);
 }
 
+/* ------------------------------------------------- /workers, /limit, /model */
+
+#define MODEL_MAX_KEYS 64
+#define MODEL_MAX_WORKERS 1000u
+#define MODEL_DEFAULT_MS 50u
+
+/* A model server: its requests in flight (served or queued), the busy workers. */
+struct model {
+  char name[FLAKY_MAX_KEY_LENGTH + 1];
+  long in_flight, max_in_flight, requests, rejected;
+  unsigned workers, busy;             /* /workers: queue beyond `workers` busy */
+  struct exchange *queue_head, *queue_tail;
+};
+
+static struct {
+  struct model items[MODEL_MAX_KEYS];
+  size_t count;
+} models;
+
+static struct model *model_lookup(const char *name, size_t length, bool create) {
+  size_t i;
+  for (i = 0; i < models.count; i++)
+    if (strlen(models.items[i].name) == length && memcmp(models.items[i].name, name, length) == 0)
+      return &models.items[i];
+  if (!create || models.count == MODEL_MAX_KEYS)
+    return NULL;
+  struct model *m = &models.items[models.count++];
+  memset(m, 0, sizeof(*m));
+  memcpy(m->name, name, length);
+  return m;
+}
+
+static void on_model_served(evutil_socket_t fd, short what, void *arg);
+
+/* A worker takes the exchange: its reply goes after its service time. */
+static void model_serve(struct exchange *ex) {
+  struct timeval tv = {.tv_sec = ex->service_ms / 1000, .tv_usec = (ex->service_ms % 1000) * 1000};
+  ex->model->busy++;
+  ex->delay_timer = evtimer_new(server.base, on_model_served, ex);
+  if (ex->delay_timer == NULL) {
+    send_formatted(ex->req, HTTP_INTERNAL, "text/plain", "out of memory\n");
+    return;
+  }
+  evtimer_add(ex->delay_timer, &tv);
+}
+
+/* The exchange leaves its model (answered or gone): a queued one takes its worker. */
+static void model_leave(struct exchange *ex, bool was_served) {
+  struct model *m = ex->model;
+  ex->model = NULL;
+  m->in_flight--;
+  if (!was_served)
+    return;
+  m->busy--;
+  struct exchange *next = m->queue_head;
+  if (next != NULL && m->busy < m->workers) {
+    m->queue_head = next->model_next;
+    if (m->queue_head == NULL)
+      m->queue_tail = NULL;
+    model_serve(next);
+  }
+}
+
+/* The client left before its reply: out of the queue, or its worker freed. */
+static void model_forget(struct exchange *ex) {
+  struct model *m = ex->model;
+  struct exchange **at = &m->queue_head, *prev = NULL;
+  while (*at != NULL && *at != ex) {
+    prev = *at;
+    at = &(*at)->model_next;
+  }
+  if (*at == ex) {
+    *at = ex->model_next;
+    if (m->queue_tail == ex)
+      m->queue_tail = prev;
+    model_leave(ex, false);
+    return;
+  }
+  model_leave(ex, true);
+}
+
+static void on_model_served(evutil_socket_t fd, short what, void *arg) {
+  struct exchange *ex = arg;
+  (void)fd;
+  (void)what;
+  if (ex->model != NULL) /* NULL: a /reset forgot its model */
+    model_leave(ex, true);
+  send_formatted(ex->req, HTTP_OK, "text/plain", "ok\n");
+}
+
+/* "KEY/N" and ?ms=T into the exchange's model (counted in), N and the service time. */
+static bool model_arrive(struct exchange *ex, const char *arg, uint64_t *n) {
+  const char *slash = strchr(arg, '/');
+  size_t length = slash != NULL ? (size_t)(slash - arg) : 0;
+  struct evkeyvalq params;
+  uint64_t ms = MODEL_DEFAULT_MS;
+  if (slash == NULL || !is_flaky_key(arg, length) ||
+      !parse_decimal(slash + 1, MODEL_MAX_WORKERS, n) || *n == 0 ||
+      !parse_request_query(ex->req, &params))
+    return false;
+  const char *text = evhttp_find_header(&params, "ms");
+  bool ok = text == NULL || parse_decimal(text, MAX_DELAY_MS, &ms);
+  evhttp_clear_headers(&params);
+  struct model *m = ok ? model_lookup(arg, length, true) : NULL;
+  if (m == NULL)
+    return false;
+  ex->model = m;
+  ex->service_ms = (long)ms;
+  m->requests++;
+  if (++m->in_flight > m->max_in_flight)
+    m->max_in_flight = m->in_flight;
+  return true;
+}
+
+static void handle_workers(struct exchange *ex, const char *arg) {
+  uint64_t n;
+  if (!model_arrive(ex, arg, &n)) {
+    send_not_found(ex->req);
+    return;
+  }
+  struct model *m = ex->model;
+  m->workers = (unsigned)n;
+  if (m->busy < m->workers) {
+    model_serve(ex);
+    return;
+  }
+  ex->model_next = NULL;
+  if (m->queue_tail != NULL)
+    m->queue_tail->model_next = ex;
+  else
+    m->queue_head = ex;
+  m->queue_tail = ex;
+}
+
+static void handle_limit(struct exchange *ex, const char *arg) {
+  uint64_t n;
+  if (!model_arrive(ex, arg, &n)) {
+    send_not_found(ex->req);
+    return;
+  }
+  struct model *m = ex->model;
+  m->workers = UINT32_MAX;
+  if (m->in_flight > (long)n) {
+    m->rejected++;
+    model_leave(ex, false);
+    send_formatted(ex->req, 429, "text/plain", "busy\n");
+    return;
+  }
+  model_serve(ex);
+}
+
+static void handle_model(struct evhttp_request *req, const char *name) {
+  const struct model *m = model_lookup(name, strlen(name), false);
+  if (m == NULL) {
+    send_not_found(req);
+    return;
+  }
+  send_formatted(req, HTTP_OK, "application/json",
+                 "{\"in_flight\":%ld,\"max_in_flight\":%ld,\"requests\":%ld,\"rejected\":%ld}\n",
+                 m->in_flight, m->max_in_flight, m->requests, m->rejected);
+}
+
+/* /reset: every model forgotten (exchanges still in one keep answering, uncounted). */
+static void clear_models(void) {
+  struct exchange *ex;
+  for (ex = server.exchanges; ex != NULL; ex = ex->next)
+    ex->model = NULL;
+  models.count = 0;
+}
+
 /* ------------------------------------------------------------------- /site */
 
 /* What /robots.txt answers; chosen with /setrobots/KIND, back to the default on /reset. */
@@ -2039,6 +2227,7 @@ static void handle_reset(struct evhttp_request *req) {
   clear_flaky();
   clear_versions();
   clear_arrivals();
+  clear_models();
   send_formatted(req, HTTP_OK, "application/json", "{}\n");
 }
 
@@ -2072,6 +2261,10 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
     handle_setrobots(req, rest);
     return;
   }
+  if ((rest = path_argument(path, "/model/")) != NULL) {
+    handle_model(req, rest);
+    return;
+  }
 
   ex = begin_exchange(req);
   if (ex == NULL) {
@@ -2080,6 +2273,10 @@ static void dispatch_request(struct evhttp_request *req, void *arg) {
   }
   if ((rest = path_argument(path, "/delay/")) != NULL)
     handle_delay(ex, rest);
+  else if ((rest = path_argument(path, "/workers/")) != NULL)
+    handle_workers(ex, rest);
+  else if ((rest = path_argument(path, "/limit/")) != NULL)
+    handle_limit(ex, rest);
   else if ((rest = path_argument(path, "/status/")) != NULL)
     handle_status(ex, rest);
   else if ((rest = path_argument(path, "/bytes/")) != NULL)

@@ -289,6 +289,66 @@ static void json_to_an_unwritable_path_fails_and_leaves_nothing(void **state) {
   assert_int_equal(unlink(file), 0);
 }
 
+/* Pauses of hosts "h0".."h11", host i paused (i + 1) x 100 ms in one or two pieces. */
+static struct stats *paused_stats(void) {
+  struct stats *stats = stats_new();
+  assert_non_null(stats);
+  for (int i = 0; i < 12; i++) {
+    char host[8];
+    snprintf(host, sizeof host, "h%d", i);
+    if (i % 2) {
+      stats_record_host_pause(stats, host, 50000);
+      stats_record_host_pause(stats, host, (int64_t)(i + 1) * 100000 - 50000);
+    } else {
+      stats_record_host_pause(stats, host, (int64_t)(i + 1) * 100000);
+    }
+  }
+  return stats;
+}
+
+static void host_pauses_keep_the_ten_hosts_paused_longest(void **state) {
+  (void)state;
+  struct stats *stats = paused_stats();
+  char *text = table_text(stats, 1.0);
+  /* 18 pauses, 7.8 s; h11..h2 longest first; h0 and h1 (0.1 s, 0.2 s) left out. h11's
+   * first 50 ms came while ten longer ones were listed: it counts from its second pause. */
+  assert_non_null(strstr(text, "\npaused      18 pauses, 7.800 s: h11 1.150 s, h10 1.100 s, "
+                               "h9 1.000 s, h8 0.900 s, h7 0.800 s, h6 0.700 s, h5 0.600 s, "
+                               "h4 0.500 s, h3 0.400 s, h2 0.300 s\nwall"));
+  free(text);
+  char dir[HELPER_PATH_SIZE], path[HELPER_PATH_SIZE + 16];
+  temp_directory(dir);
+  snprintf(path, sizeof path, "%s/stats.json", dir);
+  assert_int_equal(stats_write_json(stats, 1.0, path), 0);
+  cJSON *root = read_json_file(path);
+  const cJSON *pauses = cJSON_GetObjectItemCaseSensitive(root, "host_pauses");
+  assert_true(json_number(pauses, "pauses") == 18);
+  assert_true(json_number(pauses, "seconds") == 7.8);
+  const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(pauses, "hosts");
+  assert_int_equal(cJSON_GetArraySize(hosts), 10);
+  const cJSON *first = cJSON_GetArrayItem(hosts, 0);
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(first, "host")->valuestring, "h11");
+  assert_true(json_number(first, "pauses") == 1);
+  assert_true(json_number(first, "seconds") == 1.15);
+  const cJSON *second = cJSON_GetArrayItem(hosts, 1);
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(second, "host")->valuestring, "h10");
+  assert_true(json_number(second, "seconds") == 1.1);
+  cJSON_Delete(root);
+  stats_free(stats);
+  /* Without pauses neither the line nor the key. */
+  stats = known_stats();
+  text = table_text(stats, 1.0);
+  assert_null(strstr(text, "paused"));
+  free(text);
+  assert_int_equal(stats_write_json(stats, 1.0, path), 0);
+  root = read_json_file(path);
+  assert_null(cJSON_GetObjectItemCaseSensitive(root, "host_pauses"));
+  cJSON_Delete(root);
+  stats_free(stats);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(counters_follow_the_samples),
@@ -301,6 +361,7 @@ int main(void) {
       cmocka_unit_test(json_file_holds_every_figure),
       cmocka_unit_test(json_latency_is_null_without_responses),
       cmocka_unit_test(json_to_an_unwritable_path_fails_and_leaves_nothing),
+      cmocka_unit_test(host_pauses_keep_the_ten_hosts_paused_longest),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
