@@ -110,8 +110,14 @@ bool hosts_configure(struct hosts_config *config, const struct afetch_options *o
   config->adaptive_cap = 0;
   if (options->adaptive) /* -c bounds the run anyway */
     config->adaptive_cap = options->per_host ? options->per_host : options->concurrency;
-  return options->per_host > 0 || options->robots || options->adaptive ||
-         options->per_host_rate > 0 || options->per_host_delay_ms > 0;
+  bool per_host_policy = options->per_host > 0 || options->robots || options->adaptive ||
+                         options->per_host_rate > 0 || options->per_host_delay_ms > 0;
+  /* A server's Retry-After speaks for the host, not for one URL: with retries, the other URLs
+   * of that host wait too. Backoff pauses without one stay with the per-host options, which
+   * a user chose to be polite with; a plain -r keeps its own --retry-delay. */
+  config->advised_pauses_only = !per_host_policy && options->retries > 0;
+  config->advised_pause_max_ms = options->retry_max_delay_ms;
+  return per_host_policy || options->retries > 0;
 }
 
 struct hosts *hosts_new(const struct hosts_config *config) {
@@ -386,6 +392,10 @@ void hosts_observe(struct hosts *hosts, struct job *job, const struct outcome *o
     return;
   struct host_observation seen;
   hosts_observation_of(job, outcome, &seen);
+  if (hosts->config.advised_pauses_only && seen.signal != HOST_SIGNAL_ANSWER &&
+      !(seen.signal == HOST_SIGNAL_BUSY && seen.has_retry_after &&
+        seen.retry_after_s <= hosts->config.advised_pause_max_ms / 1000))
+    return;
   if (seen.signal == HOST_SIGNAL_NONE)
     return;
   int64_t now_us = clock_now_us(&hosts->config.clock);

@@ -51,11 +51,15 @@ struct hosts_config {
                             the larger) */
   unsigned adaptive_cap; /* --adaptive: each host's limit moves between 1 and this; 0: off */
   hosts_pause_fn on_pause; /* may be NULL; given release_arg */
+  /* -r with no per-host option: only a Retry-After the retries would honour (at most
+   * advised_pause_max_ms) pauses a host; false: every sign of trouble may (per-host options). */
+  bool advised_pauses_only;
+  long advised_pause_max_ms;
 };
 
 /* Sets the policy fields of `config` from the per-host options (--per-host, --robots,
- * --per-host-rate, --per-host-delay, --adaptive); false when none is given: then no table is
- * needed, and no URL pays for its host's lookup. */
+ * --per-host-rate, --per-host-delay, --adaptive) and -r (a Retry-After pauses its host); false
+ * when none is given: then no table is needed, and no URL pays for its host's lookup. */
 bool hosts_configure(struct hosts_config *config, const struct afetch_options *options);
 
 /* A table that keeps what `config` says (copied). NULL when out of memory. */

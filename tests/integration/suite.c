@@ -181,6 +181,7 @@ int main(void) {
       TEST(adaptive_follows_a_server_with_four_workers),
       TEST(per_host_rate_and_delay_space_each_host),
       TEST(connect_failures_in_a_row_pause_their_host),
+      TEST(retry_after_pauses_its_host_with_plain_retries),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -246,3 +246,52 @@ void connect_failures_in_a_row_pause_their_host(void **state) {
   if (h_number(h_field(stats, "host_pauses"), "pauses") < 1)
     fail_msg("%s: --stats-json counts no host pause", proc->cmdline);
 }
+
+/* The 127.0.0.1 arrivals of a run of `args` over a 503 for 127.0.0.1 (with `advice`) followed
+ * by SAME of its URLs, interleaved with OTHER slow localhost URLs. */
+static size_t plain_retry_run(struct h_server *server, const char *advice, const char *const *args,
+                              double *times, size_t cap, size_t *other_during_first_2s) {
+  enum { SAME = 4, OTHER = 8 };
+  int port = server->http_port;
+  struct h_buf *input = h_text();
+  h_text_add(input, "http://127.0.0.1:%d/flaky/plain/1?status=503%s\n", port, advice);
+  for (int i = 0; i < OTHER; i++) {
+    h_text_add(input, "http://localhost:%d/delay/200?i=%d\n", port, i);
+    if (i < SAME)
+      h_text_add(input, "http://127.0.0.1:%d/delay/10?i=%d\n", port, i);
+  }
+  h_reset(port);
+  struct h_proc *proc;
+  run_ok(args, input->data, 1 + SAME + OTHER, &proc);
+  size_t n = host_arrivals(port, "127.0.0.1:", times, cap);
+  double other[OTHER];
+  size_t m = host_arrivals(port, "localhost:", other, OTHER);
+  *other_during_first_2s = 0;
+  for (size_t i = 0; i < m; i++)
+    *other_during_first_2s += other[i] > times[0] && other[i] < times[0] + 1.9;
+  return n;
+}
+
+void retry_after_pauses_its_host_with_plain_retries(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  const char *const args[] = {"-r", "1", "--retry-delay", "0.05", "-c", "2", "--ndjson", NULL};
+  double times[8];
+  size_t during;
+  size_t n = plain_retry_run(server, "&retry_after=2", args, times, 8, &during);
+  if (n != 6)
+    fail_msg("127.0.0.1 got %zu requests; expected 6 (a 503, its retry, 4 others)", n);
+  if (times[1] - times[0] < 1.95)
+    fail_msg("with -r, 127.0.0.1's next request came %.3f s after a 503 with Retry-After: 2; "
+             "expected none of its URLs for 2 s",
+             times[1] - times[0]);
+  if (during < 3)
+    fail_msg("localhost got %zu requests while 127.0.0.1 was paused; expected it to go on",
+             during);
+  /* Without Retry-After a plain -r keeps its own --retry-delay: no host pause. */
+  n = plain_retry_run(server, "", args, times, 8, &during);
+  if (n != 6 || times[1] - times[0] > 0.9)
+    fail_msg("a 503 without Retry-After and -r: 127.0.0.1's next request came %.3f s later "
+             "(%zu requests); expected no host pause",
+             times[1] - times[0], n);
+}

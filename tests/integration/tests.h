@@ -154,6 +154,7 @@ void adaptive_settles_below_a_429_limit(void **state);
 void adaptive_follows_a_server_with_four_workers(void **state);
 void per_host_rate_and_delay_space_each_host(void **state);
 void connect_failures_in_a_row_pause_their_host(void **state);
+void retry_after_pauses_its_host_with_plain_retries(void **state);
 
 /* test_crawl_journal.c: --crawl --journal, --merge and signals */
 void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state);
