@@ -16,5 +16,6 @@ fi
 "${as_root[@]}" apt-get install -y -q --no-install-recommends \
   build-essential pkg-config ca-certificates openssl curl \
   libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev libxml2-dev \
-  libpsl-dev libxxhash-dev publicsuffix nginx-light tmux jq clang libclang-rt-dev llvm \
+  libpsl-dev libxxhash-dev libhiredis-dev redis-server publicsuffix nginx-light tmux jq clang \
+  libclang-rt-dev llvm \
   zsh fish

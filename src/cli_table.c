@@ -21,6 +21,7 @@
 #define CLI_MAX_SPEED_LIMIT ((long)INT32_MAX) /* -Y: bytes per second */
 #define CLI_MAX_SPEED_TIME 2000000            /* -y: seconds, as CLI_MAX_SECONDS */
 #define CLI_MAX_JOURNAL_SYNC 100000000
+#define CLI_MAX_DELIVERIES 1000000
 
 /* 1 when the field of struct afetch_options has type `type`, else -1: as an array size, a
  * compile-time error. */
@@ -501,6 +502,31 @@ const struct cli_option cli_option_table[] = {
      .group = CLI_GROUP_REQUESTS, .arg = "N"},
     {.name = "merge", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(merge),
      .set_to = true, .group = CLI_GROUP_REQUESTS},
+
+    {.name = "redis", .value = CLI_VALUE_STRING, CLI_STRING(queue.redis_url),
+     .check = cli_is_not_empty, .wants = "a redis:// URL", .group = CLI_GROUP_QUEUE,
+     .arg = "URL", .help = "a queue on Redis shared by many runs, with:"},
+    {.name = "enqueue", .value = CLI_VALUE_NONE, CLI_BOOL(queue.enqueue), .set_to = true,
+     .group = CLI_GROUP_QUEUE, .help = "add the input's lines to the queue (deduplicated)"},
+    {.name = "worker", .value = CLI_VALUE_NONE, CLI_BOOL(queue.worker), .set_to = true,
+     .group = CLI_GROUP_QUEUE, .help = "fetch the queue's entries (NDJSON results)"},
+    {.name = "status", .value = CLI_VALUE_NONE, CLI_BOOL(queue.status), .set_to = true,
+     .group = CLI_GROUP_QUEUE, .help = "print the queue's figures as JSON"},
+    {.name = "queue", .value = CLI_VALUE_STRING, CLI_STRING(queue.name), .check = cli_is_not_empty,
+     .wants = "a queue name", .group = CLI_GROUP_QUEUE, .arg = "NAME",
+     .help = "the queue's name (default afetch)"},
+    {.name = "idle-exit", .value = CLI_VALUE_SECONDS, CLI_LONG(queue.idle_exit_ms), .min = 0,
+     .wants = "a number of seconds, 0 or more", .group = CLI_GROUP_QUEUE, .arg = "SEC",
+     .help = "--worker: exit once the queue was empty SEC"},
+    {.name = "reclaim-after", .value = CLI_VALUE_SECONDS, CLI_LONG(queue.reclaim_after_ms),
+     .min = 1, .group = CLI_GROUP_QUEUE, .arg = "SEC",
+     .help = "take a silent worker's entries after SEC (30)"},
+    {.name = "max-deliveries", .value = CLI_VALUE_INTEGER, CLI_UNSIGNED(queue.max_deliveries),
+     .min = 1, .max = CLI_MAX_DELIVERIES, .group = CLI_GROUP_QUEUE, .arg = "N",
+     .help = "then dead-letter an entry (default 5)"},
+    {.name = "redis-timeout", .value = CLI_VALUE_SECONDS, CLI_LONG(queue.redis_timeout_ms),
+     .min = 1, .group = CLI_GROUP_QUEUE, .arg = "SEC",
+     .help = "--worker: exit 3 after SEC without Redis"},
 };
 /* clang-format on */
 
