@@ -165,6 +165,11 @@ int main(void) {
       TEST(shard_env_reads_batch_variables_and_bad_values_exit_2),
       TEST(crawl_shards_split_seeds_by_host),
       TEST(merge_refuses_a_pipe),
+      TEST(queue_workers_fetch_each_entry_once),
+      TEST(queue_survives_a_killed_worker),
+      TEST(queue_waits_for_a_stopped_redis),
+      TEST(queue_invalid_entries_and_dead_letters),
+      TEST(queue_refusals_exit_2_and_unreachable_redis_3),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -149,4 +149,11 @@ void crawl_shards_split_seeds_by_host(void **state);
 /* test_journal.c: --merge and pipes */
 void merge_refuses_a_pipe(void **state);
 
+/* test_queue.c: --redis, --enqueue, --worker, --status */
+void queue_workers_fetch_each_entry_once(void **state);
+void queue_survives_a_killed_worker(void **state);
+void queue_waits_for_a_stopped_redis(void **state);
+void queue_invalid_entries_and_dead_letters(void **state);
+void queue_refusals_exit_2_and_unreachable_redis_3(void **state);
+
 #endif
