@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <uthash.h>
 
 #include "afetch/clock.h"
 #include "afetch/commit.h"
 #include "afetch/json_line.h"
 #include "afetch/options.h"
 #include "afetch/queue.h"
+#include "afetch/queue_entries.h"
 #include "afetch/queue_scripts.h"
 #include "afetch/redis_link.h"
 #include "afetch/redis_url.h"
@@ -29,30 +29,6 @@
  * says otherwise); what is left is delivered again. */
 #define QUEUE_FINISH_WAIT_MS 10000
 #define QUEUE_KEY_COUNT (1 + QUEUE_PARTITIONS)
-
-/* One queue entry, from its read to its acknowledgement. */
-struct queue_entry {
-  struct queue_entry *next; /* in one of the lists below */
-  UT_hash_handle hh;        /* in `held`, by index */
-  uint64_t index;
-  unsigned partition;
-  bool too_long;
-  char id[48];
-  size_t length;
-  char line[];
-};
-
-struct queue_list {
-  struct queue_entry *head, *tail;
-  size_t count;
-};
-
-/* The arguments of one EVAL, grown as needed. */
-struct queue_args {
-  const char **argv;
-  size_t *lengths;
-  size_t count, capacity;
-};
 
 struct queue_worker {
   struct work_source base;
@@ -79,76 +55,6 @@ struct queue_worker {
   char error[300];
 };
 
-/* ---- lists ------------------------------------------------------------------------------ */
-
-static void queue_list_push(struct queue_list *list, struct queue_entry *entry) {
-  entry->next = NULL;
-  if (list->tail)
-    list->tail->next = entry;
-  else
-    list->head = entry;
-  list->tail = entry;
-  list->count++;
-}
-
-static struct queue_entry *queue_list_pop(struct queue_list *list) {
-  struct queue_entry *entry = list->head;
-  if (!entry)
-    return NULL;
-  list->head = entry->next;
-  if (!list->head)
-    list->tail = NULL;
-  list->count--;
-  return entry;
-}
-
-/* Moves every entry of `from` to the end of `to`. */
-static void queue_list_splice(struct queue_list *to, struct queue_list *from) {
-  if (!from->head)
-    return;
-  if (to->tail)
-    to->tail->next = from->head;
-  else
-    to->head = from->head;
-  to->tail = from->tail;
-  to->count += from->count;
-  *from = (struct queue_list){0};
-}
-
-static void queue_list_free(struct queue_list *list) {
-  struct queue_entry *entry;
-  while ((entry = queue_list_pop(list)))
-    free(entry);
-}
-
-/* ---- command arguments ------------------------------------------------------------------ */
-
-static bool queue_args_add(struct queue_args *args, const char *value, size_t length) {
-  if (args->count == args->capacity) {
-    size_t capacity = args->capacity ? args->capacity * 2 : 64;
-    const char **argv = realloc(args->argv, capacity * sizeof *argv);
-    if (argv)
-      args->argv = argv;
-    size_t *lengths = argv ? realloc(args->lengths, capacity * sizeof *lengths) : NULL;
-    if (!lengths)
-      return false;
-    args->lengths = lengths;
-    args->capacity = capacity;
-  }
-  args->argv[args->count] = value;
-  args->lengths[args->count++] = length;
-  return true;
-}
-
-static bool queue_args_add_string(struct queue_args *args, const char *value) {
-  return queue_args_add(args, value, strlen(value));
-}
-
-static void queue_args_free(struct queue_args *args) {
-  free(args->argv);
-  free(args->lengths);
-}
-
 /* "EVAL script 17 keys...". */
 static bool queue_args_eval(struct queue_args *args, const struct queue_worker *worker,
                             const char *script) {
@@ -158,18 +64,6 @@ static bool queue_args_eval(struct queue_args *args, const struct queue_worker *
   for (size_t i = 0; added && i < QUEUE_KEY_COUNT; i++)
     added = queue_args_add_string(args, worker->keys[i]);
   return added;
-}
-
-static const char *const queue_partition_names[QUEUE_PARTITIONS] = {
-    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15"};
-
-/* Appends (partition, id) of every entry of the list. */
-static bool queue_args_entries(struct queue_args *args, const struct queue_entry *entry) {
-  for (; entry; entry = entry->next)
-    if (!queue_args_add_string(args, queue_partition_names[entry->partition]) ||
-        !queue_args_add_string(args, entry->id))
-      return false;
-  return true;
 }
 
 static bool queue_send(struct queue_worker *worker, struct queue_args *args, redisCallbackFn *fn,
@@ -283,7 +177,7 @@ static void queue_on_touch_timer(evutil_socket_t fd, short what, void *arg) {
                queue_args_entries(&args, worker->writing.head) &&
                queue_args_entries(&args, worker->acking.head);
   for (struct queue_entry *entry = worker->held; built && entry; entry = entry->hh.next)
-    built = queue_args_add_string(&args, queue_partition_names[entry->partition]) &&
+    built = queue_args_add_string(&args, queue_partition_name(entry->partition)) &&
             queue_args_add_string(&args, entry->id);
   /* Entries in an acknowledgement call are left out: they are done either way. */
   if (built && args.count > 3 + QUEUE_KEY_COUNT + 2)
