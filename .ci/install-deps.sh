@@ -3,7 +3,7 @@
 # HTTP/2 test's server; tmux: the progress-line test's terminal; jq: the README examples;
 # clang, libclang-rt-dev (libFuzzer and the sanitizer runtimes, only recommended by clang) and
 # llvm (llvm-symbolizer, for readable crash stacks): `make fuzz`; zsh and fish: the completion
-# test of their completions).
+# test of their completions; libhiredis-dev: --redis; redis-server: the queue tests).
 # Runs apt-get directly as root, through sudo otherwise. Used by the README's first command
 # and by .ci/run.
 set -euo pipefail

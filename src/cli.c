@@ -48,7 +48,7 @@ static const char *const cli_help_group_titles[] = {
     [CLI_GROUP_REQUESTS] = "Requests and TLS:",
     [CLI_GROUP_NETWORK] = "Network (curl's options):",
     [CLI_GROUP_CONFIG] = "Config files:",
-    [CLI_GROUP_QUEUE] = "Work queue on Redis (afetch(1), QUEUE):",
+    [CLI_GROUP_QUEUE] = "Work queue on Redis (afetch(1), WORK QUEUE):",
 };
 
 static const char cli_help_exit_status[] =

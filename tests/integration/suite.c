@@ -170,6 +170,7 @@ int main(void) {
       TEST(queue_waits_for_a_stopped_redis),
       TEST(queue_invalid_entries_and_dead_letters),
       TEST(queue_refusals_exit_2_and_unreachable_redis_3),
+      TEST(queue_reconnects_when_redis_restarts),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -22,12 +22,13 @@ struct redis {
   const char *url;
 };
 
-/* A redis-server of the test's own, ready for commands. */
-static struct redis start_redis(void) {
-  struct redis redis = {.port = h_unused_port()};
-  const char *port = h_fmt("%d", redis.port);
-  const char *argv[] = {"redis-server", "--port",     port, "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--protected-mode", "no", NULL};
+/* A redis-server on `port`, ready for commands: without persistence, or with `dir` (non-NULL)
+ * its append-only file synced at every write, so that a restart finds everything again. */
+static struct redis start_redis_on(int port, const char *dir) {
+  struct redis redis = {.port = port};
+  const char *argv[] = {"redis-server", "--port", h_fmt("%d", port), "--bind", "127.0.0.1",
+                        "--save", "", "--protected-mode", "no", "--appendonly", dir ? "yes" : "no",
+                        "--appendfsync", "always", "--dir", dir ? dir : "/", NULL};
   redis.proc = h_spawn(argv);
   if (!h_wait_output(redis.proc, "Ready to accept connections", 1, 10000))
     fail_msg("redis-server did not start (it is a test dependency: .ci/install-deps.sh "
@@ -37,6 +38,8 @@ static struct redis start_redis(void) {
   redis.url = h_fmt("redis://127.0.0.1:%d", redis.port);
   return redis;
 }
+
+static struct redis start_redis(void) { return start_redis_on(h_unused_port(), NULL); }
 
 /* redis-cli's answer (raw, one value a line) to one command. */
 static const char *redis_cli(const struct redis *redis, const char *const *command) {
@@ -84,8 +87,8 @@ struct worker {
 };
 
 static struct worker start_worker(const struct redis *redis, const char *const *extra) {
-  const char *args[24] = {"--redis", redis->url, "--worker", "-q"};
-  size_t argc = 4;
+  const char *args[24] = {"--redis", redis->url, "--worker"};
+  size_t argc = 3;
   for (size_t i = 0; extra[i] && argc < 23; i++)
     args[argc++] = extra[i];
   args[argc] = NULL;
@@ -323,4 +326,40 @@ void queue_refusals_exit_2_and_unreachable_redis_3(void **state) {
   assert_non_null(strstr(proc->err.data, "cannot reach Redis"));
   const char *status_args[] = {"--redis", url, "--status", NULL};
   h_expect_exit(h_afetch_run(status_args, NULL), 3);
+}
+
+/* redis-server SIGKILLed mid-run and started again (its append-only file keeps the queue):
+ * the workers reconnect, take up the queue again, and every URL gets its result; a result
+ * twice is one whose acknowledgement Redis lost with its death. */
+void queue_reconnects_when_redis_restarts(void **state) {
+  (void)state;
+  const char *dir = h_temp_dir();
+  struct redis redis = start_redis_on(h_unused_port(), dir);
+  size_t count = queue_urls(2000);
+  int port = h_http->http_port;
+  enqueue(&redis, numbered_urls(port, count, 2), h_fmt("%zu of %zu", count, count));
+  const char *extra[] = {"-c", "10", "--idle-exit", "1", "--reclaim-after", "1", NULL};
+  struct worker workers[2] = {start_worker(&redis, extra), start_worker(&redis, extra)};
+  struct lines_wait wait = {&workers[0], count / 10};
+  if (!h_wait_for(has_lines, &wait, 60000))
+    fail_msg("the first worker wrote no %zu results", wait.lines);
+  h_signal(redis.proc, SIGKILL);
+  h_wait_exit(redis.proc, 10000);
+  start_redis_on(redis.port, dir);
+  for (size_t w = 0; w < 2; w++) {
+    h_wait_exit(workers[w].proc, 120000);
+    h_expect_exit(workers[w].proc, 0);
+  }
+  for (size_t w = 0; w < 2; w++)
+    if (!strstr(workers[w].proc->err.data, "trying again") ||
+        !strstr(workers[w].proc->err.data, "is back"))
+      fail_msg("worker %zu did not see Redis go and come back: %s", w, workers[w].proc->err.data);
+  unsigned *seen = h_calloc(count, sizeof *seen);
+  size_t results = tally(workers, 2, seen, count, port, true);
+  for (size_t i = 0; i < count; i++)
+    if (seen[i] == 0 || seen[i] > 2)
+      fail_msg("index %zu has %u results", i, seen[i]);
+  assert_true(results - count <= 2 * (10 + 10)); /* what the two held */
+  assert_int_equal((long)queue_figure(&redis, "pending"), 0);
+  assert_int_equal((long)queue_figure(&redis, "waiting"), 0);
 }

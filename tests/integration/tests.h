@@ -155,5 +155,6 @@ void queue_survives_a_killed_worker(void **state);
 void queue_waits_for_a_stopped_redis(void **state);
 void queue_invalid_entries_and_dead_letters(void **state);
 void queue_refusals_exit_2_and_unreachable_redis_3(void **state);
+void queue_reconnects_when_redis_restarts(void **state);
 
 #endif
