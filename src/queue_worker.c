@@ -28,14 +28,16 @@
 /* After the run, acknowledgements are waited for at most this long (unless --redis-timeout
  * says otherwise); what is left is delivered again. */
 #define QUEUE_FINISH_WAIT_MS 10000
-#define QUEUE_KEY_COUNT (1 + QUEUE_PARTITIONS)
+/* The scripts' keys: dead letters, the partitions, their leases, the workers' set. */
+#define QUEUE_KEY_COUNT (2 + 2 * QUEUE_PARTITIONS)
 
 struct queue_worker {
   struct work_source base;
   const struct afetch_options *options;
   struct event_base *event_base;
   struct redis_link *link;
-  char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* dead letters, then the partitions */
+  char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* see QUEUE_KEY_COUNT */
+  char lease_ms[24]; /* the scripts' lease argument: "0" without --per-host or --robots */
   char consumer[300];                        /* hostname:pid */
   struct queue_list waiting;   /* read, not handed out */
   struct queue_entry *held;    /* handed out, not done (uthash by index) */
@@ -51,6 +53,7 @@ struct queue_worker {
   int64_t idle_since_us;    /* the queue had nothing new nor pending since; 0: it had */
   struct event *poll_timer, *touch_timer;
   bool stopping, exhausted, failed, failure_said;
+  bool leaving; /* the leave script is out (queue_worker_finish()) */
   uint64_t dead_lettered;
   char error[300];
 };
@@ -172,6 +175,7 @@ static void queue_on_touch_timer(evutil_socket_t fd, short what, void *arg) {
   bool built = queue_args_eval(&args, worker, queue_touch_script) &&
                queue_args_add_string(&args, QUEUE_GROUP) &&
                queue_args_add_string(&args, worker->consumer) &&
+               queue_args_add_string(&args, worker->lease_ms) &&
                queue_args_entries(&args, worker->waiting.head) &&
                queue_args_entries(&args, worker->committed.head) &&
                queue_args_entries(&args, worker->writing.head) &&
@@ -180,7 +184,7 @@ static void queue_on_touch_timer(evutil_socket_t fd, short what, void *arg) {
     built = queue_args_add_string(&args, queue_partition_name(entry->partition)) &&
             queue_args_add_string(&args, entry->id);
   /* Entries in an acknowledgement call are left out: they are done either way. */
-  if (built && args.count > 3 + QUEUE_KEY_COUNT + 2)
+  if (built)
     built = queue_send(worker, &args, queue_on_touch, worker) ||
             redis_link_state(worker->link) != REDIS_LINK_READY;
   queue_args_free(&args);
@@ -230,12 +234,13 @@ static bool queue_add_taken(struct queue_worker *worker, const redisReply *entri
   return true;
 }
 
-/* Nothing new: asked again after the poll time; idle from now if nothing is pending either. */
-static void queue_note_empty(struct queue_worker *worker, long long pending) {
+/* Nothing new: asked again after the poll time; idle from now if the partitions hold nothing
+ * (waiting or pending) either. */
+static void queue_note_empty(struct queue_worker *worker, long long left) {
   int64_t now = clock_monotonic_us();
-  if (pending == 0 && !worker->idle_since_us)
+  if (left == 0 && !worker->idle_since_us)
     worker->idle_since_us = now;
-  if (pending > 0)
+  if (left > 0)
     worker->idle_since_us = 0;
   worker->next_take_us = now + worker->poll_ms * 1000;
   struct timeval wait = {.tv_sec = worker->poll_ms / 1000,
@@ -304,6 +309,7 @@ static void queue_take(struct queue_worker *worker) {
                queue_args_add_string(&args, numbers[2]) &&
                queue_args_add_string(&args, reclaim ? "1" : "0") &&
                queue_args_add_string(&args, numbers[3]) &&
+               queue_args_add_string(&args, worker->lease_ms) &&
                queue_send(worker, &args, queue_on_take, worker);
   queue_args_free(&args);
   if (!built) {
@@ -476,9 +482,19 @@ static const struct work_source_ops queue_worker_ops = {
 /* ---- making and finishing --------------------------------------------------------------- */
 
 static bool queue_name_keys(struct queue_worker *worker, const char *name) {
-  bool fits = queue_key(worker->keys[0], QUEUE_KEY_MAX, name, "dead");
-  for (unsigned partition = 0; fits && partition < QUEUE_PARTITIONS; partition++)
-    fits = queue_partition_key(worker->keys[1 + partition], QUEUE_KEY_MAX, name, partition);
+  bool fits = queue_key(worker->keys[0], QUEUE_KEY_MAX, name, "dead") &&
+              queue_key(worker->keys[QUEUE_KEY_COUNT - 1], QUEUE_KEY_MAX, name, "workers");
+  for (unsigned partition = 0; fits && partition < QUEUE_PARTITIONS; partition++) {
+    char lease[32];
+    snprintf(lease, sizeof lease, "lease:%u", partition);
+    fits = queue_partition_key(worker->keys[1 + partition], QUEUE_KEY_MAX, name, partition) &&
+           queue_key(worker->keys[1 + QUEUE_PARTITIONS + partition], QUEUE_KEY_MAX, name, lease);
+  }
+  /* Per-host limits hold across the fleet only if one worker at a time reads a host's
+   * partition: leases, for as long as a silent worker keeps its entries. */
+  const struct afetch_options *options = worker->options;
+  snprintf(worker->lease_ms, sizeof worker->lease_ms, "%ld",
+           options->per_host || options->robots ? options->queue.reclaim_after_ms : 0);
   char host[256] = "";
   gethostname(host, sizeof host - 1);
   snprintf(worker->consumer, sizeof worker->consumer, "%s:%ld", host, (long)getpid());
@@ -527,6 +543,24 @@ struct work_source *queue_worker_new(struct event_base *base, const struct afetc
   return &worker->base;
 }
 
+static void queue_on_leave(redisAsyncContext *context, void *reply, void *privdata) {
+  (void)context;
+  (void)reply;
+  ((struct queue_worker *)privdata)->leaving = false;
+}
+
+/* A worker that ends gives its leases up at once rather than after they expire. */
+static void queue_leave(struct queue_worker *worker, struct event_base *base, int64_t give_up_us) {
+  struct queue_args args = {0};
+  worker->leaving = queue_args_eval(&args, worker, queue_leave_script) &&
+                    queue_args_add_string(&args, worker->consumer) &&
+                    queue_send(worker, &args, queue_on_leave, worker);
+  queue_args_free(&args);
+  while (worker->leaving && redis_link_state(worker->link) == REDIS_LINK_READY &&
+         clock_monotonic_us() < give_up_us)
+    event_base_loop(base, EVLOOP_ONCE);
+}
+
 bool queue_worker_finish(struct work_source *source, struct event_base *base, bool output_ok) {
   struct queue_worker *worker = (struct queue_worker *)source;
   evtimer_del(worker->poll_timer);
@@ -542,6 +576,8 @@ bool queue_worker_finish(struct work_source *source, struct event_base *base, bo
          redis_link_state(worker->link) != REDIS_LINK_FAILED && clock_monotonic_us() < give_up_us)
     event_base_loop(base, EVLOOP_ONCE);
   bool all = !worker->acking.head && !worker->acks_in_flight;
+  if (all && !worker->held && strcmp(worker->lease_ms, "0") != 0)
+    queue_leave(worker, base, give_up_us);
   if (!all && !worker->options->quiet)
     fprintf(stderr, "afetch: %zu results could not be acknowledged: they will be delivered again\n",
             worker->acking.count + worker->acks_in_flight);

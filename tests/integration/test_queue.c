@@ -363,3 +363,30 @@ void queue_reconnects_when_redis_restarts(void **state) {
   assert_int_equal((long)queue_figure(&redis, "pending"), 0);
   assert_int_equal((long)queue_figure(&redis, "waiting"), 0);
 }
+
+/* --per-host 2 with 3 workers: a host's partition is leased to one worker at a time, so the
+ * server never sees more than 2 requests of the host in flight, and each URL is fetched
+ * once. */
+void queue_per_host_holds_across_workers(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  struct redis redis = start_redis();
+  size_t count = 120;
+  enqueue(&redis, numbered_urls(server->http_port, count, 20), h_fmt("%zu of %zu", count, count));
+  h_reset(server->http_port);
+  const char *extra[] = {"-c", "10", "--per-host", "2", "--idle-exit", "1", "--reclaim-after",
+                         "2", NULL};
+  struct worker workers[3];
+  for (size_t w = 0; w < 3; w++)
+    workers[w] = start_worker(&redis, extra);
+  for (size_t w = 0; w < 3; w++) {
+    h_wait_exit(workers[w].proc, 120000);
+    h_expect_exit(workers[w].proc, 0);
+  }
+  unsigned *seen = h_calloc(count, sizeof *seen);
+  assert_int_equal(tally(workers, 3, seen, count, server->http_port, true), count);
+  struct h_stats stats = h_stats(server->http_port);
+  assert_int_equal(stats.requests, (long)count);
+  if (stats.max_in_flight > 2)
+    fail_msg("the server saw %ld requests of its one host in flight at once", stats.max_in_flight);
+}
