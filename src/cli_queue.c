@@ -3,10 +3,12 @@
 #include "afetch/redis_url.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define CLI_QUEUE_DEFAULT_NAME "afetch"
 #define CLI_QUEUE_DEFAULT_RECLAIM_MS 30000
 #define CLI_QUEUE_DEFAULT_MAX_DELIVERIES 5
+#define CLI_QUEUE_MAX_NAME 200 /* its keys stay within QUEUE_KEY_MAX */
 
 /* The mode --redis asks for, or the refusal: none or more than one. */
 static const char *cli_queue_mode(struct queue_options *queue) {
@@ -49,6 +51,8 @@ static const char *cli_queue_refusal(struct afetch_options *options, bool inputs
     return refusal ? refusal : queue->name ? "--queue needs --redis URL" : NULL;
   if ((refusal = cli_queue_worker_refusal(options, inputs_given)))
     return refusal;
+  if (queue->name && strlen(queue->name) > CLI_QUEUE_MAX_NAME)
+    return "--queue wants a name of at most 200 bytes";
   if (queue->mode == QUEUE_MODE_STATUS && inputs_given)
     return "--status reads no FILE or URL";
   if (options->merge || options->crawl || options->journal_path)

@@ -6,7 +6,7 @@
 
 #include <curl/curl.h>
 
-#include "afetch/json_line.h"
+#include "afetch/input_source.h"
 #include "afetch/options.h"
 #include "afetch/redis_url.h"
 #include "afetch/request.h"
@@ -29,8 +29,7 @@ bool queue_partition_key(char *key, size_t size, const char *name, unsigned part
 }
 
 int queue_partition_of(const struct source_line *line, const struct afetch_options *options) {
-  struct request *request =
-      json_line_is_object(line) ? json_line_request(line, options) : request_new(line);
+  struct request *request = input_line_request(line, options);
   if (!request)
     return -1;
   int partition = 0;

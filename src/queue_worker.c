@@ -11,7 +11,7 @@
 
 #include "afetch/clock.h"
 #include "afetch/commit.h"
-#include "afetch/json_line.h"
+#include "afetch/input_source.h"
 #include "afetch/options.h"
 #include "afetch/queue.h"
 #include "afetch/queue_entries.h"
@@ -278,10 +278,11 @@ static void queue_on_take(redisAsyncContext *context, void *reply, void *privdat
   work_source_wake(&worker->base);
 }
 
-/* How many entries to hold ready: what the slots can take, so a pump finds work without
- * waiting for a round trip. */
+/* How many entries to hold ready: twice what the slots take, asked for when fewer than half
+ * are left, so that each round trip brings at least -c entries and the slots find work
+ * without waiting for one. */
 static size_t queue_read_ahead(const struct queue_worker *worker) {
-  return worker->options->concurrency;
+  return 2 * (size_t)worker->options->concurrency;
 }
 
 /* Asks for entries when fewer than half the read-ahead are ready, none is being asked for,
@@ -381,9 +382,7 @@ static struct request *queue_request_of(const struct queue_worker *worker,
   struct source_line line = {
       .index = entry->index, .text = entry->line, .length = entry->length,
       .too_long = entry->too_long};
-  struct request *request = json_line_is_object(&line)
-                                ? json_line_request(&line, worker->options)
-                                : request_new(&line);
+  struct request *request = input_line_request(&line, worker->options);
   if (request)
     request->index_set = true;
   return request;
