@@ -35,8 +35,8 @@ static const char *cli_queue_worker_refusal(const struct afetch_options *options
                           : NULL;
   if (inputs_given)
     return "--worker reads its URLs from the queue: no FILE or URL (add them with --enqueue)";
-  if (options->crawl)
-    return "--worker cannot crawl yet (a crawl across workers is not there)";
+  if (options->page_requisites)
+    return "--worker cannot fetch page requisites (-p) yet";
   if (options->journal_path || options->merge)
     return "--worker cannot be used with --journal or --merge (the queue keeps what is done)";
   if (options->shard.count)
@@ -55,7 +55,7 @@ static const char *cli_queue_refusal(struct afetch_options *options, bool inputs
     return "--queue wants a name of at most 200 bytes";
   if (queue->mode == QUEUE_MODE_STATUS && inputs_given)
     return "--status reads no FILE or URL";
-  if (options->merge || options->crawl || options->journal_path)
+  if (queue->mode != QUEUE_MODE_WORKER && (options->merge || options->crawl || options->journal_path))
     return "--enqueue and --status cannot be used with --merge, --crawl or --journal";
   return NULL;
 }

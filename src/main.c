@@ -111,11 +111,12 @@ static bool main_committed_earlier(const void *journal, uint64_t index) {
 /* --worker: the queue is the input; what is on the output is acknowledged, also after the
  * run. The exit status. */
 static int main_run_worker(const struct afetch_options *options, struct event_base *base,
-                           struct scheduler *scheduler, const struct sink *sink) {
+                           struct scheduler *scheduler, const struct sink *sink,
+                           struct frontier *frontier) {
   char error[512];
   struct output_watch watch;
-  struct work_source *source = queue_worker_new(base, options, scheduler_wake_event(scheduler),
-                                                &watch, error, sizeof error);
+  struct work_source *source = queue_worker_new(
+      base, options, frontier, scheduler_wake_event(scheduler), &watch, error, sizeof error);
   if (!source || !scheduler_watch_output(scheduler, &watch)) {
     fprintf(stderr, "afetch: %s\n", source ? "cannot start: out of memory" : error);
     work_source_free(source);
@@ -220,7 +221,7 @@ static int main_fetch(struct afetch_options *options) {
   } else if (scheduler) {
     status = main_save_cookies(
         options, options->queue.mode == QUEUE_MODE_WORKER
-                     ? main_run_worker(options, base, scheduler, sink)
+                     ? main_run_worker(options, base, scheduler, sink, settings.frontier)
                      : main_run(options, base, scheduler, settings.frontier, settings.journal));
   }
   scheduler_free(scheduler);

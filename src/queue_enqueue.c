@@ -12,6 +12,7 @@
 
 #include "afetch/options.h"
 #include "afetch/queue.h"
+#include "afetch/queue_scripts.h"
 #include "afetch/scheduler.h"
 #include "afetch/source.h"
 
@@ -19,29 +20,10 @@
  * for well under a millisecond. */
 #define QUEUE_ENQUEUE_BATCH 256
 
-/* KEYS: seen, index, partition 0..15. ARGV: (fingerprint, partition, line, cut) per line.
- * A line whose fingerprint is new gets the next index and goes to its partition's stream;
- * the answer is how many were added. */
-static const char queue_enqueue_script[] =
-    "local added = 0\n"
-    "for i = 1, #ARGV, 4 do\n"
-    "  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then\n"
-    "    local index = redis.call('INCR', KEYS[2]) - 1\n"
-    "    local key = KEYS[3 + tonumber(ARGV[i + 1])]\n"
-    "    if ARGV[i + 3] == '1' then\n"
-    "      redis.call('XADD', key, '*', 'line', ARGV[i + 2], 'index', index, 'long', '1')\n"
-    "    else\n"
-    "      redis.call('XADD', key, '*', 'line', ARGV[i + 2], 'index', index)\n"
-    "    end\n"
-    "    added = added + 1\n"
-    "  end\n"
-    "end\n"
-    "return added\n";
-
 /* One batch of lines as the script's arguments (the strings owned). */
 struct queue_batch {
-  const char *argv[3 + 2 + QUEUE_PARTITIONS + 4 * QUEUE_ENQUEUE_BATCH];
-  size_t argv_length[3 + 2 + QUEUE_PARTITIONS + 4 * QUEUE_ENQUEUE_BATCH];
+  const char *argv[3 + 2 + QUEUE_PARTITIONS + QUEUE_ADD_ARGS * QUEUE_ENQUEUE_BATCH];
+  size_t argv_length[3 + 2 + QUEUE_PARTITIONS + QUEUE_ADD_ARGS * QUEUE_ENQUEUE_BATCH];
   char keys[2 + QUEUE_PARTITIONS][QUEUE_KEY_MAX];
   char fingerprints[QUEUE_ENQUEUE_BATCH][33];
   char partitions[QUEUE_ENQUEUE_BATCH][12];
@@ -71,7 +53,7 @@ static bool queue_batch_send(redisContext *redis, struct queue_batch *batch) {
   size_t argc = 0;
   char key_count[8];
   snprintf(key_count, sizeof key_count, "%d", 2 + QUEUE_PARTITIONS);
-  const char *head[] = {"EVAL", queue_enqueue_script, key_count};
+  const char *head[] = {"EVAL", queue_add_script, key_count};
   for (size_t i = 0; i < 3; i++)
     batch->argv[argc] = head[i], batch->argv_length[argc++] = strlen(head[i]);
   for (size_t i = 0; i < 2 + QUEUE_PARTITIONS; i++)
@@ -79,8 +61,9 @@ static bool queue_batch_send(redisContext *redis, struct queue_batch *batch) {
   for (size_t i = 0; i < batch->count; i++) {
     const char *line = batch->lines[i];
     bool cut = line[strlen(line) + 1] == '1'; /* the flag after the line's NUL */
-    const char *parts[] = {batch->fingerprints[i], batch->partitions[i], line, cut ? "1" : "0"};
-    for (size_t j = 0; j < 4; j++)
+    const char *parts[QUEUE_ADD_ARGS] = {batch->fingerprints[i], batch->partitions[i], line,
+                                         cut ? "1" : "0", "", "", ""};
+    for (size_t j = 0; j < QUEUE_ADD_ARGS; j++)
       batch->argv[argc] = parts[j], batch->argv_length[argc++] = strlen(parts[j]);
   }
   redisReply *reply = redisCommandArgv(redis, (int)argc, batch->argv, batch->argv_length);

@@ -1,6 +1,23 @@
 /* The worker's Lua scripts (queue_scripts.h says what each takes and answers). */
 #include "afetch/queue_scripts.h"
 
+const char queue_add_script[] =
+    "local added = 0\n"
+    "for i = 1, #ARGV, 7 do\n"
+    "  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 and ARGV[i + 1] ~= '-' then\n"
+    "    local index = redis.call('INCR', KEYS[2]) - 1\n"
+    "    local fields = {'line', ARGV[i + 2], 'index', index}\n"
+    "    if ARGV[i + 3] == '1' then fields[5], fields[6] = 'long', '1' end\n"
+    "    if ARGV[i + 4] ~= '' then\n"
+    "      local crawl = {'depth', ARGV[i + 4], 'parent', ARGV[i + 5], 'scope', ARGV[i + 6]}\n"
+    "      for _, value in ipairs(crawl) do fields[#fields + 1] = value end\n"
+    "    end\n"
+    "    redis.call('XADD', KEYS[3 + tonumber(ARGV[i + 1])], '*', unpack(fields))\n"
+    "    added = added + 1\n"
+    "  end\n"
+    "end\n"
+    "return added\n";
+
 const char queue_take_script[] =
     "local group, me = ARGV[1], ARGV[2]\n"
     "local want, min_idle = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
@@ -18,6 +35,8 @@ const char queue_take_script[] =
     "  out[n + 1], out[n + 2] = p, id\n"
     "  out[n + 3], out[n + 4] = field(fields, 'line') or '', field(fields, 'index') or '-1'\n"
     "  out[n + 5], out[n + 6] = field(fields, 'long') or '0', deliveries\n"
+    "  out[n + 7], out[n + 8] = field(fields, 'depth') or '', field(fields, 'parent') or ''\n"
+    "  out[n + 9] = field(fields, 'scope') or ''\n"
     "  taken = taken + 1\n"
     "end\n"
     "local function bury(key, p, id, fields, deliveries)\n"

@@ -14,6 +14,7 @@
 #include "afetch/input_source.h"
 #include "afetch/options.h"
 #include "afetch/queue.h"
+#include "afetch/queue_crawl.h"
 #include "afetch/queue_entries.h"
 #include "afetch/queue_scripts.h"
 #include "afetch/redis_link.h"
@@ -36,6 +37,7 @@ struct queue_worker {
   const struct afetch_options *options;
   struct event_base *event_base;
   struct redis_link *link;
+  struct queue_crawl *crawl; /* --crawl: the links of pages fetched into the queue; NULL: none */
   char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* see QUEUE_KEY_COUNT */
   char lease_ms[24]; /* the scripts' lease argument: "0" without --per-host or --robots */
   char consumer[300];                        /* hostname:pid */
@@ -115,9 +117,11 @@ static void queue_on_ack(redisAsyncContext *context, void *reply, void *privdata
   free(call);
 }
 
-/* Acknowledges what is on the output, in one call. */
+/* Acknowledges what is on the output, in one call, after the links of the pages it holds
+ * (--crawl) are sent. */
 static void queue_flush_acks(struct queue_worker *worker) {
-  if (!worker->acking.head || redis_link_state(worker->link) != REDIS_LINK_READY)
+  if (redis_link_state(worker->link) != REDIS_LINK_READY ||
+      (worker->crawl && !queue_crawl_flush(worker->crawl, worker->link)) || !worker->acking.head)
     return;
   struct queue_ack_call *call = malloc(sizeof *call);
   struct queue_args args = {0};
@@ -197,7 +201,7 @@ static void queue_on_touch_timer(evutil_socket_t fd, short what, void *arg) {
 static void queue_take(struct queue_worker *worker);
 static void queue_create_groups_async(struct queue_worker *worker);
 
-/* An entry of the take's answer: six replies from `item` on. NULL when out of memory or not
+/* An entry of the take's answer: QUEUE_TAKE_FIELDS replies from `item` on. NULL when out of memory or not
  * an entry (skipped). */
 static struct queue_entry *queue_entry_from(redisReply **item) {
   if (item[0]->type != REDIS_REPLY_INTEGER || item[1]->type != REDIS_REPLY_STRING ||
@@ -205,7 +209,11 @@ static struct queue_entry *queue_entry_from(redisReply **item) {
       item[1]->len >= sizeof ((struct queue_entry *)0)->id || item[0]->integer < 0 ||
       item[0]->integer >= QUEUE_PARTITIONS)
     return NULL;
-  struct queue_entry *entry = calloc(1, sizeof *entry + item[2]->len + 1);
+  for (size_t i = 6; i < QUEUE_TAKE_FIELDS; i++)
+    if (item[i]->type != REDIS_REPLY_STRING)
+      return NULL;
+  struct queue_entry *entry =
+      calloc(1, sizeof *entry + item[2]->len + item[7]->len + item[8]->len + 3);
   if (!entry)
     return NULL;
   entry->partition = (unsigned)item[0]->integer;
@@ -214,13 +222,20 @@ static struct queue_entry *queue_entry_from(redisReply **item) {
   entry->length = item[2]->len;
   entry->index = strtoull(item[3]->str, NULL, 10);
   entry->too_long = item[4]->type == REDIS_REPLY_STRING && item[4]->str[0] == '1';
+  /* A page a crawl found: its depth, parent and scope key, after the line. */
+  entry->found = item[6]->len > 0;
+  entry->depth = (unsigned)strtoul(item[6]->str, NULL, 10);
+  entry->parent = entry->line + entry->length + 1;
+  memcpy(entry->parent, item[7]->str, item[7]->len);
+  entry->scope = entry->parent + item[7]->len + 1;
+  memcpy(entry->scope, item[8]->str, item[8]->len);
   return entry;
 }
 
 /* The take's entries join `waiting`, but one this worker already holds (its claim lapsed and
  * it took it back) is not handed out twice. False when out of memory. */
 static bool queue_add_taken(struct queue_worker *worker, const redisReply *entries) {
-  for (size_t i = 0; i + 6 <= entries->elements; i += 6) {
+  for (size_t i = 0; i + QUEUE_TAKE_FIELDS <= entries->elements; i += QUEUE_TAKE_FIELDS) {
     struct queue_entry *entry = queue_entry_from(entries->element + i);
     if (!entry)
       return false;
@@ -383,6 +398,10 @@ static struct request *queue_request_of(const struct queue_worker *worker,
       .index = entry->index, .text = entry->line, .length = entry->length,
       .too_long = entry->too_long};
   struct request *request = input_line_request(&line, worker->options);
+  if (request && worker->crawl && !queue_crawl_prepare(worker->crawl, entry, request)) {
+    request_free(request);
+    return NULL;
+  }
   if (request)
     request->index_set = true;
   return request;
@@ -424,10 +443,17 @@ static bool queue_done(struct work_source *base, const struct request *request,
   if (!entry)
     return true;
   HASH_DEL(worker->held, entry);
-  if (!outcome && !request->input_error && worker->stopping)
+  if (!outcome && !request->input_error && worker->stopping) {
     free(entry);
-  else
-    queue_list_push(&worker->committed, entry);
+    return true;
+  }
+  queue_list_push(&worker->committed, entry);
+  if (!worker->crawl)
+    return true;
+  if (!queue_crawl_collect(worker->crawl, request, outcome))
+    return false;
+  if (redis_link_state(worker->link) == REDIS_LINK_READY)
+    queue_crawl_flush(worker->crawl, worker->link);
   return true;
 }
 
@@ -452,7 +478,8 @@ static const char *queue_error(const struct work_source *base) {
 
 static void queue_free(struct work_source *base) {
   struct queue_worker *worker = (struct queue_worker *)base;
-  redis_link_free(worker->link); /* first: no callback comes after this */
+  redis_link_free(worker->link); /* first: what its callbacks hand back is freed below */
+  queue_crawl_free(worker->crawl);
   if (worker->poll_timer)
     event_free(worker->poll_timer);
   if (worker->touch_timer)
@@ -516,7 +543,8 @@ static bool queue_start(struct queue_worker *worker, const struct redis_address 
 }
 
 struct work_source *queue_worker_new(struct event_base *base, const struct afetch_options *options,
-                                     struct event *wake, struct output_watch *watch, char *errbuf,
+                                     struct frontier *frontier, struct event *wake,
+                                     struct output_watch *watch, char *errbuf,
                                      size_t errbuf_size) {
   struct redis_address address;
   if (!redis_url_parse(options->queue.redis_url, &address, errbuf, errbuf_size))
@@ -529,6 +557,7 @@ struct work_source *queue_worker_new(struct event_base *base, const struct afetc
     worker->poll_ms = QUEUE_POLL_FIRST_MS;
   }
   bool started = worker && queue_name_keys(worker, options->queue.name) &&
+                 (!frontier || (worker->crawl = queue_crawl_new(options, frontier))) &&
                  queue_start(worker, &address);
   redis_address_free(&address);
   if (!started) {
@@ -571,7 +600,8 @@ bool queue_worker_finish(struct work_source *source, struct event_base *base, bo
   queue_flush_acks(worker);
   long wait_ms = worker->options->queue.redis_timeout_ms;
   int64_t give_up_us = clock_monotonic_us() + (wait_ms >= 0 ? wait_ms : QUEUE_FINISH_WAIT_MS) * 1000;
-  while ((worker->acking.head || worker->acks_in_flight) &&
+  while ((worker->acking.head || worker->acks_in_flight ||
+          (worker->crawl && !queue_crawl_settled(worker->crawl))) &&
          redis_link_state(worker->link) != REDIS_LINK_FAILED && clock_monotonic_us() < give_up_us)
     event_base_loop(base, EVLOOP_ONCE);
   bool all = !worker->acking.head && !worker->acks_in_flight;

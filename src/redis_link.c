@@ -84,8 +84,7 @@ static void redis_link_on_call(redisAsyncContext *context, void *reply, void *pr
   struct redis_link *link = call->link;
   link->outstanding--;
   link->progress_us = clock_monotonic_us();
-  if (!link->closing)
-    call->fn(context, reply, call->privdata);
+  call->fn(context, link->closing ? NULL : reply, call->privdata);
   free(call);
 }
 

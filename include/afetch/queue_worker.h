@@ -15,13 +15,17 @@
 struct afetch_options;
 struct event;
 struct event_base;
+struct frontier;
 struct output_watch;
 struct work_source;
 
 /* The source, connecting at once (it waits for Redis, trying again, until --redis-timeout).
- * `watch` is filled in for scheduler_watch_output(). NULL after a message in errbuf. */
+ * `frontier` (--crawl, borrowed; NULL: no crawl) gives the scope and filters of the links the
+ * pages add (queue_crawl.h). `watch` is filled in for scheduler_watch_output(). NULL after a
+ * message in errbuf. */
 struct work_source *queue_worker_new(struct event_base *base, const struct afetch_options *options,
-                                     struct event *wake, struct output_watch *watch, char *errbuf,
+                                     struct frontier *frontier, struct event *wake,
+                                     struct output_watch *watch, char *errbuf,
                                      size_t errbuf_size);
 
 /* After the run: runs the event base until every result on the output is acknowledged, Redis

@@ -45,7 +45,8 @@ bool redis_link_command(struct redis_link *link, redisCallbackFn *fn, void *priv
 /* Commands sent and not answered yet. */
 size_t redis_link_outstanding(const struct redis_link *link);
 
-/* Closes the connection; the callbacks of commands not answered are not called. */
+/* Closes the connection; the callbacks of commands not answered get a NULL reply (so that
+ * what they hold is freed or kept by their owners). */
 void redis_link_free(struct redis_link *link);
 
 #endif

@@ -172,6 +172,7 @@ int main(void) {
       TEST(queue_refusals_exit_2_and_unreachable_redis_3),
       TEST(queue_reconnects_when_redis_restarts),
       TEST(queue_per_host_holds_across_workers),
+      TEST(queue_crawl_across_workers_equals_one_process),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

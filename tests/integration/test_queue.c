@@ -390,3 +390,58 @@ void queue_per_host_holds_across_workers(void **state) {
   if (stats.max_in_flight > 2)
     fail_msg("the server saw %ld requests of its one host in flight at once", stats.max_in_flight);
 }
+
+static int compare_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The final URLs of a run's ok results, each once, sorted, one a line (tracked). */
+static const char *final_urls(cJSON *results) {
+  size_t count = (size_t)cJSON_GetArraySize(results), kept = 0;
+  const char **urls = h_calloc(count + 1, sizeof *urls);
+  const cJSON *result;
+  cJSON_ArrayForEach(result, results) if (h_ok(result)) urls[kept++] = h_string(result, "final_url");
+  qsort(urls, kept, sizeof *urls, compare_strings);
+  struct h_buf *text = h_text();
+  for (size_t i = 0; i < kept; i++)
+    if (i == 0 || strcmp(urls[i], urls[i - 1]) != 0)
+      h_text_add(text, "%s\n", urls[i]);
+  return text->data ? text->data : "";
+}
+
+/* A crawl of the generated site across 3 workers (--crawl: each page's links go to the queue,
+ * each once cluster-wide) fetches each URL once, and the pages it reaches are a one-process
+ * crawl's. */
+void queue_crawl_across_workers_equals_one_process(void **state) {
+  (void)state;
+  int port = h_http->http_port;
+  const char *seed = h_fmt("%s\n", h_url(port, "/site/0.html"));
+  const char *alone[] = {"--crawl", "--depth", "1000", "--ndjson", "-", NULL};
+  struct h_proc *one = h_afetch_run(alone, seed);
+  cJSON *one_results = h_parse_ndjson(one->out.data);
+  struct redis redis = start_redis();
+  enqueue(&redis, seed, "1 of 1 lines added");
+  const char *extra[] = {"--crawl", "--depth", "1000", "--idle-exit", "1", NULL};
+  struct worker workers[3];
+  for (size_t w = 0; w < 3; w++)
+    workers[w] = start_worker(&redis, extra);
+  cJSON *union_results = cJSON_CreateArray();
+  struct h_buf *urls = h_text();
+  for (size_t w = 0; w < 3; w++) {
+    h_wait_exit(workers[w].proc, 120000);
+    h_expect_exit(workers[w].proc, one->exit_code);
+    cJSON *part = h_parse_ndjson(h_read_file(workers[w].output, NULL));
+    const cJSON *result;
+    cJSON_ArrayForEach(result, part) {
+      const char *url = h_fmt("\n%s\n", h_string(result, "url"));
+      if (urls->data && strstr(urls->data, url))
+        fail_msg("%s was fetched twice", h_string(result, "url"));
+      h_text_add(urls, "%s", url);
+      cJSON_AddItemToArray(union_results, cJSON_Duplicate(result, true));
+    }
+  }
+  assert_int_equal(cJSON_GetArraySize(union_results), cJSON_GetArraySize(one_results));
+  assert_true(cJSON_GetArraySize(one_results) > 300);
+  assert_string_equal(final_urls(union_results), final_urls(one_results));
+  cJSON_Delete(union_results);
+}
