@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "afetch/queue.h"
+#include "afetch/queue_scripts.h"
 
 /* ---- lists ------------------------------------------------------------------------------ */
 
@@ -90,3 +91,33 @@ bool queue_args_entries(struct queue_args *args, const struct queue_entry *entry
 const char *queue_partition_name(unsigned partition) {
   return queue_partition_names[partition];
 }
+
+struct queue_entry *queue_entry_from_reply(redisReply **item) {
+  if (item[0]->type != REDIS_REPLY_INTEGER || item[1]->type != REDIS_REPLY_STRING ||
+      item[2]->type != REDIS_REPLY_STRING || item[3]->type != REDIS_REPLY_STRING ||
+      item[1]->len >= sizeof ((struct queue_entry *)0)->id || item[0]->integer < 0 ||
+      item[0]->integer >= QUEUE_PARTITIONS)
+    return NULL;
+  for (size_t i = 6; i < QUEUE_TAKE_FIELDS; i++)
+    if (item[i]->type != REDIS_REPLY_STRING)
+      return NULL;
+  struct queue_entry *entry =
+      calloc(1, sizeof *entry + item[2]->len + item[7]->len + item[8]->len + 3);
+  if (!entry)
+    return NULL;
+  entry->partition = (unsigned)item[0]->integer;
+  memcpy(entry->id, item[1]->str, item[1]->len);
+  memcpy(entry->line, item[2]->str, item[2]->len);
+  entry->length = item[2]->len;
+  entry->index = strtoull(item[3]->str, NULL, 10);
+  entry->too_long = item[4]->type == REDIS_REPLY_STRING && item[4]->str[0] == '1';
+  /* A page a crawl found: its depth, parent and scope key, after the line. */
+  entry->found = item[6]->len > 0;
+  entry->depth = (unsigned)strtoul(item[6]->str, NULL, 10);
+  entry->parent = entry->line + entry->length + 1;
+  memcpy(entry->parent, item[7]->str, item[7]->len);
+  entry->scope = entry->parent + item[7]->len + 1;
+  memcpy(entry->scope, item[8]->str, item[8]->len);
+  return entry;
+}
+

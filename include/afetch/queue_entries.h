@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hiredis/hiredis.h>
 #include <uthash.h>
 
 /* One queue entry, from its read to its acknowledgement. */
@@ -36,6 +37,10 @@ struct queue_args {
   size_t *lengths;
   size_t count, capacity;
 };
+
+/* An entry of the take script's answer (queue_scripts.h): QUEUE_TAKE_FIELDS replies from
+ * `item` on. NULL when out of memory or when they are not an entry. */
+struct queue_entry *queue_entry_from_reply(redisReply **item);
 
 void queue_list_push(struct queue_list *list, struct queue_entry *entry);
 /* The first entry, taken off the list; NULL when it is empty. */
