@@ -55,7 +55,8 @@ static const char *cli_queue_refusal(struct afetch_options *options, bool inputs
     return "--queue wants a name of at most 200 bytes";
   if (queue->mode == QUEUE_MODE_STATUS && inputs_given)
     return "--status reads no FILE or URL";
-  if (queue->mode != QUEUE_MODE_WORKER && (options->merge || options->crawl || options->journal_path))
+  if (queue->mode != QUEUE_MODE_WORKER &&
+      (options->merge || options->crawl || options->journal_path))
     return "--enqueue and --status cannot be used with --merge, --crawl or --journal";
   return NULL;
 }

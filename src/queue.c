@@ -45,8 +45,7 @@ int queue_partition_of(const struct source_line *line, const struct afetch_optio
 static bool queue_command_ok(redisContext *redis, const char *what, redisReply *reply) {
   bool ok = reply && reply->type != REDIS_REPLY_ERROR;
   if (!ok)
-    fprintf(stderr, "afetch: Redis refused %s: %s\n", what,
-            reply ? reply->str : redis->errstr);
+    fprintf(stderr, "afetch: Redis refused %s: %s\n", what, reply ? reply->str : redis->errstr);
   if (reply)
     freeReplyObject(reply);
   return ok;
@@ -55,12 +54,12 @@ static bool queue_command_ok(redisContext *redis, const char *what, redisReply *
 static bool queue_log_in(redisContext *redis, const struct redis_address *address) {
   if (address->password &&
       !queue_command_ok(redis, "AUTH",
-                        address->user ? redisCommand(redis, "AUTH %s %s", address->user,
-                                                     address->password)
-                                      : redisCommand(redis, "AUTH %s", address->password)))
+                        address->user
+                            ? redisCommand(redis, "AUTH %s %s", address->user, address->password)
+                            : redisCommand(redis, "AUTH %s", address->password)))
     return false;
-  return address->db == 0 || queue_command_ok(redis, "SELECT",
-                                              redisCommand(redis, "SELECT %d", address->db));
+  return address->db == 0 ||
+         queue_command_ok(redis, "SELECT", redisCommand(redis, "SELECT %d", address->db));
 }
 
 redisContext *queue_connect(const struct afetch_options *options) {
@@ -93,9 +92,9 @@ bool queue_create_groups(redisContext *redis, const struct afetch_options *optio
       fprintf(stderr, "afetch: --queue name too long\n");
       return false;
     }
-    redisReply *reply =
-        redisCommand(redis, "XGROUP CREATE %s %s 0 MKSTREAM", key, QUEUE_GROUP);
-    bool exists = reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) == 0;
+    redisReply *reply = redisCommand(redis, "XGROUP CREATE %s %s 0 MKSTREAM", key, QUEUE_GROUP);
+    bool exists =
+        reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) == 0;
     if (exists) {
       freeReplyObject(reply);
       continue;

@@ -50,7 +50,8 @@ static void queue_link_batch_free(struct queue_link_batch *batch) {
   free(batch);
 }
 
-struct queue_crawl *queue_crawl_new(const struct afetch_options *options, struct frontier *frontier) {
+struct queue_crawl *queue_crawl_new(const struct afetch_options *options,
+                                    struct frontier *frontier) {
   struct queue_crawl *crawl = calloc(1, sizeof *crawl);
   if (!crawl)
     return NULL;
@@ -115,7 +116,7 @@ static bool queue_crawl_keep(struct queue_crawl *crawl, const struct request *pa
     strcpy(partition, "-");
   curl_free(host);
   snprintf(depth, sizeof depth, "%u", page->depth + 1);
-  const char *values[QUEUE_ADD_ARGS] = {fingerprint, partition, link,          "0",
+  const char *values[QUEUE_ADD_ARGS] = {fingerprint, partition, link,           "0",
                                         depth,       page->url, page->scope_key};
   for (size_t i = 0; i < QUEUE_ADD_ARGS; i++)
     if (!(batch->values[batch->count++] = strdup(values[i])))

@@ -61,8 +61,8 @@ static bool queue_batch_send(redisContext *redis, struct queue_batch *batch) {
   for (size_t i = 0; i < batch->count; i++) {
     const char *line = batch->lines[i];
     bool cut = line[strlen(line) + 1] == '1'; /* the flag after the line's NUL */
-    const char *parts[QUEUE_ADD_ARGS] = {batch->fingerprints[i], batch->partitions[i], line,
-                                         cut ? "1" : "0", "", "", ""};
+    const char *parts[QUEUE_ADD_ARGS] = {
+        batch->fingerprints[i], batch->partitions[i], line, cut ? "1" : "0", "", "", ""};
     for (size_t j = 0; j < QUEUE_ADD_ARGS; j++)
       batch->argv[argc] = parts[j], batch->argv_length[argc++] = strlen(parts[j]);
   }
@@ -71,8 +71,7 @@ static bool queue_batch_send(redisContext *redis, struct queue_batch *batch) {
   if (ok)
     batch->added += (uint64_t)reply->integer;
   else
-    fprintf(stderr, "afetch: cannot add to the queue: %s\n",
-            reply ? reply->str : redis->errstr);
+    fprintf(stderr, "afetch: cannot add to the queue: %s\n", reply ? reply->str : redis->errstr);
   if (reply)
     freeReplyObject(reply);
   queue_batch_clear(batch);
@@ -100,9 +99,8 @@ static int queue_batch_add(struct queue_batch *batch, const struct source_line *
 }
 
 /* Every line of the input into the queue: the exit status. */
-static int queue_enqueue_lines(redisContext *redis, struct source *lines,
-                               struct event_base *base, struct queue_batch *batch,
-                               const struct afetch_options *options) {
+static int queue_enqueue_lines(redisContext *redis, struct source *lines, struct event_base *base,
+                               struct queue_batch *batch, const struct afetch_options *options) {
   for (;;) {
     struct source_line line;
     switch (source_next(lines, &line)) {
@@ -142,8 +140,8 @@ int queue_enqueue_run(const struct afetch_options *options) {
     return AFETCH_EXIT_INTERNAL;
   }
   int status = AFETCH_EXIT_INTERNAL;
-  struct source *lines = source_open(base, options->inputs, options->input_count,
-                                     queue_on_readable, NULL, error, sizeof error);
+  struct source *lines = source_open(base, options->inputs, options->input_count, queue_on_readable,
+                                     NULL, error, sizeof error);
   redisContext *redis = lines ? queue_connect(options) : NULL;
   if (!lines) {
     fprintf(stderr, "afetch: %s\n", error);
@@ -151,8 +149,10 @@ int queue_enqueue_run(const struct afetch_options *options) {
   } else if (redis && queue_create_groups(redis, options)) {
     status = queue_enqueue_lines(redis, lines, base, batch, options);
     if (!options->quiet)
-      fprintf(stderr, "afetch: %" PRIu64 " of %" PRIu64 " lines added to queue '%s' (the rest "
-              "were there before)\n", batch->added, batch->read, options->queue.name);
+      fprintf(stderr,
+              "afetch: %" PRIu64 " of %" PRIu64 " lines added to queue '%s' (the rest "
+              "were there before)\n",
+              batch->added, batch->read, options->queue.name);
   }
   if (redis)
     redisFree(redis);

@@ -88,14 +88,12 @@ bool queue_args_entries(struct queue_args *args, const struct queue_entry *entry
   return true;
 }
 
-const char *queue_partition_name(unsigned partition) {
-  return queue_partition_names[partition];
-}
+const char *queue_partition_name(unsigned partition) { return queue_partition_names[partition]; }
 
 struct queue_entry *queue_entry_from_reply(redisReply **item) {
   if (item[0]->type != REDIS_REPLY_INTEGER || item[1]->type != REDIS_REPLY_STRING ||
       item[2]->type != REDIS_REPLY_STRING || item[3]->type != REDIS_REPLY_STRING ||
-      item[1]->len >= sizeof ((struct queue_entry *)0)->id || item[0]->integer < 0 ||
+      item[1]->len >= sizeof((struct queue_entry *)0)->id || item[0]->integer < 0 ||
       item[0]->integer >= QUEUE_PARTITIONS)
     return NULL;
   for (size_t i = 6; i < QUEUE_TAKE_FIELDS; i++)
@@ -120,4 +118,3 @@ struct queue_entry *queue_entry_from_reply(redisReply **item) {
   memcpy(entry->scope, item[8]->str, item[8]->len);
   return entry;
 }
-

@@ -13,8 +13,7 @@
 
 /* Adds a partition's XPENDING summary ([count, first, last, [[consumer, count]...]]) to the
  * total and the per-consumer counts. */
-static void queue_status_add_pending(const redisReply *summary, double *pending,
-                                     cJSON *consumers) {
+static void queue_status_add_pending(const redisReply *summary, double *pending, cJSON *consumers) {
   if (summary->type != REDIS_REPLY_ARRAY || summary->elements < 4)
     return;
   *pending += (double)summary->element[0]->integer;
@@ -34,9 +33,9 @@ static void queue_status_add_pending(const redisReply *summary, double *pending,
 
 /* An integer reply's value (0 for anything else: a key not there yet). */
 static double queue_status_number(redisReply *reply) {
-  double value = reply && reply->type == REDIS_REPLY_INTEGER ? (double)reply->integer
+  double value = reply && reply->type == REDIS_REPLY_INTEGER  ? (double)reply->integer
                  : reply && reply->type == REDIS_REPLY_STRING ? strtod(reply->str, NULL)
-                                                               : 0;
+                                                              : 0;
   if (reply)
     freeReplyObject(reply);
   return value;

@@ -39,8 +39,8 @@ struct queue_worker {
   struct redis_link *link;
   struct queue_crawl *crawl; /* --crawl: the links of pages fetched into the queue; NULL: none */
   char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* see QUEUE_KEY_COUNT */
-  char lease_ms[24]; /* the scripts' lease argument: "0" without --per-host or --robots */
-  char consumer[300];                        /* hostname:pid */
+  char lease_ms[24];           /* the scripts' lease argument: "0" without --per-host or --robots */
+  char consumer[300];          /* hostname:pid */
   struct queue_list waiting;   /* read, not handed out */
   struct queue_entry *held;    /* handed out, not done (uthash by index) */
   struct queue_list committed; /* done: their results are in the output's buffer */
@@ -60,7 +60,7 @@ struct queue_worker {
   char error[300];
 };
 
-/* "EVAL script 17 keys...". */
+/* "EVAL script N keys...": the worker's scripts all take QUEUE_KEY_COUNT keys. */
 static bool queue_args_eval(struct queue_args *args, const struct queue_worker *worker,
                             const char *script) {
   static const char key_count[] = {'0' + QUEUE_KEY_COUNT / 10, '0' + QUEUE_KEY_COUNT % 10, 0};
@@ -230,7 +230,8 @@ static void queue_note_empty(struct queue_worker *worker, long long left) {
   struct timeval wait = {.tv_sec = worker->poll_ms / 1000,
                          .tv_usec = (worker->poll_ms % 1000) * 1000};
   evtimer_add(worker->poll_timer, &wait);
-  worker->poll_ms = worker->poll_ms * 2 > QUEUE_POLL_MAX_MS ? QUEUE_POLL_MAX_MS : worker->poll_ms * 2;
+  worker->poll_ms =
+      worker->poll_ms * 2 > QUEUE_POLL_MAX_MS ? QUEUE_POLL_MAX_MS : worker->poll_ms * 2;
 }
 
 static void queue_on_take(redisAsyncContext *context, void *reply, void *privdata) {
@@ -286,16 +287,14 @@ static void queue_take(struct queue_worker *worker) {
   snprintf(numbers[3], sizeof numbers[3], "%u", worker->first_partition);
   worker->first_partition = (worker->first_partition + 1) % QUEUE_PARTITIONS;
   struct queue_args args = {0};
-  bool built = queue_args_eval(&args, worker, queue_take_script) &&
-               queue_args_add_string(&args, QUEUE_GROUP) &&
-               queue_args_add_string(&args, worker->consumer) &&
-               queue_args_add_string(&args, numbers[0]) &&
-               queue_args_add_string(&args, numbers[1]) &&
-               queue_args_add_string(&args, numbers[2]) &&
-               queue_args_add_string(&args, reclaim ? "1" : "0") &&
-               queue_args_add_string(&args, numbers[3]) &&
-               queue_args_add_string(&args, worker->lease_ms) &&
-               queue_send(worker, &args, queue_on_take, worker);
+  bool built =
+      queue_args_eval(&args, worker, queue_take_script) &&
+      queue_args_add_string(&args, QUEUE_GROUP) && queue_args_add_string(&args, worker->consumer) &&
+      queue_args_add_string(&args, numbers[0]) && queue_args_add_string(&args, numbers[1]) &&
+      queue_args_add_string(&args, numbers[2]) &&
+      queue_args_add_string(&args, reclaim ? "1" : "0") &&
+      queue_args_add_string(&args, numbers[3]) && queue_args_add_string(&args, worker->lease_ms) &&
+      queue_send(worker, &args, queue_on_take, worker);
   queue_args_free(&args);
   if (!built) {
     queue_fail(worker, "%s", "cannot ask Redis for entries: out of memory");
@@ -344,8 +343,8 @@ static void queue_on_group(redisAsyncContext *context, void *reply, void *privda
 
 static void queue_create_groups_async(struct queue_worker *worker) {
   for (unsigned partition = 0; partition < QUEUE_PARTITIONS; partition++) {
-    const char *argv[] = {"XGROUP", "CREATE", worker->keys[1 + partition], QUEUE_GROUP, "0",
-                          "MKSTREAM"};
+    const char *argv[] = {"XGROUP",    "CREATE", worker->keys[1 + partition],
+                          QUEUE_GROUP, "0",      "MKSTREAM"};
     redis_link_command(worker->link, queue_on_group, worker, 6, argv, NULL);
   }
 }
@@ -363,9 +362,10 @@ static bool queue_idle_long_enough(const struct queue_worker *worker) {
 /* The entry's request, numbered with the entry's index (NULL when out of memory). */
 static struct request *queue_request_of(const struct queue_worker *worker,
                                         const struct queue_entry *entry) {
-  struct source_line line = {
-      .index = entry->index, .text = entry->line, .length = entry->length,
-      .too_long = entry->too_long};
+  struct source_line line = {.index = entry->index,
+                             .text = entry->line,
+                             .length = entry->length,
+                             .too_long = entry->too_long};
   struct request *request = input_line_request(&line, worker->options);
   if (request && worker->crawl && !queue_crawl_prepare(worker->crawl, entry, request)) {
     request_free(request);
@@ -499,22 +499,20 @@ static bool queue_name_keys(struct queue_worker *worker, const char *name) {
 /* The timers and the link. False when out of memory. */
 static bool queue_start(struct queue_worker *worker, const struct redis_address *address) {
   worker->poll_timer = evtimer_new(worker->event_base, queue_on_poll_timer, worker);
-  worker->touch_timer =
-      event_new(worker->event_base, -1, EV_PERSIST, queue_on_touch_timer, worker);
+  worker->touch_timer = event_new(worker->event_base, -1, EV_PERSIST, queue_on_touch_timer, worker);
   long every_ms = worker->options->queue.reclaim_after_ms / 3;
   struct timeval every = {.tv_sec = every_ms / 1000, .tv_usec = (every_ms % 1000) * 1000};
   if (!worker->poll_timer || !worker->touch_timer || evtimer_add(worker->touch_timer, &every) < 0)
     return false;
-  worker->link = redis_link_new(worker->event_base, address,
-                                worker->options->queue.redis_timeout_ms, worker->options->quiet,
-                                queue_on_link, worker);
+  worker->link =
+      redis_link_new(worker->event_base, address, worker->options->queue.redis_timeout_ms,
+                     worker->options->quiet, queue_on_link, worker);
   return worker->link != NULL;
 }
 
 struct work_source *queue_worker_new(struct event_base *base, const struct afetch_options *options,
                                      struct frontier *frontier, struct event *wake,
-                                     struct output_watch *watch, char *errbuf,
-                                     size_t errbuf_size) {
+                                     struct output_watch *watch, char *errbuf, size_t errbuf_size) {
   struct redis_address address;
   if (!redis_url_parse(options->queue.redis_url, &address, errbuf, errbuf_size))
     return NULL;
@@ -568,7 +566,8 @@ bool queue_worker_finish(struct work_source *source, struct event_base *base, bo
   }
   queue_flush_acks(worker);
   long wait_ms = worker->options->queue.redis_timeout_ms;
-  int64_t give_up_us = clock_monotonic_us() + (wait_ms >= 0 ? wait_ms : QUEUE_FINISH_WAIT_MS) * 1000;
+  int64_t give_up_us =
+      clock_monotonic_us() + (wait_ms >= 0 ? wait_ms : QUEUE_FINISH_WAIT_MS) * 1000;
   while ((worker->acking.head || worker->acks_in_flight ||
           (worker->crawl && !queue_crawl_settled(worker->crawl))) &&
          redis_link_state(worker->link) != REDIS_LINK_FAILED && clock_monotonic_us() < give_up_us)

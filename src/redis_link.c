@@ -30,11 +30,11 @@ struct redis_link {
   struct event *reconnect_timer;
   struct event *watch_timer;
   long backoff_ms;
-  int64_t down_since_us;   /* when it last went down (or was made) */
-  int64_t progress_us;     /* the last reply, or the first command sent after none was out */
-  size_t outstanding;      /* commands sent, not answered */
-  bool said_down;          /* one message per outage */
-  bool closing;            /* redis_link_free(): callbacks are not called */
+  int64_t down_since_us; /* when it last went down (or was made) */
+  int64_t progress_us;   /* the last reply, or the first command sent after none was out */
+  size_t outstanding;    /* commands sent, not answered */
+  bool said_down;        /* one message per outage */
+  bool closing;          /* redis_link_free(): callbacks are not called */
   char error[256];
 };
 
@@ -88,8 +88,8 @@ static void redis_link_on_call(redisAsyncContext *context, void *reply, void *pr
   free(call);
 }
 
-static bool redis_link_send(struct redis_link *link, redisCallbackFn *fn, void *privdata,
-                            int argc, const char **argv, const size_t *lengths) {
+static bool redis_link_send(struct redis_link *link, redisCallbackFn *fn, void *privdata, int argc,
+                            const char **argv, const size_t *lengths) {
   struct redis_link_call *call = malloc(sizeof *call);
   if (!call)
     return false;
@@ -132,10 +132,11 @@ static void redis_link_log_in(struct redis_link *link) {
   snprintf(db, sizeof db, "%d", link->db);
   const char *select[] = {"SELECT", db};
   const char *ping[] = {"PING"};
-  bool sent = (!link->password ||
-               redis_link_send(link, redis_link_on_login, link, link->user ? 3 : 2, auth, NULL)) &&
-              (link->db == 0 || redis_link_send(link, redis_link_on_login, link, 2, select, NULL)) &&
-              redis_link_send(link, redis_link_on_login, link, 1, ping, NULL);
+  bool sent =
+      (!link->password ||
+       redis_link_send(link, redis_link_on_login, link, link->user ? 3 : 2, auth, NULL)) &&
+      (link->db == 0 || redis_link_send(link, redis_link_on_login, link, 2, select, NULL)) &&
+      redis_link_send(link, redis_link_on_login, link, 1, ping, NULL);
   if (!sent)
     redisAsyncDisconnect(link->context);
 }
@@ -190,11 +191,13 @@ static void redis_link_on_watch(evutil_socket_t fd, short what, void *arg) {
   int64_t now = clock_monotonic_us();
   bool down = link->state == REDIS_LINK_DOWN &&
               now - link->down_since_us >= (int64_t)link->timeout_ms * 1000;
-  bool stalled = link->outstanding > 0 && now - link->progress_us >= (int64_t)link->timeout_ms * 1000;
+  bool stalled =
+      link->outstanding > 0 && now - link->progress_us >= (int64_t)link->timeout_ms * 1000;
   if (!down && !stalled)
     return;
-  snprintf(link->error, sizeof link->error, "no answer from Redis at %s:%d for %.3g s (--redis-timeout)",
-           link->host, link->port, (double)link->timeout_ms / 1000);
+  snprintf(link->error, sizeof link->error,
+           "no answer from Redis at %s:%d for %.3g s (--redis-timeout)", link->host, link->port,
+           (double)link->timeout_ms / 1000);
   redis_link_set_state(link, REDIS_LINK_FAILED);
 }
 
@@ -213,8 +216,12 @@ struct redis_link *redis_link_new(struct event_base *base, const struct redis_ad
   struct redis_link *link = calloc(1, sizeof *link);
   if (!link)
     return NULL;
-  *link = (struct redis_link){.base = base, .timeout_ms = timeout_ms, .quiet = quiet,
-                              .changed = changed, .arg = arg, .state = REDIS_LINK_DOWN,
+  *link = (struct redis_link){.base = base,
+                              .timeout_ms = timeout_ms,
+                              .quiet = quiet,
+                              .changed = changed,
+                              .arg = arg,
+                              .state = REDIS_LINK_DOWN,
                               .backoff_ms = REDIS_LINK_FIRST_BACKOFF_MS,
                               .down_since_us = clock_monotonic_us()};
   link->reconnect_timer = evtimer_new(base, redis_link_on_reconnect, link);

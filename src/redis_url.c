@@ -86,12 +86,13 @@ bool redis_url_parse(const char *url, struct redis_address *address, char *errbu
                      size_t errbuf_size) {
   *address = (struct redis_address){0};
   CURLU *parts = curl_url();
-  const char *problem = parts ? redis_url_read(parts, url, address) : "cannot be read: out of memory";
+  const char *problem =
+      parts ? redis_url_read(parts, url, address) : "cannot be read: out of memory";
   curl_url_cleanup(parts);
   if (!problem)
     return true;
-  snprintf(errbuf, errbuf_size,
-           "--redis wants redis://[:password@]host[:port][/db], and '%s' %s", url, problem);
+  snprintf(errbuf, errbuf_size, "--redis wants redis://[:password@]host[:port][/db], and '%s' %s",
+           url, problem);
   redis_address_free(address);
   return false;
 }

@@ -20,7 +20,8 @@ struct request;
 
 /* `options` and `frontier` (scope, --include/--exclude, and this worker's own seen set, which
  * saves sending a link twice) are borrowed. NULL when out of memory. */
-struct queue_crawl *queue_crawl_new(const struct afetch_options *options, struct frontier *frontier);
+struct queue_crawl *queue_crawl_new(const struct afetch_options *options,
+                                    struct frontier *frontier);
 
 /* Gives the entry's request its crawl fields: a page's depth, parent and scope key, or a
  * seed's scope key. False when out of memory. */

@@ -1,6 +1,6 @@
 /* The Lua scripts a worker runs on the queue (queue.h), each one round trip for a batch.
- * KEYS of the worker's: the dead-letter stream, partitions 0..QUEUE_PARTITIONS-1, their leases in the
- * same order, the workers' set. */
+ * KEYS of the worker's: the dead-letter stream, partitions 0..QUEUE_PARTITIONS-1, their leases in
+ * the same order, the workers' set. */
 #ifndef AFETCH_QUEUE_SCRIPTS_H
 #define AFETCH_QUEUE_SCRIPTS_H
 

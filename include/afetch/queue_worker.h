@@ -25,8 +25,7 @@ struct work_source;
  * message in errbuf. */
 struct work_source *queue_worker_new(struct event_base *base, const struct afetch_options *options,
                                      struct frontier *frontier, struct event *wake,
-                                     struct output_watch *watch, char *errbuf,
-                                     size_t errbuf_size);
+                                     struct output_watch *watch, char *errbuf, size_t errbuf_size);
 
 /* After the run: runs the event base until every result on the output is acknowledged, Redis
  * is given up (--redis-timeout) or a while has passed. `output_ok`: every result committed

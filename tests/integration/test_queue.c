@@ -26,9 +26,22 @@ struct redis {
  * its append-only file synced at every write, so that a restart finds everything again. */
 static struct redis start_redis_on(int port, const char *dir) {
   struct redis redis = {.port = port};
-  const char *argv[] = {"redis-server", "--port", h_fmt("%d", port), "--bind", "127.0.0.1",
-                        "--save", "", "--protected-mode", "no", "--appendonly", dir ? "yes" : "no",
-                        "--appendfsync", "always", "--dir", dir ? dir : "/", NULL};
+  const char *argv[] = {"redis-server",
+                        "--port",
+                        h_fmt("%d", port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--protected-mode",
+                        "no",
+                        "--appendonly",
+                        dir ? "yes" : "no",
+                        "--appendfsync",
+                        "always",
+                        "--dir",
+                        dir ? dir : "/",
+                        NULL};
   redis.proc = h_spawn(argv);
   if (!h_wait_output(redis.proc, "Ready to accept connections", 1, 10000))
     fail_msg("redis-server did not start (it is a test dependency: .ci/install-deps.sh "
@@ -120,8 +133,8 @@ static bool has_lines(void *arg) {
 /* Counts every result of the workers' outputs by index (into `seen`, `count` entries), checks
  * its URL is the one enqueued under that index and, with `ok`, that it is ok. The number of
  * results. */
-static size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen,
-                    size_t count, int port, bool ok) {
+static size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen, size_t count,
+                    int port, bool ok) {
   size_t results = 0;
   for (size_t w = 0; w < worker_count; w++) {
     char *text = h_read_file(workers[w].output, NULL);
@@ -275,7 +288,7 @@ void queue_invalid_entries_and_dead_letters(void **state) {
   assert_int_equal((long)queue_figure(&redis, "pending"), 0);
   assert_int_equal((long)queue_figure(&redis, "waiting"), 0);
 
-  const char *poison[] = {"XADD", key, "2-1", "line", h_url(h_http->http_port, "/any/dead"),
+  const char *poison[] = {"XADD",  key, "2-1", "line", h_url(h_http->http_port, "/any/dead"),
                           "index", "8", NULL};
   redis_cli(&redis, poison);
   const char *read[] = {"XREADGROUP", "GROUP", "afetch", "ghost", "STREAMS", key, ">", NULL};
@@ -284,7 +297,7 @@ void queue_invalid_entries_and_dead_letters(void **state) {
   redis_cli(&redis, claim);
   redis_cli(&redis, claim); /* delivered three times */
   const char *dead_extra[] = {"--idle-exit", "0.5", "--reclaim-after", "1", "--max-deliveries",
-                              "3", NULL};
+                              "3",           NULL};
   worker = start_worker(&redis, dead_extra);
   h_wait_exit(worker.proc, 30000);
   h_expect_exit(worker.proc, 0);
@@ -375,7 +388,7 @@ void queue_per_host_holds_across_workers(void **state) {
   enqueue(&redis, numbered_urls(server->http_port, count, 20), h_fmt("%zu of %zu", count, count));
   h_reset(server->http_port);
   const char *extra[] = {"-c", "10", "--per-host", "2", "--idle-exit", "1", "--reclaim-after",
-                         "2", NULL};
+                         "2",  NULL};
   struct worker workers[3];
   for (size_t w = 0; w < 3; w++)
     workers[w] = start_worker(&redis, extra);
@@ -400,7 +413,8 @@ static const char *final_urls(cJSON *results) {
   size_t count = (size_t)cJSON_GetArraySize(results), kept = 0;
   const char **urls = h_calloc(count + 1, sizeof *urls);
   const cJSON *result;
-  cJSON_ArrayForEach(result, results) if (h_ok(result)) urls[kept++] = h_string(result, "final_url");
+  cJSON_ArrayForEach(result, results) if (h_ok(result)) urls[kept++] =
+      h_string(result, "final_url");
   qsort(urls, kept, sizeof *urls, compare_strings);
   struct h_buf *text = h_text();
   for (size_t i = 0; i < kept; i++)

@@ -12,8 +12,8 @@ static void full_url_gives_every_part(void **state) {
   (void)state;
   struct redis_address address;
   char error[256];
-  assert_true(redis_url_parse("redis://:s%40cret@cache.example:6380/3", &address, error,
-                              sizeof error));
+  assert_true(
+      redis_url_parse("redis://:s%40cret@cache.example:6380/3", &address, error, sizeof error));
   assert_string_equal(address.host, "cache.example");
   assert_int_equal(address.port, 6380);
   assert_null(address.user);
@@ -36,8 +36,8 @@ static void full_url_gives_every_part(void **state) {
 static void malformed_urls_are_refused_with_a_reason(void **state) {
   (void)state;
   static const char *const refused[] = {
-      "http://127.0.0.1:6379", "127.0.0.1:6379",       "redis://",
-      "redis://h:99999",       "redis://h:6379/x",     "redis://h/-1",
+      "http://127.0.0.1:6379", "127.0.0.1:6379",        "redis://",
+      "redis://h:99999",       "redis://h:6379/x",      "redis://h/-1",
       "redis://h/2000000",     "redis://h/1?timeout=3", "rediss://h",
   };
   for (size_t i = 0; i < HELPER_COUNT(refused); i++) {
