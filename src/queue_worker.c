@@ -52,7 +52,7 @@ struct queue_worker {
   long poll_ms;
   int64_t last_reclaim_us;
   unsigned first_partition; /* the take's turn */
-  int64_t idle_since_us;    /* the queue had nothing new nor pending since; 0: it had */
+  int64_t idle_since_us;    /* the queue held nothing, waiting nor pending, since; 0: it did */
   struct event *poll_timer, *touch_timer;
   bool stopping, exhausted, failed, failure_said;
   bool leaving; /* the leave script is out (queue_worker_finish()) */
