@@ -263,11 +263,11 @@ static void queue_on_take(redisAsyncContext *context, void *reply, void *privdat
   work_source_wake(&worker->base);
 }
 
-/* How many entries to hold ready: twice what the slots take, asked for when fewer than half
- * are left, so that each round trip brings at least -c entries and the slots find work
- * without waiting for one. */
+/* How many entries to hold ready: four times what the slots take, asked for when fewer than
+ * half are left, so that each round trip to Redis brings at least 2 x -c entries and the slots
+ * find work without waiting for one (docs/benchmarks.md has what a round trip costs). */
 static size_t queue_read_ahead(const struct queue_worker *worker) {
-  return 2 * (size_t)worker->options->concurrency;
+  return 4 * (size_t)worker->options->concurrency;
 }
 
 /* Asks for entries when fewer than half the read-ahead are ready, none is being asked for,
