@@ -3,7 +3,7 @@
 # HTTP/2 test's server; tmux: the progress-line test's terminal; jq: the README examples;
 # clang, libclang-rt-dev (libFuzzer and the sanitizer runtimes, only recommended by clang) and
 # llvm (llvm-symbolizer, for readable crash stacks): `make fuzz`; zsh and fish: the completion
-# test of their completions).
+# test of their completions; libhiredis-dev: --redis; redis-server: the queue tests).
 # Runs apt-get directly as root, through sudo otherwise. Used by the README's first command
 # and by .ci/run.
 set -euo pipefail
@@ -16,5 +16,6 @@ fi
 "${as_root[@]}" apt-get install -y -q --no-install-recommends \
   build-essential pkg-config ca-certificates openssl curl \
   libcurl4-openssl-dev libevent-dev libcjson-dev libcmocka-dev libssl-dev libxml2-dev \
-  libpsl-dev libxxhash-dev publicsuffix nginx-light tmux jq clang libclang-rt-dev llvm \
+  libpsl-dev libxxhash-dev libhiredis-dev redis-server publicsuffix nginx-light tmux jq clang \
+  libclang-rt-dev llvm \
   zsh fish

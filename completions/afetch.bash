@@ -18,7 +18,8 @@ _afetch_long_options='--input-file --url --shard --shard-by --concurrency --time
   --request --data --insecure --cacert --http1.1 --http2 --help --version
   --proxy --noproxy --proxy-user --user --cookie --cookie-jar --resolve --connect-to --ipv4
   --ipv6 --interface --cert --key --cert-type --capath --compressed --limit-rate --head
-  --config --disable --journal --journal-sync --merge'
+  --config --disable --journal --journal-sync --merge --redis --enqueue --worker --status --queue
+  --idle-exit --reclaim-after --max-deliveries --redis-timeout'
 _afetch_short_options='-i -c -t -Y -y -r -q -o -p -L -H -A -X -d -k -h -V -x -U -u -b -4 -6 -E
   -I -K'
 
@@ -71,7 +72,8 @@ _afetch_value() {
     --deadline | --output-template | \
     --max-size | --depth | --max-pages | --include | --exclude | --max-redirs | -H | --header | \
     -A | --user-agent | --progress-interval | -x | --proxy | --noproxy | -U | --proxy-user | \
-    -u | --user | --resolve | --connect-to | --interface | --limit-rate | --journal-sync) ;;
+    -u | --user | --resolve | --connect-to | --interface | --limit-rate | --journal-sync | \
+    --redis | --queue | --idle-exit | --reclaim-after | --max-deliveries | --redis-timeout) ;;
   *) return 1 ;;
   esac
   return 0

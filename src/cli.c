@@ -49,6 +49,7 @@ static const char *const cli_help_group_titles[] = {
     [CLI_GROUP_NETWORK] = "Network (curl's options):",
     [CLI_GROUP_CONFIG] = "Config files:",
     [CLI_GROUP_PACE] = "Per-host pace (with --per-host and --adaptive above):",
+    [CLI_GROUP_QUEUE] = "Work queue on Redis (afetch(1), WORK QUEUE):",
 };
 
 static const char cli_help_exit_status[] =
@@ -89,6 +90,7 @@ static void cli_defaults(struct afetch_options *options) {
       .progress = AFETCH_PROGRESS_AUTO,
       .progress_interval_ms = 10000,
       .journal_sync_every = CLI_DEFAULT_JOURNAL_SYNC,
+      .queue = {.idle_exit_ms = -1, .reclaim_after_ms = -1, .redis_timeout_ms = -1},
   };
 }
 
@@ -445,10 +447,12 @@ static enum cli_outcome cli_finish(struct cli_parse *parse, int argc, char **arg
   for (int i = optind; i < argc; i++)
     if (!cli_add_operand(options, argv[i], parse->err))
       return CLI_EXIT_USAGE;
-  if (options->input_count == 0)
+  bool inputs_given = options->input_count > 0;
+  if (!inputs_given)
     options->inputs[options->input_count++] =
         (struct afetch_input){.kind = AFETCH_INPUT_STDIN, .value = "-"};
-  if (!cli_check_durable(options, parse->err))
+  if (!cli_check_durable(options, parse->err) ||
+      !cli_check_queue(options, inputs_given, parse->err))
     return CLI_EXIT_USAGE;
   cli_resolve_time_limits(options);
   for (size_t i = 0; i < parse->data_count; i++)

@@ -21,6 +21,7 @@
 #define CLI_MAX_SPEED_LIMIT ((long)INT32_MAX) /* -Y: bytes per second */
 #define CLI_MAX_SPEED_TIME 2000000            /* -y: seconds, as CLI_MAX_SECONDS */
 #define CLI_MAX_JOURNAL_SYNC 100000000
+#define CLI_MAX_DELIVERIES 1000000
 
 /* 1 when the field of struct afetch_options has type `type`, else -1: as an array size, a
  * compile-time error. */
@@ -288,6 +289,15 @@ const struct cli_option cli_option_table[] = {
     {.name = "shard-by", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_CHOICE,
      CLI_ENUM(shard.by, enum shard_by), .choices = cli_shard_by_choices,
      .group = CLI_GROUP_INPUT, .arg = "host|line"},
+    {.name = "redis", .value = CLI_VALUE_STRING, CLI_STRING(queue.redis_url),
+     .check = cli_is_not_empty, .wants = "a redis:// URL", .group = CLI_GROUP_INPUT,
+     .arg = "URL", .help = "a queue on Redis"},
+    {.name = "enqueue", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(queue.enqueue),
+     .set_to = true, .group = CLI_GROUP_INPUT},
+    {.name = "worker", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(queue.worker),
+     .set_to = true, .group = CLI_GROUP_INPUT},
+    {.name = "status", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE, CLI_BOOL(queue.status),
+     .set_to = true, .group = CLI_GROUP_INPUT},
 
     {.name = "concurrency", .short_name = 'c', .value = CLI_VALUE_INTEGER,
      CLI_UNSIGNED(concurrency), .min = 1, .max = CLI_MAX_CONCURRENCY, .group = CLI_GROUP_LIMITS,
@@ -335,7 +345,7 @@ const struct cli_option cli_option_table[] = {
     {.name = "progress", .flags = CLI_OPTIONAL_VALUE, .value = CLI_VALUE_CHOICE,
      CLI_ENUM(progress, enum afetch_progress), .set_to = AFETCH_PROGRESS_ON,
      .choices = cli_progress_choices, .group = CLI_GROUP_OUTPUT, .arg = "bar|lines",
-     .help = "progress bar (on a tty by default)\nor status lines"},
+     .help = "bar (tty default) or status lines"},
     {.name = "no-progress", .flags = CLI_HELP_JOIN, .value = CLI_VALUE_NONE,
      CLI_ENUM(progress, enum afetch_progress), .set_to = AFETCH_PROGRESS_OFF,
      .group = CLI_GROUP_OUTPUT},
@@ -511,6 +521,21 @@ const struct cli_option cli_option_table[] = {
      .help = "as --rate, for each scheme+host+port"},
     {.name = "per-host-delay", .value = CLI_VALUE_SECONDS, CLI_LONG(per_host_delay_ms), .min = 0,
      .group = CLI_GROUP_PACE, .arg = "SEC", .help = "at least SEC between starts to a host"},
+    {.name = "queue", .value = CLI_VALUE_STRING, CLI_STRING(queue.name), .check = cli_is_not_empty,
+     .wants = "a queue name", .group = CLI_GROUP_QUEUE, .arg = "NAME",
+     .help = "the queue's name (default afetch)"},
+    {.name = "idle-exit", .value = CLI_VALUE_SECONDS, CLI_LONG(queue.idle_exit_ms), .min = 0,
+     .wants = "a number of seconds, 0 or more", .group = CLI_GROUP_QUEUE, .arg = "SEC",
+     .help = "--worker: exit once the queue was empty SEC"},
+    {.name = "reclaim-after", .value = CLI_VALUE_SECONDS, CLI_LONG(queue.reclaim_after_ms),
+     .min = 1, .group = CLI_GROUP_QUEUE, .arg = "SEC",
+     .help = "take a silent worker's entries after SEC (30)"},
+    {.name = "max-deliveries", .value = CLI_VALUE_INTEGER, CLI_UNSIGNED(queue.max_deliveries),
+     .min = 1, .max = CLI_MAX_DELIVERIES, .group = CLI_GROUP_QUEUE, .arg = "N",
+     .help = "then dead-letter an entry (default 5)"},
+    {.name = "redis-timeout", .value = CLI_VALUE_SECONDS, CLI_LONG(queue.redis_timeout_ms),
+     .min = 1, .group = CLI_GROUP_QUEUE, .arg = "SEC",
+     .help = "--worker: exit 3 after SEC without Redis"},
 };
 /* clang-format on */
 

@@ -44,6 +44,8 @@ struct commit {
   struct journal *journal;     /* --journal, borrowed */
   struct event *journal_timer; /* writes and syncs a quiet journal's batch */
   bool journal_failed;         /* said once; the run stops */
+  struct output_watch watch;   /* a queue's acknowledgements; NULL functions: none */
+  struct event *watch_event;   /* posted at each write: watch.after once the write is over */
 };
 
 void commit_warn(const struct commit *commit, const char *format, ...) {
@@ -102,7 +104,28 @@ static bool commit_before_output(void *arg) {
   bool journaled = commit_flush(commit);
   if (commit->progress_shares_output)
     progress_clear(commit->progress);
+  if (commit->watch_event) {
+    commit->watch.before(commit->watch.arg);
+    event_active(commit->watch_event, EV_TIMEOUT, 0);
+  }
   return journaled;
+}
+
+/* Posted from the hook: the sink writes synchronously, so its write is over by now. */
+static void commit_on_written(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  struct commit *commit = arg;
+  commit->watch.after(commit->watch.arg, sink_error(commit->sink) == 0);
+}
+
+bool commit_watch_output(struct commit *commit, const struct output_watch *watch) {
+  if (!commit->watch_event &&
+      !(commit->watch_event = event_new(commit->base, -1, 0, commit_on_written, commit)))
+    return false;
+  commit->watch = *watch;
+  sink_before_write(commit->sink, commit_before_output, commit);
+  return true;
 }
 
 /* Every second, what a quiet run committed is written and synced. */
@@ -254,7 +277,7 @@ bool commit_start_reporting(struct commit *commit, progress_query_fn in_flight, 
     if (!commit->progress)
       return false;
     commit->progress_shares_output = style == PROGRESS_BAR && shares;
-    if (commit->progress_shares_output && !commit->journal)
+    if (commit->progress_shares_output && !commit->journal && !commit->watch_event)
       sink_before_write(commit->sink, commit_clear_progress, commit);
   }
   return true;
@@ -311,6 +334,8 @@ void commit_free(struct commit *commit) {
     event_free(commit->state_timer);
   if (commit->journal_timer)
     event_free(commit->journal_timer);
+  if (commit->watch_event)
+    event_free(commit->watch_event);
   progress_free(commit->progress);
   stats_free(commit->stats);
   json_writer_free(&commit->json);

@@ -25,6 +25,11 @@ struct input_source {
  * back after this many. */
 #define INPUT_SOURCE_SKIPS_PER_CALL 4096
 
+struct request *input_line_request(const struct source_line *line,
+                                   const struct afetch_options *options) {
+  return json_line_is_object(line) ? json_line_request(line, options) : request_new(line);
+}
+
 static enum work_status input_source_next(struct work_source *base, struct request **request) {
   struct input_source *input = (struct input_source *)base;
   if (input->ended)
@@ -49,8 +54,7 @@ static enum work_status input_source_next(struct work_source *base, struct reque
       break;
     }
   } while (input->skip && input->skip(input->skip_arg, line.index));
-  *request =
-      json_line_is_object(&line) ? json_line_request(&line, input->options) : request_new(&line);
+  *request = input_line_request(&line, input->options);
   if (!*request)
     return WORK_NO_MEMORY;
   (*request)->index_set = true; /* the line's number */

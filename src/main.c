@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "afetch/cli.h"
+#include "afetch/commit.h"
 #include "afetch/crawl_source.h"
 #include "afetch/frontier.h"
 #include "afetch/input_source.h"
@@ -21,6 +22,9 @@
 #include "afetch/merge.h"
 #include "afetch/open_files.h"
 #include "afetch/options.h"
+#include "afetch/queue_enqueue.h"
+#include "afetch/queue_status.h"
+#include "afetch/queue_worker.h"
 #include "afetch/scheduler.h"
 #include "afetch/sink.h"
 #include "afetch/state.h"
@@ -115,6 +119,28 @@ static struct work_source *main_source_from(const struct afetch_options *options
   return crawl;
 }
 
+/* --worker: the queue is the input; what is on the output is acknowledged, also after the
+ * run. The exit status. */
+static int main_run_worker(const struct afetch_options *options, struct event_base *base,
+                           struct scheduler *scheduler, const struct sink *sink,
+                           struct frontier *frontier) {
+  char error[512];
+  struct output_watch watch;
+  struct work_source *source = queue_worker_new(
+      base, options, frontier, scheduler_wake_event(scheduler), &watch, error, sizeof error);
+  if (!source || !scheduler_watch_output(scheduler, &watch)) {
+    fprintf(stderr, "afetch: %s\n", source ? "cannot start: out of memory" : error);
+    work_source_free(source);
+    return AFETCH_EXIT_INTERNAL;
+  }
+  int status = scheduler_run(scheduler, &source, 1);
+  if (!queue_worker_finish(source, base, sink_error(sink) == 0) &&
+      (status == AFETCH_EXIT_ALL_OK || status == AFETCH_EXIT_SOME_FAILED))
+    status = AFETCH_EXIT_INTERNAL;
+  work_source_free(source);
+  return status;
+}
+
 /* Opens the input (and the crawl over it) and runs the scheduler over it: the exit status. */
 static int main_run(const struct afetch_options *options, struct event_base *base,
                     struct scheduler *scheduler, struct frontier *frontier,
@@ -202,7 +228,9 @@ static int main_fetch(struct afetch_options *options) {
     status = AFETCH_EXIT_INTERNAL;
   } else if (scheduler) {
     status = main_save_cookies(
-        options, main_run(options, base, scheduler, settings.frontier, settings.journal));
+        options, options->queue.mode == QUEUE_MODE_WORKER
+                     ? main_run_worker(options, base, scheduler, sink, settings.frontier)
+                     : main_run(options, base, scheduler, settings.frontier, settings.journal));
   }
   scheduler_free(scheduler);
   sink_free(sink);
@@ -244,7 +272,9 @@ int main(int argc, char **argv) {
     return AFETCH_EXIT_INTERNAL;
   }
 
-  int status = main_fetch(&options);
+  int status = options.queue.mode == QUEUE_MODE_ENQUEUE  ? queue_enqueue_run(&options)
+               : options.queue.mode == QUEUE_MODE_STATUS ? queue_status_run(&options)
+                                                         : main_fetch(&options);
   curl_global_cleanup();
   cli_options_free(&options);
   return status;

@@ -69,6 +69,7 @@ struct scheduler {
   bool deadline_passed; /* nothing starts any more; every unfinished URL gets "deadline" */
   bool finished;
   enum afetch_exit stop_reason; /* set when a signal or failure stops the run early */
+  enum afetch_exit drained_by;  /* a queue worker's SIGTERM: nothing more pulled, the rest ends */
 };
 
 /* Asks for one pump in this loop pass (or the next): what every event handler does. */
@@ -214,6 +215,23 @@ static void scheduler_stop(struct scheduler *scheduler, enum afetch_exit reason)
   scheduler_mark_stopping(scheduler, reason);
   scheduler_flush_waiting_jobs(scheduler, RESULT_CANCELLED);
   scheduler_stop_workers(scheduler, RESULT_CANCELLED);
+}
+
+/* A stop signal stops the run: what is in flight is "cancelled". A queue worker's first
+ * SIGTERM drains instead (what a fleet's scheduler sends before its SIGKILL): nothing more is
+ * pulled, what was pulled finishes and is acknowledged; another signal stops. */
+static void scheduler_take_signal(struct scheduler *scheduler) {
+  enum afetch_exit signal = scheduler->signal_exit;
+  if (scheduler->options->queue.mode != QUEUE_MODE_WORKER || signal != AFETCH_EXIT_SIGTERM ||
+      scheduler->drained_by || scheduler->stop_reason) {
+    scheduler_stop(scheduler, signal);
+    return;
+  }
+  scheduler->drained_by = signal;
+  scheduler->signal_exit = 0; /* the next one stops */
+  commit_warn(scheduler->commit, "SIGTERM: finishing the requests in flight (another signal "
+                                 "cancels them)");
+  scheduler_end_sources(scheduler, WORK_END_STOP);
 }
 
 /* --deadline: stop everything, report what is unfinished, and read what can be read without
@@ -469,7 +487,7 @@ static void scheduler_on_pump(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   struct scheduler *scheduler = arg;
   if (scheduler->signal_exit)
-    scheduler_stop(scheduler, scheduler->signal_exit);
+    scheduler_take_signal(scheduler);
   if (scheduler->deadline_fired) {
     scheduler->deadline_fired = false;
     scheduler_pass_deadline(scheduler);
@@ -607,6 +625,10 @@ static void scheduler_count_in_flight(void *arg, struct progress_counts *counts)
   *counts = (struct progress_counts){.in_flight = in_flight, .bytes = bytes};
 }
 
+bool scheduler_watch_output(struct scheduler *scheduler, const struct output_watch *watch) {
+  return commit_watch_output(scheduler->commit, watch);
+}
+
 enum afetch_exit scheduler_run(struct scheduler *scheduler, struct work_source *const *sources,
                                size_t source_count) {
   scheduler->sources = sources;
@@ -624,8 +646,8 @@ enum afetch_exit scheduler_run(struct scheduler *scheduler, struct work_source *
   event_base_dispatch(scheduler->base);
   if (!commit_finish(scheduler->commit) && !scheduler->stop_reason)
     scheduler->stop_reason = AFETCH_EXIT_INTERNAL;
-  if (scheduler->stop_reason)
-    return scheduler->stop_reason;
+  if (scheduler->stop_reason || scheduler->drained_by)
+    return scheduler->stop_reason ? scheduler->stop_reason : scheduler->drained_by;
   if (scheduler->input_failed)
     return AFETCH_EXIT_INTERNAL;
   return commit_any_not_ok(scheduler->commit) ? AFETCH_EXIT_SOME_FAILED : AFETCH_EXIT_ALL_OK;

@@ -51,6 +51,7 @@ enum cli_help_group {
   CLI_GROUP_NETWORK, /* this group and the next ones: only in "--help all" */
   CLI_GROUP_CONFIG,
   CLI_GROUP_PACE,
+  CLI_GROUP_QUEUE,
 };
 
 /* Flags of an option. */
@@ -138,5 +139,9 @@ bool cli_config_read(const char *path, bool missing_ok, struct cli_words *words,
 const char *cli_config_default_path(char *buffer, size_t size);
 
 void cli_words_free(struct cli_words *words);
+
+/* --redis and its modes (cli_queue.c): exactly one mode, options only where they mean
+ * something, a readable URL, and the defaults; `inputs_given`: FILEs or URLs were named. False after printing why not. */
+bool cli_check_queue(struct afetch_options *options, bool inputs_given, FILE *err);
 
 #endif

@@ -78,6 +78,18 @@ void commit_warn_unusable_state(const struct commit *commit);
 void commit_warn(const struct commit *commit, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* What a queue needs to acknowledge only what is on the output: before(arg) is called just
+ * before each write to it (every result committed so far is in that write), after(arg,
+ * written) once that write is over, `written` false when it failed. */
+struct output_watch {
+  void (*before)(void *arg);
+  void (*after)(void *arg, bool written);
+  void *arg;
+};
+
+/* Sets the watch (copied; its arg borrowed). False when out of memory. */
+bool commit_watch_output(struct commit *commit, const struct output_watch *watch);
+
 /* At the end: saves the state, ends the progress line, writes the summary. False when a file
  * could not be written (after a message). */
 bool commit_finish(struct commit *commit);

@@ -12,6 +12,8 @@
 
 struct afetch_options;
 struct event;
+struct request;
+struct source_line;
 struct event_base;
 struct work_source;
 
@@ -28,5 +30,10 @@ typedef bool (*input_skip_fn)(const void *arg, uint64_t index);
 /* From now on, lines for which skip(arg, index) is true are read and passed over; the lines
  * after them keep their numbers (a --journal's earlier results). `arg` is borrowed. */
 void input_source_skip_if(struct work_source *source, input_skip_fn skip, const void *arg);
+
+/* The request of one input line, as a run reads it: a JSON object line (its headers merged
+ * into the -H ones of `options`) or a URL line. NULL when out of memory. */
+struct request *input_line_request(const struct source_line *line,
+                                   const struct afetch_options *options);
 
 #endif

@@ -44,6 +44,26 @@ struct afetch_input {
   const char *value; /* the path or the URL, borrowed from argv; "-" for standard input */
 };
 
+/* What a run does with --redis (one of them; none without --redis). */
+enum queue_mode {
+  QUEUE_MODE_NONE,
+  QUEUE_MODE_ENQUEUE, /* --enqueue: the input's lines go to the queue */
+  QUEUE_MODE_WORKER,  /* --worker: the queue is the input */
+  QUEUE_MODE_STATUS,  /* --status: the queue's figures on stdout */
+};
+
+/* --redis and the options of its modes; the times in milliseconds, -1 when not given. */
+struct queue_options {
+  const char *redis_url; /* --redis URL, borrowed; NULL: no queue */
+  const char *name;      /* --queue NAME, borrowed (default "afetch") */
+  bool enqueue, worker, status;
+  enum queue_mode mode;    /* from the three above, once the command line is read */
+  long idle_exit_ms;       /* --idle-exit SEC: -1 runs until stopped */
+  long reclaim_after_ms;   /* --reclaim-after SEC (default 30) */
+  long redis_timeout_ms;   /* --redis-timeout SEC: -1 waits for Redis for ever */
+  unsigned max_deliveries; /* --max-deliveries N: 0 until the default (5) is set */
+};
+
 struct afetch_options {
   unsigned concurrency;    /* -c: transfers in flight at most */
   unsigned threads;        /* --threads: event loops (1 = everything on the main thread);
@@ -142,6 +162,8 @@ struct afetch_options {
   char *result_options;
   /* --shard K/N|env and --shard-by: the lines this run takes (count 0: all of them). */
   struct shard_spec shard;
+  /* --redis: a work queue shared by many processes (queue.h). */
+  struct queue_options queue;
 };
 
 #endif

@@ -5,12 +5,14 @@
 #ifndef AFETCH_SCHEDULER_H
 #define AFETCH_SCHEDULER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct afetch_options;
 struct event;
 struct event_base;
 struct journal;
+struct output_watch;
 struct scheduler;
 struct sink;
 struct state;
@@ -37,6 +39,9 @@ struct scheduler *scheduler_new(struct event_base *base, const struct afetch_opt
 /* The event a work source activates when it has requests again (work_source.h, "Waking");
  * owned by the scheduler. */
 struct event *scheduler_wake_event(struct scheduler *scheduler);
+
+/* commit_watch_output() on the run's commit step (commit.h). False when out of memory. */
+bool scheduler_watch_output(struct scheduler *scheduler, const struct output_watch *watch);
 
 /* Runs until every source is exhausted and every request pulled has its result, or a signal
  * or an output failure stops it. The sources are pulled in this order; the array and the

@@ -182,6 +182,14 @@ int main(void) {
       TEST(per_host_rate_and_delay_space_each_host),
       TEST(connect_failures_in_a_row_pause_their_host),
       TEST(retry_after_pauses_its_host_with_plain_retries),
+      TEST(queue_workers_fetch_each_entry_once),
+      TEST(queue_survives_a_killed_worker),
+      TEST(queue_waits_for_a_stopped_redis),
+      TEST(queue_invalid_entries_and_dead_letters),
+      TEST(queue_refusals_exit_2_and_unreachable_redis_3),
+      TEST(queue_reconnects_when_redis_restarts),
+      TEST(queue_per_host_holds_across_workers),
+      TEST(queue_crawl_across_workers_equals_one_process),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -170,4 +170,14 @@ void server_ignoring_if_range_cannot_splice_two_versions(void **state);
 void no_resume_keeps_no_partial_and_asks_no_range(void **state);
 void small_body_is_fetched_again_not_resumed(void **state);
 
+/* test_queue.c: --redis, --enqueue, --worker, --status */
+void queue_workers_fetch_each_entry_once(void **state);
+void queue_survives_a_killed_worker(void **state);
+void queue_waits_for_a_stopped_redis(void **state);
+void queue_invalid_entries_and_dead_letters(void **state);
+void queue_refusals_exit_2_and_unreachable_redis_3(void **state);
+void queue_reconnects_when_redis_restarts(void **state);
+void queue_per_host_holds_across_workers(void **state);
+void queue_crawl_across_workers_equals_one_process(void **state);
+
 #endif
