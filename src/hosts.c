@@ -102,6 +102,11 @@ static void hosts_release(struct hosts *hosts, struct host *host) {
   hosts_free_entry(host);
 }
 
+bool hosts_policy_given(const struct afetch_options *options) {
+  return options->per_host > 0 || options->robots || options->adaptive ||
+         options->per_host_rate > 0 || options->per_host_delay_ms > 0;
+}
+
 bool hosts_configure(struct hosts_config *config, const struct afetch_options *options) {
   config->limit_per_host = options->per_host;
   config->robots = options->robots;
@@ -110,8 +115,7 @@ bool hosts_configure(struct hosts_config *config, const struct afetch_options *o
   config->adaptive_cap = 0;
   if (options->adaptive) /* -c bounds the run anyway */
     config->adaptive_cap = options->per_host ? options->per_host : options->concurrency;
-  bool per_host_policy = options->per_host > 0 || options->robots || options->adaptive ||
-                         options->per_host_rate > 0 || options->per_host_delay_ms > 0;
+  bool per_host_policy = hosts_policy_given(options);
   /* A server's Retry-After speaks for the host, not for one URL: with retries, the other URLs
    * of that host wait too. Backoff pauses without one stay with the per-host options, which
    * a user chose to be polite with; a plain -r keeps its own --retry-delay. */

@@ -11,6 +11,7 @@
 
 #include "afetch/clock.h"
 #include "afetch/commit.h"
+#include "afetch/hosts.h"
 #include "afetch/input_source.h"
 #include "afetch/options.h"
 #include "afetch/queue.h"
@@ -39,7 +40,7 @@ struct queue_worker {
   struct redis_link *link;
   struct queue_crawl *crawl; /* --crawl: the links of pages fetched into the queue; NULL: none */
   char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* see QUEUE_KEY_COUNT */
-  char lease_ms[24];           /* the scripts' lease argument: "0" without --per-host or --robots */
+  char lease_ms[24];           /* the scripts' lease argument: "0" without a per-host option */
   char consumer[300];          /* hostname:pid */
   struct queue_list waiting;   /* read, not handed out */
   struct queue_entry *held;    /* handed out, not done (uthash by index) */
@@ -485,11 +486,11 @@ static bool queue_name_keys(struct queue_worker *worker, const char *name) {
     fits = queue_partition_key(worker->keys[1 + partition], QUEUE_KEY_MAX, name, partition) &&
            queue_key(worker->keys[1 + QUEUE_PARTITIONS + partition], QUEUE_KEY_MAX, name, lease);
   }
-  /* Per-host limits hold across the fleet only if one worker at a time reads a host's
+  /* Per-host policies hold across the fleet only if one worker at a time reads a host's
    * partition: leases, for as long as a silent worker keeps its entries. */
   const struct afetch_options *options = worker->options;
   snprintf(worker->lease_ms, sizeof worker->lease_ms, "%ld",
-           options->per_host || options->robots ? options->queue.reclaim_after_ms : 0);
+           hosts_policy_given(options) ? options->queue.reclaim_after_ms : 0);
   char host[256] = "";
   gethostname(host, sizeof host - 1);
   snprintf(worker->consumer, sizeof worker->consumer, "%s:%ld", host, (long)getpid());

@@ -57,6 +57,10 @@ struct hosts_config {
   long advised_pause_max_ms;
 };
 
+/* Whether a per-host option (--per-host, --robots, --per-host-rate, --per-host-delay,
+ * --adaptive) is given: a policy that holds for each host as a whole. */
+bool hosts_policy_given(const struct afetch_options *options);
+
 /* Sets the policy fields of `config` from the per-host options (--per-host, --robots,
  * --per-host-rate, --per-host-delay, --adaptive) and -r (a Retry-After pauses its host); false
  * when none is given: then no table is needed, and no URL pays for its host's lookup. */
