@@ -59,7 +59,7 @@ INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
 .PHONY: all test unit-test integration-test readme-test completion-test completions demo bench \
-	bench-deps bench-tables bench-extract fuzz fuzz-build fuzz-check install uninstall clean format \
+	bench-deps bench-tables bench-extract prefilter-diff fuzz fuzz-build fuzz-check install uninstall clean format \
 	version FORCE
 
 all: $(AFETCH_BIN)
@@ -169,6 +169,21 @@ $(EXTRACT_LINKS_BIN): bench/extract_links.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 		$(call pkg_libs,$(AFETCH_PKGS)) -lm
+
+# The differential proof of the HTML pre-filter (html_prefilter.h): links and requisites with
+# and without it, in pieces of several sizes, over the checked-in corpus, the test server's
+# pages and Python's HTML documentation when python3-doc is installed. PREFILTER_DIFF_PATHS
+# adds paths; PREFILTER_DIFF_MAX_SINGLE limits pieces of one byte to smaller files.
+PREFILTER_DIFF_BIN := $(BUILD)/tests/prefilter_diff
+PREFILTER_DIFF_DOCS := $(firstword $(wildcard /usr/share/doc/python3/html /usr/share/doc/python3-doc/html))
+PREFILTER_DIFF_MAX_SINGLE ?= 300000
+$(PREFILTER_DIFF_BIN): tests/differential/prefilter_diff.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -lm
+prefilter-diff: $(PREFILTER_DIFF_BIN)
+	$(PREFILTER_DIFF_BIN) --max-single $(PREFILTER_DIFF_MAX_SINGLE) tests/differential/corpus \
+		$(PREFILTER_DIFF_DOCS)/ $(PREFILTER_DIFF_PATHS)
 
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:

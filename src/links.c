@@ -19,6 +19,7 @@
 #include <libxml/xmlerror.h>
 
 #include "afetch/css_links.h"
+#include "afetch/html_prefilter.h"
 #include "afetch/link_tags.h"
 #include "afetch/reference_set.h"
 #include "afetch/url.h"
@@ -28,6 +29,10 @@
 
 struct link_extractor {
   htmlParserCtxtPtr parser;
+  /* What the parser reads, less what it never needs to (html_prefilter.h); off: it reads
+   * the body as it came. */
+  struct html_prefilter prefilter;
+  bool prefiltering;
   /* The page's URL in url_normalise() form (free with curl_free()); NULL when it does not
    * parse as http(s): then only absolute links resolve. */
   char *page_url;
@@ -501,20 +506,19 @@ struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on
   extractor->arg = arg;
   reference_set_init(&extractor->seen);
   reference_set_init(&extractor->requisites_seen);
+  extractor->prefiltering = html_prefilter_init(&extractor->prefilter);
   extractor->parser = links_new_parser(extractor);
-  if (!extractor->parser) {
+  if (!extractor->parser || !extractor->prefiltering) {
     link_extractor_free(extractor);
     return NULL;
   }
   return extractor;
 }
 
-void link_extractor_feed(struct link_extractor *extractor, const char *data, size_t length) {
-  if (extractor->finished)
-    return;
+/* Feeds the parser `data` (already filtered), holding back the end for the next piece. */
+static void links_feed_parser(struct link_extractor *extractor, const char *data, size_t length) {
   if (length == 0)
     return;
-  links_silence_thread();
   if (extractor->held_length > 0)
     links_join_held(extractor, &data, &length);
   size_t hold = links_bytes_to_hold(data, length);
@@ -523,11 +527,25 @@ void link_extractor_feed(struct link_extractor *extractor, const char *data, siz
   extractor->held_length = hold;
 }
 
+void link_extractor_feed(struct link_extractor *extractor, const char *data, size_t length) {
+  if (extractor->finished || length == 0)
+    return;
+  links_silence_thread();
+  if (extractor->prefiltering)
+    length = html_prefilter_feed(&extractor->prefilter, data, length, &data);
+  links_feed_parser(extractor, data, length);
+}
+
 void link_extractor_finish(struct link_extractor *extractor) {
   if (extractor->finished)
     return;
   extractor->finished = true;
   links_silence_thread();
+  if (extractor->prefiltering) {
+    const char *rest;
+    size_t length = html_prefilter_finish(&extractor->prefilter, &rest);
+    links_feed_parser(extractor, rest, length);
+  }
   links_parse(extractor, extractor->held, extractor->held_length);
   extractor->held_length = 0;
   links_parse_chunk(extractor, NULL, 0, 1);
@@ -549,6 +567,7 @@ void link_extractor_free(struct link_extractor *extractor) {
   free(extractor->reference);
   free(extractor->joined);
   css_scanner_free(extractor->style);
+  html_prefilter_free(&extractor->prefilter);
   free(extractor);
 }
 
@@ -557,6 +576,10 @@ void link_extractor_find_requisites(struct link_extractor *extractor,
   extractor->on_requisite = on_requisite;
   /* The parser works on its own copy of the SAX handler. */
   extractor->parser->sax->cdataBlock = links_on_raw_text;
+}
+
+void link_extractor_use_prefilter(struct link_extractor *extractor, bool on) {
+  extractor->prefiltering = on;
 }
 
 bool links_content_type_is_html(const char *content_type) {
