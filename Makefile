@@ -206,7 +206,7 @@ completion-test:
 # replays the seed corpora (a regression run). FUZZ_TARGETS picks harnesses.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= source json_line links robots output_name state resolve
+FUZZ_TARGETS ?= source json_line links robots output_name state resolve prefilter
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS   = $(CSTD) $(VERSION_DEFINE) $(WARNINGS) -O1 -g $(FUZZ_SAN) -Iinclude -MMD -MP \

@@ -128,7 +128,7 @@ static void prefilter_text_flush(struct html_prefilter *filter, bool exact) {
   if (filter->text_class == TEXT_CHARACTERS) {
     if (filter->text_starts_blank)
       prefilter_emit_byte(filter, ' ');
-    prefilter_emit_byte(filter, '.');
+    prefilter_emit_byte(filter, '#');
   } else if (filter->text_class == TEXT_BLANK) {
     for (size_t i = 0; i < (exact ? filter->text_blanks : 1); i++)
       prefilter_emit_byte(filter, ' ');
@@ -420,17 +420,26 @@ static void prefilter_attribute_end(struct html_prefilter *filter) {
   filter->kept_end[filter->kept_count++] = filter->tag_length;
 }
 
+/* The kept attributes (offsets from `base`), each after a blank, and the tag's end: "/>"
+ * after a blank too, else it would end an unquoted value. */
+static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
+                                bool empty_element) {
+  for (size_t i = 0; i < filter->kept_count; i++) {
+    prefilter_emit_byte(filter, ' ');
+    prefilter_emit(filter, base + filter->kept_start[i], filter->kept_end[i] - filter->kept_start[i]);
+  }
+  if (empty_element)
+    prefilter_emit(filter, filter->kept_count > 0 ? " />" : "/>", filter->kept_count > 0 ? 3 : 2);
+  else
+    prefilter_emit_byte(filter, '>');
+}
+
 /* The tag's last byte was appended: "<name", the kept attributes, its end. The text of a
  * script or style element follows an end of ">". */
 static void prefilter_tag_end(struct html_prefilter *filter, bool empty_element) {
   if (!filter->tag_unchanged) {
     prefilter_emit(filter, filter->tag, filter->name_end);
-    for (size_t i = 0; i < filter->kept_count; i++) {
-      prefilter_emit_byte(filter, ' ');
-      prefilter_emit(filter, filter->tag + filter->kept_start[i],
-                     filter->kept_end[i] - filter->kept_start[i]);
-    }
-    prefilter_emit(filter, empty_element ? "/>" : ">", empty_element ? 2 : 1);
+    prefilter_emit_kept(filter, filter->tag, empty_element);
   }
   if (filter->raw_name && !empty_element) {
     filter->mode = MODE_RAW;
@@ -778,12 +787,7 @@ static size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned c
     return 0;
   prefilter_emit_byte(filter, '<');
   prefilter_emit(filter, (const char *)data, name_end);
-  for (size_t i = 0; i < filter->kept_count; i++) {
-    prefilter_emit_byte(filter, ' ');
-    prefilter_emit(filter, (const char *)data + filter->kept_start[i],
-                   filter->kept_end[i] - filter->kept_start[i]);
-  }
-  prefilter_emit(filter, (const char *)data + at, ending);
+  prefilter_emit_kept(filter, (const char *)data, ending == 2);
   filter->raw_name = strcmp(filter->name, "script") == 0  ? "script"
                      : strcmp(filter->name, "style") == 0 ? "style"
                                                           : NULL;
@@ -883,7 +887,7 @@ size_t html_prefilter_feed(struct html_prefilter *filter, const char *data, size
 }
 
 size_t html_prefilter_finish(struct html_prefilter *filter, const char **out) {
-  *out = NULL;
+  *out = "";
   if (filter->mode == MODE_PASS_THROUGH || !prefilter_reserve(filter, 0))
     return 0;
   prefilter_give_up(filter);

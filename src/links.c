@@ -3,7 +3,7 @@
  * No tree is built and libxml2 never prints: its errors go to no-op handlers. Flaws of
  * libxml2 2.9's push parser are worked around here: links_bytes_to_hold() and
  * links_rescan_pending() (else where a piece ends could change the links found) and
- * links_resume_after_document_end() (else nothing after </html> would be read). */
+ * links_resume_after_document_end() (else little after </html> would be read). */
 #include "afetch/links.h"
 
 #include <limits.h>
@@ -403,19 +403,22 @@ static bool links_rescan_pending(struct link_extractor *extractor) {
 /* libxml2 2.9's push parser ends the document when the last open element is closed
  * (</html>, or a stray end tag before any element) and then stops at the next tag or text:
  * the links after it, which browsers show (content after </html> is common), would be
- * lost. So the parser is put back to reading content, where it opens <html> and <body>
- * again by itself. Each round moves on by at least a tag; a round that does not ends it. */
+ * lost. It also stops reading the piece at text after </html> that begins with a blank, and
+ * a last piece (`terminate`) ends the document there, the rest unread. So the parser is put
+ * back to reading content, where it opens <html> and <body> again by itself, and reads on.
+ * Each round moves on by at least a byte; a round that does not ends it. */
+static bool links_stopped_early(htmlParserCtxtPtr parser) {
+  if (parser->instate == XML_PARSER_EPILOG)
+    return true;
+  return parser->instate == XML_PARSER_EOF && !parser->disableSAX && parser->input &&
+         (parser->errNo == XML_ERR_DOCUMENT_END ||
+          (parser->input->cur && parser->input->cur < parser->input->end));
+}
+
 static void links_resume_after_document_end(struct link_extractor *extractor, int terminate) {
 #if LIBXML_VERSION < 21100
   htmlParserCtxtPtr parser = extractor->parser;
-  for (;;) {
-    if (parser->instate == XML_PARSER_EPILOG) {
-      parser->instate = XML_PARSER_CONTENT;
-      return;
-    }
-    if (parser->instate != XML_PARSER_EOF || parser->errNo != XML_ERR_DOCUMENT_END ||
-        parser->disableSAX || !parser->input)
-      return;
+  while (links_stopped_early(parser)) {
     const xmlChar *stopped_at = parser->input->cur;
     parser->instate = XML_PARSER_CONTENT;
     parser->errNo = XML_ERR_OK;

@@ -6,9 +6,9 @@
  * attributes afterwards (checked against the plain parser by tests/differential and
  * tests/fuzz/fuzz_prefilter.c):
  * - Text between tags: a run is replaced by one that has the same effect on libxml2 2.9's
- *   state: nothing, " " (only blanks: no implied element), "." or " ." (text: the implied
+ *   state: nothing, " " (only blanks: no implied element), "#" or " #" (text: the implied
  *   <p>, <body> libxml2 opens at the first text; the leading blank keeps libxml2's handling
- *   of text after </html>). Runs with what libxml2 treats specially ("&#", control bytes)
+ *   of text after </html>; '#' starts no name, even after "</"). Runs with what libxml2 treats specially ("&#", control bytes)
  *   are kept from there on.
  * - Attributes link_tags.c never reads (every attribute but href, rel, src, srcset, poster,
  *   data, style), except on <meta>. The tag is read as htmlParseStartTag() reads it (names
