@@ -1,8 +1,9 @@
 /* The filter in front of libxml2's HTML push parser: see html_prefilter.h. Each byte goes
- * through prefilter_byte(), a state machine whose states follow the libxml2 2.9 functions
- * they mirror (htmlParseTryOrFinish, htmlParseStartTag, htmlParseAttribute, htmlParseAttValue,
- * htmlParseHTMLAttribute, htmlParseComment, htmlParseEndTag, htmlParseScript,
- * htmlParseCharData, areBlanks, htmlCheckParagraph). */
+ * through prefilter_mode_byte(), a state machine whose states follow the libxml2 2.9
+ * functions they mirror (htmlParseTryOrFinish, htmlParseCharData, areBlanks,
+ * htmlCheckParagraph, htmlParseReference, htmlParseComment, htmlParseEndTag,
+ * htmlParseScript; start tags: html_prefilter_tag.c), unless a run of bytes can be taken at
+ * once (prefilter_bulk()). */
 #include "afetch/html_prefilter.h"
 
 #include <pthread.h>
@@ -10,62 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "afetch/link_tags.h"
-
-enum prefilter_mode {
-  MODE_TEXT,          /* between markup: a text run, kept as its class */
-  MODE_TEXT_AMP,      /* text, after '&' */
-  MODE_TEXT_VERBATIM, /* the rest of a text run, unchanged, up to '<' */
-  MODE_LT,            /* after '<' */
-  MODE_BANG,          /* "<!" and up to 7 bytes after it */
-  MODE_COMMENT,
-  MODE_DOCTYPE,
-  MODE_END_TAG_START, /* after "</" */
-  MODE_END_TAG,       /* "</name", up to '>' */
-  MODE_TAG_NAME,
-  MODE_TAG_BEFORE_ATTRIBUTE,
-  MODE_TAG_SLASH, /* '/' where an attribute may start: "/>" ends the tag */
-  MODE_BOGUS,     /* an attribute without a name: skipped up to a blank, '>' or "/>" */
-  MODE_BOGUS_SLASH,
-  MODE_ATTRIBUTE_NAME,
-  MODE_ATTRIBUTE_AFTER_NAME,
-  MODE_ATTRIBUTE_BEFORE_VALUE,
-  MODE_VALUE_QUOTED,
-  MODE_VALUE_UNQUOTED,
-  MODE_RAW, /* the text of script or style, up to "</script" or "</style" */
-  MODE_PASS_THROUGH,
-};
-
-enum text_class { TEXT_NONE, TEXT_BLANK, TEXT_CHARACTERS };
-
-/* libxml2 reads text in segments of this many bytes (HTML_PARSER_BIG_BUFFER_SIZE); a
- * segment of only blanks that fills it counts as text. */
-#define PREFILTER_TEXT_SEGMENT 1000
-/* libxml2 cuts tag and attribute names at this length (HTML_PARSER_BUFFER_SIZE). */
-#define PREFILTER_NAME_MAX 100
-/* Output room beyond the input: the carried tag, blanks, "<!..." and separators. */
-#define PREFILTER_OUT_SLACK (HTML_PREFILTER_TAG_MAX + PREFILTER_TEXT_SEGMENT + 64)
-
-static bool prefilter_is_blank(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static bool prefilter_is_letter(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* htmlParseHTMLName: the first byte of a name, and the bytes after it. */
-static bool prefilter_is_name_start(unsigned char c) {
-  return prefilter_is_letter(c) || c == '_' || c == ':' || c == '.';
-}
-
-static bool prefilter_is_name(unsigned char c) {
-  return prefilter_is_name_start(c) || (c >= '0' && c <= '9') || c == '-';
-}
-
-static char prefilter_lower(unsigned char c) {
-  return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-}
+#include "afetch/html_prefilter_internal.h"
 
 static void prefilter_init_tables(void);
 static pthread_once_t prefilter_once = PTHREAD_ONCE_INIT;
@@ -88,16 +34,6 @@ bool html_prefilter_passes_through(const struct html_prefilter *filter) {
   return filter->mode == MODE_PASS_THROUGH;
 }
 
-/* Room is reserved per feed (prefilter_reserve()): appends never fail. */
-static void prefilter_emit(struct html_prefilter *filter, const char *bytes, size_t length) {
-  memcpy(filter->out + filter->out_length, bytes, length);
-  filter->out_length += length;
-}
-
-static void prefilter_emit_byte(struct html_prefilter *filter, unsigned char c) {
-  filter->out[filter->out_length++] = (char)c;
-}
-
 static bool prefilter_reserve(struct html_prefilter *filter, size_t length) {
   filter->out_length = 0;
   if (length > SIZE_MAX - PREFILTER_OUT_SLACK)
@@ -115,7 +51,7 @@ static bool prefilter_reserve(struct html_prefilter *filter, size_t length) {
 
 /* ---- text ---- */
 
-static void prefilter_text_start(struct html_prefilter *filter) {
+void prefilter_text_start(struct html_prefilter *filter) {
   filter->mode = MODE_TEXT;
   filter->text_class = TEXT_NONE;
   filter->text_blanks = 0;
@@ -258,27 +194,20 @@ static bool prefilter_utf8_byte(struct html_prefilter *filter, unsigned char c) 
   return true;
 }
 
-/* A byte of a non-ASCII character in text: text, held until the character is complete. */
+/* A byte of a non-ASCII character in text, held until the character is complete: then it is
+ * text. Until then it counts for nothing: a sequence libxml2 decodes to a character it
+ * drops (a surrogate) makes the filter give up, and the run before it goes out as it was. */
 static void prefilter_text_utf8_byte(struct html_prefilter *filter, unsigned char c) {
-  prefilter_text_characters(filter);
-  if (filter->utf8_needed > 0)
+  if (filter->utf8_needed > 0) {
     filter->utf8_held[filter->utf8_held_length++] = c;
-  else
-    filter->utf8_held_length = 0;
+    return;
+  }
+  filter->utf8_held_length = 0;
+  prefilter_text_characters(filter);
 }
 
 /* ---- after '<' ---- */
 
-static void prefilter_tag_start(struct html_prefilter *filter, unsigned char c) {
-  filter->tag[0] = '<';
-  filter->tag[1] = (char)c;
-  filter->tag_length = 2;
-  filter->tag_unchanged = false;
-  filter->name[0] = prefilter_lower(c);
-  filter->name_length = 1;
-  filter->kept_count = 0;
-  filter->mode = MODE_TAG_NAME;
-}
 
 /* htmlParseTryOrFinish() in content: what '<' starts. False: `c` is read again. */
 static bool prefilter_lt_byte(struct html_prefilter *filter, unsigned char c) {
@@ -389,175 +318,6 @@ static void prefilter_raw_byte(struct html_prefilter *filter, unsigned char c) {
   prefilter_emit_byte(filter, c);
 }
 
-/* ---- start tags (htmlParseStartTag) ---- */
-
-/* From here the tag passes as it came. */
-static void prefilter_tag_unchanged(struct html_prefilter *filter) {
-  if (!filter->tag_unchanged)
-    prefilter_emit(filter, filter->tag, filter->tag_length);
-  filter->tag_unchanged = true;
-}
-
-static void prefilter_tag_append(struct html_prefilter *filter, unsigned char c) {
-  if (!filter->tag_unchanged && filter->tag_length == HTML_PREFILTER_TAG_MAX)
-    prefilter_tag_unchanged(filter);
-  if (filter->tag_unchanged)
-    prefilter_emit_byte(filter, c);
-  else
-    filter->tag[filter->tag_length++] = (char)c;
-}
-
-/* The attribute read ends before the current byte. */
-static void prefilter_attribute_end(struct html_prefilter *filter) {
-  filter->mode = MODE_TAG_BEFORE_ATTRIBUTE;
-  if (!filter->attribute_kept || filter->tag_unchanged)
-    return;
-  if (filter->kept_count == HTML_PREFILTER_KEPT_MAX) {
-    prefilter_tag_unchanged(filter);
-    return;
-  }
-  filter->kept_start[filter->kept_count] = filter->attribute_start;
-  filter->kept_end[filter->kept_count++] = filter->tag_length;
-}
-
-/* The kept attributes (offsets from `base`), each after a blank, and the tag's end: "/>"
- * after a blank too, else it would end an unquoted value. */
-static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
-                                bool empty_element) {
-  for (size_t i = 0; i < filter->kept_count; i++) {
-    prefilter_emit_byte(filter, ' ');
-    prefilter_emit(filter, base + filter->kept_start[i], filter->kept_end[i] - filter->kept_start[i]);
-  }
-  if (empty_element)
-    prefilter_emit(filter, filter->kept_count > 0 ? " />" : "/>", filter->kept_count > 0 ? 3 : 2);
-  else
-    prefilter_emit_byte(filter, '>');
-}
-
-/* The tag's last byte was appended: "<name", the kept attributes, its end. The text of a
- * script or style element follows an end of ">". */
-static void prefilter_tag_end(struct html_prefilter *filter, bool empty_element) {
-  if (!filter->tag_unchanged) {
-    prefilter_emit(filter, filter->tag, filter->name_end);
-    prefilter_emit_kept(filter, filter->tag, empty_element);
-  }
-  if (filter->raw_name && !empty_element) {
-    filter->mode = MODE_RAW;
-    filter->raw_matched = 0;
-  } else {
-    prefilter_text_start(filter);
-  }
-}
-
-/* The loop of htmlParseStartTag(): blanks, the end, or an attribute (bogus without a name). */
-static bool prefilter_before_attribute_byte(struct html_prefilter *filter, unsigned char c) {
-  if (prefilter_is_blank(c)) {
-    prefilter_tag_append(filter, c);
-  } else if (c == '>') {
-    prefilter_tag_append(filter, c);
-    prefilter_tag_end(filter, false);
-  } else if (c == '/') {
-    prefilter_tag_append(filter, c);
-    filter->mode = MODE_TAG_SLASH;
-  } else if (prefilter_is_name_start(c)) {
-    filter->attribute_start = filter->tag_length;
-    filter->attribute[0] = prefilter_lower(c);
-    filter->attribute_length = 1;
-    prefilter_tag_append(filter, c);
-    filter->mode = MODE_ATTRIBUTE_NAME;
-  } else {
-    filter->mode = MODE_BOGUS;
-    return false;
-  }
-  return true;
-}
-
-/* '/' then '>' ends the tag ("/>"); '/' then anything else begins a bogus attribute. */
-static bool prefilter_slash_byte(struct html_prefilter *filter, unsigned char c) {
-  if (c == '>') {
-    prefilter_tag_append(filter, c);
-    prefilter_tag_end(filter, true);
-    return true;
-  }
-  filter->mode = filter->mode == MODE_TAG_SLASH || filter->mode == MODE_BOGUS_SLASH ? MODE_BOGUS
-                                                                                     : filter->mode;
-  return false;
-}
-
-/* A bogus attribute, skipped up to a blank, '>' or "/>". */
-static bool prefilter_bogus_byte(struct html_prefilter *filter, unsigned char c) {
-  if (prefilter_is_blank(c) || c == '>') {
-    filter->mode = MODE_TAG_BEFORE_ATTRIBUTE;
-    return false;
-  }
-  prefilter_tag_append(filter, c);
-  if (c == '/')
-    filter->mode = MODE_BOGUS_SLASH;
-  return true;
-}
-
-static bool prefilter_attribute_name_byte(struct html_prefilter *filter, unsigned char c) {
-  if (prefilter_is_name(c) && filter->attribute_length < PREFILTER_NAME_MAX) {
-    filter->attribute[filter->attribute_length++] = prefilter_lower(c);
-    prefilter_tag_append(filter, c);
-    return true;
-  }
-  filter->attribute[filter->attribute_length] = '\0';
-  filter->attribute_kept = filter->tag_is_meta || link_attribute_is_read(filter->attribute);
-  filter->mode = MODE_ATTRIBUTE_AFTER_NAME;
-  return false;
-}
-
-/* htmlParseAttribute() after the name: blanks, then '=' and a value, or no value. */
-static bool prefilter_after_name_byte(struct html_prefilter *filter, unsigned char c) {
-  if (prefilter_is_blank(c)) {
-    prefilter_tag_append(filter, c);
-  } else if (c == '=' && filter->mode == MODE_ATTRIBUTE_AFTER_NAME) {
-    prefilter_tag_append(filter, c);
-    filter->mode = MODE_ATTRIBUTE_BEFORE_VALUE;
-  } else if (filter->mode == MODE_ATTRIBUTE_BEFORE_VALUE) {
-    if (c == '"' || c == '\'') {
-      filter->quote = (char)c;
-      prefilter_tag_append(filter, c);
-      filter->mode = MODE_VALUE_QUOTED;
-      return true;
-    }
-    filter->mode = MODE_VALUE_UNQUOTED;
-    return false;
-  } else {
-    prefilter_attribute_end(filter);
-    return false;
-  }
-  return true;
-}
-
-/* htmlParseAttValue(): a quoted value up to its quote, else up to a blank or '>'. */
-static bool prefilter_value_byte(struct html_prefilter *filter, unsigned char c) {
-  if (filter->mode == MODE_VALUE_UNQUOTED && (prefilter_is_blank(c) || c == '>')) {
-    prefilter_attribute_end(filter);
-    return false;
-  }
-  prefilter_tag_append(filter, c);
-  if (filter->mode == MODE_VALUE_QUOTED && c == (unsigned char)filter->quote)
-    prefilter_attribute_end(filter);
-  return true;
-}
-
-static bool prefilter_tag_name_byte(struct html_prefilter *filter, unsigned char c) {
-  if (prefilter_is_name(c) && filter->name_length < PREFILTER_NAME_MAX) {
-    filter->name[filter->name_length++] = prefilter_lower(c);
-    prefilter_tag_append(filter, c);
-    return true;
-  }
-  filter->name[filter->name_length] = '\0';
-  filter->name_end = filter->tag_length;
-  filter->tag_is_meta = strcmp(filter->name, "meta") == 0;
-  filter->raw_name = strcmp(filter->name, "script") == 0  ? "script"
-                     : strcmp(filter->name, "style") == 0 ? "style"
-                                                          : NULL;
-  filter->mode = MODE_TAG_BEFORE_ATTRIBUTE;
-  return false;
-}
 
 /* ---- one byte ---- */
 
@@ -621,12 +381,9 @@ static bool prefilter_mode_byte(struct html_prefilter *filter, unsigned char c) 
 /* Bytes of text that only make a run text (1) or keep it blank (2); 0: the rest ('<', '&',
  * control bytes, non-ASCII), read one at a time. */
 static unsigned char prefilter_text_kind[256];
-/* Bytes of names (prefilter_is_name()). */
-static bool prefilter_name_byte[256];
 
 static void prefilter_init_tables(void) {
-  for (int c = 0; c < 256; c++)
-    prefilter_name_byte[c] = prefilter_is_name((unsigned char)c);
+  prefilter_tag_init_tables();
   for (int c = 0x20; c < 0x80; c++)
     prefilter_text_kind[c] = 1;
   prefilter_text_kind['<'] = prefilter_text_kind['&'] = 0;
@@ -653,163 +410,7 @@ static size_t prefilter_text_run(struct html_prefilter *filter, const unsigned c
   return i;
 }
 
-/* How many bytes from `data` are ASCII, not NUL and not `stop`: bytes no mode needs to look
- * at one by one but for their value. */
-static size_t prefilter_plain_span(const unsigned char *data, size_t length, unsigned char stop) {
-  size_t i = 0;
-  while (i < length && data[i] != stop && data[i] - 1u < 0x7Fu)
-    i++;
-  return i;
-}
 
-/* Appends `length` bytes of the tag at once, when there is room for them. */
-static bool prefilter_tag_append_run(struct html_prefilter *filter, const unsigned char *data,
-                                     size_t length) {
-  if (filter->tag_unchanged) {
-    prefilter_emit(filter, (const char *)data, length);
-  } else if (filter->tag_length + length <= HTML_PREFILTER_TAG_MAX) {
-    memcpy(filter->tag + filter->tag_length, data, length);
-    filter->tag_length += length;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-/* The bytes of a tag or attribute name, lower-cased into `name`, up to its 100th byte. */
-static size_t prefilter_name_run(struct html_prefilter *filter, const unsigned char *data,
-                                 size_t length, char *name, size_t *name_length) {
-  size_t room = PREFILTER_NAME_MAX - *name_length, i = 0;
-  while (i < length && i < room && prefilter_name_byte[data[i]]) {
-    name[*name_length + i] = prefilter_lower(data[i]);
-    i++;
-  }
-  if (!prefilter_tag_append_run(filter, data, i))
-    return 0;
-  *name_length += i;
-  return i;
-}
-
-/* ---- whole tags at once ---- */
-
-/* A name from data[*at]: its length (0 when it reaches PREFILTER_NAME_MAX: left to the
- * byte-at-a-time reading), lower-cased into `name`. */
-static size_t prefilter_fast_name(const unsigned char *data, size_t length, size_t *at,
-                                  char *name) {
-  size_t start = *at;
-  while (*at < length && prefilter_name_byte[data[*at]] && *at - start < PREFILTER_NAME_MAX) {
-    name[*at - start] = prefilter_lower(data[*at]);
-    (*at)++;
-  }
-  size_t name_length = *at - start;
-  if (name_length == PREFILTER_NAME_MAX)
-    return 0;
-  name[name_length] = '\0';
-  return name_length;
-}
-
-static size_t prefilter_fast_blanks(const unsigned char *data, size_t length, size_t at) {
-  while (at < length && prefilter_is_blank(data[at]))
-    at++;
-  return at;
-}
-
-/* An attribute's value from data[*at] (after '=' and blanks); false where the
- * byte-at-a-time reading must decide (the input ends, a byte is not ASCII or is NUL). */
-static bool prefilter_fast_value(const unsigned char *data, size_t length, size_t *at) {
-  size_t i = *at;
-  if (i < length && (data[i] == '"' || data[i] == '\'')) {
-    unsigned char quote = data[i++];
-    i += prefilter_plain_span(data + i, length - i, quote);
-    if (i == length || data[i] != quote)
-      return false;
-    *at = i + 1;
-    return true;
-  }
-  while (i < length && data[i] - 1u < 0x7Fu && data[i] != '>' && !prefilter_is_blank(data[i]))
-    i++;
-  if (i == length || data[i] - 1u >= 0x7Fu)
-    return false;
-  *at = i;
-  return true;
-}
-
-/* The attributes of a start tag from data[*at] up to its end, the kept ones recorded as in
- * prefilter_attribute_end(): the length of the end ("/>" 2, ">" 1), 0 where the
- * byte-at-a-time reading must decide (a bogus attribute, a long name, too many kept, the
- * input ends). */
-static size_t prefilter_fast_attributes(struct html_prefilter *filter, const unsigned char *data,
-                                        size_t length, size_t *at) {
-  for (;;) {
-    size_t i = prefilter_fast_blanks(data, length, *at);
-    if (i == length)
-      return 0;
-    if (data[i] == '>' || (data[i] == '/' && i + 1 < length && data[i + 1] == '>')) {
-      *at = i;
-      return data[i] == '>' ? 1 : 2;
-    }
-    if (!prefilter_is_name_start(data[i]))
-      return 0;
-    size_t start = i;
-    if (prefilter_fast_name(data, length, &i, filter->attribute) == 0)
-      return 0;
-    size_t after_name = prefilter_fast_blanks(data, length, i);
-    if (after_name < length && data[after_name] == '=') {
-      i = prefilter_fast_blanks(data, length, after_name + 1);
-      if (!prefilter_fast_value(data, length, &i))
-        return 0;
-    } else {
-      i = after_name;
-    }
-    if (filter->tag_is_meta || link_attribute_is_read(filter->attribute)) {
-      if (filter->kept_count == HTML_PREFILTER_KEPT_MAX)
-        return 0;
-      filter->kept_start[filter->kept_count] = start;
-      filter->kept_end[filter->kept_count++] = i;
-    }
-    *at = i;
-  }
-}
-
-/* A start tag whose end is in `data` (which begins after its '<'), read and written out at
- * once, as the byte-at-a-time reading would: the bytes read, 0 to leave it to that. */
-static size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *data,
-                                 size_t length) {
-  size_t at = 0;
-  filter->name_length = prefilter_fast_name(data, length, &at, filter->name);
-  if (filter->name_length == 0 || at == length)
-    return 0;
-  filter->tag_is_meta = strcmp(filter->name, "meta") == 0;
-  filter->kept_count = 0;
-  size_t name_end = at;
-  size_t ending = prefilter_fast_attributes(filter, data, length, &at);
-  if (ending == 0 || at + ending + 1 > HTML_PREFILTER_TAG_MAX)
-    return 0;
-  prefilter_emit_byte(filter, '<');
-  prefilter_emit(filter, (const char *)data, name_end);
-  prefilter_emit_kept(filter, (const char *)data, ending == 2);
-  filter->raw_name = strcmp(filter->name, "script") == 0  ? "script"
-                     : strcmp(filter->name, "style") == 0 ? "style"
-                                                          : NULL;
-  filter->tag_unchanged = true; /* written out: prefilter_tag_end() only sets the mode */
-  prefilter_tag_end(filter, ending == 2);
-  return at + ending;
-}
-
-/* An end tag "</name ... >" whose '>' is in `data` (which begins after its '<'), passed at
- * once: the bytes read, 0 to leave it to the byte-at-a-time reading. */
-static size_t prefilter_fast_end_tag(struct html_prefilter *filter, const unsigned char *data,
-                                     size_t length) {
-  if (length < 3 || !prefilter_is_name_start(data[1]))
-    return 0;
-  size_t end = 1 + prefilter_plain_span(data + 1, length - 1, '>');
-  if (end == length || data[end] != '>')
-    return 0;
-  prefilter_emit_byte(filter, '<');
-  prefilter_emit(filter, (const char *)data, end + 1);
-  prefilter_text_start(filter);
-  return end + 1;
-}
 
 /* The modes that pass or carry long runs of bytes unchanged, a run at a time: the bytes read,
  * 0 when the next byte must be read on its own. */

@@ -69,6 +69,10 @@ static size_t link_attribute_of(const char *name) {
   return LINK_ATTRIBUTE_COUNT;
 }
 
+const char *link_attribute_name(enum link_attribute attribute) {
+  return link_attribute_names[attribute];
+}
+
 bool link_attribute_is_read(const char *name) {
   return link_attribute_of(name) < LINK_ATTRIBUTE_COUNT;
 }

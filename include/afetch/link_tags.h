@@ -51,6 +51,9 @@ enum link_tag link_tag_of(const char *name);
 /* The name of `tag` in lower case ("a", "img" ...); NULL for LINK_TAG_OTHER. Static. */
 const char *link_tag_name(enum link_tag tag);
 
+/* The name of `attribute` in lower case ("href" ...). Static. */
+const char *link_attribute_name(enum link_attribute attribute);
+
 /* True when `name` (any case) is one of the attributes read. */
 bool link_attribute_is_read(const char *name);
 
