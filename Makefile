@@ -181,9 +181,10 @@ $(PREFILTER_DIFF_BIN): tests/differential/prefilter_diff.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 		$(call pkg_libs,$(AFETCH_PKGS)) -lm
-prefilter-diff: $(PREFILTER_DIFF_BIN)
+prefilter-diff: $(PREFILTER_DIFF_BIN) $(TEST_SERVER_BIN)
+	tests/differential/test_server_pages.sh $(TEST_SERVER_BIN) $(BUILD)/prefilter-diff-pages
 	$(PREFILTER_DIFF_BIN) --max-single $(PREFILTER_DIFF_MAX_SINGLE) tests/differential/corpus \
-		$(PREFILTER_DIFF_DOCS)/ $(PREFILTER_DIFF_PATHS)
+		$(BUILD)/prefilter-diff-pages $(PREFILTER_DIFF_DOCS)/ $(PREFILTER_DIFF_PATHS)
 
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:

@@ -36,9 +36,9 @@ bool html_prefilter_passes_through(const struct html_prefilter *filter) {
 
 static bool prefilter_reserve(struct html_prefilter *filter, size_t length) {
   filter->out_length = 0;
-  if (length > SIZE_MAX - PREFILTER_OUT_SLACK)
+  if (length > (SIZE_MAX - PREFILTER_OUT_SLACK) / 2)
     return false;
-  size_t needed = length + PREFILTER_OUT_SLACK;
+  size_t needed = length + length / 2 + PREFILTER_OUT_SLACK;
   if (needed <= filter->out_capacity)
     return true;
   char *grown = realloc(filter->out, needed);
@@ -419,7 +419,7 @@ static size_t prefilter_bulk(struct html_prefilter *filter, const unsigned char 
   size_t span;
   switch (filter->mode) {
   case MODE_TEXT:
-    return filter->utf8_needed == 0 ? prefilter_text_run(filter, data, length) : 0;
+    return prefilter_text_run(filter, data, length);
   case MODE_VALUE_QUOTED:
     span = prefilter_plain_span(data, length, (unsigned char)filter->quote);
     return prefilter_tag_append_run(filter, data, span) ? span : 0;
@@ -467,7 +467,9 @@ size_t html_prefilter_feed(struct html_prefilter *filter, const char *data, size
   }
   const unsigned char *bytes = (const unsigned char *)data;
   for (size_t i = 0; i < length; i++) {
-    i += prefilter_bulk(filter, bytes + i, length - i);
+    /* Runs are ASCII: none starts inside a character. */
+    if (filter->utf8_needed == 0)
+      i += prefilter_bulk(filter, bytes + i, length - i);
     if (i == length)
       break;
     unsigned char c = bytes[i];

@@ -41,8 +41,10 @@ enum text_class { TEXT_NONE, TEXT_BLANK, TEXT_CHARACTERS };
 #define PREFILTER_TEXT_SEGMENT 1000
 /* libxml2 cuts tag and attribute names at this length (HTML_PARSER_BUFFER_SIZE). */
 #define PREFILTER_NAME_MAX 100
-/* Output room beyond the input: the carried tag, blanks, "<!..." and separators. */
-#define PREFILTER_OUT_SLACK (HTML_PREFILTER_TAG_MAX + PREFILTER_TEXT_SEGMENT + 64)
+/* Output room beyond the input: a rewritten tag may grow (a blank before each kept
+ * attribute, at least 3 bytes long, and before "/>"): by half its length at most; then the
+ * carried tag, blanks and "<!...". */
+#define PREFILTER_OUT_SLACK (2 * HTML_PREFILTER_TAG_MAX + PREFILTER_TEXT_SEGMENT + 64)
 
 static inline bool prefilter_is_blank(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
