@@ -79,19 +79,22 @@ static void prefilter_text_characters(struct html_prefilter *filter) {
   filter->text_class = TEXT_CHARACTERS;
 }
 
+/* From here on the run passes unchanged. */
+static void prefilter_text_verbatim(struct html_prefilter *filter) {
+  prefilter_text_flush(filter, true);
+  filter->mode = MODE_TEXT_VERBATIM;
+}
+
+/* A blank. A run of as many blanks as libxml2 reads in one segment is text in content (the
+ * segment ends on a blank, not before '<') but nothing before the first tag (skipped):
+ * such a run passes unchanged. */
 static void prefilter_text_blank(struct html_prefilter *filter) {
   if (filter->text_class == TEXT_NONE) {
     filter->text_class = TEXT_BLANK;
     filter->text_starts_blank = true;
   }
   if (filter->text_class == TEXT_BLANK && ++filter->text_blanks >= PREFILTER_TEXT_SEGMENT)
-    filter->text_class = TEXT_CHARACTERS;
-}
-
-/* From here on the run passes unchanged. */
-static void prefilter_text_verbatim(struct html_prefilter *filter) {
-  prefilter_text_flush(filter, true);
-  filter->mode = MODE_TEXT_VERBATIM;
+    prefilter_text_verbatim(filter);
 }
 
 static void prefilter_text_byte(struct html_prefilter *filter, unsigned char c) {
@@ -404,6 +407,8 @@ static size_t prefilter_text_run(struct html_prefilter *filter, const unsigned c
     else
       prefilter_text_characters(filter);
     i++;
+    if (filter->mode != MODE_TEXT)
+      return i;
   }
   while (i < length && prefilter_text_kind[data[i]] != 0)
     i++;
