@@ -1,4 +1,5 @@
-/* --crawl: link extraction with libxml2's HTML push parser. Each fed piece goes to
+/* --crawl: link extraction with libxml2's HTML push parser. Each fed piece goes through
+ * html_prefilter.h's filter (what the parser would read for nothing taken out) to
  * htmlParseChunk(); a SAX startElement callback looks at the tags as the parser meets them.
  * No tree is built and libxml2 never prints: its errors go to no-op handlers. Flaws of
  * libxml2 2.9's push parser are worked around here: links_bytes_to_hold() and
