@@ -8,13 +8,13 @@
  * - Text between tags: a run is replaced by one that has the same effect on libxml2 2.9's
  *   state: nothing, " " (only blanks: no implied element), "#" or " #" (text: the implied
  *   <p>, <body> libxml2 opens at the first text; the leading blank keeps libxml2's handling
- *   of text after </html>; '#' starts no name, even after "</"). Runs with what libxml2 treats specially ("&#", control bytes)
- *   are kept from there on.
+ *   of text after </html>; '#' starts no name, even after "</"). A run is kept as it came
+ *   from where libxml2 treats it specially: "&#", a control byte, 1000 blanks in a row.
  * - Attributes link_tags.c never reads (every attribute but href, rel, src, srcset, poster,
  *   data, style), except on <meta>. The tag is read as htmlParseStartTag() reads it (names
  *   cut at 100 bytes, bogus attributes skipped to a blank, unquoted values up to a blank or
  *   '>') and rewritten as "<name" + each kept attribute, byte for byte + its end (">" or
- *   "/>").
+ *   " />").
  * Comments, end tags, DOCTYPE, and the text of script and style elements pass unchanged
  * (their ends found as libxml2 finds them). Where the filter does not model libxml2 exactly
  * it passes the rest of the page through unchanged: a NUL byte, bytes that are not UTF-8 (or
