@@ -136,7 +136,8 @@ int main(int argc, char **argv) {
     prefilter = false;
     first++;
   }
-  if (argc > first && (strcmp(argv[first], "-p") == 0 || strcmp(argv[first], "--parser-only") == 0)) {
+  if (argc > first &&
+      (strcmp(argv[first], "-p") == 0 || strcmp(argv[first], "--parser-only") == 0)) {
     mode = strcmp(argv[first], "-p") == 0 ? 1 : 2;
     first++;
   }

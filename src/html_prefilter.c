@@ -211,7 +211,6 @@ static void prefilter_text_utf8_byte(struct html_prefilter *filter, unsigned cha
 
 /* ---- after '<' ---- */
 
-
 /* htmlParseTryOrFinish() in content: what '<' starts. False: `c` is read again. */
 static bool prefilter_lt_byte(struct html_prefilter *filter, unsigned char c) {
   if (prefilter_is_letter(c)) {
@@ -321,7 +320,6 @@ static void prefilter_raw_byte(struct html_prefilter *filter, unsigned char c) {
   prefilter_emit_byte(filter, c);
 }
 
-
 /* ---- one byte ---- */
 
 /* False: `c` is read again, in the mode set. */
@@ -415,8 +413,6 @@ static size_t prefilter_text_run(struct html_prefilter *filter, const unsigned c
   return i;
 }
 
-
-
 /* The modes that pass or carry long runs of bytes unchanged, a run at a time: the bytes read,
  * 0 when the next byte must be read on its own. */
 static size_t prefilter_bulk(struct html_prefilter *filter, const unsigned char *data,
@@ -437,8 +433,7 @@ static size_t prefilter_bulk(struct html_prefilter *filter, const unsigned char 
   case MODE_TAG_NAME:
     return prefilter_name_run(filter, data, length, filter->name, &filter->name_length);
   case MODE_ATTRIBUTE_NAME:
-    return prefilter_name_run(filter, data, length, filter->attribute,
-                              &filter->attribute_length);
+    return prefilter_name_run(filter, data, length, filter->attribute, &filter->attribute_length);
   case MODE_TEXT_VERBATIM:
     span = prefilter_plain_span(data, length, '<');
     prefilter_emit(filter, (const char *)data, span);

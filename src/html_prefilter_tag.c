@@ -68,9 +68,8 @@ void prefilter_tag_init_tables(void) {
 /* True when the attribute just read (lower case, in filter->attribute) is kept: the first
  * letter rules out most names (class, id, title ...) without a call. */
 static bool prefilter_attribute_is_kept(const struct html_prefilter *filter) {
-  return filter->tag_is_meta ||
-         (prefilter_read_initial[(unsigned char)filter->attribute[0]] &&
-          link_attribute_is_read(filter->attribute));
+  return filter->tag_is_meta || (prefilter_read_initial[(unsigned char)filter->attribute[0]] &&
+                                 link_attribute_is_read(filter->attribute));
 }
 
 /* The attribute read ends before the current byte. */
@@ -92,7 +91,8 @@ static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
                                 bool empty_element) {
   for (size_t i = 0; i < filter->kept_count; i++) {
     prefilter_emit_byte(filter, ' ');
-    prefilter_emit(filter, base + filter->kept_start[i], filter->kept_end[i] - filter->kept_start[i]);
+    prefilter_emit(filter, base + filter->kept_start[i],
+                   filter->kept_end[i] - filter->kept_start[i]);
   }
   if (empty_element)
     prefilter_emit(filter, filter->kept_count > 0 ? " />" : "/>", filter->kept_count > 0 ? 3 : 2);
@@ -146,7 +146,7 @@ bool prefilter_slash_byte(struct html_prefilter *filter, unsigned char c) {
     return true;
   }
   filter->mode = filter->mode == MODE_TAG_SLASH || filter->mode == MODE_BOGUS_SLASH ? MODE_BOGUS
-                                                                                     : filter->mode;
+                                                                                    : filter->mode;
   return false;
 }
 
@@ -224,7 +224,7 @@ bool prefilter_tag_name_byte(struct html_prefilter *filter, unsigned char c) {
 
 /* Appends `length` bytes of the tag at once, when there is room for them. */
 bool prefilter_tag_append_run(struct html_prefilter *filter, const unsigned char *data,
-                                     size_t length) {
+                              size_t length) {
   if (filter->tag_unchanged) {
     prefilter_emit(filter, (const char *)data, length);
   } else if (filter->tag_length + length <= HTML_PREFILTER_TAG_MAX) {
@@ -237,8 +237,8 @@ bool prefilter_tag_append_run(struct html_prefilter *filter, const unsigned char
 }
 
 /* The bytes of a tag or attribute name, lower-cased into `name`, up to its 100th byte. */
-size_t prefilter_name_run(struct html_prefilter *filter, const unsigned char *data,
-                                 size_t length, char *name, size_t *name_length) {
+size_t prefilter_name_run(struct html_prefilter *filter, const unsigned char *data, size_t length,
+                          char *name, size_t *name_length) {
   size_t room = PREFILTER_NAME_MAX - *name_length, i = 0;
   while (i < length && i < room && prefilter_name_byte[data[i]]) {
     name[*name_length + i] = prefilter_lower(data[i]);
@@ -333,8 +333,7 @@ static size_t prefilter_fast_attributes(struct html_prefilter *filter, const uns
 
 /* A start tag whose end is in `data` (which begins after its '<'), read and written out at
  * once, as the byte-at-a-time reading would: the bytes read, 0 to leave it to that. */
-size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *data,
-                                 size_t length) {
+size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *data, size_t length) {
   size_t at = 0;
   filter->name_length = prefilter_fast_name(data, length, &at, filter->name);
   if (filter->name_length == 0 || at == length)
@@ -356,7 +355,7 @@ size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *da
 /* An end tag "</name ... >" whose '>' is in `data` (which begins after its '<'), passed at
  * once: the bytes read, 0 to leave it to the byte-at-a-time reading. */
 size_t prefilter_fast_end_tag(struct html_prefilter *filter, const unsigned char *data,
-                                     size_t length) {
+                              size_t length) {
   if (length < 3 || !prefilter_is_name_start(data[1]))
     return 0;
   size_t end = 1 + prefilter_plain_span(data + 1, length - 1, '>');

@@ -62,7 +62,7 @@ struct html_prefilter {
   size_t name_end;    /* where "<name" ends in tag */
   char name[101];     /* the tag's name in lower case, as libxml2 reads it */
   size_t name_length;
-  bool tag_is_meta;     /* every attribute of <meta> is kept */
+  bool tag_is_meta;    /* every attribute of <meta> is kept */
   char attribute[101]; /* the attribute name being read, lower case */
   size_t attribute_length;
   size_t attribute_start;

@@ -68,8 +68,7 @@ static inline char prefilter_lower(unsigned char c) {
 }
 
 /* Room is reserved per feed (html_prefilter.c): appends never fail. */
-static inline void prefilter_emit(struct html_prefilter *filter, const char *bytes,
-                                  size_t length) {
+static inline void prefilter_emit(struct html_prefilter *filter, const char *bytes, size_t length) {
   memcpy(filter->out + filter->out_length, bytes, length);
   filter->out_length += length;
 }
@@ -80,7 +79,8 @@ static inline void prefilter_emit_byte(struct html_prefilter *filter, unsigned c
 
 /* How many bytes from `data` are ASCII, not NUL and not `stop`: bytes no mode needs to look
  * at one by one but for their value. */
-static inline size_t prefilter_plain_span(const unsigned char *data, size_t length, unsigned char stop) {
+static inline size_t prefilter_plain_span(const unsigned char *data, size_t length,
+                                          unsigned char stop) {
   size_t i = 0;
   while (i < length && data[i] != stop && data[i] - 1u < 0x7Fu)
     i++;
@@ -103,10 +103,9 @@ bool prefilter_after_name_byte(struct html_prefilter *filter, unsigned char c);
 bool prefilter_value_byte(struct html_prefilter *filter, unsigned char c);
 bool prefilter_tag_append_run(struct html_prefilter *filter, const unsigned char *data,
                               size_t length);
-size_t prefilter_name_run(struct html_prefilter *filter, const unsigned char *data,
-                          size_t length, char *name, size_t *name_length);
-size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *data,
-                          size_t length);
+size_t prefilter_name_run(struct html_prefilter *filter, const unsigned char *data, size_t length,
+                          char *name, size_t *name_length);
+size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *data, size_t length);
 size_t prefilter_fast_end_tag(struct html_prefilter *filter, const unsigned char *data,
                               size_t length);
 

@@ -39,13 +39,9 @@ static void found_add(struct found *found, const char *via, const char *url) {
   found->length += (size_t)sprintf(found->text + found->length, "%s %s\n", via, url);
 }
 
-static void on_link(void *arg, const char *url) {
-  found_add(arg, "link", url);
-}
+static void on_link(void *arg, const char *url) { found_add(arg, "link", url); }
 
-static void on_requisite(void *arg, const char *url, const char *via) {
-  found_add(arg, via, url);
-}
+static void on_requisite(void *arg, const char *url, const char *via) { found_add(arg, via, url); }
 
 static unsigned long files, runs, differences, links_total, files_passed_through;
 static unsigned long long bytes_in, bytes_out;
@@ -60,9 +56,7 @@ static size_t random_below(size_t bound) {
 }
 
 /* piece 0: random sizes (1 to 8192); SIZE_MAX: whole. */
-static size_t piece_size(size_t piece) {
-  return piece == 0 ? 1 + random_below(8192) : piece;
-}
+static size_t piece_size(size_t piece) { return piece == 0 ? 1 + random_below(8192) : piece; }
 
 static void extract(const char *page, size_t length, size_t piece, bool filtered,
                     struct found *found) {

@@ -103,8 +103,8 @@ static void comments_scripts_and_end_tags_pass_unchanged(void **state) {
 static void what_is_not_modelled_passes_through(void **state) {
   (void)state;
   static const char nul[] = "<p>a\0b<a class=c href=x>", pi[] = "<?xml x?><p class=c>t",
-                    cdata[] = "<![CDATA[x]]><p class=c>", doctype[] = "<!DOCTYPE x \"y\"><p class=c>",
-                    not_utf8[] = "<p>\xff<a class=c>";
+                    cdata[] = "<![CDATA[x]]><p class=c>",
+                    doctype[] = "<!DOCTYPE x \"y\"><p class=c>", not_utf8[] = "<p>\xff<a class=c>";
   const struct {
     const char *page;
     size_t length;
