@@ -59,7 +59,7 @@ INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
 .PHONY: all test unit-test integration-test readme-test completion-test completions demo bench \
-	bench-deps bench-tables bench-extract fuzz fuzz-build fuzz-check install uninstall clean format \
+	bench-deps bench-tables bench-extract prefilter-diff fuzz fuzz-build fuzz-check install uninstall clean format \
 	version FORCE
 
 all: $(AFETCH_BIN)
@@ -170,6 +170,22 @@ $(EXTRACT_LINKS_BIN): bench/extract_links.c $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 		$(call pkg_libs,$(AFETCH_PKGS)) -lm
 
+# The differential proof of the HTML pre-filter (html_prefilter.h): links and requisites with
+# and without it, in pieces of several sizes, over the checked-in corpus, the test server's
+# pages and Python's HTML documentation when python3-doc is installed. PREFILTER_DIFF_PATHS
+# adds paths; PREFILTER_DIFF_MAX_SINGLE limits pieces of one byte to smaller files.
+PREFILTER_DIFF_BIN := $(BUILD)/tests/prefilter_diff
+PREFILTER_DIFF_DOCS := $(firstword $(wildcard /usr/share/doc/python3/html /usr/share/doc/python3-doc/html))
+PREFILTER_DIFF_MAX_SINGLE ?= 300000
+$(PREFILTER_DIFF_BIN): tests/differential/prefilter_diff.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(call pkg_cflags,$(AFETCH_PKGS)) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
+		$(call pkg_libs,$(AFETCH_PKGS)) -lm
+prefilter-diff: $(PREFILTER_DIFF_BIN) $(TEST_SERVER_BIN)
+	tests/differential/test_server_pages.sh $(TEST_SERVER_BIN) $(BUILD)/prefilter-diff-pages
+	$(PREFILTER_DIFF_BIN) --max-single $(PREFILTER_DIFF_MAX_SINGLE) tests/differential/corpus \
+		$(BUILD)/prefilter-diff-pages $(PREFILTER_DIFF_DOCS)/ $(PREFILTER_DIFF_PATHS)
+
 # The benchmark's server, load generator and peers, from Debian (run as root or via sudo).
 bench-deps:
 	apt-get update -q
@@ -191,7 +207,7 @@ completion-test:
 # replays the seed corpora (a regression run). FUZZ_TARGETS picks harnesses.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= source json_line links robots output_name state resolve
+FUZZ_TARGETS ?= source json_line links robots output_name state resolve prefilter
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS   = $(CSTD) $(VERSION_DEFINE) $(WARNINGS) -O1 -g $(FUZZ_SAN) -Iinclude -MMD -MP \

@@ -3,10 +3,11 @@
  * transfer would, and prints how many links (and with -p, requisites) were found and one hash
  * of all of them in order: a change that keeps the hash on a whole site found the same URLs.
  *
- *   extract_links [-p | --parser-only] PIECE FILE...
+ *   extract_links [--no-prefilter] [-p | --parser-only] PIECE FILE...
  *
  * --parser-only feeds libxml2's HTML push parser alone, with the options links.c uses and an
- * empty startElement: the floor of link extraction built on it.
+ * empty startElement: the floor of link extraction built on it. --no-prefilter feeds the
+ * link extractor's parser the page as it came (html_prefilter.h), as before the filter.
  *
  * The page URL of FILE is http://127.0.0.1/doc/FILE, so run it from the top of the tree. See
  * docs/benchmarks.md (C2). */
@@ -96,6 +97,8 @@ static void parse_only(const char *page, size_t length, size_t piece, struct tal
   htmlFreeParserCtxt(parser);
 }
 
+static bool prefilter = true;
+
 /* mode: 0 links, 1 links and requisites, 2 the parser alone. */
 static int extract_file(const char *path, size_t piece, int mode, struct tally *tally) {
   size_t length;
@@ -116,6 +119,7 @@ static int extract_file(const char *path, size_t piece, int mode, struct tally *
     free(page);
     return 1;
   }
+  link_extractor_use_prefilter(extractor, prefilter);
   if (mode == 1)
     link_extractor_find_requisites(extractor, on_requisite);
   for (size_t done = 0; done < length; done += piece)
@@ -128,13 +132,18 @@ static int extract_file(const char *path, size_t piece, int mode, struct tally *
 
 int main(int argc, char **argv) {
   int first = 1, mode = 0;
-  if (argc > 1 && (strcmp(argv[1], "-p") == 0 || strcmp(argv[1], "--parser-only") == 0)) {
-    mode = strcmp(argv[1], "-p") == 0 ? 1 : 2;
+  if (argc > 1 && strcmp(argv[1], "--no-prefilter") == 0) {
+    prefilter = false;
+    first++;
+  }
+  if (argc > first &&
+      (strcmp(argv[first], "-p") == 0 || strcmp(argv[first], "--parser-only") == 0)) {
+    mode = strcmp(argv[first], "-p") == 0 ? 1 : 2;
     first++;
   }
   long piece = argc > first ? strtol(argv[first], NULL, 10) : 0;
   if (piece <= 0 || piece > INT_MAX || argc <= first + 1) {
-    fprintf(stderr, "usage: extract_links [-p | --parser-only] PIECE FILE...\n");
+    fprintf(stderr, "usage: extract_links [--no-prefilter] [-p | --parser-only] PIECE FILE...\n");
     return 2;
   }
   struct tally tally = {.hash = 0xcbf29ce484222325u};

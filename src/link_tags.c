@@ -69,6 +69,14 @@ static size_t link_attribute_of(const char *name) {
   return LINK_ATTRIBUTE_COUNT;
 }
 
+const char *link_attribute_name(enum link_attribute attribute) {
+  return link_attribute_names[attribute];
+}
+
+bool link_attribute_is_read(const char *name) {
+  return link_attribute_of(name) < LINK_ATTRIBUTE_COUNT;
+}
+
 void link_attributes_read(const unsigned char *const *attributes,
                           const char *values[LINK_ATTRIBUTE_COUNT]) {
   for (size_t k = 0; k < LINK_ATTRIBUTE_COUNT; k++)

@@ -1,9 +1,10 @@
-/* --crawl: link extraction with libxml2's HTML push parser. Each fed piece goes to
+/* --crawl: link extraction with libxml2's HTML push parser. Each fed piece goes through
+ * html_prefilter.h's filter (what the parser would read for nothing taken out) to
  * htmlParseChunk(); a SAX startElement callback looks at the tags as the parser meets them.
  * No tree is built and libxml2 never prints: its errors go to no-op handlers. Flaws of
  * libxml2 2.9's push parser are worked around here: links_bytes_to_hold() and
  * links_rescan_pending() (else where a piece ends could change the links found) and
- * links_resume_after_document_end() (else nothing after </html> would be read). */
+ * links_resume_after_document_end() (else little after </html> would be read). */
 #include "afetch/links.h"
 
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <libxml/xmlerror.h>
 
 #include "afetch/css_links.h"
+#include "afetch/html_prefilter.h"
 #include "afetch/link_tags.h"
 #include "afetch/reference_set.h"
 #include "afetch/url.h"
@@ -28,6 +30,10 @@
 
 struct link_extractor {
   htmlParserCtxtPtr parser;
+  /* What the parser reads, less what it never needs to (html_prefilter.h); off: it reads
+   * the body as it came. */
+  struct html_prefilter prefilter;
+  bool prefiltering;
   /* The page's URL in url_normalise() form (free with curl_free()); NULL when it does not
    * parse as http(s): then only absolute links resolve. */
   char *page_url;
@@ -398,19 +404,22 @@ static bool links_rescan_pending(struct link_extractor *extractor) {
 /* libxml2 2.9's push parser ends the document when the last open element is closed
  * (</html>, or a stray end tag before any element) and then stops at the next tag or text:
  * the links after it, which browsers show (content after </html> is common), would be
- * lost. So the parser is put back to reading content, where it opens <html> and <body>
- * again by itself. Each round moves on by at least a tag; a round that does not ends it. */
+ * lost. It also stops reading the piece at text after </html> that begins with a blank, and
+ * a last piece (`terminate`) ends the document there, the rest unread. So the parser is put
+ * back to reading content, where it opens <html> and <body> again by itself, and reads on.
+ * Each round moves on by at least a byte; a round that does not ends it. */
+static bool links_stopped_early(htmlParserCtxtPtr parser) {
+  if (parser->instate == XML_PARSER_EPILOG)
+    return true;
+  return parser->instate == XML_PARSER_EOF && !parser->disableSAX && parser->input &&
+         (parser->errNo == XML_ERR_DOCUMENT_END ||
+          (parser->input->cur && parser->input->cur < parser->input->end));
+}
+
 static void links_resume_after_document_end(struct link_extractor *extractor, int terminate) {
 #if LIBXML_VERSION < 21100
   htmlParserCtxtPtr parser = extractor->parser;
-  for (;;) {
-    if (parser->instate == XML_PARSER_EPILOG) {
-      parser->instate = XML_PARSER_CONTENT;
-      return;
-    }
-    if (parser->instate != XML_PARSER_EOF || parser->errNo != XML_ERR_DOCUMENT_END ||
-        parser->disableSAX || !parser->input)
-      return;
+  while (links_stopped_early(parser)) {
     const xmlChar *stopped_at = parser->input->cur;
     parser->instate = XML_PARSER_CONTENT;
     parser->errNo = XML_ERR_OK;
@@ -501,20 +510,19 @@ struct link_extractor *link_extractor_new(const char *page_url, link_found_fn on
   extractor->arg = arg;
   reference_set_init(&extractor->seen);
   reference_set_init(&extractor->requisites_seen);
+  extractor->prefiltering = html_prefilter_init(&extractor->prefilter);
   extractor->parser = links_new_parser(extractor);
-  if (!extractor->parser) {
+  if (!extractor->parser || !extractor->prefiltering) {
     link_extractor_free(extractor);
     return NULL;
   }
   return extractor;
 }
 
-void link_extractor_feed(struct link_extractor *extractor, const char *data, size_t length) {
-  if (extractor->finished)
-    return;
+/* Feeds the parser `data` (already filtered), holding back the end for the next piece. */
+static void links_feed_parser(struct link_extractor *extractor, const char *data, size_t length) {
   if (length == 0)
     return;
-  links_silence_thread();
   if (extractor->held_length > 0)
     links_join_held(extractor, &data, &length);
   size_t hold = links_bytes_to_hold(data, length);
@@ -523,11 +531,25 @@ void link_extractor_feed(struct link_extractor *extractor, const char *data, siz
   extractor->held_length = hold;
 }
 
+void link_extractor_feed(struct link_extractor *extractor, const char *data, size_t length) {
+  if (extractor->finished || length == 0)
+    return;
+  links_silence_thread();
+  if (extractor->prefiltering)
+    length = html_prefilter_feed(&extractor->prefilter, data, length, &data);
+  links_feed_parser(extractor, data, length);
+}
+
 void link_extractor_finish(struct link_extractor *extractor) {
   if (extractor->finished)
     return;
   extractor->finished = true;
   links_silence_thread();
+  if (extractor->prefiltering) {
+    const char *rest;
+    size_t length = html_prefilter_finish(&extractor->prefilter, &rest);
+    links_feed_parser(extractor, rest, length);
+  }
   links_parse(extractor, extractor->held, extractor->held_length);
   extractor->held_length = 0;
   links_parse_chunk(extractor, NULL, 0, 1);
@@ -549,6 +571,7 @@ void link_extractor_free(struct link_extractor *extractor) {
   free(extractor->reference);
   free(extractor->joined);
   css_scanner_free(extractor->style);
+  html_prefilter_free(&extractor->prefilter);
   free(extractor);
 }
 
@@ -557,6 +580,10 @@ void link_extractor_find_requisites(struct link_extractor *extractor,
   extractor->on_requisite = on_requisite;
   /* The parser works on its own copy of the SAX handler. */
   extractor->parser->sax->cdataBlock = links_on_raw_text;
+}
+
+void link_extractor_use_prefilter(struct link_extractor *extractor, bool on) {
+  extractor->prefiltering = on;
 }
 
 bool links_content_type_is_html(const char *content_type) {

@@ -8,6 +8,8 @@
 #ifndef AFETCH_LINK_TAGS_H
 #define AFETCH_LINK_TAGS_H
 
+#include <stdbool.h>
+
 /* The tags whose attributes are read; LINK_TAG_OTHER: any other. */
 enum link_tag {
   LINK_TAG_OTHER,
@@ -48,6 +50,12 @@ enum link_tag link_tag_of(const char *name);
 
 /* The name of `tag` in lower case ("a", "img" ...); NULL for LINK_TAG_OTHER. Static. */
 const char *link_tag_name(enum link_tag tag);
+
+/* The name of `attribute` in lower case ("href" ...). Static. */
+const char *link_attribute_name(enum link_attribute attribute);
+
+/* True when `name` (any case) is one of the attributes read. */
+bool link_attribute_is_read(const char *name);
 
 /* The values of the attributes read, from NULL-terminated name/value pairs (libxml2's
  * startElement `attributes`, xmlChar being unsigned char; NULL for none): values[k] is NULL when

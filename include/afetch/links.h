@@ -59,6 +59,10 @@ typedef void (*requisite_found_fn)(void *arg, const char *url, const char *via);
 void link_extractor_find_requisites(struct link_extractor *extractor,
                                     requisite_found_fn on_requisite);
 
+/* Whether the parser reads the body through html_prefilter.h's filter (the default) or as
+ * it came (for differential tests), set before the first link_extractor_feed(). */
+void link_extractor_use_prefilter(struct link_extractor *extractor, bool on);
+
 /* Ends the body: the parser flushes what it held back (a tag cut by the end counts). */
 void link_extractor_finish(struct link_extractor *extractor);
 

@@ -21,7 +21,7 @@ shift 2
 # keep executions fast.
 max_len() {
   case $1 in
-    links) echo 8192 ;;
+    links | prefilter) echo 8192 ;;
     *) echo 4096 ;;
   esac
 }
