@@ -47,9 +47,13 @@ static const char *cli_queue_worker_refusal(const struct afetch_options *options
 static const char *cli_queue_refusal(struct afetch_options *options, bool inputs_given) {
   struct queue_options *queue = &options->queue;
   const char *refusal = cli_queue_mode(queue);
-  if (refusal || queue->mode == QUEUE_MODE_NONE)
-    return refusal ? refusal : queue->name ? "--queue needs --redis URL" : NULL;
-  if ((refusal = cli_queue_worker_refusal(options, inputs_given)))
+  if (refusal)
+    return refusal;
+  if (queue->mode == QUEUE_MODE_NONE && queue->name)
+    return "--queue needs --redis URL";
+  /* Without --redis too, a worker's options are refused rather than ignored. */
+  if ((refusal = cli_queue_worker_refusal(options, inputs_given)) ||
+      queue->mode == QUEUE_MODE_NONE)
     return refusal;
   if (queue->name && strlen(queue->name) > CLI_QUEUE_MAX_NAME)
     return "--queue wants a name of at most 200 bytes";

@@ -461,3 +461,22 @@ void queue_crawl_across_workers_equals_one_process(void **state) {
   assert_string_equal(final_urls(union_results), final_urls(one_results));
   cJSON_Delete(union_results);
 }
+
+/* A worker's options without --redis --worker are refused (exit 2), not ignored: a user who
+ * forgot --worker must not get a plain run that never exits on --idle-exit. */
+void queue_worker_options_without_a_worker_exit_2(void **state) {
+  (void)state;
+  static const char *const refused[][4] = {
+      {"--idle-exit", "1", "http://127.0.0.1:1/", NULL},
+      {"--reclaim-after", "5", "http://127.0.0.1:1/", NULL},
+      {"--max-deliveries", "3", "http://127.0.0.1:1/", NULL},
+      {"--redis-timeout", "5", "http://127.0.0.1:1/", NULL},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    struct h_proc *proc = h_afetch_run(refused[i], "");
+    h_expect_exit(proc, 2);
+    if (!strstr(proc->err.data, "need --worker"))
+      fail_msg("%s: no message naming --worker: %s", proc->cmdline, proc->err.data);
+    assert_non_null(strstr(proc->err.data, "Usage: afetch"));
+  }
+}
