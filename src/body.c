@@ -97,16 +97,30 @@ static char *body_validator(CURL *easy) {
   return NULL;
 }
 
-/* True when the 206's Content-Range ("bytes FIRST-LAST/LENGTH") starts at `offset`. */
-static bool body_range_starts_at(CURL *easy, uint64_t offset) {
-  struct curl_header *header = NULL;
-  if (curl_easy_header(easy, "Content-Range", 0, CURLH_HEADER, -1, &header) != CURLHE_OK ||
-      strncasecmp(header->value, "bytes ", 6) != 0 || !isdigit((unsigned char)header->value[6]))
+/* The decimal number at *text (digits only), *text moved past it; false when there is none. */
+static bool body_range_number(const char **text, unsigned long long *number) {
+  if (!isdigit((unsigned char)**text))
     return false;
   char *end = NULL;
   errno = 0;
-  unsigned long long first = strtoull(header->value + 6, &end, 10);
-  return errno == 0 && *end == '-' && first == offset;
+  *number = strtoull(*text, &end, 10);
+  *text = end;
+  return errno == 0;
+}
+
+/* True when the 206's Content-Range ("bytes FIRST-LAST/LENGTH") starts at `offset` and runs
+ * to the end of the body: a server may send less than the rest asked for, and those bytes
+ * alone would be saved as the whole file. */
+static bool body_range_starts_at(CURL *easy, uint64_t offset) {
+  struct curl_header *header = NULL;
+  if (curl_easy_header(easy, "Content-Range", 0, CURLH_HEADER, -1, &header) != CURLHE_OK ||
+      strncasecmp(header->value, "bytes ", 6) != 0)
+    return false;
+  const char *at = header->value + 6;
+  unsigned long long first, last, length;
+  return body_range_number(&at, &first) && *at++ == '-' && body_range_number(&at, &last) &&
+         *at++ == '/' && body_range_number(&at, &length) && *at == '\0' && first == offset &&
+         last < length && last + 1 == length;
 }
 
 /* True when the response's validator is still `expected`: a server that honours Range but

@@ -422,3 +422,21 @@ void small_body_is_fetched_again_not_resumed(void **state) {
     fail_msg("%s: expected the whole body saved, not resumed, and nothing else under %s: %s (%s)",
              proc->cmdline, dir, proc->out.data, h_list_files(dir, true));
 }
+
+/* A 206 that starts at the kept length but stops before the end (a server that sends less
+ * than the rest asked for) is not saved as the whole file: the partial goes, and the whole
+ * body is fetched at once. */
+void short_range_answer_is_not_saved_as_the_whole_file(void **state) {
+  (void)state;
+  int port = h_private_server(false)->http_port;
+  const char *dir = h_fmt("%s/out", h_temp_dir());
+  const char *path = "/file/" RESUME_NAME "?size=4000000&rangemax=1000";
+  const char *args[] = {"-q", "-o", dir, "--sha256", h_url(port, path), NULL};
+  const char *file = h_string(resume_result(h_afetch_run(args, NULL)), "file"); /* its name */
+  plant_partial(port, file, path, RESUME_HALF);
+  h_reset(port);
+  struct h_proc *proc = h_afetch_run(args, NULL);
+  expect_range(resume_arrival(port, 0, 2, path), RESUME_HALF, resume_etag(1));
+  expect_whole_file(proc, resume_result(proc), 1, 0);
+  expect_range(resume_arrival(port, 1, 2, path), 0, NULL);
+}

@@ -180,5 +180,6 @@ void queue_reconnects_when_redis_restarts(void **state);
 void queue_per_host_holds_across_workers(void **state);
 void queue_crawl_across_workers_equals_one_process(void **state);
 void queue_worker_options_without_a_worker_exit_2(void **state);
+void short_range_answer_is_not_saved_as_the_whole_file(void **state);
 
 #endif

@@ -124,6 +124,8 @@
  *     (no space before '/'); any other Range is ignored (200, whole body).
  *     With ifrange=0 in the query, If-Range is ignored (as by a server that
  *     does not know it): a Range is answered 206 whatever the validator.
+ *     rangemax=M in the query: a 206 holds at most M bytes ("bytes S-(S+M-1)/N"),
+ *     as from a server that sends less than the rest a Range asked for.
  *     cut=drop or cut=stall in the query: the first response for NAME (since
  *     /reset) that starts at byte 0 sends half its body, then closes the
  *     connection (drop) or sends nothing more, holding it open (stall).
@@ -1139,6 +1141,7 @@ struct file_query {
   bool ranges;       /* Range honoured, Accept-Ranges sent (not ranges=0) */
   bool if_range;     /* If-Range honoured (not ifrange=0) */
   const char *cut;   /* "drop", "stall" or NULL (static strings) */
+  uint64_t range_max; /* rangemax=N: a 206 holds at most N bytes (0: no cap) */
   char etag[40];     /* filled by handle_file: what If-Range must equal */
   char modified[64]; /* the Last-Modified text, which If-Range may equal too */
 };
@@ -1147,7 +1150,10 @@ static bool parse_file_query(struct evkeyvalq *params, struct file_query *query)
   const char *ranges = evhttp_find_header(params, "ranges");
   const char *cut = evhttp_find_header(params, "cut");
   const char *if_range = evhttp_find_header(params, "ifrange");
+  const char *range_max = evhttp_find_header(params, "rangemax");
   memset(query, 0, sizeof(*query));
+  if (range_max != NULL && !parse_decimal(range_max, UINT64_MAX, &query->range_max))
+    return false;
   query->ranges = ranges == NULL || strcmp(ranges, "1") == 0;
   query->if_range = if_range == NULL || strcmp(if_range, "1") == 0;
   if (cut != NULL)
@@ -1194,6 +1200,7 @@ static void send_file_body(struct exchange *ex, const char *name, struct file_qu
   char length[32], content_range[96];
   uint64_t start = 0;
   enum file_range range;
+  uint64_t content_size = size; /* the whole body's, for Content-Range */
   snprintf(query->etag, sizeof(query->etag), "%s", evhttp_find_header(out, "ETag"));
   snprintf(query->modified, sizeof(query->modified), "%s",
            evhttp_find_header(out, "Last-Modified"));
@@ -1207,8 +1214,10 @@ static void send_file_body(struct exchange *ex, const char *name, struct file_qu
     return;
   }
   if (range == RANGE_FROM) {
+    if (query->range_max > 0 && size - start > query->range_max)
+      size = start + query->range_max; /* a server that sends less than the rest asked for */
     snprintf(content_range, sizeof(content_range), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start,
-             size - 1, size);
+             size - 1, content_size);
     evhttp_add_header(out, "Content-Range", content_range);
     ex->status = 206;
     ex->offset = start;
