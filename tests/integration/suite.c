@@ -190,6 +190,7 @@ int main(void) {
       TEST(queue_reconnects_when_redis_restarts),
       TEST(queue_per_host_holds_across_workers),
       TEST(queue_crawl_across_workers_equals_one_process),
+      TEST(crawl_journal_resumes_page_requisites_once),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

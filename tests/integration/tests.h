@@ -179,5 +179,6 @@ void queue_refusals_exit_2_and_unreachable_redis_3(void **state);
 void queue_reconnects_when_redis_restarts(void **state);
 void queue_per_host_holds_across_workers(void **state);
 void queue_crawl_across_workers_equals_one_process(void **state);
+void crawl_journal_resumes_page_requisites_once(void **state);
 
 #endif
