@@ -183,8 +183,8 @@ static bool crawl_journal_replay_note(struct crawl_replay *replay, const cJSON *
             depth->valuedouble <= 1000000 &&
             (!seed || (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
                        seed->valuedouble < (double)CRAWL_JOURNAL_MAX_LINE)) &&
-            (!via || (crawl_journal_via(via) && cJSON_IsNumber(level) &&
-                      level->valuedouble >= 0 && level->valuedouble <= 1000));
+            (!via || (crawl_journal_via(via) && cJSON_IsNumber(level) && level->valuedouble >= 0 &&
+                      level->valuedouble <= 1000));
   if (!ok)
     return false;
   if (seed && !crawl_resume_mark_seed(replay->resume, (uint64_t)seed->valuedouble)) {

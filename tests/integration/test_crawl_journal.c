@@ -217,12 +217,12 @@ void crawl_journal_resumes_page_requisites_once(void **state) {
     fail_msg("%s: the uninterrupted crawl found %zu pages and requisites", full_run->cmdline,
              pages);
   const char *journal = h_fmt("%s/requisites.journal", h_temp_dir());
-  const char *args[] = {"-q",  "-c",     "4",   "--crawl",   "-p",    "--depth", "20",
-                        "--rate", "200", "--journal", journal, seeds,     NULL};
+  const char *args[] = {"-q",     "-c",  "4",         "--crawl", "-p",  "--depth", "20",
+                        "--rate", "200", "--journal", journal,   seeds, NULL};
   h_reset(port);
   for (size_t k = 0; k < kills; k++)
     crawl_journal_kill_at(args, journal, kill_points[k]);
-  const char *last[] = {"-q",      "-c",   "4",        "--crawl", "-p",  "--depth",
+  const char *last[] = {"-q", "-c",        "4",     "--crawl", "-p", "--depth",
                         "20", "--journal", journal, seeds,     NULL};
   struct h_proc *rest = h_afetch_run(last, NULL);
   if (!rest->exited || rest->exit_code > 1)
@@ -239,7 +239,11 @@ void crawl_journal_resumes_page_requisites_once(void **state) {
   }
   long arrivals = cJSON_GetArraySize(h_arrivals(port));
   if (arrivals > (long)pages + (long)kills * 2 * CONCURRENCY)
-    fail_msg("the server saw %ld requests for %zu results and %zu kills at -c %d", arrivals,
-             pages, kills, CONCURRENCY);
+    fail_msg("the server saw %ld requests for %zu results and %zu kills at -c %d", arrivals, pages,
+             kills, CONCURRENCY);
   crawl_journal_expect_nothing_left(port, last);
+  /* Without -p it is another crawl: refused, the journal untouched. */
+  const char *no_requisites[] = {"-q",        "--crawl", "--depth", "20",
+                                 "--journal", journal,   seeds,     NULL};
+  crawl_journal_expect_refusal(no_requisites, journal, "other options");
 }
