@@ -128,9 +128,11 @@ static bool crawl_journal_requisites(struct crawl_replay *replay, const cJSON *r
     return false;
   const cJSON *pair;
   cJSON_ArrayForEach(pair, requisites) {
+    if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2)
+      return false;
     const cJSON *requisite = cJSON_GetArrayItem(pair, 0);
     const char *via = crawl_journal_via(cJSON_GetArrayItem(pair, 1));
-    if (!cJSON_IsArray(pair) || !cJSON_IsString(requisite) || !via)
+    if (!cJSON_IsString(requisite) || !via)
       return false;
     if (!crawler_replay_requisite(replay->crawler, url, depth, level, requisite->valuestring, via))
       replay->no_memory = true;
