@@ -415,8 +415,6 @@ static bool cli_check_durable(const struct afetch_options *options, FILE *err) {
   const char *refusal = NULL;
   if (options->merge && options->journal_path)
     refusal = "--merge and --journal cannot be used together";
-  else if (options->journal_path && options->page_requisites)
-    refusal = "--journal cannot resume a crawl with -p/--page-requisites (not yet)";
   else if (options->merge && options->crawl)
     refusal = "--merge cannot be used with --crawl";
   for (size_t i = 0; !refusal && i < options->input_count; i++) {

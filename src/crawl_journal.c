@@ -12,6 +12,7 @@
 #include "afetch/frontier.h"
 #include "afetch/journal.h"
 #include "afetch/json_writer.h"
+#include "afetch/link_tags.h"
 #include "afetch/request.h"
 
 /* An index or input line beyond this is damage (the seed bitmap stays within 1 GiB). */
@@ -41,6 +42,12 @@ bool crawl_journal_note(struct json_writer *note, const struct request *page, ui
     json_writer_key(note, "seed");
     json_writer_uint(note, seed_line);
   }
+  if (page->requisite_via) {
+    json_writer_key(note, "via");
+    json_writer_string(note, page->requisite_via);
+    json_writer_key(note, "level");
+    json_writer_uint(note, page->requisite_level);
+  }
   bool queues = (changes.queued && *changes.queued) || (changes.lowered && *changes.lowered);
   if (queues && page->scope_key) {
     json_writer_key(note, "scope");
@@ -53,6 +60,7 @@ bool crawl_journal_note(struct json_writer *note, const struct request *page, ui
   crawl_journal_list(note, "dropped", changes.dropped);
   crawl_journal_list(note, "lowered", changes.lowered);
   crawl_journal_list(note, "queued", changes.queued);
+  crawl_journal_list(note, "requisites", changes.requisites);
   json_writer_object_end(note);
   return recorded && !note->failed;
 }
@@ -99,9 +107,42 @@ static bool crawl_journal_strings(const cJSON *list) {
   return true;
 }
 
+/* The static name of a requisite's `via` as the crawler gives it (a tag's name, or "css" for a
+ * stylesheet's url() and @import); NULL when it names none. */
+static const char *crawl_journal_via(const cJSON *via) {
+  if (!cJSON_IsString(via))
+    return NULL;
+  if (strcmp(via->valuestring, "css") == 0)
+    return "css";
+  for (int tag = LINK_TAG_OTHER + 1; tag < LINK_TAG_COUNT; tag++)
+    if (strcmp(link_tag_name((enum link_tag)tag), via->valuestring) == 0)
+      return link_tag_name((enum link_tag)tag);
+  return NULL;
+}
+
+/* -p: the requisites a page (of `depth`, requisite level `level`) queued, queued again. False
+ * when the list is damaged or out of memory. */
+static bool crawl_journal_requisites(struct crawl_replay *replay, const cJSON *requisites,
+                                     const char *url, unsigned depth, unsigned level) {
+  if (requisites && !cJSON_IsArray(requisites))
+    return false;
+  const cJSON *pair;
+  cJSON_ArrayForEach(pair, requisites) {
+    if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2)
+      return false;
+    const cJSON *requisite = cJSON_GetArrayItem(pair, 0);
+    const char *via = crawl_journal_via(cJSON_GetArrayItem(pair, 1));
+    if (!cJSON_IsString(requisite) || !via)
+      return false;
+    if (!crawler_replay_requisite(replay->crawler, url, depth, level, requisite->valuestring, via))
+      replay->no_memory = true;
+  }
+  return !replay->no_memory;
+}
+
 /* What the page changed, done again: final URL, drops, moves up, new links. */
 static bool crawl_journal_apply(struct crawl_replay *replay, const cJSON *note, const char *url,
-                                unsigned depth) {
+                                unsigned depth, unsigned level) {
   const cJSON *scope = cJSON_GetObjectItemCaseSensitive(note, "scope");
   const cJSON *final = cJSON_GetObjectItemCaseSensitive(note, "final");
   const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(note, "dropped");
@@ -116,6 +157,10 @@ static bool crawl_journal_apply(struct crawl_replay *replay, const cJSON *note, 
     frontier_mark_seen(replay->frontier, final->valuestring);
   const cJSON *item;
   cJSON_ArrayForEach(item, dropped) frontier_take(replay->frontier, item->valuestring);
+  /* Requisites first, as crawler_page_done() queues them. */
+  const cJSON *requisites = cJSON_GetObjectItemCaseSensitive(note, "requisites");
+  if (!crawl_journal_requisites(replay, requisites, url, depth, level))
+    return false;
   cJSON_ArrayForEach(item, lowered) {
     if (frontier_lower(replay->frontier, item->valuestring, depth + 1, url, scope_key) < 0)
       replay->no_memory = true;
@@ -128,6 +173,34 @@ static bool crawl_journal_apply(struct crawl_replay *replay, const cJSON *note, 
   return !replay->no_memory;
 }
 
+/* The page of a note an earlier run committed: marked committed, then what it changed done
+ * again. False when the note is damaged or out of memory. */
+static bool crawl_journal_replay_note(struct crawl_replay *replay, const cJSON *note) {
+  const cJSON *url = cJSON_GetObjectItemCaseSensitive(note, "url");
+  const cJSON *depth = cJSON_GetObjectItemCaseSensitive(note, "depth");
+  const cJSON *seed = cJSON_GetObjectItemCaseSensitive(note, "seed");
+  const cJSON *via = cJSON_GetObjectItemCaseSensitive(note, "via");
+  const cJSON *level = cJSON_GetObjectItemCaseSensitive(note, "level");
+  bool ok = cJSON_IsString(url) && cJSON_IsNumber(depth) && depth->valuedouble >= 0 &&
+            depth->valuedouble <= 1000000 &&
+            (!seed || (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
+                       seed->valuedouble < (double)CRAWL_JOURNAL_MAX_LINE)) &&
+            (!via || (crawl_journal_via(via) && cJSON_IsNumber(level) && level->valuedouble >= 0 &&
+                      level->valuedouble <= 1000));
+  if (!ok)
+    return false;
+  if (seed && !crawl_resume_mark_seed(replay->resume, (uint64_t)seed->valuedouble)) {
+    replay->no_memory = true;
+    return false;
+  }
+  if (via)
+    crawler_replay_requisite_committed(replay->crawler, url->valuestring);
+  else
+    crawler_replay_committed(replay->crawler, url->valuestring, seed != NULL);
+  return crawl_journal_apply(replay, note, url->valuestring, (unsigned)depth->valuedouble,
+                             via ? (unsigned)level->valuedouble : 0);
+}
+
 /* One result line of an earlier run (journal_line_fn). */
 static bool crawl_journal_replay_line(void *arg, char *line, size_t length, size_t number) {
   struct crawl_replay *replay = arg;
@@ -135,19 +208,7 @@ static bool crawl_journal_replay_line(void *arg, char *line, size_t length, size
   const char *member = journal_line_note(line, length);
   const char *text = member ? strchr(member, ':') + 1 : NULL;
   cJSON *note = text ? cJSON_ParseWithLength(text, length - 1 - (size_t)(text - line)) : NULL;
-  const cJSON *url = cJSON_GetObjectItemCaseSensitive(note, "url");
-  const cJSON *depth = cJSON_GetObjectItemCaseSensitive(note, "depth");
-  const cJSON *seed = cJSON_GetObjectItemCaseSensitive(note, "seed");
-  bool ok = cJSON_IsString(url) && cJSON_IsNumber(depth) && depth->valuedouble >= 0 &&
-            depth->valuedouble <= 1000000 &&
-            (!seed || (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
-                       seed->valuedouble < (double)CRAWL_JOURNAL_MAX_LINE));
-  if (ok && seed && !crawl_resume_mark_seed(replay->resume, (uint64_t)seed->valuedouble))
-    replay->no_memory = true;
-  if (ok && !replay->no_memory) {
-    crawler_replay_committed(replay->crawler, url->valuestring, seed != NULL);
-    ok = crawl_journal_apply(replay, note, url->valuestring, (unsigned)depth->valuedouble);
-  }
+  bool ok = note && crawl_journal_replay_note(replay, note);
   cJSON_Delete(note);
   return ok;
 }

@@ -42,6 +42,7 @@ struct crawler {
   /* --journal: what the last crawler_page_done() changed (crawler_last_changes()). */
   bool recording;
   struct json_writer queued, lowered, dropped; /* JSON strings, comma-separated */
+  struct json_writer requisites;               /* -p: [url, via] pairs, comma-separated */
   char *final_url;                             /* marked seen by it, owned */
 };
 
@@ -54,6 +55,7 @@ struct crawler *crawler_new(const struct afetch_options *options, struct frontie
   json_writer_init(&crawler->queued);
   json_writer_init(&crawler->lowered);
   json_writer_init(&crawler->dropped);
+  json_writer_init(&crawler->requisites);
   crawler->alive = calloc((size_t)options->depth + 1, sizeof *crawler->alive);
   if (!crawler->alive) {
     free(crawler);
@@ -69,6 +71,7 @@ static void crawler_clear_changes(struct crawler *crawler) {
   json_writer_reset(&crawler->queued);
   json_writer_reset(&crawler->lowered);
   json_writer_reset(&crawler->dropped);
+  json_writer_reset(&crawler->requisites);
   free(crawler->final_url);
   crawler->final_url = NULL;
 }
@@ -84,8 +87,10 @@ bool crawler_last_changes(const struct crawler *crawler, struct crawler_changes 
   *changes = (struct crawler_changes){.queued = crawler->queued.data,
                                       .lowered = crawler->lowered.data,
                                       .dropped = crawler->dropped.data,
+                                      .requisites = crawler->requisites.data,
                                       .final_url = crawler->final_url};
-  return !crawler->queued.failed && !crawler->lowered.failed && !crawler->dropped.failed;
+  return !crawler->queued.failed && !crawler->lowered.failed && !crawler->dropped.failed &&
+         !crawler->requisites.failed;
 }
 
 /* Makes room in a full frontier: drops the page queued last deeper than `depth` (recorded). */
@@ -236,16 +241,15 @@ static bool crawler_accepts_requisite(const struct crawler *crawler, const char 
   return same;
 }
 
-static bool crawler_push_requisite(struct crawler *crawler, const struct request *page,
-                                   const char *url, const char *via) {
+/* -p: queues requisite `url` of page `parent` (of depth `depth` and requisite level `level`). */
+static bool crawler_push_requisite(struct crawler *crawler, const char *parent, unsigned depth,
+                                   unsigned level, const char *url, const char *via) {
   size_t length = strlen(url);
   struct crawler_requisite *requisite = malloc(sizeof *requisite + length + 1);
   if (!requisite)
     return false;
-  *requisite = (struct crawler_requisite){.depth = page->depth + 1,
-                                          .level = page->requisite_level + 1,
-                                          .via = via,
-                                          .parent = strdup(page->url)};
+  *requisite = (struct crawler_requisite){
+      .depth = depth + 1, .level = level + 1, .via = via, .parent = strdup(parent)};
   if (!requisite->parent) {
     free(requisite);
     return false;
@@ -258,6 +262,35 @@ static bool crawler_push_requisite(struct crawler *crawler, const struct request
   crawler->requisites_tail = requisite;
   crawler->requisites_queued++;
   return true;
+}
+
+bool crawler_replay_requisite(struct crawler *crawler, const char *parent, unsigned depth,
+                              unsigned level, const char *url, const char *via) {
+  return !frontier_mark_seen(crawler->frontier, url) ||
+         crawler_push_requisite(crawler, parent, depth, level, url, via);
+}
+
+void crawler_replay_requisite_committed(struct crawler *crawler, const char *url) {
+  /* The requisites queued wait little (they go before pages), so the one committed is near the
+   * head. */
+  struct crawler_requisite *previous = NULL;
+  for (struct crawler_requisite *requisite = crawler->requisites_head; requisite;
+       previous = requisite, requisite = requisite->next) {
+    if (strcmp(requisite->url, url) != 0)
+      continue;
+    if (previous)
+      previous->next = requisite->next;
+    else
+      crawler->requisites_head = requisite->next;
+    if (crawler->requisites_tail == requisite)
+      crawler->requisites_tail = previous;
+    crawler->requisites_queued--;
+    free(requisite->parent);
+    free(requisite);
+    break;
+  }
+  frontier_mark_seen(crawler->frontier, url);
+  crawler->pages++;
 }
 
 /* -p: queues the requisites of a page (or stylesheet) that came back, whatever its depth. A
@@ -279,8 +312,16 @@ static bool crawler_queue_requisites(struct crawler *crawler, const struct reque
       continue;
     if (crawler_frontier_full(crawler) && !crawler_drop_deeper(crawler, page->depth))
       break;
-    if (frontier_mark_seen(frontier, url))
-      ok = crawler_push_requisite(crawler, page, url, found->requisite_vias[i]);
+    if (!frontier_mark_seen(frontier, url))
+      continue;
+    const char *via = found->requisite_vias[i];
+    ok = crawler_push_requisite(crawler, page->url, page->depth, page->requisite_level, url, via);
+    if (ok && crawler->recording) {
+      json_writer_array_begin(&crawler->requisites);
+      json_writer_string(&crawler->requisites, url);
+      json_writer_string(&crawler->requisites, via);
+      json_writer_array_end(&crawler->requisites);
+    }
   }
   curl_free(page_host);
   return ok;
@@ -350,6 +391,7 @@ void crawler_free(struct crawler *crawler) {
   json_writer_free(&crawler->queued);
   json_writer_free(&crawler->lowered);
   json_writer_free(&crawler->dropped);
+  json_writer_free(&crawler->requisites);
   free(crawler->alive);
   free(crawler);
 }

@@ -2,17 +2,19 @@
  * carries a note (journal.h's JOURNAL_NOTE_KEY) saying what committing the page changed in
  * the frontier:
  *
- *   {"url":U,"depth":D,"seed":LINE,"scope":K,"final":F,"dropped":[...],"lowered":[...],
- *    "queued":[...]}
+ *   {"url":U,"depth":D,"seed":LINE,"via":V,"level":L,"scope":K,"final":F,"dropped":[...],
+ *    "lowered":[...],"queued":[...],"requisites":[[R,VIA],...]}
  *
- * U the URL as handed out, D its depth, LINE (seeds only) the input line it was read from, K
- * its scope key, F its final URL when that was new to the seen-set, then the links it queued
- * at D+1 (with U as parent), moved up to D+1, and dropped to make room (--max-pages); every
- * member but url and depth only when there is something to say. The lines are written in
- * commit order, and a page is committed after the page that queued it, so any prefix of the
- * journal (what a kill leaves) replays, in order, into the seen-set and queues the crawl had
- * then, with the pages in flight back in the queue: nothing else needs saving. robots.txt is
- * fetched again, once per host, by the resumed run.
+ * U the URL as handed out, D its depth, LINE (seeds only) the input line it was read from, V
+ * and L (-p requisites only) what asked for it and its requisite level, K its scope key, F
+ * its final URL when that was new to the seen-set, then the links it queued at D+1 (with U as
+ * parent), moved up to D+1, and dropped to make room (--max-pages), and the requisites it
+ * queued (-p); every member but url and depth only when there is something to say. The lines
+ * are written in commit order, and a page (or requisite) is committed after the page that
+ * queued it, so any prefix of the journal (what a kill leaves) replays, in order, into the
+ * seen-set and queues the crawl had then, with the pages in flight back in the queue (a
+ * committed requisite leaves the requisites' queue by URL): nothing else needs saving.
+ * robots.txt is fetched again, once per host, by the resumed run, on purpose (design.md).
  *
  * Threading: the scheduler's thread only. */
 #ifndef AFETCH_CRAWL_JOURNAL_H

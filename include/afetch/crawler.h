@@ -52,9 +52,10 @@ void crawler_record_changes(struct crawler *crawler);
 /* What the last crawler_page_done() changed, borrowed until the next one: the links it queued
  * (at the page's depth + 1, with the page as parent), moved up to that depth and dropped to
  * make room (each a list of JSON strings separated by commas; NULL or "" for none), and the final
- * URL it marked seen (NULL: none, or seen already). False when recording ran out of memory. */
+ * URL it marked seen (NULL: none, or seen already); -p: the requisites it queued, as [url, via]
+ * JSON arrays separated by commas. False when recording ran out of memory. */
 struct crawler_changes {
-  const char *queued, *lowered, *dropped;
+  const char *queued, *lowered, *dropped, *requisites;
   const char *final_url;
 };
 bool crawler_last_changes(const struct crawler *crawler, struct crawler_changes *changes);
@@ -62,6 +63,16 @@ bool crawler_last_changes(const struct crawler *crawler, struct crawler_changes 
 /* A resumed crawl: a page an earlier run committed (`url` as handed out; a seed's as read) is
  * taken out of the queue if it waits there, counts as seen and as one of --max-pages. */
 void crawler_replay_committed(struct crawler *crawler, const char *url, bool seed);
+
+/* -p, a resumed crawl: page `parent` (of `depth` and requisite level `level`) queued requisite
+ * `url` found through `via` (static). Nothing when it is seen already; false when out of
+ * memory. */
+bool crawler_replay_requisite(struct crawler *crawler, const char *parent, unsigned depth,
+                              unsigned level, const char *url, const char *via);
+
+/* -p, a resumed crawl: a requisite an earlier run committed leaves the requisites' queue and
+ * counts as one of --max-pages. */
+void crawler_replay_requisite_committed(struct crawler *crawler, const char *url);
 
 void crawler_free(struct crawler *crawler);
 

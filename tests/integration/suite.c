@@ -192,6 +192,7 @@ int main(void) {
       TEST(queue_crawl_across_workers_equals_one_process),
       TEST(queue_worker_options_without_a_worker_exit_2),
       TEST(short_range_answer_is_not_saved_as_the_whole_file),
+      TEST(crawl_journal_resumes_page_requisites_once),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

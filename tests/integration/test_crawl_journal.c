@@ -76,6 +76,20 @@ static void crawl_journal_expect_refusal(const char *const *args, const char *jo
     fail_msg("%s: the refused run changed %s", run->cmdline, journal);
 }
 
+/* Starts afetch with `args` and kills it with SIGKILL once `journal` has `kill_at` lines. */
+static void crawl_journal_kill_at(const char *const *args, const char *journal, size_t kill_at) {
+  struct h_proc *run = h_afetch_start(args);
+  h_close_stdin(run);
+  struct crawl_journal_wait wait = {journal, kill_at, run};
+  if (!h_wait_for(crawl_journal_has_lines, &wait, 30000))
+    fail_msg("%s: the journal never reached %zu lines (it has %zu)", run->cmdline, kill_at,
+             crawl_journal_lines(journal));
+  h_signal(run, SIGKILL);
+  h_wait_exit(run, 10000);
+  if (!run->signaled || run->term_signal != SIGKILL)
+    fail_msg("%s: finished before it was killed at %zu lines", run->cmdline, kill_at);
+}
+
 /* A crawl with nothing left: exit 0 at once, an empty array, nothing fetched. */
 static void crawl_journal_expect_nothing_left(int port, const char *const *args) {
   h_reset(port);
@@ -106,19 +120,8 @@ void crawl_journal_resumes_after_sigkills_with_each_page_once(void **state) {
   const char *args[] = {"-q",     "-c",  "8",         "--crawl", "--depth", "20",
                         "--rate", "300", "--journal", journal,   seeds,     NULL};
   h_reset(port);
-  for (size_t k = 0; k < KILLS; k++) {
-    size_t kill_at = 1 + pages * (2 * k + 1) / (2 * KILLS); /* the header and some results */
-    struct h_proc *run = h_afetch_start(args);
-    h_close_stdin(run);
-    struct crawl_journal_wait wait = {journal, kill_at, run};
-    if (!h_wait_for(crawl_journal_has_lines, &wait, 30000))
-      fail_msg("%s: the journal never reached %zu lines (it has %zu)", run->cmdline, kill_at,
-               crawl_journal_lines(journal));
-    h_signal(run, SIGKILL);
-    h_wait_exit(run, 10000);
-    if (!run->signaled || run->term_signal != SIGKILL)
-      fail_msg("%s: finished before it was killed at %zu lines", run->cmdline, kill_at);
-  }
+  for (size_t k = 0; k < KILLS; k++)
+    crawl_journal_kill_at(args, journal, 1 + pages * (2 * k + 1) / (2 * KILLS));
   const char *last[] = {"-q", "-c",        "8",     "--crawl", "--depth",
                         "20", "--journal", journal, seeds,     NULL};
   struct h_proc *rest = h_afetch_run(last, NULL);
@@ -191,4 +194,56 @@ void merge_ends_its_array_on_a_signal(void **state) {
     if (h_number(cJSON_GetArrayItem(results, i), "index") != i)
       fail_msg("%s: result %d has index %g", merge->cmdline, i,
                h_number(cJSON_GetArrayItem(results, i), "index"));
+}
+
+/* --crawl -p --journal: a crawl of the generated site and of the requisites' site (/req/),
+ * killed while requisites are queued, in flight and committed, and resumed: the pages and
+ * requisites of an uninterrupted -p crawl, each committed once. */
+void crawl_journal_resumes_page_requisites_once(void **state) {
+  (void)state;
+  enum { CONCURRENCY = 4 };
+  static const size_t kill_points[] = {3, 6, 10, 15, 40, 200};
+  size_t kills = sizeof kill_points / sizeof *kill_points;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  const char *seed_lines =
+      h_fmt("%s\n%s\n", h_url(port, "/req/index.html"), h_url(port, "/site/0.html"));
+  const char *seeds = h_temp_file(seed_lines, strlen(seed_lines));
+  const char *full_args[] = {"-q", "--crawl", "-p", "--depth", "20", "-c", "4", seeds, NULL};
+  struct h_proc *full_run = h_afetch_run(full_args, NULL);
+  cJSON *full = h_gather_output(full_run);
+  size_t pages = (size_t)cJSON_GetArraySize(full);
+  if (pages < 300 || !crawl_journal_find(full, h_url(port, "/req/img/from-import.png")))
+    fail_msg("%s: the uninterrupted crawl found %zu pages and requisites", full_run->cmdline,
+             pages);
+  const char *journal = h_fmt("%s/requisites.journal", h_temp_dir());
+  const char *args[] = {"-q",     "-c",  "4",         "--crawl", "-p",  "--depth", "20",
+                        "--rate", "200", "--journal", journal,   seeds, NULL};
+  h_reset(port);
+  for (size_t k = 0; k < kills; k++)
+    crawl_journal_kill_at(args, journal, kill_points[k]);
+  const char *last[] = {"-q", "-c",        "4",     "--crawl", "-p", "--depth",
+                        "20", "--journal", journal, seeds,     NULL};
+  struct h_proc *rest = h_afetch_run(last, NULL);
+  if (!rest->exited || rest->exit_code > 1)
+    fail_msg("%s: exit %d: %s", rest->cmdline, rest->exit_code, rest->err.data);
+  const char *merge_args[] = {"--merge", journal, NULL};
+  struct h_proc *merge = h_afetch_run(merge_args, NULL);
+  h_expect_exit(merge, 0);
+  cJSON *merged = h_gather_output(merge);
+  crawl_journal_expect_same_pages(full, merged);
+  const cJSON *r;
+  cJSON_ArrayForEach(r, full) {
+    if (!crawl_journal_find(merged, h_string(r, "url")))
+      fail_msg("the resumed crawls lost %s", h_string(r, "url"));
+  }
+  long arrivals = cJSON_GetArraySize(h_arrivals(port));
+  if (arrivals > (long)pages + (long)kills * 2 * CONCURRENCY)
+    fail_msg("the server saw %ld requests for %zu results and %zu kills at -c %d", arrivals, pages,
+             kills, CONCURRENCY);
+  crawl_journal_expect_nothing_left(port, last);
+  /* Without -p it is another crawl: refused, the journal untouched. */
+  const char *no_requisites[] = {"-q",        "--crawl", "--depth", "20",
+                                 "--journal", journal,   seeds,     NULL};
+  crawl_journal_expect_refusal(no_requisites, journal, "other options");
 }

@@ -157,8 +157,6 @@ void journal_refuses_other_inputs_options_stdin_and_foreign_files(void **state) 
   const char *foreign = h_temp_file("{\"not\": \"a journal\"}\n", 21);
   const char *not_ours[] = {"-q", "--journal", foreign, urls, NULL};
   journal_expect_refusal(not_ours, NULL, foreign, "not an afetch journal");
-  const char *requisites[] = {"-q", "--crawl", "-p", "--journal", h_fmt("%s/c", dir), urls, NULL};
-  journal_expect_refusal(requisites, NULL, h_fmt("%s/c", dir), "--page-requisites");
   if (h_stats(port).requests != 0)
     fail_msg("a refused run fetched something");
 }

@@ -181,5 +181,6 @@ void queue_per_host_holds_across_workers(void **state);
 void queue_crawl_across_workers_equals_one_process(void **state);
 void queue_worker_options_without_a_worker_exit_2(void **state);
 void short_range_answer_is_not_saved_as_the_whole_file(void **state);
+void crawl_journal_resumes_page_requisites_once(void **state);
 
 #endif

@@ -295,6 +295,32 @@ static void crawler_follows_links_only_within_depth_and_from_ok_pages(void **sta
   (void)a1;
 }
 
+static void crawler_records_requisites_and_replays_them_once(void **state) {
+  /* -p --journal: the requisites a page queued are recorded with what asked for them; a
+   * replayed one is queued again (once), and a committed one leaves the queue by URL. */
+  struct fixture *f = *state;
+  start_crawler(f, 0);
+  crawler_record_changes(f->crawler);
+  struct request *seed = admit_seed(f, "http://h/s1");
+  assert_true(page_links_add_requisite(links_of(f, seed), "http://h/r0", "img"));
+  assert_true(page_links_add_requisite(links_of(f, seed), "http://h/r1", "css"));
+  assert_true(page_done(f, seed));
+  struct crawler_changes changes;
+  assert_true(crawler_last_changes(f->crawler, &changes));
+  assert_string_equal(changes.requisites,
+                      "[\"http://h/r0\",\"img\"],[\"http://h/r1\",\"css\"]");
+  assert_true(crawler_replay_requisite(f->crawler, "http://h/s1", 0, 0, "http://h/r0", "img"));
+  assert_true(crawler_replay_requisite(f->crawler, "http://h/s1", 0, 1, "http://h/r2", "css"));
+  crawler_replay_requisite_committed(f->crawler, "http://h/r0");
+  struct request *r1 = next_page(f, "http://h/r1");
+  assert_string_equal(r1->requisite_via, "css");
+  struct request *r2 = next_page(f, "http://h/r2");
+  assert_int_equal(r2->depth, 1);
+  assert_int_equal(r2->requisite_level, 2);
+  assert_string_equal(r2->parent, "http://h/s1");
+  assert_false(crawler_has_pages(f->crawler)); /* r0 once: committed, not queued again */
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -307,6 +333,7 @@ int main(void) {
       T(crawler_hands_out_levels_in_order_behind_the_depth_barrier),
       T(crawler_keeps_each_url_once_at_the_shallowest_depth),
       T(crawler_follows_links_only_within_depth_and_from_ok_pages),
+      T(crawler_records_requisites_and_replays_them_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
