@@ -77,6 +77,6 @@ for workers in 0 1 2 4; do
   c=$(echo "${cpu[$workers]}" | tr ' ' '\n' | grep . | median)
   d=$(echo "${redis[$workers]}" | tr ' ' '\n' | grep . | median)
   label=$([ "$workers" = 0 ] && echo "one plain process" || echo "$workers worker(s)")
-  over=$(echo "scale=1; ($c / $plain_cpu - 1) * 100" | bc)
+  over=$(echo "scale=4; ($c / $plain_cpu - 1) * 100" | bc | xargs printf "%.1f")
   echo "| $label | $r | $(us_per_request "$c") | $(us_per_request "$d") | ${over}% |"
 done
