@@ -59,7 +59,7 @@ INTEGRATION_BIN  := $(BUILD)/tests/integration
 TEST_SERVER_BIN  := $(BUILD)/tests/test-server
 
 .PHONY: all test unit-test integration-test readme-test completion-test completions demo bench \
-	bench-deps bench-tables bench-extract prefilter-diff fuzz fuzz-build fuzz-check install uninstall clean format \
+	bench-queue bench-deps bench-tables bench-extract prefilter-diff fuzz fuzz-build fuzz-check install uninstall clean format \
 	version FORCE
 
 all: $(AFETCH_BIN)
@@ -150,6 +150,14 @@ demo: $(AFETCH_BIN) $(TEST_SERVER_BIN)
 bench: $(AFETCH_BIN)
 	/usr/bin/python3 bench/run_bench.py
 	/usr/bin/python3 bench/crawl_docs.py
+	@if command -v redis-server >/dev/null; then $(MAKE) --no-print-directory bench-queue; \
+	else echo "bench: no redis-server, the work queue rows skipped"; fi
+
+# The work queue (docs/benchmarks.md, "Work queue on Redis"): 1, 2 and 4 workers against one
+# plain run, CPU per request; one worker with Redis on loopback and 20 ms away.
+bench-queue: $(AFETCH_BIN) $(TEST_SERVER_BIN)
+	AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) bench/queue_scale.sh
+	AFETCH_BIN=$(abspath $(AFETCH_BIN)) TEST_SERVER_BIN=$(abspath $(TEST_SERVER_BIN)) bench/queue_rtt.sh
 
 # The in-memory tables (frontier, state, link seen-set, -o names) on a unit-level workload:
 # best of 5 wall times per workload (docs/benchmarks.md, "Hash tables").

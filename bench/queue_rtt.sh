@@ -34,6 +34,7 @@ echo "one run, no queue:             $(rate "$start" "$(now)") req/s"
 for target in "$redis_port" "$proxy_port"; do
   redis-cli -p "$redis_port" flushall > /dev/null
   "$afetch" -q --redis "redis://127.0.0.1:$redis_port" --enqueue "$work/urls"
+  : > "$work/out"
   start=$(now)
   # Time to the last result (the output has every line), not the --idle-exit wait after it.
   "$afetch" -q --redis "redis://127.0.0.1:$target" --worker -c 100 --idle-exit 0.5 \

@@ -17,6 +17,7 @@
 #include "afetch/queue.h"
 #include "afetch/queue_crawl.h"
 #include "afetch/queue_entries.h"
+#include "afetch/queue_pace.h"
 #include "afetch/queue_scripts.h"
 #include "afetch/redis_link.h"
 #include "afetch/redis_url.h"
@@ -30,6 +31,9 @@
 /* After the run, acknowledgements are waited for at most this long (unless --redis-timeout
  * says otherwise); what is left is delivered again. */
 #define QUEUE_FINISH_WAIT_MS 10000
+/* Acknowledgement calls out at once, at most: what is written meanwhile goes in the next,
+ * so a distant Redis gets fewer, larger calls (and the acks stay in commit order). */
+#define QUEUE_ACK_CALLS_MAX 2
 /* The scripts' keys: dead letters, the partitions, their leases, the workers' set. */
 #define QUEUE_KEY_COUNT (2 + 2 * QUEUE_PARTITIONS)
 
@@ -48,7 +52,10 @@ struct queue_worker {
   struct queue_list writing;   /* in the write under way */
   struct queue_list acking;    /* on the output, to acknowledge */
   size_t acks_in_flight;       /* entries in acknowledgement calls not answered yet */
-  bool taking;                 /* a take call is out */
+  unsigned ack_calls_out;      /* those calls */
+  unsigned takes_out;          /* take calls not answered yet */
+  size_t asked;                /* entries those asked for */
+  struct queue_pace pace;      /* the round trip and the rate: how many entries to hold */
   int64_t next_take_us;        /* an empty queue is not asked again before this */
   long poll_ms;
   int64_t last_reclaim_us;
@@ -106,7 +113,9 @@ static void queue_on_ack(redisAsyncContext *context, void *reply, void *privdata
   struct queue_worker *worker = call->worker;
   redisReply *answer = reply;
   worker->acks_in_flight -= call->entries.count;
-  if (answer && answer->type == REDIS_REPLY_INTEGER) {
+  worker->ack_calls_out--;
+  bool acked = answer && answer->type == REDIS_REPLY_INTEGER;
+  if (acked) {
     queue_list_free(&call->entries);
   } else {
     /* The connection went (or Redis refused): tried again once it is back. */
@@ -116,12 +125,15 @@ static void queue_on_ack(redisAsyncContext *context, void *reply, void *privdata
     worker->acking = call->entries;
   }
   free(call);
+  if (acked) /* what waited for this call goes now; a failed one waits for the link */
+    queue_flush_acks(worker);
 }
 
 /* Acknowledges what is on the output, in one call, after the links of the pages it holds
  * (--crawl) are sent. */
 static void queue_flush_acks(struct queue_worker *worker) {
   if (redis_link_state(worker->link) != REDIS_LINK_READY ||
+      worker->ack_calls_out >= QUEUE_ACK_CALLS_MAX ||
       (worker->crawl && !queue_crawl_flush(worker->crawl, worker->link)) || !worker->acking.head)
     return;
   struct queue_ack_call *call = malloc(sizeof *call);
@@ -140,6 +152,7 @@ static void queue_flush_acks(struct queue_worker *worker) {
     return;
   }
   worker->acks_in_flight += worker->acking.count;
+  worker->ack_calls_out++;
   worker->acking = (struct queue_list){0};
 }
 
@@ -171,8 +184,7 @@ static void queue_on_touch(redisAsyncContext *context, void *reply, void *privda
 
 /* Every entry this worker holds, from its read to its acknowledgement, is claimed anew. */
 static void queue_on_touch_timer(evutil_socket_t fd, short what, void *arg) {
-  (void)fd;
-  (void)what;
+  (void)fd, (void)what;
   struct queue_worker *worker = arg;
   if (redis_link_state(worker->link) != REDIS_LINK_READY)
     return;
@@ -235,13 +247,24 @@ static void queue_note_empty(struct queue_worker *worker, long long left) {
       worker->poll_ms * 2 > QUEUE_POLL_MAX_MS ? QUEUE_POLL_MAX_MS : worker->poll_ms * 2;
 }
 
+struct queue_take_call { /* one take call: when it went, how many entries it asked for */
+  struct queue_worker *worker;
+  int64_t sent_us;
+  size_t asked;
+};
+
 static void queue_on_take(redisAsyncContext *context, void *reply, void *privdata) {
   (void)context;
-  struct queue_worker *worker = privdata;
+  struct queue_take_call call = *(struct queue_take_call *)privdata;
+  free(privdata);
+  struct queue_worker *worker = call.worker;
   redisReply *answer = reply;
-  worker->taking = false;
+  worker->takes_out--;
+  worker->asked -= call.asked;
   if (!answer)
     return; /* the connection went: whatever it delivered is reclaimed later */
+  queue_pace_answered(&worker->pace, worker->options->concurrency, call.sent_us,
+                      clock_monotonic_us());
   if (answer->type != REDIS_REPLY_ARRAY || answer->elements != 3 ||
       answer->element[2]->type != REDIS_REPLY_ARRAY) {
     queue_fail(worker, "Redis refused to hand out entries: %s",
@@ -250,7 +273,8 @@ static void queue_on_take(redisAsyncContext *context, void *reply, void *privdat
   }
   worker->dead_lettered += (uint64_t)answer->element[1]->integer;
   const redisReply *entries = answer->element[2];
-  if (!queue_add_taken(worker, entries)) {
+  /* A stopping worker hands nothing out: what came is reclaimed by others. */
+  if (!worker->stopping && !queue_add_taken(worker, entries)) {
     queue_fail(worker, "%s", "out of memory");
     return;
   }
@@ -264,51 +288,51 @@ static void queue_on_take(redisAsyncContext *context, void *reply, void *privdat
   work_source_wake(&worker->base);
 }
 
-/* How many entries to hold ready: four times what the slots take, asked for when fewer than
- * half are left, so that each round trip to Redis brings at least 2 x -c entries and the slots
- * find work without waiting for one (docs/benchmarks.md has what a round trip costs). */
-static size_t queue_read_ahead(const struct queue_worker *worker) {
-  return 4 * (size_t)worker->options->concurrency;
-}
-
-/* Asks for entries when fewer than half the read-ahead are ready, none is being asked for,
- * Redis is there, and an empty queue's poll time has passed. */
+/* Asks for entries when fewer than half the read-ahead (queue_pace.h) are ready or asked for,
+ * fewer than QUEUE_PACE_TAKES_MAX takes are out, Redis is there, and an empty queue's poll
+ * time has passed. Takes overlap: the next is sent while the last is on its way. */
 static void queue_take(struct queue_worker *worker) {
-  size_t ready = worker->waiting.count, want = queue_read_ahead(worker);
+  size_t ready = worker->waiting.count;
+  size_t count = queue_pace_take_size(&worker->pace, worker->options->concurrency, ready,
+                                      worker->asked, worker->takes_out);
   int64_t now = clock_monotonic_us();
-  if (worker->taking || worker->stopping || worker->failed || ready * 2 >= want ||
-      now < worker->next_take_us || redis_link_state(worker->link) != REDIS_LINK_READY)
+  if (!count || worker->stopping || worker->failed || now < worker->next_take_us ||
+      redis_link_state(worker->link) != REDIS_LINK_READY)
     return;
   char numbers[4][24];
   int64_t reclaim_every_us = worker->options->queue.reclaim_after_ms * 250; /* a quarter */
   bool reclaim = now - worker->last_reclaim_us >= reclaim_every_us;
-  snprintf(numbers[0], sizeof numbers[0], "%zu", want - ready);
+  snprintf(numbers[0], sizeof numbers[0], "%zu", count);
   snprintf(numbers[1], sizeof numbers[1], "%ld", worker->options->queue.reclaim_after_ms);
   snprintf(numbers[2], sizeof numbers[2], "%u", worker->options->queue.max_deliveries);
   snprintf(numbers[3], sizeof numbers[3], "%u", worker->first_partition);
   worker->first_partition = (worker->first_partition + 1) % QUEUE_PARTITIONS;
+  struct queue_take_call *call = malloc(sizeof *call);
+  if (call)
+    *call = (struct queue_take_call){.worker = worker, .sent_us = now, .asked = count};
   struct queue_args args = {0};
   bool built =
-      queue_args_eval(&args, worker, queue_take_script) &&
+      call && queue_args_eval(&args, worker, queue_take_script) &&
       queue_args_add_string(&args, QUEUE_GROUP) && queue_args_add_string(&args, worker->consumer) &&
       queue_args_add_string(&args, numbers[0]) && queue_args_add_string(&args, numbers[1]) &&
       queue_args_add_string(&args, numbers[2]) &&
       queue_args_add_string(&args, reclaim ? "1" : "0") &&
       queue_args_add_string(&args, numbers[3]) && queue_args_add_string(&args, worker->lease_ms) &&
-      queue_send(worker, &args, queue_on_take, worker);
+      queue_send(worker, &args, queue_on_take, call);
   queue_args_free(&args);
   if (!built) {
+    free(call);
     queue_fail(worker, "%s", "cannot ask Redis for entries: out of memory");
     return;
   }
-  worker->taking = true;
+  worker->takes_out++;
+  worker->asked += count;
   if (reclaim)
     worker->last_reclaim_us = now;
 }
 
 static void queue_on_poll_timer(evutil_socket_t fd, short what, void *arg) {
-  (void)fd;
-  (void)what;
+  (void)fd, (void)what;
   struct queue_worker *worker = arg;
   worker->next_take_us = 0; /* the timer may fire a little before the time it was set for */
   queue_take(worker);
@@ -320,7 +344,6 @@ static void queue_on_link(void *arg) {
   struct queue_worker *worker = arg;
   switch (redis_link_state(worker->link)) {
   case REDIS_LINK_READY:
-    worker->taking = false;
     worker->next_take_us = 0;
     queue_create_groups_async(worker);
     queue_flush_acks(worker);
@@ -337,9 +360,7 @@ static void queue_on_link(void *arg) {
 /* After a (re)connect: the groups, should Redis have lost them (a restart without
  * persistence). An error (BUSYGROUP: there already) is what is expected. */
 static void queue_on_group(redisAsyncContext *context, void *reply, void *privdata) {
-  (void)context;
-  (void)reply;
-  (void)privdata;
+  (void)context, (void)reply, (void)privdata;
 }
 
 static void queue_create_groups_async(struct queue_worker *worker) {
@@ -389,6 +410,8 @@ static enum work_status queue_next(struct work_source *base, struct request **re
   struct queue_entry *entry = queue_list_pop(&worker->waiting);
   queue_take(worker);
   if (!entry) {
+    if (worker->takes_out)
+      queue_pace_starved(&worker->pace);
     if (!queue_idle_long_enough(worker))
       return WORK_WAIT;
     worker->exhausted = true;
@@ -399,6 +422,7 @@ static enum work_status queue_next(struct work_source *base, struct request **re
     return WORK_NO_MEMORY;
   }
   HASH_ADD(hh, worker->held, index, sizeof entry->index, entry);
+  queue_pace_handed(&worker->pace, clock_monotonic_us());
   return WORK_REQUEST;
 }
 
@@ -540,8 +564,7 @@ struct work_source *queue_worker_new(struct event_base *base, const struct afetc
 }
 
 static void queue_on_leave(redisAsyncContext *context, void *reply, void *privdata) {
-  (void)context;
-  (void)reply;
+  (void)context, (void)reply;
   ((struct queue_worker *)privdata)->leaving = false;
 }
 

@@ -69,8 +69,8 @@ done
 [ -n "$port" ] || { echo "readme-examples: the test server did not start" >&2; exit 3; }
 base="http://127.0.0.1:$port"
 
-# The options afetch has, from its --help, to check every block's afetch commands against.
-known_options=" $("$afetch" --help | grep -oE -- '(^|[^a-z0-9-])--?[a-zA-Z0-9][a-z0-9.-]*' |
+# The options afetch has, from its --help all, to check every block's afetch commands against.
+known_options=" $("$afetch" --help all | grep -oE -- '(^|[^a-z0-9-])--?[a-zA-Z0-9][a-z0-9.-]*' |
   sed 's/^[^-]*//' | sort -u | tr '\n' ' ') "
 
 # Checks that each afetch command of block $2 (from line $1) uses only known options: the
