@@ -69,7 +69,7 @@ static char *partial_read_sidecar(int dir_fd, const char *sidecar, const char *u
   int fd = partial_open_regular(dir_fd, sidecar, O_RDONLY);
   if (fd < 0)
     return NULL;
-  struct stat info;
+  struct stat info = {0};
   char *text = NULL;
   ssize_t length = -1;
   if (fstat(fd, &info) == 0 && info.st_size > 0 && info.st_size <= PARTIAL_SIDECAR_MAX &&

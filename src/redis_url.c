@@ -82,6 +82,24 @@ static const char *redis_url_read(CURLU *parts, const char *url, struct redis_ad
   return has_query ? "has a query, which afetch does not read" : NULL;
 }
 
+/* `url` for a message: whatever comes before the last '@' of its authority (the password,
+ * as "redis://:PASSWORD@host" puts it) shown as "***", so that a typo does not print a secret
+ * to a terminal or a log. */
+static void redis_url_masked(const char *url, char *shown, size_t shown_size) {
+  const char *authority = strstr(url, "://");
+  authority = authority ? authority + 3 : url;
+  size_t authority_length = strcspn(authority, "/?#");
+  const char *at = NULL;
+  for (const char *c = authority; c < authority + authority_length; c++)
+    if (*c == '@')
+      at = c;
+  if (!at) {
+    snprintf(shown, shown_size, "%s", url);
+    return;
+  }
+  snprintf(shown, shown_size, "%.*s***%s", (int)(authority - url), url, at);
+}
+
 bool redis_url_parse(const char *url, struct redis_address *address, char *errbuf,
                      size_t errbuf_size) {
   *address = (struct redis_address){0};
@@ -91,8 +109,10 @@ bool redis_url_parse(const char *url, struct redis_address *address, char *errbu
   curl_url_cleanup(parts);
   if (!problem)
     return true;
+  char shown[512];
+  redis_url_masked(url, shown, sizeof shown);
   snprintf(errbuf, errbuf_size, "--redis wants redis://[:password@]host[:port][/db], and '%s' %s",
-           url, problem);
+           shown, problem);
   redis_address_free(address);
   return false;
 }

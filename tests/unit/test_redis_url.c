@@ -50,6 +50,20 @@ static void malformed_urls_are_refused_with_a_reason(void **state) {
   }
 }
 
+static void a_refused_url_does_not_show_its_password(void **state) {
+  (void)state;
+  static const char *const refused[] = {"redis://:s3cret@h:99999", "rediss://u:s3cret@h/0",
+                                        "redis://:s3cret@h/1?x=1", "redis://:s3cr@t@h/x"};
+  for (size_t i = 0; i < HELPER_COUNT(refused); i++) {
+    struct redis_address address;
+    char error[512] = "";
+    assert_false(redis_url_parse(refused[i], &address, error, sizeof error));
+    if (strstr(error, "s3cr"))
+      fail_msg("the message for '%s' shows the password: %s", refused[i], error);
+    assert_non_null(strstr(error, "***@h"));
+  }
+}
+
 static void keys_carry_the_name_as_hash_tag(void **state) {
   (void)state;
   char key[QUEUE_KEY_MAX];
@@ -80,6 +94,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(full_url_gives_every_part),
       cmocka_unit_test(malformed_urls_are_refused_with_a_reason),
+      cmocka_unit_test(a_refused_url_does_not_show_its_password),
       cmocka_unit_test(keys_carry_the_name_as_hash_tag),
       cmocka_unit_test(lines_go_to_their_host_partition),
   };
