@@ -59,14 +59,16 @@ void prefilter_text_start(struct html_prefilter *filter) {
 }
 
 /* The run read so far, as few bytes with the same effect; `exact` keeps every blank (the
- * run goes on unchanged, and libxml2 counts its blanks with the rest). */
+ * run goes on unchanged, and libxml2 counts its blanks with the rest). A run of blanks alone
+ * ends at '<' and changes nothing in libxml2 2.9's state (areBlanks() or
+ * htmlCheckParagraph() with an element open): it goes, unless `exact`. */
 static void prefilter_text_flush(struct html_prefilter *filter, bool exact) {
   if (filter->text_class == TEXT_CHARACTERS) {
     if (filter->text_starts_blank)
       prefilter_emit_byte(filter, ' ');
     prefilter_emit_byte(filter, '#');
-  } else if (filter->text_class == TEXT_BLANK) {
-    for (size_t i = 0; i < (exact ? filter->text_blanks : 1); i++)
+  } else if (filter->text_class == TEXT_BLANK && exact) {
+    for (size_t i = 0; i < filter->text_blanks; i++)
       prefilter_emit_byte(filter, ' ');
   }
   filter->text_class = TEXT_NONE;

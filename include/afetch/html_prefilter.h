@@ -6,7 +6,7 @@
  * attributes afterwards (checked against the plain parser by tests/differential and
  * tests/fuzz/fuzz_prefilter.c):
  * - Text between tags: a run is replaced by one that has the same effect on libxml2 2.9's
- *   state: nothing, " " (only blanks: no implied element), "#" or " #" (text: the implied
+ *   state: nothing (only blanks before '<': no implied element), "#" or " #" (text: the implied
  *   <p>, <body> libxml2 opens at the first text; the leading blank keeps libxml2's handling
  *   of text after </html>; '#' starts no name, even after "</"). A run is kept as it came
  *   from where libxml2 treats it specially: "&#", a control byte, 1000 blanks in a row.
