@@ -407,7 +407,7 @@ static bool links_rescan_pending(struct link_extractor *extractor) {
  * lost. It also stops reading the piece at text after </html> that begins with a blank, and
  * a last piece (`terminate`) ends the document there, the rest unread. So the parser is put
  * back to reading content, where it opens <html> and <body> again by itself, and reads on.
- * Each round moves on by at least a byte; a round that does not ends it. */
+ * Each round reads on (links_read_on()); a round that does not ends it. */
 static bool links_stopped_early(htmlParserCtxtPtr parser) {
   if (parser->instate == XML_PARSER_EPILOG)
     return true;
@@ -416,16 +416,36 @@ static bool links_stopped_early(htmlParserCtxtPtr parser) {
           (parser->input->cur && parser->input->cur < parser->input->end));
 }
 
+/* Where the parser is in its input. A round that changed none of it read nothing; cur alone
+ * does not show it: libxml2 moves the unread bytes down when it shrinks its buffer (counting
+ * them in `consumed`), and at the first byte that is not UTF-8 it converts the rest into a
+ * new buffer, so after a round that read on, cur can point where it did before. */
+struct links_read_mark {
+  const xmlChar *cur, *base, *end;
+  unsigned long consumed;
+};
+
+static struct links_read_mark links_read_mark(htmlParserCtxtPtr parser) {
+  return (struct links_read_mark){parser->input->cur, parser->input->base, parser->input->end,
+                                  parser->input->consumed};
+}
+
+static bool links_read_on(htmlParserCtxtPtr parser, struct links_read_mark before) {
+  struct links_read_mark now = links_read_mark(parser);
+  return now.cur != before.cur || now.base != before.base || now.end != before.end ||
+         now.consumed != before.consumed;
+}
+
 static void links_resume_after_document_end(struct link_extractor *extractor, int terminate) {
 #if LIBXML_VERSION < 21100
   htmlParserCtxtPtr parser = extractor->parser;
   while (links_stopped_early(parser)) {
-    const xmlChar *stopped_at = parser->input->cur;
+    struct links_read_mark stopped_at = links_read_mark(parser);
     parser->instate = XML_PARSER_CONTENT;
     parser->errNo = XML_ERR_OK;
     parser->checkIndex = 0;
     htmlParseChunk(parser, NULL, 0, terminate);
-    if (parser->input->cur == stopped_at)
+    if (!links_read_on(parser, stopped_at))
       return;
   }
 #else

@@ -124,12 +124,17 @@ static void fuzz_parse(const char *page, size_t length, struct fuzz_text *events
   htmlParseChunk(parser, page, (int)length, 1);
   while (!parser->disableSAX && parser->input && parser->input->cur &&
          parser->input->cur < parser->input->end) {
-    const xmlChar *stopped_at = parser->input->cur;
+    /* Not input->cur alone: as in links.c (links_read_on()), libxml2 can move its buffer
+     * (a shrink, the switch to ISO-8859-1) in a round that reads on. */
+    const xmlChar *cur = parser->input->cur, *base = parser->input->base;
+    const xmlChar *end = parser->input->end;
+    unsigned long consumed = parser->input->consumed;
     parser->instate = XML_PARSER_CONTENT;
     parser->errNo = XML_ERR_OK;
     parser->checkIndex = 0;
     htmlParseChunk(parser, NULL, 0, 1);
-    if (parser->input->cur == stopped_at)
+    if (parser->input->cur == cur && parser->input->base == base && parser->input->end == end &&
+        parser->input->consumed == consumed)
       break;
   }
   htmlFreeParserCtxt(parser);
