@@ -1,7 +1,8 @@
 /* The run: pulls requests from its work sources while a worker has a free slot and the hosts
  * allow, hands each attempt to a worker, passes every outcome through the commit step, and
  * stops cleanly on SIGHUP/SIGINT/SIGTERM or a failed output. Everything runs on the caller's
- * thread, in one pump per event loop pass (see scheduler.c). */
+ * thread, in one pump per event loop pass (see scheduler.c, scheduler_dispatch.c and
+ * scheduler_outcome.c). */
 #ifndef AFETCH_SCHEDULER_H
 #define AFETCH_SCHEDULER_H
 
