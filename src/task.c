@@ -121,6 +121,40 @@ static bool task_reject(struct task *task, const char *reason) {
   return false;
 }
 
+/* Points the fresh handle at the request: its URL (a line curl must not see is refused
+ * here), HTTP/2 multiplexing, the conditions, the request's own options. */
+static bool task_set_request(struct task *task, const struct request *request) {
+  if (request->too_long) {
+    char reason[96];
+    snprintf(reason, sizeof reason, "line longer than %d bytes", SOURCE_MAX_LINE);
+    return task_reject(task, reason);
+  }
+  if (memchr(request->url, '\0', request->length))
+    return task_reject(task, "line contains a NUL byte");
+  /* curl's URL parser judges the rest when the transfer starts (CURLE_URL_MALFORMAT, or
+   * CURLE_UNSUPPORTED_PROTOCOL outside http/https): parsing here as well would double the
+   * parse on the hot path. */
+  const char *url = request->url; /* a pointer, not the flexible array: curl's type checks */
+  if (curl_easy_setopt(task->easy, CURLOPT_URL, url) != CURLE_OK)
+    return task_reject(task, "out of memory");
+  /* Where HTTP/2 may be spoken (https, or --http2), a transfer waits for a connection being
+   * set up to its host and multiplexes on it, rather than opening a connection of its own.
+   * Not for plain HTTP/1.1: there the wait only costs (measured: 2.5x the instructions). */
+  enum afetch_http_version version = task->options->http_version;
+  bool may_multiplex = version != AFETCH_HTTP_1_1 &&
+                       (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
+  if (may_multiplex)
+    curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
+  /* A kept partial: only the bytes after it, if the response is still the one it holds. */
+  const char *if_range_line = NULL;
+  uint64_t resume_offset = body_resume_offset(&task->body, &if_range_line);
+  if (!easy_options_set_conditions(task->easy, task->options, request, resume_offset, if_range_line,
+                                   task->conditional))
+    return task_reject(task, "out of memory");
+  easy_options_apply_request(task->easy, task->options, request);
+  return true;
+}
+
 /* Sets the handle up for the request's transfer, from a fresh handle. */
 static bool task_start(struct task *task, const struct request *request) {
   event_del(task->resume); /* a paused transfer that ended another way */
@@ -151,35 +185,7 @@ static bool task_start(struct task *task, const struct request *request) {
   if (task->used && (curl_easy_reset(task->easy), !task_configure(task)))
     return task_reject(task, "out of memory");
   task->used = true;
-  if (request->too_long) {
-    char reason[96];
-    snprintf(reason, sizeof reason, "line longer than %d bytes", SOURCE_MAX_LINE);
-    return task_reject(task, reason);
-  }
-  if (memchr(request->url, '\0', request->length))
-    return task_reject(task, "line contains a NUL byte");
-  /* curl's URL parser judges the rest when the transfer starts (CURLE_URL_MALFORMAT, or
-   * CURLE_UNSUPPORTED_PROTOCOL outside http/https): parsing here as well would double the
-   * parse on the hot path. */
-  const char *url = request->url; /* a pointer, not the flexible array: curl's type checks */
-  if (curl_easy_setopt(task->easy, CURLOPT_URL, url) != CURLE_OK)
-    return task_reject(task, "out of memory");
-  /* Where HTTP/2 may be spoken (https, or --http2), a transfer waits for a connection being
-   * set up to its host and multiplexes on it, rather than opening a connection of its own.
-   * Not for plain HTTP/1.1: there the wait only costs (measured: 2.5x the instructions). */
-  enum afetch_http_version version = task->options->http_version;
-  bool may_multiplex = version != AFETCH_HTTP_1_1 &&
-                       (version == AFETCH_HTTP_2 || strncasecmp(url, "https://", 8) == 0);
-  if (may_multiplex)
-    curl_easy_setopt(task->easy, CURLOPT_PIPEWAIT, 1L);
-  /* A kept partial: only the bytes after it, if the response is still the one it holds. */
-  const char *if_range_line = NULL;
-  uint64_t resume_offset = body_resume_offset(&task->body, &if_range_line);
-  if (!easy_options_set_conditions(task->easy, task->options, request, resume_offset, if_range_line,
-                                   task->conditional))
-    return task_reject(task, "out of memory");
-  easy_options_apply_request(task->easy, task->options, request);
-  return true;
+  return task_set_request(task, request);
 }
 
 bool task_prepare(struct task *task, const struct request *request) {
