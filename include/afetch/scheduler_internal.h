@@ -1,7 +1,8 @@
 /* Private to the scheduler's three files: scheduler.c (the run: stopping, the pump, the event
  * handlers, set-up), scheduler_dispatch.c (requests read and handed to a worker's free slot)
  * and scheduler_outcome.c (how a job ends: an outcome's retry or commit, or a result without
- * a run). The run's state and the functions they share. Nothing else includes this. */
+ * a run). The run's state and the functions they share, all on the main thread. Nothing else
+ * includes this. */
 #ifndef AFETCH_SCHEDULER_INTERNAL_H
 #define AFETCH_SCHEDULER_INTERNAL_H
 

@@ -1,6 +1,7 @@
 /* Private to task.c (a transfer's set-up on the reusable handle, its callbacks, replays) and
  * task_result.c (a finished transfer read back into its result): the task's fields and the
- * helpers both use. Nothing else includes this. */
+ * helpers both use. A task is used only on the thread of the worker that runs it (bytes_total
+ * aside: task.h). Nothing else includes this. */
 #ifndef AFETCH_TASK_INTERNAL_H
 #define AFETCH_TASK_INTERNAL_H
 
