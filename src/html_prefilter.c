@@ -394,6 +394,29 @@ static void prefilter_init_tables(void) {
       prefilter_text_kind['\r'] = 2;
 }
 
+/* How many bytes from `data` are text that only makes a run text or keeps it blank: eight at
+ * a time while a word holds no '<', '&', byte below 0x20 or non-ASCII byte, else one at a
+ * time for the next eight (newlines and tabs are read there). */
+static size_t prefilter_text_span(const unsigned char *data, size_t length) {
+  size_t i = 0;
+  for (;;) {
+    while (length - i >= 8) {
+      uint64_t word = prefilter_word(data + i);
+      if ((word & PREFILTER_HIGHS) || prefilter_word_has_zero(word ^ (PREFILTER_ONES * '<')) ||
+          prefilter_word_has_zero(word ^ (PREFILTER_ONES * '&')) ||
+          ((word - PREFILTER_ONES * 0x20) & ~word & PREFILTER_HIGHS))
+        break;
+      i += 8;
+    }
+    size_t stop = length - i < 8 ? length : i + 8;
+    for (; i < stop; i++)
+      if (prefilter_text_kind[data[i]] == 0)
+        return i;
+    if (i == length)
+      return i;
+  }
+}
+
 /* Text between tags, the bulk of a page, a run at a time. */
 static size_t prefilter_text_run(struct html_prefilter *filter, const unsigned char *data,
                                  size_t length) {
@@ -410,9 +433,7 @@ static size_t prefilter_text_run(struct html_prefilter *filter, const unsigned c
     if (filter->mode != MODE_TEXT)
       return i;
   }
-  while (i < length && prefilter_text_kind[data[i]] != 0)
-    i++;
-  return i;
+  return i + prefilter_text_span(data + i, length - i);
 }
 
 /* The modes that pass or carry long runs of bytes unchanged, a run at a time: the bytes read,

@@ -53,6 +53,21 @@ static void prefilter_classify_tag(struct html_prefilter *filter) {
   filter->raw_name = prefilter_name_is(filter, "script", 6)  ? "script"
                      : prefilter_name_is(filter, "style", 5) ? "style"
                                                              : NULL;
+  filter->tag_has_link_href = prefilter_name_is(filter, "a", 1) ||
+                              prefilter_name_is(filter, "area", 4) ||
+                              prefilter_name_is(filter, "link", 4);
+}
+
+/* Where the value of the attribute just read (lower case, in filter->attribute), from
+ * base[value] to base[end], is to be written as "#": an href of a, area or link whose value
+ * begins with '#' (after its quote). 0 otherwise, and when it has no value. */
+static size_t prefilter_fragment_value(const struct html_prefilter *filter, const char *base,
+                                       size_t value, size_t end) {
+  if (!filter->tag_has_link_href || value == 0 || value >= end ||
+      strcmp(filter->attribute, "href") != 0)
+    return 0;
+  bool quoted = base[value] == '"' || base[value] == '\'';
+  return value + quoted < end && base[value + quoted] == '#' ? value : 0;
 }
 
 /* The first letters of the attributes link_tags.c reads. */
@@ -82,7 +97,27 @@ static void prefilter_attribute_end(struct html_prefilter *filter) {
     return;
   }
   filter->kept_start[filter->kept_count] = filter->attribute_start;
+  filter->kept_fragment[filter->kept_count] =
+      prefilter_fragment_value(filter, filter->tag, filter->value_start, filter->tag_length);
   filter->kept_end[filter->kept_count++] = filter->tag_length;
+}
+
+/* A kept attribute from `base`: as it came, or up to its value and then "#" (quoted as it
+ * was). */
+static void prefilter_emit_attribute(struct html_prefilter *filter, const char *base, size_t i) {
+  size_t start = filter->kept_start[i], fragment = filter->kept_fragment[i];
+  if (fragment == 0) {
+    prefilter_emit(filter, base + start, filter->kept_end[i] - start);
+    return;
+  }
+  prefilter_emit(filter, base + start, fragment - start);
+  char quote = base[fragment];
+  if (quote == '"' || quote == '\'') {
+    char quoted[3] = {quote, '#', quote};
+    prefilter_emit(filter, quoted, 3);
+  } else {
+    prefilter_emit_byte(filter, '#');
+  }
 }
 
 /* The kept attributes (offsets from `base`), each after a blank, and the tag's end: "/>"
@@ -91,8 +126,7 @@ static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
                                 bool empty_element) {
   for (size_t i = 0; i < filter->kept_count; i++) {
     prefilter_emit_byte(filter, ' ');
-    prefilter_emit(filter, base + filter->kept_start[i],
-                   filter->kept_end[i] - filter->kept_start[i]);
+    prefilter_emit_attribute(filter, base, i);
   }
   if (empty_element)
     prefilter_emit(filter, filter->kept_count > 0 ? " />" : "/>", filter->kept_count > 0 ? 3 : 2);
@@ -127,6 +161,7 @@ bool prefilter_before_attribute_byte(struct html_prefilter *filter, unsigned cha
     filter->mode = MODE_TAG_SLASH;
   } else if (prefilter_is_name_start(c)) {
     filter->attribute_start = filter->tag_length;
+    filter->value_start = 0;
     filter->attribute[0] = prefilter_lower(c);
     filter->attribute_length = 1;
     prefilter_tag_append(filter, c);
@@ -182,6 +217,7 @@ bool prefilter_after_name_byte(struct html_prefilter *filter, unsigned char c) {
     prefilter_tag_append(filter, c);
     filter->mode = MODE_ATTRIBUTE_BEFORE_VALUE;
   } else if (filter->mode == MODE_ATTRIBUTE_BEFORE_VALUE) {
+    filter->value_start = filter->tag_length;
     if (c == '"' || c == '\'') {
       filter->quote = (char)c;
       prefilter_tag_append(filter, c);
@@ -313,9 +349,9 @@ static size_t prefilter_fast_attributes(struct html_prefilter *filter, const uns
     size_t start = i;
     if (prefilter_fast_name(data, length, &i, filter->attribute) == 0)
       return 0;
-    size_t after_name = prefilter_fast_blanks(data, length, i);
+    size_t after_name = prefilter_fast_blanks(data, length, i), value = 0;
     if (after_name < length && data[after_name] == '=') {
-      i = prefilter_fast_blanks(data, length, after_name + 1);
+      i = value = prefilter_fast_blanks(data, length, after_name + 1);
       if (!prefilter_fast_value(data, length, &i))
         return 0;
     } else {
@@ -325,6 +361,8 @@ static size_t prefilter_fast_attributes(struct html_prefilter *filter, const uns
       if (filter->kept_count == HTML_PREFILTER_KEPT_MAX)
         return 0;
       filter->kept_start[filter->kept_count] = start;
+      filter->kept_fragment[filter->kept_count] =
+          prefilter_fragment_value(filter, (const char *)data, value, i);
       filter->kept_end[filter->kept_count++] = i;
     }
     *at = i;

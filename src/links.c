@@ -112,9 +112,18 @@ size_t links_clean_reference_into(const char *value, char *out) {
   return length;
 }
 
+/* The cleaned reference: `value` itself when it holds no byte up to 0x20 (nothing to trim
+ * or remove, the common case), else a copy cleaned into extractor->reference. */
 static const char *links_clean_reference(struct link_extractor *extractor, const char *value,
                                          size_t *length) {
-  size_t needed = strlen(value) + 1;
+  size_t at = 0;
+  while ((unsigned char)value[at] > 0x20)
+    at++;
+  if (value[at] == '\0') {
+    *length = at;
+    return value;
+  }
+  size_t needed = at + strlen(value + at) + 1;
   if (needed > extractor->reference_capacity) {
     size_t capacity = extractor->reference_capacity ? extractor->reference_capacity : 256;
     while (capacity < needed)

@@ -15,6 +15,9 @@
  *   cut at 100 bytes, bogus attributes skipped to a blank, unquoted values up to a blank or
  *   '>') and rewritten as "<name" + each kept attribute, byte for byte + its end (">" or
  *   " />").
+ * - The rest of a fragment-only href of <a>, <area> and <link> ("#top" becomes "#"): links.c
+ *   reports no reference that begins with '#' (the page itself), so "#" reports the same
+ *   nothing. <base href="#x"> is kept whole: it becomes the base.
  * Comments, end tags, DOCTYPE, and the text of script and style elements pass unchanged
  * (their ends found as libxml2 finds them). Where the filter does not model libxml2 exactly
  * it passes the rest of the page through unchanged: a NUL byte, bytes that are not UTF-8 (or
@@ -69,7 +72,11 @@ struct html_prefilter {
   bool attribute_kept;
   char quote;
   size_t kept_start[HTML_PREFILTER_KEPT_MAX], kept_end[HTML_PREFILTER_KEPT_MAX];
+  /* Where a kept value written as "#" begins (its quote, if any), else 0. */
+  size_t kept_fragment[HTML_PREFILTER_KEPT_MAX];
   size_t kept_count;
+  bool tag_has_link_href; /* a, area, link: an href of "#..." is written "#" */
+  size_t value_start;     /* where the value of the attribute being read begins, else 0 */
   /* script or style (set with the tag's name, else NULL): its name, and how much of
    * "</name" matched in its text. */
   const char *raw_name;

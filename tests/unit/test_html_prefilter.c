@@ -87,6 +87,28 @@ static void attributes_never_read_are_dropped(void **state) {
   expect_filtered("<a href=x class=\"y\"/>", "<a href=x />");
 }
 
+/* Whole and a byte at a time (the tag is then read across pieces). */
+static void expect_filtered_in_any_piece(const char *page, const char *expected) {
+  expect_filtered(page, expected);
+  struct text output = filter_pieces(page, strlen(page), 1);
+  assert_string_equal(output.bytes, expected);
+  free(output.bytes);
+}
+
+static void fragment_hrefs_of_links_become_a_hash(void **state) {
+  (void)state;
+  expect_filtered_in_any_piece("<a class=x href=\"#top\" rel=nofollow>", "<a href=\"#\" rel=nofollow>");
+  expect_filtered_in_any_piece("<AREA HREF = '#x y'><link href=#a.css>",
+                               "<AREA HREF = '#'><link href=#>");
+  expect_filtered_in_any_piece("<a href=#x/>", "<a href=#>");
+  /* Not a fragment, not an href of a, area or link, or no value: as it came. */
+  expect_filtered_in_any_piece("<a href=\" #x\" src=\"#y\"><a href=\"&#35;x\">",
+                               "<a href=\" #x\" src=\"#y\"><a href=\"&#35;x\">");
+  expect_filtered_in_any_piece("<base href=\"#b\"><img src=\"#i\"><abbr href=\"#c\"><a href>",
+                               "<base href=\"#b\"><img src=\"#i\"><abbr href=\"#c\"><a href>");
+  expect_filtered_in_any_piece("<a href=\"\"><a href=>", "<a href=\"\"><a href=>");
+}
+
 static void meta_keeps_every_attribute(void **state) {
   (void)state;
   expect_filtered("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\">",
@@ -268,6 +290,7 @@ int main(void) {
       cmocka_unit_test(text_runs_become_their_class),
       cmocka_unit_test(text_that_libxml2_treats_specially_is_kept),
       cmocka_unit_test(attributes_never_read_are_dropped),
+      cmocka_unit_test(fragment_hrefs_of_links_become_a_hash),
       cmocka_unit_test(meta_keeps_every_attribute),
       cmocka_unit_test(comments_scripts_and_end_tags_pass_unchanged),
       cmocka_unit_test(what_is_not_modelled_passes_through),
