@@ -63,7 +63,11 @@ void prefilter_text_start(struct html_prefilter *filter) {
  * ends at '<' and changes nothing in libxml2 2.9's state (areBlanks() or
  * htmlCheckParagraph() with an element open): it goes, unless `exact`. */
 static void prefilter_text_flush(struct html_prefilter *filter, bool exact) {
-  if (filter->text_class == TEXT_CHARACTERS) {
+  char last = filter->out_length > 0 ? filter->out[filter->out_length - 1] : filter->last_out;
+  if (filter->text_class == TEXT_CHARACTERS && !exact && filter->body_open && last == '>') {
+    /* Nothing to libxml2 (html_prefilter.h); after '>' the next bytes out begin markup of
+     * their own, as they did after the run. */
+  } else if (filter->text_class == TEXT_CHARACTERS) {
     if (filter->text_starts_blank)
       prefilter_emit_byte(filter, ' ');
     prefilter_emit_byte(filter, '#');
@@ -291,6 +295,19 @@ static bool prefilter_end_tag_byte(struct html_prefilter *filter, unsigned char 
     prefilter_text_start(filter);
     return false;
   }
+  if (filter->mode == MODE_END_TAG_START) {
+    filter->end_name_length = 0;
+    filter->end_name_done = false;
+  }
+  if (!filter->end_name_done && prefilter_is_name(c)) {
+    if (filter->end_name_length < sizeof filter->end_name)
+      filter->end_name[filter->end_name_length] = prefilter_lower(c);
+    filter->end_name_length++;
+  } else if (!filter->end_name_done) {
+    filter->end_name_done = true;
+    if (prefilter_is_document_tag(filter->end_name, filter->end_name_length))
+      filter->body_open = false;
+  }
   filter->mode = MODE_END_TAG;
   prefilter_emit_byte(filter, c);
   if (c == '>')
@@ -308,6 +325,7 @@ static void prefilter_raw_byte(struct html_prefilter *filter, unsigned char c) {
       filter->mode = MODE_PASS_THROUGH;
     } else {
       filter->mode = MODE_END_TAG;
+      filter->end_name_done = true; /* script or style */
       prefilter_end_tag_byte(filter, c);
       return;
     }
@@ -508,6 +526,8 @@ size_t html_prefilter_feed(struct html_prefilter *filter, const char *data, size
     while (!prefilter_mode_byte(filter, c))
       ;
   }
+  if (filter->out_length > 0)
+    filter->last_out = filter->out[filter->out_length - 1];
   *out = filter->out;
   return filter->out_length;
 }

@@ -25,8 +25,20 @@ void prefilter_tag_start(struct html_prefilter *filter, unsigned char c) {
 
 /* ---- start tags (htmlParseStartTag) ---- */
 
+/* What a start tag of body, html or head does to filter->body_open: only a <body> written
+ * by the filter (so ended by '>') and not empty leaves body open: pushed, or discarded as
+ * body was open already. The others may pop what is on top, or leave it open or not. */
+static void prefilter_note_document_tag(struct html_prefilter *filter, bool rewritten,
+                                        bool empty_element) {
+  if (prefilter_is_document_tag(filter->name, filter->name_length))
+    filter->body_open =
+        rewritten && !empty_element && memcmp(filter->name, "body", 4) == 0;
+}
+
 /* From here the tag passes as it came. */
 static void prefilter_tag_unchanged(struct html_prefilter *filter) {
+  if (!filter->tag_unchanged)
+    prefilter_note_document_tag(filter, false, false);
   if (!filter->tag_unchanged)
     prefilter_emit(filter, filter->tag, filter->tag_length);
   filter->tag_unchanged = true;
@@ -138,6 +150,7 @@ static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
  * script or style element follows an end of ">". */
 static void prefilter_tag_end(struct html_prefilter *filter, bool empty_element) {
   if (!filter->tag_unchanged) {
+    prefilter_note_document_tag(filter, true, empty_element);
     prefilter_emit(filter, filter->tag, filter->name_end);
     prefilter_emit_kept(filter, filter->tag, empty_element);
   }
@@ -385,6 +398,7 @@ size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *da
   prefilter_emit_byte(filter, '<');
   prefilter_emit(filter, (const char *)data, name_end);
   prefilter_emit_kept(filter, (const char *)data, ending == 2);
+  prefilter_note_document_tag(filter, true, ending == 2);
   filter->tag_unchanged = true; /* written out: prefilter_tag_end() only sets the mode */
   prefilter_tag_end(filter, ending == 2);
   return at + ending;
@@ -399,6 +413,14 @@ size_t prefilter_fast_end_tag(struct html_prefilter *filter, const unsigned char
   size_t end = 1 + prefilter_plain_span(data + 1, length - 1, '>');
   if (end == length || data[end] != '>')
     return 0;
+  size_t name_end = 1;
+  while (prefilter_is_name(data[name_end]))
+    name_end++;
+  char name[4];
+  for (size_t i = 0; i < 4 && i + 1 < name_end; i++)
+    name[i] = prefilter_lower(data[i + 1]);
+  if (prefilter_is_document_tag(name, name_end - 1))
+    filter->body_open = false;
   prefilter_emit_byte(filter, '<');
   prefilter_emit(filter, (const char *)data, end + 1);
   prefilter_text_start(filter);

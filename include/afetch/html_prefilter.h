@@ -15,6 +15,10 @@
  *   cut at 100 bytes, bogus attributes skipped to a blank, unquoted values up to a blank or
  *   '>') and rewritten as "<name" + each kept attribute, byte for byte + its end (">" or
  *   " />").
+ * - Text runs altogether once <body> is open and the last byte out is '>': libxml2 2.9
+ *   reads text only for htmlCheckParagraph(), which then does nothing (the current element
+ *   is <body> or one inside it, never none, html or head: head is never pushed above body,
+ *   nor html at all).
  * - The rest of a fragment-only href of <a>, <area> and <link> ("#top" becomes "#"): links.c
  *   reports no reference that begins with '#' (the page itself), so "#" reports the same
  *   nothing. <base href="#x"> is kept whole: it becomes the base.
@@ -81,6 +85,17 @@ struct html_prefilter {
    * "</name" matched in its text. */
   const char *raw_name;
   size_t raw_matched;
+  /* libxml2 has <body> open (on its element stack) at this point of the output: then text
+   * changes nothing in it (see prefilter_text_flush()). Set by a <body> start tag, cleared
+   * by what may pop it: an end tag of body, html or head, <body/>, a start tag of html or
+   * head, any of the three passed unchanged. */
+  bool body_open;
+  /* The name of the end tag being read byte by byte, lower case (up to 5 bytes, enough to
+   * tell body, html and head), and whether it ended. */
+  char end_name[5];
+  size_t end_name_length;
+  bool end_name_done;
+  char last_out; /* the last byte output by an earlier feed, '\0' before any */
   /* The output of one feed (malloc()ed, grown as needed). */
   char *out;
   size_t out_length, out_capacity;

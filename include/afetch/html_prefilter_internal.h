@@ -114,6 +114,13 @@ static inline size_t prefilter_plain_span(const unsigned char *data, size_t leng
   return i;
 }
 
+/* True when `name` (`length` bytes, lower case) is body, html or head: what <body> and
+ * the body_open flag depend on. */
+static inline bool prefilter_is_document_tag(const char *name, size_t length) {
+  return length == 4 && (memcmp(name, "body", 4) == 0 || memcmp(name, "html", 4) == 0 ||
+                         memcmp(name, "head", 4) == 0);
+}
+
 /* html_prefilter.c */
 void prefilter_text_start(struct html_prefilter *filter);
 

@@ -109,6 +109,17 @@ static void fragment_hrefs_of_links_become_a_hash(void **state) {
   expect_filtered_in_any_piece("<a href=\"\"><a href=>", "<a href=\"\"><a href=>");
 }
 
+/* Once <body> is open, text after a tag is nothing to libxml2 and goes; until what may
+ * close it (an end tag of body, html or head, <body/>, <head>, <html>), and not where
+ * libxml2 treats text specially ("&#"). */
+static void text_in_an_open_body_goes(void **state) {
+  (void)state;
+  expect_filtered_in_any_piece("<p>a</p><body><p>x <b>y</b></p>&#187; z</body>t<BODY >u<a>v</a>"
+                               "<body/>w<p>y<HEAD>z<body>a</Body x>b<body>c</htmlx>d</html>e",
+                               "<p>#</p><body><p><b></b></p>&#187; z</body>#<BODY><a></a>"
+                               "<body/>#<p>#<HEAD>#<body></Body x>#<body></htmlx></html>#");
+}
+
 static void meta_keeps_every_attribute(void **state) {
   (void)state;
   expect_filtered("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\">",
@@ -291,6 +302,7 @@ int main(void) {
       cmocka_unit_test(text_that_libxml2_treats_specially_is_kept),
       cmocka_unit_test(attributes_never_read_are_dropped),
       cmocka_unit_test(fragment_hrefs_of_links_become_a_hash),
+      cmocka_unit_test(text_in_an_open_body_goes),
       cmocka_unit_test(meta_keeps_every_attribute),
       cmocka_unit_test(comments_scripts_and_end_tags_pass_unchanged),
       cmocka_unit_test(what_is_not_modelled_passes_through),
