@@ -65,9 +65,10 @@ static void prefilter_classify_tag(struct html_prefilter *filter) {
   filter->raw_name = prefilter_name_is(filter, "script", 6)  ? "script"
                      : prefilter_name_is(filter, "style", 5) ? "style"
                                                              : NULL;
-  filter->tag_has_link_href = prefilter_name_is(filter, "a", 1) ||
-                              prefilter_name_is(filter, "area", 4) ||
-                              prefilter_name_is(filter, "link", 4);
+  filter->tag_has_link_href =
+      (filter->name[0] == 'a' || filter->name[0] == 'l') &&
+      (prefilter_name_is(filter, "a", 1) || prefilter_name_is(filter, "area", 4) ||
+       prefilter_name_is(filter, "link", 4));
 }
 
 /* Where the value of the attribute just read (lower case, in filter->attribute), from
@@ -413,14 +414,18 @@ size_t prefilter_fast_end_tag(struct html_prefilter *filter, const unsigned char
   size_t end = 1 + prefilter_plain_span(data + 1, length - 1, '>');
   if (end == length || data[end] != '>')
     return 0;
-  size_t name_end = 1;
-  while (prefilter_is_name(data[name_end]))
-    name_end++;
-  char name[4];
-  for (size_t i = 0; i < 4 && i + 1 < name_end; i++)
-    name[i] = prefilter_lower(data[i + 1]);
-  if (prefilter_is_document_tag(name, name_end - 1))
-    filter->body_open = false;
+  /* Only body, html and head matter: most names are ruled out by their first letter. */
+  unsigned char initial = (unsigned char)prefilter_lower(data[1]);
+  if (filter->body_open && (initial == 'b' || initial == 'h')) {
+    size_t name_end = 1;
+    while (prefilter_name_byte[data[name_end]])
+      name_end++;
+    char name[4];
+    for (size_t i = 0; i < 4 && i + 1 < name_end; i++)
+      name[i] = prefilter_lower(data[i + 1]);
+    if (prefilter_is_document_tag(name, name_end - 1))
+      filter->body_open = false;
+  }
   prefilter_emit_byte(filter, '<');
   prefilter_emit(filter, (const char *)data, end + 1);
   prefilter_text_start(filter);
