@@ -63,8 +63,8 @@ void prefilter_text_start(struct html_prefilter *filter) {
  * ends at '<' and changes nothing in libxml2 2.9's state (areBlanks() or
  * htmlCheckParagraph() with an element open): it goes, unless `exact`. */
 static void prefilter_text_flush(struct html_prefilter *filter, bool exact) {
-  char last = filter->out_length > 0 ? filter->out[filter->out_length - 1] : filter->last_out;
-  if (filter->text_class == TEXT_CHARACTERS && !exact && filter->body_open && last == '>') {
+  if (filter->text_class == TEXT_CHARACTERS && !exact && filter->body_open &&
+      prefilter_last_out(filter) == '>') {
     /* Nothing to libxml2 (html_prefilter.h); after '>' the next bytes out begin markup of
      * their own, as they did after the run. */
   } else if (filter->text_class == TEXT_CHARACTERS) {
@@ -148,6 +148,10 @@ static void prefilter_emit_carried(struct html_prefilter *filter) {
   case MODE_LT:
     prefilter_emit_byte(filter, '<');
     break;
+  case MODE_END_TAG_HELD:
+    prefilter_emit(filter, "</", 2);
+    prefilter_emit(filter, filter->end_held, filter->end_held_length);
+    break;
   case MODE_BANG:
     prefilter_emit(filter, filter->bang, filter->bang_length);
     break;
@@ -170,6 +174,7 @@ static void prefilter_emit_carried(struct html_prefilter *filter) {
 }
 
 static void prefilter_give_up(struct html_prefilter *filter) {
+  prefilter_write_held(filter);
   prefilter_emit_carried(filter);
   filter->mode = MODE_PASS_THROUGH;
 }
@@ -221,6 +226,9 @@ static void prefilter_text_utf8_byte(struct html_prefilter *filter, unsigned cha
 static bool prefilter_lt_byte(struct html_prefilter *filter, unsigned char c) {
   if (prefilter_is_letter(c)) {
     prefilter_tag_start(filter, c);
+  } else if (c == '/' && filter->held_count > 0) {
+    filter->end_held_length = 0;
+    filter->mode = MODE_END_TAG_HELD;
   } else if (c == '/') {
     prefilter_emit(filter, "</", 2);
     filter->mode = MODE_END_TAG_START;
@@ -340,6 +348,34 @@ static void prefilter_raw_byte(struct html_prefilter *filter, unsigned char c) {
   prefilter_emit_byte(filter, c);
 }
 
+static bool prefilter_mode_byte(struct html_prefilter *filter, unsigned char c);
+
+/* After "</" with start tags held: the innermost's name and '>' drop the pair; anything else
+ * writes the held tags out and "</" and the bytes read go on as an end tag. False: `c` is
+ * read again. */
+static bool prefilter_end_tag_held_byte(struct html_prefilter *filter, unsigned char c) {
+  size_t innermost = filter->held_count - 1, at = filter->end_held_length;
+  const char *name = filter->held_names[innermost];
+  size_t length = filter->held_lengths[innermost];
+  if (at < length && prefilter_lower(c) == prefilter_lower((unsigned char)name[at])) {
+    filter->end_held[filter->end_held_length++] = (char)c;
+    return true;
+  }
+  if (at == length && c == '>') {
+    filter->held_count--;
+    prefilter_text_start(filter);
+    return true;
+  }
+  char read[sizeof filter->end_held];
+  memcpy(read, filter->end_held, at);
+  prefilter_emit(filter, "</", 2);
+  filter->mode = MODE_END_TAG_START;
+  for (size_t i = 0; i < at; i++)
+    while (!prefilter_mode_byte(filter, (unsigned char)read[i]))
+      ;
+  return false;
+}
+
 /* ---- one byte ---- */
 
 /* False: `c` is read again, in the mode set. */
@@ -373,6 +409,8 @@ static bool prefilter_mode_byte(struct html_prefilter *filter, unsigned char c) 
   case MODE_END_TAG_START:
   case MODE_END_TAG:
     return prefilter_end_tag_byte(filter, c);
+  case MODE_END_TAG_HELD:
+    return prefilter_end_tag_held_byte(filter, c);
   case MODE_RAW:
     prefilter_raw_byte(filter, c);
     return true;

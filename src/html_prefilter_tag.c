@@ -147,13 +147,45 @@ static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
     prefilter_emit_byte(filter, '>');
 }
 
+bool html_prefilter_drops_empty(const char *name) {
+  static const char *const names[] = {"span", "code", "em", "strong", "b", "i"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strcmp(name, names[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Holds the start tag just read (its name as it came at `name`) instead of writing it, when
+ * its pair may go (html_prefilter.h): true when held. */
+static bool prefilter_hold_tag(struct html_prefilter *filter, const char *name, bool empty_element) {
+  if (!filter->body_open || empty_element || filter->kept_count > 0 ||
+      filter->held_count == HTML_PREFILTER_HELD_MAX || filter->name_length > 6 ||
+      prefilter_last_out(filter) != '>' || !html_prefilter_drops_empty(filter->name))
+    return false;
+  memcpy(filter->held_names[filter->held_count], name, filter->name_length);
+  filter->held_lengths[filter->held_count++] = filter->name_length;
+  return true;
+}
+
+void prefilter_write_held(struct html_prefilter *filter) {
+  size_t count = filter->held_count;
+  filter->held_count = 0; /* prefilter_emit() writes them out otherwise */
+  for (size_t i = 0; i < count; i++) {
+    prefilter_emit_byte(filter, '<');
+    prefilter_emit(filter, filter->held_names[i], filter->held_lengths[i]);
+    prefilter_emit_byte(filter, '>');
+  }
+}
+
 /* The tag's last byte was appended: "<name", the kept attributes, its end. The text of a
  * script or style element follows an end of ">". */
 static void prefilter_tag_end(struct html_prefilter *filter, bool empty_element) {
   if (!filter->tag_unchanged) {
     prefilter_note_document_tag(filter, true, empty_element);
-    prefilter_emit(filter, filter->tag, filter->name_end);
-    prefilter_emit_kept(filter, filter->tag, empty_element);
+    if (!prefilter_hold_tag(filter, filter->tag + 1, empty_element)) {
+      prefilter_emit(filter, filter->tag, filter->name_end);
+      prefilter_emit_kept(filter, filter->tag, empty_element);
+    }
   }
   if (filter->raw_name && !empty_element) {
     filter->mode = MODE_RAW;
@@ -396,9 +428,11 @@ size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *da
   size_t ending = prefilter_fast_attributes(filter, data, length, &at);
   if (ending == 0 || at + ending + 1 > HTML_PREFILTER_TAG_MAX)
     return 0;
-  prefilter_emit_byte(filter, '<');
-  prefilter_emit(filter, (const char *)data, name_end);
-  prefilter_emit_kept(filter, (const char *)data, ending == 2);
+  if (!prefilter_hold_tag(filter, (const char *)data, ending == 2)) {
+    prefilter_emit_byte(filter, '<');
+    prefilter_emit(filter, (const char *)data, name_end);
+    prefilter_emit_kept(filter, (const char *)data, ending == 2);
+  }
   prefilter_note_document_tag(filter, true, ending == 2);
   filter->tag_unchanged = true; /* written out: prefilter_tag_end() only sets the mode */
   prefilter_tag_end(filter, ending == 2);
@@ -414,6 +448,18 @@ size_t prefilter_fast_end_tag(struct html_prefilter *filter, const unsigned char
   size_t end = 1 + prefilter_plain_span(data + 1, length - 1, '>');
   if (end == length || data[end] != '>')
     return 0;
+  if (filter->held_count > 0) {
+    size_t innermost = filter->held_count - 1, name_length = filter->held_lengths[innermost];
+    const char *name = filter->held_names[innermost];
+    size_t i = 0;
+    while (i < name_length && prefilter_lower(data[1 + i]) == prefilter_lower((unsigned char)name[i]))
+      i++;
+    if (i == name_length && end == 1 + name_length) {
+      filter->held_count--;
+      prefilter_text_start(filter);
+      return end + 1;
+    }
+  }
   /* Only body, html and head matter: most names are ruled out by their first letter. */
   unsigned char initial = (unsigned char)prefilter_lower(data[1]);
   if (filter->body_open && (initial == 'b' || initial == 'h')) {

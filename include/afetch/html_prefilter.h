@@ -19,6 +19,10 @@
  *   reads text only for htmlCheckParagraph(), which then does nothing (the current element
  *   is <body> or one inside it, never none, html or head: head is never pushed above body,
  *   nor html at all).
+ * - Once <body> is open, an element of html_prefilter_drops_empty() without attributes
+ *   read and with nothing between its tags ("<span></span>", nested too) when the last byte
+ *   out is '>': libxml2 2.9 pushes it (it closes no element but head, never open above
+ *   body, and implies none once body was), reports it and pops it, its state unchanged.
  * - The rest of a fragment-only href of <a>, <area> and <link> ("#top" becomes "#"): links.c
  *   reports no reference that begins with '#' (the page itself), so "#" reports the same
  *   nothing. <base href="#x"> is kept whole: it becomes the base.
@@ -41,6 +45,8 @@
 #define HTML_PREFILTER_TAG_MAX 4096
 /* Kept attributes remembered per tag; a tag with more passes unchanged. */
 #define HTML_PREFILTER_KEPT_MAX 16
+/* Empty inline elements held, nested, until their end tag shows they are empty. */
+#define HTML_PREFILTER_HELD_MAX 8
 
 struct html_prefilter {
   int mode;  /* enum prefilter_mode (html_prefilter.c) */
@@ -96,6 +102,15 @@ struct html_prefilter {
   size_t end_name_length;
   bool end_name_done;
   char last_out; /* the last byte output by an earlier feed, '\0' before any */
+  /* Start tags of html_prefilter_drops_empty() elements, without attributes, held back (in
+   * the case they came, innermost last): if "</name>" follows, the pair goes; anything else
+   * output first writes them out. */
+  char held_names[HTML_PREFILTER_HELD_MAX][8];
+  size_t held_lengths[HTML_PREFILTER_HELD_MAX];
+  size_t held_count;
+  /* After "</" with tags held: the bytes read so far, while they spell the innermost's name. */
+  char end_held[8];
+  size_t end_held_length;
   /* The output of one feed (malloc()ed, grown as needed). */
   char *out;
   size_t out_length, out_capacity;
@@ -115,6 +130,12 @@ size_t html_prefilter_feed(struct html_prefilter *filter, const char *data, size
 
 /* Ends the page: what was carried, in *out as for html_prefilter_feed(). */
 size_t html_prefilter_finish(struct html_prefilter *filter, const char **out);
+
+/* True for the elements whose empty pairs the filter drops in an open body (span, code, em,
+ * strong, b, i): their start tag closes only head in libxml2 2.9 (htmlStartClose), and none is
+ * empty, raw text, or treated apart by htmlParseStartTag() or htmlCheckImplied(). `name` in
+ * lower case. */
+bool html_prefilter_drops_empty(const char *name);
 
 /* True when the filter has given up and passes everything through unchanged. */
 bool html_prefilter_passes_through(const struct html_prefilter *filter);

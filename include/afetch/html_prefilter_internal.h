@@ -21,6 +21,7 @@ enum prefilter_mode {
   MODE_DOCTYPE,
   MODE_END_TAG_START, /* after "</" */
   MODE_END_TAG,       /* "</name", up to '>' */
+  MODE_END_TAG_HELD,  /* after "</" with start tags held: does the innermost's end follow? */
   MODE_TAG_NAME,
   MODE_TAG_BEFORE_ATTRIBUTE,
   MODE_TAG_SLASH, /* '/' where an attribute may start: "/>" ends the tag */
@@ -68,14 +69,28 @@ static inline char prefilter_lower(unsigned char c) {
   return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
 }
 
+/* html_prefilter_tag.c: writes out the start tags held (before any other output). */
+void prefilter_write_held(struct html_prefilter *filter);
+
 /* Room is reserved per feed (html_prefilter.c): appends never fail. */
 static inline void prefilter_emit(struct html_prefilter *filter, const char *bytes, size_t length) {
+  if (filter->held_count > 0)
+    prefilter_write_held(filter);
   memcpy(filter->out + filter->out_length, bytes, length);
   filter->out_length += length;
 }
 
 static inline void prefilter_emit_byte(struct html_prefilter *filter, unsigned char c) {
+  if (filter->held_count > 0)
+    prefilter_write_held(filter);
   filter->out[filter->out_length++] = (char)c;
+}
+
+/* The last byte out so far; held start tags end in '>'. */
+static inline char prefilter_last_out(const struct html_prefilter *filter) {
+  if (filter->held_count > 0)
+    return '>';
+  return filter->out_length > 0 ? filter->out[filter->out_length - 1] : filter->last_out;
 }
 
 /* How many bytes from `data` are ASCII, not NUL and not `stop`: bytes no mode needs to look

@@ -114,10 +114,28 @@ static void fragment_hrefs_of_links_become_a_hash(void **state) {
  * libxml2 treats text specially ("&#"). */
 static void text_in_an_open_body_goes(void **state) {
   (void)state;
-  expect_filtered_in_any_piece("<p>a</p><body><p>x <b>y</b></p>&#187; z</body>t<BODY >u<a>v</a>"
+  expect_filtered_in_any_piece("<p>a</p><body><p>x <q>y</q></p>&#187; z</body>t<BODY >u<a>v</a>"
                                "<body/>w<p>y<HEAD>z<body>a</Body x>b<body>c</htmlx>d</html>e",
-                               "<p>#</p><body><p><b></b></p>&#187; z</body>#<BODY><a></a>"
+                               "<p>#</p><body><p><q></q></p>&#187; z</body>#<BODY><a></a>"
                                "<body/>#<p>#<HEAD>#<body></Body x>#<body></htmlx></html>#");
+}
+
+/* In an open body, "<span></span>" and the like go, nested too, when the last byte out is
+ * '>'; a pair with anything between or around them stays. */
+static void empty_inline_pairs_in_an_open_body_go(void **state) {
+  (void)state;
+  expect_filtered_in_any_piece("<span>a</span><body><p><span class=x>a</span><CODE><Span>b</sPan>"
+                               "c</code><em>d<a href=x>e</a></em>",
+                               "<span>#</span><body><p><em><a href=x></a></em>");
+  expect_filtered_in_any_piece("<body><p><span>a</span >b<span>c</spanx><i/>d<b style=x>e</b>",
+                               "<body><p><span></span ><span></spanx><i/><b style=x></b>");
+  expect_filtered_in_any_piece("<body><p><span>&#1;</span><code><!--x--></code><b>< </b>",
+                               "<body><p><span>&#1;</span><code><!--x--></code><b><</b>");
+  expect_filtered_in_any_piece("<body><span><code>a</code>", "<body><span>");
+  expect_filtered_in_any_piece("<body><span><code></body>", "<body><span><code></body>");
+  expect_filtered_in_any_piece("<body>x <i>", "<body><i>");
+  expect_filtered_in_any_piece("<body><em></em></Em></EM\n>", "<body></Em></EM\n>");
+  expect_filtered_in_any_piece("<body><b></b\xff>", "<body><b></b\xff>");
 }
 
 static void meta_keeps_every_attribute(void **state) {
@@ -303,6 +321,7 @@ int main(void) {
       cmocka_unit_test(attributes_never_read_are_dropped),
       cmocka_unit_test(fragment_hrefs_of_links_become_a_hash),
       cmocka_unit_test(text_in_an_open_body_goes),
+      cmocka_unit_test(empty_inline_pairs_in_an_open_body_go),
       cmocka_unit_test(meta_keeps_every_attribute),
       cmocka_unit_test(comments_scripts_and_end_tags_pass_unchanged),
       cmocka_unit_test(what_is_not_modelled_passes_through),
