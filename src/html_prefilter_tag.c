@@ -147,20 +147,33 @@ static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
     prefilter_emit_byte(filter, '>');
 }
 
+/* html_prefilter_drops_empty() of a name of `length` bytes, lower case. */
+static bool prefilter_drops_empty(const char *name, size_t length) {
+  switch (length) {
+  case 1:
+    return name[0] == 'b' || name[0] == 'i';
+  case 2:
+    return name[0] == 'e' && name[1] == 'm';
+  case 4:
+    return memcmp(name, "span", 4) == 0 || memcmp(name, "code", 4) == 0;
+  case 6:
+    return memcmp(name, "strong", 6) == 0;
+  default:
+    return false;
+  }
+}
+
 bool html_prefilter_drops_empty(const char *name) {
-  static const char *const names[] = {"span", "code", "em", "strong", "b", "i"};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-    if (strcmp(name, names[i]) == 0)
-      return true;
-  return false;
+  return prefilter_drops_empty(name, strlen(name));
 }
 
 /* Holds the start tag just read (its name as it came at `name`) instead of writing it, when
  * its pair may go (html_prefilter.h): true when held. */
 static bool prefilter_hold_tag(struct html_prefilter *filter, const char *name, bool empty_element) {
   if (!filter->body_open || empty_element || filter->kept_count > 0 ||
-      filter->held_count == HTML_PREFILTER_HELD_MAX || filter->name_length > 6 ||
-      prefilter_last_out(filter) != '>' || !html_prefilter_drops_empty(filter->name))
+      filter->held_count == HTML_PREFILTER_HELD_MAX ||
+      !prefilter_drops_empty(filter->name, filter->name_length) ||
+      prefilter_last_out(filter) != '>')
     return false;
   memcpy(filter->held_names[filter->held_count], name, filter->name_length);
   filter->held_lengths[filter->held_count++] = filter->name_length;
@@ -393,7 +406,16 @@ static size_t prefilter_fast_attributes(struct html_prefilter *filter, const uns
     if (!prefilter_is_name_start(data[i]))
       return 0;
     size_t start = i;
-    if (prefilter_fast_name(data, length, &i, filter->attribute) == 0)
+    /* Most names (class, id, title ...) are ruled out by their first letter: then they are
+     * only skipped, not copied. */
+    bool maybe_kept =
+        filter->tag_is_meta || prefilter_read_initial[(unsigned char)prefilter_lower(data[i])];
+    if (maybe_kept && prefilter_fast_name(data, length, &i, filter->attribute) == 0)
+      return 0;
+    while (!maybe_kept && i < length && prefilter_name_byte[data[i]] &&
+           i - start < PREFILTER_NAME_MAX)
+      i++;
+    if (!maybe_kept && i - start == PREFILTER_NAME_MAX)
       return 0;
     size_t after_name = prefilter_fast_blanks(data, length, i), value = 0;
     if (after_name < length && data[after_name] == '=') {
@@ -403,7 +425,7 @@ static size_t prefilter_fast_attributes(struct html_prefilter *filter, const uns
     } else {
       i = after_name;
     }
-    if (prefilter_attribute_is_kept(filter)) {
+    if (maybe_kept && prefilter_attribute_is_kept(filter)) {
       if (filter->kept_count == HTML_PREFILTER_KEPT_MAX)
         return 0;
       filter->kept_start[filter->kept_count] = start;
