@@ -63,10 +63,17 @@ void prefilter_text_start(struct html_prefilter *filter) {
  * ends at '<' and changes nothing in libxml2 2.9's state (areBlanks() or
  * htmlCheckParagraph() with an element open): it goes, unless `exact`. */
 static void prefilter_text_flush(struct html_prefilter *filter, bool exact) {
-  if (filter->text_class == TEXT_CHARACTERS && !exact && filter->body_open &&
-      prefilter_last_out(filter) == '>') {
-    /* Nothing to libxml2 (html_prefilter.h); after '>' the next bytes out begin markup of
-     * their own, as they did after the run. */
+  /* In an open body after '>', the run is nothing to libxml2 (html_prefilter.h) and the next
+   * bytes out begin markup of their own, as they did after it: it goes, but for one in
+   * PREFILTER_TEXT_KEPT_GAP bytes out. */
+  bool droppable = filter->text_class == TEXT_CHARACTERS && !exact && filter->body_open &&
+                   prefilter_last_out(filter) == '>';
+  size_t at = filter->out_before + filter->out_length;
+  if (droppable && at - filter->text_kept_at < PREFILTER_TEXT_KEPT_GAP) {
+    /* gone */
+  } else if (droppable) {
+    prefilter_emit_byte(filter, '#');
+    filter->text_kept_at = filter->out_before + filter->out_length;
   } else if (filter->text_class == TEXT_CHARACTERS) {
     if (filter->text_starts_blank)
       prefilter_emit_byte(filter, ' ');
@@ -566,6 +573,7 @@ size_t html_prefilter_feed(struct html_prefilter *filter, const char *data, size
   }
   if (filter->out_length > 0)
     filter->last_out = filter->out[filter->out_length - 1];
+  filter->out_before += filter->out_length;
   *out = filter->out;
   return filter->out_length;
 }

@@ -18,7 +18,9 @@
  * - Text runs altogether once <body> is open and the last byte out is '>': libxml2 2.9
  *   reads text only for htmlCheckParagraph(), which then does nothing (the current element
  *   is <body> or one inside it, never none, html or head: head is never pushed above body,
- *   nor html at all).
+ *   nor html at all). One run is kept ("#") every PREFILTER_TEXT_KEPT_GAP bytes out:
+ *   libxml2 2.9 frees the input it read only when it reads text (SHRINK in
+ *   htmlParseCharDataInternal), or comments; without any it would hold the whole page.
  * - Once <body> is open, an element of html_prefilter_drops_empty() without attributes
  *   read and with nothing between its tags ("<span></span>", nested too) when the last byte
  *   out is '>': libxml2 2.9 pushes it (it closes no element but head, never open above
@@ -101,7 +103,9 @@ struct html_prefilter {
   char end_name[5];
   size_t end_name_length;
   bool end_name_done;
-  char last_out; /* the last byte output by an earlier feed, '\0' before any */
+  char last_out;     /* the last byte output by an earlier feed, '\0' before any */
+  size_t out_before;  /* bytes output by earlier feeds */
+  size_t text_kept_at; /* where a text run in an open body was last kept (see below) */
   /* Start tags of html_prefilter_drops_empty() elements, without attributes, held back (in
    * the case they came, innermost last): if "</name>" follows, the pair goes; anything else
    * output first writes them out. */

@@ -41,6 +41,10 @@ enum text_class { TEXT_NONE, TEXT_BLANK, TEXT_CHARACTERS };
 /* libxml2 reads text in segments of this many bytes (HTML_PARSER_BIG_BUFFER_SIZE); a
  * segment of only blanks that fills it counts as text. */
 #define PREFILTER_TEXT_SEGMENT 1000
+/* At most this many bytes out between text runs kept in an open body: libxml2 2.9 frees the
+ * input it read at a text run that begins less than 2 * INPUT_CHUNK (500) bytes before the
+ * end of what it was given, so every piece it is given ends near one. */
+#define PREFILTER_TEXT_KEPT_GAP 256
 /* libxml2 cuts tag and attribute names at this length (HTML_PARSER_BUFFER_SIZE). */
 #define PREFILTER_NAME_MAX 100
 /* Output room beyond the input: a rewritten tag may grow (a blank before each kept
