@@ -120,6 +120,30 @@ static void text_in_an_open_body_goes(void **state) {
                                "<body/>#<p>#<HEAD>#<body></Body x>#<body></htmlx></html>#");
 }
 
+/* One text run in PREFILTER_TEXT_KEPT_GAP (256) bytes out stays in an open body (libxml2 frees
+ * what it read only at text), wherever the page is cut. */
+static void text_in_an_open_body_is_kept_now_and_then(void **state) {
+  (void)state;
+  struct text page = {0};
+  text_add(&page, "<body>", 6);
+  for (int i = 0; i < 200; i++)
+    text_add(&page, "<p>x</p>", 8);
+  struct text whole = filter_pieces(page.bytes, page.length, page.length);
+  struct text bytes = filter_pieces(page.bytes, page.length, 1);
+  assert_string_equal(whole.bytes, bytes.bytes);
+  size_t kept = 0, last = 0;
+  for (size_t at = 0; at < whole.length; at++)
+    if (whole.bytes[at] == '#') {
+      assert_true(kept == 0 || at - last >= 256);
+      kept++;
+      last = at;
+    }
+  assert_in_range(kept, 4, whole.length / 256); /* 1,406 bytes out */
+  free(page.bytes);
+  free(whole.bytes);
+  free(bytes.bytes);
+}
+
 /* In an open body, "<span></span>" and the like go, nested too, when the last byte out is
  * '>'; a pair with anything between or around them stays. */
 static void empty_inline_pairs_in_an_open_body_go(void **state) {
@@ -322,6 +346,7 @@ int main(void) {
       cmocka_unit_test(fragment_hrefs_of_links_become_a_hash),
       cmocka_unit_test(text_in_an_open_body_goes),
       cmocka_unit_test(empty_inline_pairs_in_an_open_body_go),
+      cmocka_unit_test(text_in_an_open_body_is_kept_now_and_then),
       cmocka_unit_test(meta_keeps_every_attribute),
       cmocka_unit_test(comments_scripts_and_end_tags_pass_unchanged),
       cmocka_unit_test(what_is_not_modelled_passes_through),
