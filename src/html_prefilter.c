@@ -63,7 +63,18 @@ void prefilter_text_start(struct html_prefilter *filter) {
  * ends at '<' and changes nothing in libxml2 2.9's state (areBlanks() or
  * htmlCheckParagraph() with an element open): it goes, unless `exact`. */
 static void prefilter_text_flush(struct html_prefilter *filter, bool exact) {
-  if (filter->text_class == TEXT_CHARACTERS) {
+  /* In an open body after '>', the run is nothing to libxml2 (html_prefilter.h) and the next
+   * bytes out begin markup of their own, as they did after it: it goes, but for one in
+   * PREFILTER_TEXT_KEPT_GAP bytes out. */
+  bool droppable = filter->text_class == TEXT_CHARACTERS && !exact && filter->body_open &&
+                   prefilter_last_out(filter) == '>';
+  size_t at = filter->out_before + filter->out_length;
+  if (droppable && at - filter->text_kept_at < PREFILTER_TEXT_KEPT_GAP) {
+    /* gone */
+  } else if (droppable) {
+    prefilter_emit_byte(filter, '#');
+    filter->text_kept_at = filter->out_before + filter->out_length;
+  } else if (filter->text_class == TEXT_CHARACTERS) {
     if (filter->text_starts_blank)
       prefilter_emit_byte(filter, ' ');
     prefilter_emit_byte(filter, '#');
@@ -144,6 +155,10 @@ static void prefilter_emit_carried(struct html_prefilter *filter) {
   case MODE_LT:
     prefilter_emit_byte(filter, '<');
     break;
+  case MODE_END_TAG_HELD:
+    prefilter_emit(filter, "</", 2);
+    prefilter_emit(filter, filter->end_held, filter->end_held_length);
+    break;
   case MODE_BANG:
     prefilter_emit(filter, filter->bang, filter->bang_length);
     break;
@@ -166,6 +181,7 @@ static void prefilter_emit_carried(struct html_prefilter *filter) {
 }
 
 static void prefilter_give_up(struct html_prefilter *filter) {
+  prefilter_write_held(filter);
   prefilter_emit_carried(filter);
   filter->mode = MODE_PASS_THROUGH;
 }
@@ -217,6 +233,9 @@ static void prefilter_text_utf8_byte(struct html_prefilter *filter, unsigned cha
 static bool prefilter_lt_byte(struct html_prefilter *filter, unsigned char c) {
   if (prefilter_is_letter(c)) {
     prefilter_tag_start(filter, c);
+  } else if (c == '/' && filter->held_count > 0) {
+    filter->end_held_length = 0;
+    filter->mode = MODE_END_TAG_HELD;
   } else if (c == '/') {
     prefilter_emit(filter, "</", 2);
     filter->mode = MODE_END_TAG_START;
@@ -291,6 +310,19 @@ static bool prefilter_end_tag_byte(struct html_prefilter *filter, unsigned char 
     prefilter_text_start(filter);
     return false;
   }
+  if (filter->mode == MODE_END_TAG_START) {
+    filter->end_name_length = 0;
+    filter->end_name_done = false;
+  }
+  if (!filter->end_name_done && prefilter_is_name(c)) {
+    if (filter->end_name_length < sizeof filter->end_name)
+      filter->end_name[filter->end_name_length] = prefilter_lower(c);
+    filter->end_name_length++;
+  } else if (!filter->end_name_done) {
+    filter->end_name_done = true;
+    if (prefilter_is_document_tag(filter->end_name, filter->end_name_length))
+      filter->body_open = false;
+  }
   filter->mode = MODE_END_TAG;
   prefilter_emit_byte(filter, c);
   if (c == '>')
@@ -308,6 +340,7 @@ static void prefilter_raw_byte(struct html_prefilter *filter, unsigned char c) {
       filter->mode = MODE_PASS_THROUGH;
     } else {
       filter->mode = MODE_END_TAG;
+      filter->end_name_done = true; /* script or style */
       prefilter_end_tag_byte(filter, c);
       return;
     }
@@ -320,6 +353,34 @@ static void prefilter_raw_byte(struct html_prefilter *filter, unsigned char c) {
       filter->raw_matched = c == '<' ? 1 : 0;
   }
   prefilter_emit_byte(filter, c);
+}
+
+static bool prefilter_mode_byte(struct html_prefilter *filter, unsigned char c);
+
+/* After "</" with start tags held: the innermost's name and '>' drop the pair; anything else
+ * writes the held tags out and "</" and the bytes read go on as an end tag. False: `c` is
+ * read again. */
+static bool prefilter_end_tag_held_byte(struct html_prefilter *filter, unsigned char c) {
+  size_t innermost = filter->held_count - 1, at = filter->end_held_length;
+  const char *name = filter->held_names[innermost];
+  size_t length = filter->held_lengths[innermost];
+  if (at < length && prefilter_lower(c) == prefilter_lower((unsigned char)name[at])) {
+    filter->end_held[filter->end_held_length++] = (char)c;
+    return true;
+  }
+  if (at == length && c == '>') {
+    filter->held_count--;
+    prefilter_text_start(filter);
+    return true;
+  }
+  char read[sizeof filter->end_held];
+  memcpy(read, filter->end_held, at);
+  prefilter_emit(filter, "</", 2);
+  filter->mode = MODE_END_TAG_START;
+  for (size_t i = 0; i < at; i++)
+    while (!prefilter_mode_byte(filter, (unsigned char)read[i]))
+      ;
+  return false;
 }
 
 /* ---- one byte ---- */
@@ -355,6 +416,8 @@ static bool prefilter_mode_byte(struct html_prefilter *filter, unsigned char c) 
   case MODE_END_TAG_START:
   case MODE_END_TAG:
     return prefilter_end_tag_byte(filter, c);
+  case MODE_END_TAG_HELD:
+    return prefilter_end_tag_held_byte(filter, c);
   case MODE_RAW:
     prefilter_raw_byte(filter, c);
     return true;
@@ -394,6 +457,29 @@ static void prefilter_init_tables(void) {
       prefilter_text_kind['\r'] = 2;
 }
 
+/* How many bytes from `data` are text that only makes a run text or keeps it blank: eight at
+ * a time while a word holds no '<', '&', byte below 0x20 or non-ASCII byte, else one at a
+ * time for the next eight (newlines and tabs are read there). */
+static size_t prefilter_text_span(const unsigned char *data, size_t length) {
+  size_t i = 0;
+  for (;;) {
+    while (length - i >= 8) {
+      uint64_t word = prefilter_word(data + i);
+      if ((word & PREFILTER_HIGHS) || prefilter_word_has_zero(word ^ (PREFILTER_ONES * '<')) ||
+          prefilter_word_has_zero(word ^ (PREFILTER_ONES * '&')) ||
+          ((word - PREFILTER_ONES * 0x20) & ~word & PREFILTER_HIGHS))
+        break;
+      i += 8;
+    }
+    size_t stop = length - i < 8 ? length : i + 8;
+    for (; i < stop; i++)
+      if (prefilter_text_kind[data[i]] == 0)
+        return i;
+    if (i == length)
+      return i;
+  }
+}
+
 /* Text between tags, the bulk of a page, a run at a time. */
 static size_t prefilter_text_run(struct html_prefilter *filter, const unsigned char *data,
                                  size_t length) {
@@ -410,9 +496,7 @@ static size_t prefilter_text_run(struct html_prefilter *filter, const unsigned c
     if (filter->mode != MODE_TEXT)
       return i;
   }
-  while (i < length && prefilter_text_kind[data[i]] != 0)
-    i++;
-  return i;
+  return i + prefilter_text_span(data + i, length - i);
 }
 
 /* The modes that pass or carry long runs of bytes unchanged, a run at a time: the bytes read,
@@ -487,6 +571,9 @@ size_t html_prefilter_feed(struct html_prefilter *filter, const char *data, size
     while (!prefilter_mode_byte(filter, c))
       ;
   }
+  if (filter->out_length > 0)
+    filter->last_out = filter->out[filter->out_length - 1];
+  filter->out_before += filter->out_length;
   *out = filter->out;
   return filter->out_length;
 }

@@ -25,8 +25,20 @@ void prefilter_tag_start(struct html_prefilter *filter, unsigned char c) {
 
 /* ---- start tags (htmlParseStartTag) ---- */
 
+/* What a start tag of body, html or head does to filter->body_open: only a <body> written
+ * by the filter (so ended by '>') and not empty leaves body open: pushed, or discarded as
+ * body was open already. The others may pop what is on top, or leave it open or not. */
+static void prefilter_note_document_tag(struct html_prefilter *filter, bool rewritten,
+                                        bool empty_element) {
+  if (prefilter_is_document_tag(filter->name, filter->name_length))
+    filter->body_open =
+        rewritten && !empty_element && memcmp(filter->name, "body", 4) == 0;
+}
+
 /* From here the tag passes as it came. */
 static void prefilter_tag_unchanged(struct html_prefilter *filter) {
+  if (!filter->tag_unchanged)
+    prefilter_note_document_tag(filter, false, false);
   if (!filter->tag_unchanged)
     prefilter_emit(filter, filter->tag, filter->tag_length);
   filter->tag_unchanged = true;
@@ -53,6 +65,22 @@ static void prefilter_classify_tag(struct html_prefilter *filter) {
   filter->raw_name = prefilter_name_is(filter, "script", 6)  ? "script"
                      : prefilter_name_is(filter, "style", 5) ? "style"
                                                              : NULL;
+  filter->tag_has_link_href =
+      (filter->name[0] == 'a' || filter->name[0] == 'l') &&
+      (prefilter_name_is(filter, "a", 1) || prefilter_name_is(filter, "area", 4) ||
+       prefilter_name_is(filter, "link", 4));
+}
+
+/* Where the value of the attribute just read (lower case, in filter->attribute), from
+ * base[value] to base[end], is to be written as "#": an href of a, area or link whose value
+ * begins with '#' (after its quote). 0 otherwise, and when it has no value. */
+static size_t prefilter_fragment_value(const struct html_prefilter *filter, const char *base,
+                                       size_t value, size_t end) {
+  if (!filter->tag_has_link_href || value == 0 || value >= end ||
+      strcmp(filter->attribute, "href") != 0)
+    return 0;
+  bool quoted = base[value] == '"' || base[value] == '\'';
+  return value + quoted < end && base[value + quoted] == '#' ? value : 0;
 }
 
 /* The first letters of the attributes link_tags.c reads. */
@@ -82,7 +110,27 @@ static void prefilter_attribute_end(struct html_prefilter *filter) {
     return;
   }
   filter->kept_start[filter->kept_count] = filter->attribute_start;
+  filter->kept_fragment[filter->kept_count] =
+      prefilter_fragment_value(filter, filter->tag, filter->value_start, filter->tag_length);
   filter->kept_end[filter->kept_count++] = filter->tag_length;
+}
+
+/* A kept attribute from `base`: as it came, or up to its value and then "#" (quoted as it
+ * was). */
+static void prefilter_emit_attribute(struct html_prefilter *filter, const char *base, size_t i) {
+  size_t start = filter->kept_start[i], fragment = filter->kept_fragment[i];
+  if (fragment == 0) {
+    prefilter_emit(filter, base + start, filter->kept_end[i] - start);
+    return;
+  }
+  prefilter_emit(filter, base + start, fragment - start);
+  char quote = base[fragment];
+  if (quote == '"' || quote == '\'') {
+    char quoted[3] = {quote, '#', quote};
+    prefilter_emit(filter, quoted, 3);
+  } else {
+    prefilter_emit_byte(filter, '#');
+  }
 }
 
 /* The kept attributes (offsets from `base`), each after a blank, and the tag's end: "/>"
@@ -91,8 +139,7 @@ static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
                                 bool empty_element) {
   for (size_t i = 0; i < filter->kept_count; i++) {
     prefilter_emit_byte(filter, ' ');
-    prefilter_emit(filter, base + filter->kept_start[i],
-                   filter->kept_end[i] - filter->kept_start[i]);
+    prefilter_emit_attribute(filter, base, i);
   }
   if (empty_element)
     prefilter_emit(filter, filter->kept_count > 0 ? " />" : "/>", filter->kept_count > 0 ? 3 : 2);
@@ -100,12 +147,58 @@ static void prefilter_emit_kept(struct html_prefilter *filter, const char *base,
     prefilter_emit_byte(filter, '>');
 }
 
+/* html_prefilter_drops_empty() of a name of `length` bytes, lower case. */
+static bool prefilter_drops_empty(const char *name, size_t length) {
+  switch (length) {
+  case 1:
+    return name[0] == 'b' || name[0] == 'i';
+  case 2:
+    return name[0] == 'e' && name[1] == 'm';
+  case 4:
+    return memcmp(name, "span", 4) == 0 || memcmp(name, "code", 4) == 0;
+  case 6:
+    return memcmp(name, "strong", 6) == 0;
+  default:
+    return false;
+  }
+}
+
+bool html_prefilter_drops_empty(const char *name) {
+  return prefilter_drops_empty(name, strlen(name));
+}
+
+/* Holds the start tag just read (its name as it came at `name`) instead of writing it, when
+ * its pair may go (html_prefilter.h): true when held. */
+static bool prefilter_hold_tag(struct html_prefilter *filter, const char *name, bool empty_element) {
+  if (!filter->body_open || empty_element || filter->kept_count > 0 ||
+      filter->held_count == HTML_PREFILTER_HELD_MAX ||
+      !prefilter_drops_empty(filter->name, filter->name_length) ||
+      prefilter_last_out(filter) != '>')
+    return false;
+  memcpy(filter->held_names[filter->held_count], name, filter->name_length);
+  filter->held_lengths[filter->held_count++] = filter->name_length;
+  return true;
+}
+
+void prefilter_write_held(struct html_prefilter *filter) {
+  size_t count = filter->held_count;
+  filter->held_count = 0; /* prefilter_emit() writes them out otherwise */
+  for (size_t i = 0; i < count; i++) {
+    prefilter_emit_byte(filter, '<');
+    prefilter_emit(filter, filter->held_names[i], filter->held_lengths[i]);
+    prefilter_emit_byte(filter, '>');
+  }
+}
+
 /* The tag's last byte was appended: "<name", the kept attributes, its end. The text of a
  * script or style element follows an end of ">". */
 static void prefilter_tag_end(struct html_prefilter *filter, bool empty_element) {
   if (!filter->tag_unchanged) {
-    prefilter_emit(filter, filter->tag, filter->name_end);
-    prefilter_emit_kept(filter, filter->tag, empty_element);
+    prefilter_note_document_tag(filter, true, empty_element);
+    if (!prefilter_hold_tag(filter, filter->tag + 1, empty_element)) {
+      prefilter_emit(filter, filter->tag, filter->name_end);
+      prefilter_emit_kept(filter, filter->tag, empty_element);
+    }
   }
   if (filter->raw_name && !empty_element) {
     filter->mode = MODE_RAW;
@@ -127,6 +220,7 @@ bool prefilter_before_attribute_byte(struct html_prefilter *filter, unsigned cha
     filter->mode = MODE_TAG_SLASH;
   } else if (prefilter_is_name_start(c)) {
     filter->attribute_start = filter->tag_length;
+    filter->value_start = 0;
     filter->attribute[0] = prefilter_lower(c);
     filter->attribute_length = 1;
     prefilter_tag_append(filter, c);
@@ -182,6 +276,7 @@ bool prefilter_after_name_byte(struct html_prefilter *filter, unsigned char c) {
     prefilter_tag_append(filter, c);
     filter->mode = MODE_ATTRIBUTE_BEFORE_VALUE;
   } else if (filter->mode == MODE_ATTRIBUTE_BEFORE_VALUE) {
+    filter->value_start = filter->tag_length;
     if (c == '"' || c == '\'') {
       filter->quote = (char)c;
       prefilter_tag_append(filter, c);
@@ -311,20 +406,31 @@ static size_t prefilter_fast_attributes(struct html_prefilter *filter, const uns
     if (!prefilter_is_name_start(data[i]))
       return 0;
     size_t start = i;
-    if (prefilter_fast_name(data, length, &i, filter->attribute) == 0)
+    /* Most names (class, id, title ...) are ruled out by their first letter: then they are
+     * only skipped, not copied. */
+    bool maybe_kept =
+        filter->tag_is_meta || prefilter_read_initial[(unsigned char)prefilter_lower(data[i])];
+    if (maybe_kept && prefilter_fast_name(data, length, &i, filter->attribute) == 0)
       return 0;
-    size_t after_name = prefilter_fast_blanks(data, length, i);
+    while (!maybe_kept && i < length && prefilter_name_byte[data[i]] &&
+           i - start < PREFILTER_NAME_MAX)
+      i++;
+    if (!maybe_kept && i - start == PREFILTER_NAME_MAX)
+      return 0;
+    size_t after_name = prefilter_fast_blanks(data, length, i), value = 0;
     if (after_name < length && data[after_name] == '=') {
-      i = prefilter_fast_blanks(data, length, after_name + 1);
+      i = value = prefilter_fast_blanks(data, length, after_name + 1);
       if (!prefilter_fast_value(data, length, &i))
         return 0;
     } else {
       i = after_name;
     }
-    if (prefilter_attribute_is_kept(filter)) {
+    if (maybe_kept && prefilter_attribute_is_kept(filter)) {
       if (filter->kept_count == HTML_PREFILTER_KEPT_MAX)
         return 0;
       filter->kept_start[filter->kept_count] = start;
+      filter->kept_fragment[filter->kept_count] =
+          prefilter_fragment_value(filter, (const char *)data, value, i);
       filter->kept_end[filter->kept_count++] = i;
     }
     *at = i;
@@ -344,9 +450,12 @@ size_t prefilter_fast_tag(struct html_prefilter *filter, const unsigned char *da
   size_t ending = prefilter_fast_attributes(filter, data, length, &at);
   if (ending == 0 || at + ending + 1 > HTML_PREFILTER_TAG_MAX)
     return 0;
-  prefilter_emit_byte(filter, '<');
-  prefilter_emit(filter, (const char *)data, name_end);
-  prefilter_emit_kept(filter, (const char *)data, ending == 2);
+  if (!prefilter_hold_tag(filter, (const char *)data, ending == 2)) {
+    prefilter_emit_byte(filter, '<');
+    prefilter_emit(filter, (const char *)data, name_end);
+    prefilter_emit_kept(filter, (const char *)data, ending == 2);
+  }
+  prefilter_note_document_tag(filter, true, ending == 2);
   filter->tag_unchanged = true; /* written out: prefilter_tag_end() only sets the mode */
   prefilter_tag_end(filter, ending == 2);
   return at + ending;
@@ -361,6 +470,30 @@ size_t prefilter_fast_end_tag(struct html_prefilter *filter, const unsigned char
   size_t end = 1 + prefilter_plain_span(data + 1, length - 1, '>');
   if (end == length || data[end] != '>')
     return 0;
+  if (filter->held_count > 0) {
+    size_t innermost = filter->held_count - 1, name_length = filter->held_lengths[innermost];
+    const char *name = filter->held_names[innermost];
+    size_t i = 0;
+    while (i < name_length && prefilter_lower(data[1 + i]) == prefilter_lower((unsigned char)name[i]))
+      i++;
+    if (i == name_length && end == 1 + name_length) {
+      filter->held_count--;
+      prefilter_text_start(filter);
+      return end + 1;
+    }
+  }
+  /* Only body, html and head matter: most names are ruled out by their first letter. */
+  unsigned char initial = (unsigned char)prefilter_lower(data[1]);
+  if (filter->body_open && (initial == 'b' || initial == 'h')) {
+    size_t name_end = 1;
+    while (prefilter_name_byte[data[name_end]])
+      name_end++;
+    char name[4];
+    for (size_t i = 0; i < 4 && i + 1 < name_end; i++)
+      name[i] = prefilter_lower(data[i + 1]);
+    if (prefilter_is_document_tag(name, name_end - 1))
+      filter->body_open = false;
+  }
   prefilter_emit_byte(filter, '<');
   prefilter_emit(filter, (const char *)data, end + 1);
   prefilter_text_start(filter);

@@ -2,9 +2,9 @@
  * html_prefilter.h's filter (what the parser would read for nothing taken out) to
  * htmlParseChunk(); a SAX startElement callback looks at the tags as the parser meets them.
  * No tree is built and libxml2 never prints: its errors go to no-op handlers. Flaws of
- * libxml2 2.9's push parser are worked around here: links_bytes_to_hold() and
- * links_rescan_pending() (else where a piece ends could change the links found) and
- * links_resume_after_document_end() (else little after </html> would be read). */
+ * libxml2 2.9's push parser are worked around by links_push_fixes.h: what to hold back of
+ * a piece and when to rescan (else where a piece ends could change the links found), and
+ * reading on after </html> (else little after it would be read). */
 #include "afetch/links.h"
 
 #include <limits.h>
@@ -22,6 +22,7 @@
 #include "afetch/css_links.h"
 #include "afetch/html_prefilter.h"
 #include "afetch/link_tags.h"
+#include "afetch/links_push_fixes.h"
 #include "afetch/reference_set.h"
 #include "afetch/url.h"
 
@@ -43,13 +44,13 @@ struct link_extractor {
   struct url_base *base; /* base_url, else page_url, parsed once for all links */
   bool base_seen;        /* only the first <base href> counts, even one that did not resolve */
   bool finished;
-  /* The end of the last piece, held back until the next one: see links_bytes_to_hold(). */
+  /* The end of the last piece, held back until the next one: see links_push_bytes_to_hold(). */
   char held[LINKS_HELD_MAX];
   size_t held_length;
   /* held + the next piece, contiguous (grown as needed, free()). */
   char *joined;
   size_t joined_capacity;
-  size_t parsed_since_rescan; /* see links_rescan_pending() */
+  size_t parsed_since_rescan; /* see links_push_rescan_pending() */
   struct reference_set seen;
   /* -p: the requisites reported, apart from the links: an <a href=x> must not hide an
    * <img src=x> (nor the other way round). */
@@ -112,9 +113,18 @@ size_t links_clean_reference_into(const char *value, char *out) {
   return length;
 }
 
+/* The cleaned reference: `value` itself when it holds no byte up to 0x20 (nothing to trim
+ * or remove, the common case), else a copy cleaned into extractor->reference. */
 static const char *links_clean_reference(struct link_extractor *extractor, const char *value,
                                          size_t *length) {
-  size_t needed = strlen(value) + 1;
+  size_t at = 0;
+  while ((unsigned char)value[at] > 0x20)
+    at++;
+  if (value[at] == '\0') {
+    *length = at;
+    return value;
+  }
+  size_t needed = at + strlen(value + at) + 1;
   if (needed > extractor->reference_capacity) {
     size_t capacity = extractor->reference_capacity ? extractor->reference_capacity : 256;
     while (capacity < needed)
@@ -327,141 +337,14 @@ static void links_on_start_element(void *context, const xmlChar *name, const xml
   }
 }
 
-/* True when `data` ends where a </script or </style end tag could be starting: "<", "</",
- * "</s" ... "</scrip", "</styl", in any case. */
-static bool links_ends_in_end_tag_start(const char *data, size_t length) {
-  static const char *const end_tags[] = {"</script", "</style"};
-  size_t start = length;
-  while (start > 0 && length - start < sizeof "</script" - 1 && data[start - 1] != '<')
-    start--;
-  if (start == 0 || data[start - 1] != '<')
-    return false;
-  size_t tail = length - start + 1;
-  for (size_t i = 0; i < sizeof end_tags / sizeof end_tags[0]; i++)
-    if (tail < strlen(end_tags[i]) && strncasecmp(data + start - 1, end_tags[i], tail) == 0)
-      return true;
-  return false;
-}
-
-/* libxml2 2.9 misreads the text of a script or style element (no markup inside, up to its
- * end tag) when a piece ends at some places in it:
- * - after "</" or in the end tag's name ("</scr" + "ipt>"): it takes the cut tag for text
- *   and goes on reading the markup after it, links included, as text up to the next end
- *   tag;
- * - just before "</" (another end tag, say "</div>" in a string): it ends the element at
- *   the end of the piece, reads the next piece's "</div>" as a real end tag and the rest
- *   of the script as markup.
- * So libxml2 gets each piece cut at a safe place: not after a possible start of an end tag,
- * not before a '<' that may begin "</" (NUL bytes, which libxml2 skips, do not count).
- * Returns how many bytes at the end of `data` to hold back for the next piece: 1 to
- * LINKS_HELD_MAX, or 0 when no place in reach is safe (a long run of '<'). */
-static size_t links_bytes_to_hold(const char *data, size_t length) {
-  for (size_t hold = 1; hold <= length && hold <= LINKS_HELD_MAX; hold++) {
-    size_t cut = length - hold;
-    /* libxml2 skips NUL bytes there: "\0</" counts as "</". */
-    size_t next = cut;
-    while (next < length && data[next] == '\0')
-      next++;
-    bool before_end_tag =
-        next == length || (data[next] == '<' && (next + 1 == length || data[next + 1] == '/'));
-    if (!before_end_tag && !links_ends_in_end_tag_start(data, cut))
-      return hold;
-  }
-  return 0;
-}
-
-/* libxml2 2.9 (seen in 2.9.14) remembers where a look-ahead for the end of a start tag
- * stopped (checkIndex) and whether it stopped inside a quoted attribute value, but not the
- * quote that opened the value: when a piece ends inside one, the next look-ahead never
- * finds the value's end, and nothing more is parsed until the body ends. Links would come
- * only at link_extractor_finish(), and the parser would hold the whole page. Clearing
- * checkIndex makes the look-ahead start again from the unparsed input (the start of the
- * tag), as a fresh one does: only time is lost. To keep that time linear in the page size,
- * unparsed input longer than LINKS_RESCAN_ALWAYS is rescanned only once a third as many new
- * bytes came. True when it cleared checkIndex: the parser should try again. libxml2 2.11
- * rewrote this look-ahead and what the fields mean: the fix-ups that write parser fields
- * are built for older versions only. */
-#define LINKS_RESCAN_ALWAYS 4096
-
-static bool links_rescan_pending(struct link_extractor *extractor) {
-#if LIBXML_VERSION < 21100
-  htmlParserCtxtPtr parser = extractor->parser;
-  if (parser->instate == XML_PARSER_EOF || parser->checkIndex <= 0 || !parser->input ||
-      !parser->input->cur || !parser->input->end)
-    return false;
-  size_t pending = (size_t)(parser->input->end - parser->input->cur);
-  if (pending > LINKS_RESCAN_ALWAYS && extractor->parsed_since_rescan * 3 < pending)
-    return false;
-  extractor->parsed_since_rescan = 0;
-  parser->checkIndex = 0;
-  return true;
-#else
-  (void)extractor;
-  return false;
-#endif
-}
-
-/* libxml2 2.9's push parser ends the document when the last open element is closed
- * (</html>, or a stray end tag before any element) and then stops at the next tag or text:
- * the links after it, which browsers show (content after </html> is common), would be
- * lost. It also stops reading the piece at text after </html> that begins with a blank, and
- * a last piece (`terminate`) ends the document there, the rest unread. So the parser is put
- * back to reading content, where it opens <html> and <body> again by itself, and reads on.
- * Each round reads on (links_read_on()); a round that does not ends it. */
-static bool links_stopped_early(htmlParserCtxtPtr parser) {
-  if (parser->instate == XML_PARSER_EPILOG)
-    return true;
-  return parser->instate == XML_PARSER_EOF && !parser->disableSAX && parser->input &&
-         (parser->errNo == XML_ERR_DOCUMENT_END ||
-          (parser->input->cur && parser->input->cur < parser->input->end));
-}
-
-/* Where the parser is in its input. A round that changed none of it read nothing; cur alone
- * does not show it: libxml2 moves the unread bytes down when it shrinks its buffer (counting
- * them in `consumed`), and at the first byte that is not UTF-8 it converts the rest into a
- * new buffer, so after a round that read on, cur can point where it did before. */
-struct links_read_mark {
-  const xmlChar *cur, *base, *end;
-  unsigned long consumed;
-};
-
-static struct links_read_mark links_read_mark(htmlParserCtxtPtr parser) {
-  return (struct links_read_mark){parser->input->cur, parser->input->base, parser->input->end,
-                                  parser->input->consumed};
-}
-
-static bool links_read_on(htmlParserCtxtPtr parser, struct links_read_mark before) {
-  struct links_read_mark now = links_read_mark(parser);
-  return now.cur != before.cur || now.base != before.base || now.end != before.end ||
-         now.consumed != before.consumed;
-}
-
-static void links_resume_after_document_end(struct link_extractor *extractor, int terminate) {
-#if LIBXML_VERSION < 21100
-  htmlParserCtxtPtr parser = extractor->parser;
-  while (links_stopped_early(parser)) {
-    struct links_read_mark stopped_at = links_read_mark(parser);
-    parser->instate = XML_PARSER_CONTENT;
-    parser->errNo = XML_ERR_OK;
-    parser->checkIndex = 0;
-    htmlParseChunk(parser, NULL, 0, terminate);
-    if (!links_read_on(parser, stopped_at))
-      return;
-  }
-#else
-  (void)extractor;
-  (void)terminate;
-#endif
-}
-
 /* htmlParseChunk() and the work-arounds after it. */
 static void links_parse_chunk(struct link_extractor *extractor, const char *data, int length,
                               int terminate) {
   htmlParseChunk(extractor->parser, data, length, terminate);
   extractor->parsed_since_rescan += (size_t)length;
-  if (!terminate && links_rescan_pending(extractor))
+  if (!terminate && links_push_rescan_pending(extractor->parser, &extractor->parsed_since_rescan))
     htmlParseChunk(extractor->parser, NULL, 0, 0);
-  links_resume_after_document_end(extractor, terminate);
+  links_push_resume_after_document_end(extractor->parser, terminate);
 }
 
 static void links_parse(struct link_extractor *extractor, const char *data, size_t length) {
@@ -545,7 +428,7 @@ static void links_feed_parser(struct link_extractor *extractor, const char *data
     return;
   if (extractor->held_length > 0)
     links_join_held(extractor, &data, &length);
-  size_t hold = links_bytes_to_hold(data, length);
+  size_t hold = links_push_bytes_to_hold(data, length, LINKS_HELD_MAX);
   links_parse(extractor, data, length - hold);
   memcpy(extractor->held, data + length - hold, hold);
   extractor->held_length = hold;

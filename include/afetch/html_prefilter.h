@@ -15,6 +15,19 @@
  *   cut at 100 bytes, bogus attributes skipped to a blank, unquoted values up to a blank or
  *   '>') and rewritten as "<name" + each kept attribute, byte for byte + its end (">" or
  *   " />").
+ * - Text runs altogether once <body> is open and the last byte out is '>': libxml2 2.9
+ *   reads text only for htmlCheckParagraph(), which then does nothing (the current element
+ *   is <body> or one inside it, never none, html or head: head is never pushed above body,
+ *   nor html at all). One run is kept ("#") every PREFILTER_TEXT_KEPT_GAP bytes out:
+ *   libxml2 2.9 frees the input it read only when it reads text (SHRINK in
+ *   htmlParseCharDataInternal), or comments; without any it would hold the whole page.
+ * - Once <body> is open, an element of html_prefilter_drops_empty() without attributes
+ *   read and with nothing between its tags ("<span></span>", nested too) when the last byte
+ *   out is '>': libxml2 2.9 pushes it (it closes no element but head, never open above
+ *   body, and implies none once body was), reports it and pops it, its state unchanged.
+ * - The rest of a fragment-only href of <a>, <area> and <link> ("#top" becomes "#"): links.c
+ *   reports no reference that begins with '#' (the page itself), so "#" reports the same
+ *   nothing. <base href="#x"> is kept whole: it becomes the base.
  * Comments, end tags, DOCTYPE, and the text of script and style elements pass unchanged
  * (their ends found as libxml2 finds them). Where the filter does not model libxml2 exactly
  * it passes the rest of the page through unchanged: a NUL byte, bytes that are not UTF-8 (or
@@ -34,6 +47,8 @@
 #define HTML_PREFILTER_TAG_MAX 4096
 /* Kept attributes remembered per tag; a tag with more passes unchanged. */
 #define HTML_PREFILTER_KEPT_MAX 16
+/* Empty inline elements held, nested, until their end tag shows they are empty. */
+#define HTML_PREFILTER_HELD_MAX 8
 
 struct html_prefilter {
   int mode;  /* enum prefilter_mode (html_prefilter.c) */
@@ -69,11 +84,37 @@ struct html_prefilter {
   bool attribute_kept;
   char quote;
   size_t kept_start[HTML_PREFILTER_KEPT_MAX], kept_end[HTML_PREFILTER_KEPT_MAX];
+  /* Where a kept value written as "#" begins (its quote, if any), else 0. */
+  size_t kept_fragment[HTML_PREFILTER_KEPT_MAX];
   size_t kept_count;
+  bool tag_has_link_href; /* a, area, link: an href of "#..." is written "#" */
+  size_t value_start;     /* where the value of the attribute being read begins, else 0 */
   /* script or style (set with the tag's name, else NULL): its name, and how much of
    * "</name" matched in its text. */
   const char *raw_name;
   size_t raw_matched;
+  /* libxml2 has <body> open (on its element stack) at this point of the output: then text
+   * changes nothing in it (see prefilter_text_flush()). Set by a <body> start tag, cleared
+   * by what may pop it: an end tag of body, html or head, <body/>, a start tag of html or
+   * head, any of the three passed unchanged. */
+  bool body_open;
+  /* The name of the end tag being read byte by byte, lower case (up to 5 bytes, enough to
+   * tell body, html and head), and whether it ended. */
+  char end_name[5];
+  size_t end_name_length;
+  bool end_name_done;
+  char last_out;     /* the last byte output by an earlier feed, '\0' before any */
+  size_t out_before;  /* bytes output by earlier feeds */
+  size_t text_kept_at; /* where a text run in an open body was last kept (see below) */
+  /* Start tags of html_prefilter_drops_empty() elements, without attributes, held back (in
+   * the case they came, innermost last): if "</name>" follows, the pair goes; anything else
+   * output first writes them out. */
+  char held_names[HTML_PREFILTER_HELD_MAX][8];
+  size_t held_lengths[HTML_PREFILTER_HELD_MAX];
+  size_t held_count;
+  /* After "</" with tags held: the bytes read so far, while they spell the innermost's name. */
+  char end_held[8];
+  size_t end_held_length;
   /* The output of one feed (malloc()ed, grown as needed). */
   char *out;
   size_t out_length, out_capacity;
@@ -93,6 +134,12 @@ size_t html_prefilter_feed(struct html_prefilter *filter, const char *data, size
 
 /* Ends the page: what was carried, in *out as for html_prefilter_feed(). */
 size_t html_prefilter_finish(struct html_prefilter *filter, const char **out);
+
+/* True for the elements whose empty pairs the filter drops in an open body (span, code, em,
+ * strong, b, i): their start tag closes only head in libxml2 2.9 (htmlStartClose), and none is
+ * empty, raw text, or treated apart by htmlParseStartTag() or htmlCheckImplied(). `name` in
+ * lower case. */
+bool html_prefilter_drops_empty(const char *name);
 
 /* True when the filter has given up and passes everything through unchanged. */
 bool html_prefilter_passes_through(const struct html_prefilter *filter);

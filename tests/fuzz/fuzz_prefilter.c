@@ -9,6 +9,10 @@
  *   page in one piece, reports the same start tags (implied ones too) with the same values of
  *   the attributes link_tags.c reads, and the same script and style text, as when fed the
  *   filter's output in one piece (after </html> it is put back to reading, as links.c does);
+ *   but for what links.c reads the same way: an href of a, area or link that begins with '#'
+ *   (the page itself, never reported) counts as "#", which the filter may write instead, and
+ *   start tags of html_prefilter_drops_empty() elements without attributes read (links.c
+ *   reads nothing of them) do not count: the filter drops empty pairs of them;
  * - the filter's output is the same whether its input comes whole or cut.
  * With FUZZ_PREFILTER_EXTRACTOR=1 in the environment, also the links and requisites of the
  * link extractor with and without the filter, each fed the page whole: not by default, as
@@ -88,6 +92,15 @@ static void fuzz_on_element(void *context, const xmlChar *name, const xmlChar **
   struct fuzz_text *events = context;
   const char *values[LINK_ATTRIBUTE_COUNT];
   link_attributes_read(attributes, values);
+  enum link_tag tag = link_tag_of((const char *)name);
+  bool link_href = tag == LINK_TAG_A || tag == LINK_TAG_AREA || tag == LINK_TAG_LINK;
+  if (link_href && values[LINK_ATTRIBUTE_HREF] && values[LINK_ATTRIBUTE_HREF][0] == '#')
+    values[LINK_ATTRIBUTE_HREF] = "#";
+  bool any_read = false;
+  for (size_t k = 0; k < LINK_ATTRIBUTE_COUNT; k++)
+    any_read = any_read || values[k];
+  if (!any_read && html_prefilter_drops_empty((const char *)name))
+    return;
   fuzz_text_add(events, "<", 1);
   fuzz_text_add(events, (const char *)name, strlen((const char *)name));
   for (size_t k = 0; k < LINK_ATTRIBUTE_COUNT; k++) {
