@@ -435,7 +435,7 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
   }
   if (job->source && outcome->transient &&
       work_source_take_back(job->source, job->request, outcome)) {
-    commit_skip(scheduler->commit, job->request->position); /* to run again, elsewhere */
+    commit_given_back(scheduler->commit, job->request->position);
     scheduler_release(scheduler, job);
     return;
   }

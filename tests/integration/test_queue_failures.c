@@ -110,7 +110,8 @@ void queue_failing_url_ends_in_the_dead_letters(void **state) {
 }
 
 /* A URL failing (503) on its first 2 deliveries and then answering ends with one ok result,
- * 3 requests at the server, no dead letter and no error left in Redis. */
+ * 3 requests at the server, no dead letter and no error left in Redis; the workers'
+ * --stats-json count the 2 failures given back. */
 void queue_failure_then_success_is_one_ok_result(void **state) {
   (void)state;
   struct h_server *server = h_private_server(false);
@@ -120,11 +121,24 @@ void queue_failure_then_success_is_one_ok_result(void **state) {
   const char *path = "/flaky/twice/2?status=503";
   const char *url = h_url(port, path);
   enqueue(&redis, h_fmt("%s\n", url), "1 of 1 lines added");
-  const char *extra[] = {"--reclaim-after", "1", "--idle-exit", "1", NULL};
-  struct worker workers[2] = {start_worker(&redis, extra), start_worker(&redis, extra)};
+  const char *stats[2];
+  struct worker workers[2];
+  for (size_t w = 0; w < 2; w++) {
+    stats[w] = h_fmt("%s/stats.json", h_temp_dir());
+    const char *extra[] = {"--reclaim-after", "1", "--idle-exit", "1", "--stats-json", stats[w],
+                           NULL};
+    workers[w] = start_worker(&redis, extra);
+  }
   wait_workers(workers, 2);
   h_expect_exit(workers[0].proc, 0);
   h_expect_exit(workers[1].proc, 0);
+  double given_back = 0; /* --stats-json counts the two failures given back to the queue */
+  for (size_t w = 0; w < 2; w++) {
+    const cJSON *count =
+        cJSON_GetObjectItemCaseSensitive(h_parse_json(h_read_file(stats[w], NULL)), "given_back");
+    given_back += count ? cJSON_GetNumberValue(count) : 0;
+  }
+  assert_int_equal((long)given_back, 2);
   const cJSON *result = NULL;
   assert_int_equal(results_for(workers, 2, url, &result), 1);
   assert_true(h_ok(result));
