@@ -1,11 +1,14 @@
 /* The worker's Lua scripts (queue_scripts.h says what each takes and answers). */
 #include "afetch/queue_scripts.h"
 
+/* The scripts share Lua pieces (macros): kept one piece a line. */
+/* clang-format off */
+
 /* The value of a field in an entry's flat {name, value...} list; false when absent. */
-#define QUEUE_LUA_FIELD                                                                        \
-  "local function field(fields, name)\n"                                                     \
-  "  for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end\n"      \
-  "  return false\n"                                                                          \
+#define QUEUE_LUA_FIELD                                                                            \
+  "local function field(fields, name)\n"                                                           \
+  "  for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end\n"            \
+  "  return false\n"                                                                               \
   "end\n"
 /* The worker's keys past the partitions and their leases: the workers' set, the errors. */
 #define QUEUE_LUA_PARTS "local parts = (#KEYS - 3) / 2\n"
@@ -210,12 +213,14 @@ const char queue_touch_script[] =
     "end\n"
     "return renewed\n";
 
-const char queue_leave_script[] = "local me = ARGV[1]\n"
-                                  QUEUE_LUA_PARTS
-                                  "for p = 0, parts - 1 do\n"
-                                  "  local lease = KEYS[2 + parts + p]\n"
-                                  "  if redis.call('GET', lease) == me then\n"
-                                  "    redis.call('DEL', lease)\n"
-                                  "  end\n"
-                                  "end\n"
-                                  "return redis.call('ZREM', KEYS[#KEYS - 1], me)\n";
+const char queue_leave_script[] =
+    "local me = ARGV[1]\n"
+    QUEUE_LUA_PARTS
+    "for p = 0, parts - 1 do\n"
+    "  local lease = KEYS[2 + parts + p]\n"
+    "  if redis.call('GET', lease) == me then\n"
+    "    redis.call('DEL', lease)\n"
+    "  end\n"
+    "end\n"
+    "return redis.call('ZREM', KEYS[#KEYS - 1], me)\n";
+/* clang-format on */

@@ -137,13 +137,12 @@ static void queue_release(struct queue_worker *worker, const struct queue_entry 
   if (redis_link_state(worker->link) != REDIS_LINK_READY)
     return;
   struct queue_args args = {0};
-  bool sent = queue_args_eval(&args, worker, queue_release_script) &&
-              queue_args_add_string(&args, QUEUE_GROUP) &&
-              queue_args_add_string(&args, worker->consumer) &&
-              queue_args_add_string(&args, queue_partition_name(entry->partition)) &&
-              queue_args_add_string(&args, entry->id) && queue_args_add_string(&args, idle_ms) &&
-              queue_args_add_string(&args, error) &&
-              queue_send(worker, &args, queue_on_release, worker);
+  bool sent =
+      queue_args_eval(&args, worker, queue_release_script) &&
+      queue_args_add_string(&args, QUEUE_GROUP) && queue_args_add_string(&args, worker->consumer) &&
+      queue_args_add_string(&args, queue_partition_name(entry->partition)) &&
+      queue_args_add_string(&args, entry->id) && queue_args_add_string(&args, idle_ms) &&
+      queue_args_add_string(&args, error) && queue_send(worker, &args, queue_on_release, worker);
   queue_args_free(&args);
   if (sent)
     worker->releases_out++;

@@ -17,10 +17,10 @@ struct queue_entry {
   uint64_t index;
   unsigned partition;
   bool too_long;
-  bool found;     /* a page a crawl found (else a line of the input): */
-  unsigned depth; /* its depth, */
-  char *parent;   /* the page that linked it, */
-  char *scope;    /* its seed's scope key (both in the same allocation, after the line) */
+  bool found;          /* a page a crawl found (else a line of the input): */
+  unsigned depth;      /* its depth, */
+  char *parent;        /* the page that linked it, */
+  char *scope;         /* its seed's scope key (both in the same allocation, after the line) */
   unsigned deliveries; /* this one included (the group's count when it was taken) */
   char *dead_error;    /* its last delivery failed: the dead letter's error (owned); or NULL */
   char id[48];

@@ -22,10 +22,10 @@ extern const char queue_add_script[];
  * and gives up the rest once nothing in them is pending for it. With reclaim, entries idle
  * longer than reclaim-after are claimed first (XAUTOCLAIM), and one delivered more than max
  * deliveries goes to the dead-letter stream (fields line, index, partition, id, deliveries,
- * error: with its last error if one was remembered) and out of its partition instead; then new entries (XREADGROUP), the partitions
- * taken in turn from the first one, up to `want` in all. Answers {entries left in the
- * partitions (waiting or pending), dead-lettered now, {partition, id, line, index, long,
- * deliveries, depth, parent, scope}...} (flat: QUEUE_TAKE_FIELDS each). */
+ * error: with its last error if one was remembered) and out of its partition instead; then new
+ * entries (XREADGROUP), the partitions taken in turn from the first one, up to `want` in all.
+ * Answers {entries left in the partitions (waiting or pending), dead-lettered now, {partition, id,
+ * line, index, long, deliveries, depth, parent, scope}...} (flat: QUEUE_TAKE_FIELDS each). */
 #define QUEUE_TAKE_FIELDS 9
 extern const char queue_take_script[];
 

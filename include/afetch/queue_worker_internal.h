@@ -55,9 +55,9 @@ struct queue_worker {
   int64_t idle_since_us;    /* the queue held nothing, waiting nor pending, since; 0: it did */
   struct event *poll_timer, *touch_timer;
   bool stopping, exhausted, failed, failure_said;
-  bool leaving;            /* the leave script is out (queue_worker_finish()) */
-  uint64_t dead_lettered;  /* by this worker's takes (no result) and acks (a last failure) */
-  uint64_t released;       /* failures given back to be delivered again */
+  bool leaving;           /* the leave script is out (queue_worker_finish()) */
+  uint64_t dead_lettered; /* by this worker's takes (no result) and acks (a last failure) */
+  uint64_t released;      /* failures given back to be delivered again */
   char error[300];
 };
 

@@ -100,8 +100,7 @@ static inline bool work_source_done(struct work_source *source, const struct req
   return source->ops->done(source, request, outcome);
 }
 
-static inline bool work_source_take_back(struct work_source *source,
-                                         const struct request *request,
+static inline bool work_source_take_back(struct work_source *source, const struct request *request,
                                          const struct outcome *outcome) {
   return source->ops->take_back && source->ops->take_back(source, request, outcome);
 }

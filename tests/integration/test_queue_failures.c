@@ -34,7 +34,10 @@ static size_t results_for(const struct worker *workers, size_t count, const char
 static size_t server_requests(int port, const char *path) {
   size_t count = 0;
   const cJSON *arrival;
-  cJSON_ArrayForEach(arrival, h_arrivals(port)) count += strcmp(h_string(arrival, "path"), path) == 0;
+  cJSON_ArrayForEach(arrival, h_arrivals(port)) {
+    if (strcmp(h_string(arrival, "path"), path) == 0)
+      count++;
+  }
   return count;
 }
 
@@ -82,8 +85,7 @@ void queue_failing_url_ends_in_the_dead_letters(void **state) {
     h_text_add(input, "%s\n", h_url(port, h_fmt("/delay/0?i=%d", i)));
   h_text_add(input, "%s\n%s\n", failing, closed);
   enqueue(&redis, input->data, "12 of 12 lines added");
-  const char *extra[] = {"--max-deliveries", "3", "--reclaim-after", "1", "--idle-exit", "1",
-                         NULL};
+  const char *extra[] = {"--max-deliveries", "3", "--reclaim-after", "1", "--idle-exit", "1", NULL};
   struct worker workers[2] = {start_worker(&redis, extra), start_worker(&redis, extra)};
   const char *said = wait_workers(workers, 2);
   const cJSON *result = NULL;
@@ -125,8 +127,8 @@ void queue_failure_then_success_is_one_ok_result(void **state) {
   struct worker workers[2];
   for (size_t w = 0; w < 2; w++) {
     stats[w] = h_fmt("%s/stats.json", h_temp_dir());
-    const char *extra[] = {"--reclaim-after", "1", "--idle-exit", "1", "--stats-json", stats[w],
-                           NULL};
+    const char *extra[] = {"--reclaim-after", "1",      "--idle-exit", "1",
+                           "--stats-json",    stats[w], NULL};
     workers[w] = start_worker(&redis, extra);
   }
   wait_workers(workers, 2);
@@ -159,8 +161,8 @@ void queue_final_failures_are_written_at_once(void **state) {
   struct redis redis = start_redis();
   const char *missing = h_url(port, "/status/404");
   enqueue(&redis, h_fmt("%s\n", missing), "1 of 1 lines added");
-  const char *extra[] = {"--max-deliveries", "3", "--reclaim-after", "1", "--idle-exit", "0.5",
-                         NULL};
+  const char *extra[] = {
+      "--max-deliveries", "3", "--reclaim-after", "1", "--idle-exit", "0.5", NULL};
   struct worker worker = start_worker(&redis, extra);
   h_wait_exit(worker.proc, 30000);
   h_expect_exit(worker.proc, 1);
