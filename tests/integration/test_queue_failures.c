@@ -113,7 +113,8 @@ void queue_failing_url_ends_in_the_dead_letters(void **state) {
 
 /* A URL failing (503) on its first 2 deliveries and then answering ends with one ok result,
  * 3 requests at the server, no dead letter and no error left in Redis; the workers'
- * --stats-json count the 2 failures given back. */
+ * --stats-json count the 2 failures given back. With --per-host the partitions are leased:
+ * the holder of the URL's partition takes it again. */
 void queue_failure_then_success_is_one_ok_result(void **state) {
   (void)state;
   struct h_server *server = h_private_server(false);
@@ -127,7 +128,7 @@ void queue_failure_then_success_is_one_ok_result(void **state) {
   struct worker workers[2];
   for (size_t w = 0; w < 2; w++) {
     stats[w] = h_fmt("%s/stats.json", h_temp_dir());
-    const char *extra[] = {"--reclaim-after", "1",      "--idle-exit", "1",
+    const char *extra[] = {"--reclaim-after", "1",      "--idle-exit", "1", "--per-host", "1",
                            "--stats-json",    stats[w], NULL};
     workers[w] = start_worker(&redis, extra);
   }
