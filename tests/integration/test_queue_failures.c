@@ -3,6 +3,7 @@
  * delivered again (to any worker) after a backoff, its error remembered; on the last delivery
  * its failure is written and the entry goes to the dead letters with that error. Any other
  * failure is written at once. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,4 +189,33 @@ void queue_final_failures_are_written_at_once(void **state) {
   if (h_count(letters, "\ndeliveries\n1\n") != 1 || !strstr(letters, "\nerror\nhttp 503\n"))
     fail_msg("the dead letters are %s", letters);
   expect_no_errors_left(&redis);
+}
+
+static bool one_redelivering(void *arg) { return queue_figure(arg, "redelivering") == 1; }
+
+/* While a failed entry waits to be delivered again (a long --reclaim-after: the backoff is
+ * 1 s, its reclaim a quarter of 60 s away), nothing is written for it: a worker stopped
+ * then (SIGTERM) has written no result, and --status shows the entry pending and
+ * redelivering. */
+void queue_failure_given_back_writes_nothing(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  int port = server->http_port;
+  h_reset(port);
+  struct redis redis = start_redis();
+  const char *path = "/flaky/waiting/1000000?status=503";
+  enqueue(&redis, h_fmt("%s\n", h_url(port, path)), "1 of 1 lines added");
+  const char *extra[] = {"--reclaim-after", "60", NULL};
+  struct worker worker = start_worker(&redis, extra);
+  if (!h_wait_for(one_redelivering, &redis, 30000))
+    fail_msg("the failure was not given back: %s", worker.proc->err.data);
+  h_signal(worker.proc, SIGTERM);
+  h_wait_exit(worker.proc, 30000);
+  h_expect_exit(worker.proc, 143);
+  assert_int_equal(h_count(h_read_file(worker.output, NULL), "\n"), 0);
+  assert_int_equal(server_requests(port, path), 1);
+  assert_int_equal((long)queue_figure(&redis, "pending"), 1);
+  assert_int_equal((long)queue_figure(&redis, "dead_letters"), 0);
+  const char *error[] = {"HVALS", "{afetch}:errors", NULL};
+  assert_string_equal(redis_cli(&redis, error), "http 503\n");
 }

@@ -185,5 +185,6 @@ void crawl_journal_resumes_page_requisites_once(void **state);
 void queue_failing_url_ends_in_the_dead_letters(void **state);
 void queue_failure_then_success_is_one_ok_result(void **state);
 void queue_final_failures_are_written_at_once(void **state);
+void queue_failure_given_back_writes_nothing(void **state);
 
 #endif
