@@ -106,5 +106,5 @@ complete -c afetch -l per-host-delay -x -d 'at least SEC between starts to a hos
 complete -c afetch -l queue -x -d 'the queue'\''s name (default afetch)'
 complete -c afetch -l idle-exit -x -d '--worker: exit once the queue was empty SEC'
 complete -c afetch -l reclaim-after -x -d 'take a silent worker'\''s entries after SEC (30)'
-complete -c afetch -l max-deliveries -x -d 'then dead-letter an entry (default 5)'
+complete -c afetch -l max-deliveries -x -d 'at most N deliveries, then the dead letters (5)'
 complete -c afetch -l redis-timeout -x -d '--worker: exit 3 after SEC without Redis'

@@ -532,7 +532,7 @@ const struct cli_option cli_option_table[] = {
      .help = "take a silent worker's entries after SEC (30)"},
     {.name = "max-deliveries", .value = CLI_VALUE_INTEGER, CLI_UNSIGNED(queue.max_deliveries),
      .min = 1, .max = CLI_MAX_DELIVERIES, .group = CLI_GROUP_QUEUE, .arg = "N",
-     .help = "then dead-letter an entry (default 5)"},
+     .help = "at most N deliveries, then the dead letters (5)"},
     {.name = "redis-timeout", .value = CLI_VALUE_SECONDS, CLI_LONG(queue.redis_timeout_ms),
      .min = 1, .group = CLI_GROUP_QUEUE, .arg = "SEC",
      .help = "--worker: exit 3 after SEC without Redis"},

@@ -214,6 +214,12 @@ void commit_warn_unusable_state(const struct commit *commit) {
 
 void commit_skip(struct commit *commit, uint64_t position) { sink_skip(commit->sink, position); }
 
+void commit_given_back(struct commit *commit, uint64_t position) {
+  sink_skip(commit->sink, position);
+  if (commit->stats)
+    stats_record_given_back(commit->stats);
+}
+
 bool commit_validators(struct commit *commit, const struct request *request,
                        const struct outcome *outcome) {
   if (!commit->state || !(outcome->new_etag || outcome->new_last_modified))

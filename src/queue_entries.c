@@ -9,6 +9,12 @@
 
 /* ---- lists ------------------------------------------------------------------------------ */
 
+void queue_entry_free(struct queue_entry *entry) {
+  if (entry)
+    free(entry->dead_error);
+  free(entry);
+}
+
 void queue_list_push(struct queue_list *list, struct queue_entry *entry) {
   entry->next = NULL;
   if (list->tail)
@@ -45,7 +51,7 @@ void queue_list_splice(struct queue_list *to, struct queue_list *from) {
 void queue_list_free(struct queue_list *list) {
   struct queue_entry *entry;
   while ((entry = queue_list_pop(list)))
-    free(entry);
+    queue_entry_free(entry);
 }
 
 /* ---- command arguments ------------------------------------------------------------------ */
@@ -88,6 +94,16 @@ bool queue_args_entries(struct queue_args *args, const struct queue_entry *entry
   return true;
 }
 
+bool queue_args_acks(struct queue_args *args, const struct queue_entry *entry) {
+  for (; entry; entry = entry->next) {
+    const char *how = entry->dead_error ? entry->dead_error : entry->deliveries > 1 ? "-" : "";
+    if (!queue_args_add_string(args, queue_partition_name(entry->partition)) ||
+        !queue_args_add_string(args, entry->id) || !queue_args_add_string(args, how))
+      return false;
+  }
+  return true;
+}
+
 const char *queue_partition_name(unsigned partition) { return queue_partition_names[partition]; }
 
 struct queue_entry *queue_entry_from_reply(redisReply **item) {
@@ -109,6 +125,7 @@ struct queue_entry *queue_entry_from_reply(redisReply **item) {
   entry->length = item[2]->len;
   entry->index = strtoull(item[3]->str, NULL, 10);
   entry->too_long = item[4]->type == REDIS_REPLY_STRING && item[4]->str[0] == '1';
+  entry->deliveries = item[5]->type == REDIS_REPLY_INTEGER ? (unsigned)item[5]->integer : 1;
   /* A page a crawl found: its depth, parent and scope key, after the line. */
   entry->found = item[6]->len > 0;
   entry->depth = (unsigned)strtoul(item[6]->str, NULL, 10);

@@ -1,6 +1,18 @@
 /* The worker's Lua scripts (queue_scripts.h says what each takes and answers). */
 #include "afetch/queue_scripts.h"
 
+/* The scripts share Lua pieces (macros): kept one piece a line. */
+/* clang-format off */
+
+/* The value of a field in an entry's flat {name, value...} list; false when absent. */
+#define QUEUE_LUA_FIELD                                                                            \
+  "local function field(fields, name)\n"                                                           \
+  "  for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end\n"            \
+  "  return false\n"                                                                               \
+  "end\n"
+/* The worker's keys past the partitions and their leases: the workers' set, the errors. */
+#define QUEUE_LUA_PARTS "local parts = (#KEYS - 3) / 2\n"
+
 const char queue_add_script[] =
     "local added = 0\n"
     "for i = 1, #ARGV, 7 do\n"
@@ -23,13 +35,10 @@ const char queue_take_script[] =
     "local want, min_idle = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "local max_deliveries, reclaim = tonumber(ARGV[5]), ARGV[6] == '1'\n"
     "local first, lease_ms = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
-    "local parts = (#KEYS - 2) / 2\n"
-    "local out, taken, dead = {}, 0, 0\n"
+    QUEUE_LUA_PARTS
+    "local out, taken, dead, errors = {}, 0, 0, KEYS[#KEYS]\n"
     "local function lease_key(p) return KEYS[2 + parts + p] end\n"
-    "local function field(fields, name)\n"
-    "  for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end\n"
-    "  return false\n"
-    "end\n"
+    QUEUE_LUA_FIELD
     "local function add(p, id, fields, deliveries)\n"
     "  local n = #out\n"
     "  out[n + 1], out[n + 2] = p, id\n"
@@ -40,12 +49,16 @@ const char queue_take_script[] =
     "  taken = taken + 1\n"
     "end\n"
     "local function bury(key, p, id, fields, deliveries)\n"
+    "  local error = 'delivered ' .. deliveries ..\n"
+    "    ' times without a result (each worker that had it stopped or lost Redis first)'\n"
+    "  local last = redis.call('HGET', errors, p .. '/' .. id)\n"
+    "  if last then error = error .. '; last error: ' .. last end\n"
     "  redis.call('XADD', KEYS[1], '*', 'line', field(fields, 'line') or '',\n"
     "    'index', field(fields, 'index') or '-1', 'partition', p, 'id', id,\n"
-    "    'deliveries', deliveries, 'error', 'delivered ' .. deliveries ..\n"
-    "    ' times without a result (each worker that had it stopped or lost Redis first)')\n"
+    "    'deliveries', deliveries, 'error', error)\n"
     "  redis.call('XACK', key, group, id)\n"
     "  redis.call('XDEL', key, id)\n"
+    "  redis.call('HDEL', errors, p .. '/' .. id)\n"
     "  dead = dead + 1\n"
     "end\n"
     /* Which partitions this worker reclaims in (`owned`) and reads new entries from
@@ -58,7 +71,7 @@ const char queue_take_script[] =
     "else\n"
     "  local time = redis.call('TIME')\n"
     "  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)\n"
-    "  local workers = KEYS[#KEYS]\n"
+    "  local workers = KEYS[#KEYS - 1]\n"
     "  redis.call('ZADD', workers, now, me)\n"
     "  redis.call('ZREMRANGEBYSCORE', workers, '-inf', now - lease_ms)\n"
     "  local share = math.ceil(parts / redis.call('ZCARD', workers))\n"
@@ -122,13 +135,32 @@ const char queue_take_script[] =
     "return {left, dead, out}\n";
 
 /* One XACK and one XDEL per partition (in slices that unpack() can take), not per entry:
- * most of the script's cost is the calls. */
+ * most of the script's cost is the calls. A dead letter (rare) is one entry at a time. */
 const char queue_ack_script[] =
-    "local group, done, ids = ARGV[1], 0, {}\n"
-    "for i = 2, #ARGV, 2 do\n"
-    "  local p = tonumber(ARGV[i])\n"
-    "  ids[p] = ids[p] or {}\n"
-    "  table.insert(ids[p], ARGV[i + 1])\n"
+    "local group, done, ids, forget, errors = ARGV[1], 0, {}, {}, KEYS[#KEYS]\n"
+    QUEUE_LUA_FIELD
+    "local function bury(p, id, error)\n"
+    "  local key = KEYS[2 + p]\n"
+    "  local info = redis.call('XPENDING', key, group, id, id, 1)\n"
+    "  if not info[1] then return 0 end\n"
+    "  local entry = redis.call('XRANGE', key, id, id)[1]\n"
+    "  local fields = entry and entry[2] or {}\n"
+    "  redis.call('XADD', KEYS[1], '*', 'line', field(fields, 'line') or '',\n"
+    "    'index', field(fields, 'index') or '-1', 'partition', p, 'id', id,\n"
+    "    'deliveries', info[1][4], 'error', error)\n"
+    "  redis.call('XACK', key, group, id)\n"
+    "  redis.call('XDEL', key, id)\n"
+    "  return 1\n"
+    "end\n"
+    "for i = 2, #ARGV, 3 do\n"
+    "  local p, id, how = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]\n"
+    "  if how ~= '' then forget[#forget + 1] = p .. '/' .. id end\n"
+    "  if how == '' or how == '-' then\n"
+    "    ids[p] = ids[p] or {}\n"
+    "    table.insert(ids[p], id)\n"
+    "  else\n"
+    "    done = done + bury(p, id, how)\n"
+    "  end\n"
     "end\n"
     "for p, list in pairs(ids) do\n"
     "  local key = KEYS[2 + p]\n"
@@ -138,14 +170,31 @@ const char queue_ack_script[] =
     "    redis.call('XDEL', key, unpack(list, s, e))\n"
     "  end\n"
     "end\n"
+    "for s = 1, #forget, 4000 do\n"
+    "  redis.call('HDEL', errors, unpack(forget, s, math.min(s + 3999, #forget)))\n"
+    "end\n"
     "return done\n";
+
+const char queue_release_script[] =
+    "local group, me, errors, released = ARGV[1], ARGV[2], KEYS[#KEYS], 0\n"
+    "for i = 3, #ARGV, 4 do\n"
+    "  local p, id = ARGV[i], ARGV[i + 1]\n"
+    "  local key = KEYS[2 + tonumber(p)]\n"
+    "  local info = redis.call('XPENDING', key, group, id, id, 1)\n"
+    "  if info[1] and info[1][2] == me then\n"
+    "    redis.call('XCLAIM', key, group, me, 0, id, 'IDLE', ARGV[i + 2], 'JUSTID')\n"
+    "    redis.call('HSET', errors, p .. '/' .. id, ARGV[i + 3])\n"
+    "    released = released + 1\n"
+    "  end\n"
+    "end\n"
+    "return released\n";
 
 const char queue_touch_script[] =
     "local group, me, lease_ms, renewed = ARGV[1], ARGV[2], tonumber(ARGV[3]), 0\n"
-    "local parts = (#KEYS - 2) / 2\n"
+    QUEUE_LUA_PARTS
     "if lease_ms > 0 then\n"
     "  local time = redis.call('TIME')\n"
-    "  redis.call('ZADD', KEYS[#KEYS], tonumber(time[1]) * 1000 +\n"
+    "  redis.call('ZADD', KEYS[#KEYS - 1], tonumber(time[1]) * 1000 +\n"
     "    math.floor(tonumber(time[2]) / 1000), me)\n"
     "end\n"
     "for p = 0, parts - 1 do\n"
@@ -164,11 +213,14 @@ const char queue_touch_script[] =
     "end\n"
     "return renewed\n";
 
-const char queue_leave_script[] = "local me, parts = ARGV[1], (#KEYS - 2) / 2\n"
-                                  "for p = 0, parts - 1 do\n"
-                                  "  local lease = KEYS[2 + parts + p]\n"
-                                  "  if redis.call('GET', lease) == me then\n"
-                                  "    redis.call('DEL', lease)\n"
-                                  "  end\n"
-                                  "end\n"
-                                  "return redis.call('ZREM', KEYS[#KEYS], me)\n";
+const char queue_leave_script[] =
+    "local me = ARGV[1]\n"
+    QUEUE_LUA_PARTS
+    "for p = 0, parts - 1 do\n"
+    "  local lease = KEYS[2 + parts + p]\n"
+    "  if redis.call('GET', lease) == me then\n"
+    "    redis.call('DEL', lease)\n"
+    "  end\n"
+    "end\n"
+    "return redis.call('ZREM', KEYS[#KEYS - 1], me)\n";
+/* clang-format on */

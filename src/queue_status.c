@@ -41,8 +41,8 @@ static double queue_status_number(redisReply *reply) {
   return value;
 }
 
-/* The figures, pipelined: two commands per partition, then the counter and the dead
- * letters. NULL when Redis fails. */
+/* The figures, pipelined: two commands per partition, then the counter, the dead letters
+ * and the entries given back after a failure (their last errors). NULL when Redis fails. */
 static cJSON *queue_status_read(redisContext *redis, const char *name) {
   char key[QUEUE_KEY_MAX];
   for (unsigned partition = 0; partition < QUEUE_PARTITIONS; partition++) {
@@ -69,11 +69,14 @@ static cJSON *queue_status_read(redisContext *redis, const char *name) {
   double enqueued = answered ? queue_status_number(redisCommand(redis, "GET %s", key)) : 0;
   queue_key(key, sizeof key, name, "dead");
   double dead = answered ? queue_status_number(redisCommand(redis, "XLEN %s", key)) : 0;
+  queue_key(key, sizeof key, name, "errors");
+  double redelivering = answered ? queue_status_number(redisCommand(redis, "HLEN %s", key)) : 0;
   cJSON_AddStringToObject(status, "queue", name);
   cJSON_AddNumberToObject(status, "enqueued", enqueued);
   cJSON_AddNumberToObject(status, "waiting", length - pending);
   cJSON_AddNumberToObject(status, "pending", pending);
   cJSON_AddItemToObject(status, "consumers", consumers);
+  cJSON_AddNumberToObject(status, "redelivering", redelivering);
   cJSON_AddNumberToObject(status, "dead_letters", dead);
   if (!answered || redis->err) {
     fprintf(stderr, "afetch: Redis failed: %s\n", redis->errstr);

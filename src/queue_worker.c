@@ -19,6 +19,7 @@
 #include "afetch/queue_entries.h"
 #include "afetch/queue_pace.h"
 #include "afetch/queue_scripts.h"
+#include "afetch/queue_worker_internal.h"
 #include "afetch/redis_link.h"
 #include "afetch/redis_url.h"
 #include "afetch/request.h"
@@ -31,46 +32,9 @@
 /* After the run, acknowledgements are waited for at most this long (unless --redis-timeout
  * says otherwise); what is left is delivered again. */
 #define QUEUE_FINISH_WAIT_MS 10000
-/* Acknowledgement calls out at once, at most: what is written meanwhile goes in the next,
- * so a distant Redis gets fewer, larger calls (and the acks stay in commit order). */
-#define QUEUE_ACK_CALLS_MAX 2
-/* The scripts' keys: dead letters, the partitions, their leases, the workers' set. */
-#define QUEUE_KEY_COUNT (2 + 2 * QUEUE_PARTITIONS)
-
-struct queue_worker {
-  struct work_source base;
-  const struct afetch_options *options;
-  struct event_base *event_base;
-  struct redis_link *link;
-  struct queue_crawl *crawl; /* --crawl: the links of pages fetched into the queue; NULL: none */
-  char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* see QUEUE_KEY_COUNT */
-  char lease_ms[24];           /* the scripts' lease argument: "0" without a per-host option */
-  char consumer[300];          /* hostname:pid */
-  struct queue_list waiting;   /* read, not handed out */
-  struct queue_entry *held;    /* handed out, not done (uthash by index) */
-  struct queue_list committed; /* done: their results are in the output's buffer */
-  struct queue_list writing;   /* in the write under way */
-  struct queue_list acking;    /* on the output, to acknowledge */
-  size_t acks_in_flight;       /* entries in acknowledgement calls not answered yet */
-  unsigned ack_calls_out;      /* those calls */
-  unsigned takes_out;          /* take calls not answered yet */
-  size_t asked;                /* entries those asked for */
-  struct queue_pace pace;      /* the round trip and the rate: how many entries to hold */
-  int64_t next_take_us;        /* an empty queue is not asked again before this */
-  long poll_ms;
-  int64_t last_reclaim_us;
-  unsigned first_partition; /* the take's turn */
-  int64_t idle_since_us;    /* the queue held nothing, waiting nor pending, since; 0: it did */
-  struct event *poll_timer, *touch_timer;
-  bool stopping, exhausted, failed, failure_said;
-  bool leaving; /* the leave script is out (queue_worker_finish()) */
-  uint64_t dead_lettered;
-  char error[300];
-};
-
 /* "EVAL script N keys...": the worker's scripts all take QUEUE_KEY_COUNT keys. */
-static bool queue_args_eval(struct queue_args *args, const struct queue_worker *worker,
-                            const char *script) {
+bool queue_args_eval(struct queue_args *args, const struct queue_worker *worker,
+                     const char *script) {
   static const char key_count[] = {'0' + QUEUE_KEY_COUNT / 10, '0' + QUEUE_KEY_COUNT % 10, 0};
   bool added = queue_args_add_string(args, "EVAL") && queue_args_add_string(args, script) &&
                queue_args_add_string(args, key_count);
@@ -79,98 +43,20 @@ static bool queue_args_eval(struct queue_args *args, const struct queue_worker *
   return added;
 }
 
-static bool queue_send(struct queue_worker *worker, struct queue_args *args, redisCallbackFn *fn,
-                       void *privdata) {
+bool queue_send(struct queue_worker *worker, struct queue_args *args, redisCallbackFn *fn,
+                void *privdata) {
   return redis_link_command(worker->link, fn, privdata, (int)args->count, args->argv,
                             args->lengths);
 }
 
 /* ---- failing ---------------------------------------------------------------------------- */
 
-/* The source breaks (Redis refused a script, out of memory, --redis-timeout): next() says
- * so once, the run ends with exit status 3 when what is in flight is done. */
-static void queue_fail(struct queue_worker *worker, const char *format, const char *detail) {
+void queue_fail(struct queue_worker *worker, const char *format, const char *detail) {
   if (worker->failed)
     return;
   worker->failed = true;
   snprintf(worker->error, sizeof worker->error, format, detail);
   work_source_wake(&worker->base);
-}
-
-/* ---- acknowledging ---------------------------------------------------------------------- */
-
-/* Entries in one acknowledgement call. */
-struct queue_ack_call {
-  struct queue_worker *worker;
-  struct queue_list entries;
-};
-
-static void queue_flush_acks(struct queue_worker *worker);
-
-static void queue_on_ack(redisAsyncContext *context, void *reply, void *privdata) {
-  (void)context;
-  struct queue_ack_call *call = privdata;
-  struct queue_worker *worker = call->worker;
-  redisReply *answer = reply;
-  worker->acks_in_flight -= call->entries.count;
-  worker->ack_calls_out--;
-  bool acked = answer && answer->type == REDIS_REPLY_INTEGER;
-  if (acked) {
-    queue_list_free(&call->entries);
-  } else {
-    /* The connection went (or Redis refused): tried again once it is back. */
-    if (answer)
-      queue_fail(worker, "Redis refused an acknowledgement: %s", answer->str);
-    queue_list_splice(&call->entries, &worker->acking);
-    worker->acking = call->entries;
-  }
-  free(call);
-  if (acked) /* what waited for this call goes now; a failed one waits for the link */
-    queue_flush_acks(worker);
-}
-
-/* Acknowledges what is on the output, in one call, after the links of the pages it holds
- * (--crawl) are sent. */
-static void queue_flush_acks(struct queue_worker *worker) {
-  if (redis_link_state(worker->link) != REDIS_LINK_READY ||
-      worker->ack_calls_out >= QUEUE_ACK_CALLS_MAX ||
-      (worker->crawl && !queue_crawl_flush(worker->crawl, worker->link)) || !worker->acking.head)
-    return;
-  struct queue_ack_call *call = malloc(sizeof *call);
-  struct queue_args args = {0};
-  bool built = call && queue_args_eval(&args, worker, queue_ack_script) &&
-               queue_args_add_string(&args, QUEUE_GROUP) &&
-               queue_args_entries(&args, worker->acking.head);
-  if (built) {
-    *call = (struct queue_ack_call){.worker = worker, .entries = worker->acking};
-    built = queue_send(worker, &args, queue_on_ack, call);
-  }
-  queue_args_free(&args);
-  if (!built) {
-    free(call);
-    queue_fail(worker, "%s", "cannot send an acknowledgement: out of memory");
-    return;
-  }
-  worker->acks_in_flight += worker->acking.count;
-  worker->ack_calls_out++;
-  worker->acking = (struct queue_list){0};
-}
-
-/* The output watch (commit.h): what was committed is in this write ... */
-static void queue_on_before_output(void *arg) {
-  struct queue_worker *worker = arg;
-  queue_list_splice(&worker->writing, &worker->committed);
-}
-
-/* ... and is on the output now: acknowledged. A failed write leaves its entries to be
- * delivered again (the run stops). */
-static void queue_on_after_output(void *arg, bool written) {
-  struct queue_worker *worker = arg;
-  if (written)
-    queue_list_splice(&worker->acking, &worker->writing);
-  else
-    queue_list_free(&worker->writing);
-  queue_flush_acks(worker);
 }
 
 /* ---- renewing the claim ----------------------------------------------------------------- */
@@ -224,7 +110,7 @@ static bool queue_add_taken(struct queue_worker *worker, const redisReply *entri
     struct queue_entry *held = NULL;
     HASH_FIND(hh, worker->held, &entry->index, sizeof entry->index, held);
     if (held)
-      free(entry);
+      queue_entry_free(entry);
     else
       queue_list_push(&worker->waiting, entry);
   }
@@ -418,7 +304,7 @@ static enum work_status queue_next(struct work_source *base, struct request **re
     return WORK_EXHAUSTED;
   }
   if (!(*request = queue_request_of(worker, entry))) {
-    free(entry);
+    queue_entry_free(entry);
     return WORK_NO_MEMORY;
   }
   HASH_ADD(hh, worker->held, index, sizeof entry->index, entry);
@@ -438,7 +324,7 @@ static bool queue_done(struct work_source *base, const struct request *request,
     return true;
   HASH_DEL(worker->held, entry);
   if (!outcome && !request->input_error && worker->stopping) {
-    free(entry);
+    queue_entry_free(entry);
     return true;
   }
   queue_list_push(&worker->committed, entry);
@@ -449,6 +335,16 @@ static bool queue_done(struct work_source *base, const struct request *request,
   if (redis_link_state(worker->link) == REDIS_LINK_READY)
     queue_crawl_flush(worker->crawl, worker->link);
   return true;
+}
+
+/* A transient failure before the entry's last delivery is released to be delivered again
+ * (queue_settle.c): no result is written for it. */
+static bool queue_take_back(struct work_source *base, const struct request *request,
+                            const struct outcome *outcome) {
+  struct queue_worker *worker = (struct queue_worker *)base;
+  struct queue_entry *entry = NULL;
+  HASH_FIND(hh, worker->held, &request->index, sizeof request->index, entry);
+  return entry && !request->input_error && queue_release_or_bury(worker, entry, outcome);
 }
 
 static bool queue_idle(const struct work_source *base) {
@@ -485,7 +381,7 @@ static void queue_free(struct work_source *base) {
   struct queue_entry *entry, *next;
   HASH_ITER(hh, worker->held, entry, next) {
     HASH_DEL(worker->held, entry);
-    free(entry);
+    queue_entry_free(entry);
   }
   free(worker);
 }
@@ -493,6 +389,7 @@ static void queue_free(struct work_source *base) {
 static const struct work_source_ops queue_worker_ops = {
     .next = queue_next,
     .done = queue_done,
+    .take_back = queue_take_back,
     .idle = queue_idle,
     .end = queue_end,
     .error = queue_error,
@@ -502,8 +399,9 @@ static const struct work_source_ops queue_worker_ops = {
 /* ---- making and finishing --------------------------------------------------------------- */
 
 static bool queue_name_keys(struct queue_worker *worker, const char *name) {
-  bool fits = queue_key(worker->keys[0], QUEUE_KEY_MAX, name, "dead") &&
-              queue_key(worker->keys[QUEUE_KEY_COUNT - 1], QUEUE_KEY_MAX, name, "workers");
+  bool fits = queue_key(worker->keys[QUEUE_KEY_DEAD], QUEUE_KEY_MAX, name, "dead") &&
+              queue_key(worker->keys[QUEUE_KEY_WORKERS], QUEUE_KEY_MAX, name, "workers") &&
+              queue_key(worker->keys[QUEUE_KEY_ERRORS], QUEUE_KEY_MAX, name, "errors");
   for (unsigned partition = 0; fits && partition < QUEUE_PARTITIONS; partition++) {
     char lease[32];
     snprintf(lease, sizeof lease, "lease:%u", partition);
@@ -592,7 +490,7 @@ bool queue_worker_finish(struct work_source *source, struct event_base *base, bo
   long wait_ms = worker->options->queue.redis_timeout_ms;
   int64_t give_up_us =
       clock_monotonic_us() + (wait_ms >= 0 ? wait_ms : QUEUE_FINISH_WAIT_MS) * 1000;
-  while ((worker->acking.head || worker->acks_in_flight ||
+  while ((worker->acking.head || worker->acks_in_flight || worker->releases_out ||
           (worker->crawl && !queue_crawl_settled(worker->crawl))) &&
          redis_link_state(worker->link) != REDIS_LINK_FAILED && clock_monotonic_us() < give_up_us)
     event_base_loop(base, EVLOOP_ONCE);
@@ -602,8 +500,11 @@ bool queue_worker_finish(struct work_source *source, struct event_base *base, bo
   if (!all && !worker->options->quiet)
     fprintf(stderr, "afetch: %zu results could not be acknowledged: they will be delivered again\n",
             worker->acking.count + worker->acks_in_flight);
+  if (worker->released && !worker->options->quiet)
+    fprintf(stderr, "afetch: %" PRIu64 " failures were given back to be delivered again\n",
+            worker->released);
   if (worker->dead_lettered && !worker->options->quiet)
     fprintf(stderr, "afetch: %" PRIu64 " entries went to the dead letters ('%s')\n",
-            worker->dead_lettered, worker->keys[0]);
+            worker->dead_lettered, worker->keys[QUEUE_KEY_DEAD]);
   return all;
 }

@@ -95,6 +95,12 @@ static void scheduler_finish_job(struct scheduler *scheduler, struct job *job,
       scheduler_fail(scheduler, "out of memory");
     return;
   }
+  if (job->source && outcome->transient &&
+      work_source_take_back(job->source, job->request, outcome)) {
+    commit_given_back(scheduler->commit, job->request->position);
+    scheduler_release(scheduler, job);
+    return;
+  }
   const char *note = scheduler_acknowledge(scheduler, job, outcome);
   if (!commit_result(scheduler->commit, job->request->position, outcome->ok, outcome->json,
                      outcome->json_length, &outcome->sample, note))

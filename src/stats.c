@@ -43,6 +43,7 @@ struct stats_paused_host {
 
 struct stats {
   uint64_t results, ok, bytes, retries;
+  uint64_t given_back; /* --worker: transient failures given back to the queue (no result) */
   bool journaled; /* --journal: the results of earlier runs and of this one */
   uint64_t journal_earlier, journal_now;
   uint64_t by_class[STATS_CLASSES];
@@ -238,6 +239,9 @@ void stats_print_table(const struct stats *stats, double wall_seconds, FILE *out
   stats_format_bytes(stats->bytes, bytes, sizeof bytes);
   fprintf(out, "bytes       %s\n", bytes);
   fprintf(out, "retries     %" PRIu64 "\n", stats->retries);
+  if (stats->given_back > 0)
+    fprintf(out, "given back  %" PRIu64 " (to the queue, to be delivered again)\n",
+            stats->given_back);
   if (stats->pauses > 0) {
     fprintf(out, "paused      %" PRIu64 " pauses, %.3f s:", stats->pauses,
             (double)stats->paused_us / 1e6);
@@ -306,6 +310,7 @@ static cJSON *stats_to_json(const struct stats *stats, double wall_seconds) {
        stats_add_seconds(latency, "max", stats_latency_us(stats, 1.0)) &&
        stats_add_count(root, "bytes", stats->bytes) &&
        stats_add_count(root, "retries", stats->retries) &&
+       (!stats->given_back || stats_add_count(root, "given_back", stats->given_back)) &&
        cJSON_AddNumberToObject(root, "wall", round(wall_seconds * 1e6) / 1e6) &&
        cJSON_AddNumberToObject(root, "requests_per_second",
                                round(stats_rate(stats, wall_seconds) * 1e3) / 1e3);
@@ -322,6 +327,8 @@ static cJSON *stats_to_json(const struct stats *stats, double wall_seconds) {
   }
   return root;
 }
+
+void stats_record_given_back(struct stats *stats) { stats->given_back++; }
 
 void stats_set_journal(struct stats *stats, uint64_t earlier, uint64_t now) {
   stats->journaled = true;

@@ -58,6 +58,10 @@ bool commit_not_run(struct commit *commit, uint64_t position, struct afetch_resu
 /* A request that writes no result (disallowed by robots.txt without --show-skipped). */
 void commit_skip(struct commit *commit, uint64_t position);
 
+/* A request its work source took back to run again later (work_source.h): no result, counted
+ * by --stats as given back. */
+void commit_given_back(struct commit *commit, uint64_t position);
+
 /* --if-changed: records the validators an outcome brought. False when out of memory. */
 bool commit_validators(struct commit *commit, const struct request *request,
                        const struct outcome *outcome);

@@ -12,11 +12,14 @@
  *              across workers.
  *   {Q}:seen   Set of fingerprints of the lines ever added (XXH3-128 of the line, hex).
  *   {Q}:index  the counter the indexes come from.
- *   {Q}:dead   Stream of dead letters: entries delivered more than --max-deliveries times.
+ *   {Q}:dead   Stream of dead letters: entries delivered more than --max-deliveries times
+ *              without a result, or failing transiently on the last of them.
  *   {Q}:lease:K   the worker that owns partition K (with --per-host or --robots: one worker
  *              at a time reads a host's partition), expiring after --reclaim-after.
  *   {Q}:workers   Sorted Set of the live workers (scored by when they were last heard of),
  *              to share the partitions between them.
+ *   {Q}:errors    Hash "partition/id" -> the last error of an entry given back after a
+ *              transient failure, until it is acknowledged or dead-lettered.
  * Every partition has the consumer group QUEUE_GROUP; a worker is the consumer
  * "hostname:pid". An entry is removed (XACK and XDEL) once its result is on the output. */
 #ifndef AFETCH_QUEUE_H

@@ -17,10 +17,12 @@ struct queue_entry {
   uint64_t index;
   unsigned partition;
   bool too_long;
-  bool found;     /* a page a crawl found (else a line of the input): */
-  unsigned depth; /* its depth, */
-  char *parent;   /* the page that linked it, */
-  char *scope;    /* its seed's scope key (both in the same allocation, after the line) */
+  bool found;          /* a page a crawl found (else a line of the input): */
+  unsigned depth;      /* its depth, */
+  char *parent;        /* the page that linked it, */
+  char *scope;         /* its seed's scope key (both in the same allocation, after the line) */
+  unsigned deliveries; /* this one included (the group's count when it was taken) */
+  char *dead_error;    /* its last delivery failed: the dead letter's error (owned); or NULL */
   char id[48];
   size_t length;
   char line[];
@@ -42,6 +44,9 @@ struct queue_args {
  * `item` on. NULL when out of memory or when they are not an entry. */
 struct queue_entry *queue_entry_from_reply(redisReply **item);
 
+/* Frees the entry and what it owns. */
+void queue_entry_free(struct queue_entry *entry);
+
 void queue_list_push(struct queue_list *list, struct queue_entry *entry);
 /* The first entry, taken off the list; NULL when it is empty. */
 struct queue_entry *queue_list_pop(struct queue_list *list);
@@ -56,6 +61,9 @@ bool queue_args_add(struct queue_args *args, const char *value, size_t length);
 bool queue_args_add_string(struct queue_args *args, const char *value);
 /* Appends (partition, id) of every entry from `entry` on. */
 bool queue_args_entries(struct queue_args *args, const struct queue_entry *entry);
+/* Appends the ack script's (partition, id, how) of every entry from `entry` on
+ * (queue_scripts.h). */
+bool queue_args_acks(struct queue_args *args, const struct queue_entry *entry);
 /* The partition number's text. */
 const char *queue_partition_name(unsigned partition);
 void queue_args_free(struct queue_args *args);

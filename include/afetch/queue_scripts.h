@@ -1,6 +1,7 @@
 /* The Lua scripts a worker runs on the queue (queue.h), each one round trip for a batch.
  * KEYS of the worker's: the dead-letter stream, partitions 0..QUEUE_PARTITIONS-1, their leases in
- * the same order, the workers' set. */
+ * the same order, the workers' set, the errors' Hash (an entry's last error while it waits to
+ * be delivered again, by "partition/id"). */
 #ifndef AFETCH_QUEUE_SCRIPTS_H
 #define AFETCH_QUEUE_SCRIPTS_H
 
@@ -21,14 +22,17 @@ extern const char queue_add_script[];
  * and gives up the rest once nothing in them is pending for it. With reclaim, entries idle
  * longer than reclaim-after are claimed first (XAUTOCLAIM), and one delivered more than max
  * deliveries goes to the dead-letter stream (fields line, index, partition, id, deliveries,
- * error) and out of its partition instead; then new entries (XREADGROUP), the partitions
- * taken in turn from the first one, up to `want` in all. Answers {entries left in the
- * partitions (waiting or pending), dead-lettered now, {partition, id, line, index, long,
- * deliveries, depth, parent, scope}...} (flat: QUEUE_TAKE_FIELDS each). */
+ * error: with its last error if one was remembered) and out of its partition instead; then new
+ * entries (XREADGROUP), the partitions taken in turn from the first one, up to `want` in all.
+ * Answers {entries left in the partitions (waiting or pending), dead-lettered now, {partition, id,
+ * line, index, long, deliveries, depth, parent, scope}...} (flat: QUEUE_TAKE_FIELDS each). */
 #define QUEUE_TAKE_FIELDS 9
 extern const char queue_take_script[];
 
-/* ARGV: group, then (partition, id) pairs: XACK and XDEL each. Answers how many were. */
+/* ARGV: group, then (partition, id, how) triples: XACK and XDEL each. `how`: "" the entry
+ * was delivered once; "-" it was delivered again: its remembered error goes too; any other
+ * text: the entry goes to the dead-letter stream with that text as its error (its result,
+ * a failure on its last delivery, is written). Answers how many were. */
 extern const char queue_ack_script[];
 
 /* ARGV: group, consumer, lease ms (0: none), then (partition, id) pairs: each entry still
@@ -36,6 +40,12 @@ extern const char queue_ack_script[];
  * so that no other worker reclaims it while this one works on it; so do its leases. Answers
  * how many entries were renewed. */
 extern const char queue_touch_script[];
+
+/* ARGV: group, consumer, then (partition, id, idle ms, error) quadruples: each entry still
+ * this consumer's gets that idle time (XCLAIM ... IDLE ... JUSTID: the delivery count stays)
+ * so that the next reclaim (XAUTOCLAIM, which counts a delivery) after reclaim-after - idle
+ * takes it, and its error is remembered. Answers how many were released. */
+extern const char queue_release_script[];
 
 /* ARGV: consumer. Gives up its leases and leaves the workers' set (a worker that ends). */
 extern const char queue_leave_script[];

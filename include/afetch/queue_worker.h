@@ -5,7 +5,10 @@
  * acknowledged (XACK and XDEL, one script call per batch) only once their result is on the
  * output: the commit step's output watch (commit.h) says when. A live worker renews its
  * claim on what it holds every third of --reclaim-after, so only a silent worker's entries
- * go to another. Everything runs on the scheduler's event base (redis_link.h). */
+ * go to another. A transient failure before an entry's --max-deliveries-th delivery is given
+ * back (no result written) to be delivered again after a backoff; on that delivery it is
+ * written and the entry dead-lettered with it (queue_settle.c). Everything runs on the
+ * scheduler's event base (redis_link.h). */
 #ifndef AFETCH_QUEUE_WORKER_H
 #define AFETCH_QUEUE_WORKER_H
 

@@ -66,6 +66,10 @@ int stats_write_json(const struct stats *stats, double wall_seconds, const char 
  * runs, "now": by this one, "total"}. */
 void stats_set_journal(struct stats *stats, uint64_t earlier, uint64_t now);
 
+/* --worker: a transient failure was given back to the queue to be delivered again (no result
+ * is written for it). The table and the JSON ("given_back") show how many, when any. */
+void stats_record_given_back(struct stats *stats);
+
 /* A host ("scheme://host:port") was paused for `added_us` more (hosts.h). The table and the
  * JSON show the pauses, their time, and the STATS_PAUSED_HOSTS hosts paused longest (when
  * more hosts pause, one that falls out of the list and comes back restarts its count). */

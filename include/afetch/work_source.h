@@ -60,6 +60,12 @@ struct work_source_ops {
    * memory (the run fails). The request is freed after the commit. */
   bool (*done)(struct work_source *source, const struct request *request,
                const struct outcome *outcome);
+  /* Optional (NULL: never). Asked first about a request whose last attempt failed with a
+   * transient failure (retry_is_transient(), -r's tries used up): true when the source takes
+   * it back to hand it out again later (a queue: to any worker, after a backoff); then
+   * done() is not called and no result is written for it. */
+  bool (*take_back)(struct work_source *source, const struct request *request,
+                    const struct outcome *outcome);
   /* Optional (NULL: none). After done(): what the source keeps beside that request's result
    * in a --journal (JSON text, the source's, valid until its next done()), or NULL: the crawl's
    * record of what the page changed, which a resumed crawl replays. */
@@ -92,6 +98,11 @@ static inline enum work_status work_source_next(struct work_source *source,
 static inline bool work_source_done(struct work_source *source, const struct request *request,
                                     const struct outcome *outcome) {
   return source->ops->done(source, request, outcome);
+}
+
+static inline bool work_source_take_back(struct work_source *source, const struct request *request,
+                                         const struct outcome *outcome) {
+  return source->ops->take_back && source->ops->take_back(source, request, outcome);
 }
 
 static inline const char *work_source_journal_note(const struct work_source *source) {

@@ -193,6 +193,10 @@ int main(void) {
       TEST(queue_worker_options_without_a_worker_exit_2),
       TEST(short_range_answer_is_not_saved_as_the_whole_file),
       TEST(crawl_journal_resumes_page_requisites_once),
+      TEST(queue_failing_url_ends_in_the_dead_letters),
+      TEST(queue_failure_then_success_is_one_ok_result),
+      TEST(queue_final_failures_are_written_at_once),
+      TEST(queue_failure_given_back_writes_nothing),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "queue_helpers.h"
 #include "tests.h"
 
 /* The inline and threaded runs of the suite (AFETCH_TEST_ARGS set) use fewer URLs: the same
@@ -15,12 +16,6 @@ static size_t queue_urls(size_t full) {
   const char *variant = getenv("AFETCH_TEST_ARGS");
   return variant && *variant ? full / 5 : full;
 }
-
-struct redis {
-  struct h_proc *proc;
-  int port;
-  const char *url;
-};
 
 /* A redis-server on `port`, ready for commands: without persistence, or with `dir` (non-NULL)
  * its append-only file synced at every write, so that a restart finds everything again. */
@@ -52,10 +47,9 @@ static struct redis start_redis_on(int port, const char *dir) {
   return redis;
 }
 
-static struct redis start_redis(void) { return start_redis_on(h_unused_port(), NULL); }
+struct redis start_redis(void) { return start_redis_on(h_unused_port(), NULL); }
 
-/* redis-cli's answer (raw, one value a line) to one command. */
-static const char *redis_cli(const struct redis *redis, const char *const *command) {
+const char *redis_cli(const struct redis *redis, const char *const *command) {
   const char *argv[24] = {"redis-cli", "--raw", "-p", h_fmt("%d", redis->port)};
   size_t argc = 4;
   for (size_t i = 0; command[i] && argc < 23; i++)
@@ -68,8 +62,7 @@ static const char *redis_cli(const struct redis *redis, const char *const *comma
   return proc->out.data ? proc->out.data : "";
 }
 
-/* --status's figure `key`. */
-static double queue_figure(const struct redis *redis, const char *key) {
+double queue_figure(const struct redis *redis, const char *key) {
   const char *args[] = {"--redis", redis->url, "--status", NULL};
   struct h_proc *proc = h_afetch_run(args, NULL);
   h_expect_exit(proc, 0);
@@ -84,7 +77,7 @@ static const char *numbered_urls(int port, size_t count, int delay_ms) {
   return text->data;
 }
 
-static void enqueue(const struct redis *redis, const char *input, const char *said) {
+void enqueue(const struct redis *redis, const char *input, const char *said) {
   const char *args[] = {"--redis", redis->url, "--enqueue", NULL};
   struct h_proc *proc = h_afetch_run(args, input);
   h_expect_exit(proc, 0);
@@ -92,14 +85,7 @@ static void enqueue(const struct redis *redis, const char *input, const char *sa
     fail_msg("--enqueue said '%s', not '%s'", proc->err.data, said);
 }
 
-/* A worker writing its results to a file of its own (so that no worker waits on a pipe the
- * test is not reading), with `extra` options. */
-struct worker {
-  struct h_proc *proc;
-  const char *output;
-};
-
-static struct worker start_worker(const struct redis *redis, const char *const *extra) {
+struct worker start_worker(const struct redis *redis, const char *const *extra) {
   const char *args[24] = {"--redis", redis->url, "--worker"};
   size_t argc = 3;
   for (size_t i = 0; extra[i] && argc < 23; i++)

@@ -182,5 +182,9 @@ void queue_crawl_across_workers_equals_one_process(void **state);
 void queue_worker_options_without_a_worker_exit_2(void **state);
 void short_range_answer_is_not_saved_as_the_whole_file(void **state);
 void crawl_journal_resumes_page_requisites_once(void **state);
+void queue_failing_url_ends_in_the_dead_letters(void **state);
+void queue_failure_then_success_is_one_ok_result(void **state);
+void queue_final_failures_are_written_at_once(void **state);
+void queue_failure_given_back_writes_nothing(void **state);
 
 #endif
