@@ -129,32 +129,44 @@ static void queue_on_ack(redisAsyncContext *context, void *reply, void *privdata
     queue_flush_acks(worker);
 }
 
-/* Acknowledges what is on the output, in one call, after the links of the pages it holds
- * (--crawl) are sent. */
+/* Acknowledges what is on the output, in one call; with --crawl, only the pages whose links
+ * Redis accepted (the rest wait for queue_on_crawl_changed()). */
 static void queue_flush_acks(struct queue_worker *worker) {
-  if (redis_link_state(worker->link) != REDIS_LINK_READY ||
-      worker->ack_calls_out >= QUEUE_ACK_CALLS_MAX ||
-      (worker->crawl && !queue_crawl_flush(worker->crawl, worker->link)) || !worker->acking.head)
+  if (redis_link_state(worker->link) != REDIS_LINK_READY)
+    return;
+  if (worker->crawl)
+    queue_crawl_flush(worker->crawl, worker->link);
+  if (worker->ack_calls_out >= QUEUE_ACK_CALLS_MAX || !worker->acking.head)
+    return;
+  struct queue_list ready = {0};
+  if (worker->crawl)
+    queue_crawl_take_accepted(worker->crawl, &worker->acking, &ready);
+  else
+    queue_list_splice(&ready, &worker->acking);
+  if (!ready.head)
     return;
   struct queue_ack_call *call = malloc(sizeof *call);
   struct queue_args args = {0};
   bool built = call && queue_args_eval(&args, worker, queue_ack_script) &&
-               queue_args_add_string(&args, QUEUE_GROUP) &&
-               queue_args_entries(&args, worker->acking.head);
+               queue_args_add_string(&args, QUEUE_GROUP) && queue_args_entries(&args, ready.head);
   if (built) {
-    *call = (struct queue_ack_call){.worker = worker, .entries = worker->acking};
+    *call = (struct queue_ack_call){.worker = worker, .entries = ready};
     built = queue_send(worker, &args, queue_on_ack, call);
   }
   queue_args_free(&args);
   if (!built) {
     free(call);
+    queue_list_splice(&ready, &worker->acking);
+    worker->acking = ready;
     queue_fail(worker, "%s", "cannot send an acknowledgement: out of memory");
     return;
   }
-  worker->acks_in_flight += worker->acking.count;
+  worker->acks_in_flight += ready.count;
   worker->ack_calls_out++;
-  worker->acking = (struct queue_list){0};
 }
+
+/* --crawl: a links batch was accepted, or a refused one may go again. */
+static void queue_on_crawl_changed(void *arg) { queue_flush_acks(arg); }
 
 /* The output watch (commit.h): what was committed is in this write ... */
 static void queue_on_before_output(void *arg) {
@@ -446,6 +458,7 @@ static bool queue_done(struct work_source *base, const struct request *request,
     return true;
   if (!queue_crawl_collect(worker->crawl, request, outcome))
     return false;
+  entry->links_mark = queue_crawl_mark(worker->crawl);
   if (redis_link_state(worker->link) == REDIS_LINK_READY)
     queue_crawl_flush(worker->crawl, worker->link);
   return true;
@@ -549,7 +562,8 @@ struct work_source *queue_worker_new(struct event_base *base, const struct afetc
     worker->poll_ms = QUEUE_POLL_FIRST_MS;
   }
   bool started = worker && queue_name_keys(worker, options->queue.name) &&
-                 (!frontier || (worker->crawl = queue_crawl_new(options, frontier))) &&
+                 (!frontier || (worker->crawl = queue_crawl_new(options, frontier, base,
+                                                             queue_on_crawl_changed, worker))) &&
                  queue_start(worker, &address);
   redis_address_free(&address);
   if (!started) {

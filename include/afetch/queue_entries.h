@@ -22,6 +22,7 @@ struct queue_entry {
   char *parent;   /* the page that linked it, */
   char *scope;    /* its seed's scope key (both in the same allocation, after the line) */
   char id[48];
+  uint64_t links_mark; /* --crawl: its page's links are in the batches before this one */
   size_t length;
   char line[];
 };

@@ -7,24 +7,19 @@
 #include <string.h>
 
 #include "harness.h"
+#include "queue_helpers.h"
 #include "tests.h"
 
 /* The inline and threaded runs of the suite (AFETCH_TEST_ARGS set) use fewer URLs: the same
  * paths, a third of the time. */
-static size_t queue_urls(size_t full) {
+size_t queue_urls(size_t full) {
   const char *variant = getenv("AFETCH_TEST_ARGS");
   return variant && *variant ? full / 5 : full;
 }
 
-struct redis {
-  struct h_proc *proc;
-  int port;
-  const char *url;
-};
-
 /* A redis-server on `port`, ready for commands: without persistence, or with `dir` (non-NULL)
  * its append-only file synced at every write, so that a restart finds everything again. */
-static struct redis start_redis_on(int port, const char *dir) {
+struct redis start_redis_on(int port, const char *dir) {
   struct redis redis = {.port = port};
   const char *argv[] = {"redis-server",
                         "--port",
@@ -52,10 +47,10 @@ static struct redis start_redis_on(int port, const char *dir) {
   return redis;
 }
 
-static struct redis start_redis(void) { return start_redis_on(h_unused_port(), NULL); }
+struct redis start_redis(void) { return start_redis_on(h_unused_port(), NULL); }
 
 /* redis-cli's answer (raw, one value a line) to one command. */
-static const char *redis_cli(const struct redis *redis, const char *const *command) {
+const char *redis_cli(const struct redis *redis, const char *const *command) {
   const char *argv[24] = {"redis-cli", "--raw", "-p", h_fmt("%d", redis->port)};
   size_t argc = 4;
   for (size_t i = 0; command[i] && argc < 23; i++)
@@ -77,14 +72,14 @@ static double queue_figure(const struct redis *redis, const char *key) {
 }
 
 /* Lines /delay/MS?i=N for N in 0..count-1. */
-static const char *numbered_urls(int port, size_t count, int delay_ms) {
+const char *numbered_urls(int port, size_t count, int delay_ms) {
   struct h_buf *text = h_text();
   for (size_t i = 0; i < count; i++)
     h_text_add(text, "http://127.0.0.1:%d/delay/%d?i=%zu\n", port, delay_ms, i);
   return text->data;
 }
 
-static void enqueue(const struct redis *redis, const char *input, const char *said) {
+void enqueue(const struct redis *redis, const char *input, const char *said) {
   const char *args[] = {"--redis", redis->url, "--enqueue", NULL};
   struct h_proc *proc = h_afetch_run(args, input);
   h_expect_exit(proc, 0);
@@ -92,14 +87,7 @@ static void enqueue(const struct redis *redis, const char *input, const char *sa
     fail_msg("--enqueue said '%s', not '%s'", proc->err.data, said);
 }
 
-/* A worker writing its results to a file of its own (so that no worker waits on a pipe the
- * test is not reading), with `extra` options. */
-struct worker {
-  struct h_proc *proc;
-  const char *output;
-};
-
-static struct worker start_worker(const struct redis *redis, const char *const *extra) {
+struct worker start_worker(const struct redis *redis, const char *const *extra) {
   const char *args[24] = {"--redis", redis->url, "--worker"};
   size_t argc = 3;
   for (size_t i = 0; extra[i] && argc < 23; i++)
@@ -115,17 +103,12 @@ static struct worker start_worker(const struct redis *redis, const char *const *
 }
 
 /* Lines in a worker's output so far. */
-static size_t output_lines(const struct worker *worker) {
+size_t output_lines(const struct worker *worker) {
   char *text = h_read_file(worker->output, NULL);
   return text ? h_count(text, "\n") : 0;
 }
 
-struct lines_wait {
-  const struct worker *worker;
-  size_t lines;
-};
-
-static bool has_lines(void *arg) {
+bool has_lines(void *arg) {
   const struct lines_wait *wait = arg;
   return output_lines(wait->worker) >= wait->lines;
 }
@@ -411,7 +394,7 @@ static int compare_strings(const void *a, const void *b) {
 }
 
 /* The final URLs of a run's ok results, each once, sorted, one a line (tracked). */
-static const char *final_urls(cJSON *results) {
+const char *final_urls(cJSON *results) {
   size_t count = (size_t)cJSON_GetArraySize(results), kept = 0;
   const char **urls = h_calloc(count + 1, sizeof *urls);
   const cJSON *result;
