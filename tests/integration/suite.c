@@ -194,6 +194,7 @@ int main(void) {
       TEST(short_range_answer_is_not_saved_as_the_whole_file),
       TEST(crawl_journal_resumes_page_requisites_once),
       TEST(queue_crawl_keeps_links_redis_refused),
+      TEST(queue_crawl_max_pages_holds_for_the_fleet),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

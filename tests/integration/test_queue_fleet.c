@@ -73,3 +73,27 @@ void queue_crawl_keeps_links_redis_refused(void **state) {
   }
   cJSON_Delete(union_results);
 }
+
+/* --max-pages 20 with 3 workers crawling: the add script refuses links once the queue has
+ * had 20 entries (the seed included), so the fleet fetches 20 pages in all, each once,
+ * numbered 0..19. */
+void queue_crawl_max_pages_holds_for_the_fleet(void **state) {
+  (void)state;
+  struct redis redis = start_redis();
+  enqueue(&redis, h_fmt("%s\n", h_url(h_http->http_port, "/site/0.html")), "1 of 1 lines added");
+  const char *extra[] = {"--crawl", "--depth", "1000", "--max-pages", "20", "--idle-exit", "1",
+                         NULL};
+  struct worker workers[3];
+  for (size_t w = 0; w < 3; w++)
+    workers[w] = start_worker(&redis, extra);
+  cJSON *union_results = results_once(workers, 3, 0);
+  assert_int_equal(cJSON_GetArraySize(union_results), 20);
+  const cJSON *result;
+  cJSON_ArrayForEach(result, union_results) {
+    assert_true(h_ok(result));
+    assert_true(h_number(result, "index") >= 0 && h_number(result, "index") < 20);
+  }
+  const char *counter[] = {"GET", "{afetch}:index", NULL};
+  assert_string_equal(redis_cli(&redis, counter), "20\n");
+  cJSON_Delete(union_results);
+}

@@ -183,5 +183,6 @@ void queue_worker_options_without_a_worker_exit_2(void **state);
 void short_range_answer_is_not_saved_as_the_whole_file(void **state);
 void crawl_journal_resumes_page_requisites_once(void **state);
 void queue_crawl_keeps_links_redis_refused(void **state);
+void queue_crawl_max_pages_holds_for_the_fleet(void **state);
 
 #endif
