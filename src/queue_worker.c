@@ -17,6 +17,7 @@
 #include "afetch/queue.h"
 #include "afetch/queue_crawl.h"
 #include "afetch/queue_entries.h"
+#include "afetch/queue_fleet.h"
 #include "afetch/queue_pace.h"
 #include "afetch/queue_scripts.h"
 #include "afetch/redis_link.h"
@@ -43,6 +44,7 @@ struct queue_worker {
   struct event_base *event_base;
   struct redis_link *link;
   struct queue_crawl *crawl; /* --crawl: the links of pages fetched into the queue; NULL: none */
+  struct queue_fleet *fleet; /* --rate: this worker's share of the fleet's; NULL: none */
   char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* see QUEUE_KEY_COUNT */
   char lease_ms[24];           /* the scripts' lease argument: "0" without a per-host option */
   char consumer[300];          /* hostname:pid */
@@ -358,6 +360,8 @@ static void queue_on_link(void *arg) {
   case REDIS_LINK_READY:
     worker->next_take_us = 0;
     queue_create_groups_async(worker);
+    if (worker->fleet)
+      queue_fleet_link_ready(worker->fleet, worker->link);
     queue_flush_acks(worker);
     queue_take(worker);
     break;
@@ -419,6 +423,8 @@ static enum work_status queue_next(struct work_source *base, struct request **re
   }
   if (worker->exhausted || worker->stopping)
     return WORK_EXHAUSTED;
+  if (worker->fleet && worker->waiting.head && !queue_fleet_take(worker->fleet))
+    return WORK_WAIT; /* the fleet's --rate: woken when this worker's share allows */
   struct queue_entry *entry = queue_list_pop(&worker->waiting);
   queue_take(worker);
   if (!entry) {
@@ -487,6 +493,7 @@ static void queue_free(struct work_source *base) {
   struct queue_worker *worker = (struct queue_worker *)base;
   redis_link_free(worker->link); /* first: what its callbacks hand back is freed below */
   queue_crawl_free(worker->crawl);
+  queue_fleet_free(worker->fleet);
   if (worker->poll_timer)
     event_free(worker->poll_timer);
   if (worker->touch_timer)
@@ -541,6 +548,12 @@ static bool queue_start(struct queue_worker *worker, const struct redis_address 
   long every_ms = worker->options->queue.reclaim_after_ms / 3;
   struct timeval every = {.tv_sec = every_ms / 1000, .tv_usec = (every_ms % 1000) * 1000};
   if (!worker->poll_timer || !worker->touch_timer || evtimer_add(worker->touch_timer, &every) < 0)
+    return false;
+  bool fleet_failed;
+  worker->fleet = queue_fleet_new(worker->event_base, worker->options,
+                                  worker->keys[QUEUE_KEY_COUNT - 1], worker->consumer,
+                                  &worker->base, &fleet_failed);
+  if (fleet_failed)
     return false;
   worker->link =
       redis_link_new(worker->event_base, address, worker->options->queue.redis_timeout_ms,
@@ -611,7 +624,7 @@ bool queue_worker_finish(struct work_source *source, struct event_base *base, bo
          redis_link_state(worker->link) != REDIS_LINK_FAILED && clock_monotonic_us() < give_up_us)
     event_base_loop(base, EVLOOP_ONCE);
   bool all = !worker->acking.head && !worker->acks_in_flight;
-  if (all && !worker->held && strcmp(worker->lease_ms, "0") != 0)
+  if (all && !worker->held && (strcmp(worker->lease_ms, "0") != 0 || worker->fleet))
     queue_leave(worker, base, give_up_us);
   if (!all && !worker->options->quiet)
     fprintf(stderr, "afetch: %zu results could not be acknowledged: they will be delivered again\n",

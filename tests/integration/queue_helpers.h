@@ -43,6 +43,10 @@ struct worker start_worker(const struct redis *redis, const char *const *extra);
 size_t output_lines(const struct worker *worker);
 /* h_wait_for() condition: a lines_wait's worker wrote that many lines. */
 bool has_lines(void *arg);
+/* Counts the workers' results by index into `seen` (`count` entries), checking each URL is
+ * the one numbered_urls() gave that index (and, with `ok`, that it is ok): how many. */
+size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen, size_t count,
+             int port, bool ok);
 /* The final URLs of a run's ok results, each once, sorted, one a line. */
 const char *final_urls(cJSON *results);
 

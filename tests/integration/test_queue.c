@@ -116,7 +116,7 @@ bool has_lines(void *arg) {
 /* Counts every result of the workers' outputs by index (into `seen`, `count` entries), checks
  * its URL is the one enqueued under that index and, with `ok`, that it is ok. The number of
  * results. */
-static size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen, size_t count,
+size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen, size_t count,
                     int port, bool ok) {
   size_t results = 0;
   for (size_t w = 0; w < worker_count; w++) {

@@ -1,6 +1,7 @@
 /* --worker across a fleet: a crawl's links when Redis refuses writes, --max-pages and --rate
  * for the whole fleet, a --redis host name resolved without blocking. A real redis-server, as
  * test_queue.c's. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,4 +97,77 @@ void queue_crawl_max_pages_holds_for_the_fleet(void **state) {
   const char *counter[] = {"GET", "{afetch}:index", NULL};
   assert_string_equal(redis_cli(&redis, counter), "20\n");
   cJSON_Delete(union_results);
+}
+
+struct registered_wait {
+  const struct redis *redis;
+  size_t workers;
+  double since_ms; /* 0: until `workers` are in the set; else until each scored after it */
+};
+
+/* The workers' set holds `workers`, each heard of after since_ms (set to the newest score
+ * when it is 0). */
+static bool workers_registered(void *arg) {
+  struct registered_wait *wait = arg;
+  const char *range[] = {"ZRANGE", "{afetch}:workers", "0", "-1", "WITHSCORES", NULL};
+  char *text = h_fmt("%s", redis_cli(wait->redis, range));
+  size_t count = 0;
+  double oldest = 0, newest = 0;
+  /* Member and score on lines of their own: every second line is a score. */
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    if (!(line = strtok(NULL, "\n")))
+      break;
+    double score = atof(line);
+    oldest = count == 0 || score < oldest ? score : oldest;
+    newest = score > newest ? score : newest;
+    count++;
+  }
+  if (count != wait->workers)
+    return false;
+  if (wait->since_ms == 0) {
+    wait->since_ms = newest;
+    return false;
+  }
+  return oldest > wait->since_ms;
+}
+
+/* --rate 20/s with 2 workers: each starts its share (10/s), so the server sees the fleet's
+ * starts at 20/s at most: 60 URLs take at least 56 / 20 s (each worker's bucket may start
+ * one at once, and the arrival times jitter), and no stretch has more than 20/s plus that
+ * burst. The workers first both count each other (their set's scores), then the URLs come. */
+void queue_rate_is_shared_by_the_fleet(void **state) {
+  (void)state;
+  struct h_server *server = h_private_server(false);
+  struct redis redis = start_redis();
+  const char *extra[] = {"-c", "1", "--rate", "20/s", NULL}; /* each holds 32 at most */
+  struct worker workers[2] = {start_worker(&redis, extra), start_worker(&redis, extra)};
+  struct registered_wait registered = {&redis, 2, 0};
+  if (!h_wait_for(workers_registered, &registered, 30000))
+    fail_msg("the two workers did not both count each other");
+  h_reset(server->http_port);
+  size_t count = 60;
+  enqueue(&redis, numbered_urls(server->http_port, count, 0), h_fmt("%zu of %zu", count, count));
+  bool reached = false;
+  h_wait_stats(server->http_port, 0, (long)count, 60000, &reached);
+  if (!reached)
+    fail_msg("the server did not see %zu requests", count);
+  for (size_t w = 0; w < 2; w++) {
+    h_signal(workers[w].proc, SIGTERM);
+    h_wait_exit(workers[w].proc, 30000);
+    h_expect_exit(workers[w].proc, 143);
+  }
+  double times[60];
+  size_t n = 0;
+  const cJSON *arrival;
+  cJSON_ArrayForEach(arrival, h_arrivals(server->http_port)) if (n < count) times[n++] =
+      h_number(arrival, "t");
+  assert_int_equal(n, count);
+  if (times[count - 1] - times[0] < (double)(count - 4) / 20 - 0.1)
+    fail_msg("60 starts in %.3f s: faster than 20/s", times[count - 1] - times[0]);
+  for (size_t i = 0; i < count; i++)
+    for (size_t j = i + 1; j < count; j++)
+      if ((double)(j - i) > 20 * 1.05 * (times[j] - times[i]) + 4)
+        fail_msg("%zu starts in %.3f s", j - i + 1, times[j] - times[i]);
+  unsigned seen[60] = {0};
+  assert_int_equal(tally(workers, 2, seen, count, server->http_port, true), count);
 }

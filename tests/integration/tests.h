@@ -184,5 +184,6 @@ void short_range_answer_is_not_saved_as_the_whole_file(void **state);
 void crawl_journal_resumes_page_requisites_once(void **state);
 void queue_crawl_keeps_links_redis_refused(void **state);
 void queue_crawl_max_pages_holds_for_the_fleet(void **state);
+void queue_rate_is_shared_by_the_fleet(void **state);
 
 #endif
