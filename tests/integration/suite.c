@@ -196,6 +196,7 @@ int main(void) {
       TEST(queue_crawl_keeps_links_redis_refused),
       TEST(queue_crawl_max_pages_holds_for_the_fleet),
       TEST(queue_rate_is_shared_by_the_fleet),
+      TEST(queue_worker_reaches_redis_by_host_name),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -171,3 +171,38 @@ void queue_rate_is_shared_by_the_fleet(void **state) {
   unsigned seen[60] = {0};
   assert_int_equal(tally(workers, 2, seen, count, server->http_port, true), count);
 }
+
+/* --redis redis://localhost:PORT: the worker looks the name up without blocking (evdns) before
+ * each connect, also after Redis was SIGKILLed and started again (its append-only file keeps
+ * the queue): every URL gets its result (twice at most: an acknowledgement Redis lost), and
+ * the messages name the host as given. */
+void queue_worker_reaches_redis_by_host_name(void **state) {
+  (void)state;
+  const char *dir = h_temp_dir();
+  struct redis redis = start_redis_on(h_unused_port(), dir);
+  size_t count = queue_urls(1000);
+  int port = h_http->http_port;
+  enqueue(&redis, numbered_urls(port, count, 2), h_fmt("%zu of %zu", count, count));
+  struct redis by_name = redis;
+  by_name.url = h_fmt("redis://localhost:%d", redis.port);
+  const char *extra[] = {"-c", "5", "--idle-exit", "1", "--reclaim-after", "1", NULL};
+  struct worker worker = start_worker(&by_name, extra);
+  struct lines_wait wait = {&worker, count / 10};
+  if (!h_wait_for(has_lines, &wait, 60000))
+    fail_msg("the worker wrote no %zu results: %s", wait.lines, worker.proc->err.data);
+  h_signal(redis.proc, SIGKILL);
+  h_wait_exit(redis.proc, 10000);
+  start_redis_on(redis.port, dir);
+  h_wait_exit(worker.proc, 120000);
+  h_expect_exit(worker.proc, 0);
+  if (!strstr(worker.proc->err.data, h_fmt("Redis at localhost:%d", redis.port)) ||
+      !strstr(worker.proc->err.data, "is back"))
+    fail_msg("the worker did not see Redis at localhost go and come back: %s",
+             worker.proc->err.data);
+  unsigned *seen = h_calloc(count, sizeof *seen);
+  size_t results = tally(&worker, 1, seen, count, port, true);
+  for (size_t i = 0; i < count; i++)
+    if (seen[i] == 0 || seen[i] > 2)
+      fail_msg("index %zu has %u results", i, seen[i]);
+  assert_true(results - count <= 5 + 20); /* its slots and read-ahead */
+}

@@ -185,5 +185,6 @@ void crawl_journal_resumes_page_requisites_once(void **state);
 void queue_crawl_keeps_links_redis_refused(void **state);
 void queue_crawl_max_pages_holds_for_the_fleet(void **state);
 void queue_rate_is_shared_by_the_fleet(void **state);
+void queue_worker_reaches_redis_by_host_name(void **state);
 
 #endif
