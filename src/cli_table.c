@@ -331,7 +331,7 @@ const struct cli_option cli_option_table[] = {
      .set_to = true, .group = CLI_GROUP_LIMITS},
     {.name = "rate", .value = CLI_VALUE_RATE, CLI_DOUBLE(rate_per_second),
      .group = CLI_GROUP_LIMITS, .arg = "N[/s|/m|/h|/d]",
-     .help = "start at most N requests per second (or m, h, d), fleet-wide"},
+     .help = "start at most N requests per second (or m, h, d)"},
     {.name = "deadline", .value = CLI_VALUE_SECONDS, CLI_LONG(deadline_ms), .min = 1,
      .group = CLI_GROUP_LIMITS, .arg = "SEC",
      .help = "stop the whole run after SEC; unfinished: deadline"},
