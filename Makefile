@@ -7,7 +7,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 
-AFETCH_PKGS      := libcurl libevent_core libcjson libcrypto libxml-2.0 libpsl libxxhash hiredis
+AFETCH_PKGS      := libcurl libevent_core libevent_extra libcjson libcrypto libxml-2.0 libpsl libxxhash hiredis
 TEST_SERVER_PKGS := libevent libevent_openssl openssl
 UNIT_TEST_PKGS   := $(AFETCH_PKGS) cmocka
 

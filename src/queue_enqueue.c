@@ -22,8 +22,8 @@
 
 /* One batch of lines as the script's arguments (the strings owned). */
 struct queue_batch {
-  const char *argv[3 + 2 + QUEUE_PARTITIONS + QUEUE_ADD_ARGS * QUEUE_ENQUEUE_BATCH];
-  size_t argv_length[3 + 2 + QUEUE_PARTITIONS + QUEUE_ADD_ARGS * QUEUE_ENQUEUE_BATCH];
+  const char *argv[4 + 2 + QUEUE_PARTITIONS + QUEUE_ADD_ARGS * QUEUE_ENQUEUE_BATCH];
+  size_t argv_length[4 + 2 + QUEUE_PARTITIONS + QUEUE_ADD_ARGS * QUEUE_ENQUEUE_BATCH];
   char keys[2 + QUEUE_PARTITIONS][QUEUE_KEY_MAX];
   char fingerprints[QUEUE_ENQUEUE_BATCH][33];
   char partitions[QUEUE_ENQUEUE_BATCH][12];
@@ -58,6 +58,7 @@ static bool queue_batch_send(redisContext *redis, struct queue_batch *batch) {
     batch->argv[argc] = head[i], batch->argv_length[argc++] = strlen(head[i]);
   for (size_t i = 0; i < 2 + QUEUE_PARTITIONS; i++)
     batch->argv[argc] = batch->keys[i], batch->argv_length[argc++] = strlen(batch->keys[i]);
+  batch->argv[argc] = "0", batch->argv_length[argc++] = 1; /* no cap on the input's lines */
   for (size_t i = 0; i < batch->count; i++) {
     const char *line = batch->lines[i];
     bool cut = line[strlen(line) + 1] == '1'; /* the flag after the line's NUL */

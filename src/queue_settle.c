@@ -52,29 +52,41 @@ static void queue_on_ack(redisAsyncContext *context, void *reply, void *privdata
 }
 
 void queue_flush_acks(struct queue_worker *worker) {
-  if (redis_link_state(worker->link) != REDIS_LINK_READY ||
-      worker->ack_calls_out >= QUEUE_ACK_CALLS_MAX ||
-      (worker->crawl && !queue_crawl_flush(worker->crawl, worker->link)) || !worker->acking.head)
+  if (redis_link_state(worker->link) != REDIS_LINK_READY)
+    return;
+  if (worker->crawl)
+    queue_crawl_flush(worker->crawl, worker->link);
+  if (worker->ack_calls_out >= QUEUE_ACK_CALLS_MAX || !worker->acking.head)
+    return;
+  struct queue_list ready = {0};
+  if (worker->crawl)
+    queue_crawl_take_accepted(worker->crawl, &worker->acking, &ready);
+  else
+    queue_list_splice(&ready, &worker->acking);
+  if (!ready.head)
     return;
   struct queue_ack_call *call = malloc(sizeof *call);
   struct queue_args args = {0};
   bool built = call && queue_args_eval(&args, worker, queue_ack_script) &&
-               queue_args_add_string(&args, QUEUE_GROUP) &&
-               queue_args_acks(&args, worker->acking.head);
+               queue_args_add_string(&args, QUEUE_GROUP) && queue_args_acks(&args, ready.head);
   if (built) {
-    *call = (struct queue_ack_call){.worker = worker, .entries = worker->acking};
+    *call = (struct queue_ack_call){.worker = worker, .entries = ready};
     built = queue_send(worker, &args, queue_on_ack, call);
   }
   queue_args_free(&args);
   if (!built) {
     free(call);
+    queue_list_splice(&ready, &worker->acking);
+    worker->acking = ready;
     queue_fail(worker, "%s", "cannot send an acknowledgement: out of memory");
     return;
   }
-  worker->acks_in_flight += worker->acking.count;
+  worker->acks_in_flight += ready.count;
   worker->ack_calls_out++;
-  worker->acking = (struct queue_list){0};
 }
+
+/* --crawl: a links batch was accepted, or a refused one may go again. */
+void queue_on_crawl_changed(void *arg) { queue_flush_acks(arg); }
 
 void queue_on_before_output(void *arg) {
   struct queue_worker *worker = arg;

@@ -17,6 +17,7 @@
 #include "afetch/queue.h"
 #include "afetch/queue_crawl.h"
 #include "afetch/queue_entries.h"
+#include "afetch/queue_fleet.h"
 #include "afetch/queue_pace.h"
 #include "afetch/queue_scripts.h"
 #include "afetch/queue_worker_internal.h"
@@ -232,6 +233,8 @@ static void queue_on_link(void *arg) {
   case REDIS_LINK_READY:
     worker->next_take_us = 0;
     queue_create_groups_async(worker);
+    if (worker->fleet)
+      queue_fleet_link_ready(worker->fleet, worker->link);
     queue_flush_acks(worker);
     queue_take(worker);
     break;
@@ -293,6 +296,8 @@ static enum work_status queue_next(struct work_source *base, struct request **re
   }
   if (worker->exhausted || worker->stopping)
     return WORK_EXHAUSTED;
+  if (worker->fleet && worker->waiting.head && !queue_fleet_take(worker->fleet))
+    return WORK_WAIT; /* the fleet's --rate: woken when this worker's share allows */
   struct queue_entry *entry = queue_list_pop(&worker->waiting);
   queue_take(worker);
   if (!entry) {
@@ -332,6 +337,7 @@ static bool queue_done(struct work_source *base, const struct request *request,
     return true;
   if (!queue_crawl_collect(worker->crawl, request, outcome))
     return false;
+  entry->links_mark = queue_crawl_mark(worker->crawl);
   if (redis_link_state(worker->link) == REDIS_LINK_READY)
     queue_crawl_flush(worker->crawl, worker->link);
   return true;
@@ -370,6 +376,7 @@ static void queue_free(struct work_source *base) {
   struct queue_worker *worker = (struct queue_worker *)base;
   redis_link_free(worker->link); /* first: what its callbacks hand back is freed below */
   queue_crawl_free(worker->crawl);
+  queue_fleet_free(worker->fleet);
   if (worker->poll_timer)
     event_free(worker->poll_timer);
   if (worker->touch_timer)
@@ -427,6 +434,12 @@ static bool queue_start(struct queue_worker *worker, const struct redis_address 
   struct timeval every = {.tv_sec = every_ms / 1000, .tv_usec = (every_ms % 1000) * 1000};
   if (!worker->poll_timer || !worker->touch_timer || evtimer_add(worker->touch_timer, &every) < 0)
     return false;
+  bool fleet_failed;
+  worker->fleet = queue_fleet_new(worker->event_base, worker->options,
+                                  worker->keys[QUEUE_KEY_COUNT - 1], worker->consumer,
+                                  &worker->base, &fleet_failed);
+  if (fleet_failed)
+    return false;
   worker->link =
       redis_link_new(worker->event_base, address, worker->options->queue.redis_timeout_ms,
                      worker->options->quiet, queue_on_link, worker);
@@ -447,7 +460,8 @@ struct work_source *queue_worker_new(struct event_base *base, const struct afetc
     worker->poll_ms = QUEUE_POLL_FIRST_MS;
   }
   bool started = worker && queue_name_keys(worker, options->queue.name) &&
-                 (!frontier || (worker->crawl = queue_crawl_new(options, frontier))) &&
+                 (!frontier || (worker->crawl = queue_crawl_new(options, frontier, base,
+                                                             queue_on_crawl_changed, worker))) &&
                  queue_start(worker, &address);
   redis_address_free(&address);
   if (!started) {
@@ -495,7 +509,7 @@ bool queue_worker_finish(struct work_source *source, struct event_base *base, bo
          redis_link_state(worker->link) != REDIS_LINK_FAILED && clock_monotonic_us() < give_up_us)
     event_base_loop(base, EVLOOP_ONCE);
   bool all = !worker->acking.head && !worker->acks_in_flight;
-  if (all && !worker->held && strcmp(worker->lease_ms, "0") != 0)
+  if (all && !worker->held && (strcmp(worker->lease_ms, "0") != 0 || worker->fleet))
     queue_leave(worker, base, give_up_us);
   if (!all && !worker->options->quiet)
     fprintf(stderr, "afetch: %zu results could not be acknowledged: they will be delivered again\n",

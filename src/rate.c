@@ -30,6 +30,13 @@ static void rate_bucket_refill(struct rate_bucket *bucket, int64_t now_us) {
   bucket->updated_us = now_us;
 }
 
+void rate_bucket_set_rate(struct rate_bucket *bucket, double per_second, int64_t now_us) {
+  rate_bucket_refill(bucket, now_us);
+  double tokens = bucket->tokens;
+  rate_bucket_init(bucket, per_second, now_us);
+  bucket->tokens = tokens < bucket->capacity ? tokens : bucket->capacity;
+}
+
 int64_t rate_bucket_wait_us(struct rate_bucket *bucket, int64_t now_us) {
   rate_bucket_refill(bucket, now_us);
   if (bucket->tokens >= 1.0)

@@ -5,7 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <hiredis/adapters/libevent.h>
 
 #include "afetch/clock.h"
@@ -35,6 +41,11 @@ struct redis_link {
   size_t outstanding;    /* commands sent, not answered */
   bool said_down;        /* one message per outage */
   bool closing;          /* redis_link_free(): callbacks are not called */
+  /* A host name (not an IP address) is looked up on the base before each connect, so that
+   * hiredis, given the address, does no blocking lookup of its own on the loop. */
+  struct evdns_base *dns;                      /* NULL: the host is an address */
+  struct evdns_getaddrinfo_request *resolving; /* the lookup under way, if any */
+  bool lookup_out;                             /* ... its answer not come yet */
   char error[256];
 };
 
@@ -165,8 +176,9 @@ static void redis_link_on_disconnect(const redisAsyncContext *context, int statu
   redis_link_retry_later(link);
 }
 
-static void redis_link_connect(struct redis_link *link) {
-  redisAsyncContext *context = redisAsyncConnect(link->host, link->port);
+/* Connects to `address` (the host, or the address it was looked up to). */
+static void redis_link_connect_to(struct redis_link *link, const char *address) {
+  redisAsyncContext *context = redisAsyncConnect(address, link->port);
   if (!context || context->err) {
     redis_link_say(link, context ? context->errstr : "out of memory");
     if (context)
@@ -179,6 +191,67 @@ static void redis_link_connect(struct redis_link *link) {
   redisLibeventAttach(context, link->base);
   redisAsyncSetConnectCallback(context, redis_link_on_connect);
   redisAsyncSetDisconnectCallback(context, redis_link_on_disconnect);
+}
+
+/* The first IPv4 address found, else the first (hiredis tries IPv4 first too), as text. */
+static bool redis_link_address_text(const struct evutil_addrinfo *found, char *text, size_t size) {
+  const struct evutil_addrinfo *chosen = found;
+  for (const struct evutil_addrinfo *at = found; at; at = at->ai_next)
+    if (at->ai_family == AF_INET) {
+      chosen = at;
+      break;
+    }
+  const void *address =
+      chosen->ai_family == AF_INET6
+          ? (const void *)&((const struct sockaddr_in6 *)chosen->ai_addr)->sin6_addr
+          : (const void *)&((const struct sockaddr_in *)chosen->ai_addr)->sin_addr;
+  return evutil_inet_ntop(chosen->ai_family, address, text, size) != NULL;
+}
+
+static void redis_link_on_resolved(int result, struct evutil_addrinfo *found, void *arg) {
+  char address[INET6_ADDRSTRLEN];
+  bool usable = result == 0 && found && redis_link_address_text(found, address, sizeof address);
+  if (found)
+    evutil_freeaddrinfo(found);
+  if (result == EVUTIL_EAI_CANCEL)
+    return; /* redis_link_free(): the link is gone */
+  struct redis_link *link = arg;
+  link->resolving = NULL;
+  link->lookup_out = false;
+  if (usable) {
+    redis_link_connect_to(link, address);
+    return;
+  }
+  char what[200];
+  snprintf(what, sizeof what, "cannot look the host name up: %s",
+           result ? evutil_gai_strerror(result) : "no address");
+  redis_link_say(link, what);
+  redis_link_retry_later(link);
+}
+
+static void redis_link_connect(struct redis_link *link) {
+  if (!link->dns) {
+    redis_link_connect_to(link, link->host);
+    return;
+  }
+  struct evutil_addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
+  link->lookup_out = true;
+  struct evdns_getaddrinfo_request *request =
+      evdns_getaddrinfo(link->dns, link->host, NULL, &hints, redis_link_on_resolved, link);
+  if (link->lookup_out) /* else it was answered already (/etc/hosts, or a failure) */
+    link->resolving = request;
+}
+
+/* The resolver, for a host that is no IP address. False when out of memory. */
+static bool redis_link_need_dns(struct redis_link *link) {
+  struct in6_addr address;
+  if (evutil_inet_pton(AF_INET, link->host, &address) == 1 ||
+      evutil_inet_pton(AF_INET6, link->host, &address) == 1)
+    return true;
+  link->dns = evdns_base_new(link->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                             EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+  return link->dns != NULL;
 }
 
 /* --redis-timeout: down that long, or a command unanswered that long, is the end. */
@@ -228,7 +301,7 @@ struct redis_link *redis_link_new(struct event_base *base, const struct redis_ad
   link->watch_timer = event_new(base, -1, EV_PERSIST, redis_link_on_watch, link);
   struct timeval every = {.tv_usec = REDIS_LINK_WATCH_MS * 1000};
   if (!redis_link_copy_address(link, address) || !link->reconnect_timer || !link->watch_timer ||
-      evtimer_add(link->watch_timer, &every) < 0) {
+      evtimer_add(link->watch_timer, &every) < 0 || !redis_link_need_dns(link)) {
     redis_link_free(link);
     return NULL;
   }
@@ -254,6 +327,11 @@ void redis_link_free(struct redis_link *link) {
   link->closing = true;
   if (link->context)
     redisAsyncFree(link->context);
+  /* A lookup under way is dropped (its answer, if the loop ran again, would be a cancel). */
+  if (link->resolving)
+    evdns_getaddrinfo_cancel(link->resolving);
+  if (link->dns)
+    evdns_base_free(link->dns, 0);
   if (link->reconnect_timer)
     event_free(link->reconnect_timer);
   if (link->watch_timer)

@@ -24,6 +24,7 @@ struct queue_entry {
   unsigned deliveries; /* this one included (the group's count when it was taken) */
   char *dead_error;    /* its last delivery failed: the dead letter's error (owned); or NULL */
   char id[48];
+  uint64_t links_mark; /* --crawl: its page's links are in the batches before this one */
   size_t length;
   char line[];
 };

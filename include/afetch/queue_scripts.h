@@ -5,8 +5,9 @@
 #ifndef AFETCH_QUEUE_SCRIPTS_H
 #define AFETCH_QUEUE_SCRIPTS_H
 
-/* Adds lines to the queue. KEYS: seen, index, partitions 0..QUEUE_PARTITIONS-1. ARGV: per
- * line QUEUE_ADD_ARGS values: fingerprint, partition, line, cut ("1": cut at 64 KiB), and for
+/* Adds lines to the queue. KEYS: seen, index, partitions 0..QUEUE_PARTITIONS-1. ARGV: the
+ * cap on the queue's entries ever added (the index counter; "0": none; a line over it is
+ * dropped, not marked seen: --max-pages for a fleet), then per line QUEUE_ADD_ARGS values: fingerprint, partition, line, cut ("1": cut at 64 KiB), and for
  * a page a crawl found its depth, parent and scope key ("" for a line of the input). A line
  * whose fingerprint is new gets the next index and goes to its partition's stream (partition
  * "-": the fingerprint is only marked seen: a redirect's target); the answer is how many were

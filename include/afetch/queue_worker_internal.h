@@ -20,6 +20,7 @@
 struct afetch_options;
 struct outcome;
 struct queue_crawl;
+struct queue_fleet;
 
 /* The scripts' keys: dead letters, the partitions, their leases, the workers' set, the
  * errors. */
@@ -34,6 +35,7 @@ struct queue_worker {
   struct event_base *event_base;
   struct redis_link *link;
   struct queue_crawl *crawl; /* --crawl: the links of pages fetched into the queue; NULL: none */
+  struct queue_fleet *fleet; /* --rate: this worker's share of the fleet's; NULL: none */
   char keys[QUEUE_KEY_COUNT][QUEUE_KEY_MAX]; /* see QUEUE_KEY_COUNT */
   char lease_ms[24];           /* the scripts' lease argument: "0" without a per-host option */
   char consumer[300];          /* hostname:pid */
@@ -73,8 +75,10 @@ bool queue_send(struct queue_worker *worker, struct queue_args *args, redisCallb
 void queue_fail(struct queue_worker *worker, const char *format, const char *detail);
 
 /* queue_settle.c: acknowledges what is on the output, in one call (at most
- * QUEUE_ACK_CALLS_MAX out at once), after the links of the pages it holds (--crawl). */
+ * QUEUE_ACK_CALLS_MAX out at once); with --crawl, only the pages whose links Redis accepted. */
 void queue_flush_acks(struct queue_worker *worker);
+/* --crawl: a links batch was accepted, or a refused one may go again. */
+void queue_on_crawl_changed(void *arg);
 /* The output watch (commit.h): what was committed is in this write ... */
 void queue_on_before_output(void *arg);
 /* ... and is on the output now (acknowledged), or failed (delivered again). */

@@ -18,6 +18,10 @@ struct rate_bucket {
 
 void rate_bucket_init(struct rate_bucket *bucket, double per_second, int64_t now_us);
 
+/* A new rate from now on (--worker's share of a fleet's --rate): the tokens earned so far
+ * stay, up to the new size. */
+void rate_bucket_set_rate(struct rate_bucket *bucket, double per_second, int64_t now_us);
+
 /* Microseconds until a token is there: 0 when one is there now. */
 int64_t rate_bucket_wait_us(struct rate_bucket *bucket, int64_t now_us);
 

@@ -197,6 +197,10 @@ int main(void) {
       TEST(queue_failure_then_success_is_one_ok_result),
       TEST(queue_final_failures_are_written_at_once),
       TEST(queue_failure_given_back_writes_nothing),
+      TEST(queue_crawl_keeps_links_redis_refused),
+      TEST(queue_crawl_max_pages_holds_for_the_fleet),
+      TEST(queue_rate_is_shared_by_the_fleet),
+      TEST(queue_worker_reaches_redis_by_host_name),
   };
   return cmocka_run_group_tests_name("afetch integration", tests, group_setup, group_teardown);
 }

@@ -12,14 +12,14 @@
 
 /* The inline and threaded runs of the suite (AFETCH_TEST_ARGS set) use fewer URLs: the same
  * paths, a third of the time. */
-static size_t queue_urls(size_t full) {
+size_t queue_urls(size_t full) {
   const char *variant = getenv("AFETCH_TEST_ARGS");
   return variant && *variant ? full / 5 : full;
 }
 
 /* A redis-server on `port`, ready for commands: without persistence, or with `dir` (non-NULL)
  * its append-only file synced at every write, so that a restart finds everything again. */
-static struct redis start_redis_on(int port, const char *dir) {
+struct redis start_redis_on(int port, const char *dir) {
   struct redis redis = {.port = port};
   const char *argv[] = {"redis-server",
                         "--port",
@@ -49,6 +49,7 @@ static struct redis start_redis_on(int port, const char *dir) {
 
 struct redis start_redis(void) { return start_redis_on(h_unused_port(), NULL); }
 
+/* redis-cli's answer (raw, one value a line) to one command. */
 const char *redis_cli(const struct redis *redis, const char *const *command) {
   const char *argv[24] = {"redis-cli", "--raw", "-p", h_fmt("%d", redis->port)};
   size_t argc = 4;
@@ -70,7 +71,7 @@ double queue_figure(const struct redis *redis, const char *key) {
 }
 
 /* Lines /delay/MS?i=N for N in 0..count-1. */
-static const char *numbered_urls(int port, size_t count, int delay_ms) {
+const char *numbered_urls(int port, size_t count, int delay_ms) {
   struct h_buf *text = h_text();
   for (size_t i = 0; i < count; i++)
     h_text_add(text, "http://127.0.0.1:%d/delay/%d?i=%zu\n", port, delay_ms, i);
@@ -101,17 +102,12 @@ struct worker start_worker(const struct redis *redis, const char *const *extra) 
 }
 
 /* Lines in a worker's output so far. */
-static size_t output_lines(const struct worker *worker) {
+size_t output_lines(const struct worker *worker) {
   char *text = h_read_file(worker->output, NULL);
   return text ? h_count(text, "\n") : 0;
 }
 
-struct lines_wait {
-  const struct worker *worker;
-  size_t lines;
-};
-
-static bool has_lines(void *arg) {
+bool has_lines(void *arg) {
   const struct lines_wait *wait = arg;
   return output_lines(wait->worker) >= wait->lines;
 }
@@ -119,7 +115,7 @@ static bool has_lines(void *arg) {
 /* Counts every result of the workers' outputs by index (into `seen`, `count` entries), checks
  * its URL is the one enqueued under that index and, with `ok`, that it is ok. The number of
  * results. */
-static size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen, size_t count,
+size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen, size_t count,
                     int port, bool ok) {
   size_t results = 0;
   for (size_t w = 0; w < worker_count; w++) {
@@ -397,7 +393,7 @@ static int compare_strings(const void *a, const void *b) {
 }
 
 /* The final URLs of a run's ok results, each once, sorted, one a line (tracked). */
-static const char *final_urls(cJSON *results) {
+const char *final_urls(cJSON *results) {
   size_t count = (size_t)cJSON_GetArraySize(results), kept = 0;
   const char **urls = h_calloc(count + 1, sizeof *urls);
   const cJSON *result;

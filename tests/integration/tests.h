@@ -186,5 +186,9 @@ void queue_failing_url_ends_in_the_dead_letters(void **state);
 void queue_failure_then_success_is_one_ok_result(void **state);
 void queue_final_failures_are_written_at_once(void **state);
 void queue_failure_given_back_writes_nothing(void **state);
+void queue_crawl_keeps_links_redis_refused(void **state);
+void queue_crawl_max_pages_holds_for_the_fleet(void **state);
+void queue_rate_is_shared_by_the_fleet(void **state);
+void queue_worker_reaches_redis_by_host_name(void **state);
 
 #endif

@@ -92,6 +92,25 @@ static void bucket_size_is_twenty_milliseconds_of_the_rate(void **state) {
   assert_false(rate_bucket_take(&bucket, 0));
 }
 
+/* A new rate (a worker's share of a fleet's --rate) applies from then on: the tokens earned
+ * at the old rate stay, up to the new bucket's size. */
+static void new_rate_keeps_tokens_earned_up_to_the_new_size(void **state) {
+  (void)state;
+  struct rate_bucket bucket;
+  rate_bucket_init(&bucket, 20.0, 0); /* one per 50 ms */
+  assert_true(rate_bucket_take(&bucket, 0));
+  rate_bucket_set_rate(&bucket, 10.0, 25000); /* half a token earned at 20/s */
+  assert_int_equal(rate_bucket_wait_us(&bucket, 25000), 50000); /* the other half at 10/s */
+  assert_false(rate_bucket_take(&bucket, 74999));
+  assert_true(rate_bucket_take(&bucket, 75000));
+  /* Down from a large bucket: what it held is cut to the new size. */
+  rate_bucket_init(&bucket, 1000.0, 0); /* 20 tokens */
+  rate_bucket_set_rate(&bucket, 10.0, 0);
+  assert_true(rate_bucket_take(&bucket, 0));
+  assert_false(rate_bucket_take(&bucket, 0)); /* half a token left of 1.5 */
+  assert_int_equal(rate_bucket_wait_us(&bucket, 0), 50000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(low_rate_bucket_never_starts_two_at_once),
@@ -100,6 +119,7 @@ int main(void) {
       cmocka_unit_test(clock_going_backwards_adds_nothing),
       cmocka_unit_test(tokens_accrue_by_the_microsecond_up_to_the_bucket_size),
       cmocka_unit_test(bucket_size_is_twenty_milliseconds_of_the_rate),
+      cmocka_unit_test(new_rate_keeps_tokens_earned_up_to_the_new_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
