@@ -436,7 +436,7 @@ static bool queue_start(struct queue_worker *worker, const struct redis_address 
     return false;
   bool fleet_failed;
   worker->fleet = queue_fleet_new(worker->event_base, worker->options,
-                                  worker->keys[QUEUE_KEY_COUNT - 1], worker->consumer,
+                                  worker->keys[QUEUE_KEY_WORKERS], worker->consumer,
                                   &worker->base, &fleet_failed);
   if (fleet_failed)
     return false;
