@@ -51,6 +51,9 @@ bool has_lines(void *arg);
  * the one numbered_urls() gave that index (and, with `ok`, that it is ok): how many. */
 size_t tally(const struct worker *workers, size_t worker_count, unsigned *seen, size_t count,
              int port, bool ok);
+/* The union of the workers' results (each exits with `exit_code`); a URL fetched twice
+ * fails the test. The caller deletes it. */
+cJSON *results_once(const struct worker *workers, size_t count, int exit_code);
 /* The final URLs of a run's ok results, each once, sorted, one a line. */
 const char *final_urls(cJSON *results);
 

@@ -407,6 +407,27 @@ const char *final_urls(cJSON *results) {
   return text->data ? text->data : "";
 }
 
+/* The union of the workers' results (each exits with `exit_code`); a URL fetched twice
+ * fails the test. The caller deletes it. */
+cJSON *results_once(const struct worker *workers, size_t count, int exit_code) {
+  cJSON *union_results = cJSON_CreateArray();
+  struct h_buf *urls = h_text();
+  for (size_t w = 0; w < count; w++) {
+    h_wait_exit(workers[w].proc, 120000);
+    h_expect_exit(workers[w].proc, exit_code);
+    cJSON *part = h_parse_ndjson(h_read_file(workers[w].output, NULL));
+    const cJSON *result;
+    cJSON_ArrayForEach(result, part) {
+      const char *url = h_fmt("\n%s\n", h_string(result, "url"));
+      if (urls->data && strstr(urls->data, url))
+        fail_msg("%s was fetched twice", h_string(result, "url"));
+      h_text_add(urls, "%s", url);
+      cJSON_AddItemToArray(union_results, cJSON_Duplicate(result, true));
+    }
+  }
+  return union_results;
+}
+
 /* A crawl of the generated site across 3 workers (--crawl: each page's links go to the queue,
  * each once cluster-wide) fetches each URL once, and the pages it reaches are a one-process
  * crawl's. */
@@ -423,21 +444,7 @@ void queue_crawl_across_workers_equals_one_process(void **state) {
   struct worker workers[3];
   for (size_t w = 0; w < 3; w++)
     workers[w] = start_worker(&redis, extra);
-  cJSON *union_results = cJSON_CreateArray();
-  struct h_buf *urls = h_text();
-  for (size_t w = 0; w < 3; w++) {
-    h_wait_exit(workers[w].proc, 120000);
-    h_expect_exit(workers[w].proc, one->exit_code);
-    cJSON *part = h_parse_ndjson(h_read_file(workers[w].output, NULL));
-    const cJSON *result;
-    cJSON_ArrayForEach(result, part) {
-      const char *url = h_fmt("\n%s\n", h_string(result, "url"));
-      if (urls->data && strstr(urls->data, url))
-        fail_msg("%s was fetched twice", h_string(result, "url"));
-      h_text_add(urls, "%s", url);
-      cJSON_AddItemToArray(union_results, cJSON_Duplicate(result, true));
-    }
-  }
+  cJSON *union_results = results_once(workers, 3, one->exit_code);
   assert_int_equal(cJSON_GetArraySize(union_results), cJSON_GetArraySize(one_results));
   assert_true(cJSON_GetArraySize(one_results) > 300);
   assert_string_equal(final_urls(union_results), final_urls(one_results));

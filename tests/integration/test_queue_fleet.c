@@ -10,27 +10,6 @@
 #include "queue_helpers.h"
 #include "tests.h"
 
-/* The union of the workers' results (each exits with `exit_code`); a URL fetched twice
- * fails the test. The caller deletes it. */
-static cJSON *results_once(const struct worker *workers, size_t count, int exit_code) {
-  cJSON *union_results = cJSON_CreateArray();
-  struct h_buf *urls = h_text();
-  for (size_t w = 0; w < count; w++) {
-    h_wait_exit(workers[w].proc, 120000);
-    h_expect_exit(workers[w].proc, exit_code);
-    cJSON *part = h_parse_ndjson(h_read_file(workers[w].output, NULL));
-    const cJSON *result;
-    cJSON_ArrayForEach(result, part) {
-      const char *url = h_fmt("\n%s\n", h_string(result, "url"));
-      if (urls->data && strstr(urls->data, url))
-        fail_msg("%s was fetched twice", h_string(result, "url"));
-      h_text_add(urls, "%s", url);
-      cJSON_AddItemToArray(union_results, cJSON_Duplicate(result, true));
-    }
-  }
-  return union_results;
-}
-
 static void redis_config(const struct redis *redis, const char *name, const char *value) {
   const char *set[] = {"CONFIG", "SET", name, value, NULL};
   if (!strstr(redis_cli(redis, set), "OK"))
